@@ -1,0 +1,8 @@
+// Approximate vector search through the HNSW index, keeping this cube's active memories.
+// $candidates is chosen by the caller from the cube's share of the graph (see services/search.py).
+CALL db.index.vector.queryNodes($index_name, $candidates, $vector) YIELD node, score
+WHERE node.cube_id = $cube_id AND node.status = 'activated'
+WITH node, score
+ORDER BY score DESC, node.id
+LIMIT $top_k
+RETURN node {.*, embedding: null} AS memory, score

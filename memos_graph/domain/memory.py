@@ -1,0 +1,93 @@
+"""TextualMemoryItem: the memory record of the MOS API, shaped as MemOS shapes it."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class MemoryStatus(StrEnum):
+    """Lifecycle of a memory."""
+
+    ACTIVATED = "activated"
+    ARCHIVED = "archived"
+    DELETED = "deleted"
+
+
+class MemoryType(StrEnum):
+    """MemOS's memory tiers."""
+
+    WORKING = "WorkingMemory"
+    LONG_TERM = "LongTermMemory"
+    USER = "UserMemory"
+
+
+class SourceReference(BaseModel):
+    """Where a memory came from: a message, a document chunk, or the system."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str = "system"
+    role: str | None = None
+    chat_time: str | None = None
+    message_id: str | None = None
+    content: str | None = None
+    doc_path: str | None = None
+
+
+class TextualMemoryMetadata(BaseModel):
+    """Metadata of a memory; keys the caller adds beyond these are kept and returned."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, use_enum_values=True)
+
+    user_id: str | None = None
+    session_id: str | None = None
+    status: MemoryStatus = MemoryStatus.ACTIVATED
+    type: str | None = None
+    memory_type: MemoryType = MemoryType.LONG_TERM
+    key: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    confidence: float | None = Field(default=None, ge=0.0, le=100.0)
+    source: str | None = None
+    sources: list[SourceReference] = Field(default_factory=list)
+    created_at: str | None = None
+    updated_at: str | None = None
+    background: str | None = None
+    version: int | None = None
+    relativity: float | None = None
+    embedding: list[float] | None = None
+
+    def extra_fields(self) -> dict[str, Any]:
+        """The keys a caller added that are not part of the schema."""
+        return dict(self.model_extra or {})
+
+
+class TextualMemoryItem(BaseModel):
+    """One textual memory: an id, its text, and its metadata."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    memory: str
+    metadata: TextualMemoryMetadata = Field(default_factory=TextualMemoryMetadata)
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_uuid(cls, value: str) -> str:
+        try:
+            return str(uuid.UUID(value))
+        except ValueError as exc:
+            raise ValueError(f"memory id must be a UUID, got {value!r}") from exc
+
+    @property
+    def memory_id(self) -> str:
+        """Alias used by MemOS's documentation examples."""
+        return self.id
+
+    @property
+    def created_at(self) -> str | None:
+        """Alias used by MemOS's documentation examples."""
+        return self.metadata.created_at

@@ -1,0 +1,58 @@
+"""Users, roles, cubes and what a user may do with a cube."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class UserRole(StrEnum):
+    """The four roles of the MOS API; see mos-api.md section 2 for what each may do."""
+
+    ROOT = "root"
+    ADMIN = "admin"
+    USER = "user"
+    GUEST = "guest"
+
+
+class Permission(StrEnum):
+    """What a SHARED_WITH edge grants."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+@dataclass(frozen=True)
+class User:
+    """A user node."""
+
+    user_id: str
+    user_name: str
+    role: UserRole
+    created_at: str
+    is_active: bool = True
+
+
+@dataclass(frozen=True)
+class MemCube:
+    """A memory cube node and its owner."""
+
+    cube_id: str
+    cube_name: str
+    owner_id: str
+    cube_path: str | None
+    created_at: str
+    embedding_model: str
+    embedding_dim: int
+    is_active: bool = True
+
+
+@dataclass(frozen=True)
+class CubeAccess:
+    """What one user may do with one cube, derived from ownership, sharing and role."""
+
+    cube: MemCube
+    can_read: bool
+    can_write: bool
+    is_owner: bool
+    is_loaded: bool

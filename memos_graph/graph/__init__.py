@@ -1,0 +1,1 @@
+"""Neo4j access: driver lifecycle, schema, named queries, one repository per aggregate."""

@@ -1,0 +1,136 @@
+"""MemCube nodes (neomodel for the node and its OWNS edge) and the caller-relative cube queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import neo4j
+from neo4j import ManagedTransaction
+from neomodel import db
+from neomodel.exceptions import UniqueProperty
+
+from memos_graph.domain import MemCube, Permission
+from memos_graph.errors import Conflict
+from memos_graph.graph.convert import iso
+from memos_graph.graph.models import MemCubeNode, UserNode
+from memos_graph.graph.store import GraphStore, run_named, translate_errors
+
+
+@dataclass(frozen=True)
+class CubeRelation:
+    """One cube and how one user relates to it, as stored (before role rules are applied)."""
+
+    cube: MemCube
+    shared_permission: Permission | None
+    is_loaded: bool
+    loaded_since: str | None
+
+
+def _cube_from_map(cube: dict[str, Any], owner_id: str) -> MemCube:
+    return MemCube(
+        cube_id=cube["id"],
+        cube_name=cube["name"],
+        owner_id=owner_id,
+        cube_path=cube.get("path"),
+        created_at=iso(cube.get("created_at")) or "",
+        embedding_model=cube["embedding_model"],
+        embedding_dim=int(cube["embedding_dim"]),
+        is_active=bool(cube.get("is_active", True)),
+    )
+
+
+def relation_from_record(record: neo4j.Record) -> CubeRelation:
+    """CubeRelation from a row of the cube_access / user_accessible_cubes_* queries."""
+    permission = record["shared_permission"]
+    return CubeRelation(
+        cube=_cube_from_map(record["cube"], record["owner_id"]),
+        shared_permission=None if permission is None else Permission(permission),
+        is_loaded=bool(record["is_loaded"]),
+        loaded_since=iso(record["loaded_since"]),
+    )
+
+
+def relations_in(tx: ManagedTransaction, user_id: str, cube_ids: Sequence[str]) -> dict[str, CubeRelation]:
+    """The user's relation to each named cube that exists, inside a caller's transaction."""
+    rows = run_named(tx, "cube_access", user_id=user_id, cube_ids=list(cube_ids))
+    relations = (relation_from_record(row) for row in rows)
+    return {relation.cube.cube_id: relation for relation in relations}
+
+
+class CubeRepository:
+    """Create cubes, read how users relate to them, share, load and unload."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self._store = store
+
+    def create(
+        self,
+        owner_id: str,
+        cube_id: str,
+        cube_name: str,
+        cube_path: str | None,
+        embedding_model: str,
+        embedding_dim: int,
+    ) -> MemCube:
+        """Create a cube owned by owner_id and loaded for it, in one transaction; Conflict if the id is taken."""
+        try:
+            with translate_errors(), db.write_transaction:
+                owner: Any = UserNode.nodes.get(user_id=owner_id)
+                node = MemCubeNode(
+                    cube_id=cube_id,
+                    name=cube_name,
+                    path=cube_path,
+                    embedding_model=embedding_model,
+                    embedding_dim=embedding_dim,
+                )
+                node.save()
+                owner.owns.connect(node)
+                owner.loaded.connect(node)
+        except UniqueProperty as exc:
+            raise Conflict(f"cube id '{cube_id}' is taken", cube_id=cube_id) from exc
+        return MemCube(
+            cube_id=cube_id,
+            cube_name=cube_name,
+            owner_id=owner_id,
+            cube_path=cube_path,
+            created_at=iso(node.created_at) or "",
+            embedding_model=embedding_model,
+            embedding_dim=embedding_dim,
+        )
+
+    def relations(self, user_id: str, cube_ids: Sequence[str]) -> dict[str, CubeRelation]:
+        """The user's relation to each named cube that exists."""
+        return self._store.run_read(lambda tx: relations_in(tx, user_id, cube_ids))
+
+    def visible(self, user_id: str, sees_all: bool) -> list[CubeRelation]:
+        """Cubes the user owns or that are shared with it; every cube when sees_all (ROOT, ADMIN)."""
+        name = "user_accessible_cubes_all" if sees_all else "user_accessible_cubes_owned_or_shared"
+        return [relation_from_record(row) for row in self._store.read(name, user_id=user_id)]
+
+    def load(self, user_id: str, cube_id: str) -> None:
+        """Register the cube for the user (idempotent)."""
+        self._store.run_write(lambda tx: run_named(tx, "cube_load", user_id=user_id, cube_id=cube_id))
+
+    def unload(self, user_id: str, cube_id: str) -> bool:
+        """Unregister the cube for the user; False if it was not loaded."""
+        rows = self._store.run_write(
+            lambda tx: run_named(tx, "cube_unload", user_id=user_id, cube_id=cube_id)
+        )
+        return bool(rows and rows[0]["removed"])
+
+    def share(self, cube_id: str, target_user_id: str, permission: Permission) -> None:
+        """Create or update the SHARED_WITH edge."""
+        self._store.run_write(
+            lambda tx: run_named(
+                tx, "cube_share", cube_id=cube_id, target_user_id=target_user_id, permission=permission.value
+            )
+        )
+
+    def size(self, cube_id: str) -> tuple[int, int]:
+        """(memories in the cube, memories in the graph)."""
+        rows = self._store.read("cube_size", cube_id=cube_id)
+        if not rows:
+            return 0, 0
+        return int(rows[0]["cube_memories"]), int(rows[0]["total_memories"])

@@ -1,0 +1,201 @@
+"""Memory nodes: batched writes, reads and vector queries, all as named, parameterised Cypher."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from neo4j import ManagedTransaction
+
+from memos_graph.domain import SourceReference, TextualMemoryItem, TextualMemoryMetadata
+from memos_graph.errors import NotFound
+from memos_graph.graph.convert import iso
+from memos_graph.graph.store import GraphStore, run_named
+
+Guard = Callable[[ManagedTransaction], None]
+
+# Metadata fields stored as their own node properties (filterable in Cypher); the rest of the metadata
+# lives in extra_json, and sources in sources_json (Neo4j properties cannot hold lists of maps).
+SCALAR_FIELDS = (
+    "user_id",
+    "session_id",
+    "status",
+    "type",
+    "memory_type",
+    "key",
+    "tags",
+    "confidence",
+    "source",
+    "background",
+)
+SERVER_FIELDS = frozenset({"created_at", "updated_at", "version", "relativity", "embedding"})
+
+
+@dataclass(frozen=True)
+class NewMemory:
+    """One row of a batched add: node properties plus its vector."""
+
+    memory_id: str
+    content_hash: str
+    properties: dict[str, Any]
+    embedding: list[float]
+
+
+@dataclass(frozen=True)
+class AddOutcome:
+    """What became of one requested row: stored anew, or the cube already held that text."""
+
+    requested_id: str
+    memory_id: str
+    created: bool
+
+
+def metadata_properties(metadata: TextualMemoryMetadata, fields: Sequence[str] | None = None) -> dict[str, Any]:
+    """Node properties for the metadata (all of it, or only the named fields)."""
+    dumped = metadata.model_dump(mode="json")
+    wanted = set(dumped) if fields is None else set(fields)
+    properties: dict[str, Any] = {
+        name: dumped[name] for name in SCALAR_FIELDS if name in wanted and dumped.get(name) is not None
+    }
+    if "sources" in wanted:
+        properties["sources_json"] = json.dumps(dumped.get("sources") or [])
+    extra = {k: v for k, v in metadata.extra_fields().items() if k in wanted}
+    if fields is None or extra:
+        properties["extra_json"] = json.dumps(extra)
+    return properties
+
+
+def item_from_node(node: dict[str, Any], score: float | None = None) -> TextualMemoryItem:
+    """TextualMemoryItem from a Memory (or MemoryVersion) node's properties."""
+    extra = json.loads(node.get("extra_json") or "{}")
+    sources = [SourceReference.model_validate(s) for s in json.loads(node.get("sources_json") or "[]")]
+    fields: dict[str, Any] = {name: node[name] for name in SCALAR_FIELDS if node.get(name) is not None}
+    metadata = TextualMemoryMetadata(
+        **extra,
+        **fields,
+        sources=sources,
+        created_at=iso(node.get("created_at")),
+        updated_at=iso(node.get("updated_at")),
+        version=node.get("version"),
+        relativity=score,
+        embedding=node.get("embedding"),
+    )
+    return TextualMemoryItem(id=node["id"], memory=node["memory"], metadata=metadata)
+
+
+class MemoryRepository:
+    """Reads and writes of Memory nodes; every write is one transaction that starts with the caller's guard."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self._store = store
+
+    def add(self, cube_id: str, rows: Sequence[NewMemory], guard: Guard) -> list[AddOutcome]:
+        """Store a batch in one UNWIND statement; text the cube already holds maps to the stored memory."""
+        payload = [
+            {
+                "content_hash": row.content_hash,
+                "properties": row.properties | {"id": row.memory_id, "cube_id": cube_id},
+                "embedding": row.embedding,
+            }
+            for row in rows
+        ]
+
+        def work(tx: ManagedTransaction) -> list[AddOutcome]:
+            guard(tx)
+            records = run_named(tx, "memory_add", cube_id=cube_id, rows=payload)
+            return [AddOutcome(r["requested_id"], r["id"], bool(r["created"])) for r in records]
+
+        return self._store.run_write(work)
+
+    def get(self, cube_id: str, memory_id: str, include_embedding: bool = False) -> TextualMemoryItem:
+        """One memory; NotFound if the cube holds no memory with that id."""
+        rows = self._store.read(
+            "memory_get", cube_id=cube_id, memory_id=memory_id, include_embedding=include_embedding
+        )
+        if not rows:
+            raise NotFound("memory", memory_id)
+        return item_from_node(rows[0]["memory"])
+
+    def list_page(
+        self, cube_id: str, skip: int = 0, limit: int = 1_000_000, include_embedding: bool = False
+    ) -> list[TextualMemoryItem]:
+        """A page of the cube's memories in creation order."""
+        rows = self._store.read(
+            "memory_list", cube_id=cube_id, skip=skip, limit=limit, include_embedding=include_embedding
+        )
+        return [item_from_node(row["memory"]) for row in rows]
+
+    def history(self, cube_id: str, memory_id: str) -> list[TextualMemoryItem]:
+        """Earlier versions of a memory, newest first."""
+        rows = self._store.read("memory_history", cube_id=cube_id, memory_id=memory_id)
+        return [item_from_node(row["memory"]) for row in rows]
+
+    def update(
+        self,
+        cube_id: str,
+        memory_id: str,
+        properties: dict[str, Any],
+        embedding: list[float] | None,
+        guard: Guard,
+    ) -> TextualMemoryItem:
+        """Version the current state, then apply the new properties (and vector) in one transaction."""
+
+        def work(tx: ManagedTransaction) -> TextualMemoryItem:
+            guard(tx)
+            records = run_named(
+                tx,
+                "memory_update",
+                cube_id=cube_id,
+                memory_id=memory_id,
+                version_id=str(uuid.uuid4()),
+                properties=properties,
+                embedding=embedding,
+            )
+            if not records:
+                raise NotFound("memory", memory_id)
+            return item_from_node(records[0]["memory"])
+
+        return self._store.run_write(work)
+
+    def delete(self, cube_id: str, memory_id: str, guard: Guard) -> None:
+        """Delete one memory and its history; NotFound if the cube holds no such memory."""
+
+        def work(tx: ManagedTransaction) -> None:
+            guard(tx)
+            records = run_named(tx, "memory_delete", cube_id=cube_id, memory_id=memory_id)
+            if not records or not records[0]["deleted"]:
+                raise NotFound("memory", memory_id)
+
+        self._store.run_write(work)
+
+    def delete_all(self, cube_ids: Sequence[str], guard: Guard) -> int:
+        """Delete every memory of the cubes in one transaction; returns how many."""
+
+        def work(tx: ManagedTransaction) -> int:
+            guard(tx)
+            records = run_named(tx, "memory_delete_all", cube_ids=list(cube_ids))
+            return sum(int(r["deleted"]) for r in records)
+
+        return self._store.run_write(work)
+
+    def search_exact(self, cube_id: str, vector: Sequence[float], top_k: int) -> list[TextualMemoryItem]:
+        """Exact cosine top-k over the cube's active memories."""
+        rows = self._store.read("search_exact", cube_id=cube_id, vector=list(vector), top_k=top_k)
+        return [item_from_node(row["memory"], float(row["score"])) for row in rows]
+
+    def search_index(
+        self, index_name: str, cube_id: str, vector: Sequence[float], top_k: int, candidates: int
+    ) -> list[TextualMemoryItem]:
+        """Approximate top-k from the vector index, keeping only this cube's memories."""
+        rows = self._store.read(
+            "search_index",
+            index_name=index_name,
+            cube_id=cube_id,
+            vector=list(vector),
+            top_k=top_k,
+            candidates=candidates,
+        )
+        return [item_from_node(row["memory"], float(row["score"])) for row in rows]

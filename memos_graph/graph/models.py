@@ -1,0 +1,65 @@
+"""neomodel classes for the User and MemCube nodes and the edges between them (mos-api.md section 1)."""
+
+from __future__ import annotations
+
+from neomodel import (
+    BooleanProperty,
+    DateTimeNeo4jFormatProperty,
+    IntegerProperty,
+    RelationshipFrom,
+    RelationshipTo,
+    StringProperty,
+    StructuredNode,
+    StructuredRel,
+)
+
+ROLE_CHOICES = {"root": "root", "admin": "admin", "user": "user", "guest": "guest"}
+PERMISSION_CHOICES = {"read": "read", "write": "write"}
+
+
+class SharedWith(StructuredRel):
+    """(:MemCube)-[:SHARED_WITH {since, permission}]->(:User)."""
+
+    since = DateTimeNeo4jFormatProperty(default_now=True)
+    permission = StringProperty(choices=PERMISSION_CHOICES, default="read")
+
+
+class Loaded(StructuredRel):
+    """(:User)-[:LOADED {since}]->(:MemCube): the cube is registered for the user."""
+
+    since = DateTimeNeo4jFormatProperty(default_now=True)
+
+
+class UserNode(StructuredNode):
+    """A user of the memory service."""
+
+    __label__ = "User"
+
+    # `id` is reserved by neomodel for the element id, so the attribute maps onto the `id` property.
+    user_id = StringProperty(db_property="id", required=True, unique_index=True)
+    name = StringProperty(required=True)
+    role = StringProperty(choices=ROLE_CHOICES, required=True)
+    created_at = DateTimeNeo4jFormatProperty(default_now=True)
+    is_active = BooleanProperty(default=True)
+    api_key_hash = StringProperty()
+
+    owns = RelationshipTo("MemCubeNode", "OWNS")
+    loaded = RelationshipTo("MemCubeNode", "LOADED", model=Loaded)
+    shared_cubes = RelationshipFrom("MemCubeNode", "SHARED_WITH", model=SharedWith)
+
+
+class MemCubeNode(StructuredNode):
+    """A memory cube: a container of memories owned by one user."""
+
+    __label__ = "MemCube"
+
+    cube_id = StringProperty(db_property="id", required=True, unique_index=True)
+    name = StringProperty(required=True)
+    path = StringProperty()
+    created_at = DateTimeNeo4jFormatProperty(default_now=True)
+    is_active = BooleanProperty(default=True)
+    embedding_model = StringProperty(required=True)
+    embedding_dim = IntegerProperty(required=True)
+
+    owner = RelationshipFrom(UserNode, "OWNS")
+    shared_with = RelationshipTo(UserNode, "SHARED_WITH", model=SharedWith)

@@ -1,0 +1,39 @@
+"""Apply cypher/schema/*.cypher at start-up (idempotent) and check the vector index fits the embedder."""
+
+from __future__ import annotations
+
+import logging
+
+from memos_graph.errors import ConfigurationError
+from memos_graph.graph.queries import CYPHER_DIR, split_statements
+from memos_graph.graph.store import GraphStore
+
+logger = logging.getLogger(__name__)
+
+VECTOR_INDEX = "memory_embedding"
+FULLTEXT_INDEX = "memory_text"
+
+
+def apply_schema(store: GraphStore, dimension: int, *, quantization: bool = False) -> None:
+    """Create missing constraints and indexes, wait for them to come online, check the vector dimension."""
+    for path in sorted((CYPHER_DIR / "schema").glob("*.cypher")):
+        for statement in split_statements(path.read_text(encoding="utf-8")):
+            store.run_statement(statement, dimension=dimension, quantization=quantization)
+    check_vector_dimension(store, dimension)
+    store.run_statement("CALL db.awaitIndexes(300)")
+    logger.info("schema applied (vector dimension %d)", dimension)
+
+
+def check_vector_dimension(store: GraphStore, dimension: int) -> None:
+    """Raise ConfigurationError when the stored index was built for another vector length."""
+    records = store.run_statement(
+        "SHOW VECTOR INDEXES YIELD name, options WHERE name = $name RETURN options", name=VECTOR_INDEX
+    )
+    if not records:
+        raise ConfigurationError(f"vector index {VECTOR_INDEX} is missing after schema apply")
+    stored = records[0]["options"]["indexConfig"]["vector.dimensions"]
+    if int(stored) != dimension:
+        raise ConfigurationError(
+            f"vector index {VECTOR_INDEX} has dimension {stored} but the embedder produces {dimension}; "
+            "use the model the graph was built with, or drop the index and re-embed"
+        )

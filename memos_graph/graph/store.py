@@ -1,0 +1,116 @@
+"""The Neo4j driver, owned in one place; every driver error leaves as a typed MemosError."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import neo4j
+from neo4j import (
+    Driver,
+    GraphDatabase,
+    ManagedTransaction,
+    NotificationMinimumSeverity,
+    Query,
+    RoutingControl,
+)
+from neo4j import exceptions as neo4j_errors
+
+from memos_graph.config import Neo4jSettings
+from memos_graph.errors import BackendUnavailable, Conflict, MemosError
+from memos_graph.graph.queries import query
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def translate_errors() -> Iterator[None]:
+    """Map driver and server errors to the project's error types."""
+    try:
+        yield
+    except MemosError:
+        raise
+    except neo4j_errors.ConstraintError as exc:
+        raise Conflict(f"the write conflicts with stored data: {exc.message}") from exc
+    except neo4j_errors.AuthError as exc:
+        raise BackendUnavailable("Neo4j refused the configured credentials") from exc
+    except (neo4j_errors.DriverError, neo4j_errors.TransientError, OSError) as exc:
+        raise BackendUnavailable(f"Neo4j is unavailable: {type(exc).__name__}: {exc}") from exc
+    except neo4j_errors.ClientError as exc:
+        if exc.code and "TransactionTimedOut" in exc.code:
+            raise BackendUnavailable("the Neo4j transaction timed out") from exc
+        raise
+    except neo4j_errors.DatabaseError as exc:
+        raise BackendUnavailable(f"Neo4j failed: {exc.message}") from exc
+
+
+class GraphStore:
+    """A driver plus the database name and timeouts; read and write helpers that run named queries."""
+
+    def __init__(self, settings: Neo4jSettings) -> None:
+        self.settings = settings
+        self.database = settings.database
+        with translate_errors():
+            self.driver: Driver = GraphDatabase.driver(
+                settings.uri,
+                auth=(settings.user, settings.password.get_secret_value()),
+                connection_timeout=settings.connection_timeout_s,
+                connection_acquisition_timeout=settings.acquisition_timeout_s,
+                max_transaction_retry_time=settings.max_retry_time_s,
+                # Our statements name labels and types that a fresh graph lacks; those notices are noise.
+                notifications_min_severity=NotificationMinimumSeverity.OFF,
+            )
+
+    def wait_until_ready(self, timeout_s: float = 60.0) -> None:
+        """Block until Neo4j answers a query, or raise BackendUnavailable."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with translate_errors():
+                    self.driver.verify_connectivity()
+                    self.driver.execute_query("RETURN 1", database_=self.database)
+                return
+            except BackendUnavailable:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.5)
+
+    def close(self) -> None:
+        """Close the driver and its connection pool."""
+        self.driver.close()
+
+    def _query(self, text: str) -> Query:
+        return Query(text, timeout=self.settings.transaction_timeout_s)
+
+    def read(self, name: str, **params: Any) -> list[neo4j.Record]:
+        """Run a named query in a read transaction (routed to readers on a cluster)."""
+        with translate_errors():
+            records, _, _ = self.driver.execute_query(
+                self._query(query(name)), params, database_=self.database, routing_=RoutingControl.READ
+            )
+        return records
+
+    def run_read(self, work: Callable[[ManagedTransaction], T]) -> T:
+        """Run several statements in one read transaction."""
+        with translate_errors(), self.driver.session(database=self.database) as session:
+            return session.execute_read(work)
+
+    def run_write(self, work: Callable[[ManagedTransaction], T]) -> T:
+        """Run a unit of work in one write transaction: all of it commits, or none of it."""
+        with translate_errors(), self.driver.session(database=self.database) as session:
+            return session.execute_write(work)
+
+    def run_statement(self, text: str, **params: Any) -> list[neo4j.Record]:
+        """Run a fixed statement (schema maintenance, never user text) in its own transaction."""
+        with translate_errors():
+            records, _, _ = self.driver.execute_query(self._query(text), params, database_=self.database)
+        return records
+
+
+def run_named(tx: ManagedTransaction, name: str, **params: Any) -> list[neo4j.Record]:
+    """Run a named query inside a caller's transaction."""
+    return list(tx.run(query(name), params))

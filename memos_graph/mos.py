@@ -1,0 +1,183 @@
+"""MOS: the MemOS API (method names and parameters as in the seed), a thin facade over the services.
+
+`user_id=None` means the configured `user_id`. Methods whose seed signature names no caller
+(create_user, list_users, create_cube_for_user, share_cube_with_user) act as the configured user.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from memos_graph.config import MOSConfig
+from memos_graph.domain import Permission, TextualMemoryItem, User, UserRole
+from memos_graph.embeddings import Embedder
+from memos_graph.errors import FeatureNotAvailable, InvalidInput
+from memos_graph.services.cubes import CubeService
+from memos_graph.services.memories import MemoryService, SearchShape
+from memos_graph.services.runtime import Runtime
+from memos_graph.services.search import SearchService
+from memos_graph.services.users import UserService
+
+logger = logging.getLogger(__name__)
+
+
+class MOS:
+    """Memory operating system: users, memory cubes and memories on Neo4j."""
+
+    def __init__(
+        self, config: MOSConfig | None = None, *, embedder: Embedder | None = None, runtime: Runtime | None = None
+    ) -> None:
+        self.config = config or (runtime.config if runtime else MOSConfig.load())
+        self._owns_runtime = runtime is None
+        self.runtime = runtime or Runtime.start(self.config, embedder)
+        try:
+            self.cubes = CubeService(self.runtime)
+            self.users = UserService(self.runtime, self.cubes)
+            self.memories = MemoryService(self.runtime, self.cubes)
+            self.searcher = SearchService(self.runtime, self.cubes)
+            self.user_id = self.config.user_id
+            self.users.bootstrap(self.config.user_id, self.config.user_name)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the Neo4j driver (when this MOS created it)."""
+        if self._owns_runtime:
+            self.runtime.close()
+
+    def __enter__(self) -> MOS:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _actor(self, user_id: str | None) -> User:
+        return self.cubes.actor(user_id or self.user_id)
+
+    # -- users ------------------------------------------------------------------------------------
+
+    def create_user(self, user_id: str, role: UserRole = UserRole.USER, user_name: str | None = None) -> str:
+        """Create a user (the configured user must be ROOT or ADMIN); returns its id."""
+        return self.users.create_user(self._actor(None), user_id, role, user_name).user_id
+
+    def list_users(self) -> list[dict[str, Any]]:
+        """Active users with id, name, role, creation time and status."""
+        return self.users.list_users(self._actor(None))
+
+    def get_user_info(self, user_id: str | None = None) -> dict[str, Any]:
+        """The user and every cube it may read, with `is_loaded`."""
+        return self.users.user_info(self._actor(user_id))
+
+    # -- cubes ------------------------------------------------------------------------------------
+
+    def create_cube_for_user(
+        self, cube_name: str, owner_id: str, cube_path: str | None = None, cube_id: str | None = None
+    ) -> str:
+        """Create a cube owned by owner_id and loaded for it; returns its id."""
+        actor = self._actor(None)
+        return self.cubes.create_cube(actor, cube_name, owner_id, cube_path, cube_id).cube_id
+
+    def share_cube_with_user(
+        self, cube_id: str, target_user_id: str, permission: Permission | str = Permission.READ
+    ) -> bool:
+        """Share a cube with another user, read-only unless permission='write'."""
+        try:
+            level = Permission(permission)
+        except ValueError as exc:
+            raise InvalidInput("permission must be 'read' or 'write'") from exc
+        return self.cubes.share(self._actor(None), cube_id, target_user_id, level)
+
+    def register_mem_cube(
+        self, mem_cube_name_or_path: str, mem_cube_id: str | None = None, user_id: str | None = None
+    ) -> str:
+        """Load an existing cube (by id) for the user; importing a cube directory comes with issue 5."""
+        actor = self._actor(user_id)
+        if not isinstance(mem_cube_name_or_path, str) or not mem_cube_name_or_path:
+            raise InvalidInput("mem_cube_name_or_path must be a non-empty string")
+        if Path(mem_cube_name_or_path).is_dir():
+            raise FeatureNotAvailable("importing a cube directory is not available yet; register a cube id")
+        return self.cubes.register(actor, mem_cube_id or mem_cube_name_or_path)
+
+    def unregister_mem_cube(self, mem_cube_id: str, user_id: str | None = None) -> None:
+        """Detach the cube from the user's loaded cubes; its data stays."""
+        self.cubes.unregister(self._actor(user_id), mem_cube_id)
+
+    # -- memories ---------------------------------------------------------------------------------
+
+    def add(
+        self,
+        messages: list[dict[str, Any]] | None = None,
+        memory_content: str | Sequence[str] | None = None,
+        doc_path: str | None = None,
+        mem_cube_id: str | None = None,
+        user_id: str | None = None,
+        session_id: str | None = None,
+    ) -> list[str]:
+        """Add memories from exactly one of messages, memory_content, doc_path; returns their ids."""
+        given = [name for name, value in (("messages", messages), ("memory_content", memory_content),
+                                          ("doc_path", doc_path)) if value is not None]
+        if len(given) != 1:
+            raise InvalidInput("pass exactly one of messages, memory_content, doc_path")
+        actor = self._actor(user_id)
+        if memory_content is None:
+            raise FeatureNotAvailable(f"add({given[0]}=...) is not available yet; use memory_content")
+        return self.memories.add_texts(actor, memory_content, mem_cube_id, session_id)
+
+    def search(
+        self,
+        query: str,
+        user_id: str | None = None,
+        install_cube_ids: list[str] | None = None,
+        top_k: int | None = None,
+    ) -> SearchShape:
+        """Top-k memories per readable cube; each item's metadata.relativity is its score."""
+        return self.searcher.search(self._actor(user_id), query, install_cube_ids, top_k)
+
+    def get(self, mem_cube_id: str, memory_id: str, user_id: str | None = None) -> TextualMemoryItem:
+        """One memory."""
+        return self.memories.get(self._actor(user_id), mem_cube_id, memory_id)
+
+    def get_all(self, mem_cube_id: str | None = None, user_id: str | None = None) -> SearchShape:
+        """Every memory of a cube, or of every cube the user may read."""
+        return self.memories.get_all(self._actor(user_id), mem_cube_id)
+
+    def get_history(self, mem_cube_id: str, memory_id: str, user_id: str | None = None) -> list[TextualMemoryItem]:
+        """Earlier versions of a memory, newest first (not in the seed; update keeps them)."""
+        return self.memories.history(self._actor(user_id), mem_cube_id, memory_id)
+
+    def update(
+        self, mem_cube_id: str, memory_id: str, text_memory_item: TextualMemoryItem, user_id: str | None = None
+    ) -> None:
+        """Replace a memory's text and the metadata the item sets, keeping the old version."""
+        self.memories.update(self._actor(user_id), mem_cube_id, memory_id, text_memory_item)
+
+    def delete(self, mem_cube_id: str, memory_id: str, user_id: str | None = None) -> None:
+        """Delete one memory."""
+        self.memories.delete(self._actor(user_id), mem_cube_id, memory_id)
+
+    def delete_all(self, mem_cube_id: str | None = None, user_id: str | None = None) -> None:
+        """Delete every memory of a cube, or of every cube the user owns or may write."""
+        self.memories.delete_all(self._actor(user_id), mem_cube_id)
+
+    # -- later issues -----------------------------------------------------------------------------
+
+    def chat(self, query: str, user_id: str | None = None) -> str:
+        """Memory-augmented chat (arrives with the ingestion and chat issue)."""
+        self._actor(user_id)
+        raise FeatureNotAvailable("chat is not available yet: no LLM backend is built")
+
+    def clear_messages(self, user_id: str | None = None) -> None:
+        """Clear the user's chat history (arrives with chat)."""
+        self._actor(user_id)
+        raise FeatureNotAvailable("chat history is not available yet")
+
+    def dump(self, dump_dir: str, user_id: str | None = None, mem_cube_id: str | None = None) -> None:
+        """Write a cube as a MemOS directory (arrives with the import/export issue)."""
+        self._actor(user_id)
+        raise FeatureNotAvailable("dump is not available yet")

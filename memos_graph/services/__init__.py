@@ -1,0 +1,1 @@
+"""The operations of the MOS API: access checks, users and cubes, memory writes, search."""

@@ -1,0 +1,51 @@
+"""The role rules of mos-api.md section 2, as pure functions."""
+
+from __future__ import annotations
+
+from memos_graph.domain import CubeAccess, MemCube, Permission, User, UserRole
+
+
+def sees_every_cube(user: User) -> bool:
+    """ROOT and ADMIN may read every cube."""
+    return user.role in (UserRole.ROOT, UserRole.ADMIN)
+
+
+def cube_access(user: User, cube: MemCube, shared: Permission | None, is_loaded: bool) -> CubeAccess:
+    """What the user may do with the cube, given ownership, any share and the user's role."""
+    is_owner = cube.owner_id == user.user_id
+    if user.role is UserRole.GUEST:
+        can_read, can_write = shared is not None, False
+    elif user.role is UserRole.ROOT:
+        can_read, can_write = True, True
+    else:
+        can_read = is_owner or shared is not None or user.role is UserRole.ADMIN
+        can_write = is_owner or shared is Permission.WRITE
+    return CubeAccess(cube, can_read, can_write, is_owner, is_loaded)
+
+
+def may_share(user: User, cube: MemCube) -> bool:
+    """Only a cube's owner, ROOT or ADMIN may share it."""
+    return cube.owner_id == user.user_id or user.role in (UserRole.ROOT, UserRole.ADMIN)
+
+
+def may_create_user(actor: User, role: UserRole) -> bool:
+    """ROOT creates any non-root user; ADMIN creates USER and GUEST; nobody creates a second ROOT."""
+    if role is UserRole.ROOT:
+        return False
+    if actor.role is UserRole.ROOT:
+        return True
+    return actor.role is UserRole.ADMIN and role in (UserRole.USER, UserRole.GUEST)
+
+
+def may_list_users(actor: User) -> bool:
+    """ROOT and ADMIN list users."""
+    return actor.role in (UserRole.ROOT, UserRole.ADMIN)
+
+
+def may_create_cube(actor: User, owner: User) -> bool:
+    """ROOT and ADMIN create cubes for anyone but a guest; a USER only for itself; a GUEST never."""
+    if owner.role is UserRole.GUEST:
+        return False
+    if actor.role in (UserRole.ROOT, UserRole.ADMIN):
+        return True
+    return actor.role is UserRole.USER and actor.user_id == owner.user_id

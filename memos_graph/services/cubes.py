@@ -1,0 +1,154 @@
+"""Who may do what with which cube: the checks every operation starts with, and cube management."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from neo4j import ManagedTransaction
+
+from memos_graph.domain import CubeAccess, MemCube, Permission, User, UserRole
+from memos_graph.errors import AccessDenied, CubeNotAccessible, InvalidInput, NotFound, Unauthenticated
+from memos_graph.graph.cubes import CubeRelation, relations_in
+from memos_graph.graph.memories import Guard
+from memos_graph.services import access
+from memos_graph.services.runtime import Runtime
+from memos_graph.services.validation import check_id, check_text
+
+
+class CubeService:
+    """Cube access checks and cube management for one runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._rt = runtime
+        self._limits = runtime.config.limits
+
+    # -- identity -------------------------------------------------------------------------------
+
+    def actor(self, user_id: str) -> User:
+        """The active user making a call; Unauthenticated otherwise (unknown and inactive look alike)."""
+        check_id(user_id, "user_id", self._limits)
+        user = self._rt.users.get(user_id)
+        if user is None or not user.is_active:
+            raise Unauthenticated(f"user '{user_id}' does not exist or is inactive")
+        return user
+
+    def target_user(self, user_id: str) -> User:
+        """A user named as the object of a call (share target, cube owner)."""
+        check_id(user_id, "user_id", self._limits)
+        user = self._rt.users.get(user_id)
+        if user is None or not user.is_active:
+            raise NotFound("user", user_id)
+        return user
+
+    # -- access -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _access(actor: User, relation: CubeRelation) -> CubeAccess:
+        return access.cube_access(actor, relation.cube, relation.shared_permission, relation.is_loaded)
+
+    def readable(self, actor: User, cube_ids: Sequence[str]) -> list[CubeAccess]:
+        """Access records for cubes the actor may read; CubeNotAccessible names the first that is not."""
+        for cube_id in cube_ids:
+            check_id(cube_id, "cube id", self._limits)
+        relations = self._rt.cubes.relations(actor.user_id, cube_ids)
+        result = []
+        for cube_id in cube_ids:
+            relation = relations.get(cube_id)
+            granted = None if relation is None else self._access(actor, relation)
+            if granted is None or not granted.can_read:
+                raise CubeNotAccessible(cube_id)
+            result.append(granted)
+        return result
+
+    def _require_write(self, actor: User, cube_id: str, relation: CubeRelation | None) -> CubeAccess:
+        granted = None if relation is None else self._access(actor, relation)
+        if granted is None or not granted.can_read:
+            raise CubeNotAccessible(cube_id)
+        if not granted.can_write:
+            raise AccessDenied(f"you may read cube '{cube_id}' but not write to it", cube_id=cube_id)
+        return granted
+
+    def writable(self, actor: User, cube_id: str) -> CubeAccess:
+        """The actor's access to a cube it may write; CubeNotAccessible or AccessDenied otherwise."""
+        check_id(cube_id, "cube id", self._limits)
+        relation = self._rt.cubes.relations(actor.user_id, [cube_id]).get(cube_id)
+        return self._require_write(actor, cube_id, relation)
+
+    def write_guard(self, actor: User, cube_ids: Sequence[str]) -> Guard:
+        """A check run first inside the write transaction, so a share revoked meanwhile still counts."""
+
+        def guard(tx: ManagedTransaction) -> None:
+            relations = relations_in(tx, actor.user_id, cube_ids)
+            for cube_id in cube_ids:
+                self._require_write(actor, cube_id, relations.get(cube_id))
+
+        return guard
+
+    def visible(self, actor: User) -> list[CubeAccess]:
+        """Every cube the actor may read, with what it may do there."""
+        relations = self._rt.cubes.visible(actor.user_id, access.sees_every_cube(actor))
+        granted = [self._access(actor, relation) for relation in relations]
+        return [entry for entry in granted if entry.can_read]
+
+    def loaded_readable(self, actor: User) -> list[CubeAccess]:
+        """Cubes registered for the actor that it may still read, in the order they were loaded."""
+        relations = self._rt.cubes.visible(actor.user_id, access.sees_every_cube(actor))
+        loaded = sorted((r for r in relations if r.is_loaded), key=lambda r: (r.loaded_since or "", r.cube.cube_id))
+        granted = [self._access(actor, relation) for relation in loaded]
+        return [entry for entry in granted if entry.can_read]
+
+    def default_cube(self, actor: User) -> CubeAccess:
+        """The actor's default cube: the first loaded cube it owns."""
+        for entry in self.loaded_readable(actor):
+            if entry.is_owner:
+                return entry
+        raise InvalidInput(
+            f"user '{actor.user_id}' has no loaded cube of its own; pass mem_cube_id or create a cube first"
+        )
+
+    # -- management -------------------------------------------------------------------------------
+
+    def create_cube(
+        self,
+        actor: User,
+        cube_name: str,
+        owner_id: str,
+        cube_path: str | None = None,
+        cube_id: str | None = None,
+    ) -> MemCube:
+        """Create a cube for owner_id (loaded for the owner); role rules decide who may."""
+        name = check_text(cube_name, "cube_name", 256)
+        owner = self.target_user(owner_id)
+        new_id = check_id(cube_id, "cube_id", self._limits) if cube_id is not None else str(uuid.uuid4())
+        if cube_path is not None:
+            check_text(cube_path, "cube_path", 4096)
+        if not access.may_create_cube(actor, owner):
+            raise AccessDenied(f"user '{actor.user_id}' may not create a cube for '{owner_id}'")
+        embedder = self._rt.embedder
+        return self._rt.cubes.create(owner.user_id, new_id, name, cube_path, embedder.model_name, embedder.dimension)
+
+    def share(self, actor: User, cube_id: str, target_user_id: str, permission: Permission) -> bool:
+        """Share a cube the actor owns (or any cube, for ROOT and ADMIN) with another user."""
+        (granted,) = self.readable(actor, [cube_id])
+        if not access.may_share(actor, granted.cube):
+            raise AccessDenied(f"only the owner, ROOT or ADMIN may share cube '{cube_id}'", cube_id=cube_id)
+        target = self.target_user(target_user_id)
+        if target.user_id == granted.cube.owner_id:
+            raise InvalidInput(f"user '{target_user_id}' owns cube '{cube_id}' already")
+        if target.role is UserRole.GUEST and permission is Permission.WRITE:
+            raise InvalidInput("a GUEST never writes; share with permission 'read'")
+        self._rt.cubes.share(cube_id, target.user_id, permission)
+        return True
+
+    def register(self, actor: User, cube_id: str) -> str:
+        """Load an existing cube the actor may read."""
+        self.readable(actor, [cube_id])
+        self._rt.cubes.load(actor.user_id, cube_id)
+        return cube_id
+
+    def unregister(self, actor: User, cube_id: str) -> None:
+        """Unload a cube from the actor's loaded cubes; its data stays."""
+        check_id(cube_id, "cube id", self._limits)
+        if not self._rt.cubes.unload(actor.user_id, cube_id):
+            raise NotFound("loaded cube", cube_id)

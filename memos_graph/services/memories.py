@@ -1,0 +1,140 @@
+"""Memory writes and reads: add (one embedding batch, one UNWIND), get, list, update with history, delete."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from memos_graph.domain import TextualMemoryItem, TextualMemoryMetadata, User
+from memos_graph.errors import InvalidInput
+from memos_graph.graph.memories import SERVER_FIELDS, NewMemory, metadata_properties
+from memos_graph.services.cubes import CubeService
+from memos_graph.services.runtime import Runtime
+from memos_graph.services.validation import check_memory_id, check_text, check_texts, content_hash
+
+SearchShape = dict[str, list[Any]]
+
+
+def grouped(groups: Sequence[tuple[str, list[TextualMemoryItem]]]) -> SearchShape:
+    """The MOS result shape: textual memories grouped by cube; no activation or parametric backends."""
+    return {
+        "text_mem": [{"cube_id": cube_id, "memories": memories} for cube_id, memories in groups],
+        "act_mem": [],
+        "para_mem": [],
+    }
+
+
+class MemoryService:
+    """The memory operations of the MOS API for one runtime."""
+
+    def __init__(self, runtime: Runtime, cubes: CubeService) -> None:
+        self._rt = runtime
+        self._cubes = cubes
+
+    def add_texts(
+        self,
+        actor: User,
+        memory_content: str | Sequence[str],
+        mem_cube_id: str | None,
+        session_id: str | None = None,
+        metadata: TextualMemoryMetadata | None = None,
+    ) -> list[str]:
+        """Store texts as memories in one transaction; a text the cube holds already is not copied.
+
+        Returns one id per distinct text, in input order: the new memory's, or the stored one's.
+        """
+        texts = check_texts(memory_content, self._rt.config.limits)
+        if session_id is not None:
+            check_text(session_id, "session_id", self._rt.config.limits.max_id_chars)
+        cube = self._cubes.writable(actor, mem_cube_id) if mem_cube_id else self._cubes.default_cube(actor)
+        cube_id = cube.cube.cube_id
+        base = metadata or TextualMemoryMetadata(source="system")
+        unique: dict[str, str] = {}
+        for text in texts:
+            unique.setdefault(content_hash(text), text)
+        vectors = self._rt.embedder.embed(list(unique.values()))
+        now = dt.datetime.now(dt.UTC)
+        common = metadata_properties(base)
+        common.update(user_id=actor.user_id, status="activated")
+        if session_id is not None:
+            common["session_id"] = session_id
+        rows = [
+            NewMemory(
+                memory_id=str(uuid.uuid4()),
+                content_hash=digest,
+                properties={**common, "memory": text, "created_at": now + dt.timedelta(microseconds=index)},
+                embedding=vector,
+            )
+            for index, ((digest, text), vector) in enumerate(zip(unique.items(), vectors, strict=True))
+        ]
+        outcomes = self._rt.memories.add(cube_id, rows, self._cubes.write_guard(actor, [cube_id]))
+        if len(outcomes) != len(rows):
+            raise RuntimeError(f"stored {len(outcomes)} of {len(rows)} rows")  # the UNWIND lost rows: a bug
+        return [outcome.memory_id for outcome in outcomes]
+
+    def get(self, actor: User, mem_cube_id: str, memory_id: str, include_embedding: bool = False) -> TextualMemoryItem:
+        """One memory of a cube the actor may read."""
+        memory_id = check_memory_id(memory_id)
+        self._cubes.readable(actor, [mem_cube_id])
+        return self._rt.memories.get(mem_cube_id, memory_id, include_embedding)
+
+    def history(self, actor: User, mem_cube_id: str, memory_id: str) -> list[TextualMemoryItem]:
+        """Earlier versions of a memory, newest first."""
+        memory_id = check_memory_id(memory_id)
+        self._cubes.readable(actor, [mem_cube_id])
+        self._rt.memories.get(mem_cube_id, memory_id)  # NotFound for an unknown memory, not an empty list
+        return self._rt.memories.history(mem_cube_id, memory_id)
+
+    def list_page(self, actor: User, mem_cube_id: str, skip: int, limit: int) -> list[TextualMemoryItem]:
+        """A page of one cube's memories in creation order."""
+        if skip < 0 or limit < 1:
+            raise InvalidInput("skip must be >= 0 and limit >= 1")
+        self._cubes.readable(actor, [mem_cube_id])
+        return self._rt.memories.list_page(mem_cube_id, skip, limit)
+
+    def get_all(self, actor: User, mem_cube_id: str | None = None) -> SearchShape:
+        """Every memory of one cube, or of every cube the actor may read."""
+        if mem_cube_id is not None:
+            cube_ids = [entry.cube.cube_id for entry in self._cubes.readable(actor, [mem_cube_id])]
+        else:
+            cube_ids = [entry.cube.cube_id for entry in self._cubes.visible(actor)]
+        return grouped([(cube_id, self._rt.memories.list_page(cube_id)) for cube_id in cube_ids])
+
+    def update(
+        self, actor: User, mem_cube_id: str, memory_id: str, item: TextualMemoryItem
+    ) -> TextualMemoryItem:
+        """Replace text and the metadata fields the item sets; the old state becomes a MemoryVersion."""
+        memory_id = check_memory_id(memory_id)
+        if not isinstance(item, TextualMemoryItem):
+            raise InvalidInput("text_memory_item must be a TextualMemoryItem")
+        text = check_text(item.memory, "memory", self._rt.config.limits.max_memory_chars)
+        self._cubes.writable(actor, mem_cube_id)
+        current = self._rt.memories.get(mem_cube_id, memory_id)
+        properties = metadata_properties(item.metadata, sorted(item.metadata.model_fields_set - SERVER_FIELDS))
+        extra = {**current.metadata.extra_fields(), **item.metadata.extra_fields()}
+        properties["extra_json"] = json.dumps(extra)
+        embedding = None
+        if text != current.memory:
+            properties.update(memory=text, content_hash=content_hash(text))
+            embedding = self._rt.embedder.embed([text])[0]
+        guard = self._cubes.write_guard(actor, [mem_cube_id])
+        return self._rt.memories.update(mem_cube_id, memory_id, properties, embedding, guard)
+
+    def delete(self, actor: User, mem_cube_id: str, memory_id: str) -> None:
+        """Delete one memory and its history."""
+        memory_id = check_memory_id(memory_id)
+        self._cubes.writable(actor, mem_cube_id)
+        self._rt.memories.delete(mem_cube_id, memory_id, self._cubes.write_guard(actor, [mem_cube_id]))
+
+    def delete_all(self, actor: User, mem_cube_id: str | None = None) -> int:
+        """Delete every memory of one cube, or of every cube the actor may write."""
+        if mem_cube_id is not None:
+            cube_ids = [self._cubes.writable(actor, mem_cube_id).cube.cube_id]
+        else:
+            cube_ids = [entry.cube.cube_id for entry in self._cubes.visible(actor) if entry.can_write]
+        if not cube_ids:
+            return 0
+        return self._rt.memories.delete_all(cube_ids, self._cubes.write_guard(actor, cube_ids))

@@ -1,0 +1,58 @@
+"""Everything the services share, built once per process from one MOSConfig."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from neomodel import db, get_config
+
+from memos_graph.config import MOSConfig
+from memos_graph.embeddings import Embedder, build_embedder
+from memos_graph.graph.cubes import CubeRepository
+from memos_graph.graph.memories import MemoryRepository
+from memos_graph.graph.schema import apply_schema
+from memos_graph.graph.store import GraphStore
+from memos_graph.graph.users import UserRepository
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The graph store, repositories and embedder a MOS (or the GraphQL app) works with."""
+
+    config: MOSConfig
+    store: GraphStore
+    embedder: Embedder
+    users: UserRepository
+    cubes: CubeRepository
+    memories: MemoryRepository
+
+    @classmethod
+    def start(cls, config: MOSConfig, embedder: Embedder | None = None) -> Runtime:
+        """Connect to Neo4j (waiting for it), load the embedder, apply the schema if configured."""
+        store = GraphStore(config.neo4j)
+        try:
+            store.wait_until_ready(timeout_s=config.neo4j.connection_timeout_s * 4)
+            # neomodel keeps one process-wide connection; point it at this driver.
+            get_config().database_name = config.neo4j.database
+            db.set_connection(driver=store.driver)
+            embedder = embedder or build_embedder(config.embedder)
+            if config.apply_schema:
+                apply_schema(store, embedder.dimension)
+        except BaseException:
+            store.close()
+            raise
+        return cls(
+            config=config,
+            store=store,
+            embedder=embedder,
+            users=UserRepository(store),
+            cubes=CubeRepository(store),
+            memories=MemoryRepository(store),
+        )
+
+    def close(self) -> None:
+        """Release the driver."""
+        self.store.close()

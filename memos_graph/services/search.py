@@ -1,0 +1,69 @@
+"""Tenant-correct vector search.
+
+A cube's memories must never drop out of its own results because other cubes hold nearer vectors (the
+MemOS bug: a global top-k, then a tenant filter). Neo4j 5.26's vector index cannot filter inside the index,
+so each cube is searched on its own:
+
+- a cube of at most `exact_scan_max_memories` is scored exactly over its own memories (index seek on
+  cube_id, cosine per memory): complete by construction, and cheap because the cube is small;
+- a larger cube asks the HNSW index for `candidates` neighbours, chosen from the cube's share of all
+  memories so that about top_k of them belong to the cube, times `overfetch_factor`; when fewer than top_k
+  survive the cube filter the request doubles, and past `max_candidates` the exact scan answers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from memos_graph.domain import TextualMemoryItem, User
+from memos_graph.graph.schema import VECTOR_INDEX
+from memos_graph.services.cubes import CubeService
+from memos_graph.services.memories import SearchShape, grouped
+from memos_graph.services.runtime import Runtime
+from memos_graph.services.validation import check_text, check_top_k
+
+
+class SearchService:
+    """Search over the cubes a user may read."""
+
+    def __init__(self, runtime: Runtime, cubes: CubeService) -> None:
+        self._rt = runtime
+        self._cubes = cubes
+
+    def search(
+        self,
+        actor: User,
+        query: str,
+        install_cube_ids: Sequence[str] | None = None,
+        top_k: int | None = None,
+    ) -> SearchShape:
+        """Top-k memories per cube: the named cubes (each must be readable), else the actor's loaded cubes."""
+        limits = self._rt.config.limits
+        text = check_text(query, "query", limits.max_query_chars)
+        k = check_top_k(top_k, self._rt.config.top_k, limits)
+        if install_cube_ids is not None:
+            cube_ids = list(dict.fromkeys(install_cube_ids))
+            cubes = self._cubes.readable(actor, cube_ids)
+        else:
+            cubes = self._cubes.loaded_readable(actor)
+        if not cubes:
+            return grouped([])
+        (vector,) = self._rt.embedder.embed([text])
+        return grouped([(entry.cube.cube_id, self.search_cube(entry.cube.cube_id, vector, k)) for entry in cubes])
+
+    def search_cube(self, cube_id: str, vector: Sequence[float], top_k: int) -> list[TextualMemoryItem]:
+        """Top-k of one cube, exact for small cubes, index with adaptive over-fetch for large ones."""
+        settings = self._rt.config.search
+        cube_size, total = self._rt.cubes.size(cube_id)
+        if cube_size <= settings.exact_scan_max_memories or total == 0:
+            return self._rt.memories.search_exact(cube_id, vector, top_k)
+        share = cube_size / total
+        candidates = max(settings.min_candidates, math.ceil(top_k / share * settings.overfetch_factor))
+        wanted = min(top_k, cube_size)
+        while candidates <= settings.max_candidates:
+            found = self._rt.memories.search_index(VECTOR_INDEX, cube_id, vector, top_k, candidates)
+            if len(found) >= wanted:
+                return found
+            candidates *= 2
+        return self._rt.memories.search_exact(cube_id, vector, top_k)

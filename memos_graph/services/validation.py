@@ -1,0 +1,82 @@
+"""Input checks at the service boundary: every refusal is InvalidInput and happens before any write."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import uuid
+from collections.abc import Sequence
+
+from memos_graph.config import LimitSettings
+from memos_graph.errors import InvalidInput
+
+# User and cube ids: what MemOS uses (uuids, slugs, names with dots) but no spaces, slashes or control
+# characters, so ids are safe in paths and logs.
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def check_id(value: object, what: str, limits: LimitSettings) -> str:
+    """A user or cube id: non-empty, bounded, from a safe alphabet."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{what} must be a non-empty string")
+    if len(value) > limits.max_id_chars or not _ID_PATTERN.match(value):
+        raise InvalidInput(
+            f"{what} must be 1-{limits.max_id_chars} characters of letters, digits and . _ : @ -,"
+            " starting with a letter or digit"
+        )
+    return value
+
+
+def check_memory_id(value: object) -> str:
+    """A memory id: a UUID in canonical form."""
+    if not isinstance(value, str):
+        raise InvalidInput("memory id must be a string")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as exc:
+        raise InvalidInput(f"memory id must be a UUID, got {value[:64]!r}") from exc
+
+
+def check_text(value: object, what: str, max_chars: int) -> str:
+    """Text that is a string, not blank after trimming, and within the size limit."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be a string, got {type(value).__name__}")
+    text = value.strip()
+    if not text:
+        raise InvalidInput(f"{what} is empty")
+    if len(text) > max_chars:
+        raise InvalidInput(f"{what} has {len(text)} characters; the limit is {max_chars}")
+    if "\x00" in text:
+        raise InvalidInput(f"{what} contains a NUL character")
+    return text
+
+
+def check_texts(values: str | Sequence[str], limits: LimitSettings) -> list[str]:
+    """memory_content: one string or a non-empty list of strings, each checked; the whole call or nothing."""
+    items = [values] if isinstance(values, str) else values
+    if not isinstance(items, Sequence) or isinstance(items, bytes | bytearray):
+        raise InvalidInput("memory_content must be a string or a list of strings")
+    if not items:
+        raise InvalidInput("memory_content is an empty list")
+    if len(items) > limits.max_items_per_add:
+        raise InvalidInput(f"{len(items)} items in one add; the limit is {limits.max_items_per_add}")
+    return [
+        check_text(item, f"memory_content[{index}]", limits.max_memory_chars) for index, item in enumerate(items)
+    ]
+
+
+def check_top_k(value: object, default: int, limits: LimitSettings) -> int:
+    """top_k: None means the configured default; otherwise 1..max_top_k."""
+    if value is None:
+        return min(default, limits.max_top_k)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limits.max_top_k:
+        raise InvalidInput(f"top_k must be an integer from 1 to {limits.max_top_k}")
+    return value
+
+
+def content_hash(text: str) -> str:
+    """Identity of a memory's text within a cube: Unicode-normalised, whitespace folded, case kept."""
+    normalised = _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()

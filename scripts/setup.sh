@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Install everything memos-graph needs into a cache outside git, idempotently:
+# a Python 3.11 virtualenv pinned by requirements.lock (keyed by its hash), this checkout installed into it
+# (editable, no deps), and the Neo4j Community jars. Prints the virtualenv's path on its last line.
+#
+# Settings: MEMOS_GRAPH_CACHE (default ~/.cache/memos-graph); MEMOS_TORCH_WHEEL, a path to a CPU torch
+# wheel to install instead of PyPI's (large, CUDA-enabled) build.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="${MEMOS_GRAPH_CACHE:-$HOME/.cache/memos-graph}"
+mkdir -p "$cache"
+
+log() { echo "[setup] $*" >&2; }
+
+python_bin=""
+for candidate in python3.11 python3; do
+  if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    python_bin="$(command -v "$candidate")"
+    break
+  fi
+done
+[ -n "$python_bin" ] || { log "Python 3.11 is required"; exit 1; }
+
+if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
+  if command -v apt-get >/dev/null; then
+    log "installing Java 17 and Maven from Debian"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless maven >/dev/null
+  else
+    log "Java 17 and Maven are required"; exit 1
+  fi
+fi
+
+key="$(cat "$repo/requirements.lock" "${MEMOS_TORCH_WHEEL:-/dev/null}" | sha256sum | cut -c1-12)"
+venv="$cache/venv-$key"
+if [ ! -f "$venv/.complete" ]; then
+  log "creating $venv (first run downloads about 3 GB of wheels: torch with its CUDA libraries, transformers, litellm)"
+  rm -rf "$venv"
+  "$python_bin" -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check --upgrade "pip==25.3"
+  if [ -n "${MEMOS_TORCH_WHEEL:-}" ]; then
+    "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "$MEMOS_TORCH_WHEEL"
+  fi
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$repo/requirements.lock"
+  touch "$venv/.complete"
+fi
+"$venv/bin/pip" install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$repo" >/dev/null
+
+"$repo/scripts/neo4j.sh" install
+echo "$venv"

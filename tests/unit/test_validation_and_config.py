@@ -1,0 +1,99 @@
+"""Input validation, content identity, config loading and schema file parsing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from memos_graph import ConfigurationError, InvalidInput, MOSConfig
+from memos_graph.config import LimitSettings
+from memos_graph.graph.queries import CYPHER_DIR, query, split_statements
+from memos_graph.services import validation
+
+LIMITS = LimitSettings(max_memory_chars=50, max_items_per_add=3)
+
+
+def test_texts_are_trimmed_and_checked_as_a_whole() -> None:
+    assert validation.check_texts("  hello ", LIMITS) == ["hello"]
+    assert validation.check_texts(["a", " b"], LIMITS) == ["a", "b"]
+    with pytest.raises(InvalidInput, match=r"memory_content\[1\]"):
+        validation.check_texts(["a", " "], LIMITS)
+    with pytest.raises(InvalidInput, match="limit is 50"):
+        validation.check_texts("x" * 51, LIMITS)
+    with pytest.raises(InvalidInput, match="limit is 3"):
+        validation.check_texts(["a", "b", "c", "d"], LIMITS)
+
+
+def test_content_hash_folds_whitespace_but_keeps_case() -> None:
+    assert validation.content_hash("I like  football") == validation.content_hash("I like\nfootball")
+    assert validation.content_hash("caf\u00e9") == validation.content_hash("cafe\u0301")
+    assert validation.content_hash("Football") != validation.content_hash("football")
+
+
+def test_ids() -> None:
+    assert validation.check_id("user-1.a@b:c_d", "user_id", LIMITS) == "user-1.a@b:c_d"
+    for bad in ("", "-lead", "a b", "a/b", "x" * 129, None, 7):
+        with pytest.raises(InvalidInput):
+            validation.check_id(bad, "user_id", LimitSettings())
+    upper = "3F2504E0-4F89-11D3-9A0C-0305E82C3301"
+    assert validation.check_memory_id(upper) == upper.lower()
+    with pytest.raises(InvalidInput):
+        validation.check_memory_id("memory_123")
+
+
+def test_top_k() -> None:
+    assert validation.check_top_k(None, 5, LimitSettings(max_top_k=3)) == 3
+    assert validation.check_top_k(2, 5, LimitSettings()) == 2
+    for bad in (0, 101, True, 2.5):
+        with pytest.raises(InvalidInput):
+            validation.check_top_k(bad, 5, LimitSettings())
+
+
+def test_config_file_then_environment(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(
+        json.dumps(
+            {
+                "user_id": "alice",
+                "top_k": 7,
+                "neo4j": {"uri": "bolt://file:7687", "password": "from-file"},
+                "mem_reader": {"backend": "simple_struct"},
+            }
+        )
+    )
+    config = MOSConfig.load(path, environ={"NEO4J_URI": "bolt://env:7687", "MEMOS_TOP_K": "9"})
+    assert config.user_id == "alice"
+    assert config.top_k == 9
+    assert config.neo4j.uri == "bolt://env:7687"
+    assert config.neo4j.password.get_secret_value() == "from-file"
+    assert "from-file" not in repr(config)
+
+
+def test_bad_config_is_a_configuration_error(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text('{"top_k": 0}')
+    with pytest.raises(ConfigurationError):
+        MOSConfig.load(path, environ={})
+    path.write_text("[1, 2]")
+    with pytest.raises(ConfigurationError):
+        MOSConfig.load(path, environ={})
+    with pytest.raises(ConfigurationError):
+        MOSConfig.load(tmp_path / "missing.json", environ={})
+    path.write_text('{"neo4j": {"url": "typo"}}')
+    with pytest.raises(ConfigurationError):
+        MOSConfig.load(path, environ={})
+
+
+def test_split_statements() -> None:
+    text = "// comment\nCREATE A;\n\nCREATE B\n  OPTIONS {x: 1};\n// tail\n"
+    assert split_statements(text) == ["CREATE A", "CREATE B\n  OPTIONS {x: 1}"]
+
+
+def test_every_schema_and_query_file_parses_to_parameterised_statements() -> None:
+    for path in sorted((CYPHER_DIR / "schema").glob("*.cypher")):
+        assert split_statements(path.read_text()), path
+    for path in sorted((CYPHER_DIR / "queries").glob("*.cypher")):
+        text = query(path.stem)
+        assert "$" in text, f"{path.name} takes no parameters"
