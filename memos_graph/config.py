@@ -24,6 +24,7 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "NEO4J_DATABASE": "neo4j.database",
     "MEMOS_USER_ID": "user_id",
     "MEMOS_TOP_K": "top_k",
+    "MEMOS_ROOT_API_KEY": "root_api_key",
     "MEMOS_EMBEDDER_MODEL": "embedder.model",
     "MEMOS_EMBEDDER_DEVICE": "embedder.device",
 }
@@ -61,7 +62,7 @@ class SearchSettings(_Section):
     """How tenant-filtered vector search chooses between an exact scan and the ANN index."""
 
     # Cubes with at most this many memories are scored exactly (cosine over the cube's own memories).
-    exact_scan_max_memories: int = Field(default=20_000, ge=0)
+    exact_scan_max_memories: int = Field(default=2_000, ge=0)
     # Larger cubes use the vector index, over-fetching by the cube's share of the whole graph times this
     # factor, doubling until top_k memories of the cube survive, then falling back to the exact scan.
     overfetch_factor: float = Field(default=2.0, ge=1.0)
@@ -89,6 +90,8 @@ class MOSConfig(BaseModel):
     top_k: int = Field(default=5, ge=1)
     max_turns_window: int = Field(default=20, ge=0)
     apply_schema: bool = True
+    # The root user's API key for the GraphQL service; only its hash is stored.
+    root_api_key: SecretStr | None = None
     neo4j: Neo4jSettings = Field(default_factory=Neo4jSettings)
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)

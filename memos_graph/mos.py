@@ -15,11 +15,9 @@ from memos_graph.config import MOSConfig
 from memos_graph.domain import Permission, TextualMemoryItem, User, UserRole
 from memos_graph.embeddings import Embedder
 from memos_graph.errors import FeatureNotAvailable, InvalidInput
-from memos_graph.services.cubes import CubeService
-from memos_graph.services.memories import MemoryService, SearchShape
+from memos_graph.services.bundle import Services
+from memos_graph.services.memories import SearchShape
 from memos_graph.services.runtime import Runtime
-from memos_graph.services.search import SearchService
-from memos_graph.services.users import UserService
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +32,13 @@ class MOS:
         self._owns_runtime = runtime is None
         self.runtime = runtime or Runtime.start(self.config, embedder)
         try:
-            self.cubes = CubeService(self.runtime)
-            self.users = UserService(self.runtime, self.cubes)
-            self.memories = MemoryService(self.runtime, self.cubes)
-            self.searcher = SearchService(self.runtime, self.cubes)
+            self.services = Services.over(self.runtime)
+            self.cubes = self.services.cubes
+            self.users = self.services.users
+            self.memories = self.services.memories
+            self.searcher = self.services.search
             self.user_id = self.config.user_id
-            self.users.bootstrap(self.config.user_id, self.config.user_name)
+            self.users.bootstrap(self.config.user_id, self.config.user_name, self.config.root_api_key)
         except BaseException:
             self.close()
             raise
@@ -73,6 +72,10 @@ class MOS:
     def get_user_info(self, user_id: str | None = None) -> dict[str, Any]:
         """The user and every cube it may read, with `is_loaded`."""
         return self.users.user_info(self._actor(user_id))
+
+    def rotate_api_key(self, user_id: str | None = None) -> str:
+        """Issue a new API key for the user (the old one stops working) and return it; shown only now."""
+        return self.services.identity.rotate(self._actor(user_id))
 
     # -- cubes ------------------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ install() {
   rm -rf "$lib_dir.partial"
   mkdir -p "$(dirname "$lib_dir")"
   mvn -q -B -f "$here/neo4j/pom.xml" dependency:copy-dependencies \
-    -Dneo4j.version="$version" -DoutputDirectory="$lib_dir.partial" -DincludeScope=runtime
+    -Dneo4j.version="$version" -DoutputDirectory="$lib_dir.partial" -DincludeScope=runtime >&2
   rm -rf "$lib_dir"
   mv "$lib_dir.partial" "$lib_dir"
   touch "$lib_dir/.complete"

@@ -46,5 +46,5 @@ if [ ! -f "$venv/.complete" ]; then
 fi
 "$venv/bin/pip" install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$repo" >/dev/null
 
-"$repo/scripts/neo4j.sh" install
+"$repo/scripts/neo4j.sh" install >&2
 echo "$venv"

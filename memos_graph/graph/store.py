@@ -111,6 +111,12 @@ class GraphStore:
         return records
 
 
+    def run_autocommit(self, text: str, **params: Any) -> None:
+        """Run a fixed maintenance statement in an auto-commit transaction (needed for IN TRANSACTIONS)."""
+        with translate_errors(), self.driver.session(database=self.database) as session:
+            session.run(self._query(text), params).consume()
+
+
 def run_named(tx: ManagedTransaction, name: str, **params: Any) -> list[neo4j.Record]:
     """Run a named query inside a caller's transaction."""
     return list(tx.run(query(name), params))

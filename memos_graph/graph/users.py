@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from neomodel import db
 from neomodel.exceptions import UniqueProperty
 
@@ -9,7 +11,7 @@ from memos_graph.domain import User, UserRole
 from memos_graph.errors import Conflict
 from memos_graph.graph.convert import iso
 from memos_graph.graph.models import UserNode
-from memos_graph.graph.store import GraphStore, translate_errors
+from memos_graph.graph.store import GraphStore, run_named, translate_errors
 
 
 def to_user(node: UserNode) -> User:
@@ -20,6 +22,17 @@ def to_user(node: UserNode) -> User:
         role=UserRole(node.role),
         created_at=iso(node.created_at) or "",
         is_active=bool(node.is_active),
+    )
+
+
+def to_user_from_map(properties: dict[str, Any]) -> User:
+    """Domain User from a User node's property map."""
+    return User(
+        user_id=properties["id"],
+        user_name=properties["name"],
+        role=UserRole(properties["role"]),
+        created_at=iso(properties.get("created_at")) or "",
+        is_active=bool(properties.get("is_active", True)),
     )
 
 
@@ -44,6 +57,21 @@ class UserRepository:
         except UniqueProperty as exc:
             raise Conflict(f"user '{user_id}' already exists", user_id=user_id) from exc
         return to_user(node)
+
+    def get_by_api_key_hash(self, digest: str) -> User | None:
+        """The user holding the key with this hash, or None."""
+        records = self._store.read("user_by_api_key_hash", digest=digest)
+        return None if not records else to_user_from_map(records[0]["user"])
+
+    def set_api_key_hash(self, user_id: str, digest: str) -> None:
+        """Replace the user's key hash."""
+        self._store.run_write(lambda tx: run_named(tx, "user_set_api_key_hash", user_id=user_id, digest=digest))
+
+    def list_by_ids(self, user_ids: list[str]) -> dict[str, User]:
+        """Users by id, for batched loading; unknown ids are absent."""
+        records = self._store.read("users_by_ids", user_ids=user_ids)
+        users = (to_user_from_map(record["user"]) for record in records)
+        return {user.user_id: user for user in users}
 
     def list_active(self) -> list[User]:
         """Every active user, oldest first."""

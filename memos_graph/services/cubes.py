@@ -44,7 +44,8 @@ class CubeService:
     # -- access -----------------------------------------------------------------------------------
 
     @staticmethod
-    def _access(actor: User, relation: CubeRelation) -> CubeAccess:
+    def access_of(actor: User, relation: CubeRelation) -> CubeAccess:
+        """What the actor may do with a cube, from its stored relation to it."""
         return access.cube_access(actor, relation.cube, relation.shared_permission, relation.is_loaded)
 
     def readable(self, actor: User, cube_ids: Sequence[str]) -> list[CubeAccess]:
@@ -55,14 +56,14 @@ class CubeService:
         result = []
         for cube_id in cube_ids:
             relation = relations.get(cube_id)
-            granted = None if relation is None else self._access(actor, relation)
+            granted = None if relation is None else self.access_of(actor, relation)
             if granted is None or not granted.can_read:
                 raise CubeNotAccessible(cube_id)
             result.append(granted)
         return result
 
     def _require_write(self, actor: User, cube_id: str, relation: CubeRelation | None) -> CubeAccess:
-        granted = None if relation is None else self._access(actor, relation)
+        granted = None if relation is None else self.access_of(actor, relation)
         if granted is None or not granted.can_read:
             raise CubeNotAccessible(cube_id)
         if not granted.can_write:
@@ -88,14 +89,14 @@ class CubeService:
     def visible(self, actor: User) -> list[CubeAccess]:
         """Every cube the actor may read, with what it may do there."""
         relations = self._rt.cubes.visible(actor.user_id, access.sees_every_cube(actor))
-        granted = [self._access(actor, relation) for relation in relations]
+        granted = [self.access_of(actor, relation) for relation in relations]
         return [entry for entry in granted if entry.can_read]
 
     def loaded_readable(self, actor: User) -> list[CubeAccess]:
         """Cubes registered for the actor that it may still read, in the order they were loaded."""
         relations = self._rt.cubes.visible(actor.user_id, access.sees_every_cube(actor))
         loaded = sorted((r for r in relations if r.is_loaded), key=lambda r: (r.loaded_since or "", r.cube.cube_id))
-        granted = [self._access(actor, relation) for relation in loaded]
+        granted = [self.access_of(actor, relation) for relation in loaded]
         return [entry for entry in granted if entry.can_read]
 
     def default_cube(self, actor: User) -> CubeAccess:

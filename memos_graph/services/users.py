@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pydantic import SecretStr
+
 from memos_graph.domain import User, UserRole
 from memos_graph.errors import AccessDenied, Conflict, Unauthenticated
 from memos_graph.services import access
 from memos_graph.services.cubes import CubeService
+from memos_graph.services.identity import hash_api_key
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import check_id, check_text
 
@@ -22,23 +25,23 @@ class UserService:
         self._rt = runtime
         self._cubes = cubes
 
-    def bootstrap(self, root_id: str, root_name: str) -> User:
-        """Make sure exactly one ROOT exists; the configured user becomes it on a fresh graph."""
+    def bootstrap(self, root_id: str, root_name: str, root_api_key: SecretStr | None = None) -> User:
+        """Make sure exactly one ROOT exists (the configured user, on a fresh graph) and holds the root key."""
         check_id(root_id, "user_id", self._rt.config.limits)
-        existing = self._rt.users.get(root_id)
-        if existing is not None:
-            return existing
-        if self._rt.users.any_with_role(UserRole.ROOT):
-            raise Unauthenticated(f"user '{root_id}' does not exist; ask an ADMIN or ROOT to create it")
-        try:
-            root = self._rt.users.create(root_id, root_name, UserRole.ROOT)
-            logger.info("created root user '%s'", root_id)
-            return root
-        except Conflict:  # another process bootstrapped at the same moment
-            user = self._rt.users.get(root_id)
-            if user is None:
-                raise
-            return user
+        user = self._rt.users.get(root_id)
+        if user is None:
+            if self._rt.users.any_with_role(UserRole.ROOT):
+                raise Unauthenticated(f"user '{root_id}' does not exist; ask an ADMIN or ROOT to create it")
+            try:
+                user = self._rt.users.create(root_id, root_name, UserRole.ROOT)
+                logger.info("created root user '%s'", root_id)
+            except Conflict:  # another process bootstrapped at the same moment
+                user = self._rt.users.get(root_id)
+                if user is None:
+                    raise
+        if root_api_key is not None and user.role is UserRole.ROOT:
+            self._rt.users.set_api_key_hash(user.user_id, hash_api_key(root_api_key.get_secret_value()))
+        return user
 
     def create_user(
         self, actor: User, user_id: str, role: UserRole, user_name: str | None, api_key_hash: str | None = None
@@ -51,10 +54,14 @@ class UserService:
             raise AccessDenied(f"a {actor.role.value} may not create a {role.value} user")
         return self._rt.users.create(user_id, name, role, api_key_hash)
 
-    def list_users(self, actor: User) -> list[dict[str, Any]]:
+    def list_user_objects(self, actor: User) -> list[User]:
         """Active users; ROOT and ADMIN only."""
         if not access.may_list_users(actor):
             raise AccessDenied("only ROOT and ADMIN may list users")
+        return self._rt.users.list_active()
+
+    def list_users(self, actor: User) -> list[dict[str, Any]]:
+        """Active users as MemOS's list_users shapes them; ROOT and ADMIN only."""
         return [
             {
                 "user_id": user.user_id,
@@ -63,7 +70,7 @@ class UserService:
                 "created_at": user.created_at,
                 "is_active": user.is_active,
             }
-            for user in self._rt.users.list_active()
+            for user in self.list_user_objects(actor)
         ]
 
     def user_info(self, actor: User) -> dict[str, Any]:

@@ -17,11 +17,16 @@ _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")
 _WHITESPACE = re.compile(r"\s+")
 
 
+def is_valid_id(value: object, limits: LimitSettings) -> bool:
+    """Whether the value is a well-formed user or cube id."""
+    return isinstance(value, str) and 0 < len(value) <= limits.max_id_chars and bool(_ID_PATTERN.match(value))
+
+
 def check_id(value: object, what: str, limits: LimitSettings) -> str:
     """A user or cube id: non-empty, bounded, from a safe alphabet."""
     if not isinstance(value, str) or not value:
         raise InvalidInput(f"{what} must be a non-empty string")
-    if len(value) > limits.max_id_chars or not _ID_PATTERN.match(value):
+    if not is_valid_id(value, limits):
         raise InvalidInput(
             f"{what} must be 1-{limits.max_id_chars} characters of letters, digits and . _ : @ -,"
             " starting with a letter or digit"

@@ -1,0 +1,284 @@
+"""Foundation benchmark: add throughput vs the raw embedder, search latency and recall at 10k and 100k.
+
+    python -m bench.bench_core [--sizes 10000 100000] [--cubes 100] [--per-other-cube 1000]
+
+Writes bench/results/core.json and bench/results/core.md. Needs NEO4J_URI/NEO4J_USER/NEO4J_PASSWORD (the
+scripts set them; `bash bench/run.sh core` does everything). Ratios are measured side by side in one run,
+since this machine's speed varies from minute to minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from bench.corpus import noisy_vectors, pool_vectors, sentences
+from memos_graph import MOS, MOSConfig, UserRole
+from memos_graph.config import SearchSettings
+from memos_graph.graph.memories import NewMemory
+from memos_graph.services.runtime import Runtime
+from memos_graph.services.search import SearchService
+from memos_graph.services.validation import content_hash
+
+T = TypeVar("T")
+RESULTS = Path(__file__).resolve().parent / "results"
+CACHE = Path(__file__).resolve().parent / "cache"
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def summary_ms(samples: Sequence[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in samples]
+    return {"p50_ms": round(percentile(ms, 50), 2), "p95_ms": round(percentile(ms, 95), 2),
+            "mean_ms": round(statistics.fmean(ms), 2), "n": len(ms)}
+
+
+def timed(call: Callable[[], T]) -> tuple[float, T]:
+    start = time.perf_counter()
+    result = call()
+    return time.perf_counter() - start, result
+
+
+# -- add throughput ---------------------------------------------------------------------------------
+
+
+def bench_add(mos: MOS, owner: str, count: int, batch: int, repeats: int) -> dict[str, Any]:
+    """MOS.add of `count` new texts in batches vs embedder.embed of the same texts, interleaved."""
+    cube = mos.create_cube_for_user("bench add", owner_id=owner)
+    embedder = mos.runtime.embedder
+    all_texts = sentences(count * repeats + 100, seed=11)
+    embedder.embed(all_texts[:64])  # warm up the model
+    mos.add(memory_content=all_texts[count * repeats :], mem_cube_id=cube, user_id=owner)  # warm up the path
+    raw_times, add_times = [], []
+    for rep in range(repeats):
+        texts = all_texts[rep * count : (rep + 1) * count]
+        batches = [texts[i : i + batch] for i in range(0, count, batch)]
+        def embed_all(batches: list[list[str]] = batches) -> list[list[list[float]]]:
+            return [embedder.embed(b) for b in batches]
+
+        def add_all(batches: list[list[str]] = batches) -> list[list[str]]:
+            return [mos.add(memory_content=b, mem_cube_id=cube, user_id=owner) for b in batches]
+
+        raw_elapsed, _ = timed(embed_all)
+        add_elapsed, ids = timed(add_all)
+        stored = sum(len(chunk) for chunk in ids)
+        if stored != count:
+            raise RuntimeError(f"add stored {stored} of {count}")
+        raw_times.append(raw_elapsed)
+        add_times.append(add_elapsed)
+        log(f"add rep {rep}: embed {count / raw_elapsed:.0f}/s, add {count / add_elapsed:.0f}/s")
+    raw_tps = count / statistics.median(raw_times)
+    add_tps = count / statistics.median(add_times)
+    return {
+        "texts": count,
+        "batch": batch,
+        "repeats": repeats,
+        "raw_embed_per_s": round(raw_tps, 1),
+        "add_per_s": round(add_tps, 1),
+        "ratio_add_to_embed": round(add_tps / raw_tps, 3),
+        "target_ratio": 0.8,
+    }
+
+
+# -- search -----------------------------------------------------------------------------------------
+
+
+def load_cube(rt: Runtime, cube_id: str, owner: str, texts: Sequence[str], vectors: npt.NDArray[np.float32],
+              start: int, batch: int = 5_000) -> None:
+    """Write memories with precomputed vectors through the same repository path (and Cypher) add uses."""
+    import datetime as dt
+
+    def no_guard(_: object) -> None:
+        return None
+
+    for offset in range(0, len(texts), batch):
+        now = dt.datetime.now(dt.UTC)
+        rows = [
+            NewMemory(
+                memory_id=str(uuid.uuid4()),
+                content_hash=content_hash(text),
+                properties={"memory": text, "user_id": owner, "status": "activated", "source": "system",
+                            "memory_type": "LongTermMemory", "sources_json": "[]", "extra_json": "{}",
+                            "created_at": now + dt.timedelta(microseconds=i)},
+                embedding=vector.tolist(),
+            )
+            for i, (text, vector) in enumerate(zip(texts[offset : offset + batch],
+                                                   vectors[offset : offset + batch], strict=True))
+        ]
+        rt.memories.add(cube_id, rows, no_guard)
+        log(f"  {cube_id}: {start + offset + len(rows)} memories")
+
+
+def recall(found: Sequence[str], exact: Sequence[str]) -> float:
+    return len(set(found) & set(exact)) / max(1, len(exact))
+
+
+def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], top_k: int,
+                    index_settings: SearchSettings) -> dict[str, Any]:
+    rt = mos.runtime
+    default_service = mos.searcher
+    index_service = SearchService(
+        Runtime(rt.config.model_copy(update={"search": index_settings}), rt.store, rt.embedder, rt.users,
+                rt.cubes, rt.memories),
+        mos.cubes,
+    )
+    vectors = []
+    embed_times = []
+    for query in queries:
+        elapsed, (vector,) = timed(partial(rt.embedder.embed, [query]))
+        embed_times.append(elapsed)
+        vectors.append(vector)
+    timings: dict[str, list[float]] = {"exact": [], "index": [], "service": [], "mos_search": []}
+    recalls: dict[str, list[float]] = {"index": [], "service": []}
+    for query, vector in zip(queries, vectors, strict=True):
+        # One round per query, the variants side by side so drift in machine speed hits all alike.
+        t_exact, exact = timed(partial(rt.memories.search_exact, target, vector, top_k))
+        t_index, via_index = timed(partial(index_service.search_cube, target, vector, top_k))
+        t_service, via_service = timed(partial(default_service.search_cube, target, vector, top_k))
+        t_mos, _ = timed(partial(mos.search, query, user_id=owner, install_cube_ids=[target], top_k=top_k))
+        exact_ids = [m.id for m in exact]
+        recalls["index"].append(recall([m.id for m in via_index], exact_ids))
+        recalls["service"].append(recall([m.id for m in via_service], exact_ids))
+        for name, value in (("exact", t_exact), ("index", t_index), ("service", t_service), ("mos_search", t_mos)):
+            timings[name].append(value)
+    return {
+        "query_embedding": summary_ms(embed_times),
+        "exact_scan": summary_ms(timings["exact"]),
+        "vector_index_with_overfetch": summary_ms(timings["index"]),
+        "service_default_path": summary_ms(timings["service"]),
+        "mos_search_end_to_end": summary_ms(timings["mos_search"]),
+        "recall_at_k_index_vs_exact": round(statistics.fmean(recalls["index"]), 4),
+        "recall_at_k_default_vs_exact": round(statistics.fmean(recalls["service"]), 4),
+        "top_k": top_k,
+        "queries": len(queries),
+    }
+
+
+def bench_search(mos: MOS, owner: str, sizes: Sequence[int], cubes: int, per_other: int, queries: int,
+                 top_k: int) -> list[dict[str, Any]]:
+    rt = mos.runtime
+    biggest = max(sizes)
+    others = cubes - 1
+    total_texts = biggest + others * per_other
+    texts = sentences(total_texts, seed=23)
+    pool = pool_vectors(rt.embedder, sentences(20_000, seed=23), CACHE)
+    vectors = noisy_vectors(pool, total_texts, seed=5)
+    log(f"loading {others} cubes x {per_other} memories")
+    for index in range(others):
+        cube = mos.create_cube_for_user(f"bench other {index}", owner_id=owner)
+        start = biggest + index * per_other
+        load_cube(rt, cube, owner, texts[start : start + per_other], vectors[start : start + per_other], 0)
+    target = mos.create_cube_for_user("bench target", owner_id=owner)
+    query_texts = [f"Tell me about when {s.rstrip('.')}" for s in sentences(queries, seed=99)]
+    index_settings = SearchSettings(exact_scan_max_memories=0)
+    results = []
+    loaded = 0
+    for size in sorted(sizes):
+        load_cube(rt, target, owner, texts[loaded:size], vectors[loaded:size], loaded)
+        loaded = size
+        rt.store.run_statement("CALL db.awaitIndexes(600)")
+        cube_size, total = rt.cubes.size(target)
+        log(f"searching: target {cube_size} of {total} memories")
+        entry = {"target_cube_memories": cube_size, "total_memories": total, "cubes": cubes}
+        entry.update(bench_search_at(mos, owner, target, query_texts, top_k, index_settings))
+        results.append(entry)
+        log(json.dumps(entry))
+    return results
+
+
+def cleanup(rt: Runtime, owner: str) -> None:
+    """Delete the benchmark's memories and cubes in batches (maintenance, not a service operation)."""
+    rt.store.run_autocommit(
+        "MATCH (:User {id: $owner})-[:OWNS]->(c:MemCube)-[:HAS_MEMORY]->(m:Memory) "
+        "CALL (m) { DETACH DELETE m } IN TRANSACTIONS OF 10000 ROWS",
+        owner=owner,
+    )
+    rt.store.run_statement("MATCH (u:User {id: $owner})-[:OWNS]->(c:MemCube) DETACH DELETE c, u", owner=owner)
+
+
+def write_results(payload: dict[str, Any], name: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    lines = [f"# {name} benchmark", "", f"Run {payload['started']} on {payload['machine']}.", ""]
+    add = payload.get("add")
+    if add:
+        lines += ["## add throughput (MOS.add in batches vs the raw embedder, same texts, same run)", "",
+                  "| texts | batch | embedder/s | add/s | ratio | target |", "|---:|---:|---:|---:|---:|---:|",
+                  f"| {add['texts']} | {add['batch']} | {add['raw_embed_per_s']} | {add['add_per_s']} | "
+                  f"{add['ratio_add_to_embed']} | >= {add['target_ratio']} |", ""]
+    rows = payload.get("search", [])
+    if rows:
+        lines += ["## search, one target cube among the others (top_k=10; ms)", "",
+                  "| target / total | query embed p50 | exact p50/p95 | index p50/p95 | default path p50/p95 | "
+                  "MOS.search p50/p95 | recall index | recall default |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in rows:
+            def pair(key: str, r: dict[str, Any] = r) -> str:
+                return f"{r[key]['p50_ms']} / {r[key]['p95_ms']}"
+            lines.append(
+                f"| {r['target_cube_memories']} / {r['total_memories']} | {r['query_embedding']['p50_ms']} | "
+                f"{pair('exact_scan')} | {pair('vector_index_with_overfetch')} | {pair('service_default_path')} | "
+                f"{pair('mos_search_end_to_end')} | {r['recall_at_k_index_vs_exact']} | "
+                f"{r['recall_at_k_default_vs_exact']} |"
+            )
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--cubes", type=int, default=100)
+    parser.add_argument("--per-other-cube", type=int, default=1_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--top-k", type=int, default=10)
+    parser.add_argument("--add-texts", type=int, default=2_000)
+    parser.add_argument("--add-batch", type=int, default=200)
+    parser.add_argument("--add-repeats", type=int, default=3)
+    parser.add_argument("--skip-add", action="store_true")
+    parser.add_argument("--skip-search", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark data in the graph")
+    parser.add_argument("--name", default="core")
+    args = parser.parse_args()
+
+    mos = MOS(MOSConfig.load())
+    owner = mos.create_user(f"bench-{uuid.uuid4().hex[:8]}", UserRole.USER)
+    payload: dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
+        "settings": mos.config.search.model_dump(),
+    }
+    try:
+        if not args.skip_add:
+            payload["add"] = bench_add(mos, owner, args.add_texts, args.add_batch, args.add_repeats)
+            write_results(payload, args.name)
+        if not args.skip_search:
+            payload["search"] = bench_search(mos, owner, args.sizes, args.cubes, args.per_other_cube,
+                                             args.queries, args.top_k)
+        write_results(payload, args.name)
+        log(f"wrote {RESULTS / (args.name + '.md')}")
+    finally:
+        if not args.keep:
+            cleanup(mos.runtime, owner)
+        mos.close()
+
+
+if __name__ == "__main__":
+    main()

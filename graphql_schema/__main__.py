@@ -1,0 +1,29 @@
+"""Serve the GraphQL API with uvicorn: python -m graphql_schema [--host 127.0.0.1] [--port 8000]."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import uvicorn
+
+from graphql_schema.app import create_app
+from memos_graph.config import MOSConfig
+
+
+def main() -> None:
+    """Parse arguments, build the app from the config (file + environment), serve it."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", help="MOSConfig JSON file (environment overrides apply)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = MOSConfig.load(args.config)
+    if config.root_api_key is None:
+        logging.warning("no root API key configured (MEMOS_ROOT_API_KEY): the root user cannot call the API")
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Expected failures leave as GraphQL errors with `extensions.code`; everything else is masked and logged."""
+
+from __future__ import annotations
+
+import logging
+
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from memos_graph.errors import MemosError
+
+logger = logging.getLogger(__name__)
+
+
+class DomainErrors(MaskErrors):
+    """Map MemosError to a coded error, keep GraphQL's own validation errors, mask the rest."""
+
+    def __init__(self) -> None:
+        super().__init__(error_message="Unexpected error.")
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [self._convert(error) for error in errors]
+
+    def _convert(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, MemosError):
+            return GraphQLError(
+                original.message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions={"code": original.code},
+            )
+        if original is None:
+            # Parse and validation errors (and the limiters' refusals) are the client's to see.
+            return GraphQLError(
+                error.message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions={"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})},
+            )
+        logger.error("unexpected error in %s", error.path, exc_info=original)
+        masked = self.anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        return masked

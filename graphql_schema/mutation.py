@@ -1,0 +1,152 @@
+"""Mutation resolvers: each is one call into the services the MOS class uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from graphql_schema.context import Info
+from graphql_schema.inputs import AddMemoriesInput, CreateCubeInput, CreateUserInput, UpdateMemoryInput
+from graphql_schema.types import (
+    AddMemoriesPayload,
+    CreateUserPayload,
+    MemCubeType,
+    MemoryType,
+    SharePermission,
+    UserType,
+)
+from memos_graph.domain import Permission, TextualMemoryItem, TextualMemoryMetadata, UserRole
+from memos_graph.errors import FeatureNotAvailable, InvalidInput
+from memos_graph.services.identity import hash_api_key, new_api_key
+
+
+def _update_item(data: UpdateMemoryInput) -> TextualMemoryItem:
+    fields: dict[str, Any] = {
+        name: getattr(data, name)
+        for name in ("tags", "key", "type", "confidence", "background")
+        if getattr(data, name) is not None
+    }
+    extra: object = data.extra or {}
+    if not isinstance(extra, dict):
+        raise InvalidInput("extra must be a JSON object")
+    clash = set(extra) & set(TextualMemoryMetadata.model_fields)
+    if clash:
+        raise InvalidInput(f"extra may not set schema fields: {', '.join(sorted(clash))}")
+    try:
+        metadata = TextualMemoryMetadata.model_validate({**extra, **fields})
+    except ValueError as exc:
+        raise InvalidInput(f"invalid metadata: {exc}") from exc
+    return TextualMemoryItem(memory=data.memory, metadata=metadata)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a user; returns its API key once.")
+    async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload:
+        ctx = info.context
+        key = new_api_key()
+        user = await ctx.run(
+            lambda: ctx.services.users.create_user(
+                ctx.caller, str(input.id), UserRole(input.role.value), input.name, hash_api_key(key)
+            )
+        )
+        return CreateUserPayload(user=UserType.of(user), api_key=key)
+
+    @strawberry.mutation(description="Replace the caller's API key; the old one stops working at once.")
+    async def rotate_api_key(self, info: Info) -> str:
+        ctx = info.context
+        return await ctx.run(lambda: ctx.services.identity.rotate(ctx.caller))
+
+    @strawberry.mutation(description="Create a cube (loaded for its owner).")
+    async def create_cube(self, info: Info, input: CreateCubeInput) -> MemCubeType:
+        ctx = info.context
+        owner = str(input.owner_id) if input.owner_id is not None else ctx.caller.user_id
+        cube_id = None if input.id is None else str(input.id)
+
+        def create() -> MemCubeType:
+            cube = ctx.services.cubes.create_cube(ctx.caller, input.name, owner, input.path, cube_id)
+            (access,) = ctx.services.cubes.readable(ctx.caller, [cube.cube_id])
+            return MemCubeType.of(access)
+
+        return await ctx.run(create)
+
+    @strawberry.mutation(description="Load a cube the caller may read into its loaded cubes.")
+    async def register_cube(self, info: Info, cube_id: strawberry.ID) -> MemCubeType:
+        ctx = info.context
+
+        def register() -> MemCubeType:
+            ctx.services.cubes.register(ctx.caller, str(cube_id))
+            (access,) = ctx.services.cubes.readable(ctx.caller, [str(cube_id)])
+            return MemCubeType.of(access)
+
+        return await ctx.run(register)
+
+    @strawberry.mutation(description="Remove a cube from the caller's loaded cubes; its data stays.")
+    async def unregister_cube(self, info: Info, cube_id: strawberry.ID) -> bool:
+        ctx = info.context
+        await ctx.run(lambda: ctx.services.cubes.unregister(ctx.caller, str(cube_id)))
+        return True
+
+    @strawberry.mutation(description="Share a cube (owner, ROOT or ADMIN only).")
+    async def share_cube(
+        self,
+        info: Info,
+        cube_id: strawberry.ID,
+        user_id: strawberry.ID,
+        permission: SharePermission = SharePermission.READ,
+    ) -> bool:
+        ctx = info.context
+        level = Permission(permission.value)
+        return await ctx.run(lambda: ctx.services.cubes.share(ctx.caller, str(cube_id), str(user_id), level))
+
+    @strawberry.mutation(description="Add memories from content (messages and documents come with ingestion).")
+    async def add_memories(self, info: Info, input: AddMemoriesInput) -> AddMemoriesPayload:
+        ctx = info.context
+        given = [v for v in (input.content, input.messages, input.doc_path) if v is not None]
+        if len(given) != 1:
+            raise InvalidInput("pass exactly one of content, messages, docPath")
+        if input.content is None:
+            raise FeatureNotAvailable("adding messages or documents is not available yet; use content")
+        content = input.content
+        cube_id = None if input.cube_id is None else str(input.cube_id)
+
+        def add() -> AddMemoriesPayload:
+            target = cube_id or ctx.services.cubes.default_cube(ctx.caller).cube.cube_id
+            ids = ctx.services.memories.add_texts(ctx.caller, content, target, input.session_id)
+            return AddMemoriesPayload(cube_id=strawberry.ID(target), ids=[strawberry.ID(i) for i in ids])
+
+        return await ctx.run(add)
+
+    @strawberry.mutation(description="Replace a memory's text and the given metadata; the old version is kept.")
+    async def update_memory(self, info: Info, input: UpdateMemoryInput) -> MemoryType:
+        ctx = info.context
+        item = _update_item(input)
+        updated = await ctx.run(
+            lambda: ctx.services.memories.update(ctx.caller, str(input.cube_id), str(input.id), item)
+        )
+        return MemoryType.of(updated, str(input.cube_id))
+
+    @strawberry.mutation(description="Delete one memory and its history.")
+    async def delete_memory(self, info: Info, cube_id: strawberry.ID, id: strawberry.ID) -> bool:
+        ctx = info.context
+        await ctx.run(lambda: ctx.services.memories.delete(ctx.caller, str(cube_id), str(id)))
+        return True
+
+    @strawberry.mutation(description="Delete every memory of a cube, or of every cube the caller may write.")
+    async def delete_all_memories(self, info: Info, cube_id: strawberry.ID | None = None) -> int:
+        ctx = info.context
+        target = None if cube_id is None else str(cube_id)
+        return await ctx.run(lambda: ctx.services.memories.delete_all(ctx.caller, target))
+
+    @strawberry.mutation(description="Memory-augmented chat (not available yet: NOT_AVAILABLE).")
+    async def chat(self, info: Info, query: str) -> str:
+        raise FeatureNotAvailable("chat is not available yet: no LLM backend is built")
+
+    @strawberry.mutation(description="Clear the caller's chat history (not available yet: NOT_AVAILABLE).")
+    async def clear_messages(self, info: Info) -> bool:
+        raise FeatureNotAvailable("chat history is not available yet")
+
+    @strawberry.mutation(description="Write a cube as a MemOS directory (not available yet: NOT_AVAILABLE).")
+    async def dump_cube(self, info: Info, cube_id: strawberry.ID, dump_dir: str) -> bool:
+        raise FeatureNotAvailable("dump is not available yet")

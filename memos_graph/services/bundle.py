@@ -1,0 +1,37 @@
+"""All services over one runtime: what both the MOS class and the GraphQL resolvers call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memos_graph.services.cubes import CubeService
+from memos_graph.services.identity import IdentityService
+from memos_graph.services.memories import MemoryService
+from memos_graph.services.runtime import Runtime
+from memos_graph.services.search import SearchService
+from memos_graph.services.users import UserService
+
+
+@dataclass(frozen=True)
+class Services:
+    """The operations of the MOS API, each taking the calling user explicitly."""
+
+    runtime: Runtime
+    cubes: CubeService
+    users: UserService
+    memories: MemoryService
+    search: SearchService
+    identity: IdentityService
+
+    @classmethod
+    def over(cls, runtime: Runtime) -> Services:
+        """Build every service on one runtime."""
+        cubes = CubeService(runtime)
+        return cls(
+            runtime=runtime,
+            cubes=cubes,
+            users=UserService(runtime, cubes),
+            memories=MemoryService(runtime, cubes),
+            search=SearchService(runtime, cubes),
+            identity=IdentityService(runtime),
+        )
