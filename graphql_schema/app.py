@@ -187,10 +187,9 @@ def create_app(config: MOSConfig | None = None, runtime: Runtime | None = None) 
 
 
 def graphiql_assets_dir() -> Path | None:
-    """node_modules holding GraphiQL and React, from MEMOS_GRAPHIQL_ASSETS, if it is there."""
-    configured = os.environ.get("MEMOS_GRAPHIQL_ASSETS")
-    if not configured:
-        return None
+    """node_modules holding GraphiQL and React (MEMOS_GRAPHIQL_ASSETS, else where setup.sh puts them)."""
+    cache = Path(os.environ.get("MEMOS_GRAPH_CACHE") or Path.home() / ".cache" / "memos-graph")
+    configured = os.environ.get("MEMOS_GRAPHIQL_ASSETS") or str(cache / "graphiql-assets")
     path = Path(configured) / "node_modules"
     if not (path / "graphiql").is_dir():
         logger.warning("MEMOS_GRAPHIQL_ASSETS=%s holds no graphiql package; GraphiQL will load from unpkg", configured)

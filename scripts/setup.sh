@@ -47,4 +47,19 @@ fi
 "$venv/bin/pip" install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$repo" >/dev/null
 
 "$repo/scripts/neo4j.sh" install >&2
+
+# GraphiQL's page loads React and GraphiQL from unpkg; install the same packages so the server can serve
+# them itself (no internet here). The versions are those strawberry-graphql's GraphiQL page names.
+assets="$cache/graphiql-assets"
+if [ ! -f "$assets/.complete" ]; then
+  if command -v npm >/dev/null; then
+    log "installing GraphiQL's browser assets into $assets"
+    mkdir -p "$assets"
+    npm install --prefix "$assets" --no-audit --no-fund --silent \
+      graphiql@3.8.3 react@18.2.0 react-dom@18.2.0 @graphiql/plugin-explorer@1.0.2 js-cookie@3.0.5 >&2
+    touch "$assets/.complete"
+  else
+    log "npm not found: GraphiQL will load its scripts from unpkg"
+  fi
+fi
 echo "$venv"

@@ -2,14 +2,12 @@
 # The test command: install, start Neo4j (unless NEO4J_URI names one), then ruff, mypy --strict and pytest.
 # Extra arguments go to pytest.
 set -euo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="$("$repo/scripts/setup.sh" | tail -n 1)"
-export PATH="$venv/bin:$PATH" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 LITELLM_LOCAL_MODEL_COST_MAP=True
-if [ -z "${NEO4J_URI:-}" ]; then
-  "$repo/scripts/neo4j.sh" start
-  eval "$("$repo/scripts/neo4j.sh" env)"
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# The GraphiQL browser test needs Chromium; under CI it must run, so install Debian's package if missing.
+if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "${CI:-}" = "true" ]; then
+  echo "== installing chromium (apt-get)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-cd "$repo"
 echo "== ruff"; ruff check .
 echo "== mypy --strict"; mypy
 echo "== pytest"; pytest "$@"

@@ -16,11 +16,16 @@ from memos_graph.services.runtime import Runtime
 ROOT_KEY = "mgk_test-root-key-for-the-graphql-suite"
 
 
+@pytest.fixture(scope="session")
+def keyed_runtime(runtime: Runtime) -> Runtime:
+    """The session's runtime (Neo4j driver, embedder) with a configured root API key."""
+    return replace(runtime, config=runtime.config.model_copy(update={"root_api_key": SecretStr(ROOT_KEY)}))
+
+
 @pytest.fixture(scope="module")
-def client(runtime: Runtime) -> Iterator[TestClient]:
-    """The app with a configured root key, sharing the session's Neo4j driver and embedder."""
-    keyed = replace(runtime, config=runtime.config.model_copy(update={"root_api_key": SecretStr(ROOT_KEY)}))
-    with TestClient(create_app(runtime=keyed)) as test_client:
+def client(keyed_runtime: Runtime) -> Iterator[TestClient]:
+    """The real ASGI app, its lifespan run by the TestClient."""
+    with TestClient(create_app(runtime=keyed_runtime)) as test_client:
         yield test_client
 
 
