@@ -131,8 +131,31 @@ def recall(found: Sequence[str], exact: Sequence[str]) -> float:
     return len(set(found) & set(exact)) / max(1, len(exact))
 
 
+def index_sweep(mos: MOS, target: str, vectors: Sequence[list[float]], top_k: int,
+                floors: Sequence[int]) -> list[dict[str, Any]]:
+    """Index-path latency and recall for several candidate floors (min_candidates), same queries."""
+    rt = mos.runtime
+    exact_ids = [[m.id for m in rt.memories.search_exact(target, v, top_k)] for v in vectors]
+    rows = []
+    for floor in floors:
+        settings = SearchSettings(exact_scan_max_memories=0, min_candidates=floor)
+        service = SearchService(
+            Runtime(rt.config.model_copy(update={"search": settings}), rt.store, rt.embedder, rt.users,
+                    rt.cubes, rt.memories),
+            mos.cubes,
+        )
+        times, recalls = [], []
+        for vector, exact in zip(vectors, exact_ids, strict=True):
+            elapsed, found = timed(partial(service.search_cube, target, vector, top_k))
+            times.append(elapsed)
+            recalls.append(recall([m.id for m in found], exact))
+        rows.append({"min_candidates": floor, **summary_ms(times), "recall": round(statistics.fmean(recalls), 4)})
+        log(f"  sweep min_candidates={floor}: {rows[-1]}")
+    return rows
+
+
 def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], top_k: int,
-                    index_settings: SearchSettings) -> dict[str, Any]:
+                    index_settings: SearchSettings, floors: Sequence[int]) -> dict[str, Any]:
     rt = mos.runtime
     default_service = mos.searcher
     index_service = SearchService(
@@ -160,6 +183,7 @@ def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], t
         for name, value in (("exact", t_exact), ("index", t_index), ("service", t_service), ("mos_search", t_mos)):
             timings[name].append(value)
     return {
+        "index_candidate_sweep": index_sweep(mos, target, vectors, top_k, floors),
         "query_embedding": summary_ms(embed_times),
         "exact_scan": summary_ms(timings["exact"]),
         "vector_index_with_overfetch": summary_ms(timings["index"]),
@@ -173,7 +197,7 @@ def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], t
 
 
 def bench_search(mos: MOS, owner: str, sizes: Sequence[int], cubes: int, per_other: int, queries: int,
-                 top_k: int) -> list[dict[str, Any]]:
+                 top_k: int, floors: Sequence[int]) -> list[dict[str, Any]]:
     rt = mos.runtime
     biggest = max(sizes)
     others = cubes - 1
@@ -198,20 +222,30 @@ def bench_search(mos: MOS, owner: str, sizes: Sequence[int], cubes: int, per_oth
         cube_size, total = rt.cubes.size(target)
         log(f"searching: target {cube_size} of {total} memories")
         entry = {"target_cube_memories": cube_size, "total_memories": total, "cubes": cubes}
-        entry.update(bench_search_at(mos, owner, target, query_texts, top_k, index_settings))
+        entry.update(bench_search_at(mos, owner, target, query_texts, top_k, index_settings, floors))
         results.append(entry)
         log(json.dumps(entry))
     return results
 
 
 def cleanup(rt: Runtime, owner: str) -> None:
-    """Delete the benchmark's memories and cubes in batches (maintenance, not a service operation)."""
+    """Delete the benchmark's user, cubes, memories and message nodes in batches (maintenance, not a service
+    operation)."""
     rt.store.run_autocommit(
         "MATCH (:User {id: $owner})-[:OWNS]->(c:MemCube)-[:HAS_MEMORY]->(m:Memory) "
         "CALL (m) { DETACH DELETE m } IN TRANSACTIONS OF 10000 ROWS",
         owner=owner,
     )
-    rt.store.run_statement("MATCH (u:User {id: $owner})-[:OWNS]->(c:MemCube) DETACH DELETE c, u", owner=owner)
+    rt.store.run_autocommit(
+        "MATCH (:User {id: $owner})-[:OWNS]->(c:MemCube) MATCH (msg:Message {cube_id: c.id}) "
+        "CALL (msg) { DETACH DELETE msg } IN TRANSACTIONS OF 10000 ROWS",
+        owner=owner,
+    )
+    rt.store.run_statement(
+        "MATCH (u:User {id: $owner}) OPTIONAL MATCH (u)-[:OWNS]->(c:MemCube) OPTIONAL MATCH (u)-[:HAS_TURN]->(t) "
+        "DETACH DELETE c, t, u",
+        owner=owner,
+    )
 
 
 def write_results(payload: dict[str, Any], name: str) -> None:
@@ -239,6 +273,13 @@ def write_results(payload: dict[str, Any], name: str) -> None:
                 f"{pair('mos_search_end_to_end')} | {r['recall_at_k_index_vs_exact']} | "
                 f"{r['recall_at_k_default_vs_exact']} |"
             )
+        lines += ["", "## vector-index path by candidate floor (min_candidates), same queries", "",
+                  "| target / total | min_candidates | p50 ms | p95 ms | recall@k vs exact |",
+                  "|---|---:|---:|---:|---:|"]
+        for r in rows:
+            for sweep in r.get("index_candidate_sweep", []):
+                lines.append(f"| {r['target_cube_memories']} / {r['total_memories']} | {sweep['min_candidates']} | "
+                             f"{sweep['p50_ms']} | {sweep['p95_ms']} | {sweep['recall']} |")
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
 
 
@@ -252,6 +293,7 @@ def main() -> None:
     parser.add_argument("--add-texts", type=int, default=2_000)
     parser.add_argument("--add-batch", type=int, default=200)
     parser.add_argument("--add-repeats", type=int, default=3)
+    parser.add_argument("--candidate-floors", type=int, nargs="+", default=[20, 50, 100, 200])
     parser.add_argument("--skip-add", action="store_true")
     parser.add_argument("--skip-search", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark data in the graph")
@@ -271,7 +313,7 @@ def main() -> None:
             write_results(payload, args.name)
         if not args.skip_search:
             payload["search"] = bench_search(mos, owner, args.sizes, args.cubes, args.per_other_cube,
-                                             args.queries, args.top_k)
+                                             args.queries, args.top_k, args.candidate_floors)
         write_results(payload, args.name)
         log(f"wrote {RESULTS / (args.name + '.md')}")
     finally:

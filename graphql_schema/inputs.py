@@ -29,6 +29,7 @@ class MessageInput:
     content: str
     chat_time: str | None = None
     message_id: str | None = None
+    name: str | None = strawberry.field(default=None, description="The speaker's name, if not just the role.")
 
 
 @strawberry.input(

@@ -100,20 +100,29 @@ class Mutation:
         level = Permission(permission.value)
         return await ctx.run(lambda: ctx.services.cubes.share(ctx.caller, str(cube_id), str(user_id), level))
 
-    @strawberry.mutation(description="Add memories from content (messages and documents come with ingestion).")
+    @strawberry.mutation(description="Add memories from content, chat messages, or documents under the roots.")
     async def add_memories(self, info: Info, input: AddMemoriesInput) -> AddMemoriesPayload:
         ctx = info.context
         given = [v for v in (input.content, input.messages, input.doc_path) if v is not None]
         if len(given) != 1:
             raise InvalidInput("pass exactly one of content, messages, docPath")
-        if input.content is None:
-            raise FeatureNotAvailable("adding messages or documents is not available yet; use content")
-        content = input.content
         cube_id = None if input.cube_id is None else str(input.cube_id)
+        messages = None if input.messages is None else [
+            {"role": m.role, "content": m.content, "chat_time": m.chat_time, "message_id": m.message_id,
+             "name": m.name}
+            for m in input.messages
+        ]
+        content = input.content
 
         def add() -> AddMemoriesPayload:
             target = cube_id or ctx.services.cubes.default_cube(ctx.caller).cube.cube_id
-            ids = ctx.services.memories.add_texts(ctx.caller, content, target, input.session_id)
+            memories = ctx.services.memories
+            if messages is not None:
+                ids = memories.add_messages(ctx.caller, messages, target, input.session_id)
+            elif input.doc_path is not None:
+                ids = ctx.services.documents.add(ctx.caller, input.doc_path, target, input.session_id)
+            else:
+                ids = memories.add_texts(ctx.caller, content or [], target, input.session_id)
             return AddMemoriesPayload(cube_id=strawberry.ID(target), ids=[strawberry.ID(i) for i in ids])
 
         return await ctx.run(add)
@@ -139,13 +148,16 @@ class Mutation:
         target = None if cube_id is None else str(cube_id)
         return await ctx.run(lambda: ctx.services.memories.delete_all(ctx.caller, target))
 
-    @strawberry.mutation(description="Memory-augmented chat (not available yet: NOT_AVAILABLE).")
-    async def chat(self, info: Info, query: str) -> str:
-        raise FeatureNotAvailable("chat is not available yet: no LLM backend is built")
+    @strawberry.mutation(description="Answer with the caller's memories and recent chat history.")
+    async def chat(self, info: Info, query: str, session_id: str | None = None) -> str:
+        ctx = info.context
+        return await ctx.run(lambda: ctx.services.chat.chat(ctx.caller, query, session_id))
 
-    @strawberry.mutation(description="Clear the caller's chat history (not available yet: NOT_AVAILABLE).")
+    @strawberry.mutation(description="Clear the caller's chat history (all sessions).")
     async def clear_messages(self, info: Info) -> bool:
-        raise FeatureNotAvailable("chat history is not available yet")
+        ctx = info.context
+        await ctx.run(lambda: ctx.services.chat.clear(ctx.caller))
+        return True
 
     @strawberry.mutation(description="Write a cube as a MemOS directory (not available yet: NOT_AVAILABLE).")
     async def dump_cube(self, info: Info, cube_id: strawberry.ID, dump_dir: str) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from memos_graph.errors import ConfigurationError
 
@@ -25,6 +25,9 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "MEMOS_USER_ID": "user_id",
     "MEMOS_TOP_K": "top_k",
     "MEMOS_ROOT_API_KEY": "root_api_key",
+    "MEMOS_LLM_MODEL": "llm.model",
+    "MEMOS_DOCUMENT_ROOTS": "documents.roots",
+    "MEMOS_LLM_API_BASE": "llm.api_base",
     "MEMOS_EMBEDDER_MODEL": "embedder.model",
     "MEMOS_EMBEDDER_DEVICE": "embedder.device",
 }
@@ -59,15 +62,35 @@ class EmbedderSettings(_Section):
 
 
 class SearchSettings(_Section):
-    """How tenant-filtered vector search chooses between an exact scan and the ANN index."""
+    """Hybrid retrieval (vector + BM25, fused by reciprocal rank) and how the vector side is answered."""
+
+    # "hybrid": vector and fulltext rankings fused with RRF; "vector": the vector ranking alone.
+    mode: Literal["hybrid", "vector"] = "hybrid"
+    rrf_k: int = Field(default=60, ge=1)
+    # Each ranking contributes max(top_k * pool_factor, min_pool) candidates to the fusion.
+    pool_factor: int = Field(default=3, ge=1)
+    min_pool: int = Field(default=30, ge=1)
 
     # Cubes with at most this many memories are scored exactly (cosine over the cube's own memories).
     exact_scan_max_memories: int = Field(default=2_000, ge=0)
     # Larger cubes use the vector index, over-fetching by the cube's share of the whole graph times this
     # factor, doubling until top_k memories of the cube survive, then falling back to the exact scan.
-    overfetch_factor: float = Field(default=2.0, ge=1.0)
+    overfetch_factor: float = Field(default=4.0, ge=1.0)
     min_candidates: int = Field(default=100, ge=1)
     max_candidates: int = Field(default=20_000, ge=1)
+
+
+class LLMSettings(_Section):
+    """The chat model, called through litellm. The API key normally comes from the provider's environment
+    variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...); api_key here overrides it."""
+
+    model: str = Field(min_length=1)
+    api_base: str | None = None
+    api_key: SecretStr | None = None
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=1024, ge=1)
+    timeout_s: float = Field(default=60.0, gt=0)
+    num_retries: int = Field(default=2, ge=0, le=10)
 
 
 class LimitSettings(_Section):
@@ -78,6 +101,30 @@ class LimitSettings(_Section):
     max_top_k: int = Field(default=100, ge=1)
     max_query_chars: int = Field(default=4_000, ge=1)
     max_id_chars: int = Field(default=128, ge=1)
+    max_document_bytes: int = Field(default=10_000_000, ge=1)
+
+
+class DocumentSettings(_Section):
+    """Where add(doc_path=...) may read from, and how documents are chunked."""
+
+    # Files outside these directories (after resolving symlinks) are refused. Empty: documents are off.
+    roots: tuple[str, ...] = ()
+    chunk_size: int = Field(default=1000, ge=100)
+    chunk_overlap: int = Field(default=150, ge=0)
+    extensions: tuple[str, ...] = (".md", ".markdown", ".txt")
+
+    @field_validator("roots", mode="before")
+    @classmethod
+    def _split_path_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part for part in value.split(os.pathsep) if part)
+        return value
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> DocumentSettings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("documents.chunk_overlap must be smaller than documents.chunk_size")
+        return self
 
 
 class MOSConfig(BaseModel):
@@ -92,10 +139,13 @@ class MOSConfig(BaseModel):
     apply_schema: bool = True
     # The root user's API key for the GraphQL service; only its hash is stored.
     root_api_key: SecretStr | None = None
+    # The chat model; chat() refuses with a configuration hint while this is unset.
+    llm: LLMSettings | None = None
     neo4j: Neo4jSettings = Field(default_factory=Neo4jSettings)
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    documents: DocumentSettings = Field(default_factory=DocumentSettings)
 
     @model_validator(mode="before")
     @classmethod

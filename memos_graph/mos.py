@@ -128,9 +128,11 @@ class MOS:
         if len(given) != 1:
             raise InvalidInput("pass exactly one of messages, memory_content, doc_path")
         actor = self._actor(user_id)
-        if memory_content is None:
-            raise FeatureNotAvailable(f"add({given[0]}=...) is not available yet; use memory_content")
-        return self.memories.add_texts(actor, memory_content, mem_cube_id, session_id)
+        if messages is not None:
+            return self.memories.add_messages(actor, messages, mem_cube_id, session_id)
+        if doc_path is not None:
+            return self.services.documents.add(actor, doc_path, mem_cube_id, session_id)
+        return self.memories.add_texts(actor, memory_content or [], mem_cube_id, session_id)
 
     def search(
         self,
@@ -170,15 +172,13 @@ class MOS:
 
     # -- later issues -----------------------------------------------------------------------------
 
-    def chat(self, query: str, user_id: str | None = None) -> str:
-        """Memory-augmented chat (arrives with the ingestion and chat issue)."""
-        self._actor(user_id)
-        raise FeatureNotAvailable("chat is not available yet: no LLM backend is built")
+    def chat(self, query: str, user_id: str | None = None, session_id: str | None = None) -> str:
+        """Answer with the user's memories (retrieved, numbered in the system prompt) and recent history."""
+        return self.services.chat.chat(self._actor(user_id), query, session_id)
 
     def clear_messages(self, user_id: str | None = None) -> None:
-        """Clear the user's chat history (arrives with chat)."""
-        self._actor(user_id)
-        raise FeatureNotAvailable("chat history is not available yet")
+        """Clear that user's chat history only."""
+        self.services.chat.clear(self._actor(user_id))
 
     def dump(self, dump_dir: str, user_id: str | None = None, mem_cube_id: str | None = None) -> None:
         """Write a cube as a MemOS directory (arrives with the import/export issue)."""

@@ -36,12 +36,14 @@ SERVER_FIELDS = frozenset({"created_at", "updated_at", "version", "relativity", 
 
 @dataclass(frozen=True)
 class NewMemory:
-    """One row of a batched add: node properties plus its vector."""
+    """One row of a batched add: node properties, its vector, and the message it came from (if any)."""
 
     memory_id: str
     content_hash: str
     properties: dict[str, Any]
     embedding: list[float]
+    message: dict[str, Any] | None = None
+    document: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,20 +94,38 @@ class MemoryRepository:
     def __init__(self, store: GraphStore) -> None:
         self._store = store
 
-    def add(self, cube_id: str, rows: Sequence[NewMemory], guard: Guard) -> list[AddOutcome]:
-        """Store a batch in one UNWIND statement; text the cube already holds maps to the stored memory."""
+    def add(
+        self,
+        cube_id: str,
+        rows: Sequence[NewMemory],
+        guard: Guard,
+        message_chain: Sequence[str] = (),
+        documents: Sequence[dict[str, Any]] = (),
+    ) -> list[AddOutcome]:
+        """Store a batch in one UNWIND statement; text the cube already holds maps to the stored memory.
+
+        Rows with a message also get a :Message node (DERIVED_FROM); `message_chain` lists message keys in
+        conversation order, linked by NEXT. All in one transaction.
+        """
         payload = [
             {
                 "content_hash": row.content_hash,
                 "properties": row.properties | {"id": row.memory_id, "cube_id": cube_id},
                 "embedding": row.embedding,
+                "message": None if row.message is None else row.message | {"cube_id": cube_id},
+                "document": None if row.document is None else row.document | {"cube_id": cube_id},
             }
             for row in rows
         ]
+        pairs = [[a, b] for a, b in zip(message_chain, message_chain[1:], strict=False) if a != b]
 
         def work(tx: ManagedTransaction) -> list[AddOutcome]:
             guard(tx)
+            if documents:
+                run_named(tx, "document_replace", cube_id=cube_id, documents=list(documents))
             records = run_named(tx, "memory_add", cube_id=cube_id, rows=payload)
+            if pairs:
+                run_named(tx, "message_link_next", cube_id=cube_id, pairs=pairs)
             return [AddOutcome(r["requested_id"], r["id"], bool(r["created"])) for r in records]
 
         return self._store.run_write(work)
@@ -199,3 +219,17 @@ class MemoryRepository:
             candidates=candidates,
         )
         return [item_from_node(row["memory"], float(row["score"])) for row in rows]
+
+    def search_fulltext(
+        self, index_name: str, cube_id: str, lucene_query: str, limit: int
+    ) -> list[TextualMemoryItem]:
+        """BM25 matches within the cube, best first."""
+        rows = self._store.read(
+            "search_fulltext", index_name=index_name, cube_id=cube_id, lucene=lucene_query, limit=limit
+        )
+        return [item_from_node(row["memory"], float(row["score"])) for row in rows]
+
+    def document_checksums(self, cube_id: str, keys: Sequence[str]) -> dict[str, str]:
+        """Stored checksums of the cube's documents with these keys (paths)."""
+        rows = self._store.read("document_checksums", cube_id=cube_id, keys=list(keys))
+        return {row["key"]: row["checksum"] for row in rows}

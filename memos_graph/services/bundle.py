@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from memos_graph.services.chat import ChatService
 from memos_graph.services.cubes import CubeService
+from memos_graph.services.documents import DocumentService
 from memos_graph.services.identity import IdentityService
 from memos_graph.services.memories import MemoryService
 from memos_graph.services.runtime import Runtime
@@ -22,16 +24,22 @@ class Services:
     memories: MemoryService
     search: SearchService
     identity: IdentityService
+    chat: ChatService
+    documents: DocumentService
 
     @classmethod
     def over(cls, runtime: Runtime) -> Services:
         """Build every service on one runtime."""
         cubes = CubeService(runtime)
+        search = SearchService(runtime, cubes)
+        memories = MemoryService(runtime, cubes)
         return cls(
             runtime=runtime,
             cubes=cubes,
             users=UserService(runtime, cubes),
-            memories=MemoryService(runtime, cubes),
-            search=SearchService(runtime, cubes),
+            memories=memories,
+            search=search,
             identity=IdentityService(runtime),
+            chat=ChatService(runtime, search),
+            documents=DocumentService(runtime, memories),
         )

@@ -6,16 +6,33 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from memos_graph.domain import TextualMemoryItem, TextualMemoryMetadata, User
+from memos_graph.domain import SourceReference, TextualMemoryItem, TextualMemoryMetadata, User
 from memos_graph.errors import InvalidInput
 from memos_graph.graph.memories import SERVER_FIELDS, NewMemory, metadata_properties
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime
-from memos_graph.services.validation import check_memory_id, check_text, check_texts, content_hash
+from memos_graph.services.validation import (
+    check_memory_id,
+    check_messages,
+    check_text,
+    check_texts,
+    content_hash,
+)
 
 SearchShape = dict[str, list[Any]]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A memory to store: its text, metadata, and the message node it derives from (if any)."""
+
+    text: str
+    metadata: TextualMemoryMetadata
+    message: dict[str, Any] | None = None
+    document: dict[str, Any] | None = None
 
 
 def grouped(groups: Sequence[tuple[str, list[TextualMemoryItem]]]) -> SearchShape:
@@ -40,37 +57,82 @@ class MemoryService:
         memory_content: str | Sequence[str],
         mem_cube_id: str | None,
         session_id: str | None = None,
-        metadata: TextualMemoryMetadata | None = None,
     ) -> list[str]:
         """Store texts as memories in one transaction; a text the cube holds already is not copied.
 
         Returns one id per distinct text, in input order: the new memory's, or the stored one's.
         """
         texts = check_texts(memory_content, self._rt.config.limits)
+        metadata = TextualMemoryMetadata(source="system")
+        cube_id = self.target_cube(actor, mem_cube_id)
+        return self.store(actor, cube_id, session_id, [Entry(text, metadata) for text in texts])
+
+    def add_messages(
+        self, actor: User, messages: object, mem_cube_id: str | None, session_id: str | None = None
+    ) -> list[str]:
+        """Fast mode: each message becomes a memory ("[time] speaker: text") derived from a :Message node.
+
+        Consecutive messages are linked with NEXT. message_id and chat_time survive into `sources`; a
+        message_id names a message within its cube, so re-adding a conversation adds nothing.
+        """
+        checked = check_messages(messages, self._rt.config.limits)
+        entries = []
+        for message in checked:
+            speaker = message["name"] or message["role"]
+            text = f"{speaker}: {message['content']}"
+            if message["chat_time"]:
+                text = f"[{message['chat_time']}] {text}"
+            source = SourceReference(
+                type="chat",
+                role=message["role"],
+                chat_time=message["chat_time"],
+                message_id=message["message_id"],
+                content=message["content"],
+                **({"name": message["name"]} if message["name"] else {}),
+            )
+            metadata = TextualMemoryMetadata(source="conversation", type="event", sources=[source])
+            key = message["message_id"] or content_hash(
+                "\x1f".join(str(part) for part in (session_id, message["role"], message["chat_time"], text))
+            )
+            node = {name: value for name, value in message.items() if value is not None}
+            entries.append(Entry(text, metadata, {**node, "key": key, "session_id": session_id}))
+        return self.store(actor, self.target_cube(actor, mem_cube_id), session_id, entries)
+
+    def target_cube(self, actor: User, mem_cube_id: str | None) -> str:
+        """The cube an add writes to: the named one (which the actor must be able to write), or its default."""
+        cube = self._cubes.writable(actor, mem_cube_id) if mem_cube_id else self._cubes.default_cube(actor)
+        return cube.cube.cube_id
+
+    def store(
+        self,
+        actor: User,
+        cube_id: str,
+        session_id: str | None,
+        entries: Sequence[Entry],
+        documents: Sequence[dict[str, Any]] = (),
+    ) -> list[str]:
+        """One embedding batch and one write transaction for all entries (the distinct texts among them).
+
+        `documents` (re)registers :Document nodes first, replacing the chunks of any whose checksum changed.
+        """
         if session_id is not None:
             check_text(session_id, "session_id", self._rt.config.limits.max_id_chars)
-        cube = self._cubes.writable(actor, mem_cube_id) if mem_cube_id else self._cubes.default_cube(actor)
-        cube_id = cube.cube.cube_id
-        base = metadata or TextualMemoryMetadata(source="system")
-        unique: dict[str, str] = {}
-        for text in texts:
-            unique.setdefault(content_hash(text), text)
-        vectors = self._rt.embedder.embed(list(unique.values()))
+        unique: dict[str, Entry] = {}
+        for entry in entries:
+            unique.setdefault(content_hash(entry.text), entry)
+        vectors = self._rt.embedder.embed([entry.text for entry in unique.values()])
         now = dt.datetime.now(dt.UTC)
-        common = metadata_properties(base)
-        common.update(user_id=actor.user_id, status="activated")
-        if session_id is not None:
-            common["session_id"] = session_id
-        rows = [
-            NewMemory(
-                memory_id=str(uuid.uuid4()),
-                content_hash=digest,
-                properties={**common, "memory": text, "created_at": now + dt.timedelta(microseconds=index)},
-                embedding=vector,
-            )
-            for index, ((digest, text), vector) in enumerate(zip(unique.items(), vectors, strict=True))
-        ]
-        outcomes = self._rt.memories.add(cube_id, rows, self._cubes.write_guard(actor, [cube_id]))
+        rows = []
+        for index, ((digest, entry), vector) in enumerate(zip(unique.items(), vectors, strict=True)):
+            properties = metadata_properties(entry.metadata)
+            properties.update(user_id=actor.user_id, status="activated", memory=entry.text)
+            properties["created_at"] = now + dt.timedelta(microseconds=index)
+            if session_id is not None:
+                properties["session_id"] = session_id
+            rows.append(NewMemory(str(uuid.uuid4()), digest, properties, vector, entry.message, entry.document))
+        chain = [str(entry.message["key"]) for entry in entries if entry.message is not None]
+        guard = self._cubes.write_guard(actor, [cube_id])
+        outcomes = self._rt.memories.add(cube_id, rows, guard, chain, documents)
         if len(outcomes) != len(rows):
             raise RuntimeError(f"stored {len(outcomes)} of {len(rows)} rows")  # the UNWIND lost rows: a bug
         return [outcome.memory_id for outcome in outcomes]

@@ -14,10 +14,11 @@ so each cube is searched on its own:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from memos_graph.domain import TextualMemoryItem, User
-from memos_graph.graph.schema import VECTOR_INDEX
+from memos_graph.graph.schema import FULLTEXT_INDEX, VECTOR_INDEX
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.memories import SearchShape, grouped
 from memos_graph.services.runtime import Runtime
@@ -50,7 +51,30 @@ class SearchService:
         if not cubes:
             return grouped([])
         (vector,) = self._rt.embedder.embed([text])
-        return grouped([(entry.cube.cube_id, self.search_cube(entry.cube.cube_id, vector, k)) for entry in cubes])
+        hybrid = self._rt.config.search.mode == "hybrid"
+        return grouped(
+            [
+                (
+                    entry.cube.cube_id,
+                    self.search_hybrid(entry.cube.cube_id, text, vector, k)
+                    if hybrid
+                    else self.search_cube(entry.cube.cube_id, vector, k),
+                )
+                for entry in cubes
+            ]
+        )
+
+    def search_hybrid(
+        self, cube_id: str, text: str, vector: Sequence[float], top_k: int
+    ) -> list[TextualMemoryItem]:
+        """Vector and BM25 rankings of one cube fused by reciprocal rank; relativity is the fused score."""
+        settings = self._rt.config.search
+        pool = max(top_k * settings.pool_factor, settings.min_pool)
+        rankings = [self.search_cube(cube_id, vector, pool)]
+        lucene = lucene_query(text)
+        if lucene:
+            rankings.append(self._rt.memories.search_fulltext(FULLTEXT_INDEX, cube_id, lucene, pool))
+        return reciprocal_rank_fusion(rankings, settings.rrf_k, top_k)
 
     def search_cube(self, cube_id: str, vector: Sequence[float], top_k: int) -> list[TextualMemoryItem]:
         """Top-k of one cube, exact for small cubes, index with adaptive over-fetch for large ones."""
@@ -67,3 +91,33 @@ class SearchService:
                 return found
             candidates *= 2
         return self._rt.memories.search_exact(cube_id, vector, top_k)
+
+
+_TERM = re.compile(r"\w+", re.UNICODE)
+MAX_TERMS = 64
+
+
+def lucene_query(text: str) -> str:
+    """A Lucene query of the text's words joined by OR. Only word characters survive, so no Lucene syntax
+    (quotes, wildcards, field names, boolean operators) from user text reaches the parser."""
+    terms = [term.lower() for term in _TERM.findall(text)][:MAX_TERMS]
+    return " OR ".join(dict.fromkeys(terms))
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[TextualMemoryItem]], rrf_k: int, top_k: int
+) -> list[TextualMemoryItem]:
+    """Fuse rankings: each item scores sum(1 / (rrf_k + rank)); ties broken by first appearance."""
+    scores: dict[str, float] = {}
+    items: dict[str, TextualMemoryItem] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item.id] = scores.get(item.id, 0.0) + 1.0 / (rrf_k + rank)
+            items.setdefault(item.id, item)
+    best = sorted(scores, key=lambda memory_id: -scores[memory_id])[:top_k]
+    return [
+        items[memory_id].model_copy(
+            update={"metadata": items[memory_id].metadata.model_copy(update={"relativity": scores[memory_id]})}
+        )
+        for memory_id in best
+    ]

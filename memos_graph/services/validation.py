@@ -85,3 +85,31 @@ def content_hash(text: str) -> str:
     """Identity of a memory's text within a cube: Unicode-normalised, whitespace folded, case kept."""
     normalised = _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+ROLES = ("user", "assistant", "system")
+
+
+def check_messages(messages: object, limits: LimitSettings) -> list[dict[str, str | None]]:
+    """Chat messages: a non-empty list of {role, content[, chat_time, message_id, name]}; all or nothing."""
+    if not isinstance(messages, list | tuple) or not messages:
+        raise InvalidInput("messages must be a non-empty list of {role, content} objects")
+    if len(messages) > limits.max_items_per_add:
+        raise InvalidInput(f"{len(messages)} messages in one add; the limit is {limits.max_items_per_add}")
+    checked: list[dict[str, str | None]] = []
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict):
+            raise InvalidInput(f"{where} must be an object with role and content")
+        role = message.get("role")
+        if role not in ROLES:
+            raise InvalidInput(f"{where}.role must be one of {', '.join(ROLES)}")
+        entry: dict[str, str | None] = {
+            "role": str(role),
+            "content": check_text(message.get("content"), f"{where}.content", limits.max_memory_chars),
+        }
+        for optional in ("chat_time", "message_id", "name"):
+            value = message.get(optional)
+            entry[optional] = None if value is None else check_text(value, f"{where}.{optional}", 256)
+        checked.append(entry)
+    return checked

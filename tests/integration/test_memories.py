@@ -255,7 +255,7 @@ def test_exactly_one_input_kind(root: MOS, alice: tuple[str, str], runtime: Runt
             messages=[{"role": "user", "content": "hi"}], memory_content="hi", mem_cube_id=cube, user_id=user
         )
     with pytest.raises(FeatureNotAvailable):
-        root.add(messages=[{"role": "user", "content": "hi"}], mem_cube_id=cube, user_id=user)
+        root.add(doc_path="/tmp/notes.md", mem_cube_id=cube, user_id=user)
     assert count_nodes(runtime, "Memory", cube_id=cube) == 0
 
 

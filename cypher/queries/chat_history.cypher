@@ -1,0 +1,6 @@
+// The newest $limit turns of one user's session, returned oldest first.
+MATCH (t:ChatTurn)
+WHERE t.user_id = $user_id AND t.session_id = $session_id
+WITH t ORDER BY t.created_at DESC, t.seq DESC LIMIT $limit
+RETURN t.role AS role, t.content AS content
+ORDER BY t.created_at, t.seq

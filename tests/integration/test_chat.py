@@ -1,0 +1,139 @@
+"""chat() through the real litellm call against an OpenAI-compatible server the test runs on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from memos_graph import MOS, BackendUnavailable, FeatureNotAvailable, UserRole
+from memos_graph.config import LLMSettings
+from memos_graph.services.runtime import Runtime
+from tests.conftest import count_nodes
+
+pytestmark = pytest.mark.neo4j
+
+
+@dataclass
+class FakeOpenAI:
+    """Records each request body; answers with `reply`, or fails with `status` when it is not 200."""
+
+    url: str = ""
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    reply: str = "You like football."
+    status: int = 200
+
+
+@pytest.fixture(scope="module")
+def llm_server() -> Iterator[FakeOpenAI]:
+    state = FakeOpenAI()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            state.requests.append(body)
+            if state.status != 200:
+                payload: dict[str, Any] = {"error": {"message": "backend exploded", "type": "server_error"}}
+            else:
+                payload = {
+                    "id": "chatcmpl-test",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": state.reply},
+                                 "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                }
+            data = json.dumps(payload).encode()
+            self.send_response(state.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+
+
+@pytest.fixture
+def chat_as(runtime: Runtime, llm_server: FakeOpenAI) -> Callable[[str], MOS]:
+    """A MOS acting as the user, with the chat model pointed at the fake server (no retries)."""
+    llm_server.requests.clear()
+    llm_server.status, llm_server.reply = 200, "You like football."
+    settings = LLMSettings(model="openai/test-model", api_base=llm_server.url, api_key="sk-test", num_retries=0)
+
+    def build(user_id: str) -> MOS:
+        config = runtime.config.model_copy(update={"llm": settings, "user_id": user_id, "max_turns_window": 4})
+        return MOS(config, runtime=replace(runtime, config=config))
+
+    return build
+
+
+def test_prompt_holds_memories_and_history_window(
+    root: MOS, chat_as: Callable[[str], MOS], llm_server: FakeOpenAI, uid: Callable[[str], str]
+) -> None:
+    user = root.create_user(uid("fan"), UserRole.USER)
+    cube = root.create_cube_for_user("fan", owner_id=user)
+    root.add(memory_content=["The user plays football every Saturday", "The user's cat is called Miso"],
+             mem_cube_id=cube, user_id=user)
+    mos = chat_as(user)
+    for turn in range(3):
+        assert mos.chat(f"question {turn}: what sport do I play?") == "You like football."
+    last = llm_server.requests[-1]
+    assert last["model"] == "test-model"
+    messages = last["messages"]
+    assert messages[0]["role"] == "system"
+    assert "1. The user plays football every Saturday" in messages[0]["content"]
+    # max_turns_window=4: the last two exchanges, oldest first, then the new query.
+    assert [(m["role"], m["content"]) for m in messages[1:]] == [
+        ("user", "question 0: what sport do I play?"),
+        ("assistant", "You like football."),
+        ("user", "question 1: what sport do I play?"),
+        ("assistant", "You like football."),
+        ("user", "question 2: what sport do I play?"),
+    ]
+    assert len(mos.services.chat.history(mos.cubes.actor(user))) == 4
+
+
+def test_histories_are_isolated_and_cleared_per_user(
+    root: MOS, chat_as: Callable[[str], MOS], llm_server: FakeOpenAI, runtime: Runtime, uid: Callable[[str], str]
+) -> None:
+    alice, bob = root.create_user(uid("alice")), root.create_user(uid("bob"))
+    chat_as(alice).chat("alice's secret question")
+    chat_as(bob).chat("bob's question")
+    bobs_prompt = llm_server.requests[-1]["messages"]
+    assert all("alice" not in m["content"] for m in bobs_prompt[1:])
+    chat_as(alice).clear_messages()
+    assert count_nodes(runtime, "ChatTurn", user_id=alice) == 0
+    assert count_nodes(runtime, "ChatTurn", user_id=bob) == 2
+
+
+def test_llm_failure_stores_nothing(
+    root: MOS, chat_as: Callable[[str], MOS], llm_server: FakeOpenAI, runtime: Runtime, uid: Callable[[str], str]
+) -> None:
+    user = root.create_user(uid("unlucky"))
+    llm_server.status = 500
+    with pytest.raises(BackendUnavailable):
+        chat_as(user).chat("will this work?")
+    llm_server.status, llm_server.reply = 200, "   "
+    with pytest.raises(BackendUnavailable, match="empty"):
+        chat_as(user).chat("and this?")
+    assert count_nodes(runtime, "ChatTurn", user_id=user) == 0
+
+
+def test_no_model_configured_says_how(root: MOS, uid: Callable[[str], str]) -> None:
+    user = root.create_user(uid("nomodel"))
+    with pytest.raises(FeatureNotAvailable, match="MEMOS_LLM_MODEL"):
+        root.chat("hello?", user_id=user)
