@@ -43,7 +43,8 @@ def docs(tmp_path: Path) -> Path:
 @pytest.fixture
 def writer(runtime: Runtime, root: MOS, docs: Path, uid: Callable[[str], str]) -> tuple[MOS, str, str]:
     """A MOS whose document root is `docs`, a user, and the user's cube."""
-    config = runtime.config.model_copy(update={"documents": DocumentSettings(roots=(str(docs),), chunk_size=120, chunk_overlap=20)})
+    settings = DocumentSettings(roots=(str(docs),), chunk_size=120, chunk_overlap=20)
+    config = runtime.config.model_copy(update={"documents": settings})
     mos = MOS(config, runtime=replace(runtime, config=config))
     user = root.create_user(uid("gardener"), UserRole.USER)
     return mos, user, root.create_cube_for_user("garden", owner_id=user)
