@@ -26,7 +26,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DATA = Path("/work/shared/data/locomo-dev/locomo-dev.json")
+# The team's shared data sits beside the repository (shared/ next to the checkout); never inside it.
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo-dev" / "locomo-dev.json"
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
 SCORED = (1, 2, 3, 4)
 ADVERSARIAL = 5
