@@ -66,6 +66,8 @@ class SearchSettings(_Section):
 
     # "hybrid": vector and fulltext rankings fused with RRF; "vector": the vector ranking alone.
     mode: Literal["hybrid", "vector"] = "hybrid"
+    # Lucene analyzer of the fulltext (BM25) index: "english" stems and drops stop words.
+    fulltext_analyzer: str = "english"
     rrf_k: int = Field(default=60, ge=1)
     # Each ranking contributes max(top_k * pool_factor, min_pool) candidates to the fusion.
     pool_factor: int = Field(default=3, ge=1)

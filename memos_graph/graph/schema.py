@@ -14,11 +14,28 @@ VECTOR_INDEX = "memory_embedding"
 FULLTEXT_INDEX = "memory_text"
 
 
-def apply_schema(store: GraphStore, dimension: int, *, quantization: bool = False) -> None:
-    """Create missing constraints and indexes, wait for them to come online, check the vector dimension."""
+def apply_schema(
+    store: GraphStore, dimension: int, *, quantization: bool = False, fulltext_analyzer: str = "english"
+) -> None:
+    """Create missing constraints and indexes, wait for them to come online, check the vector dimension.
+
+    A fulltext index built with another analyzer is dropped and rebuilt with the configured one.
+    """
+    analyzers = {row["analyzer"] for row in store.run_statement(
+        "CALL db.index.fulltext.listAvailableAnalyzers() YIELD analyzer RETURN analyzer"
+    )}
+    if fulltext_analyzer not in analyzers:
+        raise ConfigurationError(f"unknown fulltext analyzer {fulltext_analyzer!r}; Neo4j offers {sorted(analyzers)}")
+    existing = store.run_statement(
+        "SHOW FULLTEXT INDEXES YIELD name, options WHERE name = $name RETURN options", name=FULLTEXT_INDEX
+    )
+    if existing and existing[0]["options"]["indexConfig"].get("fulltext.analyzer") != fulltext_analyzer:
+        logger.warning("rebuilding fulltext index %s with analyzer %s", FULLTEXT_INDEX, fulltext_analyzer)
+        store.run_statement(f"DROP INDEX {FULLTEXT_INDEX}")  # a constant name, not user input
+    params = {"dimension": dimension, "quantization": quantization, "fulltext_analyzer": fulltext_analyzer}
     for path in sorted((CYPHER_DIR / "schema").glob("*.cypher")):
         for statement in split_statements(path.read_text(encoding="utf-8")):
-            store.run_statement(statement, dimension=dimension, quantization=quantization)
+            store.run_statement(statement, **params)
     check_vector_dimension(store, dimension)
     store.run_statement("CALL db.awaitIndexes(300)")
     logger.info("schema applied (vector dimension %d)", dimension)

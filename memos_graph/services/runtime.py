@@ -40,7 +40,7 @@ class Runtime:
             db.set_connection(driver=store.driver)
             embedder = embedder or build_embedder(config.embedder)
             if config.apply_schema:
-                apply_schema(store, embedder.dimension)
+                apply_schema(store, embedder.dimension, fulltext_analyzer=config.search.fulltext_analyzer)
         except BaseException:
             store.close()
             raise
