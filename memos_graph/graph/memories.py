@@ -34,6 +34,11 @@ SCALAR_FIELDS = (
 SERVER_FIELDS = frozenset({"created_at", "updated_at", "version", "relativity", "embedding"})
 
 
+def cube_key(cube_id: str) -> str:
+    """The cube id as one Lucene token (hex of its UTF-8 bytes): the fulltext index's per-cube filter field."""
+    return "cube" + cube_id.encode("utf-8").hex()
+
+
 @dataclass(frozen=True)
 class NewMemory:
     """One row of a batched add: node properties, its vector, and the message it came from (if any)."""
@@ -110,7 +115,7 @@ class MemoryRepository:
         payload = [
             {
                 "content_hash": row.content_hash,
-                "properties": row.properties | {"id": row.memory_id, "cube_id": cube_id},
+                "properties": row.properties | {"id": row.memory_id, "cube_id": cube_id, "cube_key": cube_key(cube_id)},
                 "embedding": row.embedding,
                 "message": None if row.message is None else row.message | {"cube_id": cube_id},
                 "document": None if row.document is None else row.document | {"cube_id": cube_id},
@@ -221,13 +226,16 @@ class MemoryRepository:
         return [item_from_node(row["memory"], float(row["score"])) for row in rows]
 
     def search_fulltext(
-        self, index_name: str, cube_id: str, lucene_query: str, limit: int
-    ) -> list[TextualMemoryItem]:
-        """BM25 matches within the cube, best first."""
+        self, index_name: str, cube_id: str, lucene_query: str, limit: int, keep: int
+    ) -> tuple[list[TextualMemoryItem], bool]:
+        """Up to `keep` BM25 matches within the cube, best first, and whether Lucene may hold more."""
         rows = self._store.read(
-            "search_fulltext", index_name=index_name, cube_id=cube_id, lucene=lucene_query, limit=limit
+            "search_fulltext", index_name=index_name, cube_id=cube_id, lucene=lucene_query, limit=limit, keep=keep
         )
-        return [item_from_node(row["memory"], float(row["score"])) for row in rows]
+        if not rows:
+            return [], False
+        found = [item_from_node(hit["memory"], float(hit["score"])) for hit in rows[0]["found"]]
+        return found, int(rows[0]["fetched"]) >= limit
 
     def document_checksums(self, cube_id: str, keys: Sequence[str]) -> dict[str, str]:
         """Stored checksums of the cube's documents with these keys (paths)."""

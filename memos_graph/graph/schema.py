@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from memos_graph.errors import ConfigurationError
+from memos_graph.graph.memories import cube_key
 from memos_graph.graph.queries import CYPHER_DIR, split_statements
 from memos_graph.graph.store import GraphStore
 
@@ -12,6 +13,7 @@ logger = logging.getLogger(__name__)
 
 VECTOR_INDEX = "memory_embedding"
 FULLTEXT_INDEX = "memory_text"
+FULLTEXT_PROPERTIES = ("memory", "cube_key")
 
 
 def apply_schema(
@@ -27,11 +29,16 @@ def apply_schema(
     if fulltext_analyzer not in analyzers:
         raise ConfigurationError(f"unknown fulltext analyzer {fulltext_analyzer!r}; Neo4j offers {sorted(analyzers)}")
     existing = store.run_statement(
-        "SHOW FULLTEXT INDEXES YIELD name, options WHERE name = $name RETURN options", name=FULLTEXT_INDEX
+        "SHOW FULLTEXT INDEXES YIELD name, options, properties WHERE name = $name RETURN options, properties",
+        name=FULLTEXT_INDEX,
     )
-    if existing and existing[0]["options"]["indexConfig"].get("fulltext.analyzer") != fulltext_analyzer:
-        logger.warning("rebuilding fulltext index %s with analyzer %s", FULLTEXT_INDEX, fulltext_analyzer)
+    if existing and (
+        existing[0]["options"]["indexConfig"].get("fulltext.analyzer") != fulltext_analyzer
+        or list(existing[0]["properties"]) != list(FULLTEXT_PROPERTIES)
+    ):
+        logger.warning("rebuilding fulltext index %s (analyzer %s)", FULLTEXT_INDEX, fulltext_analyzer)
         store.run_statement(f"DROP INDEX {FULLTEXT_INDEX}")  # a constant name, not user input
+    backfill_cube_keys(store)
     params = {"dimension": dimension, "quantization": quantization, "fulltext_analyzer": fulltext_analyzer}
     for path in sorted((CYPHER_DIR / "schema").glob("*.cypher")):
         for statement in split_statements(path.read_text(encoding="utf-8")):
@@ -54,3 +61,29 @@ def check_vector_dimension(store: GraphStore, dimension: int) -> None:
             f"vector index {VECTOR_INDEX} has dimension {stored} but the embedder produces {dimension}; "
             "use the model the graph was built with, or drop the index and re-embed"
         )
+
+
+DATA_VERSION = 2  # 2: every Memory has cube_key
+
+
+def backfill_cube_keys(store: GraphStore) -> None:
+    """Give memories written before cube_key existed their key: a one-off migration, recorded in a marker node
+    so later starts skip the scan."""
+    marker = store.run_statement(
+        "MERGE (s:MemosGraphSchema {id: 'memos-graph'}) RETURN coalesce(s.data_version, 1) AS version"
+    )
+    if int(marker[0]["version"]) >= DATA_VERSION:
+        return
+    rows = store.run_statement(
+        "MATCH (m:Memory) WHERE m.cube_key IS NULL RETURN DISTINCT m.cube_id AS cube_id LIMIT 100000"
+    )
+    for row in rows:
+        store.run_autocommit(
+            "MATCH (m:Memory {cube_id: $cube_id}) WHERE m.cube_key IS NULL "
+            "CALL (m) { SET m.cube_key = $key } IN TRANSACTIONS OF 10000 ROWS",
+            cube_id=row["cube_id"],
+            key=cube_key(row["cube_id"]),
+        )
+    store.run_statement(
+        "MATCH (s:MemosGraphSchema {id: 'memos-graph'}) SET s.data_version = $version", version=DATA_VERSION
+    )

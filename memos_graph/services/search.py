@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 
 from memos_graph.domain import TextualMemoryItem, User
+from memos_graph.graph.memories import cube_key
 from memos_graph.graph.schema import FULLTEXT_INDEX, VECTOR_INDEX
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.memories import SearchShape, grouped
@@ -71,10 +72,19 @@ class SearchService:
         settings = self._rt.config.search
         pool = max(top_k * settings.pool_factor, settings.min_pool)
         rankings = [self.search_cube(cube_id, vector, pool)]
-        lucene = lucene_query(text)
-        if lucene:
-            rankings.append(self._rt.memories.search_fulltext(FULLTEXT_INDEX, cube_id, lucene, pool))
+        terms = lucene_query(text)
+        if terms:
+            rankings.append(self.search_text(cube_id, f"cube_key:{cube_key(cube_id)} AND memory:({terms})", pool))
         return reciprocal_rank_fusion(rankings, settings.rrf_k, top_k)
+
+    def search_text(self, cube_id: str, lucene: str, pool: int) -> list[TextualMemoryItem]:
+        """The cube's best `pool` BM25 matches; the Lucene limit doubles until enough survive or none are left."""
+        limit = pool * 2
+        while True:
+            found, more = self._rt.memories.search_fulltext(FULLTEXT_INDEX, cube_id, lucene, limit, pool)
+            if len(found) >= pool or not more:
+                return found
+            limit *= 2
 
     def search_cube(self, cube_id: str, vector: Sequence[float], top_k: int) -> list[TextualMemoryItem]:
         """Top-k of one cube, exact for small cubes, index with adaptive over-fetch for large ones."""
