@@ -118,7 +118,7 @@ class Mutation:
             target = cube_id or ctx.services.cubes.default_cube(ctx.caller).cube.cube_id
             memories = ctx.services.memories
             if messages is not None:
-                ids = memories.add_messages(ctx.caller, messages, target, input.session_id)
+                ids = ctx.services.add_messages(ctx.caller, messages, target, input.session_id)
             elif input.doc_path is not None:
                 ids = ctx.services.documents.add(ctx.caller, input.doc_path, target, input.session_id)
             else:

@@ -27,6 +27,7 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "MEMOS_ROOT_API_KEY": "root_api_key",
     "MEMOS_LLM_MODEL": "llm.model",
     "MEMOS_DOCUMENT_ROOTS": "documents.roots",
+    "MEMOS_INGEST_MODE": "ingest.mode",
     "MEMOS_LLM_API_BASE": "llm.api_base",
     "MEMOS_EMBEDDER_MODEL": "embedder.model",
     "MEMOS_EMBEDDER_DEVICE": "embedder.device",
@@ -95,6 +96,20 @@ class LLMSettings(_Section):
     num_retries: int = Field(default=2, ge=0, le=10)
 
 
+class IngestSettings(_Section):
+    """How add(messages=...) turns messages into memories."""
+
+    # "fast": one memory per message, no LLM. "fine": the chat model extracts facts (needs `llm`).
+    mode: Literal["fast", "fine"] = "fast"
+    messages_per_call: int = Field(default=20, ge=1)
+    # An add needing more LLM calls than this is refused before any call is made.
+    max_llm_calls: int = Field(default=10, ge=1)
+    # Attempts per call when the model answers with something that is not the expected JSON.
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    # A fact whose nearest stored memory scores at least this (cosine mapped to 0..1) updates that memory.
+    dedup_threshold: float = Field(default=0.95, gt=0.5, le=1.0)
+
+
 class LimitSettings(_Section):
     """Input bounds: a request outside them is refused with InvalidInput."""
 
@@ -148,6 +163,7 @@ class MOSConfig(BaseModel):
     search: SearchSettings = Field(default_factory=SearchSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     documents: DocumentSettings = Field(default_factory=DocumentSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @model_validator(mode="before")
     @classmethod

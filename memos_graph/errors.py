@@ -69,6 +69,10 @@ class BackendUnavailable(MemosError):
     code = "UNAVAILABLE"
 
 
+class IndexUnavailable(BackendUnavailable):
+    """A search index is missing or still populating (after a rebuild); callers may fall back."""
+
+
 class ConfigurationError(MemosError):
     """The configuration is inconsistent (for example the index dimension differs from the model's)."""
 

@@ -129,7 +129,7 @@ class MOS:
             raise InvalidInput("pass exactly one of messages, memory_content, doc_path")
         actor = self._actor(user_id)
         if messages is not None:
-            return self.memories.add_messages(actor, messages, mem_cube_id, session_id)
+            return self.services.add_messages(actor, messages, mem_cube_id, session_id)
         if doc_path is not None:
             return self.services.documents.add(actor, doc_path, mem_cube_id, session_id)
         return self.memories.add_texts(actor, memory_content or [], mem_cube_id, session_id)

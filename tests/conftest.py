@@ -22,6 +22,7 @@ from memos_graph.config import Neo4jSettings
 from memos_graph.embeddings import Embedder
 from memos_graph.embeddings.sentence_transformer import SentenceTransformerEmbedder
 from memos_graph.services.runtime import Runtime
+from tests.fake_llm import FakeOpenAI, serve_fake_openai
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -118,3 +119,10 @@ def count_nodes(runtime: Runtime, label: str, **properties: str) -> int:
     where = " AND ".join(f"n.{key} = ${key}" for key in properties) or "true"
     records = runtime.store.run_statement(f"MATCH (n:{label}) WHERE {where} RETURN count(n) AS n", **properties)
     return int(records[0]["n"])
+
+
+@pytest.fixture(scope="session")
+def llm_server() -> Iterator[FakeOpenAI]:
+    """The OpenAI-compatible test server (see tests/fake_llm.py)."""
+    with serve_fake_openai() as server:
+        yield server

@@ -41,14 +41,24 @@ def cube_key(cube_id: str) -> str:
 
 @dataclass(frozen=True)
 class NewMemory:
-    """One row of a batched add: node properties, its vector, and the message it came from (if any)."""
+    """One row of a batched add: node properties, its vector, the messages (by key) and document it comes from."""
 
     memory_id: str
     content_hash: str
     properties: dict[str, Any]
     embedding: list[float]
-    message: dict[str, Any] | None = None
+    message_keys: tuple[str, ...] = ()
     document: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class MemoryUpdate:
+    """A stored memory rewritten during an add (fine-mode dedup): new properties, vector, provenance."""
+
+    memory_id: str
+    properties: dict[str, Any]
+    embedding: list[float] | None
+    message_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,31 +114,52 @@ class MemoryRepository:
         cube_id: str,
         rows: Sequence[NewMemory],
         guard: Guard,
-        message_chain: Sequence[str] = (),
+        messages: Sequence[dict[str, Any]] = (),
         documents: Sequence[dict[str, Any]] = (),
+        updates: Sequence[MemoryUpdate] = (),
     ) -> list[AddOutcome]:
-        """Store a batch in one UNWIND statement; text the cube already holds maps to the stored memory.
+        """Store a batch in one transaction; text the cube already holds maps to the stored memory.
 
-        Rows with a message also get a :Message node (DERIVED_FROM); `message_chain` lists message keys in
-        conversation order, linked by NEXT. All in one transaction.
+        `messages` (in conversation order) become :Message nodes linked by NEXT; rows and updates point to
+        theirs with DERIVED_FROM. `documents` are registered first (a changed one loses its old chunks).
+        `updates` rewrite stored memories (keeping their history) in the same transaction.
         """
         payload = [
             {
                 "content_hash": row.content_hash,
                 "properties": row.properties | {"id": row.memory_id, "cube_id": cube_id, "cube_key": cube_key(cube_id)},
                 "embedding": row.embedding,
-                "message": None if row.message is None else row.message | {"cube_id": cube_id},
+                "message_keys": list(row.message_keys),
                 "document": None if row.document is None else row.document | {"cube_id": cube_id},
             }
             for row in rows
         ]
-        pairs = [[a, b] for a, b in zip(message_chain, message_chain[1:], strict=False) if a != b]
+        keys = [str(message["key"]) for message in messages]
+        pairs = [[a, b] for a, b in zip(keys, keys[1:], strict=False) if a != b]
+        nodes = [message | {"cube_id": cube_id} for message in messages]
 
         def work(tx: ManagedTransaction) -> list[AddOutcome]:
             guard(tx)
             if documents:
                 run_named(tx, "document_replace", cube_id=cube_id, documents=list(documents))
-            records = run_named(tx, "memory_add", cube_id=cube_id, rows=payload)
+            if nodes:
+                run_named(tx, "messages_upsert", cube_id=cube_id, messages=nodes)
+            records = run_named(tx, "memory_add", cube_id=cube_id, rows=payload) if payload else []
+            for update in updates:
+                if update.properties or update.embedding is not None:
+                    run_named(
+                        tx,
+                        "memory_update",
+                        cube_id=cube_id,
+                        memory_id=update.memory_id,
+                        version_id=str(uuid.uuid4()),
+                        properties=update.properties,
+                        embedding=update.embedding,
+                    )
+                run_named(
+                    tx, "memory_link_messages", cube_id=cube_id, memory_id=update.memory_id,
+                    keys=list(update.message_keys),
+                )
             if pairs:
                 run_named(tx, "message_link_next", cube_id=cube_id, pairs=pairs)
             return [AddOutcome(r["requested_id"], r["id"], bool(r["created"])) for r in records]

@@ -20,7 +20,7 @@ from neo4j import (
 from neo4j import exceptions as neo4j_errors
 
 from memos_graph.config import Neo4jSettings
-from memos_graph.errors import BackendUnavailable, Conflict, MemosError
+from memos_graph.errors import BackendUnavailable, Conflict, IndexUnavailable, MemosError
 from memos_graph.graph.queries import query
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ def translate_errors() -> Iterator[None]:
     except neo4j_errors.ClientError as exc:
         if exc.code and "TransactionTimedOut" in exc.code:
             raise BackendUnavailable("the Neo4j transaction timed out") from exc
+        if exc.code and "ProcedureCallFailed" in exc.code and "index" in (exc.message or "").lower():
+            raise IndexUnavailable(f"a search index is unavailable: {exc.message}") from exc
         raise
     except neo4j_errors.DatabaseError as exc:
         raise BackendUnavailable(f"Neo4j failed: {exc.message}") from exc

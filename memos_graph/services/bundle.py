@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from memos_graph.domain import User
 from memos_graph.services.chat import ChatService
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.documents import DocumentService
+from memos_graph.services.extraction import FineIngestion
 from memos_graph.services.identity import IdentityService
 from memos_graph.services.memories import MemoryService
 from memos_graph.services.runtime import Runtime
@@ -26,6 +28,7 @@ class Services:
     identity: IdentityService
     chat: ChatService
     documents: DocumentService
+    extraction: FineIngestion
 
     @classmethod
     def over(cls, runtime: Runtime) -> Services:
@@ -42,4 +45,13 @@ class Services:
             identity=IdentityService(runtime),
             chat=ChatService(runtime, search),
             documents=DocumentService(runtime, memories),
+            extraction=FineIngestion(runtime, memories, search),
         )
+
+    def add_messages(
+        self, actor: User, messages: object, mem_cube_id: str | None, session_id: str | None = None
+    ) -> list[str]:
+        """add(messages=...) in the configured mode: fast (a memory per message) or fine (LLM facts)."""
+        if self.runtime.config.ingest.mode == "fine":
+            return self.extraction.add(actor, messages, mem_cube_id, session_id)
+        return self.memories.add_messages(actor, messages, mem_cube_id, session_id)

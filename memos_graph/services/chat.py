@@ -7,9 +7,9 @@ import uuid
 from neo4j import ManagedTransaction
 
 from memos_graph.domain import User
-from memos_graph.errors import FeatureNotAvailable
 from memos_graph.graph.store import run_named
 from memos_graph.llm.base import ChatMessage, ChatModel
+from memos_graph.llm.factory import chat_model_from
 from memos_graph.llm.prompts import chat_messages
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
@@ -28,15 +28,7 @@ class ChatService:
 
     def _chat_model(self) -> ChatModel:
         if self._model is None:
-            settings = self._rt.config.llm
-            if settings is None:
-                raise FeatureNotAvailable(
-                    "no chat model is configured: set MEMOS_LLM_MODEL (any litellm model string, e.g. "
-                    "'openai/gpt-4o-mini') and the provider's key (e.g. OPENAI_API_KEY), or 'llm' in the config"
-                )
-            from memos_graph.llm.litellm_chat import LiteLLMChat
-
-            self._model = LiteLLMChat(settings)
+            self._model = chat_model_from(self._rt.config.llm, "chat")
         return self._model
 
     def history(self, actor: User, session_id: str | None = None) -> list[ChatMessage]:

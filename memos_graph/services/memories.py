@@ -11,7 +11,7 @@ from typing import Any
 
 from memos_graph.domain import SourceReference, TextualMemoryItem, TextualMemoryMetadata, User
 from memos_graph.errors import InvalidInput
-from memos_graph.graph.memories import SERVER_FIELDS, NewMemory, metadata_properties
+from memos_graph.graph.memories import SERVER_FIELDS, MemoryUpdate, NewMemory, metadata_properties
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import (
@@ -27,11 +27,11 @@ SearchShape = dict[str, list[Any]]
 
 @dataclass(frozen=True)
 class Entry:
-    """A memory to store: its text, metadata, and the message node it derives from (if any)."""
+    """A memory to store: its text, metadata, the messages (by key) and the document it derives from."""
 
     text: str
     metadata: TextualMemoryMetadata
-    message: dict[str, Any] | None = None
+    message_keys: tuple[str, ...] = ()
     document: dict[str, Any] | None = None
 
 
@@ -76,27 +76,12 @@ class MemoryService:
         message_id names a message within its cube, so re-adding a conversation adds nothing.
         """
         checked = check_messages(messages, self._rt.config.limits)
+        nodes = message_nodes(checked, session_id)
         entries = []
-        for message in checked:
-            speaker = message["name"] or message["role"]
-            text = f"{speaker}: {message['content']}"
-            if message["chat_time"]:
-                text = f"[{message['chat_time']}] {text}"
-            source = SourceReference(
-                type="chat",
-                role=message["role"],
-                chat_time=message["chat_time"],
-                message_id=message["message_id"],
-                content=message["content"],
-                **({"name": message["name"]} if message["name"] else {}),
-            )
-            metadata = TextualMemoryMetadata(source="conversation", type="event", sources=[source])
-            key = message["message_id"] or content_hash(
-                "\x1f".join(str(part) for part in (session_id, message["role"], message["chat_time"], text))
-            )
-            node = {name: value for name, value in message.items() if value is not None}
-            entries.append(Entry(text, metadata, {**node, "key": key, "session_id": session_id}))
-        return self.store(actor, self.target_cube(actor, mem_cube_id), session_id, entries)
+        for message, node in zip(checked, nodes, strict=True):
+            metadata = TextualMemoryMetadata(source="conversation", type="event", sources=[message_source(message)])
+            entries.append(Entry(message_text(message), metadata, (str(node["key"]),)))
+        return self.store(actor, self.target_cube(actor, mem_cube_id), session_id, entries, messages=nodes)
 
     def target_cube(self, actor: User, mem_cube_id: str | None) -> str:
         """The cube an add writes to: the named one (which the actor must be able to write), or its default."""
@@ -110,29 +95,40 @@ class MemoryService:
         session_id: str | None,
         entries: Sequence[Entry],
         documents: Sequence[dict[str, Any]] = (),
+        messages: Sequence[dict[str, Any]] = (),
+        updates: Sequence[MemoryUpdate] = (),
+        vectors: Sequence[list[float]] | None = None,
     ) -> list[str]:
         """One embedding batch and one write transaction for all entries (the distinct texts among them).
 
-        `documents` (re)registers :Document nodes first, replacing the chunks of any whose checksum changed.
+        `documents` (re)registers :Document nodes first, replacing the chunks of any whose checksum changed;
+        `messages` become :Message nodes in conversation order; `updates` rewrite stored memories in the same
+        transaction. `vectors`, when given, are the entries' embeddings (computed by the caller).
         """
         if session_id is not None:
             check_text(session_id, "session_id", self._rt.config.limits.max_id_chars)
         unique: dict[str, Entry] = {}
-        for entry in entries:
-            unique.setdefault(content_hash(entry.text), entry)
-        vectors = self._rt.embedder.embed([entry.text for entry in unique.values()])
+        known: dict[str, list[float]] = {}
+        for index, entry in enumerate(entries):
+            digest = content_hash(entry.text)
+            unique.setdefault(digest, entry)
+            if vectors is not None:
+                known.setdefault(digest, list(vectors[index]))
+        if vectors is None:
+            embedded = self._rt.embedder.embed([entry.text for entry in unique.values()])
+        else:
+            embedded = [known[digest] for digest in unique]
         now = dt.datetime.now(dt.UTC)
         rows = []
-        for index, ((digest, entry), vector) in enumerate(zip(unique.items(), vectors, strict=True)):
+        for index, ((digest, entry), vector) in enumerate(zip(unique.items(), embedded, strict=True)):
             properties = metadata_properties(entry.metadata)
             properties.update(user_id=actor.user_id, status="activated", memory=entry.text)
             properties["created_at"] = now + dt.timedelta(microseconds=index)
             if session_id is not None:
                 properties["session_id"] = session_id
-            rows.append(NewMemory(str(uuid.uuid4()), digest, properties, vector, entry.message, entry.document))
-        chain = [str(entry.message["key"]) for entry in entries if entry.message is not None]
+            rows.append(NewMemory(str(uuid.uuid4()), digest, properties, vector, entry.message_keys, entry.document))
         guard = self._cubes.write_guard(actor, [cube_id])
-        outcomes = self._rt.memories.add(cube_id, rows, guard, chain, documents)
+        outcomes = self._rt.memories.add(cube_id, rows, guard, messages, documents, updates)
         if len(outcomes) != len(rows):
             raise RuntimeError(f"stored {len(outcomes)} of {len(rows)} rows")  # the UNWIND lost rows: a bug
         return [outcome.memory_id for outcome in outcomes]
@@ -200,3 +196,32 @@ class MemoryService:
         if not cube_ids:
             return 0
         return self._rt.memories.delete_all(cube_ids, self._cubes.write_guard(actor, cube_ids))
+
+
+def message_text(message: dict[str, str | None]) -> str:
+    """A message as memory text: "[chat_time] speaker: content" (speaker is the name, else the role)."""
+    text = f"{message['name'] or message['role']}: {message['content']}"
+    return f"[{message['chat_time']}] {text}" if message["chat_time"] else text
+
+
+def message_source(message: dict[str, str | None]) -> SourceReference:
+    """The `sources` entry naming a message."""
+    return SourceReference(
+        type="chat",
+        role=message["role"],
+        chat_time=message["chat_time"],
+        message_id=message["message_id"],
+        content=message["content"],
+        **({"name": message["name"]} if message["name"] else {}),
+    )
+
+
+def message_nodes(messages: Sequence[dict[str, str | None]], session_id: str | None) -> list[dict[str, Any]]:
+    """:Message node properties, keyed by message_id (or a hash of session, role, time and text)."""
+    nodes = []
+    for message in messages:
+        parts = (session_id, message["role"], message["chat_time"], message_text(message))
+        key = message["message_id"] or content_hash("\x1f".join(str(part) for part in parts))
+        properties: dict[str, Any] = {name: value for name, value in message.items() if value is not None}
+        nodes.append({**properties, "key": key, "session_id": session_id})
+    return nodes

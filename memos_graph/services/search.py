@@ -13,17 +13,21 @@ so each cube is searched on its own:
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Sequence
 
 from memos_graph.domain import TextualMemoryItem, User
+from memos_graph.errors import IndexUnavailable
 from memos_graph.graph.memories import cube_key
 from memos_graph.graph.schema import FULLTEXT_INDEX, VECTOR_INDEX
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.memories import SearchShape, grouped
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import check_text, check_top_k
+
+logger = logging.getLogger(__name__)
 
 
 class SearchService:
@@ -81,7 +85,11 @@ class SearchService:
         """The cube's best `pool` BM25 matches; the Lucene limit doubles until enough survive or none are left."""
         limit = pool * 2
         while True:
-            found, more = self._rt.memories.search_fulltext(FULLTEXT_INDEX, cube_id, lucene, limit, pool)
+            try:
+                found, more = self._rt.memories.search_fulltext(FULLTEXT_INDEX, cube_id, lucene, limit, pool)
+            except IndexUnavailable:
+                logger.warning("fulltext index unavailable (rebuilding?); vector ranking only for %s", cube_id)
+                return []
             if len(found) >= pool or not more:
                 return found
             limit *= 2
@@ -95,11 +103,14 @@ class SearchService:
         share = cube_size / total
         candidates = max(settings.min_candidates, math.ceil(top_k / share * settings.overfetch_factor))
         wanted = min(top_k, cube_size)
-        while candidates <= settings.max_candidates:
-            found = self._rt.memories.search_index(VECTOR_INDEX, cube_id, vector, top_k, candidates)
-            if len(found) >= wanted:
-                return found
-            candidates *= 2
+        try:
+            while candidates <= settings.max_candidates:
+                found = self._rt.memories.search_index(VECTOR_INDEX, cube_id, vector, top_k, candidates)
+                if len(found) >= wanted:
+                    return found
+                candidates *= 2
+        except IndexUnavailable:
+            logger.warning("vector index unavailable (rebuilding?); scanning cube %s exactly", cube_id)
         return self._rt.memories.search_exact(cube_id, vector, top_k)
 
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -15,63 +11,15 @@ from memos_graph import MOS, BackendUnavailable, FeatureNotAvailable, UserRole
 from memos_graph.config import LLMSettings
 from memos_graph.services.runtime import Runtime
 from tests.conftest import count_nodes
+from tests.fake_llm import FakeOpenAI
 
 pytestmark = pytest.mark.neo4j
-
-
-@dataclass
-class FakeOpenAI:
-    """Records each request body; answers with `reply`, or fails with `status` when it is not 200."""
-
-    url: str = ""
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    reply: str = "You like football."
-    status: int = 200
-
-
-@pytest.fixture(scope="module")
-def llm_server() -> Iterator[FakeOpenAI]:
-    state = FakeOpenAI()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            state.requests.append(body)
-            if state.status != 200:
-                payload: dict[str, Any] = {"error": {"message": "backend exploded", "type": "server_error"}}
-            else:
-                payload = {
-                    "id": "chatcmpl-test",
-                    "object": "chat.completion",
-                    "created": 0,
-                    "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": state.reply},
-                                 "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                }
-            data = json.dumps(payload).encode()
-            self.send_response(state.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
 
 
 @pytest.fixture
 def chat_as(runtime: Runtime, llm_server: FakeOpenAI) -> Callable[[str], MOS]:
     """A MOS acting as the user, with the chat model pointed at the fake server (no retries)."""
-    llm_server.requests.clear()
-    llm_server.status, llm_server.reply = 200, "You like football."
+    llm_server.reset("You like football.")
     settings = LLMSettings(model="openai/test-model", api_base=llm_server.url, api_key="sk-test", num_retries=0)
 
     def build(user_id: str) -> MOS:
@@ -127,7 +75,7 @@ def test_llm_failure_stores_nothing(
     llm_server.status = 500
     with pytest.raises(BackendUnavailable):
         chat_as(user).chat("will this work?")
-    llm_server.status, llm_server.reply = 200, "   "
+    llm_server.reset("   ")
     with pytest.raises(BackendUnavailable, match="empty"):
         chat_as(user).chat("and this?")
     assert count_nodes(runtime, "ChatTurn", user_id=user) == 0

@@ -9,6 +9,7 @@ import pytest
 from memos_graph import MOS, CubeNotAccessible, InvalidInput, UserRole
 from memos_graph.config import SearchSettings
 from memos_graph.graph.memories import cube_key
+from memos_graph.graph.schema import rebuild_search_indexes
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
 
@@ -137,3 +138,25 @@ def test_bm25_side_is_tenant_filtered_inside_lucene(root: MOS, runtime: Runtime,
     assert [m.memory for m in found] == ["The zeppelin museum opens on Sundays"]
     hybrid = root.search("zeppelin", user_id=owner, install_cube_ids=[target], top_k=3)
     assert hybrid["text_mem"][0]["memories"][0].memory == "The zeppelin museum opens on Sundays"
+
+
+def test_search_survives_an_index_rebuild(root: MOS, runtime: Runtime, uid: Callable[[str], str]) -> None:
+    owner = root.create_user(uid("rebuild"))
+    cube = root.create_cube_for_user("rebuild", owner_id=owner)
+    root.add(memory_content=GARDEN, mem_cube_id=cube, user_id=owner)
+    index_only = runtime.config.model_copy(update={"search": SearchSettings(exact_scan_max_memories=0)})
+    service = SearchService(
+        Runtime(index_only, runtime.store, runtime.embedder, runtime.users, runtime.cubes, runtime.memories),
+        root.cubes,
+    )
+    (vector,) = runtime.embedder.embed(["when do I plant bulbs?"])
+    expected = [m.id for m in runtime.memories.search_exact(cube, vector, 3)]
+    runtime.store.run_statement("DROP INDEX memory_embedding")
+    runtime.store.run_statement("DROP INDEX memory_text")
+    try:
+        # Both indexes gone: the vector side scans exactly, the BM25 side steps aside; nothing fails.
+        assert [m.id for m in service.search_cube(cube, vector, 3)] == expected
+        assert len(service.search_hybrid(cube, "plant bulbs", vector, 3)) == 3
+    finally:
+        rebuild_search_indexes(runtime.store, runtime.embedder.dimension)
+    assert [m.id for m in service.search_cube(cube, vector, 3)] == expected

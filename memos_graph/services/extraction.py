@@ -1,0 +1,145 @@
+"""Fine mode of add(messages=...): the chat model extracts facts; each fact is a memory DERIVED_FROM the
+messages it came from, and a fact the cube already holds updates that memory (its history kept) instead of
+adding a copy. LLM calls are bounded and retried; nothing is written unless every call succeeded."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from memos_graph.domain import TextualMemoryMetadata, User
+from memos_graph.errors import BackendUnavailable, InvalidInput
+from memos_graph.graph.memories import MemoryUpdate, metadata_properties
+from memos_graph.llm.base import ChatModel
+from memos_graph.llm.factory import chat_model_from
+from memos_graph.llm.prompts import extraction_messages
+from memos_graph.services.memories import Entry, MemoryService, message_nodes, message_source
+from memos_graph.services.runtime import Runtime
+from memos_graph.services.search import SearchService
+from memos_graph.services.validation import check_messages, content_hash
+
+logger = logging.getLogger(__name__)
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
+
+
+class ExtractedFact(BaseModel):
+    """One fact as the model must return it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: str = Field(min_length=1, max_length=2000)
+    type: str = "fact"
+    message_ids: list[str] = Field(min_length=1)
+    confidence: float | None = Field(default=None, ge=0, le=100)
+
+
+class Extraction(BaseModel):
+    """The model's whole answer."""
+
+    facts: list[ExtractedFact]
+
+
+def parse_facts(answer: str, known_ids: set[str]) -> list[ExtractedFact]:
+    """The facts in a model answer; ValueError when it is not the expected JSON or names unknown messages."""
+    try:
+        extraction = Extraction.model_validate(json.loads(_FENCE.sub("", answer.strip())))
+    except (json.JSONDecodeError, ValidationError) as exc:
+        raise ValueError(f"not the expected JSON: {exc}") from exc
+    for fact in extraction.facts:
+        unknown = set(fact.message_ids) - known_ids
+        if unknown:
+            raise ValueError(f"fact names unknown messages {sorted(unknown)}")
+    return [fact for fact in extraction.facts if fact.text.strip()]
+
+
+class FineIngestion:
+    """LLM fact extraction with dedup against the cube's stored memories."""
+
+    def __init__(
+        self, runtime: Runtime, memories: MemoryService, search: SearchService, model: ChatModel | None = None
+    ) -> None:
+        self._rt = runtime
+        self._memories = memories
+        self._search = search
+        self._model = model
+
+    def add(
+        self, actor: User, messages: object, mem_cube_id: str | None, session_id: str | None = None
+    ) -> list[str]:
+        """Extract, dedup and store in one transaction; returns the ids of the new or updated memories."""
+        settings = self._rt.config.ingest
+        checked = check_messages(messages, self._rt.config.limits)
+        step = settings.messages_per_call
+        windows = [checked[i : i + step] for i in range(0, len(checked), step)]
+        if len(windows) > settings.max_llm_calls:
+            raise InvalidInput(
+                f"{len(checked)} messages need {len(windows)} extraction calls; the limit is {settings.max_llm_calls}"
+            )
+        cube_id = self._memories.target_cube(actor, mem_cube_id)
+        model = self._model or chat_model_from(self._rt.config.llm, "fine-mode ingestion")
+        nodes = message_nodes(checked, session_id)
+        by_key = {str(node["key"]): message for node, message in zip(nodes, checked, strict=True)}
+        facts: list[ExtractedFact] = []
+        offset = 0
+        for window in windows:
+            keys = [str(node["key"]) for node in nodes[offset : offset + len(window)]]
+            offset += len(window)
+            facts.extend(self._extract(model, window, keys))
+        if not facts:
+            return []
+        vectors = self._rt.embedder.embed([fact.text for fact in facts])
+        entries: list[Entry] = []
+        entry_vectors: list[list[float]] = []
+        updates: dict[str, MemoryUpdate] = {}
+        for fact, vector in zip(facts, vectors, strict=True):
+            metadata = TextualMemoryMetadata(
+                source="conversation",
+                type=fact.type,
+                confidence=fact.confidence,
+                sources=[message_source(by_key[key]) for key in fact.message_ids],
+            )
+            nearest = self._search.search_cube(cube_id, vector, 1)
+            score = nearest[0].metadata.relativity if nearest else None
+            if nearest and score is not None and score >= self._rt.config.ingest.dedup_threshold:
+                stored = nearest[0]
+                earlier = updates[stored.id].message_keys if stored.id in updates else ()
+                provenance = tuple(dict.fromkeys([*earlier, *fact.message_ids]))
+                if content_hash(stored.memory) == content_hash(fact.text):
+                    updates[stored.id] = MemoryUpdate(stored.id, {}, None, provenance)  # same words: link only
+                    continue
+                merged = metadata.model_copy(update={"sources": [*stored.metadata.sources, *metadata.sources]})
+                properties = metadata_properties(merged, ["sources", "type", "confidence"])
+                properties.update(memory=fact.text, content_hash=content_hash(fact.text))
+                updates[stored.id] = MemoryUpdate(stored.id, properties, vector, provenance)
+                continue
+            entries.append(Entry(fact.text, metadata, tuple(fact.message_ids)))
+            entry_vectors.append(vector)
+        added = self._memories.store(
+            actor, cube_id, session_id, entries, messages=nodes, updates=list(updates.values()), vectors=entry_vectors
+        )
+        return list(dict.fromkeys([*added, *updates]))
+
+    def _extract(
+        self, model: ChatModel, window: Sequence[dict[str, str | None]], keys: list[str]
+    ) -> list[ExtractedFact]:
+        """One bounded, retried extraction call for a window of messages."""
+        triples = [
+            (key, " ".join(part for part in (message["chat_time"], message["name"] or message["role"]) if part),
+             str(message["content"]))
+            for key, message in zip(keys, window, strict=True)
+        ]
+        prompt = extraction_messages(triples)
+        attempts = self._rt.config.ingest.max_attempts
+        problem = ""
+        for attempt in range(1, attempts + 1):
+            answer = model.complete(prompt)
+            try:
+                return parse_facts(answer, set(keys))
+            except ValueError as exc:
+                problem = str(exc)
+                logger.warning("extraction attempt %d/%d returned junk: %s", attempt, attempts, problem)
+        raise BackendUnavailable(f"the chat model returned unusable facts {attempts} times; nothing was stored")
