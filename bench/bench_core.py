@@ -199,7 +199,8 @@ def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], t
 
 
 def bench_search(mos: MOS, owner: str, sizes: Sequence[int], cubes: int, per_other: int, queries: int,
-                 top_k: int, floors: Sequence[int]) -> list[dict[str, Any]]:
+                 top_k: int, floors: Sequence[int],
+                 on_result: Callable[[list[dict[str, Any]]], None]) -> list[dict[str, Any]]:
     rt = mos.runtime
     biggest = max(sizes)
     others = cubes - 1
@@ -220,7 +221,7 @@ def bench_search(mos: MOS, owner: str, sizes: Sequence[int], cubes: int, per_oth
     for size in sorted(sizes):
         load_cube(rt, target, owner, texts[loaded:size], vectors[loaded:size], loaded)
         loaded = size
-        rt.store.run_statement("CALL db.awaitIndexes(600)")
+        rt.store.run_slow_statement("CALL db.awaitIndexes(600)", 630, {})
         cube_size, total = rt.cubes.size(target)
         for state in ("as written", "after index rebuild"):
             if state == "after index rebuild":
@@ -231,6 +232,7 @@ def bench_search(mos: MOS, owner: str, sizes: Sequence[int], cubes: int, per_oth
             entry = {"target_cube_memories": cube_size, "total_memories": total, "cubes": cubes, "index": state}
             entry.update(bench_search_at(mos, owner, target, query_texts, top_k, index_settings, floors))
             results.append(entry)
+            on_result(results)
             log(json.dumps(entry))
     return results
 
@@ -321,8 +323,12 @@ def main() -> None:
             payload["add"] = bench_add(mos, owner, args.add_texts, args.add_batch, args.add_repeats)
             write_results(payload, args.name)
         if not args.skip_search:
+            def partial_results(rows: list[dict[str, Any]]) -> None:
+                payload["search"] = rows
+                write_results(payload, args.name)
+
             payload["search"] = bench_search(mos, owner, args.sizes, args.cubes, args.per_other_cube,
-                                             args.queries, args.top_k, args.candidate_floors)
+                                             args.queries, args.top_k, args.candidate_floors, partial_results)
         write_results(payload, args.name)
         log(f"wrote {RESULTS / (args.name + '.md')}")
     finally:

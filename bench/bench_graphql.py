@@ -80,7 +80,7 @@ def main() -> None:
         texts = sentences(args.memories, seed=31)
         pool = pool_vectors(rt.embedder, sentences(20_000, seed=23), CACHE)
         load_cube(rt, cube, owner, texts, noisy_vectors(pool, args.memories, seed=9), 0)
-        rt.store.run_statement("CALL db.awaitIndexes(600)")
+        rt.store.run_slow_statement("CALL db.awaitIndexes(600)", 630, {})
         queries = [f"Tell me about when {s.rstrip('.')}" for s in sentences(args.queries, seed=77)]
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"})
         variables: dict[str, Any] = {"cubes": [cube], "k": args.top_k}

@@ -183,12 +183,15 @@ def dry_run(samples: Sequence[Mapping[str, Any]]) -> None:
     print(f"  categories 1-4: {sum(asked[c] for c in SCORED)} questions scored")
 
 
-def run(samples: Sequence[Mapping[str, Any]], top_k: int) -> dict[str, Any]:
+def run(samples: Sequence[Mapping[str, Any]], top_k: int, search: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Ingest every conversation into its own cube, search every question, return the figures."""
     from bench.bench_core import cleanup, log, summary_ms, timed
     from memos_graph import MOS, MOSConfig, UserRole
 
-    mos = MOS(MOSConfig.load())
+    config = MOSConfig.load()
+    if search:
+        config = config.model_copy(update={"search": config.search.model_copy(update=dict(search))})
+    mos = MOS(config)
     user = mos.create_user(f"locomo-{uuid.uuid4().hex[:8]}", UserRole.USER)
     ingest_seconds, messages_added = 0.0, 0
     latencies: list[float] = []
@@ -270,6 +273,7 @@ def main() -> None:
     parser.add_argument("--top-k", type=int, default=20)
     parser.add_argument("--name", default="locomo", help="results file stem")
     parser.add_argument("--dry-run", action="store_true", help="parse and count only; no Neo4j")
+    parser.add_argument("--search", default="{}", help='search settings to override, as JSON: {"expand_top": 5}')
     args = parser.parse_args()
 
     samples: list[dict[str, Any]] = json.loads(args.data.read_text())
@@ -285,7 +289,9 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "data": args.data.name,
     }
-    payload.update(run(samples, args.top_k))
+    overrides = json.loads(args.search)
+    payload["search_overrides"] = overrides
+    payload.update(run(samples, args.top_k, overrides))
     log(f"wrote {write_results(payload, args.name, RESULTS)}")
     print(json.dumps(payload["metrics"], indent=2), file=sys.stderr)
 

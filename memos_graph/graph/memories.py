@@ -272,3 +272,8 @@ class MemoryRepository:
         """Stored checksums of the cube's documents with these keys (paths)."""
         rows = self._store.read("document_checksums", cube_id=cube_id, keys=list(keys))
         return {row["key"]: row["checksum"] for row in rows}
+
+    def neighbours(self, cube_id: str, memory_ids: Sequence[str]) -> dict[str, list[TextualMemoryItem]]:
+        """For each memory, the memories of its messages' conversational neighbours (NEXT either way)."""
+        rows = self._store.read("memory_neighbours", cube_id=cube_id, memory_ids=list(memory_ids))
+        return {row["memory_id"]: [item_from_node(node) for node in row["neighbours"]] for row in rows}

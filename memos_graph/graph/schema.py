@@ -44,7 +44,8 @@ def apply_schema(
         for statement in split_statements(path.read_text(encoding="utf-8")):
             store.run_statement(statement, **params)
     check_vector_dimension(store, dimension)
-    store.run_statement("CALL db.awaitIndexes(300)")
+    # Populating indexes over a large graph takes minutes; the wait must outlive the usual statement timeout.
+    store.run_slow_statement("CALL db.awaitIndexes($seconds)", AWAIT_INDEXES_S + 30, {"seconds": AWAIT_INDEXES_S})
     logger.info("schema applied (vector dimension %d)", dimension)
 
 
@@ -63,6 +64,7 @@ def check_vector_dimension(store: GraphStore, dimension: int) -> None:
         )
 
 
+AWAIT_INDEXES_S = 1800
 DATA_VERSION = 2  # 2: every Memory has cube_key
 
 

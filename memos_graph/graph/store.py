@@ -85,8 +85,8 @@ class GraphStore:
         """Close the driver and its connection pool."""
         self.driver.close()
 
-    def _query(self, text: str) -> Query:
-        return Query(text, timeout=self.settings.transaction_timeout_s)
+    def _query(self, text: str, timeout_s: float | None = None) -> Query:
+        return Query(text, timeout=timeout_s or self.settings.transaction_timeout_s)
 
     def read(self, name: str, **params: Any) -> list[neo4j.Record]:
         """Run a named query in a read transaction (routed to readers on a cluster)."""
@@ -108,8 +108,12 @@ class GraphStore:
 
     def run_statement(self, text: str, **params: Any) -> list[neo4j.Record]:
         """Run a fixed statement (schema maintenance, never user text) in its own transaction."""
+        return self.run_slow_statement(text, self.settings.transaction_timeout_s, params)
+
+    def run_slow_statement(self, text: str, timeout_s: float, params: dict[str, Any]) -> list[neo4j.Record]:
+        """Like run_statement, with its own transaction timeout (index population, bulk maintenance)."""
         with translate_errors():
-            records, _, _ = self.driver.execute_query(self._query(text), params, database_=self.database)
+            records, _, _ = self.driver.execute_query(self._query(text, timeout_s), params, database_=self.database)
         return records
 
 

@@ -79,7 +79,26 @@ class SearchService:
         terms = lucene_query(text)
         if terms:
             rankings.append(self.search_text(cube_id, f"cube_key:{cube_key(cube_id)} AND memory:({terms})", pool))
-        return reciprocal_rank_fusion(rankings, settings.rrf_k, top_k)
+        fused = reciprocal_rank_fusion(rankings, settings.rrf_k, pool)
+        if settings.expand_top and fused:
+            fused = self.with_neighbours(cube_id, fused, settings.expand_top, settings.neighbour_weight)
+        return fused[:top_k]
+
+    def with_neighbours(
+        self, cube_id: str, ranked: list[TextualMemoryItem], expand_top: int, weight: float
+    ) -> list[TextualMemoryItem]:
+        """Add the conversational neighbours of the top hits at a share of their score, then re-rank."""
+        scores = {item.id: item.metadata.relativity or 0.0 for item in ranked}
+        items = {item.id: item for item in ranked}
+        found = self._rt.memories.neighbours(cube_id, [item.id for item in ranked[:expand_top]])
+        for parent in ranked[:expand_top]:
+            for neighbour in found.get(parent.id, []):
+                score = scores[parent.id] * weight
+                if score > scores.get(neighbour.id, 0.0):
+                    scores[neighbour.id] = score
+                    items.setdefault(neighbour.id, neighbour)
+        order = sorted(scores, key=lambda memory_id: -scores[memory_id])
+        return [scored(items[memory_id], scores[memory_id]) for memory_id in order]
 
     def search_text(self, cube_id: str, lucene: str, pool: int) -> list[TextualMemoryItem]:
         """The cube's best `pool` BM25 matches; the Lucene limit doubles until enough survive or none are left."""
@@ -136,9 +155,9 @@ def reciprocal_rank_fusion(
             scores[item.id] = scores.get(item.id, 0.0) + 1.0 / (rrf_k + rank)
             items.setdefault(item.id, item)
     best = sorted(scores, key=lambda memory_id: -scores[memory_id])[:top_k]
-    return [
-        items[memory_id].model_copy(
-            update={"metadata": items[memory_id].metadata.model_copy(update={"relativity": scores[memory_id]})}
-        )
-        for memory_id in best
-    ]
+    return [scored(items[memory_id], scores[memory_id]) for memory_id in best]
+
+
+def scored(item: TextualMemoryItem, score: float) -> TextualMemoryItem:
+    """The item with `metadata.relativity` set to the score."""
+    return item.model_copy(update={"metadata": item.metadata.model_copy(update={"relativity": score})})

@@ -1,0 +1,7 @@
+// Memories of the messages right before and after each given memory's messages (NEXT in either direction),
+// within one cube: the conversational context of a hit.
+UNWIND $memory_ids AS memory_id
+MATCH (m:Memory {id: memory_id})-[:DERIVED_FROM {kind: 'message'}]->(:Message)-[:NEXT]-(:Message)
+      <-[:DERIVED_FROM {kind: 'message'}]-(n:Memory)
+WHERE m.cube_id = $cube_id AND n.cube_id = $cube_id AND n.status = 'activated' AND n.id <> memory_id
+RETURN memory_id, collect(DISTINCT n {.*, embedding: null}) AS neighbours
