@@ -24,25 +24,23 @@ class DomainErrors(MaskErrors):
     def _convert(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if isinstance(original, MemosError):
-            return GraphQLError(
-                original.message,
-                nodes=error.nodes,
-                source=error.source,
-                positions=error.positions,
-                path=error.path,
-                extensions={"code": original.code},
-            )
+            return _coded(error, original.message, {"code": original.code})
         if original is None:
             # Parse and validation errors (and the limiters' refusals) are the client's to see.
-            return GraphQLError(
-                error.message,
-                nodes=error.nodes,
-                source=error.source,
-                positions=error.positions,
-                path=error.path,
-                extensions={"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})},
-            )
+            return _coded(error, error.message, {"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})})
         logger.error("unexpected error in %s", error.path, exc_info=original)
         masked = self.anonymise_error(error)
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
         return masked
+
+
+def _coded(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
+    """A copy of the error, located where it was, with another message and extensions."""
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
