@@ -75,8 +75,8 @@ class SearchSettings(_Section):
     min_pool: int = Field(default=30, ge=1)
     # Neighbour expansion: the messages next to each of the top `expand_top` hits join the results with
     # the hit's score times `neighbour_weight` (0 turns it off).
-    expand_top: int = Field(default=0, ge=0)
-    neighbour_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    expand_top: int = Field(default=10, ge=0)
+    neighbour_weight: float = Field(default=0.8, ge=0.0, le=1.0)
 
     # Cubes with at most this many memories are scored exactly (cosine over the cube's own memories).
     exact_scan_max_memories: int = Field(default=2_000, ge=0)
