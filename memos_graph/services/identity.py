@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 
 from memos_graph.domain import User
@@ -48,8 +47,3 @@ class IdentityService:
         key = new_api_key()
         self.set_key(user.user_id, key)
         return key
-
-    @staticmethod
-    def same_key(stored_hash: str, key: str) -> bool:
-        """Constant-time comparison of a key with a stored hash."""
-        return hmac.compare_digest(stored_hash, hash_api_key(key))
