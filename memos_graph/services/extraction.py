@@ -93,7 +93,6 @@ class FineIngestion:
             return []
         vectors = self._rt.embedder.embed([fact.text for fact in facts])
         entries: list[Entry] = []
-        entry_vectors: list[list[float]] = []
         updates: dict[str, MemoryUpdate] = {}
         for fact, vector in zip(facts, vectors, strict=True):
             metadata = TextualMemoryMetadata(
@@ -116,10 +115,9 @@ class FineIngestion:
                 properties.update(memory=fact.text, content_hash=content_hash(fact.text))
                 updates[stored.id] = MemoryUpdate(stored.id, properties, vector, provenance)
                 continue
-            entries.append(Entry(fact.text, metadata, tuple(fact.message_ids)))
-            entry_vectors.append(vector)
+            entries.append(Entry(fact.text, metadata, tuple(fact.message_ids), vector=vector))
         added = self._memories.store(
-            actor, cube_id, session_id, entries, messages=nodes, updates=list(updates.values()), vectors=entry_vectors
+            actor, cube_id, session_id, entries, messages=nodes, updates=list(updates.values())
         )
         return list(dict.fromkeys([*added, *updates]))
 

@@ -27,12 +27,14 @@ SearchShape = dict[str, list[Any]]
 
 @dataclass(frozen=True)
 class Entry:
-    """A memory to store: its text, metadata, the messages (by key) and the document it derives from."""
+    """A memory to store: its text, metadata, the messages (by key) and the document it derives from, and its
+    vector when the caller has already embedded the text."""
 
     text: str
     metadata: TextualMemoryMetadata
     message_keys: tuple[str, ...] = ()
     document: dict[str, Any] | None = None
+    vector: list[float] | None = None
 
 
 def grouped(groups: Sequence[tuple[str, list[TextualMemoryItem]]]) -> SearchShape:
@@ -97,27 +99,21 @@ class MemoryService:
         documents: Sequence[dict[str, Any]] = (),
         messages: Sequence[dict[str, Any]] = (),
         updates: Sequence[MemoryUpdate] = (),
-        vectors: Sequence[list[float]] | None = None,
     ) -> list[str]:
         """One embedding batch and one write transaction for all entries (the distinct texts among them).
 
         `documents` (re)registers :Document nodes first, replacing the chunks of any whose checksum changed;
         `messages` become :Message nodes in conversation order; `updates` rewrite stored memories in the same
-        transaction. `vectors`, when given, are the entries' embeddings (computed by the caller).
+        transaction. Entries without a vector are embedded here, in one batch.
         """
         if session_id is not None:
             check_text(session_id, "session_id", self._rt.config.limits.max_id_chars)
         unique: dict[str, Entry] = {}
-        known: dict[str, list[float]] = {}
-        for index, entry in enumerate(entries):
-            digest = content_hash(entry.text)
-            unique.setdefault(digest, entry)
-            if vectors is not None:
-                known.setdefault(digest, list(vectors[index]))
-        if vectors is None:
-            embedded = self._rt.embedder.embed([entry.text for entry in unique.values()])
-        else:
-            embedded = [known[digest] for digest in unique]
+        for entry in entries:
+            unique.setdefault(content_hash(entry.text), entry)
+        missing = [entry.text for entry in unique.values() if entry.vector is None]
+        fresh = iter(self._rt.embedder.embed(missing) if missing else [])
+        embedded = [entry.vector if entry.vector is not None else next(fresh) for entry in unique.values()]
         now = dt.datetime.now(dt.UTC)
         rows = []
         for index, ((digest, entry), vector) in enumerate(zip(unique.items(), embedded, strict=True)):
