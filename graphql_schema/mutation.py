@@ -103,26 +103,23 @@ class Mutation:
     @strawberry.mutation(description="Add memories from content, chat messages, or documents under the roots.")
     async def add_memories(self, info: Info, input: AddMemoriesInput) -> AddMemoriesPayload:
         ctx = info.context
-        given = [v for v in (input.content, input.messages, input.doc_path) if v is not None]
-        if len(given) != 1:
-            raise InvalidInput("pass exactly one of content, messages, docPath")
         cube_id = None if input.cube_id is None else str(input.cube_id)
         messages = None if input.messages is None else [
             {"role": m.role, "content": m.content, "chat_time": m.chat_time, "message_id": m.message_id,
              "name": m.name}
             for m in input.messages
         ]
-        content = input.content
 
         def add() -> AddMemoriesPayload:
             target = cube_id or ctx.services.cubes.default_cube(ctx.caller).cube.cube_id
-            memories = ctx.services.memories
-            if messages is not None:
-                ids = ctx.services.add_messages(ctx.caller, messages, target, input.session_id)
-            elif input.doc_path is not None:
-                ids = ctx.services.documents.add(ctx.caller, input.doc_path, target, input.session_id)
-            else:
-                ids = memories.add_texts(ctx.caller, content or [], target, input.session_id)
+            ids = ctx.services.add(
+                ctx.caller,
+                messages=messages,
+                content=input.content,
+                doc_path=input.doc_path,
+                mem_cube_id=target,
+                session_id=input.session_id,
+            )
             return AddMemoriesPayload(cube_id=strawberry.ID(target), ids=[strawberry.ID(i) for i in ids])
 
         return await ctx.run(add)

@@ -123,16 +123,14 @@ class MOS:
         session_id: str | None = None,
     ) -> list[str]:
         """Add memories from exactly one of messages, memory_content, doc_path; returns their ids."""
-        given = [name for name, value in (("messages", messages), ("memory_content", memory_content),
-                                          ("doc_path", doc_path)) if value is not None]
-        if len(given) != 1:
-            raise InvalidInput("pass exactly one of messages, memory_content, doc_path")
-        actor = self._actor(user_id)
-        if messages is not None:
-            return self.services.add_messages(actor, messages, mem_cube_id, session_id)
-        if doc_path is not None:
-            return self.services.documents.add(actor, doc_path, mem_cube_id, session_id)
-        return self.memories.add_texts(actor, memory_content or [], mem_cube_id, session_id)
+        return self.services.add(
+            self._actor(user_id),
+            messages=messages,
+            content=memory_content,
+            doc_path=doc_path,
+            mem_cube_id=mem_cube_id,
+            session_id=session_id,
+        )
 
     def search(
         self,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memos_graph.domain import User
+from memos_graph.errors import InvalidInput
 from memos_graph.services.chat import ChatService
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.documents import DocumentService
@@ -47,6 +49,25 @@ class Services:
             documents=DocumentService(runtime, memories),
             extraction=FineIngestion(runtime, memories, search),
         )
+
+    def add(
+        self,
+        actor: User,
+        *,
+        messages: object = None,
+        content: str | Sequence[str] | None = None,
+        doc_path: str | None = None,
+        mem_cube_id: str | None = None,
+        session_id: str | None = None,
+    ) -> list[str]:
+        """Add from exactly one kind of input: chat messages, text content, or a document path."""
+        if sum(value is not None for value in (messages, content, doc_path)) != 1:
+            raise InvalidInput("pass exactly one kind of input: messages, content (memory_content) or a document path")
+        if messages is not None:
+            return self.add_messages(actor, messages, mem_cube_id, session_id)
+        if doc_path is not None:
+            return self.documents.add(actor, doc_path, mem_cube_id, session_id)
+        return self.memories.add_texts(actor, content or [], mem_cube_id, session_id)
 
     def add_messages(
         self, actor: User, messages: object, mem_cube_id: str | None, session_id: str | None = None
