@@ -11,13 +11,14 @@ from graphql_schema.inputs import AddMemoriesInput, CreateCubeInput, CreateUserI
 from graphql_schema.types import (
     AddMemoriesPayload,
     CreateUserPayload,
+    CubeTransferPayload,
     MemCubeType,
     MemoryType,
     SharePermission,
     UserType,
 )
 from memos_graph.domain import Permission, TextualMemoryItem, TextualMemoryMetadata, UserRole
-from memos_graph.errors import FeatureNotAvailable, InvalidInput
+from memos_graph.errors import InvalidInput
 from memos_graph.services.identity import hash_api_key, new_api_key
 
 
@@ -156,6 +157,23 @@ class Mutation:
         await ctx.run(lambda: ctx.services.chat.clear(ctx.caller))
         return True
 
-    @strawberry.mutation(description="Write a cube as a MemOS directory (not available yet: NOT_AVAILABLE).")
-    async def dump_cube(self, info: Info, cube_id: strawberry.ID, dump_dir: str) -> bool:
-        raise FeatureNotAvailable("dump is not available yet")
+    @strawberry.mutation(
+        description="Write a cube as a MemOS directory (tree_text) on the server, inside MEMOS_TRANSFER_ROOTS; "
+        "the directory must not exist or be empty."
+    )
+    async def dump_cube(self, info: Info, cube_id: strawberry.ID, dump_dir: str) -> CubeTransferPayload:
+        ctx = info.context
+        report = await ctx.run(lambda: ctx.services.transfer.dump(ctx.caller, dump_dir, str(cube_id), True))
+        return CubeTransferPayload.of(report)
+
+    @strawberry.mutation(
+        description="Import a MemOS cube directory (general_text or tree_text) on the server, inside "
+        "MEMOS_TRANSFER_ROOTS, as a cube the caller owns (id: cubeId, else the directory's cube_id)."
+    )
+    async def import_cube(
+        self, info: Info, path: str, cube_id: strawberry.ID | None = None
+    ) -> CubeTransferPayload:
+        ctx = info.context
+        target = None if cube_id is None else str(cube_id)
+        report = await ctx.run(lambda: ctx.services.transfer.import_directory(ctx.caller, path, target, True))
+        return CubeTransferPayload.of(report)

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from graphql_schema.context import Info
 from memos_graph.domain import CubeAccess, TextualMemoryItem, User
+from memos_graph.services.transfer import TransferReport
 
 
 @strawberry.enum(description="What a user may do; see the role table in the README.")
@@ -208,3 +209,35 @@ class CreateUserPayload:
 class AddMemoriesPayload:
     cube_id: strawberry.ID
     ids: list[strawberry.ID]
+
+
+@strawberry.type(description="What a cube dump wrote or a cube import stored (paths are on the server).")
+class CubeTransferPayload:
+    cube_id: strawberry.ID
+    path: str
+    memories: int
+    versions: int = strawberry.field(description="Earlier versions of memories (update history).")
+    messages: int
+    documents: int
+    edges: int
+    reembedded: bool = strawberry.field(description="The import embedded the texts again (other model or none).")
+    merged_duplicates: int = strawberry.field(description="Memories of the directory whose text repeated another.")
+    new_ids: bool = strawberry.field(
+        description="The graph held the directory's ids already, so the import gave its nodes new ones."
+    )
+
+    @classmethod
+    def of(cls, report: TransferReport) -> CubeTransferPayload:
+        """The payload for a service report."""
+        return cls(
+            cube_id=strawberry.ID(report.cube_id),
+            path=report.path,
+            memories=report.memories,
+            versions=report.versions,
+            messages=report.messages,
+            documents=report.documents,
+            edges=report.edges,
+            reembedded=report.reembedded,
+            merged_duplicates=report.merged_duplicates,
+            new_ids=report.new_ids,
+        )

@@ -27,11 +27,19 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "MEMOS_ROOT_API_KEY": "root_api_key",
     "MEMOS_LLM_MODEL": "llm.model",
     "MEMOS_DOCUMENT_ROOTS": "documents.roots",
+    "MEMOS_TRANSFER_ROOTS": "transfer.roots",
     "MEMOS_INGEST_MODE": "ingest.mode",
     "MEMOS_LLM_API_BASE": "llm.api_base",
     "MEMOS_EMBEDDER_MODEL": "embedder.model",
     "MEMOS_EMBEDDER_DEVICE": "embedder.device",
 }
+
+
+def split_path_list(value: Any) -> Any:
+    """A path list given as one string (PATH-style, os.pathsep between entries) as a tuple."""
+    if isinstance(value, str):
+        return tuple(part for part in value.split(os.pathsep) if part)
+    return value
 
 
 class _Section(BaseModel):
@@ -137,15 +145,32 @@ class DocumentSettings(_Section):
     @field_validator("roots", mode="before")
     @classmethod
     def _split_path_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return tuple(part for part in value.split(os.pathsep) if part)
-        return value
+        return split_path_list(value)
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> DocumentSettings:
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError("documents.chunk_overlap must be smaller than documents.chunk_size")
         return self
+
+
+class TransferSettings(_Section):
+    """Cube dumps and imports (MemOS cube directories)."""
+
+    # Directories dump and import may use (symlinks resolved). Empty: the in-process MOS may use any path,
+    # and the GraphQL API refuses dumps and imports (a server must never write where a caller points it).
+    roots: tuple[str, ...] = ()
+    # Nodes per import transaction (each memory row carries its vector); edges go 5x as many per batch.
+    batch_size: int = Field(default=1_000, ge=1, le=50_000)
+    # A dump reads the cube in one read transaction; it may take this long.
+    timeout_s: float = Field(default=3_600.0, gt=0)
+    # textual_memory.json larger than this is refused before it is read.
+    max_file_bytes: int = Field(default=4_000_000_000, ge=1)
+
+    @field_validator("roots", mode="before")
+    @classmethod
+    def _split_path_list(cls, value: Any) -> Any:
+        return split_path_list(value)
 
 
 class MOSConfig(BaseModel):
@@ -168,6 +193,7 @@ class MOSConfig(BaseModel):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     documents: DocumentSettings = Field(default_factory=DocumentSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    transfer: TransferSettings = Field(default_factory=TransferSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -7,14 +7,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from memos_graph.config import MOSConfig
 from memos_graph.domain import Permission, TextualMemoryItem, User, UserRole
 from memos_graph.embeddings import Embedder
-from memos_graph.errors import FeatureNotAvailable, InvalidInput
+from memos_graph.errors import InvalidInput
 from memos_graph.services.bundle import Services
 from memos_graph.services.memories import SearchShape
 from memos_graph.services.runtime import Runtime
@@ -99,12 +99,19 @@ class MOS:
     def register_mem_cube(
         self, mem_cube_name_or_path: str, mem_cube_id: str | None = None, user_id: str | None = None
     ) -> str:
-        """Load an existing cube (by id) for the user; importing a cube directory comes with issue 5."""
+        """Load a cube for the user: an existing cube by id, or a MemOS cube directory imported as a new cube.
+
+        A directory (config.json + textual_memory.json, general_text or tree_text) becomes a cube the user
+        owns, with id mem_cube_id (else the directory's cube_id); returns the cube id.
+        """
         actor = self._actor(user_id)
         if not isinstance(mem_cube_name_or_path, str) or not mem_cube_name_or_path:
             raise InvalidInput("mem_cube_name_or_path must be a non-empty string")
-        if Path(mem_cube_name_or_path).is_dir():
-            raise FeatureNotAvailable("importing a cube directory is not available yet; register a cube id")
+        # Cube ids never contain a slash, so anything with one (or an existing directory) is a path.
+        if "/" in mem_cube_name_or_path or os.sep in mem_cube_name_or_path or os.path.isdir(mem_cube_name_or_path):
+            confined = bool(self.config.transfer.roots)
+            report = self.services.transfer.import_directory(actor, mem_cube_name_or_path, mem_cube_id, confined)
+            return report.cube_id
         return self.cubes.register(actor, mem_cube_id or mem_cube_name_or_path)
 
     def unregister_mem_cube(self, mem_cube_id: str, user_id: str | None = None) -> None:
@@ -168,7 +175,7 @@ class MOS:
         """Delete every memory of a cube, or of every cube the user owns or may write."""
         self.memories.delete_all(self._actor(user_id), mem_cube_id)
 
-    # -- later issues -----------------------------------------------------------------------------
+    # -- chat and cube directories -----------------------------------------------------------------------------
 
     def chat(self, query: str, user_id: str | None = None, session_id: str | None = None) -> str:
         """Answer with the user's memories (retrieved, numbered in the system prompt) and recent history."""
@@ -179,6 +186,9 @@ class MOS:
         self.services.chat.clear(self._actor(user_id))
 
     def dump(self, dump_dir: str, user_id: str | None = None, mem_cube_id: str | None = None) -> None:
-        """Write a cube as a MemOS directory (arrives with the import/export issue)."""
-        self._actor(user_id)
-        raise FeatureNotAvailable("dump is not available yet")
+        """Write a cube (default: the user's first own loaded cube) as a MemOS directory (tree_text form).
+
+        dump_dir must not exist or be empty; with transfer.roots configured it must lie inside one.
+        """
+        confined = bool(self.config.transfer.roots)
+        self.services.transfer.dump(self._actor(user_id), dump_dir, mem_cube_id, confined)

@@ -7,3 +7,4 @@ CREATE INDEX memory_version_memory_id IF NOT EXISTS FOR (v:MemoryVersion) ON (v.
 CREATE INDEX user_role IF NOT EXISTS FOR (u:User) ON (u.role);
 CREATE INDEX cube_created_at IF NOT EXISTS FOR (c:MemCube) ON (c.created_at);
 CREATE INDEX chat_turn_user_session IF NOT EXISTS FOR (t:ChatTurn) ON (t.user_id, t.session_id, t.created_at);
+CREATE INDEX memory_version_cube IF NOT EXISTS FOR (v:MemoryVersion) ON (v.cube_id);

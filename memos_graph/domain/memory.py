@@ -9,6 +9,20 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
+def text_problem(value: object, max_chars: int) -> str | None:
+    """Why a value cannot be a memory's text (not a string, blank, too long, NUL inside), or None if it can."""
+    if not isinstance(value, str):
+        return f"must be a string, got {type(value).__name__}"
+    text = value.strip()
+    if not text:
+        return "is empty"
+    if len(text) > max_chars:
+        return f"has {len(text)} characters; the limit is {max_chars}"
+    if "\x00" in text:
+        return "contains a NUL character"
+    return None
+
+
 class MemoryStatus(StrEnum):
     """Lifecycle of a memory."""
 

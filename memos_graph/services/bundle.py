@@ -15,6 +15,7 @@ from memos_graph.services.identity import IdentityService
 from memos_graph.services.memories import MemoryService
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
+from memos_graph.services.transfer import CubeTransferService
 from memos_graph.services.users import UserService
 
 
@@ -31,6 +32,7 @@ class Services:
     chat: ChatService
     documents: DocumentService
     extraction: FineIngestion
+    transfer: CubeTransferService
 
     @classmethod
     def over(cls, runtime: Runtime) -> Services:
@@ -48,6 +50,7 @@ class Services:
             chat=ChatService(runtime, search),
             documents=DocumentService(runtime, memories),
             extraction=FineIngestion(runtime, memories, search),
+            transfer=CubeTransferService(runtime, cubes),
         )
 
     def add(

@@ -16,6 +16,7 @@ from memos_graph.chunking import DocumentChunker
 from memos_graph.domain import SourceReference, TextualMemoryMetadata, User
 from memos_graph.errors import AccessDenied, FeatureNotAvailable, InvalidInput, NotFound
 from memos_graph.services.memories import Entry, MemoryService
+from memos_graph.services.paths import confine, real_roots
 from memos_graph.services.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class DocumentService:
 
     def roots(self) -> list[Path]:
         """The configured roots, symlinks resolved."""
-        roots = [Path(os.path.realpath(root)) for root in self._rt.config.documents.roots]
+        roots = real_roots(self._rt.config.documents.roots)
         if not roots:
             raise FeatureNotAvailable(
                 "no document roots are configured: set MEMOS_DOCUMENT_ROOTS (directories, separated by "
@@ -45,13 +46,7 @@ class DocumentService:
         """The real path of doc_path if it lies inside a root; refused before anything is read otherwise."""
         if not isinstance(doc_path, str) or not doc_path.strip() or "\x00" in doc_path:
             raise InvalidInput("doc_path must be a non-empty path")
-        roots = self.roots()
-        candidate = Path(doc_path)
-        if not candidate.is_absolute():
-            candidate = roots[0] / candidate
-        real = Path(os.path.realpath(candidate))
-        if not any(real == root or real.is_relative_to(root) for root in roots):
-            raise AccessDenied("doc_path is outside the configured document roots")
+        real = confine(doc_path, self.roots(), "doc_path", "document roots")
         if not real.exists():
             raise NotFound("document", doc_path)
         return real

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 
 from memos_graph.config import LimitSettings
+from memos_graph.domain.memory import text_problem
 from memos_graph.errors import InvalidInput
 
 # User and cube ids: what MemOS uses (uuids, slugs, names with dots) but no spaces, slashes or control
@@ -46,16 +47,11 @@ def check_memory_id(value: object) -> str:
 
 def check_text(value: object, what: str, max_chars: int) -> str:
     """Text that is a string, not blank after trimming, and within the size limit."""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be a string, got {type(value).__name__}")
-    text = value.strip()
-    if not text:
-        raise InvalidInput(f"{what} is empty")
-    if len(text) > max_chars:
-        raise InvalidInput(f"{what} has {len(text)} characters; the limit is {max_chars}")
-    if "\x00" in text:
-        raise InvalidInput(f"{what} contains a NUL character")
-    return text
+    problem = text_problem(value, max_chars)
+    if problem is not None:
+        raise InvalidInput(f"{what} {problem}")
+    assert isinstance(value, str)
+    return value.strip()
 
 
 def check_texts(values: str | Sequence[str], limits: LimitSettings) -> list[str]:

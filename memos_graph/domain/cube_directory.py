@@ -1,0 +1,298 @@
+"""A cube as MemOS writes it to disk (mos-api.md section 5), read into one format-independent shape.
+
+MemOS has two forms of `textual_memory.json`: general_text (a list of `{id, vector, payload}`) and tree_text
+(`{nodes, edges, total_nodes, total_edges}`). Both parse into CubeContent: nodes of four kinds (memories,
+their earlier versions, and the messages and documents they derive from) and typed edges. Every check names
+the first bad entry, so a caller can fix the file; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import ValidationError
+
+from memos_graph.domain.memory import TextualMemoryMetadata, text_problem
+
+MODEL_SCHEMA = "memos.configs.mem_cube.GeneralMemCubeConfig"
+TEXTUAL_MEMORY_FILE = "textual_memory.json"
+CONFIG_FILE = "config.json"
+# The metadata key that says what a tree_text node is; MemOS's own nodes lack it and are memories.
+KIND_KEY = "node_kind"
+
+
+class NodeKind(StrEnum):
+    """What a node of a cube directory stands for."""
+
+    MEMORY = "memory"
+    VERSION = "version"
+    MESSAGE = "message"
+    DOCUMENT = "document"
+
+
+class EdgeKind(StrEnum):
+    """The edges memos-graph stores, by the kinds of node they join."""
+
+    MEMORY_MESSAGE = "memory_message"  # (:Memory)-[:DERIVED_FROM {kind:'message'}]->(:Message)
+    MEMORY_DOCUMENT = "memory_document"  # (:Memory)-[:DERIVED_FROM {kind:'document'}]->(:Document)
+    MEMORY_VERSION = "memory_version"  # (:Memory)-[:DERIVED_FROM {kind:'update'}]->(:MemoryVersion)
+    VERSION_VERSION = "version_version"  # (:MemoryVersion)-[:DERIVED_FROM {kind:'update'}]->(:MemoryVersion)
+    MESSAGE_NEXT = "message_next"  # (:Message)-[:NEXT]->(:Message)
+    RELATED = "related"  # (:Memory)-[:RELATED_TO {type}]->(:Memory): MemOS's own edge types (PARENT, ...)
+
+
+DERIVED_KIND = {
+    (NodeKind.MEMORY, NodeKind.MESSAGE): EdgeKind.MEMORY_MESSAGE,
+    (NodeKind.MEMORY, NodeKind.DOCUMENT): EdgeKind.MEMORY_DOCUMENT,
+    (NodeKind.MEMORY, NodeKind.VERSION): EdgeKind.MEMORY_VERSION,
+    (NodeKind.VERSION, NodeKind.VERSION): EdgeKind.VERSION_VERSION,
+}
+
+
+class CubeFormatError(ValueError):
+    """A cube directory that cannot be imported; the message names the file and the first bad entry."""
+
+
+@dataclass(frozen=True)
+class CubeNode:
+    """One node: its id in the file, its text, its metadata as written, and a vector when one was stored."""
+
+    kind: NodeKind
+    id: str
+    memory: str
+    metadata: dict[str, Any]
+    vector: list[float] | None = None
+
+
+@dataclass(frozen=True)
+class CubeEdge:
+    """One edge between two node ids of the file; `type` is the edge type as written."""
+
+    source: str
+    target: str
+    type: str
+    kind: EdgeKind
+    at: str | None = None
+
+
+@dataclass(frozen=True)
+class CubeSource:
+    """What config.json says about the cube: where it came from and which embedder made its vectors."""
+
+    backend: str
+    cube_id: str | None
+    user_id: str | None
+    embedder_model: str | None
+    embedder_dimension: int | None
+
+
+@dataclass
+class CubeContent:
+    """A parsed cube directory."""
+
+    source: CubeSource
+    nodes: list[CubeNode] = field(default_factory=list)
+    edges: list[CubeEdge] = field(default_factory=list)
+
+
+def normalise_model_name(name: str | None) -> str | None:
+    """A model name comparable across configs: no hub organisation, no tag, lower case."""
+    if not name:
+        return None
+    base = name.strip().rstrip("/").rsplit("/", 1)[-1]
+    return base.split(":", 1)[0].lower() or None
+
+
+def parse_config(data: object) -> CubeSource:
+    """config.json: the backend and, when present, the embedder behind the stored vectors."""
+    if not isinstance(data, Mapping):
+        raise CubeFormatError(f"{CONFIG_FILE}: must hold a JSON object")
+    text_mem = data.get("text_mem")
+    if not isinstance(text_mem, Mapping):
+        raise CubeFormatError(f"{CONFIG_FILE}: 'text_mem' must be an object with a 'backend'")
+    backend = text_mem.get("backend")
+    if backend not in ("general_text", "tree_text"):
+        raise CubeFormatError(f"{CONFIG_FILE}: text_mem.backend must be 'general_text' or 'tree_text', got {backend!r}")
+    settings = _section(text_mem, "config")
+    embedder_config = _section(_section(settings, "embedder"), "config")
+    model = embedder_config.get("model_name_or_path")
+    dimension = embedder_config.get("embedding_dims")
+    vector_db_config = _section(_section(settings, "vector_db"), "config")
+    dimension = dimension if dimension is not None else vector_db_config.get("vector_dimension")
+    return CubeSource(
+        backend=str(backend),
+        cube_id=_optional_str(data.get("cube_id")),
+        user_id=_optional_str(data.get("user_id")),
+        embedder_model=_optional_str(model),
+        embedder_dimension=dimension if isinstance(dimension, int) and not isinstance(dimension, bool) else None,
+    )
+
+
+def parse_textual_memory(data: object, source: CubeSource, max_memory_chars: int) -> CubeContent:
+    """textual_memory.json in the form config.json announces; the first bad entry is named in the error."""
+    content = CubeContent(source)
+    if source.backend == "general_text":
+        if not isinstance(data, list):
+            raise CubeFormatError(f"{TEXTUAL_MEMORY_FILE}: general_text holds a JSON list of entries")
+        content.nodes = [_general_entry(index, entry, max_memory_chars) for index, entry in enumerate(data)]
+    else:
+        if not isinstance(data, Mapping):
+            raise CubeFormatError(f"{TEXTUAL_MEMORY_FILE}: tree_text holds an object with 'nodes' and 'edges'")
+        nodes, edges = data.get("nodes"), data.get("edges", [])
+        if not isinstance(nodes, list) or not isinstance(edges, list):
+            raise CubeFormatError(f"{TEXTUAL_MEMORY_FILE}: 'nodes' and 'edges' must be lists")
+        _check_total(data, "total_nodes", len(nodes))
+        _check_total(data, "total_edges", len(edges))
+        content.nodes = [_tree_node(index, node, max_memory_chars) for index, node in enumerate(nodes)]
+        kinds = _kinds_by_id(content.nodes)
+        content.edges = [_tree_edge(index, edge, kinds) for index, edge in enumerate(edges)]
+    _kinds_by_id(content.nodes)
+    return content
+
+
+def _section(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    child = parent.get(key)
+    return child if isinstance(child, Mapping) else {}
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _check_total(data: Mapping[str, Any], key: str, actual: int) -> None:
+    declared = data.get(key)
+    if declared is not None and declared != actual:
+        raise CubeFormatError(
+            f"{TEXTUAL_MEMORY_FILE}: {key} says {declared!r} but the file holds {actual} (truncated or edited?)"
+        )
+
+
+def _general_entry(index: int, entry: object, max_chars: int) -> CubeNode:
+    where = f"{TEXTUAL_MEMORY_FILE}: entry [{index}]"
+    if not isinstance(entry, Mapping):
+        raise CubeFormatError(f"{where}: must be an object with 'id', 'vector' and 'payload'")
+    node_id = _uuid(entry.get("id"), where)
+    where = f"{where} (id {node_id})"
+    payload = entry.get("payload")
+    if not isinstance(payload, Mapping):
+        raise CubeFormatError(f"{where}: 'payload' must be an object with 'memory' and 'metadata'")
+    if payload.get("id") is not None and str(payload.get("id")) != str(entry.get("id")):
+        raise CubeFormatError(f"{where}: payload.id {payload.get('id')!r} differs from the entry's id")
+    metadata = _memory_metadata(payload.get("metadata"), where)
+    metadata.pop("embedding", None)
+    memory = _text(payload.get("memory"), f"{where}: payload.memory", max_chars)
+    return CubeNode(NodeKind.MEMORY, node_id, memory, metadata, _vector(entry.get("vector"), f"{where}: vector"))
+
+
+def _tree_node(index: int, node: object, max_chars: int) -> CubeNode:
+    where = f"{TEXTUAL_MEMORY_FILE}: nodes[{index}]"
+    if not isinstance(node, Mapping):
+        raise CubeFormatError(f"{where}: must be an object with 'id', 'memory' and 'metadata'")
+    raw_id = node.get("id")
+    if not isinstance(raw_id, str) or not raw_id:
+        raise CubeFormatError(f"{where}: 'id' must be a non-empty string")
+    where = f"{where} (id {raw_id})"
+    metadata = node.get("metadata", {})
+    if not isinstance(metadata, Mapping):
+        raise CubeFormatError(f"{where}: 'metadata' must be an object")
+    try:
+        kind = NodeKind(metadata.get(KIND_KEY, NodeKind.MEMORY))
+    except ValueError as exc:
+        raise CubeFormatError(f"{where}: metadata.{KIND_KEY} {metadata.get(KIND_KEY)!r} is not a node kind") from exc
+    fields = {key: value for key, value in metadata.items() if key not in (KIND_KEY, "embedding")}
+    if kind in (NodeKind.MESSAGE, NodeKind.DOCUMENT):
+        if not isinstance(fields.get("key"), str) or not fields["key"]:
+            raise CubeFormatError(f"{where}: a {kind} node needs metadata.key")
+        text = node.get("memory")
+        if not isinstance(text, str):
+            raise CubeFormatError(f"{where}: 'memory' must be a string")
+        return CubeNode(kind, raw_id, text, fields)
+    node_id = _uuid(raw_id, where)
+    memory = _text(node.get("memory"), f"{where}: memory", max_chars)
+    fields = _memory_metadata(fields, where)
+    if kind is NodeKind.VERSION:
+        if not isinstance(fields.get("memory_id"), str):
+            raise CubeFormatError(f"{where}: a version node needs metadata.memory_id")
+        return CubeNode(kind, node_id, memory, fields)
+    return CubeNode(kind, node_id, memory, fields, _vector(metadata.get("embedding"), f"{where}: metadata.embedding"))
+
+
+def _tree_edge(index: int, edge: object, kinds: Mapping[str, NodeKind]) -> CubeEdge:
+    where = f"{TEXTUAL_MEMORY_FILE}: edges[{index}]"
+    if not isinstance(edge, Mapping):
+        raise CubeFormatError(f"{where}: must be an object with 'source', 'target' and 'type'")
+    source, target, edge_type = edge.get("source"), edge.get("target"), edge.get("type")
+    if not isinstance(edge_type, str) or not edge_type:
+        raise CubeFormatError(f"{where}: 'type' must be a non-empty string")
+    for end, value in (("source", source), ("target", target)):
+        if not isinstance(value, str) or value not in kinds:
+            raise CubeFormatError(f"{where}: {end} {value!r} is not the id of a node in this file")
+    assert isinstance(source, str) and isinstance(target, str)
+    pair = (kinds[source], kinds[target])
+    if pair == (NodeKind.MEMORY, NodeKind.MEMORY):
+        kind = EdgeKind.RELATED  # MemOS's own edges between memories (PARENT, RELATE_TO, ...), kept by type
+    elif edge_type == "DERIVED_FROM" and pair in DERIVED_KIND:
+        kind = DERIVED_KIND[pair]
+    elif edge_type == "NEXT" and pair == (NodeKind.MESSAGE, NodeKind.MESSAGE):
+        kind = EdgeKind.MESSAGE_NEXT
+    else:
+        raise CubeFormatError(f"{where}: a {edge_type} edge from a {pair[0]} node to a {pair[1]} node is not stored")
+    at = edge.get("at")
+    return CubeEdge(source, target, edge_type, kind, at if isinstance(at, str) else None)
+
+
+def _kinds_by_id(nodes: Sequence[CubeNode]) -> dict[str, NodeKind]:
+    kinds: dict[str, NodeKind] = {}
+    for index, node in enumerate(nodes):
+        if node.id in kinds:
+            raise CubeFormatError(f"{TEXTUAL_MEMORY_FILE}: node [{index}] repeats the id {node.id}")
+        kinds[node.id] = node.kind
+    return kinds
+
+
+def _uuid(value: object, where: str) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError as exc:
+        raise CubeFormatError(f"{where}: id must be a UUID, got {str(value)[:64]!r}") from exc
+
+
+def _text(value: object, where: str, max_chars: int) -> str:
+    problem = text_problem(value, max_chars)
+    if problem is not None:
+        raise CubeFormatError(f"{where} {problem}")
+    assert isinstance(value, str)
+    return value
+
+
+def _memory_metadata(value: object, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise CubeFormatError(f"{where}: metadata must be an object")
+    value = dict(value)
+    if isinstance(value.get("sources"), list):
+        # Older MemOS versions keep sources as plain strings; keep their text as a source's content.
+        value["sources"] = [{"type": "text", "content": s} if isinstance(s, str) else s for s in value["sources"]]
+    try:
+        TextualMemoryMetadata.model_validate({k: v for k, v in value.items() if k != "embedding"})
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        location = ".".join(str(part) for part in problem["loc"])
+        raise CubeFormatError(f"{where}: metadata.{location}: {problem['msg']}") from exc
+    return value
+
+
+def _vector(value: object, where: str) -> list[float] | None:
+    if value is None or value == []:
+        return None
+    if not isinstance(value, list) or not all(
+        isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in value
+    ):
+        raise CubeFormatError(f"{where} must be a list of finite numbers")
+    return [float(x) for x in value]

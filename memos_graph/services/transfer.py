@@ -1,0 +1,531 @@
+"""dump and register_mem_cube(path): a cube to and from a MemOS cube directory (mos-api.md section 5).
+
+A dump is written into a hidden sibling directory and renamed into place at the end, so a failed dump
+leaves nothing. An import validates both files completely before writing, then writes in batches (one
+transaction each) into a cube nobody can see yet; a failure deletes what the import wrote.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+from tqdm import tqdm
+
+from memos_graph.domain import User
+from memos_graph.domain.cube_directory import (
+    CONFIG_FILE,
+    KIND_KEY,
+    MODEL_SCHEMA,
+    TEXTUAL_MEMORY_FILE,
+    CubeContent,
+    CubeEdge,
+    CubeFormatError,
+    CubeNode,
+    EdgeKind,
+    NodeKind,
+    normalise_model_name,
+    parse_config,
+    parse_textual_memory,
+)
+from memos_graph.domain.memory import TextualMemoryMetadata
+from memos_graph.errors import AccessDenied, Conflict, FeatureNotAvailable, InvalidInput, NotFound
+from memos_graph.graph.convert import iso
+from memos_graph.graph.memories import SERVER_FIELDS, cube_key, item_from_node, metadata_properties
+from memos_graph.graph.transfer import CubeExport, CubeTransferRepository, ExportedEdge, ImportBatch
+from memos_graph.services import access
+from memos_graph.services.cubes import CubeService
+from memos_graph.services.paths import confine, real_roots
+from memos_graph.services.runtime import Runtime
+from memos_graph.services.validation import check_id, content_hash
+
+logger = logging.getLogger(__name__)
+# Ids of message and document nodes in a dump (they are keyed by (cube, key) in the graph).
+PROVENANCE_NAMESPACE = uuid.UUID("6f1d7c52-4b8e-4f7a-9d38-2c1f0e6a9b41")
+PROGRESS_MIN = 1_000
+
+
+@dataclass(frozen=True)
+class TransferReport:
+    """What a dump wrote or an import stored."""
+
+    cube_id: str
+    path: str
+    memories: int
+    versions: int
+    messages: int
+    documents: int
+    edges: int
+    reembedded: bool = False
+    merged_duplicates: int = 0
+    new_ids: bool = False
+
+
+class CubeTransferService:
+    """Dump a cube the caller may read; import a cube directory as a cube the caller owns."""
+
+    def __init__(self, runtime: Runtime, cubes: CubeService) -> None:
+        self._rt = runtime
+        self._cubes = cubes
+        self._repository = CubeTransferRepository(runtime.store)
+        self._settings = runtime.config.transfer
+
+    # -- paths ----------------------------------------------------------------------------------------
+
+    def _path(self, path: str, what: str, confined: bool) -> Path:
+        roots = real_roots(self._settings.roots)
+        if confined and not roots:
+            raise FeatureNotAvailable(
+                "cube dumps and imports need configured directories: set MEMOS_TRANSFER_ROOTS "
+                f"(separated by '{os.pathsep}') or transfer.roots in the config"
+            )
+        return confine(path, roots, what, "transfer roots")
+
+    # -- dump -----------------------------------------------------------------------------------------
+
+    def dump(self, actor: User, dump_dir: str, mem_cube_id: str | None, confined: bool) -> TransferReport:
+        """Write the cube as config.json + textual_memory.json (tree_text) into dump_dir, all or nothing."""
+        target = self._path(dump_dir, "dump_dir", confined)
+        if mem_cube_id is None:
+            granted = self._cubes.default_cube(actor)
+        else:
+            (granted,) = self._cubes.readable(actor, [mem_cube_id])
+        cube = granted.cube
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise Conflict(f"dump_dir '{dump_dir}' exists and is not an empty directory; dumps never overwrite")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.dump-", dir=target.parent))
+        try:
+            counts: dict[str, int] = {}
+
+            def consume(export: CubeExport) -> None:
+                counts.clear()
+                with (staging / TEXTUAL_MEMORY_FILE).open("w", encoding="utf-8") as out:
+                    counts.update(_write_tree(out, export, cube.cube_id))
+
+            self._repository.export(cube.cube_id, self._settings.timeout_s, consume)
+            config = {
+                "model_schema": MODEL_SCHEMA,
+                "user_id": cube.owner_id,
+                "cube_id": cube.cube_id,
+                "config_filename": CONFIG_FILE,
+                "text_mem": {
+                    "backend": "tree_text",
+                    "config": {
+                        "cube_name": cube.cube_name,
+                        "embedder": {
+                            "backend": "sentence_transformer",
+                            "config": {
+                                "model_name_or_path": cube.embedding_model,
+                                "embedding_dims": cube.embedding_dim,
+                            },
+                        },
+                        "graph_db": {"backend": "neo4j", "config": {"db_name": self._rt.config.neo4j.database}},
+                    },
+                },
+                "act_mem": {"backend": "uninitialized", "config": {}},
+                "para_mem": {"backend": "uninitialized", "config": {}},
+            }
+            (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
+            if target.exists():
+                target.rmdir()  # empty (checked above); rename needs the name free
+            staging.rename(target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        logger.info("dumped cube %s to %s: %s", cube.cube_id, target, counts)
+        return TransferReport(
+            cube.cube_id,
+            str(target),
+            memories=counts["memories"],
+            versions=counts["versions"],
+            messages=counts["messages"],
+            documents=counts["documents"],
+            edges=counts["edges"],
+        )
+
+    # -- import ---------------------------------------------------------------------------------------
+
+    def import_directory(
+        self, actor: User, path: str, mem_cube_id: str | None, confined: bool
+    ) -> TransferReport:
+        """Import a MemOS cube directory (either form) as a cube the actor owns; nothing stays if it fails."""
+        directory = self._path(path, "cube directory", confined)
+        content = self._read(directory)
+        wanted = mem_cube_id or content.source.cube_id or str(uuid.uuid4())
+        cube_id = check_id(wanted, "cube id", self._rt.config.limits)
+        if not access.may_create_cube(actor, actor):
+            raise AccessDenied(f"user '{actor.user_id}' may not create cubes")
+        existing = self._prepare_target(actor, cube_id)
+        plan = self._plan(content, cube_id)
+        import_id = str(uuid.uuid4())
+        embedder = self._rt.embedder
+        properties = {
+            "name": str(self._cube_name(content, directory)),
+            "path": str(directory),
+            "embedding_model": embedder.model_name,
+            "embedding_dim": embedder.dimension,
+        }
+        self._repository.begin(cube_id, import_id, properties, existing)
+        try:
+            batches = list(plan.batches(self._settings.batch_size))
+            total = sum(batch_size(batch) for batch in batches)
+            with tqdm(
+                total=total, desc=f"importing {cube_id}", unit="item", file=sys.stderr, disable=total < PROGRESS_MIN
+            ) as progress:
+                for batch in batches:
+                    self._repository.write(cube_id, import_id, batch)
+                    progress.update(batch_size(batch))
+            self._repository.finish(cube_id, import_id, actor.user_id)
+        except BaseException:
+            logger.warning("import into cube %s failed; deleting what it wrote", cube_id)
+            try:
+                self._repository.discard(cube_id, import_id)
+            except Exception:  # the original error matters more; the next import of this id cleans up
+                logger.exception("could not discard the failed import %s of cube %s", import_id, cube_id)
+            raise
+        return TransferReport(
+            cube_id,
+            str(directory),
+            memories=len(plan.memories),
+            versions=len(plan.versions),
+            messages=len(plan.messages),
+            documents=len(plan.documents),
+            edges=sum(len(edges) for edges in plan.edges.values()),
+            reembedded=plan.reembedded,
+            merged_duplicates=plan.merged,
+            new_ids=plan.new_ids,
+        )
+
+    def _read(self, directory: Path) -> CubeContent:
+        if not directory.is_dir():
+            raise NotFound("cube directory", str(directory))
+        config = _load_json(directory / CONFIG_FILE, self._settings.max_file_bytes)
+        data = _load_json(directory / TEXTUAL_MEMORY_FILE, self._settings.max_file_bytes)
+        try:
+            source = parse_config(config)
+            return parse_textual_memory(data, source, self._rt.config.limits.max_memory_chars)
+        except CubeFormatError as exc:
+            raise InvalidInput(str(exc)) from exc
+
+    @staticmethod
+    def _cube_name(content: CubeContent, directory: Path) -> str:
+        return content.source.cube_id or directory.name
+
+    def _prepare_target(self, actor: User, cube_id: str) -> bool:
+        """Whether the import goes into an existing (empty) cube of the actor; Conflict for anyone else's."""
+        state = self._repository.state(cube_id)
+        if state is None:
+            return False
+        if state.owner_id is None and state.import_id is not None:
+            # Left by an import that crashed (a running one holds it only for minutes; see the README).
+            self._repository.discard(cube_id, state.import_id)
+            return False
+        if state.owner_id != actor.user_id:
+            raise Conflict(f"cube id '{cube_id}' is taken", cube_id=cube_id)
+        if state.import_id is not None:
+            self._repository.discard(cube_id, state.import_id)
+        return True
+
+    def _plan(self, content: CubeContent, cube_id: str) -> ImportPlan:
+        memory_nodes = [node for node in content.nodes if node.kind is NodeKind.MEMORY]
+        version_nodes = [node for node in content.nodes if node.kind is NodeKind.VERSION]
+        ids = [node.id for node in memory_nodes + version_nodes]
+        taken = set().union(*(self._repository.taken_ids(ids[i : i + 10_000]) for i in range(0, len(ids), 10_000)))
+        rename = _renamer(cube_id) if taken else _same
+        vectors, reembedded = self._vectors(content, memory_nodes)
+        return ImportPlan.build(content, cube_id, rename, vectors, reembedded, bool(taken))
+
+    def _vectors(self, content: CubeContent, nodes: Sequence[CubeNode]) -> tuple[list[list[float]], bool]:
+        """The stored vectors when the same model made them; otherwise the texts embedded again, in batches."""
+        embedder = self._rt.embedder
+        same_model = normalise_model_name(content.source.embedder_model) == normalise_model_name(embedder.model_name)
+        if same_model and all(node.vector is not None and len(node.vector) == embedder.dimension for node in nodes):
+            return [node.vector for node in nodes if node.vector is not None], False
+        texts = [node.memory for node in nodes]
+        vectors: list[list[float]] = []
+        step = 512
+        with tqdm(total=len(texts), desc="embedding", unit="memory", file=sys.stderr,
+                  disable=len(texts) < PROGRESS_MIN) as progress:
+            for start in range(0, len(texts), step):
+                vectors.extend(embedder.embed(texts[start : start + step]))
+                progress.update(min(step, len(texts) - start))
+        return vectors, True
+
+
+def batch_size(batch: ImportBatch) -> int:
+    """Items (nodes and edges) in a batch, for progress."""
+    nodes = len(batch.memories) + len(batch.versions) + len(batch.messages) + len(batch.documents)
+    return nodes + sum(len(edges) for edges in batch.edges.values())
+
+
+def _same(node_id: str) -> str:
+    return node_id
+
+
+def _renamer(cube_id: str) -> Callable[[str], str]:
+    """New ids for an import whose ids the graph already holds: stable per (target cube, old id)."""
+    namespace = uuid.uuid5(PROVENANCE_NAMESPACE, cube_id)
+    return lambda node_id: str(uuid.uuid5(namespace, node_id))
+
+
+def _load_json(path: Path, max_bytes: int) -> object:
+    if not path.is_file():
+        raise InvalidInput(f"{path.name} is missing from the cube directory")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InvalidInput(f"{path.name} has {size} bytes; the limit is {max_bytes}")
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return json.load(handle)
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path.name} is not UTF-8 text") from exc
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"{path.name} is not valid JSON (truncated?): {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+
+
+def _timestamp(value: object, where: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{TEXTUAL_MEMORY_FILE}: {where} must be an ISO 8601 time string")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{TEXTUAL_MEMORY_FILE}: {where} is not an ISO 8601 time: {value[:40]!r}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _plain_properties(metadata: dict[str, Any], where: str) -> dict[str, Any]:
+    """Message and document metadata as node properties: scalars or lists of scalars only."""
+    properties: dict[str, Any] = {}
+    for key, value in metadata.items():
+        if key in ("cube_id", "import_id", "status"):
+            continue
+        scalar = (str, int, float, bool)
+        if value is None or isinstance(value, scalar) or (
+            isinstance(value, list) and all(isinstance(item, scalar) for item in value)
+        ):
+            properties[key] = value
+        else:
+            raise InvalidInput(f"{TEXTUAL_MEMORY_FILE}: {where}: metadata.{key} must be a scalar or a list of scalars")
+    for key in ("created_at", "updated_at"):
+        if key in properties:
+            properties[key] = _timestamp(properties[key], f"{where}: metadata.{key}")
+    return {key: value for key, value in properties.items() if value is not None}
+
+
+@dataclass
+class ImportPlan:
+    """Node rows and edges ready for the import statements, after dedup and id renaming."""
+
+    memories: list[dict[str, Any]]
+    versions: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+    documents: list[dict[str, Any]]
+    edges: dict[str, list[dict[str, Any]]]
+    reembedded: bool
+    merged: int
+    new_ids: bool
+
+    @classmethod
+    def build(
+        cls,
+        content: CubeContent,
+        cube_id: str,
+        rename: Callable[[str], str],
+        vectors: Sequence[list[float]],
+        reembedded: bool,
+        new_ids: bool,
+    ) -> ImportPlan:
+        """Rows for every node (texts the file repeats become one memory) and edges between the new ids."""
+        now = dt.datetime.now(dt.UTC)
+        alias: dict[str, str] = {}  # file id -> graph id (memories, versions) or key (messages, documents)
+        by_hash: dict[str, str] = {}
+        memories: list[dict[str, Any]] = []
+        vector_iter = iter(vectors)
+        memory_nodes = [node for node in content.nodes if node.kind is NodeKind.MEMORY]
+        for index, node in enumerate(memory_nodes):
+            vector = next(vector_iter)
+            digest = content_hash(node.memory)
+            if digest in by_hash:
+                alias[node.id] = by_hash[digest]
+                continue
+            new_id = rename(node.id)
+            alias[node.id] = by_hash[digest] = new_id
+            where = f"memory {node.id}"
+            properties = _memory_properties(node, where, now + dt.timedelta(microseconds=index))
+            properties.update(id=new_id, content_hash=digest, cube_id=cube_id, cube_key=cube_key(cube_id))
+            memories.append({"properties": properties, "embedding": vector})
+        versions = []
+        for node in (n for n in content.nodes if n.kind is NodeKind.VERSION):
+            where = f"version {node.id}"
+            properties = _memory_properties(node, where, now)
+            memory_id = str(node.metadata["memory_id"])
+            properties.update(
+                id=rename(node.id),
+                memory_id=alias.get(memory_id, rename(memory_id)),
+                content_hash=content_hash(node.memory),
+                cube_id=cube_id,
+                cube_key=cube_key(cube_id),
+                status="archived",
+                archived_at=_timestamp(node.metadata.get("archived_at"), f"{where}: metadata.archived_at") or now,
+            )
+            alias[node.id] = properties["id"]
+            versions.append(properties)
+        messages: list[dict[str, Any]] = []
+        documents: list[dict[str, Any]] = []
+        for node in content.nodes:
+            if node.kind in (NodeKind.MESSAGE, NodeKind.DOCUMENT):
+                properties = _plain_properties(node.metadata, f"{node.kind} {node.id}")
+                alias[node.id] = str(properties["key"])
+                (messages if node.kind is NodeKind.MESSAGE else documents).append(properties)
+        edges: dict[str, list[dict[str, Any]]] = {kind.value: [] for kind in EdgeKind}
+        seen: set[tuple[str, str, str, str]] = set()
+        for edge in content.edges:
+            row = _edge_row(edge, alias)
+            identity = (edge.kind.value, row["source"], row["target"], str(row.get("type")))
+            if row["source"] == row["target"] or identity in seen:
+                continue  # duplicates merged into one memory leave self-loops and repeats behind
+            seen.add(identity)
+            edges[edge.kind.value].append(row)
+        merged = len(memory_nodes) - len(memories)
+        return cls(memories, versions, messages, documents, edges, reembedded, merged, new_ids)
+
+    def batches(self, size: int) -> Iterator[ImportBatch]:
+        """Nodes first (memories, versions, messages and documents), then edges, `size` nodes per batch."""
+        for start in range(0, len(self.memories), size):
+            yield ImportBatch(memories=self.memories[start : start + size])
+        for start in range(0, len(self.versions), size):
+            yield ImportBatch(versions=self.versions[start : start + size])
+        for start in range(0, max(len(self.messages), len(self.documents)), size * 5):
+            yield ImportBatch(
+                messages=self.messages[start : start + size * 5], documents=self.documents[start : start + size * 5]
+            )
+        flat = [(kind, row) for kind, rows in self.edges.items() for row in rows]
+        for start in range(0, len(flat), size * 5):
+            batch = ImportBatch()
+            for kind, row in flat[start : start + size * 5]:
+                batch.edges.setdefault(kind, []).append(row)
+            yield batch
+
+
+def _memory_properties(node: CubeNode, where: str, default_time: dt.datetime) -> dict[str, Any]:
+    fields = {key: value for key, value in node.metadata.items() if key not in SERVER_FIELDS | {KIND_KEY}}
+    fields.pop("memory_id", None)
+    fields.pop("archived_at", None)
+    metadata = TextualMemoryMetadata.model_validate(fields)
+    properties = metadata_properties(metadata)
+    created = _timestamp(node.metadata.get("created_at"), f"{where}: metadata.created_at") or default_time
+    updated = _timestamp(node.metadata.get("updated_at"), f"{where}: metadata.updated_at") or created
+    version = node.metadata.get("version")
+    properties.update(
+        memory=node.memory,
+        created_at=created,
+        updated_at=updated,
+        version=version if isinstance(version, int) and not isinstance(version, bool) and version > 0 else 1,
+    )
+    return properties
+
+
+def _edge_row(edge: CubeEdge, alias: dict[str, str]) -> dict[str, Any]:
+    row: dict[str, Any] = {"source": alias[edge.source], "target": alias[edge.target]}
+    if edge.kind in (EdgeKind.MEMORY_VERSION, EdgeKind.VERSION_VERSION):
+        row["at"] = _timestamp(edge.at, f"edge {edge.source} -> {edge.target}: at")
+    if edge.kind is EdgeKind.RELATED:
+        row["type"] = edge.type
+    return row
+
+
+# -- writing a dump ----------------------------------------------------------------------------------------
+
+
+def _provenance_id(kind: str, key: str) -> str:
+    return str(uuid.uuid5(PROVENANCE_NAMESPACE, f"{kind}\x1f{key}"))
+
+
+def _rounded(vector: Iterable[float]) -> list[float]:
+    # float32 vectors: eight decimals keep them to within 5e-9 and halve the file against full reprs.
+    rounded: list[float] = np.round(np.asarray(list(vector), dtype=np.float64), 8).tolist()
+    return rounded
+
+
+def _memory_metadata_out(node: dict[str, Any], kind: NodeKind) -> dict[str, Any]:
+    item = item_from_node(node)
+    metadata = item.metadata.model_dump(mode="json", exclude={"relativity", "embedding"}, exclude_none=True)
+    metadata[KIND_KEY] = kind.value
+    return metadata
+
+
+def _write_tree(out: IO[str], export: CubeExport, cube_id: str) -> dict[str, int]:
+    """Stream the tree_text form: nodes as they come from the graph, then every edge whose ends were written."""
+    written: dict[tuple[str, str], str] = {}  # (kind, graph id or key) -> id in the file
+    counts = {"memories": 0, "versions": 0, "messages": 0, "documents": 0, "edges": 0}
+    out.write('{"nodes": [')
+    separator = "\n"
+
+    def emit(kind: NodeKind, ref: str, node_id: str, memory: str, metadata: dict[str, Any]) -> None:
+        nonlocal separator
+        out.write(separator + json.dumps({"id": node_id, "memory": memory, "metadata": metadata}, ensure_ascii=False))
+        separator = ",\n"
+        written[(kind.value, ref)] = node_id
+
+    for node in export.memories():
+        metadata = _memory_metadata_out(node, NodeKind.MEMORY)
+        if node.get("embedding") is not None:
+            metadata["embedding"] = _rounded(node["embedding"])
+        emit(NodeKind.MEMORY, node["id"], node["id"], node["memory"], metadata)
+        counts["memories"] += 1
+    for node in export.versions():
+        metadata = _memory_metadata_out(node, NodeKind.VERSION)
+        metadata.update(memory_id=node["memory_id"], archived_at=iso(node.get("archived_at")), status="archived")
+        emit(NodeKind.VERSION, node["id"], node["id"], node["memory"], metadata)
+        counts["versions"] += 1
+    for kind_name, node in export.provenance():
+        kind = NodeKind(kind_name)
+        metadata = {
+            key: iso(value) if key in ("created_at", "updated_at") else value
+            for key, value in node.items()
+            if key not in ("cube_id", "import_id")
+        }
+        metadata.update({KIND_KEY: kind.value, "status": "archived"})
+        text = node.get("content") if kind is NodeKind.MESSAGE else node.get("path", node["key"])
+        emit(kind, node["key"], _provenance_id(kind.value, node["key"]), str(text or ""), metadata)
+        counts["messages" if kind is NodeKind.MESSAGE else "documents"] += 1
+    out.write('\n], "edges": [')
+    separator = "\n"
+    for edge in export.edges():
+        row = _edge_out(edge, written)
+        if row is None:
+            continue  # an end written after this pass began (a concurrent add): not part of this dump
+        out.write(separator + json.dumps(row))
+        separator = ",\n"
+        counts["edges"] += 1
+    nodes = counts["memories"] + counts["versions"] + counts["messages"] + counts["documents"]
+    out.write(f'\n], "total_nodes": {nodes}, "total_edges": {counts["edges"]}}}\n')
+    logger.debug("dump of %s: %s", cube_id, counts)
+    return counts
+
+
+def _edge_out(edge: ExportedEdge, written: dict[tuple[str, str], str]) -> dict[str, Any] | None:
+    source = written.get((edge.source_kind, edge.source))
+    target = written.get((edge.target_kind, edge.target))
+    if source is None or target is None:
+        return None
+    row: dict[str, Any] = {"source": source, "target": target, "type": edge.related_type or edge.type}
+    if edge.at is not None:
+        row["at"] = iso(edge.at)
+    return row

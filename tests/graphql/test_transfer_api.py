@@ -1,0 +1,68 @@
+"""dumpCube and importCube over HTTP: confined to MEMOS_TRANSFER_ROOTS, off without them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from graphql_schema.app import create_app
+from memos_graph.config import TransferSettings
+from memos_graph.services.runtime import Runtime
+from tests.graphql.conftest import ROOT_KEY, Gql, codes
+from tests.graphql.test_ingestion_api import post
+
+pytestmark = pytest.mark.neo4j
+
+DUMP = "mutation($c: ID!, $d: String!) { dumpCube(cubeId: $c, dumpDir: $d) { cubeId path memories edges } }"
+IMPORT = """mutation($p: String!, $c: ID) { importCube(path: $p, cubeId: $c) {
+  cubeId memories reembedded newIds } }"""
+
+
+def test_dump_and_import_are_off_without_transfer_roots(gql: Gql, tmp_path: Path) -> None:
+    body = gql(DUMP, c="any-cube", d=str(tmp_path / "out"))
+    assert codes(body) == ["NOT_AVAILABLE"]
+    assert "MEMOS_TRANSFER_ROOTS" in body["errors"][0]["message"]
+    assert codes(gql(IMPORT, p=str(tmp_path))) == ["NOT_AVAILABLE"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_dump_and_import_inside_the_roots(
+    keyed_runtime: Runtime, new_user: Callable[..., tuple[str, str]], uid: Callable[[str], str], tmp_path: Path
+) -> None:
+    config = keyed_runtime.config.model_copy(update={"transfer": TransferSettings(roots=(str(tmp_path),))})
+    with TestClient(create_app(runtime=replace(keyed_runtime, config=config))) as client:
+        alice, alice_key = new_user("alice")
+        _, bob_key = new_user("bob")
+        cube = uid("alice-cube")
+        created = post(client, alice_key, 'mutation($i: ID!) { createCube(input: {name: "n", id: $i}) { id } }', i=cube)
+        assert created.get("errors") is None, created
+        added = post(client, alice_key, "mutation($c: ID!) { addMemories(input: {cubeId: $c, "
+                     'content: ["Alice keeps a sourdough starter", "Alice bakes on Sundays"]}) { ids } }', c=cube)
+        assert added.get("errors") is None, added
+
+        dumped = post(client, alice_key, DUMP, c=cube, d="alice-dump")
+        assert dumped["data"]["dumpCube"] == {
+            "cubeId": cube, "path": str((tmp_path / "alice-dump").resolve()), "memories": 2, "edges": 0}
+
+        stolen = post(client, bob_key, DUMP, c=cube, d="bob-dump")
+        assert codes(stolen) == ["FORBIDDEN"]
+        assert "does not exist or is not accessible" in stolen["errors"][0]["message"]
+        assert not (tmp_path / "bob-dump").exists()
+
+        escaped = post(client, alice_key, DUMP, c=cube, d="../escaped")
+        assert codes(escaped) == ["FORBIDDEN"]
+        assert not (tmp_path.parent / "escaped").exists()
+        assert codes(post(client, alice_key, IMPORT, p="/etc", c=uid("etc"))) == ["FORBIDDEN"]
+
+        copy = uid("bob-copy")
+        imported = post(client, bob_key, IMPORT, p="alice-dump", c=copy)
+        assert imported["data"]["importCube"] == {"cubeId": copy, "memories": 2, "reembedded": False, "newIds": True}
+        listed = post(client, bob_key, "query($c: ID!) { memories(cubeId: $c) { edges { node { memory } } } }", c=copy)
+        assert listed.get("errors") is None, listed
+        texts = sorted(edge["node"]["memory"] for edge in listed["data"]["memories"]["edges"])
+        assert texts == ["Alice bakes on Sundays", "Alice keeps a sourdough starter"]
+        assert codes(post(client, ROOT_KEY, IMPORT, p="alice-dump", c=copy)) == ["CONFLICT"]
