@@ -11,7 +11,7 @@ from typing import Any
 from neo4j import ManagedTransaction
 
 from memos_graph.domain import SourceReference, TextualMemoryItem, TextualMemoryMetadata
-from memos_graph.errors import NotFound
+from memos_graph.errors import Conflict, NotFound
 from memos_graph.graph.convert import iso
 from memos_graph.graph.store import GraphStore, run_named
 
@@ -37,6 +37,13 @@ SERVER_FIELDS = frozenset({"created_at", "updated_at", "version", "relativity", 
 def cube_key(cube_id: str) -> str:
     """The cube id as one Lucene token (hex of its UTF-8 bytes): the fulltext index's per-cube filter field."""
     return "cube" + cube_id.encode("utf-8").hex()
+
+
+class StaleVersion(Conflict):
+    """The memory changed between the caller's read and its update (the caller re-reads and tries again)."""
+
+    def __init__(self, memory_id: str, expected: int, found: int) -> None:
+        super().__init__(f"memory '{memory_id}' is at version {found}, not {expected}", memory_id=memory_id)
 
 
 @dataclass(frozen=True)
@@ -196,11 +203,22 @@ class MemoryRepository:
         properties: dict[str, Any],
         embedding: list[float] | None,
         guard: Guard,
+        expected_version: int | None = None,
     ) -> TextualMemoryItem:
-        """Version the current state, then apply the new properties (and vector) in one transaction."""
+        """Version the current state, then apply the new properties (and vector) in one transaction.
+
+        With expected_version, the memory's write lock is taken first and StaleVersion raised (nothing
+        written) when another update committed since the caller read it.
+        """
 
         def work(tx: ManagedTransaction) -> TextualMemoryItem:
             guard(tx)
+            if expected_version is not None:
+                locked = run_named(tx, "memory_lock", cube_id=cube_id, memory_id=memory_id)
+                if not locked:
+                    raise NotFound("memory", memory_id)
+                if int(locked[0]["version"]) != expected_version:
+                    raise StaleVersion(memory_id, expected_version, int(locked[0]["version"]))
             records = run_named(
                 tx,
                 "memory_update",

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from memos_graph.domain import SourceReference, TextualMemoryItem, TextualMemoryMetadata, User
-from memos_graph.errors import InvalidInput
-from memos_graph.graph.memories import SERVER_FIELDS, MemoryUpdate, NewMemory, metadata_properties
+from memos_graph.errors import Conflict, InvalidInput
+from memos_graph.graph.memories import SERVER_FIELDS, MemoryUpdate, NewMemory, StaleVersion, metadata_properties
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import (
@@ -23,6 +23,8 @@ from memos_graph.services.validation import (
 )
 
 SearchShape = dict[str, list[Any]]
+# An update re-reads and re-applies when another one committed in between; this many times at most.
+UPDATE_ATTEMPTS = 50
 
 
 @dataclass(frozen=True)
@@ -160,22 +162,36 @@ class MemoryService:
     def update(
         self, actor: User, mem_cube_id: str, memory_id: str, item: TextualMemoryItem
     ) -> TextualMemoryItem:
-        """Replace text and the metadata fields the item sets; the old state becomes a MemoryVersion."""
+        """Replace text and the metadata fields the item sets; the old state becomes a MemoryVersion.
+
+        Concurrent updates of one memory: last write wins, and every state replaced is kept in the history.
+        Each attempt applies the item to the state it read, under a version check; when another update
+        committed in between, it reads again and re-applies (extra metadata keys merge with the newest state).
+        """
         memory_id = check_memory_id(memory_id)
         if not isinstance(item, TextualMemoryItem):
             raise InvalidInput("text_memory_item must be a TextualMemoryItem")
         text = check_text(item.memory, "memory", self._rt.config.limits.max_memory_chars)
         self._cubes.writable(actor, mem_cube_id)
-        current = self._rt.memories.get(mem_cube_id, memory_id)
-        properties = metadata_properties(item.metadata, sorted(item.metadata.model_fields_set - SERVER_FIELDS))
-        extra = {**current.metadata.extra_fields(), **item.metadata.extra_fields()}
-        properties["extra_json"] = json.dumps(extra)
-        embedding = None
-        if text != current.memory:
-            properties.update(memory=text, content_hash=content_hash(text))
-            embedding = self._rt.embedder.embed([text])[0]
         guard = self._cubes.write_guard(actor, [mem_cube_id])
-        return self._rt.memories.update(mem_cube_id, memory_id, properties, embedding, guard)
+        vector: list[float] | None = None
+        for _ in range(UPDATE_ATTEMPTS):
+            current = self._rt.memories.get(mem_cube_id, memory_id)
+            properties = metadata_properties(item.metadata, sorted(item.metadata.model_fields_set - SERVER_FIELDS))
+            extra = {**current.metadata.extra_fields(), **item.metadata.extra_fields()}
+            properties["extra_json"] = json.dumps(extra)
+            embedding = None
+            if text != current.memory:
+                properties.update(memory=text, content_hash=content_hash(text))
+                vector = vector or self._rt.embedder.embed([text])[0]
+                embedding = vector
+            try:
+                return self._rt.memories.update(
+                    mem_cube_id, memory_id, properties, embedding, guard, expected_version=current.metadata.version or 1
+                )
+            except StaleVersion:
+                continue
+        raise Conflict(f"memory '{memory_id}' kept changing during {UPDATE_ATTEMPTS} attempts; try again")
 
     def delete(self, actor: User, mem_cube_id: str, memory_id: str) -> None:
         """Delete one memory and its history."""
