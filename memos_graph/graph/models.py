@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from neomodel import (
     BooleanProperty,
     DateTimeNeo4jFormatProperty,
@@ -13,6 +15,13 @@ from neomodel import (
     StructuredRel,
 )
 
+
+def utc_now() -> datetime:
+    """Now, in UTC. (neomodel's default_now evaluates datetime.now() once, when the class is defined, and
+    without a time zone, so every node would get the process's start time.)"""
+    return datetime.now(UTC)
+
+
 ROLE_CHOICES = {"root": "root", "admin": "admin", "user": "user", "guest": "guest"}
 PERMISSION_CHOICES = {"read": "read", "write": "write"}
 
@@ -20,14 +29,14 @@ PERMISSION_CHOICES = {"read": "read", "write": "write"}
 class SharedWith(StructuredRel):
     """(:MemCube)-[:SHARED_WITH {since, permission}]->(:User)."""
 
-    since = DateTimeNeo4jFormatProperty(default_now=True)
+    since = DateTimeNeo4jFormatProperty(default=utc_now)
     permission = StringProperty(choices=PERMISSION_CHOICES, default="read")
 
 
 class Loaded(StructuredRel):
     """(:User)-[:LOADED {since}]->(:MemCube): the cube is registered for the user."""
 
-    since = DateTimeNeo4jFormatProperty(default_now=True)
+    since = DateTimeNeo4jFormatProperty(default=utc_now)
 
 
 class UserNode(StructuredNode):
@@ -39,7 +48,7 @@ class UserNode(StructuredNode):
     user_id = StringProperty(db_property="id", required=True, unique_index=True)
     name = StringProperty(required=True)
     role = StringProperty(choices=ROLE_CHOICES, required=True)
-    created_at = DateTimeNeo4jFormatProperty(default_now=True)
+    created_at = DateTimeNeo4jFormatProperty(default=utc_now)
     is_active = BooleanProperty(default=True)
     api_key_hash = StringProperty()
 
@@ -56,7 +65,7 @@ class MemCubeNode(StructuredNode):
     cube_id = StringProperty(db_property="id", required=True, unique_index=True)
     name = StringProperty(required=True)
     path = StringProperty()
-    created_at = DateTimeNeo4jFormatProperty(default_now=True)
+    created_at = DateTimeNeo4jFormatProperty(default=utc_now)
     is_active = BooleanProperty(default=True)
     embedding_model = StringProperty(required=True)
     embedding_dim = IntegerProperty(required=True)

@@ -95,3 +95,21 @@ def test_a_mos_for_an_unknown_user_is_refused(
 ) -> None:
     with pytest.raises(Unauthenticated):
         as_user(uid("nobody"))
+
+
+def test_creation_times_are_the_moment_of_creation_in_utc(
+    root: MOS, runtime: Runtime, uid: Callable[[str], str]
+) -> None:
+    before = runtime.store.run_statement("RETURN datetime() AS now")[0]["now"].to_native()
+    carol = uid("carol")
+    root.create_user(carol)
+    cube = root.create_cube_for_user("times", carol, cube_id=uid("times"))
+    rows = runtime.store.run_statement(
+        "MATCH (u:User {id: $user})-[l:LOADED]->(c:MemCube {id: $cube}) "
+        "RETURN u.created_at AS user, c.created_at AS cube, l.since AS loaded",
+        user=carol, cube=cube,
+    )
+    for name in ("user", "cube", "loaded"):
+        stamp = rows[0][name].to_native()
+        assert stamp.tzinfo is not None, name  # comparable with the datetime() the Cypher statements write
+        assert (stamp - before).total_seconds() >= -1, name  # not the time the process started
