@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from neo4j.exceptions import ClientError
+
 from memos_graph.errors import ConfigurationError
 from memos_graph.graph.memories import cube_key
 from memos_graph.graph.queries import CYPHER_DIR, split_statements
@@ -14,6 +16,7 @@ logger = logging.getLogger(__name__)
 VECTOR_INDEX = "memory_embedding"
 FULLTEXT_INDEX = "memory_text"
 FULLTEXT_PROPERTIES = ("memory", "cube_key")
+CONCURRENT_SCHEMA_CODES = ("EquivalentSchemaRuleAlreadyExists", "IndexAlreadyExists", "ConstraintAlreadyExists")
 
 
 def apply_schema(
@@ -42,7 +45,13 @@ def apply_schema(
     params = {"dimension": dimension, "quantization": quantization, "fulltext_analyzer": fulltext_analyzer}
     for path in sorted((CYPHER_DIR / "schema").glob("*.cypher")):
         for statement in split_statements(path.read_text(encoding="utf-8")):
-            store.run_statement(statement, **params)
+            try:
+                store.run_statement(statement, **params)
+            except ClientError as exc:
+                # IF NOT EXISTS races when several workers start together: the other one created it first.
+                if not (exc.code or "").endswith(CONCURRENT_SCHEMA_CODES):
+                    raise
+                logger.info("schema rule created concurrently by another process: %s", exc.code)
     check_vector_dimension(store, dimension)
     # Populating indexes over a large graph takes minutes; the wait must outlive the usual statement timeout.
     store.run_slow_statement("CALL db.awaitIndexes($seconds)", AWAIT_INDEXES_S + 30, {"seconds": AWAIT_INDEXES_S})

@@ -85,6 +85,13 @@ class GraphStore:
         """Close the driver and its connection pool."""
         self.driver.close()
 
+    def _session(self) -> neo4j.Session:
+        # The driver's bookmark manager (the one execute_query uses) makes every session of this process
+        # see the writes this process committed before, also when a cluster routes reads to a follower.
+        return self.driver.session(
+            database=self.database, bookmark_manager=self.driver.execute_query_bookmark_manager
+        )
+
     def _query(self, text: str, timeout_s: float | None = None) -> Query:
         return Query(text, timeout=timeout_s or self.settings.transaction_timeout_s)
 
@@ -98,12 +105,12 @@ class GraphStore:
 
     def run_read(self, work: Callable[[ManagedTransaction], T]) -> T:
         """Run several statements in one read transaction."""
-        with translate_errors(), self.driver.session(database=self.database) as session:
+        with translate_errors(), self._session() as session:
             return session.execute_read(work)
 
     def run_write(self, work: Callable[[ManagedTransaction], T]) -> T:
         """Run a unit of work in one write transaction: all of it commits, or none of it."""
-        with translate_errors(), self.driver.session(database=self.database) as session:
+        with translate_errors(), self._session() as session:
             return session.execute_write(work)
 
     def run_statement(self, text: str, **params: Any) -> list[neo4j.Record]:
@@ -119,7 +126,7 @@ class GraphStore:
 
     def run_autocommit(self, text: str, **params: Any) -> None:
         """Run a fixed maintenance statement in an auto-commit transaction (needed for IN TRANSACTIONS)."""
-        with translate_errors(), self.driver.session(database=self.database) as session:
+        with translate_errors(), self._session() as session:
             session.run(self._query(text), params).consume()
 
 
