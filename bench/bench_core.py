@@ -243,11 +243,13 @@ def cleanup(rt: Runtime, owner: str) -> None:
     rt.store.run_autocommit(
         "MATCH (:User {id: $owner})-[:OWNS]->(c:MemCube)-[:HAS_MEMORY]->(m:Memory) "
         "CALL (m) { DETACH DELETE m } IN TRANSACTIONS OF 10000 ROWS",
+        timeout_s=3600,
         owner=owner,
     )
     rt.store.run_autocommit(
         "MATCH (:User {id: $owner})-[:OWNS]->(c:MemCube) MATCH (msg:Message {cube_id: c.id}) "
         "CALL (msg) { DETACH DELETE msg } IN TRANSACTIONS OF 10000 ROWS",
+        timeout_s=3600,
         owner=owner,
     )
     rt.store.run_statement(

@@ -19,7 +19,6 @@ from graphql_schema.types import (
 )
 from memos_graph.domain import Permission, TextualMemoryItem, TextualMemoryMetadata, UserRole
 from memos_graph.errors import InvalidInput
-from memos_graph.services.identity import hash_api_key, new_api_key
 
 
 def _update_item(data: UpdateMemoryInput) -> TextualMemoryItem:
@@ -46,10 +45,9 @@ class Mutation:
     @strawberry.mutation(description="Create a user; returns its API key once.")
     async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload:
         ctx = info.context
-        key = new_api_key()
-        user = await ctx.run(
-            lambda: ctx.services.users.create_user(
-                ctx.caller, str(input.id), UserRole(input.role.value), input.name, hash_api_key(key)
+        user, key = await ctx.run(
+            lambda: ctx.services.users.create_user_with_key(
+                ctx.caller, str(input.id), UserRole(input.role.value), input.name
             )
         )
         return CreateUserPayload(user=UserType.of(user), api_key=key)

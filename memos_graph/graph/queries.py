@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-CYPHER_DIR = Path(__file__).resolve().parents[2] / "cypher"
+# memos_graph/cypher: in a checkout a link to the top-level cypher/ directory, in a wheel its copy.
+CYPHER_DIR = Path(__file__).resolve().parents[1] / "cypher"
 
 
 @functools.cache

@@ -92,6 +92,7 @@ def backfill_cube_keys(store: GraphStore) -> None:
         store.run_autocommit(
             "MATCH (m:Memory {cube_id: $cube_id}) WHERE m.cube_key IS NULL "
             "CALL (m) { SET m.cube_key = $key } IN TRANSACTIONS OF 10000 ROWS",
+            timeout_s=AWAIT_INDEXES_S,
             cube_id=row["cube_id"],
             key=cube_key(row["cube_id"]),
         )

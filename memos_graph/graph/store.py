@@ -124,10 +124,14 @@ class GraphStore:
         return records
 
 
-    def run_autocommit(self, text: str, **params: Any) -> None:
-        """Run a fixed maintenance statement in an auto-commit transaction (needed for IN TRANSACTIONS)."""
+    def run_autocommit(self, text: str, timeout_s: float | None = None, **params: Any) -> None:
+        """Run a fixed maintenance statement in an auto-commit transaction (needed for IN TRANSACTIONS).
+
+        The timeout covers the whole statement, every inner transaction included: bulk deletes need more
+        than the default.
+        """
         with translate_errors(), self._session() as session:
-            session.run(self._query(text), params).consume()
+            session.run(self._query(text, timeout_s), params).consume()
 
 
 def run_named(tx: ManagedTransaction, name: str, **params: Any) -> list[neo4j.Record]:

@@ -121,9 +121,11 @@ class CubeTransferRepository:
         if not rows:
             raise Conflict(f"the import into cube '{cube_id}' lost its cube to another import", cube_id=cube_id)
 
-    def discard(self, cube_id: str, import_id: str) -> None:
+    def discard(self, cube_id: str, import_id: str, timeout_s: float) -> None:
         """Delete everything the import wrote, then the cube if the import created it."""
-        self._store.run_autocommit(query("cube_import_discard"), cube_id=cube_id, import_id=import_id)
+        self._store.run_autocommit(
+            query("cube_import_discard"), timeout_s=timeout_s, cube_id=cube_id, import_id=import_id
+        )
         self._store.run_write(
             lambda tx: run_named(tx, "cube_import_release", cube_id=cube_id, import_id=import_id)
         )

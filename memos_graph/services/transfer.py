@@ -191,7 +191,7 @@ class CubeTransferService:
         except BaseException:
             logger.warning("import into cube %s failed; deleting what it wrote", cube_id)
             try:
-                self._repository.discard(cube_id, import_id)
+                self._repository.discard(cube_id, import_id, self._settings.timeout_s)
             except Exception:  # the original error matters more; the next import of this id cleans up
                 logger.exception("could not discard the failed import %s of cube %s", import_id, cube_id)
             raise
@@ -230,12 +230,12 @@ class CubeTransferService:
             return False
         if state.owner_id is None and state.import_id is not None:
             # Left by an import that crashed (a running one holds it only for minutes; see the README).
-            self._repository.discard(cube_id, state.import_id)
+            self._repository.discard(cube_id, state.import_id, self._settings.timeout_s)
             return False
         if state.owner_id != actor.user_id:
             raise Conflict(f"cube id '{cube_id}' is taken", cube_id=cube_id)
         if state.import_id is not None:
-            self._repository.discard(cube_id, state.import_id)
+            self._repository.discard(cube_id, state.import_id, self._settings.timeout_s)
         return True
 
     def _plan(self, content: CubeContent, cube_id: str) -> ImportPlan:

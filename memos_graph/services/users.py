@@ -11,7 +11,7 @@ from memos_graph.domain import User, UserRole
 from memos_graph.errors import AccessDenied, Conflict, Unauthenticated
 from memos_graph.services import access
 from memos_graph.services.cubes import CubeService
-from memos_graph.services.identity import hash_api_key
+from memos_graph.services.identity import hash_api_key, new_api_key
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import check_id, check_text
 
@@ -53,6 +53,13 @@ class UserService:
         if not access.may_create_user(actor, role):
             raise AccessDenied(f"a {actor.role.value} may not create a {role.value} user")
         return self._rt.users.create(user_id, name, role, api_key_hash)
+
+    def create_user_with_key(
+        self, actor: User, user_id: str, role: UserRole, user_name: str | None
+    ) -> tuple[User, str]:
+        """Create a user with a new API key; returns the key, which is never stored (only its hash)."""
+        key = new_api_key()
+        return self.create_user(actor, user_id, role, user_name, hash_api_key(key)), key
 
     def list_user_objects(self, actor: User) -> list[User]:
         """Active users; ROOT and ADMIN only."""

@@ -1,0 +1,42 @@
+// Where one memory came from: the memory itself (depth 0), then everything it DERIVED_FROM, at any depth:
+// the :Message nodes of a conversation, the :Document it was chunked from, and its earlier versions
+// (:MemoryVersion, each pointing at the one before it, so version n-1 is at depth 1, n-2 at depth 2...).
+// With $with_context, the messages just before and after each source message (NEXT edges) are added.
+//
+// Parameters:
+//   $cube_id: string, the cube holding the memory.
+//   $memory_id: string, the memory's id (uuid). No row at all when the cube does not hold it.
+//   $with_context: boolean, add the conversation neighbours of each source message (kind 'previous' or
+//                  'next', one level below the message they surround). Messages that are themselves
+//                  sources are not repeated as context.
+// Returns: depth (int), label ('Memory' | 'MemoryVersion' | 'Message' | 'Document'), key (id of a
+//   memory or version, key of a message or document), kind (the DERIVED_FROM kind: 'message' |
+//   'document' | 'update'; 'previous' | 'next' for context; null for the memory), via (key of the node
+//   this one hangs off), text (memory or version text, message content, document path), time (when that
+//   text was written: updated_at, else created_at), detail (a map of the label's other useful fields).
+//   Ordered by depth, label, key.
+// Index: memory_id_unique (uniqueness constraint on Memory.id) finds the memory; its HAS_MEMORY edge
+//   checks the cube, and the rest is edge traversal.
+MATCH (:MemCube {id: $cube_id})-[:HAS_MEMORY]->(m:Memory {id: $memory_id})
+CALL (m) {
+  RETURN m AS node, 0 AS depth, null AS kind, null AS via
+  UNION
+  MATCH path = (m)-[:DERIVED_FROM*1..]->(node)
+  RETURN node, length(path) AS depth, last(relationships(path)).kind AS kind, nodes(path)[-2] AS via
+  UNION
+  MATCH (m)-[:DERIVED_FROM {kind: 'message'}]->(source:Message)-[:NEXT]-(node:Message)
+  WHERE $with_context AND NOT (m)-[:DERIVED_FROM]->(node)
+  RETURN node, 2 AS depth, CASE WHEN (source)-[:NEXT]->(node) THEN 'next' ELSE 'previous' END AS kind,
+         source AS via
+}
+WITH node, depth, kind, via, labels(node)[0] AS label
+RETURN depth, label, coalesce(node.id, node.key) AS key, kind, coalesce(via.id, via.key) AS via,
+       coalesce(node.memory, node.content, node.path) AS text,
+       coalesce(node.updated_at, node.created_at) AS time,
+       CASE label
+         WHEN 'Memory' THEN node {.version, .status, .source, .user_id, .session_id}
+         WHEN 'MemoryVersion' THEN node {.version, .archived_at, .user_id}
+         WHEN 'Message' THEN node {.role, .name, .chat_time, .message_id, .session_id}
+         WHEN 'Document' THEN node {.name, .checksum}
+       END AS detail
+ORDER BY depth, label, key;

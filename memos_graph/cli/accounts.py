@@ -1,0 +1,129 @@
+"""User and cube commands: create and list users, create, share, dump and import cubes."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+from memos_graph.cli.session import Outcome, Session, to_jsonable
+from memos_graph.domain import Permission, UserRole
+from memos_graph.services.transfer import TransferReport
+
+
+def run_user_create(args: argparse.Namespace, session: Session) -> Outcome:
+    """Create a user with a fresh API key, shown only now (the graph keeps its hash), as createUser does."""
+    actor = session.actor()
+    user, key = session.mos.users.create_user_with_key(actor, args.user_id, UserRole(args.role), args.name)
+    return Outcome(
+        {"user": to_jsonable(user), "api_key": key},
+        f"created {user.role.value} '{user.user_id}' ({user.user_name})\n"
+        f"API key (shown once, only its hash is stored): {key}",
+    )
+
+
+def run_user_list(args: argparse.Namespace, session: Session) -> Outcome:
+    """Active users (ROOT and ADMIN only)."""
+    users = session.mos.users.list_users(session.actor())
+    lines = [f"{'ID':<32} {'ROLE':<6} {'CREATED':<32} NAME"]
+    lines += [f"{u['user_id']:<32} {u['role']:<6} {u['created_at']:<32} {u['user_name']}" for u in users]
+    return Outcome({"users": to_jsonable(users)}, "\n".join(lines))
+
+
+def run_cube_create(args: argparse.Namespace, session: Session) -> Outcome:
+    """Create a cube, owned by --owner or the acting user, and loaded for its owner."""
+    actor = session.actor()
+    owner = args.owner or actor.user_id
+    cube = session.mos.cubes.create_cube(actor, args.name, owner, None, args.id)
+    return Outcome(
+        {"cube": to_jsonable(cube)}, f"created cube '{cube.cube_id}' ({cube.cube_name}), owned by '{cube.owner_id}'"
+    )
+
+
+def run_cube_share(args: argparse.Namespace, session: Session) -> Outcome:
+    """Share a cube (owner, ROOT or ADMIN only)."""
+    permission = Permission(args.permission)
+    session.mos.cubes.share(session.actor(), args.cube_id, args.target_user_id, permission)
+    return Outcome(
+        {"cube_id": args.cube_id, "user_id": args.target_user_id, "permission": permission.value, "shared": True},
+        f"shared cube '{args.cube_id}' with '{args.target_user_id}' ({permission.value})",
+    )
+
+
+def _report(report: TransferReport, verb: str) -> Outcome:
+    counts = {name: getattr(report, name) for name in ("memories", "versions", "messages", "documents", "edges")}
+    summary = ", ".join(f"{value} {name}" for name, value in counts.items())
+    return Outcome(
+        to_jsonable(dataclasses.asdict(report)), f"{verb} cube '{report.cube_id}' ({report.path}): {summary}"
+    )
+
+
+def run_cube_dump(args: argparse.Namespace, session: Session) -> Outcome:
+    """Write a cube the acting user may read as a MemOS cube directory (tree_text form)."""
+    confined = bool(session.mos.config.transfer.roots)
+    report = session.mos.services.transfer.dump(session.actor(), args.directory, args.cube_id, confined)
+    return _report(report, "dumped")
+
+
+def run_cube_import(args: argparse.Namespace, session: Session) -> Outcome:
+    """Import a MemOS cube directory as a new cube the acting user owns."""
+    confined = bool(session.mos.config.transfer.roots)
+    report = session.mos.services.transfer.import_directory(session.actor(), args.directory, args.cube_id, confined)
+    return _report(report, "imported")
+
+
+def register(commands: argparse._SubParsersAction[Any], common: argparse.ArgumentParser) -> None:
+    """Add the user and cube command groups."""
+    user = commands.add_parser("user", help="create and list users").add_subparsers(
+        dest="user_command", metavar="{create,list}", required=True
+    )
+    create = user.add_parser(
+        "create",
+        parents=[common],
+        help="create a user and print its API key (once)",
+        description="Create a user as --user (ROOT or ADMIN). Prints the new user's API key for the GraphQL "
+        "API; it is shown only now, the graph keeps only its SHA-256.",
+    )
+    create.add_argument("user_id")
+    create.add_argument("--name", help="display name (default: the id)")
+    create.add_argument("--role", choices=[r.value for r in UserRole if r is not UserRole.ROOT], default="user")
+    create.set_defaults(handler=run_user_create)
+    listing = user.add_parser("list", parents=[common], help="list active users (ROOT and ADMIN)")
+    listing.set_defaults(handler=run_user_list)
+
+    cube = commands.add_parser("cube", help="create, share, dump and import cubes").add_subparsers(
+        dest="cube_command", metavar="{create,share,dump,import}", required=True
+    )
+    create = cube.add_parser("create", parents=[common], help="create a cube (loaded for its owner)")
+    create.add_argument("name")
+    create.add_argument("--id", help="the cube id (default: a new UUID)")
+    create.add_argument("--owner", help="owning user (default: --user); only ROOT and ADMIN create for others")
+    create.set_defaults(handler=run_cube_create)
+
+    share = cube.add_parser("share", parents=[common], help="share a cube with another user")
+    share.add_argument("cube_id")
+    share.add_argument("target_user_id", metavar="user_id")
+    share.add_argument("--permission", choices=[p.value for p in Permission], default=Permission.READ.value)
+    share.set_defaults(handler=run_cube_share)
+
+    dump = cube.add_parser(
+        "dump",
+        parents=[common],
+        help="write a cube as a MemOS cube directory",
+        description="Write the cube as config.json + textual_memory.json into DIRECTORY, which must not exist "
+        "or be empty. With transfer.roots (MEMOS_TRANSFER_ROOTS) configured it must lie inside one.",
+    )
+    dump.add_argument("cube_id")
+    dump.add_argument("directory")
+    dump.set_defaults(handler=run_cube_dump)
+
+    load = cube.add_parser(
+        "import",
+        parents=[common],
+        help="import a MemOS cube directory as a new cube",
+        description="Import a MemOS cube directory (general_text or tree_text) as a cube --user owns; the "
+        "id is --cube-id, else the directory's cube_id. Nothing stays if the import fails.",
+    )
+    load.add_argument("directory")
+    load.add_argument("--cube-id", help="id of the new cube (default: the one in config.json)")
+    load.set_defaults(handler=run_cube_import)

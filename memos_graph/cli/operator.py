@@ -1,0 +1,108 @@
+"""Operator commands: the local Neo4j (scripts/neo4j.sh), the GraphQL server, the graph schema."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import memos_graph
+from memos_graph.cli.session import Outcome, Session
+from memos_graph.errors import BackendUnavailable, FeatureNotAvailable
+from memos_graph.services.runtime import Runtime
+
+NEO4J_ACTIONS = ("start", "stop", "status")
+
+
+def neo4j_script() -> Path:
+    """scripts/neo4j.sh of the checkout this package runs from; a wheel install has none."""
+    script = Path(memos_graph.__file__).resolve().parents[1] / "scripts" / "neo4j.sh"
+    if not script.is_file():
+        raise FeatureNotAvailable(
+            f"the local Neo4j script is not part of this installation (looked for {script}); "
+            "run memos-graph from a checkout of the repository, or manage Neo4j yourself and set NEO4J_URI"
+        )
+    return script
+
+
+def run_neo4j(args: argparse.Namespace, session: Session) -> Outcome:
+    """Run scripts/neo4j.sh start|stop|status; its own messages go to stderr."""
+    action: str = args.action
+    script = neo4j_script()
+    # With --json the script's stdout (status line) becomes part of the one JSON document instead.
+    completed = subprocess.run(
+        ["bash", str(script), action], stdout=subprocess.PIPE if args.json else None, text=True, check=False
+    )
+    output = (completed.stdout or "").strip()
+    if completed.returncode != 0:
+        what = "the local Neo4j is not running" if action == "status" else f"neo4j.sh {action} failed"
+        raise BackendUnavailable(f"{what} (exit {completed.returncode}){': ' + output if output else ''}")
+    return Outcome({"action": action, "output": output}, "")
+
+
+def run_serve(args: argparse.Namespace, session: Session) -> Outcome:
+    """Replace this process with `python -m graphql_schema` (the GraphQL server); never returns."""
+    # Only located, never imported: the GraphQL layer depends on memos_graph, not the other way round.
+    if importlib.util.find_spec("graphql_schema") is None:
+        raise FeatureNotAvailable("the GraphQL server package (graphql_schema) is not installed")
+    argv = [sys.executable, "-m", "graphql_schema", "--host", args.host, "--port", str(args.port)]
+    if session.config_path is not None:
+        argv += ["--config", session.config_path]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
+
+
+def run_schema(args: argparse.Namespace, session: Session) -> Outcome:
+    """Create missing constraints and indexes and check the vector index against the embedder's dimension."""
+    # The vector index's dimension is the embedder's, which is only known once the model is loaded; a
+    # runtime (driver + embedder, no MOS, no user bootstrap) is the least that can apply the schema.
+    runtime = Runtime.start(session.config.model_copy(update={"apply_schema": True}))
+    try:
+        dimension = runtime.embedder.dimension
+        model = runtime.embedder.model_name
+    finally:
+        runtime.close()
+    return Outcome(
+        {"applied": True, "embedding_model": model, "embedding_dim": dimension},
+        f"schema applied (vector index: {model}, dimension {dimension})",
+    )
+
+
+def register(commands: argparse._SubParsersAction[Any], common: argparse.ArgumentParser) -> None:
+    """Add the neo4j, serve and schema commands."""
+    neo4j = commands.add_parser(
+        "neo4j",
+        parents=[common],
+        help="start, stop or check the local Neo4j (scripts/neo4j.sh of a checkout)",
+        description="Manage the local Neo4j that scripts/neo4j.sh runs (not the one NEO4J_URI may point at). "
+        "`status` exits 0 when it runs and 7 when it is stopped.",
+    )
+    neo4j.add_argument("action", choices=NEO4J_ACTIONS)
+    neo4j.set_defaults(handler=run_neo4j)
+
+    serve = commands.add_parser(
+        "serve",
+        parents=[common],
+        help="serve the GraphQL API (python -m graphql_schema)",
+        description="Serve the GraphQL API with uvicorn. Callers authenticate with API keys; --user and --json "
+        "do not apply. --config is passed on to the server.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.set_defaults(handler=run_serve)
+
+    schema = commands.add_parser(
+        "schema",
+        parents=[common],
+        help="apply the graph schema (constraints and indexes)",
+        description="Create missing constraints and indexes (idempotent) and check that the vector index has "
+        "the configured embedder's dimension. Loads the embedder to learn that dimension. Every other "
+        "command does the same at start-up unless the configuration sets apply_schema to false.",
+    )
+    schema.add_argument("action", choices=("apply",))
+    schema.set_defaults(handler=run_schema)
