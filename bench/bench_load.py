@@ -1,0 +1,671 @@
+"""Load: concurrent GraphQL clients mixing search, add, get and chat against the real server.
+
+    python -m bench.bench_load [--clients 32] [--duration 60] [--users 8] [--seed-memories 50]
+                               [--mix search=50,add=25,get=15,chat=10] [--timeout 60] [--keep]
+
+Starts the OpenAI-compatible test server (tests/fake_llm.py) in this process and the real server
+(python -m graphql_schema) as a subprocess on 127.0.0.1, its log in a file. Through the API it creates
+--users users, each with an API key and a cube seeded with --seed-memories memories; clients are assigned
+to users round-robin, so several clients write to one cube at once. Each client then loops for --duration
+seconds, picking an operation by weight. Afterwards every acknowledged add is looked up (the cube listed
+through the API, and the graph's count per cube compared over Bolt with seeded + acknowledged).
+
+An error is an HTTP status other than 200, a GraphQL `errors` entry, a transport failure or timeout, or an
+answer that contradicts what the client wrote (code WRONG_RESULT). Writes bench/results/load.json and .md;
+exits 1 on any error or lost write, so the run can gate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from neo4j import GraphDatabase
+
+from bench.corpus import ACTIONS, PLACES, SUBJECTS, sentences
+from memos_graph.config import MOSConfig, Neo4jSettings
+
+RESULTS = Path(__file__).resolve().parent / "results"
+OPERATIONS = ("search", "add", "get", "chat")
+DEFAULT_MIX = "search=50,add=25,get=15,chat=10"
+PAGE = 100  # the API's largest `memories` page
+KEPT_MESSAGES = 5  # error messages kept per operation
+
+CREATE_USER = "mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } apiKey } }"
+CREATE_CUBE = "mutation($input: CreateCubeInput!) { createCube(input: $input) { id } }"
+ADD = "mutation($input: AddMemoriesInput!) { addMemories(input: $input) { cubeId ids } }"
+GET = "query($cube: ID!, $id: ID!) { memory(cubeId: $cube, id: $id) { id cubeId memory } }"
+SEARCH = """query($q: String!, $cubes: [ID!], $k: Int) {
+  search(query: $q, cubeIds: $cubes, topK: $k) { textMem { cubeId memories { id } } }
+}"""
+CHAT = "mutation($q: String!, $session: String) { chat(query: $q, sessionId: $session) }"
+LIST = """query($cube: ID!, $first: Int!, $after: String) {
+  memories(cubeId: $cube, first: $first, after: $after) {
+    edges { node { id memory } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+def log(message: str) -> None:
+    print(f"[load] {message}", file=sys.stderr, flush=True)
+
+
+# -- the server under test ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def server_env(neo4j: Neo4jSettings, root_key: str, llm_url: str) -> dict[str, str]:
+    """This process's environment plus what the server needs: Neo4j, the root key, the test LLM."""
+    return {
+        **os.environ,
+        "NEO4J_URI": neo4j.uri,
+        "NEO4J_USER": neo4j.user,
+        "NEO4J_PASSWORD": neo4j.password.get_secret_value(),
+        "NEO4J_DATABASE": neo4j.database,
+        "MEMOS_ROOT_API_KEY": root_key,
+        "MEMOS_LLM_MODEL": "openai/load-test",
+        "MEMOS_LLM_API_BASE": llm_url,
+        "OPENAI_API_KEY": "sk-test",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "HF_HUB_OFFLINE": "1",
+    }
+
+
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    pid: int
+    log_path: Path
+
+
+@contextlib.contextmanager
+def serve(env: Mapping[str, str], log_path: Path, start_timeout: float = 180.0) -> Iterator[Server]:
+    """Run `python -m graphql_schema` on a free loopback port until the block ends; its output goes to
+    log_path."""
+    port = free_port()
+    with open(log_path, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "graphql_schema", "--host", "127.0.0.1", "--port", str(port)],
+            env=dict(env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + start_timeout
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                        break
+                if process.poll() is not None:
+                    raise RuntimeError(f"the server exited during start-up; see {log_path}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the server was not healthy after {start_timeout:.0f} s; see {log_path}")
+                time.sleep(0.25)
+            yield Server(base_url, process.pid, log_path)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """A process's resident memory now (VmRSS) and its peak so far (VmHWM), from /proc."""
+    figures = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                figures[name] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mb": figures.get("VmRSS", float("nan")), "peak_since_start_mb": figures.get("VmHWM", float("nan"))}
+
+
+# -- GraphQL calls --------------------------------------------------------------------------------------
+
+
+class CallFailed(Exception):
+    """A call that did not answer with data: code is the HTTP status, GraphQL code or exception name."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+async def graphql(client: httpx.AsyncClient, key: str, query: str, **variables: Any) -> dict[str, Any]:
+    """POST one operation; its `data`, or CallFailed."""
+    try:
+        response = await client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers={"Authorization": f"Bearer {key}"}
+        )
+    except httpx.HTTPError as exc:
+        raise CallFailed(type(exc).__name__, str(exc) or repr(exc)) from exc
+    if response.status_code != 200:
+        raise CallFailed(f"HTTP_{response.status_code}", response.text[:300])
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise CallFailed("BAD_JSON", response.text[:300]) from exc
+    errors = body.get("errors")
+    if errors:
+        first = errors[0]
+        raise CallFailed(str(first.get("extensions", {}).get("code", "NO_CODE")), str(first.get("message"))[:300])
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def wrong(message: str) -> CallFailed:
+    return CallFailed("WRONG_RESULT", message)
+
+
+# -- set-up ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadUser:
+    """A user of the run, its cube, and every memory of that cube this run knows of (id -> text)."""
+
+    user_id: str
+    key: str
+    cube_id: str
+    seeded: int = 0
+    known: dict[str, str] = field(default_factory=dict)
+    known_ids: list[str] = field(default_factory=list)
+
+    def remember(self, memory_id: str, text: str) -> None:
+        if memory_id not in self.known:
+            self.known_ids.append(memory_id)
+        self.known[memory_id] = text
+
+
+async def setup_users(
+    base_url: str, root_key: str, count: int, seed_memories: int, token: str, timeout: float = 120.0
+) -> list[LoadUser]:
+    """Create `count` users (as root) with their keys, a cube each, seeded through addMemories."""
+    users = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as client:
+        for index in range(count):
+            user_id = f"load-{token}-u{index}"
+            data = await graphql(client, root_key, CREATE_USER, input={"id": user_id, "role": "USER"})
+            key = data["createUser"]["apiKey"]
+            data = await graphql(client, key, CREATE_CUBE, input={"name": f"load {index}", "id": f"{user_id}-cube"})
+            user = LoadUser(user_id, key, data["createCube"]["id"])
+            if seed_memories:
+                texts = sentences(seed_memories, seed=1000 + index)
+                data = await graphql(client, key, ADD, input={"cubeId": user.cube_id, "content": texts})
+                ids = data["addMemories"]["ids"]
+                for memory_id, text in zip(ids, texts, strict=True):
+                    user.remember(memory_id, text)
+                user.seeded = len(user.known)
+            users.append(user)
+    return users
+
+
+# -- the load -------------------------------------------------------------------------------------------
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    """'search=50,add=25' -> weights; operations left out get 0."""
+    weights = dict.fromkeys(OPERATIONS, 0.0)
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in weights:
+            raise ValueError(f"unknown operation {name!r} in the mix (known: {', '.join(OPERATIONS)})")
+        weights[name] = float(value)
+        if weights[name] < 0:
+            raise ValueError(f"negative weight for {name}")
+    if sum(weights.values()) <= 0:
+        raise ValueError("the mix has no positive weight")
+    return weights
+
+
+@dataclass
+class OperationStats:
+    """Latencies of the calls that succeeded; failures counted by code with the first few messages."""
+
+    latencies_s: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.latencies_s) + self.error_count
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    def fail(self, failure: CallFailed) -> None:
+        self.errors[failure.code] += 1
+        if len(self.messages) < KEPT_MESSAGES:
+            self.messages.append(f"{failure.code}: {failure.message}")
+
+    def summary(self, elapsed_s: float) -> dict[str, Any]:
+        ms = np.asarray(self.latencies_s) * 1000
+
+        def pct(q: float) -> float | None:
+            return round(float(np.percentile(ms, q)), 1) if ms.size else None
+
+        return {
+            "count": self.count,
+            "ok": len(self.latencies_s),
+            "errors": self.error_count,
+            "errors_by_code": dict(self.errors),
+            "first_errors": self.messages,
+            "p50_ms": pct(50),
+            "p95_ms": pct(95),
+            "p99_ms": pct(99),
+            "max_ms": round(float(ms.max()), 1) if ms.size else None,
+            "mean_ms": round(float(ms.mean()), 1) if ms.size else None,
+            "ops_per_s": round(self.count / elapsed_s, 2) if elapsed_s > 0 else None,
+        }
+
+
+@dataclass
+class WriteCheck:
+    """Acknowledged adds looked up after the run, through the API's listing of each cube."""
+
+    acknowledged: int = 0
+    found: int = 0
+    lost_ids: list[str] = field(default_factory=list)
+    wrong_text_ids: list[str] = field(default_factory=list)
+    repeated_ids: int = 0  # two acknowledged adds of different texts answered with one id
+    listed_per_cube: dict[str, int] = field(default_factory=dict)
+    expected_per_cube: dict[str, int] = field(default_factory=dict)
+    check_errors: list[str] = field(default_factory=list)
+
+    @property
+    def lost(self) -> int:
+        return self.acknowledged - self.found
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "acknowledged": self.acknowledged,
+            "found": self.found,
+            "lost": self.lost,
+            "lost_ids": self.lost_ids[:20],
+            "wrong_text_ids": self.wrong_text_ids[:20],
+            "repeated_ids": self.repeated_ids,
+            "listed_per_cube": self.listed_per_cube,
+            "expected_per_cube": self.expected_per_cube,
+            "check_errors": self.check_errors,
+        }
+
+
+@dataclass
+class LoadResult:
+    clients: int
+    duration_s: float
+    elapsed_s: float
+    mix: dict[str, float]
+    operations: dict[str, OperationStats]
+    writes: WriteCheck
+    server_rss_peak_mb: float | None = None
+
+    @property
+    def errors(self) -> int:
+        return sum(stats.error_count for stats in self.operations.values())
+
+    @property
+    def ok(self) -> bool:
+        writes = self.writes
+        return (self.errors == 0 and writes.lost == 0 and not writes.wrong_text_ids and not writes.repeated_ids
+                and not writes.check_errors)
+
+    def summary(self) -> dict[str, Any]:
+        total = sum(stats.count for stats in self.operations.values())
+        return {
+            "clients": self.clients,
+            "duration_s": self.duration_s,
+            "elapsed_s": round(self.elapsed_s, 2),
+            "mix": self.mix,
+            "operations": {name: stats.summary(self.elapsed_s) for name, stats in self.operations.items()},
+            "total_operations": total,
+            "total_ops_per_s": round(total / self.elapsed_s, 2) if self.elapsed_s > 0 else None,
+            "errors": self.errors,
+            "writes": self.writes.summary(),
+            "server_rss_peak_during_load_mb": self.server_rss_peak_mb,
+            "ok": self.ok,
+        }
+
+
+class Client:
+    """One simulated client: its user, its own random stream, its own counter for unique texts."""
+
+    def __init__(self, index: int, user: LoadUser, http: httpx.AsyncClient, token: str, seed: int) -> None:
+        self.index = index
+        self.user = user
+        self.http = http
+        self.token = token
+        self.random = random.Random(seed * 1_000_003 + index)
+        self.added = 0
+        self.acknowledged: list[tuple[str, str]] = []  # (id, text) of adds the server answered
+        self.phrases = sentences(200, seed=5)
+
+    def question(self) -> str:
+        pick = self.random.choice
+        return f"What did {pick(SUBJECTS)} do {pick(PLACES)}? Maybe {pick(ACTIONS)}."
+
+    async def search(self) -> None:
+        data = await graphql(self.http, self.user.key, SEARCH, q=self.question(), cubes=[self.user.cube_id], k=5)
+        groups = data["search"]["textMem"]
+        if not groups or not groups[0]["memories"] or groups[0]["cubeId"] != self.user.cube_id:
+            raise wrong(f"search of a cube holding memories answered {groups!r}")
+
+    async def add(self) -> None:
+        self.added += 1
+        text = f"{self.random.choice(self.phrases)} [load {self.token} c{self.index} n{self.added}]"
+        data = await graphql(self.http, self.user.key, ADD, input={"cubeId": self.user.cube_id, "content": [text]})
+        ids = data["addMemories"]["ids"]
+        if data["addMemories"]["cubeId"] != self.user.cube_id or len(ids) != 1:
+            raise wrong(f"add answered {data!r}")
+        self.acknowledged.append((ids[0], text))
+        self.user.remember(ids[0], text)
+
+    async def get(self) -> None:
+        memory_id = self.random.choice(self.user.known_ids)
+        data = await graphql(self.http, self.user.key, GET, cube=self.user.cube_id, id=memory_id)
+        item = data["memory"]
+        if item["id"] != memory_id or item["memory"] != self.user.known[memory_id]:
+            raise wrong(f"get of {memory_id} answered {item!r}")
+
+    async def chat(self) -> None:
+        data = await graphql(self.http, self.user.key, CHAT, q=self.question(), session=f"load-c{self.index}")
+        if not data["chat"]:
+            raise wrong("chat answered an empty string")
+
+    async def run(self, deadline: float, weights: dict[str, float], stats: dict[str, OperationStats]) -> None:
+        names = [name for name in OPERATIONS if weights[name] > 0]
+        chances = [weights[name] for name in names]
+        loop = asyncio.get_running_loop()
+        while loop.time() < deadline:
+            name = self.random.choices(names, chances)[0]
+            operation = getattr(self, name)
+            start = time.perf_counter()
+            try:
+                await operation()
+            except CallFailed as failure:
+                stats[name].fail(failure)
+            else:
+                stats[name].latencies_s.append(time.perf_counter() - start)
+
+
+async def sample_peak(pid: int, peak: list[float], stop: asyncio.Event) -> None:
+    """Keep the server's largest resident size seen while the load runs."""
+    while not stop.is_set():
+        with contextlib.suppress(OSError):
+            peak[0] = max(peak[0], memory_mb(pid)["rss_mb"])
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
+
+
+async def list_cube(http: httpx.AsyncClient, user: LoadUser) -> dict[str, str]:
+    """Every memory of the user's cube (id -> text), page by page."""
+    listed: dict[str, str] = {}
+    after = None
+    while True:
+        data = await graphql(http, user.key, LIST, cube=user.cube_id, first=PAGE, after=after)
+        page = data["memories"]
+        listed.update({edge["node"]["id"]: edge["node"]["memory"] for edge in page["edges"]})
+        if not page["pageInfo"]["hasNextPage"]:
+            return listed
+        after = page["pageInfo"]["endCursor"]
+
+
+async def check_writes(http: httpx.AsyncClient, users: Sequence[LoadUser], clients: Sequence[Client]) -> WriteCheck:
+    """Look up every acknowledged add in a listing of its cube taken after the load."""
+    check = WriteCheck()
+    for user in users:
+        mine = [pair for client in clients if client.user is user for pair in client.acknowledged]
+        check.acknowledged += len(mine)
+        check.repeated_ids += len(mine) - len({memory_id for memory_id, _ in mine})
+        check.expected_per_cube[user.cube_id] = user.seeded + len({text for _, text in mine})
+        try:
+            listed = await list_cube(http, user)
+        except CallFailed as failure:
+            check.check_errors.append(f"listing {user.cube_id}: {failure}")
+            continue
+        check.listed_per_cube[user.cube_id] = len(listed)
+        for memory_id, text in mine:
+            if memory_id not in listed:
+                check.lost_ids.append(memory_id)
+                continue
+            check.found += 1
+            if listed[memory_id] != text:
+                check.wrong_text_ids.append(memory_id)
+        if len(listed) != check.expected_per_cube[user.cube_id]:
+            check.check_errors.append(
+                f"{user.cube_id}: the API lists {len(listed)} memories, expected "
+                f"{check.expected_per_cube[user.cube_id]} (seeded + acknowledged)"
+            )
+    return check
+
+
+async def run_load_async(
+    base_url: str,
+    users: Sequence[LoadUser],
+    clients: int,
+    duration: float,
+    weights: Mapping[str, float],
+    timeout: float = 60.0,
+    seed: int = 0,
+    server_pid: int | None = None,
+) -> LoadResult:
+    """`clients` concurrent clients (round-robin over `users`) for `duration` seconds, then the write check."""
+    token = uuid.uuid4().hex[:8]
+    mix = {name: float(weights.get(name, 0.0)) for name in OPERATIONS}
+    stats = {name: OperationStats() for name in OPERATIONS}
+    limits = httpx.Limits(max_connections=clients + 4, max_keepalive_connections=clients + 4)
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits) as http:
+        workers = [Client(index, users[index % len(users)], http, token, seed) for index in range(clients)]
+        peak = [0.0]
+        stop = asyncio.Event()
+        sampler = asyncio.create_task(sample_peak(server_pid, peak, stop)) if server_pid else None
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await asyncio.gather(*(worker.run(start + duration, mix, stats) for worker in workers))
+        elapsed = loop.time() - start
+        stop.set()
+        if sampler is not None:
+            await sampler
+        writes = await check_writes(http, users, workers)
+    return LoadResult(clients, duration, elapsed, mix, stats, writes, peak[0] if server_pid else None)
+
+
+def run_load(
+    base_url: str,
+    users: Sequence[LoadUser],
+    clients: int,
+    duration: float,
+    weights: Mapping[str, float],
+    timeout: float = 60.0,
+    seed: int = 0,
+    server_pid: int | None = None,
+) -> LoadResult:
+    """The load and the write check from synchronous code."""
+    return asyncio.run(run_load_async(base_url, users, clients, duration, weights, timeout, seed, server_pid))
+
+
+# -- the graph's side ------------------------------------------------------------------------------------
+
+
+def graph_counts(neo4j: Neo4jSettings, users: Sequence[LoadUser]) -> dict[str, dict[str, int]]:
+    """Per cube, over Bolt: memories linked from the cube and memories carrying its cube_id."""
+    auth = (neo4j.user, neo4j.password.get_secret_value())
+    with GraphDatabase.driver(neo4j.uri, auth=auth) as driver:
+        records, _, _ = driver.execute_query(
+            "UNWIND $cubes AS cube_id "
+            "OPTIONAL MATCH (:MemCube {id: cube_id})-[:HAS_MEMORY]->(linked:Memory) "
+            "WITH cube_id, count(linked) AS linked "
+            "OPTIONAL MATCH (m:Memory {cube_id: cube_id}) "
+            "RETURN cube_id, linked, count(m) AS stored",
+            cubes=[user.cube_id for user in users],
+            database_=neo4j.database,
+        )
+    return {record["cube_id"]: {"linked": record["linked"], "stored": record["stored"]} for record in records}
+
+
+def count_mismatches(counts: Mapping[str, Mapping[str, int]], expected: Mapping[str, int]) -> list[str]:
+    """Cubes whose graph count differs from seeded + acknowledged."""
+    return [
+        f"{cube_id}: graph holds {found['stored']} (linked {found['linked']}), expected {expected.get(cube_id)}"
+        for cube_id, found in counts.items()
+        if found["stored"] != expected.get(cube_id) or found["linked"] != expected.get(cube_id)
+    ]
+
+
+def cleanup(neo4j: Neo4jSettings, users: Sequence[LoadUser]) -> None:
+    """Delete the run's users, cubes, memories and chat turns (nothing else)."""
+    auth = (neo4j.user, neo4j.password.get_secret_value())
+    params = {"users": [user.user_id for user in users], "cubes": [user.cube_id for user in users]}
+    with GraphDatabase.driver(neo4j.uri, auth=auth) as driver:
+        for statement in (
+            "MATCH (m:Memory) WHERE m.cube_id IN $cubes DETACH DELETE m",
+            "MATCH (u:User)-[:HAS_TURN]->(t:ChatTurn) WHERE u.id IN $users DETACH DELETE t",
+            "MATCH (c:MemCube) WHERE c.id IN $cubes DETACH DELETE c",
+            "MATCH (u:User) WHERE u.id IN $users DETACH DELETE u",
+        ):
+            driver.execute_query(statement, params, database_=neo4j.database)
+
+
+# -- the benchmark ---------------------------------------------------------------------------------------
+
+
+def write_results(payload: dict[str, Any]) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "load.json").write_text(json.dumps(payload, indent=2) + "\n")
+    load = payload["load"]
+    writes = load["writes"]
+    config = payload["config"]
+    lines = [
+        "# load benchmark",
+        "",
+        f"Run {payload['started']} on {payload['machine']}. {config['clients']} clients over "
+        f"{config['users']} users (one cube each, seeded with {config['seed_memories']} memories), "
+        f"{config['duration_s']} s, mix {config['mix']}, chat against the local OpenAI-compatible test server; "
+        "client and server on 127.0.0.1 on the same machine.",
+        "",
+        "| operation | count | errors | p50 ms | p95 ms | p99 ms | ops/s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, figures in load["operations"].items():
+        lines.append(
+            f"| {name} | {figures['count']} | {figures['errors']} | {figures['p50_ms']} | {figures['p95_ms']} | "
+            f"{figures['p99_ms']} | {figures['ops_per_s']} |"
+        )
+    lines += [
+        f"| all | {load['total_operations']} | {load['errors']} | | | | {load['total_ops_per_s']} |",
+        "",
+        f"Writes: {writes['acknowledged']} adds acknowledged, {writes['found']} found afterwards, "
+        f"**{writes['lost']} lost**; graph count per cube equals seeded + acknowledged: "
+        f"{'yes' if not payload['graph_count_mismatches'] else 'NO'}.",
+        "",
+        f"Server resident memory: {payload['server_memory']['before']['rss_mb']} MB before the load, "
+        f"{load['server_rss_peak_during_load_mb']} MB at most during it, "
+        f"{payload['server_memory']['after']['rss_mb']} MB after.",
+        "",
+        f"Result: {'PASS' if payload['ok'] else 'FAIL'}.",
+    ]
+    errors = {name: f["errors_by_code"] for name, f in load["operations"].items() if f["errors"]}
+    if errors:
+        lines += ["", f"Errors by code: `{json.dumps(errors)}`"]
+    (RESULTS / "load.md").write_text("\n".join(lines) + "\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
+    parser.add_argument("--users", type=int, default=8, help="users, one cube each")
+    parser.add_argument("--seed-memories", type=int, default=50, help="memories per cube before the load")
+    parser.add_argument("--mix", default=DEFAULT_MIX, help=f"operation weights (default {DEFAULT_MIX})")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request before it counts as failed")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the clients' choices")
+    parser.add_argument("--keep", action="store_true", help="keep the run's users, cubes and memories")
+    args = parser.parse_args()
+    weights = parse_mix(args.mix)
+    if args.users < 1 or args.clients < 1 or (weights["get"] > 0 and args.seed_memories < 1):
+        parser.error("need at least one user and one client, and seeded memories when the mix has get")
+
+    from tests.fake_llm import serve_fake_openai
+
+    neo4j = MOSConfig.load().neo4j
+    token = uuid.uuid4().hex[:8]
+    root_key = f"mgk_load_root_{secrets.token_hex(16)}"
+    log_path = Path(tempfile.gettempdir()) / f"memos-load-server-{token}.log"
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    users: list[LoadUser] = []
+    with serve_fake_openai() as llm, serve(server_env(neo4j, root_key, llm.url), log_path) as server:
+        log(f"server {server.base_url} (pid {server.pid}), log {log_path}")
+        try:
+            users = asyncio.run(setup_users(server.base_url, root_key, args.users, args.seed_memories, token))
+            before = memory_mb(server.pid)
+            log(f"{len(users)} users seeded; {args.clients} clients for {args.duration:g} s")
+            result = run_load(server.base_url, users, args.clients, args.duration, weights, args.timeout,
+                              args.seed, server.pid)
+            after = memory_mb(server.pid)
+            counts = graph_counts(neo4j, users)
+            mismatches = count_mismatches(counts, result.writes.expected_per_cube)
+        finally:
+            if users and not args.keep:
+                cleanup(neo4j, users)
+    load = result.summary()
+    payload = {
+        "started": started,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "note": "client, server, test LLM and Neo4j share this machine (other work may run at the same time)",
+        "config": {"clients": args.clients, "duration_s": args.duration, "users": args.users,
+                   "seed_memories": args.seed_memories, "mix": args.mix, "timeout_s": args.timeout,
+                   "seed": args.seed},
+        "load": load,
+        "graph_counts": counts,
+        "graph_count_mismatches": mismatches,
+        "server_memory": {"before": before, "after": after},
+        "server_log": str(log_path),
+        "chat_requests_seen_by_test_llm": len(llm.requests),
+        "ok": result.ok and not mismatches,
+    }
+    write_results(payload)
+    for name, figures in load["operations"].items():
+        log(f"{name:6} n={figures['count']:5} errors={figures['errors']} p50={figures['p50_ms']} ms "
+            f"p95={figures['p95_ms']} ms p99={figures['p99_ms']} ms {figures['ops_per_s']} ops/s")
+    writes = load["writes"]
+    log(f"writes: acknowledged {writes['acknowledged']}, found {writes['found']}, lost {writes['lost']}; "
+        f"graph count mismatches: {mismatches or 'none'}")
+    log(f"server RSS {before['rss_mb']} -> {after['rss_mb']} MB (peak during load "
+        f"{load['server_rss_peak_during_load_mb']} MB); {'PASS' if payload['ok'] else 'FAIL'}")
+    return 0 if payload["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
