@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import re
@@ -19,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from graphql_schema.context import Context
+from graphql_schema.context import Context, within_deadline
 from graphql_schema.schema import schema
 from memos_graph.config import MOSConfig
 from memos_graph.errors import BackendUnavailable, MemosError
@@ -32,6 +33,22 @@ MAX_BODY_BYTES = 1_000_000
 ASSETS_URL = "/graphiql-assets"
 # https://unpkg.com/<package>@<version>/<path>: the package (scoped or not) and the path inside it.
 _UNPKG = re.compile(r"https://unpkg\.com/((?:@[^/@]+/)?[^/@]+)@[^/]+/([^\"']+)")
+
+
+def _body_problem(request: Request, body: bytes) -> str | None:
+    """Why strawberry could not take this body (it answers 500 to these), or None."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the request body is not UTF-8"
+    if request.method == "POST" and "json" in request.headers.get("content-type", "") and text.strip():
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            return None  # strawberry answers 400 itself
+        if not isinstance(data, dict):
+            return "the request body must be a JSON object with a query"
+    return None
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -86,8 +103,16 @@ class GraphQLEndpoint:
                 scope, receive, send
             )
             return
+        problem = _body_problem(request, body)
+        if problem is not None:
+            await error_response(400, "BAD_REQUEST", problem)(scope, receive, send)
+            return
         try:
-            caller = await asyncio.to_thread(self._holder.get().identity.authenticate, _bearer(request))
+            services = self._holder.get()
+            key = _bearer(request)
+            caller = await within_deadline(
+                lambda: services.identity.authenticate(key), services.runtime.config.neo4j.call_deadline_s
+            )
         except MemosError as exc:
             status = 503 if isinstance(exc, BackendUnavailable) else 401
             await error_response(status, exc.code, exc.message, {"WWW-Authenticate": "Bearer"})(scope, receive, send)
@@ -172,7 +197,8 @@ def create_app(config: MOSConfig | None = None, runtime: Runtime | None = None) 
     async def healthz(_: Request) -> Response:
         try:
             services = holder.get()
-            await asyncio.to_thread(services.runtime.store.run_statement, "RETURN 1 AS ok")
+            deadline = services.runtime.config.neo4j.call_deadline_s
+            await within_deadline(lambda: services.runtime.store.run_statement("RETURN 1 AS ok"), deadline)
         except MemosError as exc:
             return JSONResponse({"status": "unavailable", "neo4j": exc.message}, status_code=503)
         return JSONResponse({"status": "ok", "neo4j": "up"})

@@ -11,10 +11,22 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from memos_graph.domain import CubeAccess, User
+from memos_graph.errors import BackendUnavailable
 from memos_graph.services.bundle import Services
 from memos_graph.services.validation import is_valid_id
 
 T = TypeVar("T")
+
+
+async def within_deadline(work: Callable[[], T], seconds: float) -> T:
+    """Run blocking work on a thread; BackendUnavailable if it has not answered after `seconds`.
+
+    The thread itself cannot be cancelled: it ends when the driver gives up. The client gets its answer now.
+    """
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(work), seconds)
+    except TimeoutError as exc:
+        raise BackendUnavailable(f"no answer from Neo4j or the chat model within {seconds:g} s") from exc
 
 
 @dataclass
@@ -30,9 +42,13 @@ class Context:
         self.user_loader = DataLoader(load_fn=self._load_users)
         self.cube_loader = DataLoader(load_fn=self._load_cubes)
 
-    async def run(self, work: Callable[[], T]) -> T:
-        """Run a blocking service call off the event loop."""
-        return await asyncio.to_thread(work)
+    async def run(self, work: Callable[[], T], uses_llm: bool = False) -> T:
+        """Run a blocking service call off the event loop, within the configured deadline."""
+        config = self.services.runtime.config
+        seconds = config.neo4j.call_deadline_s
+        if uses_llm and config.llm is not None:
+            seconds += config.llm.timeout_s * (config.llm.num_retries + 1)
+        return await within_deadline(work, seconds)
 
     async def _load_users(self, user_ids: Sequence[str]) -> list[User | None]:
         found = await self.run(lambda: self.services.runtime.users.list_by_ids(list(user_ids)))

@@ -25,8 +25,9 @@ class DomainErrors(MaskErrors):
         original = error.original_error
         if isinstance(original, MemosError):
             return _coded(error, original.message, {"code": original.code})
-        if original is None:
-            # Parse and validation errors (and the limiters' refusals) are the client's to see.
+        if original is None or isinstance(original, GraphQLError):
+            # Parse and validation errors, variable coercion errors (graphql-core wraps those in another
+            # GraphQLError) and the limiters' refusals are the client's to see.
             return _coded(error, error.message, {"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})})
         logger.error("unexpected error in %s", error.path, exc_info=original)
         masked = self.anonymise_error(error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from pydantic import ValidationError
 
 from graphql_schema.context import Info
 from graphql_schema.inputs import AddMemoriesInput, CreateCubeInput, CreateUserInput, UpdateMemoryInput
@@ -19,6 +20,9 @@ from graphql_schema.types import (
 )
 from memos_graph.domain import Permission, TextualMemoryItem, TextualMemoryMetadata, UserRole
 from memos_graph.errors import InvalidInput
+from memos_graph.services.validation import check_strings
+
+MAX_METADATA_STRING = 32_000  # the service checks again against the configured limits
 
 
 def _update_item(data: UpdateMemoryInput) -> TextualMemoryItem:
@@ -33,10 +37,14 @@ def _update_item(data: UpdateMemoryInput) -> TextualMemoryItem:
     clash = set(extra) & set(TextualMemoryMetadata.model_fields)
     if clash:
         raise InvalidInput(f"extra may not set schema fields: {', '.join(sorted(clash))}")
+    check_strings({**extra, **fields}, "metadata", MAX_METADATA_STRING)
     try:
         metadata = TextualMemoryMetadata.model_validate({**extra, **fields})
-    except ValueError as exc:
-        raise InvalidInput(f"invalid metadata: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        raise InvalidInput(f"invalid metadata: {problems}") from exc
     return TextualMemoryItem(memory=data.memory, metadata=metadata)
 
 
@@ -121,7 +129,7 @@ class Mutation:
             )
             return AddMemoriesPayload(cube_id=strawberry.ID(target), ids=[strawberry.ID(i) for i in ids])
 
-        return await ctx.run(add)
+        return await ctx.run(add, uses_llm=True)
 
     @strawberry.mutation(description="Replace a memory's text and the given metadata; the old version is kept.")
     async def update_memory(self, info: Info, input: UpdateMemoryInput) -> MemoryType:
@@ -147,7 +155,7 @@ class Mutation:
     @strawberry.mutation(description="Answer with the caller's memories and recent chat history.")
     async def chat(self, info: Info, query: str, session_id: str | None = None) -> str:
         ctx = info.context
-        return await ctx.run(lambda: ctx.services.chat.chat(ctx.caller, query, session_id))
+        return await ctx.run(lambda: ctx.services.chat.chat(ctx.caller, query, session_id), uses_llm=True)
 
     @strawberry.mutation(description="Clear the caller's chat history (all sessions).")
     async def clear_messages(self, info: Info) -> bool:

@@ -28,6 +28,9 @@ def encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
 
 
+MAX_OFFSET = 2**31  # beyond any cube; larger offsets overflow Neo4j's SKIP
+
+
 def decode_cursor(cursor: str | None) -> int:
     """The position a cursor names; InvalidInput for a cursor this server did not make."""
     if cursor is None:
@@ -37,7 +40,7 @@ def decode_cursor(cursor: str | None) -> int:
         offset = int(value)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("malformed cursor") from exc
-    if kind != "offset" or offset < 0:
+    if kind != "offset" or not 0 <= offset <= MAX_OFFSET:
         raise InvalidInput("malformed cursor")
     return offset
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import strawberry
 from graphql.error import GraphQLError
+from graphql.language import Node, SelectionSetNode
+from graphql.validation import ASTValidationRule, ValidationContext
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
@@ -23,12 +25,40 @@ class MemosSchema(strawberry.Schema):
         return None
 
 
+class DepthLimit(QueryDepthLimiter):
+    """QueryDepthLimiter that first refuses empty selection sets (`{ }`), on which it would crash."""
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(max_depth=max_depth)
+        (depth_rule,) = self.validation_rules
+
+        class GuardedDepthRule(ASTValidationRule):
+            def __init__(self, context: ValidationContext) -> None:
+                super().__init__(context)
+                if _has_empty_selection(context.document):
+                    context.report_error(GraphQLError("a selection set must select at least one field"))
+                else:
+                    depth_rule(context)  # reports its errors from its constructor
+
+        self.validation_rules = [GuardedDepthRule]
+
+
+def _has_empty_selection(node: Node) -> bool:
+    selection_set = getattr(node, "selection_set", None)
+    if isinstance(selection_set, SelectionSetNode) and not selection_set.selections:
+        return True
+    children: list[Node] = list(getattr(node, "definitions", ()))
+    if isinstance(selection_set, SelectionSetNode):
+        children += list(selection_set.selections)
+    return any(_has_empty_selection(child) for child in children)
+
+
 schema = MemosSchema(
     query=Query,
     mutation=Mutation,
     # Factories, not instances: an extension instance holds per-operation state.
     extensions=[
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: DepthLimit(max_depth=MAX_DEPTH),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         DomainErrors,

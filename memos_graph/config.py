@@ -28,6 +28,7 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "MEMOS_LLM_MODEL": "llm.model",
     "MEMOS_DOCUMENT_ROOTS": "documents.roots",
     "MEMOS_TRANSFER_ROOTS": "transfer.roots",
+    "MEMOS_CALL_DEADLINE_S": "neo4j.call_deadline_s",
     "MEMOS_INGEST_MODE": "ingest.mode",
     "MEMOS_LLM_API_BASE": "llm.api_base",
     "MEMOS_EMBEDDER_MODEL": "embedder.model",
@@ -57,6 +58,10 @@ class Neo4jSettings(_Section):
     acquisition_timeout_s: float = Field(default=10.0, gt=0)
     transaction_timeout_s: float = Field(default=60.0, gt=0)
     max_retry_time_s: float = Field(default=5.0, ge=0)
+    # The GraphQL server answers UNAVAILABLE when a call has waited this long for Neo4j (plus the chat
+    # model's timeouts for calls that use it). Without it a hung (not down) Neo4j holds a call until the
+    # Bolt receive timeout the server hints at (120 s by default), and the worker threads with it.
+    call_deadline_s: float = Field(default=30.0, gt=0)
 
 
 class EmbedderSettings(_Section):

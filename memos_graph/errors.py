@@ -64,7 +64,12 @@ class Conflict(MemosError):
 
 
 class BackendUnavailable(MemosError):
-    """Neo4j (or another backend) cannot be reached or timed out; nothing was written."""
+    """Neo4j (or another backend) cannot be reached or timed out.
+
+    Nothing was written, with one exception no client can rule out: when Neo4j went away while committing,
+    the commit may have landed without its answer arriving. Retrying is safe: adds merge on their text,
+    chat turns on their ids, and an update re-applies the same state.
+    """
 
     code = "UNAVAILABLE"
 

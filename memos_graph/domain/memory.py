@@ -20,7 +20,18 @@ def text_problem(value: object, max_chars: int) -> str | None:
         return f"has {len(text)} characters; the limit is {max_chars}"
     if "\x00" in text:
         return "contains a NUL character"
+    if not is_encodable(text):
+        return "is not valid Unicode (a lone surrogate)"
     return None
+
+
+def is_encodable(text: str) -> bool:
+    """Whether the text encodes as UTF-8 (JSON may carry lone surrogates, which nothing downstream takes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class MemoryStatus(StrEnum):

@@ -43,10 +43,8 @@ class UserRepository:
         self._store = store
 
     def get(self, user_id: str) -> User | None:
-        """The user with this id, or None."""
-        with translate_errors():
-            node = UserNode.nodes.get_or_none(user_id=user_id)
-        return None if node is None else to_user(node)
+        """The user with this id, or None (a read transaction the driver retries, unlike neomodel's)."""
+        return self.list_by_ids([user_id]).get(user_id)
 
     def create(self, user_id: str, user_name: str, role: UserRole, api_key_hash: str | None = None) -> User:
         """Create a user; Conflict if the id is taken."""

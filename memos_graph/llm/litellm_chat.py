@@ -28,7 +28,9 @@ class LiteLLMChat:
             "model": settings.model,
             "messages": list(messages),
             "timeout": settings.timeout_s,
-            "num_retries": settings.num_retries,
+            # max_retries reaches the provider client alone; num_retries would also make litellm retry
+            # around it, so N retries became 2N + 1 requests.
+            "max_retries": settings.num_retries,
             "temperature": settings.temperature,
             "max_tokens": settings.max_tokens,
         }

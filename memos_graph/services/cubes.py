@@ -120,6 +120,9 @@ class CubeService:
     ) -> MemCube:
         """Create a cube for owner_id (loaded for the owner); role rules decide who may."""
         name = check_text(cube_name, "cube_name", 256)
+        if actor.role not in (UserRole.ROOT, UserRole.ADMIN) and owner_id != actor.user_id:
+            # Refused before the owner is looked up, so the answer says nothing about whether it exists.
+            raise AccessDenied(f"user '{actor.user_id}' may only create cubes for itself")
         owner = self.target_user(owner_id)
         new_id = check_id(cube_id, "cube_id", self._limits) if cube_id is not None else str(uuid.uuid4())
         if cube_path is not None:

@@ -44,8 +44,6 @@ class DocumentService:
 
     def confine(self, doc_path: str) -> Path:
         """The real path of doc_path if it lies inside a root; refused before anything is read otherwise."""
-        if not isinstance(doc_path, str) or not doc_path.strip() or "\x00" in doc_path:
-            raise InvalidInput("doc_path must be a non-empty path")
         real = confine(doc_path, self.roots(), "doc_path", "document roots")
         if not real.exists():
             raise NotFound("document", doc_path)

@@ -17,6 +17,7 @@ from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import (
     check_memory_id,
     check_messages,
+    check_metadata,
     check_text,
     check_texts,
     content_hash,
@@ -80,6 +81,8 @@ class MemoryService:
         message_id names a message within its cube, so re-adding a conversation adds nothing.
         """
         checked = check_messages(messages, self._rt.config.limits)
+        if session_id is not None:  # trimmed here too: it is part of the message keys
+            session_id = check_text(session_id, "session_id", self._rt.config.limits.max_id_chars)
         nodes = message_nodes(checked, session_id)
         entries = []
         for message, node in zip(checked, nodes, strict=True):
@@ -109,7 +112,7 @@ class MemoryService:
         transaction. Entries without a vector are embedded here, in one batch.
         """
         if session_id is not None:
-            check_text(session_id, "session_id", self._rt.config.limits.max_id_chars)
+            session_id = check_text(session_id, "session_id", self._rt.config.limits.max_id_chars)
         unique: dict[str, Entry] = {}
         for entry in entries:
             unique.setdefault(content_hash(entry.text), entry)
@@ -172,6 +175,7 @@ class MemoryService:
         if not isinstance(item, TextualMemoryItem):
             raise InvalidInput("text_memory_item must be a TextualMemoryItem")
         text = check_text(item.memory, "memory", self._rt.config.limits.max_memory_chars)
+        check_metadata(item.metadata, self._rt.config.limits)
         self._cubes.writable(actor, mem_cube_id)
         guard = self._cubes.write_guard(actor, [mem_cube_id])
         vector: list[float] | None = None

@@ -6,7 +6,12 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from memos_graph.domain.memory import is_encodable
 from memos_graph.errors import AccessDenied, InvalidInput
+
+# Linux's limits (NAME_MAX, PATH_MAX): longer names fail in the file system calls themselves.
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 4096
 
 
 def real_roots(roots: Sequence[str]) -> list[Path]:
@@ -21,8 +26,11 @@ def confine(path: str, roots: Sequence[Path], what: str, roots_name: str) -> Pat
     Symlinks are resolved before the check, so a link pointing out of a root is refused like `..` is,
     and nothing outside the roots is read or written.
     """
-    if not isinstance(path, str) or not path.strip() or "\x00" in path:
+    if not isinstance(path, str) or not path.strip() or "\x00" in path or not is_encodable(path):
         raise InvalidInput(f"{what} must be a non-empty path")
+    encoded = path.encode("utf-8")
+    if len(encoded) >= MAX_PATH_BYTES or any(len(part) > MAX_NAME_BYTES for part in encoded.split(b"/")):
+        raise InvalidInput(f"{what} is too long (names up to {MAX_NAME_BYTES} bytes, paths under {MAX_PATH_BYTES})")
     candidate = Path(path)
     if not candidate.is_absolute() and roots:
         candidate = roots[0] / candidate

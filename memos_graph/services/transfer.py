@@ -104,8 +104,11 @@ class CubeTransferService:
         cube = granted.cube
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
             raise Conflict(f"dump_dir '{dump_dir}' exists and is not an empty directory; dumps never overwrite")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.dump-", dir=target.parent))
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.dump-", dir=target.parent))
+        except OSError as exc:  # a file where a directory should be, no permission, a full disk
+            raise InvalidInput(f"cannot create dump_dir '{dump_dir}': {exc.strerror}") from exc
         try:
             counts: dict[str, int] = {}
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 import uuid
 from collections.abc import Sequence
 
 from memos_graph.config import LimitSettings
-from memos_graph.domain.memory import text_problem
+from memos_graph.domain.memory import TextualMemoryMetadata, text_problem
 from memos_graph.errors import InvalidInput
 
 # User and cube ids: what MemOS uses (uuids, slugs, names with dots) but no spaces, slashes or control
@@ -75,6 +76,37 @@ def check_top_k(value: object, default: int, limits: LimitSettings) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limits.max_top_k:
         raise InvalidInput(f"top_k must be an integer from 1 to {limits.max_top_k}")
     return value
+
+
+def check_metadata(metadata: TextualMemoryMetadata, limits: LimitSettings) -> None:
+    """Metadata a caller sets: every string in it (tags, key, extra keys and values, ...) bounded, without NUL
+    or lone surrogates, and the whole of it no larger than a memory's text."""
+    dumped = metadata.model_dump(mode="json", exclude={"embedding", "relativity"})
+    check_strings(dumped, "metadata", limits.max_memory_chars)
+    size = len(json.dumps(dumped, ensure_ascii=False))
+    if size > limits.max_memory_chars:
+        raise InvalidInput(f"metadata has {size} characters as JSON; the limit is {limits.max_memory_chars}")
+
+
+def check_strings(value: object, where: str, max_chars: int) -> None:
+    """Every string inside a JSON-like value (keys included): bounded, no NUL, no lone surrogates; blank is fine."""
+    for place, text in _strings(value, where):
+        problem = text_problem(text, max_chars) if text.strip() else None
+        if problem is not None:
+            raise InvalidInput(f"{place} {problem}")
+
+
+def _strings(value: object, where: str) -> list[tuple[str, str]]:
+    if isinstance(value, str):
+        return [(where, value)]
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            found += _strings(str(key), f"{where} key {str(key)[:40]!r}") + _strings(item, f"{where}.{key}")
+        return found
+    if isinstance(value, list):
+        return [pair for index, item in enumerate(value) for pair in _strings(item, f"{where}[{index}]")]
+    return []
 
 
 def content_hash(text: str) -> str:
