@@ -2,7 +2,7 @@
 in-process MOS while a Neo4j of the bench's own is stopped, killed and frozen, cycle after cycle.
 
     python -m bench.bench_faults [--clients 4] [--mos-clients 1] [--faults stop,kill,freeze] [--down 5]
-                                 [--freeze-down 20] [--steady 10] [--bolt-port 7691] [--http-port 7478]
+                                 [--freeze-down 20] [--steady 10] [--bolt-port 7692] [--http-port 7479]
 
 Each client adds unique texts in a loop (content and single chat messages in turn). Per cycle: the fault
 (`stop`: scripts/neo4j.sh stop, a clean shutdown; `kill`: SIGKILL; `freeze`: SIGSTOP, then SIGCONT), held
@@ -12,7 +12,7 @@ seconds. At the end it reads the graph back (tests/faults `audit`): acknowledged
 that wrote anyway, rows without their cube edge, vector or message, duplicates. Adds whose outcome was in
 doubt are sent again, which must acknowledge each. Writes bench/results/faults.json and .md.
 
-The Neo4j is scripts/neo4j.sh on its own ports (7691 by default, apart from the shared 7687 and from the
+The Neo4j is scripts/neo4j.sh on its own ports (7692 by default, apart from the shared 7687 and from the
 test suite's 7690); the bench starts it if needed and stops it at the end if it started it.
 """
 
@@ -66,8 +66,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--down", type=float, default=5.0, help="seconds between a stop or kill and the restart")
     parser.add_argument("--freeze-down", type=float, default=20.0, help="seconds a freeze lasts")
     parser.add_argument("--steady", type=float, default=10.0, help="seconds of normal service around the cycles")
-    parser.add_argument("--bolt-port", type=int, default=7691)
-    parser.add_argument("--http-port", type=int, default=7478)
+    parser.add_argument("--bolt-port", type=int, default=7692)
+    parser.add_argument("--http-port", type=int, default=7479)
     return parser.parse_args()
 
 
