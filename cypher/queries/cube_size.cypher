@@ -1,5 +1,4 @@
 // Memories in one cube (a degree lookup) and in the whole graph (the count store): both O(1).
+// (COUNT { (:Memory) } reads the count store; a MATCH (m:Memory) after a WITH scanned every memory.)
 MATCH (c:MemCube {id: $cube_id})
-WITH COUNT { (c)-[:HAS_MEMORY]->() } AS cube_memories
-MATCH (m:Memory)
-RETURN cube_memories, count(m) AS total_memories
+RETURN COUNT { (c)-[:HAS_MEMORY]->() } AS cube_memories, COUNT { (:Memory) } AS total_memories

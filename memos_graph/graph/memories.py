@@ -260,6 +260,18 @@ class MemoryRepository:
         rows = self._store.read("search_exact", cube_id=cube_id, vector=list(vector), top_k=top_k)
         return [item_from_node(row["memory"], float(row["score"])) for row in rows]
 
+    def search_small_cube(
+        self, cube_id: str, vector: Sequence[float], top_k: int, exact_max: int
+    ) -> tuple[int, int, list[TextualMemoryItem]]:
+        """(memories in the cube, memories in the graph, exact top-k if the cube holds at most exact_max)."""
+        rows = self._store.read(
+            "search_small_cube", cube_id=cube_id, vector=list(vector), top_k=top_k, exact_max=exact_max
+        )
+        if not rows:
+            return 0, 0, []
+        hits = [item_from_node(hit["memory"], float(hit["score"])) for hit in rows[0]["hits"]]
+        return int(rows[0]["cube_memories"]), int(rows[0]["total_memories"]), hits
+
     def search_index(
         self, index_name: str, cube_id: str, vector: Sequence[float], top_k: int, candidates: int
     ) -> list[TextualMemoryItem]:

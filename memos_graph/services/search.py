@@ -17,6 +17,7 @@ import logging
 import math
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from memos_graph.domain import TextualMemoryItem, User
 from memos_graph.errors import IndexUnavailable
@@ -36,6 +37,8 @@ class SearchService:
     def __init__(self, runtime: Runtime, cubes: CubeService) -> None:
         self._rt = runtime
         self._cubes = cubes
+        # Neo4j round trips that can overlap with embedding the query (threads: the driver blocks).
+        self._background = ThreadPoolExecutor(max_workers=4, thread_name_prefix="memos-search")
 
     def search(
         self,
@@ -55,30 +58,49 @@ class SearchService:
             cubes = self._cubes.loaded_readable(actor)
         if not cubes:
             return grouped([])
+        if self._rt.config.search.mode != "hybrid":
+            (vector,) = self._rt.embedder.embed([text])
+            return grouped([(entry.cube.cube_id, self.search_cube(entry.cube.cube_id, vector, k)) for entry in cubes])
+        # The BM25 side needs no vector: it runs in Neo4j while the query is embedded here.
+        pool = self.pool_size(k)
+        text_rankings = {
+            entry.cube.cube_id: self._background.submit(self.text_ranking, entry.cube.cube_id, text, pool)
+            for entry in cubes
+        }
         (vector,) = self._rt.embedder.embed([text])
-        hybrid = self._rt.config.search.mode == "hybrid"
         return grouped(
             [
-                (
-                    entry.cube.cube_id,
-                    self.search_hybrid(entry.cube.cube_id, text, vector, k)
-                    if hybrid
-                    else self.search_cube(entry.cube.cube_id, vector, k),
-                )
-                for entry in cubes
+                (cube_id, self.search_hybrid(cube_id, text, vector, k, ranking.result()))
+                for cube_id, ranking in text_rankings.items()
             ]
         )
 
+    def pool_size(self, top_k: int) -> int:
+        """How many candidates each ranking contributes to the fusion."""
+        settings = self._rt.config.search
+        return max(top_k * settings.pool_factor, settings.min_pool)
+
+    def text_ranking(self, cube_id: str, text: str, pool: int) -> list[TextualMemoryItem]:
+        """The cube's BM25 ranking for the query's words (empty when it has none)."""
+        terms = lucene_query(text)
+        if not terms:
+            return []
+        return self.search_text(cube_id, f"cube_key:{cube_key(cube_id)} AND memory:({terms})", pool)
+
     def search_hybrid(
-        self, cube_id: str, text: str, vector: Sequence[float], top_k: int
+        self,
+        cube_id: str,
+        text: str,
+        vector: Sequence[float],
+        top_k: int,
+        text_ranking: list[TextualMemoryItem] | None = None,
     ) -> list[TextualMemoryItem]:
         """Vector and BM25 rankings of one cube fused by reciprocal rank; relativity is the fused score."""
         settings = self._rt.config.search
-        pool = max(top_k * settings.pool_factor, settings.min_pool)
-        rankings = [self.search_cube(cube_id, vector, pool)]
-        terms = lucene_query(text)
-        if terms:
-            rankings.append(self.search_text(cube_id, f"cube_key:{cube_key(cube_id)} AND memory:({terms})", pool))
+        pool = self.pool_size(top_k)
+        if text_ranking is None:
+            text_ranking = self.text_ranking(cube_id, text, pool)
+        rankings = [self.search_cube(cube_id, vector, pool), text_ranking]
         fused = reciprocal_rank_fusion(rankings, settings.rrf_k, pool)
         if settings.expand_top and fused:
             fused = self.with_neighbours(cube_id, fused, settings.expand_top, settings.neighbour_weight)
@@ -116,9 +138,11 @@ class SearchService:
     def search_cube(self, cube_id: str, vector: Sequence[float], top_k: int) -> list[TextualMemoryItem]:
         """Top-k of one cube, exact for small cubes, index with adaptive over-fetch for large ones."""
         settings = self._rt.config.search
-        cube_size, total = self._rt.cubes.size(cube_id)
+        cube_size, total, hits = self._rt.memories.search_small_cube(
+            cube_id, vector, top_k, settings.exact_scan_max_memories
+        )
         if cube_size <= settings.exact_scan_max_memories or total == 0:
-            return self._rt.memories.search_exact(cube_id, vector, top_k)
+            return hits
         share = cube_size / total
         candidates = max(settings.min_candidates, math.ceil(top_k / share * settings.overfetch_factor))
         wanted = min(top_k, cube_size)
