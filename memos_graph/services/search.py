@@ -110,9 +110,13 @@ class SearchService:
         self, cube_id: str, ranked: list[TextualMemoryItem], expand_top: int, weight: float
     ) -> list[TextualMemoryItem]:
         """Add the conversational neighbours of the top hits at a share of their score, then re-rank."""
+        # Only memories taken from conversations have :Message neighbours; skip the round trip otherwise.
+        parents = [item.id for item in ranked[:expand_top] if item.metadata.source == "conversation"]
+        if not parents:
+            return ranked
         scores = {item.id: item.metadata.relativity or 0.0 for item in ranked}
         items = {item.id: item for item in ranked}
-        found = self._rt.memories.neighbours(cube_id, [item.id for item in ranked[:expand_top]])
+        found = self._rt.memories.neighbours(cube_id, parents)
         for parent in ranked[:expand_top]:
             for neighbour in found.get(parent.id, []):
                 score = scores[parent.id] * weight

@@ -84,9 +84,11 @@ def requests_per_call(num_retries: int) -> int:
 
 def call_bound_s(llm: LLMSettings, attempts: int = 1) -> float:
     """How long `attempts` failing model calls may take: each request up to timeout_s, the OpenAI client's
-    back-off (under 1 s per retry at these counts) between retries, and 2 s for the rest of the operation."""
+    back-off (under 1 s per retry at these counts) between retries, and 5 s for the rest of the operation
+    (the first litellm call of a process sets itself up; this machine may be busy). A hang would take the
+    default 60 s per request."""
     per_call = requests_per_call(llm.num_retries) * llm.timeout_s + llm.num_retries * 1.0
-    return attempts * per_call + 2.0
+    return attempts * per_call + 5.0
 
 
 def timed(work: Callable[[], object]) -> tuple[float, BaseException | None]:
