@@ -192,7 +192,8 @@ def write_results(payload: dict[str, Any]) -> None:
     lines = [
         "# scale benchmark", "",
         f"Run {payload['started']} on {payload['machine']}; {payload['cubes']} cubes, memories spread evenly; "
-        f"{payload['queries']} queries per stage on random cubes, top_k={TOP_K}; Neo4j {payload['neo4j_memory']}.",
+        f"{payload['queries']} queries per stage on random cubes, top_k={TOP_K}; Neo4j {payload['neo4j_memory']}. "
+        f"{payload.get('note', '')}",
         "", "## search latency (ms, p50 / p95)", "",
         "| memories (per cube) | MOS.search in-process | GraphQL search over HTTP | vector path (default) | "
         "vector index forced | exact per-cube scan | query embedding |",
@@ -281,8 +282,13 @@ def main() -> None:
     }
     if args.resume and (RESULTS / "scale.json").exists():
         # Keep the stages a resumed run does not measure again.
-        earlier = json.loads((RESULTS / "scale.json").read_text()).get("stages", [])
-        payload["stages"] = [stage for stage in earlier if stage["memories"] not in args.stages]
+        earlier = json.loads((RESULTS / "scale.json").read_text())
+        payload["stages"] = [stage for stage in earlier.get("stages", []) if stage["memories"] not in args.stages]
+        kept = ", ".join(str(stage["memories"]) for stage in payload["stages"])
+        payload["note"] = (
+            f"Resumed run: the stages at {kept} memories were measured by the run of {earlier['started']}; "
+            "this run measured the others on the kept graph (load time 0 where nothing was missing)."
+        ) if kept else ""
     config = MOSConfig.load().model_copy(update={"root_api_key": None})
     with MOS(config) as mos:
         server = GraphQLServer(root_key)
