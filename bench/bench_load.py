@@ -25,14 +25,12 @@ import os
 import platform
 import random
 import secrets
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +40,7 @@ import numpy as np
 from neo4j import GraphDatabase
 
 from bench.corpus import ACTIONS, PLACES, SUBJECTS, sentences
+from bench.server import memory_mb, serve
 from memos_graph.config import MOSConfig, Neo4jSettings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -73,13 +72,6 @@ def log(message: str) -> None:
 # -- the server under test ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def server_env(neo4j: Neo4jSettings, root_key: str, llm_url: str) -> dict[str, str]:
     """This process's environment plus what the server needs: Neo4j, the root key, the test LLM."""
     return {
@@ -97,59 +89,6 @@ def server_env(neo4j: Neo4jSettings, root_key: str, llm_url: str) -> dict[str, s
     }
 
 
-@dataclass(frozen=True)
-class Server:
-    base_url: str
-    pid: int
-    log_path: Path
-
-
-@contextlib.contextmanager
-def serve(env: Mapping[str, str], log_path: Path, start_timeout: float = 180.0) -> Iterator[Server]:
-    """Run `python -m graphql_schema` on a free loopback port until the block ends; its output goes to
-    log_path."""
-    port = free_port()
-    with open(log_path, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "graphql_schema", "--host", "127.0.0.1", "--port", str(port)],
-            env=dict(env),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            base_url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + start_timeout
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
-                        break
-                if process.poll() is not None:
-                    raise RuntimeError(f"the server exited during start-up; see {log_path}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the server was not healthy after {start_timeout:.0f} s; see {log_path}")
-                time.sleep(0.25)
-            yield Server(base_url, process.pid, log_path)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def memory_mb(pid: int) -> dict[str, float]:
-    """A process's resident memory now (VmRSS) and its peak so far (VmHWM), from /proc."""
-    figures = {}
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            name, _, value = line.partition(":")
-            if name in ("VmRSS", "VmHWM"):
-                figures[name] = round(int(value.split()[0]) / 1024, 1)
-    return {"rss_mb": figures.get("VmRSS", float("nan")), "peak_since_start_mb": figures.get("VmHWM", float("nan"))}
-
-
-# -- GraphQL calls --------------------------------------------------------------------------------------
 
 
 class CallFailed(Exception):

@@ -19,16 +19,15 @@ Run it against a Neo4j of its own (see bench/README.md): it leaves 1M memories b
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
 import platform
 import random
 import secrets
-import socket
 import statistics
-import subprocess
-import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from functools import partial
@@ -40,23 +39,13 @@ import numpy as np
 
 from bench.bench_core import CACHE, RESULTS, cleanup, load_cube, log, recall, summary_ms, timed
 from bench.corpus import noisy_vectors, pool_vectors, sentences
+from bench.server import rss_mb, serve
 from memos_graph import MOS, MOSConfig
 from memos_graph.config import SearchSettings
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
 
 TOP_K = 10
-
-
-def rss_mb(pid: int) -> float | None:
-    """Resident memory of a process, from /proc."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
 
 
 def neo4j_process(bolt_port: str) -> tuple[int | None, Path | None]:
@@ -86,42 +75,20 @@ def directory_mb(path: Path | None) -> float | None:
     return round(total / 2**20, 1)
 
 
-class GraphQLServer:
-    """The real GraphQL server as a subprocess, and an HTTP client for it."""
+class GraphQLClient:
+    """Authorised GraphQL calls to the server under test; any error is a failed benchmark."""
 
-    def __init__(self, root_key: str) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        env = os.environ | {"MEMOS_ROOT_API_KEY": root_key}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "graphql_schema", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=60)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if self.client.get("/healthz").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError("the GraphQL server did not start")
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
 
     def call(self, key: str, query: str, **variables: Any) -> dict[str, Any]:
-        response = self.client.post("/graphql", json={"query": query, "variables": variables},
-                                    headers={"Authorization": f"Bearer {key}"})
+        response = self.http.post("/graphql", json={"query": query, "variables": variables},
+                                  headers={"Authorization": f"Bearer {key}"})
         response.raise_for_status()
         body: dict[str, Any] = response.json()
         if body.get("errors"):
             raise RuntimeError(f"GraphQL error: {body['errors']}")
         return body
-
-    def close(self) -> None:
-        self.client.close()
-        self.process.terminate()
-        self.process.wait(timeout=30)
 
 
 SEARCH = "query($q: String!, $c: [ID!]) { search(query: $q, cubeIds: $c, topK: 10) { textMem { memories { id } } } }"
@@ -140,7 +107,7 @@ def rotate_key_of(mos: MOS, owner: str) -> str:
     return mos.services.identity.rotate(mos.cubes.actor(owner))
 
 
-def measure_stage(mos: MOS, owner: str, owner_key: str, server: GraphQLServer, cubes: Sequence[str],
+def measure_stage(mos: MOS, owner: str, owner_key: str, server: GraphQLClient, cubes: Sequence[str],
                   queries: Sequence[str], rng: random.Random) -> dict[str, Any]:
     rt = mos.runtime
     forced = SearchService(
@@ -291,7 +258,10 @@ def main() -> None:
         ) if kept else ""
     config = MOSConfig.load().model_copy(update={"root_api_key": None})
     with MOS(config) as mos:
-        server = GraphQLServer(root_key)
+        processes = contextlib.ExitStack()
+        log_path = Path(tempfile.mkstemp(prefix="memos-scale-server-", suffix=".log")[1])
+        process = processes.enter_context(serve(os.environ | {"MEMOS_ROOT_API_KEY": root_key}, log_path))
+        server = GraphQLClient(processes.enter_context(httpx.Client(base_url=process.base_url, timeout=60)))
         try:
             if args.resume:
                 owner_key = rotate_key_of(mos, owner)
@@ -337,12 +307,12 @@ def main() -> None:
                 entry["add"] = measure_adds(mos, owner, cubes, stage, rng)
                 entry["store_mb"] = directory_mb(neo4j_home / "data" if neo4j_home else None)
                 entry["neo4j_rss_mb"] = rss_mb(neo4j_pid) if neo4j_pid else None
-                entry["graphql_rss_mb"] = rss_mb(server.process.pid)
+                entry["graphql_rss_mb"] = rss_mb(process.pid)
                 payload["stages"].append(entry)
                 write_results(payload)
                 log(json.dumps(entry))
         finally:
-            server.close()
+            processes.close()
             if not args.keep:
                 log("cleaning up")
                 cleanup(mos.runtime, owner)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -28,16 +29,13 @@ import numpy as np
 
 from bench.bench_core import CACHE, RESULTS, cleanup, load_cube, log
 from bench.corpus import noisy_vectors, pool_vectors, sentences
+from bench.server import memory_mb
 from memos_graph import MOS, MOSConfig, UserRole
 
 
 def rss_mb() -> float:
     """This process's current resident memory."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    return memory_mb(os.getpid())["rss_mb"]
 
 
 class PeakSampler:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -38,6 +37,7 @@ import httpx
 import neo4j
 from pydantic import SecretStr
 
+from bench.server import free_port
 from memos_graph import MOS
 from memos_graph.config import ENVIRONMENT_OVERRIDES, Neo4jSettings
 from memos_graph.errors import MemosError
@@ -71,14 +71,6 @@ def failure_bound_s(settings: Neo4jSettings, slack_s: float = 3.0) -> float:
         delay *= 2
     attempts = len(delays) + 1
     return sum(delays) + attempts * settings.acquisition_timeout_s + slack_s
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Neo4jInstance:

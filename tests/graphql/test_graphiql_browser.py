@@ -13,7 +13,6 @@ import itertools
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -27,6 +26,7 @@ import pytest
 import uvicorn
 from websockets.sync.client import ClientConnection, connect
 
+from bench.server import free_port
 from graphql_schema.app import create_app
 from memos_graph.services.runtime import Runtime
 from tests.graphql.conftest import Gql
@@ -55,13 +55,6 @@ def chromium() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail("Chromium is not installed (scripts/test.sh installs it with apt-get under CI)")
     pytest.skip("Chromium is not installed")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.server import free_port
 from memos_graph import MOS, UserRole
 from memos_graph.cli import ExitCode
 from memos_graph.config import Neo4jSettings
@@ -190,15 +190,8 @@ def test_schema_apply(cli: Cli) -> None:
     assert applied["applied"] is True and applied["embedding_dim"] == 384
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_serve_answers_healthz(cli: Cli, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(
         [*cli_command(), "serve", "--port", str(port)], env=cli.env, stdout=log, stderr=subprocess.STDOUT

@@ -18,10 +18,10 @@ from bench.bench_load import (
     graph_counts,
     parse_mix,
     run_load,
-    serve,
     server_env,
     setup_users,
 )
+from bench.server import serve
 from memos_graph.config import Neo4jSettings
 from tests.fake_llm import FakeOpenAI
 
