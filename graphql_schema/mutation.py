@@ -22,10 +22,8 @@ from memos_graph.domain import Permission, TextualMemoryItem, TextualMemoryMetad
 from memos_graph.errors import InvalidInput
 from memos_graph.services.validation import check_strings
 
-MAX_METADATA_STRING = 32_000  # the service checks again against the configured limits
 
-
-def _update_item(data: UpdateMemoryInput) -> TextualMemoryItem:
+def _update_item(data: UpdateMemoryInput, max_chars: int) -> TextualMemoryItem:
     fields: dict[str, Any] = {
         name: getattr(data, name)
         for name in ("tags", "key", "type", "confidence", "background")
@@ -37,7 +35,8 @@ def _update_item(data: UpdateMemoryInput) -> TextualMemoryItem:
     clash = set(extra) & set(TextualMemoryMetadata.model_fields)
     if clash:
         raise InvalidInput(f"extra may not set schema fields: {', '.join(sorted(clash))}")
-    check_strings({**extra, **fields}, "metadata", MAX_METADATA_STRING)
+    # Before pydantic sees them: its message for a lone surrogate does not say what is wrong.
+    check_strings({**extra, **fields}, "metadata", max_chars)
     try:
         metadata = TextualMemoryMetadata.model_validate({**extra, **fields})
     except ValidationError as exc:
@@ -134,7 +133,7 @@ class Mutation:
     @strawberry.mutation(description="Replace a memory's text and the given metadata; the old version is kept.")
     async def update_memory(self, info: Info, input: UpdateMemoryInput) -> MemoryType:
         ctx = info.context
-        item = _update_item(input)
+        item = _update_item(input, ctx.services.runtime.config.limits.max_memory_chars)
         updated = await ctx.run(
             lambda: ctx.services.memories.update(ctx.caller, str(input.cube_id), str(input.id), item)
         )
@@ -169,7 +168,9 @@ class Mutation:
     )
     async def dump_cube(self, info: Info, cube_id: strawberry.ID, dump_dir: str) -> CubeTransferPayload:
         ctx = info.context
-        report = await ctx.run(lambda: ctx.services.transfer.dump(ctx.caller, dump_dir, str(cube_id), True))
+        report = await ctx.run(
+            lambda: ctx.services.transfer.dump(ctx.caller, dump_dir, str(cube_id), require_roots=True)
+        )
         return CubeTransferPayload.of(report)
 
     @strawberry.mutation(
@@ -181,5 +182,7 @@ class Mutation:
     ) -> CubeTransferPayload:
         ctx = info.context
         target = None if cube_id is None else str(cube_id)
-        report = await ctx.run(lambda: ctx.services.transfer.import_directory(ctx.caller, path, target, True))
+        report = await ctx.run(
+            lambda: ctx.services.transfer.import_directory(ctx.caller, path, target, require_roots=True)
+        )
         return CubeTransferPayload.of(report)

@@ -109,8 +109,7 @@ class MOS:
             raise InvalidInput("mem_cube_name_or_path must be a non-empty string")
         # Cube ids never contain a slash, so anything with one (or an existing directory) is a path.
         if "/" in mem_cube_name_or_path or os.sep in mem_cube_name_or_path or os.path.isdir(mem_cube_name_or_path):
-            confined = bool(self.config.transfer.roots)
-            report = self.services.transfer.import_directory(actor, mem_cube_name_or_path, mem_cube_id, confined)
+            report = self.services.transfer.import_directory(actor, mem_cube_name_or_path, mem_cube_id)
             return report.cube_id
         return self.cubes.register(actor, mem_cube_id or mem_cube_name_or_path)
 
@@ -190,5 +189,4 @@ class MOS:
 
         dump_dir must not exist or be empty; with transfer.roots configured it must lie inside one.
         """
-        confined = bool(self.config.transfer.roots)
-        self.services.transfer.dump(self._actor(user_id), dump_dir, mem_cube_id, confined)
+        self.services.transfer.dump(self._actor(user_id), dump_dir, mem_cube_id)

@@ -60,15 +60,13 @@ def _report(report: TransferReport, verb: str) -> Outcome:
 
 def run_cube_dump(args: argparse.Namespace, session: Session) -> Outcome:
     """Write a cube the acting user may read as a MemOS cube directory (tree_text form)."""
-    confined = bool(session.mos.config.transfer.roots)
-    report = session.mos.services.transfer.dump(session.actor(), args.directory, args.cube_id, confined)
+    report = session.mos.services.transfer.dump(session.actor(), args.directory, args.cube_id)
     return _report(report, "dumped")
 
 
 def run_cube_import(args: argparse.Namespace, session: Session) -> Outcome:
     """Import a MemOS cube directory as a new cube the acting user owns."""
-    confined = bool(session.mos.config.transfer.roots)
-    report = session.mos.services.transfer.import_directory(session.actor(), args.directory, args.cube_id, confined)
+    report = session.mos.services.transfer.import_directory(session.actor(), args.directory, args.cube_id)
     return _report(report, "imported")
 
 

@@ -83,9 +83,9 @@ class CubeTransferService:
 
     # -- paths ----------------------------------------------------------------------------------------
 
-    def _path(self, path: str, what: str, confined: bool) -> Path:
+    def _path(self, path: str, what: str, require_roots: bool) -> Path:
         roots = real_roots(self._settings.roots)
-        if confined and not roots:
+        if require_roots and not roots:
             raise FeatureNotAvailable(
                 "cube dumps and imports need configured directories: set MEMOS_TRANSFER_ROOTS "
                 f"(separated by '{os.pathsep}') or transfer.roots in the config"
@@ -94,9 +94,11 @@ class CubeTransferService:
 
     # -- dump -----------------------------------------------------------------------------------------
 
-    def dump(self, actor: User, dump_dir: str, mem_cube_id: str | None, confined: bool) -> TransferReport:
+    def dump(
+        self, actor: User, dump_dir: str, mem_cube_id: str | None, require_roots: bool = False
+    ) -> TransferReport:
         """Write the cube as config.json + textual_memory.json (tree_text) into dump_dir, all or nothing."""
-        target = self._path(dump_dir, "dump_dir", confined)
+        target = self._path(dump_dir, "dump_dir", require_roots)
         if mem_cube_id is None:
             granted = self._cubes.default_cube(actor)
         else:
@@ -161,10 +163,10 @@ class CubeTransferService:
     # -- import ---------------------------------------------------------------------------------------
 
     def import_directory(
-        self, actor: User, path: str, mem_cube_id: str | None, confined: bool
+        self, actor: User, path: str, mem_cube_id: str | None, require_roots: bool = False
     ) -> TransferReport:
         """Import a MemOS cube directory (either form) as a cube the actor owns; nothing stays if it fails."""
-        directory = self._path(path, "cube directory", confined)
+        directory = self._path(path, "cube directory", require_roots)
         content = self._read(directory)
         wanted = mem_cube_id or content.source.cube_id or str(uuid.uuid4())
         cube_id = check_id(wanted, "cube id", self._rt.config.limits)
