@@ -180,8 +180,13 @@ def test_error_exit_codes(cli: Cli, owner_with_cube: tuple[str, str], uid: Calla
     assert stranger["error"]["code"] == "UNAUTHENTICATED"
 
 
+LOCAL_SERVER_VARIABLES = ("MEMOS_GRAPH_CACHE", "NEO4J_BOLT_PORT", "NEO4J_HTTP_PORT")
+
+
 def test_neo4j_status(cli: Cli) -> None:
-    status = cli.json("neo4j", "status")
+    # The suite's local server: scripts/neo4j.sh finds it by cache directory and Bolt port.
+    where = {name: os.environ[name] for name in LOCAL_SERVER_VARIABLES if name in os.environ}
+    status = cli.json("neo4j", "status", env=where)
     assert status["action"] == "status" and status["output"].startswith("running")
 
 
