@@ -120,11 +120,19 @@ class Query:
             page_info=PageInfo(has_next_page=len(items) > first, end_cursor=edges[-1].cursor if edges else None),
         )
 
-    @strawberry.field(description="Top-k memories per cube: the named cubes, or the caller's loaded cubes.")
+    @strawberry.field(
+        description="Top-k memories per cube: the named cubes, or the caller's loaded cubes. metadata.relativity "
+        "is a relevance in [0, 1], higher is better; with `threshold`, results below it are left out."
+    )
     async def search(
-        self, info: Info, query: str, cube_ids: list[strawberry.ID] | None = None, top_k: int | None = None
+        self,
+        info: Info,
+        query: str,
+        cube_ids: list[strawberry.ID] | None = None,
+        top_k: int | None = None,
+        threshold: float | None = None,
     ) -> SearchResult:
         ctx = info.context
         ids = None if cube_ids is None else [str(c) for c in cube_ids]
-        shape = await ctx.run(lambda: ctx.services.search.search(ctx.caller, query, ids, top_k))
+        shape = await ctx.run(lambda: ctx.services.search.search(ctx.caller, query, ids, top_k, threshold))
         return search_result(shape)

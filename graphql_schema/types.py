@@ -107,7 +107,9 @@ class MemoryMetadata:
     updated_at: str | None
     background: str | None
     version: int | None
-    relativity: float | None = strawberry.field(description="Search score (search results only).")
+    relativity: float | None = strawberry.field(
+        description="Search relevance in [0, 1], higher is better (search results only)."
+    )
     extra: JSON = strawberry.field(description="Keys the caller added beyond the schema.")
 
 

@@ -80,8 +80,15 @@ class SearchSettings(_Section):
 
     # "hybrid": vector and fulltext rankings fused with RRF; "vector": the vector ranking alone.
     mode: Literal["hybrid", "vector"] = "hybrid"
-    # Lucene analyzer of the fulltext (BM25) index: "english" stems and drops stop words.
+    # Lucene analyzer of the fulltext index kept for analysts' Cypher (search ranks with per-cube BM25 instead).
     fulltext_analyzer: str = "english"
+    # "convex": relativity = vector_weight * cosine (clipped at 0) + (1 - vector_weight) * BM25 / its ceiling;
+    # "rrf": reciprocal rank fusion with rrf_k, normalised so 1.0 is first in both rankings.
+    fusion: Literal["convex", "rrf"] = "rrf"
+    vector_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    # BM25 over each cube's own term statistics (Lucene's defaults).
+    bm25_k1: float = Field(default=1.2, ge=0.0)
+    bm25_b: float = Field(default=0.75, ge=0.0, le=1.0)
     rrf_k: int = Field(default=60, ge=1)
     # Each ranking contributes max(top_k * pool_factor, min_pool) candidates to the fusion.
     pool_factor: int = Field(default=3, ge=1)

@@ -144,9 +144,13 @@ class MOS:
         user_id: str | None = None,
         install_cube_ids: list[str] | None = None,
         top_k: int | None = None,
+        threshold: float | None = None,
     ) -> SearchShape:
-        """Top-k memories per readable cube; each item's metadata.relativity is its score."""
-        return self.searcher.search(self._actor(user_id), query, install_cube_ids, top_k)
+        """Top-k memories per readable cube; each item's metadata.relativity is its relevance in [0, 1].
+
+        With a threshold, results whose relativity is below it are left out.
+        """
+        return self.searcher.search(self._actor(user_id), query, install_cube_ids, top_k, threshold)
 
     def get(self, mem_cube_id: str, memory_id: str, user_id: str | None = None) -> TextualMemoryItem:
         """One memory."""

@@ -2,6 +2,7 @@
 MATCH (c:MemCube {id: $cube_id})
 WHERE c.import_id = $import_id
 WITH c, EXISTS { ()-[:OWNS]->(c) } AS owned
-FOREACH (_ IN CASE WHEN owned THEN [1] ELSE [] END | REMOVE c.import_id, c.import_started_at)
+// (An import only fills an empty cube, so once its memories are discarded the cube's text total is 0 again.)
+FOREACH (_ IN CASE WHEN owned THEN [1] ELSE [] END | REMOVE c.import_id, c.import_started_at SET c.term_total = 0)
 FOREACH (_ IN CASE WHEN owned THEN [] ELSE [1] END | DETACH DELETE c)
 RETURN owned

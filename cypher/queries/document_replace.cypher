@@ -10,6 +10,9 @@ CALL (doc) {
   OPTIONAL MATCH (m)-[:DERIVED_FROM*1.. {kind: 'update'}]->(v:MemoryVersion)
   WITH m, collect(v) AS versions
   FOREACH (v IN versions | DETACH DELETE v)
+  WITH m
+  MATCH (c:MemCube {id: $cube_id})
+  SET c.term_total = coalesce(c.term_total, 0) - coalesce(m.term_count, 0)
   DETACH DELETE m
 }
 SET doc += document, doc.updated_at = datetime()

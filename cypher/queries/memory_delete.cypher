@@ -1,5 +1,8 @@
 // Delete one memory, its version history, and the messages and documents no other memory derives from.
-MATCH (:MemCube {id: $cube_id})-[:HAS_MEMORY]->(m:Memory {id: $memory_id})
+// The cube's running total of text lengths (the BM25 average length) loses the memory's length.
+MATCH (c:MemCube {id: $cube_id})-[:HAS_MEMORY]->(m:Memory {id: $memory_id})
+SET c.term_total = coalesce(c.term_total, 0) - coalesce(m.term_count, 0)
+WITH m
 OPTIONAL MATCH (m)-[:DERIVED_FROM*1.. {kind: 'update'}]->(v:MemoryVersion)
 WITH m, collect(v) AS versions
 OPTIONAL MATCH (m)-[:DERIVED_FROM]->(source)

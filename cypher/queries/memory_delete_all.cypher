@@ -1,5 +1,14 @@
-// Delete every memory of the named cubes, with their version histories and their message and document nodes.
+// Delete every memory of the named cubes, with their version histories, their message and document nodes
+// and their BM25 vocabulary (:Term nodes); the cubes' total text length goes back to 0.
 UNWIND $cube_ids AS cube_id
+CALL (cube_id) {
+  MATCH (c:MemCube {id: cube_id})
+  SET c.term_total = 0
+}
+CALL (cube_id) {
+  MATCH (t:Term {cube_id: cube_id})
+  DETACH DELETE t
+}
 CALL (cube_id) {
   MATCH (msg:Message {cube_id: cube_id})
   DETACH DELETE msg

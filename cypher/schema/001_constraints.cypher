@@ -9,3 +9,5 @@ CREATE CONSTRAINT user_api_key_hash_unique IF NOT EXISTS FOR (u:User) REQUIRE u.
 CREATE CONSTRAINT message_key_unique IF NOT EXISTS FOR (m:Message) REQUIRE (m.cube_id, m.key) IS UNIQUE;
 CREATE CONSTRAINT chat_turn_id_unique IF NOT EXISTS FOR (t:ChatTurn) REQUIRE t.id IS UNIQUE;
 CREATE CONSTRAINT document_key_unique IF NOT EXISTS FOR (d:Document) REQUIRE (d.cube_id, d.key) IS UNIQUE;
+// One :Term node per (cube, term): the per-cube BM25 index's vocabulary (its degree is the term's df).
+CREATE CONSTRAINT term_cube_unique IF NOT EXISTS FOR (t:Term) REQUIRE (t.cube_id, t.term) IS UNIQUE;

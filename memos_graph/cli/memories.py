@@ -51,7 +51,9 @@ def _item(item: TextualMemoryItem) -> dict[str, Any]:
 
 def run_search(args: argparse.Namespace, session: Session) -> Outcome:
     """Top-k memories per cube: the --cube ones, else the acting user's loaded cubes."""
-    result = session.mos.search(args.query, user_id=session.user_id, install_cube_ids=args.cube, top_k=args.top_k)
+    result = session.mos.search(
+        args.query, user_id=session.user_id, install_cube_ids=args.cube, top_k=args.top_k, threshold=args.threshold
+    )
     groups = result["text_mem"]
     data = {
         "text_mem": [
@@ -100,6 +102,7 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
         "acting user's loaded cubes)"
     )
     search.add_argument("--top-k", type=int, help="memories per cube (default: the configured top_k)")
+    search.add_argument("--threshold", type=float, help="leave out results with relativity below this (0..1)")
     search.set_defaults(handler=run_search)
 
     chat = commands.add_parser(

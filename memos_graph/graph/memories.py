@@ -14,6 +14,7 @@ from memos_graph.domain import SourceReference, TextualMemoryItem, TextualMemory
 from memos_graph.errors import Conflict, NotFound
 from memos_graph.graph.convert import iso
 from memos_graph.graph.store import GraphStore, run_named
+from memos_graph.ranking.analyzer import postings
 
 Guard = Callable[[ManagedTransaction], None]
 
@@ -35,7 +36,7 @@ SERVER_FIELDS = frozenset({"created_at", "updated_at", "version", "relativity", 
 
 
 def cube_key(cube_id: str) -> str:
-    """The cube id as one Lucene token (hex of its UTF-8 bytes): the fulltext index's per-cube filter field."""
+    """The cube id as one Lucene token (hex of its UTF-8 bytes): lets a fulltext query keep to one cube."""
     return "cube" + cube_id.encode("utf-8").hex()
 
 
@@ -152,6 +153,9 @@ class MemoryRepository:
             if nodes:
                 run_named(tx, "messages_upsert", cube_id=cube_id, messages=nodes)
             records = run_named(tx, "memory_add", cube_id=cube_id, rows=payload) if payload else []
+            created = {r["id"] for r in records if r["created"]}
+            index_new_texts(tx, cube_id, [(row.memory_id, row.properties["memory"]) for row in rows
+                                          if row.memory_id in created])
             for update in updates:
                 if update.properties or update.embedding is not None:
                     run_named(
@@ -163,6 +167,7 @@ class MemoryRepository:
                         properties=update.properties,
                         embedding=update.embedding,
                     )
+                    reindex_changed_text(tx, cube_id, update.memory_id, update.properties)
                 run_named(
                     tx, "memory_link_messages", cube_id=cube_id, memory_id=update.memory_id,
                     keys=list(update.message_keys),
@@ -230,6 +235,7 @@ class MemoryRepository:
             )
             if not records:
                 raise NotFound("memory", memory_id)
+            reindex_changed_text(tx, cube_id, memory_id, properties)
             return item_from_node(records[0]["memory"])
 
         return self._store.run_write(work)
@@ -286,17 +292,22 @@ class MemoryRepository:
         )
         return [item_from_node(row["memory"], float(row["score"])) for row in rows]
 
-    def search_fulltext(
-        self, index_name: str, cube_id: str, lucene_query: str, limit: int, keep: int
-    ) -> tuple[list[TextualMemoryItem], bool]:
-        """Up to `keep` BM25 matches within the cube, best first, and whether Lucene may hold more."""
+    def search_terms(
+        self, cube_id: str, terms: Sequence[str], vector: Sequence[float], limit: int, k1: float, b: float
+    ) -> tuple[float, list[tuple[TextualMemoryItem, float]]]:
+        """The cube's best `limit` BM25 matches (per-cube statistics) with the score's ceiling; each item's
+        relativity is its cosine to `vector` (0..1 as Neo4j gives it), paired with its BM25 score."""
+        if not terms:
+            return 0.0, []
         rows = self._store.read(
-            "search_fulltext", index_name=index_name, cube_id=cube_id, lucene=lucene_query, limit=limit, keep=keep
+            "search_terms", cube_id=cube_id, terms=list(terms), vector=list(vector), limit=limit, k1=k1, b=b
         )
         if not rows:
-            return [], False
-        found = [item_from_node(hit["memory"], float(hit["score"])) for hit in rows[0]["found"]]
-        return found, int(rows[0]["fetched"]) >= limit
+            return 0.0, []
+        hits = [
+            (item_from_node(hit["memory"], float(hit["similarity"])), float(hit["score"])) for hit in rows[0]["hits"]
+        ]
+        return float(rows[0]["ceiling"]), hits
 
     def document_checksums(self, cube_id: str, keys: Sequence[str]) -> dict[str, str]:
         """Stored checksums of the cube's documents with these keys (paths)."""
@@ -307,3 +318,31 @@ class MemoryRepository:
         """For each memory, the memories of its messages' conversational neighbours (NEXT either way)."""
         rows = self._store.read("memory_neighbours", cube_id=cube_id, memory_ids=list(memory_ids))
         return {row["memory_id"]: [item_from_node(node) for node in row["neighbours"]] for row in rows}
+
+
+def posting_fields(text: str) -> dict[str, Any]:
+    """The BM25 fields of a memory row: its length in terms and its postings ({term, tf} rows)."""
+    found = postings(text)
+    return {"length": found.length, "postings": found.rows()}
+
+
+def index_new_texts(tx: ManagedTransaction, cube_id: str, texts: Sequence[tuple[str, str]]) -> None:
+    """Write the BM25 postings of newly stored memories ((id, text) pairs) inside the caller's transaction."""
+    if not texts:
+        return
+    rows = [{"id": memory_id, **posting_fields(text)} for memory_id, text in texts]
+    records = run_named(
+        tx, "memory_terms_add", cube_id=cube_id, rows=rows, length_total=sum(int(r["length"]) for r in rows)
+    )
+    if not records or int(records[0]["indexed"]) != len(rows):
+        raise RuntimeError(f"indexed {records[0]['indexed'] if records else 0} of {len(rows)} memories")  # a bug
+
+
+def reindex_changed_text(tx: ManagedTransaction, cube_id: str, memory_id: str, properties: dict[str, Any]) -> None:
+    """Replace a memory's BM25 postings when an update changed its text (a no-op otherwise)."""
+    text = properties.get("memory")
+    if text is None:
+        return
+    found = postings(str(text))
+    run_named(tx, "memory_terms_replace", cube_id=cube_id, memory_id=memory_id, length=found.length,
+              postings=found.rows())

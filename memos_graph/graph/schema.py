@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from neo4j.exceptions import ClientError
 
 from memos_graph.errors import ConfigurationError
-from memos_graph.graph.memories import cube_key
+from memos_graph.graph.memories import cube_key, index_new_texts
 from memos_graph.graph.queries import CYPHER_DIR, split_statements
 from memos_graph.graph.store import GraphStore
 
@@ -41,7 +42,9 @@ def apply_schema(
     ):
         logger.warning("rebuilding fulltext index %s (analyzer %s)", FULLTEXT_INDEX, fulltext_analyzer)
         store.run_statement(f"DROP INDEX {FULLTEXT_INDEX}")  # a constant name, not user input
-    backfill_cube_keys(store)
+    version = data_version(store)
+    if version < 2:
+        backfill_cube_keys(store)
     params = {"dimension": dimension, "quantization": quantization, "fulltext_analyzer": fulltext_analyzer}
     for path in sorted((CYPHER_DIR / "schema").glob("*.cypher")):
         for statement in split_statements(path.read_text(encoding="utf-8")):
@@ -53,6 +56,12 @@ def apply_schema(
                     raise
                 logger.info("schema rule created concurrently by another process: %s", exc.code)
     check_vector_dimension(store, dimension)
+    if version < 3:
+        backfill_terms(store)
+    if version < DATA_VERSION:
+        store.run_statement(
+            "MATCH (s:MemosGraphSchema {id: 'memos-graph'}) SET s.data_version = $version", version=DATA_VERSION
+        )
     # Populating indexes over a large graph takes minutes; the wait must outlive the usual statement timeout.
     store.run_slow_statement("CALL db.awaitIndexes($seconds)", AWAIT_INDEXES_S + 30, {"seconds": AWAIT_INDEXES_S})
     logger.info("schema applied (vector dimension %d)", dimension)
@@ -74,17 +83,20 @@ def check_vector_dimension(store: GraphStore, dimension: int) -> None:
 
 
 AWAIT_INDEXES_S = 1800
-DATA_VERSION = 2  # 2: every Memory has cube_key
+DATA_VERSION = 3  # 2: every Memory has cube_key; 3: every Memory has its BM25 postings (HAS_TERM, term_count)
+BACKFILL_BATCH = 1_000
 
 
-def backfill_cube_keys(store: GraphStore) -> None:
-    """Give memories written before cube_key existed their key: a one-off migration, recorded in a marker node
-    so later starts skip the scan."""
+def data_version(store: GraphStore) -> int:
+    """The graph's data version, from the marker node (created at version 1 on a graph that has none)."""
     marker = store.run_statement(
         "MERGE (s:MemosGraphSchema {id: 'memos-graph'}) RETURN coalesce(s.data_version, 1) AS version"
     )
-    if int(marker[0]["version"]) >= DATA_VERSION:
-        return
+    return int(marker[0]["version"])
+
+
+def backfill_cube_keys(store: GraphStore) -> None:
+    """Give memories written before cube_key existed their key: a one-off migration."""
     rows = store.run_statement(
         "MATCH (m:Memory) WHERE m.cube_key IS NULL RETURN DISTINCT m.cube_id AS cube_id LIMIT 100000"
     )
@@ -96,9 +108,28 @@ def backfill_cube_keys(store: GraphStore) -> None:
             cube_id=row["cube_id"],
             key=cube_key(row["cube_id"]),
         )
-    store.run_statement(
-        "MATCH (s:MemosGraphSchema {id: 'memos-graph'}) SET s.data_version = $version", version=DATA_VERSION
-    )
+
+
+def backfill_terms(store: GraphStore) -> None:
+    """Index memories written before the per-cube BM25 index existed: a one-off migration, a cube at a time,
+    in batches of BACKFILL_BATCH memories per transaction."""
+    cubes = store.run_statement("MATCH (m:Memory) WHERE m.term_count IS NULL RETURN DISTINCT m.cube_id AS cube_id")
+    for row in cubes:
+        cube_id = str(row["cube_id"])
+        indexed = 0
+        while True:
+            batch = store.run_statement(
+                "MATCH (m:Memory {cube_id: $cube_id}) WHERE m.term_count IS NULL "
+                "RETURN m.id AS id, m.memory AS memory LIMIT $limit",
+                cube_id=cube_id,
+                limit=BACKFILL_BATCH,
+            )
+            if not batch:
+                break
+            texts = [(str(r["id"]), str(r["memory"])) for r in batch]
+            store.run_write(partial(index_new_texts, cube_id=cube_id, texts=texts))
+            indexed += len(texts)
+        logger.info("indexed %d memories of cube %s for BM25", indexed, cube_id)
 
 
 def rebuild_search_indexes(store: GraphStore, dimension: int, fulltext_analyzer: str = "english") -> None:

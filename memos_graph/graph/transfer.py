@@ -10,6 +10,7 @@ import neo4j
 from neo4j import ManagedTransaction
 
 from memos_graph.errors import Conflict
+from memos_graph.graph.memories import posting_fields
 from memos_graph.graph.queries import query
 from memos_graph.graph.store import GraphStore, run_named
 
@@ -94,8 +95,10 @@ class CubeTransferRepository:
 
         def work(tx: ManagedTransaction) -> None:
             if batch.memories:
-                _expect(run_named(tx, "cube_import_memories", rows=batch.memories, **params), "created",
-                        len(batch.memories), "memories")
+                memories = [row | posting_fields(str(row["properties"]["memory"])) for row in batch.memories]
+                length_total = sum(int(row["length"]) for row in memories)
+                _expect(run_named(tx, "cube_import_memories", rows=memories, length_total=length_total, **params),
+                        "created", len(memories), "memories")
             if batch.versions:
                 _expect(run_named(tx, "cube_import_versions", rows=batch.versions, **params), "created",
                         len(batch.versions), "versions")

@@ -1,27 +1,29 @@
-"""Tenant-correct vector search.
+"""Tenant-correct, tenant-independent hybrid search.
 
-A cube's memories must never drop out of its own results because other cubes hold nearer vectors (the
-MemOS bug: a global top-k, then a tenant filter). Neo4j 5.26's vector index cannot filter inside the index,
-so each cube is searched on its own:
+A cube's result is a function of that cube's memories and the query only:
 
-- a cube of at most `exact_scan_max_memories` is scored exactly over its own memories (index seek on
-  cube_id, cosine per memory): complete by construction, and cheap because the cube is small;
-- a larger cube asks the HNSW index for `candidates` neighbours, chosen from the cube's share of all
-  memories so that about top_k of them belong to the cube, times `overfetch_factor`; when fewer than top_k
-  survive the cube filter the request doubles, and past `max_candidates` the exact scan answers.
+- Vector side. Neo4j 5.26's vector index cannot filter inside the index, so each cube is searched on its
+  own: a cube of at most `exact_scan_max_memories` is scored exactly over its own memories (index seek on
+  cube_id, cosine per memory); a larger cube asks the HNSW index for `candidates` neighbours, chosen from
+  the cube's share of all memories so that about top_k of them belong to the cube, times
+  `overfetch_factor`; when fewer than top_k survive the cube filter the request doubles, and past
+  `max_candidates` the exact scan answers. (Above the exact-scan size the HNSW answer is approximate.)
+- Text side. BM25 over the cube's own term statistics (:Term nodes per cube, see search_terms.cypher),
+  never the shared Lucene index, whose statistics come from every tenant.
+- Fusion (memos_graph.ranking.fusion) gives `metadata.relativity` in [0, 1], higher is better.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Sequence
 
 from memos_graph.domain import TextualMemoryItem, User
-from memos_graph.errors import IndexUnavailable
-from memos_graph.graph.memories import cube_key
-from memos_graph.graph.schema import FULLTEXT_INDEX, VECTOR_INDEX
+from memos_graph.errors import IndexUnavailable, InvalidInput
+from memos_graph.graph.schema import VECTOR_INDEX
+from memos_graph.ranking.analyzer import query_terms
+from memos_graph.ranking.fusion import convex, cosine_relevance, reciprocal_rank
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.memories import SearchShape, grouped
 from memos_graph.services.runtime import Runtime
@@ -43,11 +45,16 @@ class SearchService:
         query: str,
         install_cube_ids: Sequence[str] | None = None,
         top_k: int | None = None,
+        threshold: float | None = None,
     ) -> SearchShape:
-        """Top-k memories per cube: the named cubes (each must be readable), else the actor's loaded cubes."""
+        """Top-k memories per cube: the named cubes (each must be readable), else the actor's loaded cubes.
+
+        With a threshold, memories whose relativity is below it are left out (so a cube may return fewer).
+        """
         limits = self._rt.config.limits
         text = check_text(query, "query", limits.max_query_chars)
         k = check_top_k(top_k, self._rt.config.top_k, limits)
+        minimum = check_threshold(threshold)
         if install_cube_ids is not None:
             cube_ids = list(dict.fromkeys(install_cube_ids))
             cubes = self._cubes.readable(actor, cube_ids)
@@ -59,48 +66,47 @@ class SearchService:
         # slower (50 vs 43 ms p50 at 1M memories): torch and Neo4j compete for the same cores.
         (vector,) = self._rt.embedder.embed([text])
         hybrid = self._rt.config.search.mode == "hybrid"
-        return grouped(
-            [
-                (
-                    entry.cube.cube_id,
-                    self.search_hybrid(entry.cube.cube_id, text, vector, k)
-                    if hybrid
-                    else self.search_cube(entry.cube.cube_id, vector, k),
-                )
-                for entry in cubes
-            ]
-        )
+        groups = []
+        for entry in cubes:
+            cube_id = entry.cube.cube_id
+            if hybrid:
+                ranked = self.search_hybrid(cube_id, text, vector, k)
+            else:
+                ranked = [scored(item, cosine_relevance(item.metadata.relativity or 0.0))
+                          for item in self.search_cube(cube_id, vector, k)]
+            groups.append((cube_id, [item for item in ranked if (item.metadata.relativity or 0.0) >= minimum]))
+        return grouped(groups)
 
     def pool_size(self, top_k: int) -> int:
         """How many candidates each ranking contributes to the fusion."""
         settings = self._rt.config.search
         return max(top_k * settings.pool_factor, settings.min_pool)
 
-    def text_ranking(self, cube_id: str, text: str, pool: int) -> list[TextualMemoryItem]:
-        """The cube's BM25 ranking for the query's words (empty when it has none)."""
-        terms = lucene_query(text)
-        if not terms:
-            return []
-        return self.search_text(cube_id, f"cube_key:{cube_key(cube_id)} AND memory:({terms})", pool)
-
-    def search_hybrid(
-        self,
-        cube_id: str,
-        text: str,
-        vector: Sequence[float],
-        top_k: int,
-        text_ranking: list[TextualMemoryItem] | None = None,
-    ) -> list[TextualMemoryItem]:
-        """Vector and BM25 rankings of one cube fused by reciprocal rank; relativity is the fused score."""
+    def search_hybrid(self, cube_id: str, text: str, vector: Sequence[float], top_k: int) -> list[TextualMemoryItem]:
+        """The cube's vector and BM25 rankings fused (see memos_graph.ranking.fusion), then the conversational
+        neighbours of the best hits; relativity is the fused score, in [0, 1]."""
         settings = self._rt.config.search
         pool = self.pool_size(top_k)
-        if text_ranking is None:
-            text_ranking = self.text_ranking(cube_id, text, pool)
-        rankings = [self.search_cube(cube_id, vector, pool), text_ranking]
-        fused = reciprocal_rank_fusion(rankings, settings.rrf_k, pool)
-        if settings.expand_top and fused:
-            fused = self.with_neighbours(cube_id, fused, settings.expand_top, settings.neighbour_weight)
-        return fused[:top_k]
+        by_vector = self.search_cube(cube_id, vector, pool)
+        ceiling, by_text = self._rt.memories.search_terms(
+            cube_id, query_terms(text), vector, pool, settings.bm25_k1, settings.bm25_b
+        )
+        items = {item.id: item for item in by_vector}
+        for item, _ in by_text:
+            items.setdefault(item.id, item)
+        if settings.fusion == "convex":
+            # Each BM25 hit comes with its exact cosine; a vector hit outside the BM25 pool counts 0 there.
+            similarity = {item.id: cosine_relevance(item.metadata.relativity or 0.0) for item in by_vector}
+            for item, _ in by_text:
+                similarity.setdefault(item.id, cosine_relevance(item.metadata.relativity or 0.0))
+            lexical = {item.id: bm25 / ceiling for item, bm25 in by_text} if ceiling > 0 else {}
+            fused = convex(similarity, lexical, settings.vector_weight)
+        else:
+            fused = reciprocal_rank([[item.id for item in by_vector], [item.id for item, _ in by_text]], settings.rrf_k)
+        ranked = [scored(items[memory_id], score) for memory_id, score in fused[:pool]]
+        if settings.expand_top and ranked:
+            ranked = self.with_neighbours(cube_id, ranked, settings.expand_top, settings.neighbour_weight)
+        return ranked[:top_k]
 
     def with_neighbours(
         self, cube_id: str, ranked: list[TextualMemoryItem], expand_top: int, weight: float
@@ -122,21 +128,9 @@ class SearchService:
         order = sorted(scores, key=lambda memory_id: -scores[memory_id])
         return [scored(items[memory_id], scores[memory_id]) for memory_id in order]
 
-    def search_text(self, cube_id: str, lucene: str, pool: int) -> list[TextualMemoryItem]:
-        """The cube's best `pool` BM25 matches; the Lucene limit doubles until enough survive or none are left."""
-        limit = pool * 2
-        while True:
-            try:
-                found, more = self._rt.memories.search_fulltext(FULLTEXT_INDEX, cube_id, lucene, limit, pool)
-            except IndexUnavailable:
-                logger.warning("fulltext index unavailable (rebuilding?); vector ranking only for %s", cube_id)
-                return []
-            if len(found) >= pool or not more:
-                return found
-            limit *= 2
-
     def search_cube(self, cube_id: str, vector: Sequence[float], top_k: int) -> list[TextualMemoryItem]:
-        """Top-k of one cube, exact for small cubes, index with adaptive over-fetch for large ones."""
+        """Top-k of one cube, exact for small cubes, index with adaptive over-fetch for large ones; relativity
+        is Neo4j's cosine score, (1 + cos) / 2."""
         settings = self._rt.config.search
         cube_size, total, hits = self._rt.memories.search_small_cube(
             cube_id, vector, top_k, settings.exact_scan_max_memories
@@ -157,29 +151,13 @@ class SearchService:
         return self._rt.memories.search_exact(cube_id, vector, top_k)
 
 
-_TERM = re.compile(r"\w+", re.UNICODE)
-MAX_TERMS = 64
-
-
-def lucene_query(text: str) -> str:
-    """A Lucene query of the text's words joined by OR. Only word characters survive, so no Lucene syntax
-    (quotes, wildcards, field names, boolean operators) from user text reaches the parser."""
-    terms = [term.lower() for term in _TERM.findall(text)][:MAX_TERMS]
-    return " OR ".join(dict.fromkeys(terms))
-
-
-def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[TextualMemoryItem]], rrf_k: int, top_k: int
-) -> list[TextualMemoryItem]:
-    """Fuse rankings: each item scores sum(1 / (rrf_k + rank)); ties broken by first appearance."""
-    scores: dict[str, float] = {}
-    items: dict[str, TextualMemoryItem] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            scores[item.id] = scores.get(item.id, 0.0) + 1.0 / (rrf_k + rank)
-            items.setdefault(item.id, item)
-    best = sorted(scores, key=lambda memory_id: -scores[memory_id])[:top_k]
-    return [scored(items[memory_id], scores[memory_id]) for memory_id in best]
+def check_threshold(threshold: float | None) -> float:
+    """The minimum relativity a result must have: a number in [0, 1], or None for no minimum."""
+    if threshold is None:
+        return 0.0
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0:
+        raise InvalidInput(f"threshold must be a number from 0 to 1, not {threshold!r}")
+    return float(threshold)
 
 
 def scored(item: TextualMemoryItem, score: float) -> TextualMemoryItem:

@@ -228,3 +228,19 @@ def test_features_not_configured_say_so(gql: Gql) -> None:
 def test_committed_sdl_matches_the_code() -> None:
     committed = (Path(__file__).resolve().parents[2] / "graphql_schema" / "schema.graphql").read_text()
     assert committed == sdl(), "run: python -m graphql_schema.export_sdl"
+
+
+def test_search_threshold_over_graphql(gql: Gql, new_user: NewUser) -> None:
+    _, key = new_user("thresholds")
+    cube = make_cube(gql, key)
+    add(gql, key, cube, "Alice plays the cello", "The ferry leaves at noon", "Compost the fallen leaves")
+    query = """query($q: String!, $t: Float) {
+      search(query: $q, topK: 3, threshold: $t) { textMem { memories { memory metadata { relativity } } } }
+    }"""
+    everything = gql(query, key, q="Which instrument does Alice play?", t=None)["data"]["search"]["textMem"][0]
+    scores = [m["metadata"]["relativity"] for m in everything["memories"]]
+    assert len(scores) == 3 and all(0.0 <= s <= 1.0 for s in scores)
+    kept = gql(query, key, q="Which instrument does Alice play?", t=scores[0])["data"]["search"]["textMem"][0]
+    assert [m["memory"] for m in kept["memories"]] == ["Alice plays the cello"]
+    bad = gql(query, key, q="cello", t=2.0)
+    assert codes(bad) == ["BAD_USER_INPUT"]

@@ -8,7 +8,6 @@ import pytest
 
 from memos_graph import MOS, CubeNotAccessible, InvalidInput, UserRole
 from memos_graph.config import SearchSettings
-from memos_graph.graph.memories import cube_key
 from memos_graph.graph.schema import rebuild_search_indexes
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
@@ -126,16 +125,17 @@ def test_tenant_results_are_complete_through_the_vector_index(
         assert approximate.metadata.relativity == pytest.approx(scanned.metadata.relativity, abs=1e-3)
 
 
-def test_bm25_side_is_tenant_filtered_inside_lucene(root: MOS, runtime: Runtime, uid: Callable[[str], str]) -> None:
+def test_bm25_side_keeps_to_the_cube(root: MOS, runtime: Runtime, uid: Callable[[str], str]) -> None:
     owner, other = root.create_user(uid("quiet")), root.create_user(uid("loud"))
     target = root.create_cube_for_user("quiet", owner_id=owner)
     loud = root.create_cube_for_user("loud", owner_id=other)
     root.add(memory_content=["The zeppelin museum opens on Sundays"] + GARDEN, mem_cube_id=target, user_id=owner)
     root.add(memory_content=[f"Zeppelin zeppelin zeppelin flight number {i}" for i in range(300)],
              mem_cube_id=loud, user_id=other)
-    service = SearchService(runtime, root.cubes)
-    found = service.search_text(target, f"cube_key:{cube_key(target)} AND memory:(zeppelin)", 5)
-    assert [m.memory for m in found] == ["The zeppelin museum opens on Sundays"]
+    (vector,) = runtime.embedder.embed(["zeppelin"])
+    ceiling, found = runtime.memories.search_terms(target, ["zeppelin"], vector, 5, 1.2, 0.75)
+    assert [item.memory for item, _ in found] == ["The zeppelin museum opens on Sundays"]
+    assert 0 < found[0][1] < ceiling
     hybrid = root.search("zeppelin", user_id=owner, install_cube_ids=[target], top_k=3)
     assert hybrid["text_mem"][0]["memories"][0].memory == "The zeppelin museum opens on Sundays"
 
