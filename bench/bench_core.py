@@ -29,6 +29,7 @@ from memos_graph import MOS, MOSConfig, UserRole
 from memos_graph.config import SearchSettings
 from memos_graph.graph.memories import NewMemory
 from memos_graph.graph.schema import rebuild_search_indexes
+from memos_graph.ranking.analyzer import query_terms
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
 from memos_graph.services.validation import content_hash
@@ -169,7 +170,10 @@ def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], t
         elapsed, (vector,) = timed(partial(rt.embedder.embed, [query]))
         embed_times.append(elapsed)
         vectors.append(vector)
-    timings: dict[str, list[float]] = {"exact": [], "index": [], "service": [], "mos_search": []}
+    timings: dict[str, list[float]] = {"exact": [], "index": [], "service": [], "bm25": [], "hybrid": [],
+                                       "mos_search": []}
+    search = rt.config.search
+    pool = default_service.pool_size(top_k)
     recalls: dict[str, list[float]] = {"index": [], "service": []}
     exact_by_query: list[list[str]] = []
     for query, vector in zip(queries, vectors, strict=True):
@@ -177,12 +181,16 @@ def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], t
         t_exact, exact = timed(partial(rt.memories.search_exact, target, vector, top_k))
         t_index, via_index = timed(partial(index_service.search_cube, target, vector, top_k))
         t_service, via_service = timed(partial(default_service.search_cube, target, vector, top_k))
+        t_bm25, _ = timed(partial(rt.memories.search_terms, target, query_terms(query), vector, pool,
+                                  search.bm25_k1, search.bm25_b))
+        t_hybrid, _ = timed(partial(default_service.search_hybrid, target, query, vector, top_k))
         t_mos, _ = timed(partial(mos.search, query, user_id=owner, install_cube_ids=[target], top_k=top_k))
         exact_ids = [m.id for m in exact]
         exact_by_query.append(exact_ids)
         recalls["index"].append(recall([m.id for m in via_index], exact_ids))
         recalls["service"].append(recall([m.id for m in via_service], exact_ids))
-        for name, value in (("exact", t_exact), ("index", t_index), ("service", t_service), ("mos_search", t_mos)):
+        for name, value in (("exact", t_exact), ("index", t_index), ("service", t_service), ("bm25", t_bm25),
+                            ("hybrid", t_hybrid), ("mos_search", t_mos)):
             timings[name].append(value)
     return {
         "index_candidate_sweep": index_sweep(mos, target, vectors, top_k, floors, exact_by_query),
@@ -190,6 +198,8 @@ def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], t
         "exact_scan": summary_ms(timings["exact"]),
         "vector_index_with_overfetch": summary_ms(timings["index"]),
         "service_default_path": summary_ms(timings["service"]),
+        "bm25_per_cube": summary_ms(timings["bm25"]),
+        "hybrid_without_embedding": summary_ms(timings["hybrid"]),
         "mos_search_end_to_end": summary_ms(timings["mos_search"]),
         "recall_at_k_index_vs_exact": round(statistics.fmean(recalls["index"]), 4),
         "recall_at_k_default_vs_exact": round(statistics.fmean(recalls["service"]), 4),
@@ -273,8 +283,9 @@ def write_results(payload: dict[str, Any], name: str) -> None:
     if rows:
         lines += ["## search, one target cube among the others (top_k=10; ms)", "",
                   "| target / total | vector index | query embed p50 | exact p50/p95 | index p50/p95 | "
-                  "default path p50/p95 | MOS.search p50/p95 | recall index | recall default |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "default path p50/p95 | BM25 (per-cube) p50/p95 | hybrid w/o embed p50/p95 | "
+                  "MOS.search p50/p95 | recall index | recall default |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in rows:
             def pair(key: str, r: dict[str, Any] = r) -> str:
                 return f"{r[key]['p50_ms']} / {r[key]['p95_ms']}"
@@ -282,6 +293,8 @@ def write_results(payload: dict[str, Any], name: str) -> None:
                 f"| {r['target_cube_memories']} / {r['total_memories']} | {r['index']} | "
                 f"{r['query_embedding']['p50_ms']} | "
                 f"{pair('exact_scan')} | {pair('vector_index_with_overfetch')} | {pair('service_default_path')} | "
+                f"{pair('bm25_per_cube') if 'bm25_per_cube' in r else '-'} | "
+                f"{pair('hybrid_without_embedding') if 'hybrid_without_embedding' in r else '-'} | "
                 f"{pair('mos_search_end_to_end')} | {r['recall_at_k_index_vs_exact']} | "
                 f"{r['recall_at_k_default_vs_exact']} |"
             )

@@ -1,11 +1,29 @@
-"""LoCoMo retrieval benchmark: Recall@k and Hit@k of MOS.search over conversations added as messages.
+"""LoCoMo retrieval benchmark: Recall@k and Hit@k of MOS.search over conversations added as messages, for a grid
+of search settings chosen by leave-one-conversation-out cross-validation, beside same-run baselines.
 
-    python -m bench.bench_locomo [--data PATH] [--conversations N] [--top-k 20] [--name locomo] [--dry-run]
+    python -m bench.bench_locomo [--data PATH] [--conversations N] [--grid PATH_OR_JSON] [--top-k 20]
+                                 [--name locomo-cv] [--tenant-check] [--bolt-port 7693] [--http-port 7479]
+                                 [--keep-neo4j] [--dry-run]
 
 Protocol (from the data's README): one user, one cube per conversation; each session is one
 add(messages=...), one message per turn with the turn's dia_id as message_id; each question is one search
-of that cube, and the ranked memories map to turns through metadata.sources[*].message_id. Writes
-bench/results/<name>.json and <name>.md. Needs NEO4J_URI/NEO4J_USER/NEO4J_PASSWORD unless --dry-run.
+of that cube, and the ranked memories map to turns through metadata.sources[*].message_id.
+
+--grid is a JSON list (inline, or a file) of SearchSettings overrides, each with an optional "name":
+'[{}, {"name": "no-expansion", "expand_top": 0}]'. The project defaults ({}) always come first; the default
+grid is just them, which is the plain benchmark. Each conversation is ingested once, into a database holding
+nothing else, and every setting answers every question. The same run ranks the stored memory texts with
+three in-process baselines: BM25 (bm25s, English stop words and stemmer), exact cosine with the project's
+embedder, and RRF (k=60) of the two. Cross-validation: for each held-out conversation, the setting with the
+best mean R@10 over the other conversations' questions (ties: earlier in the grid) is scored on it; the
+headline is the pooled held-out score, each question scored once. --tenant-check also ranks the first
+conversation's questions before and after 6,000 filler memories land in another user's cube.
+
+Neo4j: the benchmark starts its own with scripts/neo4j.sh on --bolt-port/--http-port (7693/7479), empties
+it before each conversation and wipes it at the end (--keep-neo4j leaves it running, emptied). A server on
+that port which was already running and holds nodes is refused, and so is the shared port 7687; NEO4J_URI
+is ignored.
+Writes bench/results/<name>.json and <name>.md; neither holds question or conversation text.
 The data is not part of the project: point --data at any LoCoMo file.
 """
 
@@ -16,32 +34,26 @@ import json
 import os
 import platform
 import re
-import statistics
+import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from bench.locomo_cv import CATEGORIES, SCORED, Setting, parse_grid, turns_in_order
+
+if TYPE_CHECKING:
+    from memos_graph.config import MOSConfig
 
 # The team's shared data sits beside the repository (shared/ next to the checkout); never inside it.
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo-dev" / "locomo-dev.json"
-CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
-SCORED = (1, 2, 3, 4)
-ADVERSARIAL = 5
+NEO4J_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "neo4j.sh"
+SHARED_BOLT_PORT = 7687  # scripts/neo4j.sh's default: the server the tests and bench/run.sh share
 KS = (1, 5, 10, 20)
 TURN_REF = re.compile(r"D:?(\d+):(\d+)")
 SESSION_KEY = re.compile(r"session_(\d+)")
-# Quoted from the data's README; measured outside this project (categories 1-4, 760 questions, one memory
-# per turn): method, R@1, R@5, R@10, R@20, Hit@10.
-BASELINES = [
-    ("BM25 (bm25s, English stemmer)", 0.315, 0.517, 0.583, 0.661, 0.651),
-    ("dense all-MiniLM-L6-v2, cosine", 0.199, 0.436, 0.533, 0.635, 0.603),
-    ("hybrid: RRF of the two (k=60)", 0.292, 0.537, 0.616, 0.714, 0.684),
-    ("mem0 2.2.1 through its own API, offline (semantic + BM25)", 0.252, 0.505, 0.590, 0.661, 0.653),
-]
 
 
 @dataclass(frozen=True)
@@ -118,17 +130,20 @@ def load_questions(sample: Mapping[str, Any]) -> tuple[list[Question], dict[int,
     return kept, skipped
 
 
+def memory_turns(item: Any) -> list[str]:
+    """The turns one memory came from: its sources' message_ids, normalised, in source order."""
+    ids = (getattr(source, "message_id", None) for source in item.metadata.sources or [])
+    return [turn for turn in (normalise_turn_id(str(i)) for i in ids if i) if turn is not None]
+
+
+def ranked_memories(result: Mapping[str, Sequence[Any]]) -> list[Any]:
+    """The memories of a MOS result shape (search or get_all), cube group after cube group, in order."""
+    return [item for group in result.get("text_mem", []) for item in group["memories"]]
+
+
 def ranked_turns(result: Mapping[str, Sequence[Any]]) -> list[str]:
     """The turns behind a MOS.search result: sources' message_ids in rank order, normalised, no repeats."""
-    turns: list[str] = []
-    for group in result.get("text_mem", []):
-        for item in group["memories"]:
-            for source in item.metadata.sources or []:
-                message_id = getattr(source, "message_id", None)
-                turn_id = normalise_turn_id(str(message_id)) if message_id else None
-                if turn_id is not None and turn_id not in turns:
-                    turns.append(turn_id)
-    return turns
+    return turns_in_order(memory_turns(item) for item in ranked_memories(result))
 
 
 def score(ranked: Sequence[str], gold: Sequence[str], ks: Sequence[int] = KS) -> dict[str, float]:
@@ -140,23 +155,6 @@ def score(ranked: Sequence[str], gold: Sequence[str], ks: Sequence[int] = KS) ->
         scores[f"R@{k}"] = found / len(gold_set) if gold_set else 0.0
         scores[f"Hit@{k}"] = 1.0 if found else 0.0
     return scores
-
-
-def mean_scores(rows: Sequence[Mapping[str, float]]) -> dict[str, float]:
-    """The mean of each metric over rows (rounded to 4 places), with the row count as "n"."""
-    if not rows:
-        return {"n": 0}
-    return {"n": len(rows), **{key: round(statistics.fmean(r[key] for r in rows), 4) for key in rows[0]}}
-
-
-def aggregate(rows: Sequence[tuple[int, Mapping[str, float]]]) -> dict[str, dict[str, float]]:
-    """Per-category means for categories 1-4, "overall" over all their questions, "adversarial" (5) apart."""
-    result = {CATEGORIES[c]: mean_scores([s for cat, s in rows if cat == c]) for c in SCORED}
-    result["overall"] = mean_scores([s for cat, s in rows if cat in SCORED])
-    adversarial = [s for cat, s in rows if cat == ADVERSARIAL]
-    if adversarial:
-        result[CATEGORIES[ADVERSARIAL]] = mean_scores(adversarial)
-    return result
 
 
 def dry_run(samples: Sequence[Mapping[str, Any]]) -> None:
@@ -183,117 +181,126 @@ def dry_run(samples: Sequence[Mapping[str, Any]]) -> None:
     print(f"  categories 1-4: {sum(asked[c] for c in SCORED)} questions scored")
 
 
-def run(samples: Sequence[Mapping[str, Any]], top_k: int, search: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Ingest every conversation into its own cube, search every question, return the figures."""
-    from bench.bench_core import cleanup, log, summary_ms, timed
-    from memos_graph import MOS, MOSConfig, UserRole
+# -- the benchmark's own Neo4j ----------------------------------------------------------------------
 
-    config = MOSConfig.load()
-    if search:
-        config = config.model_copy(update={"search": config.search.model_copy(update=dict(search))})
-    mos = MOS(config)
-    user = mos.create_user(f"locomo-{uuid.uuid4().hex[:8]}", UserRole.USER)
-    ingest_seconds, messages_added = 0.0, 0
-    latencies: list[float] = []
-    rows: list[tuple[int, dict[str, float]]] = []
+
+class OwnNeo4j:
+    """scripts/neo4j.sh on the benchmark's own ports (its home, password and data are per Bolt port)."""
+
+    def __init__(self, bolt_port: int, http_port: int) -> None:
+        self.bolt_port = bolt_port
+        self._env = {**os.environ, "NEO4J_BOLT_PORT": str(bolt_port), "NEO4J_HTTP_PORT": str(http_port)}
+
+    def _script(self, command: str, capture: bool = False, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(NEO4J_SCRIPT), command], env=self._env, check=check, text=True,
+                              capture_output=capture, timeout=900)
+
+    def start(self) -> bool:
+        """Start the server unless it runs already; True when this call started it."""
+        was_running = self._script("status", capture=True, check=False).returncode == 0
+        self._script("start")
+        return not was_running
+
+    def environment(self) -> dict[str, str]:
+        """NEO4J_URI, NEO4J_USER and NEO4J_PASSWORD of this server (from `neo4j.sh env`)."""
+        exports = self._script("env", capture=True).stdout
+        pairs = (line.removeprefix("export ").partition("=") for line in exports.splitlines() if "=" in line)
+        return {name: value for name, _, value in pairs}
+
+    def wipe(self) -> None:
+        """Stop the server and delete its database."""
+        self._script("wipe")
+
+
+def connect_config(server: OwnNeo4j) -> MOSConfig:
+    """The configuration (file-less, environment overrides) pointed at the benchmark's server."""
+    from memos_graph.config import MOSConfig
+
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("NEO4J_")}
+    return MOSConfig.load(environ={**environ, **server.environment()})
+
+
+def count_nodes(config: MOSConfig) -> int:
+    """How many nodes the database holds, read before anything (the schema included) is written to it."""
+    from memos_graph.graph.store import GraphStore
+
+    store = GraphStore(config.neo4j)
     try:
-        mos.runtime.embedder.embed(["warm up"])  # load the model outside the timings
-        for sample in samples:
-            conv_id, conversation = str(sample["sample_id"]), sample["conversation"]
-            cube = mos.create_cube_for_user(f"locomo {conv_id}", owner_id=user)
-            added = 0
-            for n in session_numbers(conversation):
-                messages = session_messages(conversation, n)
-                if not messages:
-                    continue
-                elapsed, _ = timed(partial(mos.add, messages=messages, mem_cube_id=cube, user_id=user,
-                                           session_id=f"{conv_id}-session_{n}"))
-                ingest_seconds += elapsed
-                added += len(messages)
-            messages_added += added
-            log(f"{conv_id}: {added} messages added")
-            questions, _ = load_questions(sample)
-            for question in questions:
-                elapsed, result = timed(partial(mos.search, question.text, user_id=user,
-                                                install_cube_ids=[cube], top_k=top_k))
-                latencies.append(elapsed)
-                rows.append((question.category, score(ranked_turns(result), question.gold)))
-            log(f"{conv_id}: {len(questions)} questions done")
-        settings = mos.config.search.model_dump()
+        store.wait_until_ready(timeout_s=60)
+        return int(store.run_statement("MATCH (n) RETURN count(n) AS n")[0]["n"])
     finally:
+        store.close()
+
+
+def run_on_own_neo4j(samples: Sequence[Mapping[str, Any]], grid: Sequence[Setting],
+                     args: argparse.Namespace) -> dict[str, Any]:
+    """Start (or reuse) the benchmark's server, refuse it if it holds someone's data, run, wipe."""
+    from bench.bench_core import log
+    from bench.locomo_run import delete_everything, run
+    from memos_graph.services.runtime import Runtime
+
+    if args.bolt_port == SHARED_BOLT_PORT:
+        raise SystemExit(f"refusing: port {SHARED_BOLT_PORT} is the shared local Neo4j; pick another --bolt-port")
+    server = OwnNeo4j(args.bolt_port, args.http_port)
+    started = server.start()
+    config = connect_config(server)
+    nodes = count_nodes(config)
+    if nodes and not started:
+        raise SystemExit(f"refusing: the Neo4j on port {args.bolt_port} was already running and holds {nodes} "
+                         f"nodes. Use another --bolt-port, or wipe it: NEO4J_BOLT_PORT={args.bolt_port} "
+                         f"scripts/neo4j.sh wipe")
+    log(f"Neo4j on {args.bolt_port}: {'started' if started else 'already running'}, {nodes} nodes at start")
+    try:
+        runtime = Runtime.start(config)
         try:
-            cleanup(mos.runtime, user)
+            figures = run(runtime, samples, grid, args.top_k, args.tenant_check)
         finally:
-            mos.close()
-    return {
-        "conversations": [str(s["sample_id"]) for s in samples],
-        "top_k": top_k,
-        "messages": messages_added,
-        "ingest_seconds": round(ingest_seconds, 2),
-        "ingest_seconds_per_1000_messages": round(ingest_seconds / max(1, messages_added) * 1000, 2),
-        "search_latency": summary_ms(latencies) if latencies else {},
-        "metrics": aggregate(rows),
-        "settings": settings,
-    }
-
-
-def write_results(payload: Mapping[str, Any], name: str, directory: Path) -> Path:
-    """Write <name>.json and <name>.md (metrics table, the README's baselines, ingest and latency)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
-    lines = [f"# {name}: LoCoMo retrieval through MOS", "",
-             f"Run {payload['started']} on {payload['machine']}; data `{payload['data']}`, conversations "
-             f"{', '.join(payload['conversations'])}; search top_k={payload['top_k']}. A turn counts as retrieved "
-             "when a returned memory lists it in metadata.sources[*].message_id.", "",
-             "| category | questions | R@1 | R@5 | R@10 | R@20 | Hit@10 |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for label, m in payload["metrics"].items():
-        if m.get("n"):
-            lines.append(f"| {label} | {m['n']} | {m['R@1']:.3f} | {m['R@5']:.3f} | {m['R@10']:.3f} | "
-                         f"{m['R@20']:.3f} | {m['Hit@10']:.3f} |")
-    lines += ["", "Overall is over categories 1-4; adversarial (5) is reported apart.", "",
-              "## Baselines (quoted from the data's README; measured outside this project)", "",
-              "One memory per turn, text \"[date_time] speaker: text\"; categories 1-4 of the same split.", "",
-              "| method | R@1 | R@5 | R@10 | R@20 | Hit@10 |", "|---|---:|---:|---:|---:|---:|"]
-    lines += [f"| {method} | {r1:.3f} | {r5:.3f} | {r10:.3f} | {r20:.3f} | {h10:.3f} |"
-              for method, r1, r5, r10, r20, h10 in BASELINES]
-    latency = payload["search_latency"]
-    lines += ["", "## Cost", "",
-              f"- ingest: {payload['ingest_seconds_per_1000_messages']} s per 1,000 messages "
-              f"({payload['messages']} messages in {payload['ingest_seconds']} s of add calls)",
-              f"- search (MOS.search end to end): p50 {latency.get('p50_ms')} ms, p95 {latency.get('p95_ms')} ms "
-              f"over {latency.get('n', 0)} questions"]
-    (directory / f"{name}.md").write_text("\n".join(lines) + "\n")
-    return directory / f"{name}.md"
+            delete_everything(runtime.store)
+            runtime.close()
+    finally:
+        if not args.keep_neo4j:
+            server.wipe()
+    return {"neo4j": {"bolt_port": args.bolt_port, "started_by_bench": started, "nodes_at_start": nodes},
+            **figures}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="a LoCoMo JSON file")
     parser.add_argument("--conversations", type=int, default=None, help="use only the first N conversations")
+    parser.add_argument("--grid", default="[{}]",
+                        help='search-settings grid: JSON list or a file, e.g. \'[{}, {"name": "x", "expand_top": 0}]\'')
     parser.add_argument("--top-k", type=int, default=20)
-    parser.add_argument("--name", default="locomo", help="results file stem")
+    parser.add_argument("--name", default="locomo-cv", help="results file stem")
+    parser.add_argument("--tenant-check", action="store_true",
+                        help="first conversation: rank again after 6,000 memories land in another user's cube")
+    parser.add_argument("--bolt-port", type=int, default=7693, help="the benchmark's own Neo4j (Bolt)")
+    parser.add_argument("--http-port", type=int, default=7479, help="the benchmark's own Neo4j (HTTP)")
+    parser.add_argument("--keep-neo4j", action="store_true", help="leave the server running (emptied) at the end")
     parser.add_argument("--dry-run", action="store_true", help="parse and count only; no Neo4j")
-    parser.add_argument("--search", default="{}", help='search settings to override, as JSON: {"expand_top": 5}')
     args = parser.parse_args()
 
     samples: list[dict[str, Any]] = json.loads(args.data.read_text())
     if args.conversations is not None:
         samples = samples[: args.conversations]
+    grid = parse_grid(args.grid)
     if args.dry_run:
         dry_run(samples)
+        print("grid: " + "; ".join(f"{s.name} {json.dumps(dict(s.overrides))}" for s in grid))
         return
     from bench.bench_core import RESULTS, log
+    from bench.locomo_report import write_results
 
     payload: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "data": args.data.name,
+        "top_k": args.top_k,
+        "grid": [{"name": s.name, "overrides": dict(s.overrides), "ingest": dict(s.ingest)} for s in grid],
     }
-    overrides = json.loads(args.search)
-    payload["search_overrides"] = overrides
-    payload.update(run(samples, args.top_k, overrides))
+    payload.update(run_on_own_neo4j(samples, grid, args))
     log(f"wrote {write_results(payload, args.name, RESULTS)}")
-    print(json.dumps(payload["metrics"], indent=2), file=sys.stderr)
+    print(json.dumps(payload["summary"], indent=2), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -125,6 +125,10 @@ class IngestSettings(_Section):
 
     # "fast": one memory per message, no LLM. "fine": the chat model extracts facts (needs `llm`).
     mode: Literal["fast", "fine"] = "fast"
+    # Fast mode: a message's vector is computed from its text followed by the up to this many messages
+    # before it in the same add call (" (after: speaker: text ...)"); the stored text is the message alone.
+    # Short turns ("Yes, I did!") mean little without the turn they answer.
+    context_messages: int = Field(default=0, ge=0, le=10)
     messages_per_call: int = Field(default=20, ge=1)
     # An add needing more LLM calls than this is refused before any call is made.
     max_llm_calls: int = Field(default=10, ge=1)

@@ -38,6 +38,8 @@ class Entry:
     message_keys: tuple[str, ...] = ()
     document: dict[str, Any] | None = None
     vector: list[float] | None = None
+    # What to embed when it is not the text itself (the text with its conversational context).
+    embedding_text: str | None = None
 
 
 def grouped(groups: Sequence[tuple[str, list[TextualMemoryItem]]]) -> SearchShape:
@@ -84,10 +86,13 @@ class MemoryService:
         if session_id is not None:  # trimmed here too: it is part of the message keys
             session_id = check_text(session_id, "session_id", self._rt.config.limits.max_id_chars)
         nodes = message_nodes(checked, session_id)
+        window = self._rt.config.ingest.context_messages
         entries = []
-        for message, node in zip(checked, nodes, strict=True):
+        for index, (message, node) in enumerate(zip(checked, nodes, strict=True)):
             metadata = TextualMemoryMetadata(source="conversation", type="event", sources=[message_source(message)])
-            entries.append(Entry(message_text(message), metadata, (str(node["key"]),)))
+            text = message_text(message)
+            embedding_text = with_context(text, checked[max(0, index - window):index]) if window else None
+            entries.append(Entry(text, metadata, (str(node["key"]),), embedding_text=embedding_text))
         return self.store(actor, self.target_cube(actor, mem_cube_id), session_id, entries, messages=nodes)
 
     def target_cube(self, actor: User, mem_cube_id: str | None) -> str:
@@ -116,7 +121,7 @@ class MemoryService:
         unique: dict[str, Entry] = {}
         for entry in entries:
             unique.setdefault(content_hash(entry.text), entry)
-        missing = [entry.text for entry in unique.values() if entry.vector is None]
+        missing = [entry.embedding_text or entry.text for entry in unique.values() if entry.vector is None]
         fresh = iter(self._rt.embedder.embed(missing) if missing else [])
         embedded = [entry.vector if entry.vector is not None else next(fresh) for entry in unique.values()]
         now = dt.datetime.now(dt.UTC)
@@ -218,6 +223,14 @@ def message_text(message: dict[str, str | None]) -> str:
     """A message as memory text: "[chat_time] speaker: content" (speaker is the name, else the role)."""
     text = f"{message['name'] or message['role']}: {message['content']}"
     return f"[{message['chat_time']}] {text}" if message["chat_time"] else text
+
+
+def with_context(text: str, before: Sequence[dict[str, str | None]]) -> str:
+    """The text to embed for a message: its own text, then the messages before it ("speaker: content")."""
+    if not before:
+        return text
+    context = " ".join(f"{m['name'] or m['role']}: {m['content']}" for m in before)
+    return f"{text} (after: {context})"
 
 
 def message_source(message: dict[str, str | None]) -> SourceReference:

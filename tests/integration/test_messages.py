@@ -101,3 +101,30 @@ def test_bad_messages_write_nothing(
         root.add(messages=messages, mem_cube_id=cube, user_id=user)  # type: ignore[arg-type]
     assert count_nodes(runtime, "Memory", cube_id=cube) == 0
     assert count_nodes(runtime, "Message", cube_id=cube) == 0
+
+
+def test_context_window_shapes_the_vector_not_the_text(
+    runtime: Runtime, cube_of: tuple[str, str]
+) -> None:
+    import dataclasses
+
+    user, cube = cube_of
+    ingest = runtime.config.ingest.model_copy(update={"context_messages": 1})
+    windowed = dataclasses.replace(runtime, config=runtime.config.model_copy(update={"ingest": ingest}))
+    mos = MOS(windowed.config, runtime=windowed)
+    ids = mos.add(messages=CONVERSATION, mem_cube_id=cube, user_id=user, session_id="s1")
+    second = mos.memories.get(mos.cubes.actor(user), cube, ids[1], include_embedding=True)
+    assert second.memory == "[1:56 pm on 8 May, 2023] Melanie: That's great! How did it feel?"
+    (expected,) = runtime.embedder.embed(
+        ["[1:56 pm on 8 May, 2023] Melanie: That's great! How did it feel? "
+         "(after: Caroline: I went to the LGBTQ support group yesterday.)"]
+    )
+    (plain,) = runtime.embedder.embed([second.memory])
+    vector = second.metadata.embedding or []
+
+    def cosine(a: list[float], b: list[float]) -> float:
+        dot = sum(x * y for x, y in zip(a, b, strict=True))
+        return float(dot / (sum(x * x for x in a) * sum(y * y for y in b)) ** 0.5)
+
+    assert cosine(vector, expected) > 0.9999
+    assert cosine(vector, plain) < 0.999
