@@ -42,6 +42,7 @@ from bench.corpus import noisy_vectors, pool_vectors, sentences
 from bench.server import rss_mb, serve
 from memos_graph import MOS, MOSConfig
 from memos_graph.config import SearchSettings
+from memos_graph.ranking.analyzer import query_terms
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
 
@@ -116,7 +117,8 @@ def measure_stage(mos: MOS, owner: str, owner_key: str, server: GraphQLClient, c
         mos.cubes,
     )
     timings: dict[str, list[float]] = {"embed": [], "mos_search": [], "vector_default": [], "vector_index": [],
-                                       "exact_scan": [], "graphql_search": []}
+                                       "exact_scan": [], "graphql_search": [], "bm25_per_cube": []}
+    search = rt.config.search
     recalls: dict[str, list[float]] = {"default": [], "index": []}
     targets = [rng.choice(cubes) for _ in queries]
     for query, cube in zip(queries, targets, strict=True):
@@ -126,11 +128,14 @@ def measure_stage(mos: MOS, owner: str, owner_key: str, server: GraphQLClient, c
         t_index, via_index = timed(partial(forced.search_cube, cube, vector, TOP_K))
         t_exact, exact = timed(partial(rt.memories.search_exact, cube, vector, TOP_K))
         t_http, _ = timed(partial(server.call, owner_key, SEARCH, q=query, c=[cube]))
+        t_bm25, _ = timed(partial(rt.memories.search_terms, cube, query_terms(query), vector,
+                                  mos.searcher.pool_size(TOP_K), search.bm25_k1, search.bm25_b))
         exact_ids = [m.id for m in exact]
         recalls["default"].append(recall([m.id for m in via_default], exact_ids))
         recalls["index"].append(recall([m.id for m in via_index], exact_ids))
         for name, value in (("embed", t_embed), ("mos_search", t_mos), ("vector_default", t_default),
-                            ("vector_index", t_index), ("exact_scan", t_exact), ("graphql_search", t_http)):
+                            ("vector_index", t_index), ("exact_scan", t_exact), ("graphql_search", t_http),
+                            ("bm25_per_cube", t_bm25)):
             timings[name].append(value)
     result: dict[str, Any] = {name: summary_ms(values) for name, values in timings.items()}
     result["recall_default_vs_exact"] = round(statistics.fmean(recalls["default"]), 4)
@@ -163,14 +168,15 @@ def write_results(payload: dict[str, Any]) -> None:
         f"{payload.get('note', '')}",
         "", "## search latency (ms, p50 / p95)", "",
         "| memories (per cube) | MOS.search in-process | GraphQL search over HTTP | vector path (default) | "
-        "vector index forced | exact per-cube scan | query embedding |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "vector index forced | exact per-cube scan | BM25 per cube | query embedding |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in stages:
         def pair(name: str, s: dict[str, Any] = s) -> str:
             return f"{s['search'][name]['p50_ms']} / {s['search'][name]['p95_ms']}"
         lines.append(f"| {s['memories']} ({s['per_cube']}) | {pair('mos_search')} | {pair('graphql_search')} | "
-                     f"{pair('vector_default')} | {pair('vector_index')} | {pair('exact_scan')} | {pair('embed')} |")
+                     f"{pair('vector_default')} | {pair('vector_index')} | {pair('exact_scan')} | "
+                     f"{pair('bm25_per_cube') if 'bm25_per_cube' in s['search'] else '-'} | {pair('embed')} |")
     lines += ["", "## recall@10 against the exact per-cube scan, add throughput, size", "",
               "| memories | recall default path | recall index forced (mean / min) | add/s (MOS.add, batch 50) | "
               "raw embedder/s | load time (s) | store (MB) | Neo4j RSS (MB) | GraphQL server RSS (MB) |",

@@ -84,8 +84,9 @@ class SearchSettings(_Section):
     fulltext_analyzer: str = "english"
     # "convex": relativity = vector_weight * cosine (clipped at 0) + (1 - vector_weight) * BM25 / its ceiling;
     # "rrf": reciprocal rank fusion with rrf_k, normalised so 1.0 is first in both rankings.
-    fusion: Literal["convex", "rrf"] = "rrf"
-    vector_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    # Defaults chosen by leave-one-conversation-out cross-validation on LoCoMo (bench/results/locomo-cv.md).
+    fusion: Literal["convex", "rrf"] = "convex"
+    vector_weight: float = Field(default=0.6, ge=0.0, le=1.0)
     # BM25 over each cube's own term statistics (Lucene's defaults).
     bm25_k1: float = Field(default=1.2, ge=0.0)
     bm25_b: float = Field(default=0.75, ge=0.0, le=1.0)
@@ -128,7 +129,7 @@ class IngestSettings(_Section):
     # Fast mode: a message's vector is computed from its text followed by the up to this many messages
     # before it in the same add call (" (after: speaker: text ...)"); the stored text is the message alone.
     # Short turns ("Yes, I did!") mean little without the turn they answer.
-    context_messages: int = Field(default=0, ge=0, le=10)
+    context_messages: int = Field(default=1, ge=0, le=10)
     messages_per_call: int = Field(default=20, ge=1)
     # An add needing more LLM calls than this is refused before any call is made.
     max_llm_calls: int = Field(default=10, ge=1)

@@ -343,6 +343,4 @@ def reindex_changed_text(tx: ManagedTransaction, cube_id: str, memory_id: str, p
     text = properties.get("memory")
     if text is None:
         return
-    found = postings(str(text))
-    run_named(tx, "memory_terms_replace", cube_id=cube_id, memory_id=memory_id, length=found.length,
-              postings=found.rows())
+    run_named(tx, "memory_terms_replace", cube_id=cube_id, memory_id=memory_id, **posting_fields(str(text)))

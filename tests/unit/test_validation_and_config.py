@@ -102,8 +102,10 @@ def test_every_schema_and_query_file_parses_to_parameterised_statements() -> Non
 def test_message_context_for_embedding() -> None:
     from memos_graph.services.memories import with_context
 
-    before = [{"role": "user", "name": "Caroline", "content": "I went to the support group."},
-              {"role": "assistant", "name": None, "content": "How was it?"}]
+    before: list[dict[str, str | None]] = [
+        {"role": "user", "name": "Caroline", "content": "I went to the support group."},
+        {"role": "assistant", "name": None, "content": "How was it?"},
+    ]
     assert with_context("Caroline: Great!", []) == "Caroline: Great!"
     assert with_context("Caroline: Great!", before) == (
         "Caroline: Great! (after: Caroline: I went to the support group. assistant: How was it?)"
