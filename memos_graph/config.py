@@ -86,10 +86,11 @@ class SearchSettings(_Section):
     # "rrf": reciprocal rank fusion with rrf_k, normalised so 1.0 is first in both rankings.
     # Defaults chosen by leave-one-conversation-out cross-validation on LoCoMo (bench/results/locomo-cv.md).
     fusion: Literal["convex", "rrf"] = "convex"
-    vector_weight: float = Field(default=0.6, ge=0.0, le=1.0)
-    # BM25 over each cube's own term statistics (Lucene's defaults).
-    bm25_k1: float = Field(default=1.2, ge=0.0)
-    bm25_b: float = Field(default=0.75, ge=0.0, le=1.0)
+    vector_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    # BM25 over each cube's own term statistics (Lucene's defaults are 1.2 and 0.75; short conversational
+    # memories did better with less length normalisation under cross-validation).
+    bm25_k1: float = Field(default=0.9, ge=0.0)
+    bm25_b: float = Field(default=0.4, ge=0.0, le=1.0)
     rrf_k: int = Field(default=60, ge=1)
     # Each ranking contributes max(top_k * pool_factor, min_pool) candidates to the fusion.
     pool_factor: int = Field(default=3, ge=1)
