@@ -41,3 +41,23 @@ def score(
 def ceiling(idfs: Sequence[float], k1: float) -> float:
     """The score no document can reach: every matched term with an unbounded count. BM25 / ceiling is in [0, 1)."""
     return sum(idfs) * (k1 + 1.0)
+
+
+def score_corpus(query: Sequence[str], documents: Sequence[Sequence[str]], k1: float, b: float) -> list[float]:
+    """BM25 of every analysed document of a corpus (a cube) for the query: the reference the per-cube index
+    must reproduce, with the corpus's own N, average length and document frequencies."""
+    frequencies = document_frequencies(documents)
+    average = sum(map(len, documents)) / len(documents) if documents else 0.0
+    return [
+        score(query, {t: doc.count(t) for t in set(doc)}, len(doc), len(documents), frequencies, average, k1, b)
+        for doc in documents
+    ]
+
+
+def document_frequencies(documents: Sequence[Sequence[str]]) -> dict[str, int]:
+    """In how many of the analysed documents each term occurs."""
+    found: dict[str, int] = {}
+    for doc in documents:
+        for term in set(doc):
+            found[term] = found.get(term, 0) + 1
+    return found

@@ -18,6 +18,7 @@ from memos_graph.ranking.analyzer import analyze, query_terms
 from memos_graph.services.memories import Entry
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
+from tests.integration.test_messages import CONVERSATION
 from tests.integration.test_search import GARDEN, SPORTS
 
 pytestmark = pytest.mark.neo4j
@@ -28,16 +29,6 @@ QUERIES = [
     "What did Caroline say about the support group?",
     "roses frost compost",
     "Which plant likes a sunny windowsill?",
-]
-CONVERSATION = [
-    {"role": "user", "name": "Caroline", "content": "I went to the LGBTQ support group yesterday.",
-     "chat_time": "1:56 pm on 8 May, 2023", "message_id": "D1:1"},
-    {"role": "assistant", "name": "Melanie", "content": "That sounds brave. How did the group feel?",
-     "chat_time": "1:56 pm on 8 May, 2023", "message_id": "D1:2"},
-    {"role": "user", "name": "Caroline", "content": "Warm. People shared their stories about coming out.",
-     "chat_time": "1:56 pm on 8 May, 2023", "message_id": "D1:3"},
-    {"role": "assistant", "name": "Melanie", "content": "I painted a lake at sunrise for my kids last week.",
-     "chat_time": "1:56 pm on 8 May, 2023", "message_id": "D1:4"},
 ]
 Snapshot = dict[str, list[tuple[str, float]]]
 
@@ -134,16 +125,11 @@ def test_bm25_statistics_stay_exact_through_every_write(
     # The Cypher scores equal the reference formula over the cube's own texts.
     texts = [m.memory for m in root.get_all(mem_cube_id=cube, user_id=owner)["text_mem"][0]["memories"]]
     docs = [analyze(text) for text in texts]
-    frequencies: dict[str, int] = {}
-    for doc in docs:
-        for term in set(doc):
-            frequencies[term] = frequencies.get(term, 0) + 1
-    average = sum(map(len, docs)) / len(docs)
+    frequencies = bm25.document_frequencies(docs)
     query = "tomato plants in the frost"
     (vector,) = runtime.embedder.embed([query])
     ceiling, hits = runtime.memories.search_terms(cube, query_terms(query), vector, 50, 1.2, 0.75)
-    expected = {text: bm25.score(query_terms(query), {t: d.count(t) for t in set(d)}, len(d), len(docs),
-                                 frequencies, average, 1.2, 0.75) for text, d in zip(texts, docs, strict=True)}
+    expected = dict(zip(texts, bm25.score_corpus(query_terms(query), docs, 1.2, 0.75), strict=True))
     assert {item.memory: score for item, score in hits} == pytest.approx({t: s for t, s in expected.items() if s > 0})
     assert ceiling == pytest.approx(bm25.ceiling(
         [bm25.idf(len(docs), frequencies[t]) for t in query_terms(query) if t in frequencies], 1.2))
