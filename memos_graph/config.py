@@ -78,7 +78,7 @@ class EmbedderSettings(_Section):
 class SearchSettings(_Section):
     """Hybrid retrieval (vector + BM25, fused by reciprocal rank) and how the vector side is answered."""
 
-    # "hybrid": vector and fulltext rankings fused with RRF; "vector": the vector ranking alone.
+    # "hybrid": the vector and per-cube BM25 rankings, fused as `fusion` says; "vector": the vector ranking alone.
     mode: Literal["hybrid", "vector"] = "hybrid"
     # Lucene analyzer of the fulltext index kept for analysts' Cypher (search ranks with per-cube BM25 instead).
     fulltext_analyzer: str = "english"

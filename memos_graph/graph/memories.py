@@ -142,6 +142,8 @@ class MemoryRepository:
             }
             for row in rows
         ]
+        # Analysed before the transaction: not again on a retry, and not while it holds the cube's locks.
+        indexed = {row.memory_id: posting_fields(str(row.properties["memory"])) for row in rows}
         keys = [str(message["key"]) for message in messages]
         pairs = [[a, b] for a, b in zip(keys, keys[1:], strict=False) if a != b]
         nodes = [message | {"cube_id": cube_id} for message in messages]
@@ -153,9 +155,7 @@ class MemoryRepository:
             if nodes:
                 run_named(tx, "messages_upsert", cube_id=cube_id, messages=nodes)
             records = run_named(tx, "memory_add", cube_id=cube_id, rows=payload) if payload else []
-            created = {r["id"] for r in records if r["created"]}
-            index_new_texts(tx, cube_id, [(row.memory_id, row.properties["memory"]) for row in rows
-                                          if row.memory_id in created])
+            index_postings(tx, cube_id, [{"id": r["id"], **indexed[r["id"]]} for r in records if r["created"]])
             for update in updates:
                 if update.properties or update.embedding is not None:
                     run_named(
@@ -326,13 +326,13 @@ def posting_fields(text: str) -> dict[str, Any]:
     return {"length": found.length, "postings": found.rows()}
 
 
-def index_new_texts(tx: ManagedTransaction, cube_id: str, texts: Sequence[tuple[str, str]]) -> None:
-    """Write the BM25 postings of newly stored memories ((id, text) pairs) inside the caller's transaction."""
-    if not texts:
+def index_postings(tx: ManagedTransaction, cube_id: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Write the BM25 postings of newly stored memories ({id, length, postings} rows, see posting_fields)
+    inside the caller's transaction."""
+    if not rows:
         return
-    rows = [{"id": memory_id, **posting_fields(text)} for memory_id, text in texts]
     records = run_named(
-        tx, "memory_terms_add", cube_id=cube_id, rows=rows, length_total=sum(int(r["length"]) for r in rows)
+        tx, "memory_terms_add", cube_id=cube_id, rows=list(rows), length_total=sum(int(r["length"]) for r in rows)
     )
     if not records or int(records[0]["indexed"]) != len(rows):
         raise RuntimeError(f"indexed {records[0]['indexed'] if records else 0} of {len(rows)} memories")  # a bug

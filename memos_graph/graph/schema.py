@@ -8,7 +8,7 @@ from functools import partial
 from neo4j.exceptions import ClientError
 
 from memos_graph.errors import ConfigurationError
-from memos_graph.graph.memories import cube_key, index_new_texts
+from memos_graph.graph.memories import cube_key, index_postings, posting_fields
 from memos_graph.graph.queries import CYPHER_DIR, split_statements
 from memos_graph.graph.store import GraphStore
 
@@ -126,9 +126,9 @@ def backfill_terms(store: GraphStore) -> None:
             )
             if not batch:
                 break
-            texts = [(str(r["id"]), str(r["memory"])) for r in batch]
-            store.run_write(partial(index_new_texts, cube_id=cube_id, texts=texts))
-            indexed += len(texts)
+            rows = [{"id": str(r["id"]), **posting_fields(str(r["memory"]))} for r in batch]
+            store.run_write(partial(index_postings, cube_id=cube_id, rows=rows))
+            indexed += len(rows)
         logger.info("indexed %d memories of cube %s for BM25", indexed, cube_id)
 
 
