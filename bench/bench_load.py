@@ -2,6 +2,13 @@
 
     python -m bench.bench_load [--clients 32] [--duration 60] [--users 8] [--seed-memories 50]
                                [--mix search=50,add=25,get=15,chat=10] [--timeout 60] [--keep]
+    python -m bench.bench_load --hostile [--hostile-cubes 100] [--aliases 20] [--search-cubes 20]
+                               [--hostile-clients 4] [--duration 30] [--output load-hostile]
+
+--hostile measures issue 11's point 3 instead: a USER with --hostile-cubes cubes sends one request of
+--aliases aliased searches over all of them, then --hostile-clients clients send such requests over
+--search-cubes cubes for --duration seconds, while another USER's one-field query runs throughout; writes
+bench/results/<--output>.json and .md.
 
 Starts the OpenAI-compatible test server (tests/fake_llm.py) in this process and the real server
 (python -m graphql_schema) as a subprocess on 127.0.0.1, its log in a file. Through the API it creates
@@ -89,6 +96,19 @@ def server_env(neo4j: Neo4jSettings, root_key: str, llm_url: str) -> dict[str, s
     }
 
 
+
+
+def apply_root_key(neo4j: Neo4jSettings, root_key: str, root_id: str = "root") -> None:
+    """Make root_key the root user's key where the graph has a root already (a server's start-up never
+    replaces a key ROOT has); on a fresh graph the server's bootstrap creates root with it."""
+    from memos_graph.services.identity import hash_api_key
+
+    auth = (neo4j.user, neo4j.password.get_secret_value())
+    with GraphDatabase.driver(neo4j.uri, auth=auth) as driver:
+        driver.execute_query(
+            "MATCH (u:User {id: $id}) SET u.api_key_hash = $digest",
+            id=root_id, digest=hash_api_key(root_key), database_=neo4j.database,
+        )
 
 
 class CallFailed(Exception):
@@ -541,8 +561,234 @@ def write_results(payload: dict[str, Any]) -> None:
     (RESULTS / "load.md").write_text("\n".join(lines) + "\n")
 
 
+# -- a hostile tenant next to a quiet one --------------------------------------------------------------------
+
+VICTIM_QUERY = "{ me { user { id } } }"
+
+
+def aliased_search(aliases: int) -> str:
+    """One request of `aliases` search fields over the same cubes (issue 11: one request can stall everyone)."""
+    fields = " ".join(
+        f'a{n}: search(query: "What did the hostile tenant note {n}?", cubeIds: $cubes, topK: $k) '
+        "{ textMem { cubeId memories { id } } }"
+        for n in range(aliases)
+    )
+    return f"query($cubes: [ID!], $k: Int) {{ {fields} }}"
+
+
+@dataclass
+class Timings:
+    """Latencies (s) and failure codes of a stream of calls."""
+
+    latencies_s: list[float] = field(default_factory=list)
+    codes: Counter[str] = field(default_factory=Counter)
+    messages: list[str] = field(default_factory=list)
+
+    def record(self, seconds: float, failure: CallFailed | None = None) -> None:
+        self.latencies_s.append(seconds)
+        if failure is not None:
+            self.codes[failure.code] += 1
+            if len(self.messages) < KEPT_MESSAGES:
+                self.messages.append(f"{failure.code}: {failure.message}")
+
+    def summary(self) -> dict[str, Any]:
+        ms = np.asarray(self.latencies_s) * 1000
+
+        def pct(q: float) -> float | None:
+            return round(float(np.percentile(ms, q)), 1) if ms.size else None
+
+        return {"count": int(ms.size), "failed": sum(self.codes.values()), "codes": dict(self.codes),
+                "first_errors": self.messages, "p50_ms": pct(50), "p95_ms": pct(95),
+                "max_ms": round(float(ms.max()), 1) if ms.size else None}
+
+
+async def timed_call(http: httpx.AsyncClient, key: str, query: str, into: Timings, **variables: Any) -> None:
+    start = time.perf_counter()
+    try:
+        await graphql(http, key, query, **variables)
+    except CallFailed as failure:
+        into.record(time.perf_counter() - start, failure)
+    else:
+        into.record(time.perf_counter() - start)
+
+
+async def victim_loop(http: httpx.AsyncClient, key: str, stop: asyncio.Event, into: Timings) -> None:
+    """The quiet tenant: one one-field query at a time, 0.1 s apart, until stopped."""
+    while not stop.is_set():
+        await timed_call(http, key, VICTIM_QUERY, into)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.1)
+
+
+async def setup_hostile(base_url: str, root_key: str, token: str, cubes: int, memories: int) -> dict[str, Any]:
+    """A hostile USER with `cubes` cubes of `memories` memories each, and a victim USER with one cube."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=120.0) as client:
+        made: dict[str, Any] = {}
+        for role in ("hostile", "victim"):
+            user_id = f"load-{token}-{role}"
+            data = await graphql(client, root_key, CREATE_USER, input={"id": user_id, "role": "USER"})
+            made[f"{role}_id"], made[f"{role}_key"] = user_id, data["createUser"]["apiKey"]
+        cube_ids = []
+        for index in range(cubes):
+            data = await graphql(client, made["hostile_key"], CREATE_CUBE,
+                                 input={"name": f"hostile {index}", "id": f"load-{token}-h{index}"})
+            cube_ids.append(data["createCube"]["id"])
+            await graphql(client, made["hostile_key"], ADD,
+                          input={"cubeId": cube_ids[-1], "content": sentences(memories, seed=index)})
+        made["hostile_cubes"] = cube_ids
+        data = await graphql(client, made["victim_key"], CREATE_CUBE, input={"name": "victim", "id": f"load-{token}-v"})
+        made["victim_cube"] = data["createCube"]["id"]
+        return made
+
+
+async def run_hostile_async(base_url: str, made: Mapping[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Two phases, each with the victim querying throughout: (1) one request of --aliases searches over all
+    the hostile tenant's cubes; (2) --hostile-clients clients sending such requests over --search-cubes cubes
+    (within the limits) for --duration seconds."""
+    limits = httpx.Limits(max_connections=args.hostile_clients + 8)
+    async with httpx.AsyncClient(base_url=base_url, timeout=args.timeout, limits=limits) as http:
+        victim_key, hostile_key = made["victim_key"], made["hostile_key"]
+        await timed_call(http, victim_key, VICTIM_QUERY, Timings())  # warm
+        result: dict[str, Any] = {}
+
+        stop = asyncio.Event()
+        baseline = Timings()
+        task = asyncio.create_task(victim_loop(http, victim_key, stop, baseline))
+        await asyncio.sleep(2.0)
+        stop.set()
+        await task
+        result["victim_alone"] = baseline.summary()
+
+        # (1) the oversized request
+        stop, during, hostile = asyncio.Event(), Timings(), Timings()
+        task = asyncio.create_task(victim_loop(http, victim_key, stop, during))
+        await asyncio.sleep(0.5)
+        began = len(during.latencies_s)
+        await timed_call(http, hostile_key, aliased_search(args.aliases), hostile,
+                         cubes=made["hostile_cubes"], k=5)
+        stop.set()
+        await task
+        during.latencies_s = during.latencies_s[began:]
+        result["oversized"] = {"aliases": args.aliases, "cubes": len(made["hostile_cubes"]), "top_k": 5,
+                               "hostile_request": hostile.summary(), "victim_during": during.summary()}
+
+        # (2) sustained requests within the limits
+        cubes = made["hostile_cubes"][: args.search_cubes]
+        stop, during, hostile = asyncio.Event(), Timings(), Timings()
+        deadline = time.monotonic() + args.duration
+
+        async def hostile_client() -> None:
+            while time.monotonic() < deadline:
+                await timed_call(http, hostile_key, aliased_search(args.aliases), hostile, cubes=cubes, k=5)
+
+        task = asyncio.create_task(victim_loop(http, victim_key, stop, during))
+        await asyncio.gather(*(hostile_client() for _ in range(args.hostile_clients)))
+        stop.set()
+        await task
+        result["sustained"] = {"clients": args.hostile_clients, "aliases": args.aliases, "cubes": len(cubes),
+                               "top_k": 5, "duration_s": args.duration, "hostile_requests": hostile.summary(),
+                               "victim_during": during.summary()}
+        return result
+
+
+def cleanup_hostile(neo4j: Neo4jSettings, made: Mapping[str, Any]) -> None:
+    """Delete the hostile run's users, cubes and memories."""
+    users = [LoadUser(made["hostile_id"], "", cube) for cube in made["hostile_cubes"]]
+    users.append(LoadUser(made["victim_id"], "", made["victim_cube"]))
+    cleanup(neo4j, users)
+
+
+def write_hostile_results(payload: dict[str, Any], name: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    run = payload["result"]
+    over, sustained = run["oversized"], run["sustained"]
+
+    def ms(figures: Mapping[str, Any], key: str) -> str:
+        value = figures.get(key)
+        return "-" if value is None else f"{value / 1000:.2f}"
+
+    lines = [
+        "# hostile tenant next to a quiet one (issue 11, point 3)",
+        "",
+        f"Run {payload['started']} on {payload['machine']}, code at {payload['code']}. A USER with "
+        f"{over['cubes']} cubes ({payload['config']['hostile_memories']} memories each) sends GraphQL requests of "
+        f"{over['aliases']} aliased `search` fields (topK 5); another USER sends `{VICTIM_QUERY}` one at a time, "
+        "0.1 s apart, throughout. Client and server on 127.0.0.1, one machine.",
+        "",
+        "| phase | hostile requests | hostile codes | hostile p50 s | hostile max s | victim queries | "
+        "victim p50 s | victim p95 s | victim max s |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        f"| victim alone | 0 | | | | {run['victim_alone']['count']} | {ms(run['victim_alone'], 'p50_ms')} | "
+        f"{ms(run['victim_alone'], 'p95_ms')} | {ms(run['victim_alone'], 'max_ms')} |",
+    ]
+    for label, figures, hostile in (
+        (f"one request, {over['aliases']} aliases x {over['cubes']} cubes", over["victim_during"],
+         over["hostile_request"]),
+        (f"{sustained['clients']} clients for {sustained['duration_s']:g} s, {sustained['aliases']} aliases x "
+         f"{sustained['cubes']} cubes", sustained["victim_during"], sustained["hostile_requests"]),
+    ):
+        lines.append(
+            f"| {label} | {hostile['count']} | {json.dumps(hostile['codes']) if hostile['codes'] else 'ok'} | "
+            f"{ms(hostile, 'p50_ms')} | {ms(hostile, 'max_ms')} | {figures['count']} | {ms(figures, 'p50_ms')} | "
+            f"{ms(figures, 'p95_ms')} | {ms(figures, 'max_ms')} |"
+        )
+    errors = [message for part in (over["hostile_request"], sustained["hostile_requests"])
+              for message in part["first_errors"][:2]]
+    if errors:
+        lines += ["", "First hostile errors:", "", *(f"- `{message[:200]}`" for message in errors)]
+    victim_failures = over["victim_during"]["failed"] + sustained["victim_during"]["failed"]
+    lines += ["", f"Victim queries that failed: {victim_failures}."]
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
+
+
+def hostile_main(args: argparse.Namespace) -> int:
+    neo4j = MOSConfig.load().neo4j
+    token = uuid.uuid4().hex[:8]
+    root_key = f"mgk_load_root_{secrets.token_hex(16)}"
+    log_path = Path(tempfile.gettempdir()) / f"memos-load-hostile-{token}.log"
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    made: dict[str, Any] = {}
+    from tests.fake_llm import serve_fake_openai
+
+    apply_root_key(neo4j, root_key, MOSConfig.load().user_id)
+    with serve_fake_openai() as llm, serve(server_env(neo4j, root_key, llm.url), log_path) as server:
+        log(f"server {server.base_url} (pid {server.pid}), log {log_path}")
+        try:
+            made = asyncio.run(setup_hostile(server.base_url, root_key, token, args.hostile_cubes,
+                                             args.hostile_memories))
+            log(f"hostile tenant with {len(made['hostile_cubes'])} cubes ready")
+            result = asyncio.run(run_hostile_async(server.base_url, made, args))
+        finally:
+            if made and not args.keep:
+                cleanup_hostile(neo4j, made)
+    payload = {
+        "started": started,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "code": args.code_label,
+        "config": {"hostile_cubes": args.hostile_cubes, "hostile_memories": args.hostile_memories,
+                   "aliases": args.aliases, "search_cubes": args.search_cubes,
+                   "hostile_clients": args.hostile_clients, "duration_s": args.duration, "timeout_s": args.timeout},
+        "result": result,
+        "server_log": str(log_path),
+    }
+    write_hostile_results(payload, args.output)
+    log(json.dumps(result, indent=1))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hostile", action="store_true",
+                        help="instead of the mixed load: a hostile tenant's aliased searches next to a quiet "
+                             "tenant's one-field queries (writes bench/results/<--output>.md)")
+    parser.add_argument("--hostile-cubes", type=int, default=100, help="--hostile: cubes of the hostile tenant")
+    parser.add_argument("--hostile-memories", type=int, default=5, help="--hostile: memories per hostile cube")
+    parser.add_argument("--aliases", type=int, default=20, help="--hostile: search fields per request")
+    parser.add_argument("--search-cubes", type=int, default=20, help="--hostile: cubes per search, sustained phase")
+    parser.add_argument("--hostile-clients", type=int, default=4, help="--hostile: concurrent hostile clients")
+    parser.add_argument("--output", default="load-hostile", help="--hostile: results file name")
+    parser.add_argument("--code-label", default="the working tree", help="--hostile: which code ran (for the log)")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     parser.add_argument("--users", type=int, default=8, help="users, one cube each")
@@ -552,6 +798,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="random seed of the clients' choices")
     parser.add_argument("--keep", action="store_true", help="keep the run's users, cubes and memories")
     args = parser.parse_args()
+    if args.hostile:
+        return hostile_main(args)
     weights = parse_mix(args.mix)
     if args.users < 1 or args.clients < 1 or (weights["get"] > 0 and args.seed_memories < 1):
         parser.error("need at least one user and one client, and seeded memories when the mix has get")
@@ -564,6 +812,7 @@ def main() -> int:
     log_path = Path(tempfile.gettempdir()) / f"memos-load-server-{token}.log"
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     users: list[LoadUser] = []
+    apply_root_key(neo4j, root_key, MOSConfig.load().user_id)
     with serve_fake_openai() as llm, serve(server_env(neo4j, root_key, llm.url), log_path) as server:
         log(f"server {server.base_url} (pid {server.pid}), log {log_path}")
         try:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -20,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from graphql_schema.context import Context, within_deadline
+from graphql_schema.context import Context, WorkerPool, within_deadline
 from graphql_schema.schema import schema
 from memos_graph.config import MOSConfig
 from memos_graph.errors import BackendUnavailable, MemosError
@@ -35,20 +36,77 @@ ASSETS_URL = "/graphiql-assets"
 _UNPKG = re.compile(r"https://unpkg\.com/((?:@[^/@]+/)?[^/@]+)@[^/]+/([^\"']+)")
 
 
+MAX_JSON_DEPTH = 64
+_UNPARSED = object()
+# Sent with every response: no page of this server (GraphiQL included) may be framed by another site.
+SECURITY_HEADERS = ((b"x-frame-options", b"DENY"), (b"content-security-policy", b"frame-ancestors 'none'"))
+
+
+def _json_problem(text: str, what: str) -> tuple[str | None, object]:
+    """Why JSON that strawberry would parse itself crashes it (too deep, an integer too long), or None; and
+    the parsed value (None when it does not parse)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return None, _UNPARSED  # strawberry answers 400 itself
+    except RecursionError:
+        return f"{what} nests deeper than {MAX_JSON_DEPTH} levels", None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        return f"{what} is not acceptable JSON: {exc}", None
+    if _depth(data) > MAX_JSON_DEPTH:
+        return f"{what} nests deeper than {MAX_JSON_DEPTH} levels", None
+    return None, data
+
+
+def _depth(value: object) -> int:
+    """How deeply lists and objects nest in parsed JSON (iterative: no recursion to run out of)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_JSON_DEPTH:
+                pending.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def _body_problem(request: Request, body: bytes) -> str | None:
-    """Why strawberry could not take this body (it answers 500 to these), or None."""
+    """Why strawberry could not take this request (it answers 500 to these), or None."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return "the request body is not UTF-8"
+    variables = request.query_params.get("variables")
+    if request.method == "GET" and variables:
+        return _json_problem(variables, "the variables parameter")[0]
     if request.method == "POST" and "json" in request.headers.get("content-type", "") and text.strip():
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            return None  # strawberry answers 400 itself
-        if not isinstance(data, dict):
+        problem, data = _json_problem(text, "the request body")
+        if problem is not None:
+            return problem
+        if data is not _UNPARSED and not isinstance(data, dict):
             return "the request body must be a JSON object with a query"
     return None
+
+
+class SecurityHeaders:
+    """ASGI middleware adding SECURITY_HEADERS to every HTTP response (X-Frame-Options, CSP frame-ancestors)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [header for header in SECURITY_HEADERS if header[0] not in names]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -65,10 +123,11 @@ class MemosGraphQL(GraphQL[Context, None]):
     GraphiQL works without internet access.
     """
 
-    def __init__(self, services_of: Any, assets_url: str | None = None) -> None:
+    def __init__(self, services_of: Any, assets_url: str | None = None, pool_of: Any = None) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self._services_of = services_of
         self._assets_url = assets_url
+        self._pool_of = pool_of
 
     @property
     def graphql_ide_html(self) -> str:
@@ -78,7 +137,8 @@ class MemosGraphQL(GraphQL[Context, None]):
         return _UNPKG.sub(lambda m: f"{self._assets_url}/{m.group(1)}/{m.group(2)}", html)
 
     async def get_context(self, request: Request | Any, response: Response | Any) -> Context:
-        return Context(services=self._services_of(), caller=request.scope["state"]["caller"])
+        pool = None if self._pool_of is None else self._pool_of()
+        return Context(services=self._services_of(), caller=request.scope["state"]["caller"], pool=pool)
 
 
 class GraphQLEndpoint:
@@ -89,7 +149,7 @@ class GraphQLEndpoint:
     ) -> None:
         self._holder = holder
         self._max_body = max_body_bytes
-        self._graphql = MemosGraphQL(holder.get, assets_url)
+        self._graphql = MemosGraphQL(holder.get, assets_url, holder.pool)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -160,6 +220,11 @@ class ServiceHolder:
         self._runtime = runtime
         self._services: Services | None = None
         self._owns_runtime = runtime is None
+        self._pool: WorkerPool | None = None
+
+    def pool(self) -> WorkerPool | None:
+        """The worker pool resolvers run their service calls on (made at start-up)."""
+        return self._pool
 
     def get(self) -> Services:
         """The running services; BackendUnavailable before start-up finished."""
@@ -173,10 +238,14 @@ class ServiceHolder:
         services = Services.over(runtime)
         config = runtime.config
         services.users.bootstrap(config.user_id, config.user_name, config.root_api_key)
+        self._pool = WorkerPool(config.limits.max_worker_threads, config.limits.max_workers_per_caller)
         self._runtime, self._services = runtime, services
 
     def stop(self) -> None:
         """Close the driver if this holder opened it."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
         if self._owns_runtime and self._runtime is not None:
             self._runtime.close()
         self._services = None
@@ -209,7 +278,7 @@ def create_app(config: MOSConfig | None = None, runtime: Runtime | None = None) 
         routes.append(Mount(ASSETS_URL, app=StaticFiles(directory=assets), name="graphiql-assets"))
     endpoint = GraphQLEndpoint(holder, assets_url=ASSETS_URL if assets is not None else None)
     routes.append(Route("/graphql", endpoint, methods=["GET", "POST"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
 
 
 def graphiql_assets_dir() -> Path | None:

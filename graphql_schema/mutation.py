@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 from pydantic import ValidationError
 
-from graphql_schema.context import Info
+from graphql_schema.context import Context, Info
 from graphql_schema.inputs import AddMemoriesInput, CreateCubeInput, CreateUserInput, UpdateMemoryInput
 from graphql_schema.types import (
     AddMemoriesPayload,
@@ -45,6 +45,11 @@ def _update_item(data: UpdateMemoryInput, max_chars: int) -> TextualMemoryItem:
         )
         raise InvalidInput(f"invalid metadata: {problems}") from exc
     return TextualMemoryItem(memory=data.memory, metadata=metadata)
+
+
+def _bulk_seconds(ctx: Context) -> float:
+    """The deadline of work on whole cubes (dump, import, deleting cubes and users): transfer.timeout_s."""
+    return ctx.services.runtime.config.transfer.timeout_s
 
 
 @strawberry.type
@@ -94,7 +99,9 @@ class Mutation:
         await ctx.run(lambda: ctx.services.cubes.unregister(ctx.caller, str(cube_id)))
         return True
 
-    @strawberry.mutation(description="Share a cube (owner, ROOT or ADMIN only).")
+    @strawberry.mutation(
+        description="Share a cube with another user: the owner or ROOT grant READ or WRITE; an ADMIN grants READ."
+    )
     async def share_cube(
         self,
         info: Info,
@@ -105,6 +112,51 @@ class Mutation:
         ctx = info.context
         level = Permission(permission.value)
         return await ctx.run(lambda: ctx.services.cubes.share(ctx.caller, str(cube_id), str(user_id), level))
+
+    @strawberry.mutation(
+        description="Take back a share (owner or ROOT; ADMIN for read shares; any user for its own share). "
+        "Returns the permission it had."
+    )
+    async def revoke_share(self, info: Info, cube_id: strawberry.ID, user_id: strawberry.ID) -> SharePermission:
+        ctx = info.context
+        removed = await ctx.run(lambda: ctx.services.cubes.revoke_share(ctx.caller, str(cube_id), str(user_id)))
+        return SharePermission(removed.value)
+
+    @strawberry.mutation(description="Delete a cube and everything in it (owner or ROOT).")
+    async def delete_cube(self, info: Info, cube_id: strawberry.ID) -> bool:
+        ctx = info.context
+        await ctx.run(lambda: ctx.services.cubes.delete_cube(ctx.caller, str(cube_id)), seconds=_bulk_seconds(ctx))
+        return True
+
+    @strawberry.mutation(
+        description="A new API key for a user: your own, or (ROOT; ADMIN for USER and GUEST) another's. "
+        "The old key stops working at once; the new one is shown only now."
+    )
+    async def reset_api_key(self, info: Info, user_id: strawberry.ID) -> str:
+        ctx = info.context
+        return await ctx.run(lambda: ctx.services.users.reset_api_key(ctx.caller, str(user_id)))
+
+    @strawberry.mutation(description="Refuse every call and key of a user (ROOT; ADMIN for USER and GUEST).")
+    async def deactivate_user(self, info: Info, user_id: strawberry.ID) -> UserType:
+        ctx = info.context
+        return UserType.of(await ctx.run(lambda: ctx.services.users.deactivate_user(ctx.caller, str(user_id))))
+
+    @strawberry.mutation(description="Undo deactivateUser (ROOT; ADMIN for USER and GUEST).")
+    async def reactivate_user(self, info: Info, user_id: strawberry.ID) -> UserType:
+        ctx = info.context
+        return UserType.of(await ctx.run(lambda: ctx.services.users.reactivate_user(ctx.caller, str(user_id))))
+
+    @strawberry.mutation(
+        description="ROOT only: delete a user with its own cubes, their memories and provenance, its chat "
+        "history and its key (the right to be forgotten). Returns the deleted cube ids; call again if it was "
+        "interrupted."
+    )
+    async def delete_user(self, info: Info, user_id: strawberry.ID) -> list[strawberry.ID]:
+        ctx = info.context
+        cube_ids = await ctx.run(
+            lambda: ctx.services.users.delete_user(ctx.caller, str(user_id)), seconds=_bulk_seconds(ctx)
+        )
+        return [strawberry.ID(cube_id) for cube_id in cube_ids]
 
     @strawberry.mutation(description="Add memories from content, chat messages, or documents under the roots.")
     async def add_memories(self, info: Info, input: AddMemoriesInput) -> AddMemoriesPayload:
@@ -145,7 +197,8 @@ class Mutation:
         await ctx.run(lambda: ctx.services.memories.delete(ctx.caller, str(cube_id), str(id)))
         return True
 
-    @strawberry.mutation(description="Delete every memory of a cube, or of every cube the caller may write.")
+    @strawberry.mutation(description="Delete every memory of a cube the caller may write, or (no cubeId) of every cube "
+        "the caller owns.")
     async def delete_all_memories(self, info: Info, cube_id: strawberry.ID | None = None) -> int:
         ctx = info.context
         target = None if cube_id is None else str(cube_id)
@@ -169,13 +222,15 @@ class Mutation:
     async def dump_cube(self, info: Info, cube_id: strawberry.ID, dump_dir: str) -> CubeTransferPayload:
         ctx = info.context
         report = await ctx.run(
-            lambda: ctx.services.transfer.dump(ctx.caller, dump_dir, str(cube_id), require_roots=True)
+            lambda: ctx.services.transfer.dump(ctx.caller, dump_dir, str(cube_id), require_roots=True),
+            seconds=_bulk_seconds(ctx),
         )
         return CubeTransferPayload.of(report)
 
     @strawberry.mutation(
         description="Import a MemOS cube directory (general_text or tree_text) on the server, inside "
-        "MEMOS_TRANSFER_ROOTS, as a cube the caller owns (id: cubeId, else the directory's cube_id)."
+        "MEMOS_TRANSFER_ROOTS, as a cube the caller owns (id: cubeId, else the directory's cube_id). Only a "
+        "dump the caller wrote, anything under <root>/<caller id>/, or (ROOT) any directory is importable."
     )
     async def import_cube(
         self, info: Info, path: str, cube_id: strawberry.ID | None = None
@@ -183,6 +238,7 @@ class Mutation:
         ctx = info.context
         target = None if cube_id is None else str(cube_id)
         report = await ctx.run(
-            lambda: ctx.services.transfer.import_directory(ctx.caller, path, target, require_roots=True)
+            lambda: ctx.services.transfer.import_directory(ctx.caller, path, target, require_roots=True),
+            seconds=_bulk_seconds(ctx),
         )
         return CubeTransferPayload.of(report)

@@ -9,6 +9,7 @@ from graphql.validation import ASTValidationRule, ValidationContext
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
+from graphql_schema.cost import CostLimit
 from graphql_schema.errors import DomainErrors
 from graphql_schema.mutation import Mutation
 from graphql_schema.query import Query
@@ -61,6 +62,7 @@ schema = MemosSchema(
         lambda: DepthLimit(max_depth=MAX_DEPTH),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        CostLimit,  # runs the validation above itself, then refuses a request over limits.max_request_cost
         DomainErrors,
     ],
 )

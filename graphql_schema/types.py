@@ -105,6 +105,9 @@ class MemoryMetadata:
     sources: list[MemorySource]
     created_at: str | None
     updated_at: str | None
+    updated_by: str | None = strawberry.field(
+        description="Who made the latest edit of this state (null: unedited since userId wrote it)."
+    )
     background: str | None
     version: int | None
     relativity: float | None = strawberry.field(
@@ -156,6 +159,7 @@ class MemoryType:
                 ],
                 created_at=meta.created_at,
                 updated_at=meta.updated_at,
+                updated_by=meta.updated_by,
                 background=meta.background,
                 version=meta.version,
                 relativity=meta.relativity,

@@ -144,11 +144,26 @@ class LimitSettings(_Section):
     """Input bounds: a request outside them is refused with InvalidInput."""
 
     max_memory_chars: int = Field(default=32_000, ge=1)
-    max_items_per_add: int = Field(default=10_000, ge=1)
+    # Texts (or messages, or document chunks) per add, and the characters they hold together: an add is
+    # embedded in one call, and a legal add must be embedded and written within neo4j.call_deadline_s
+    # (measured here, 2 cores: 40-300 short texts/s, 7-20 texts/s of the ~1,500 characters the model reads,
+    # depending on the load; so 200,000 characters take up to about 20 s).
+    max_items_per_add: int = Field(default=1_000, ge=1)
+    max_chars_per_add: int = Field(default=200_000, ge=1)
     max_top_k: int = Field(default=100, ge=1)
     max_query_chars: int = Field(default=4_000, ge=1)
     max_id_chars: int = Field(default=128, ge=1)
     max_document_bytes: int = Field(default=10_000_000, ge=1)
+    # One search reads each cube on its own: at most this many cubes per search (named or loaded).
+    max_cubes_per_search: int = Field(default=20, ge=1)
+    # Cubes a (non-ROOT) user may own; createCube refuses the next one.
+    max_cubes_per_user: int = Field(default=100, ge=1)
+    # GraphQL: the sum over a request's search fields of cubes x topK, refused before any work.
+    max_request_cost: int = Field(default=2_000, ge=1)
+    # GraphQL: blocking calls run on a pool of this many threads; one caller holds at most
+    # max_workers_per_caller of them at a time (its other calls wait, within their deadline).
+    max_worker_threads: int = Field(default=8, ge=1)
+    max_workers_per_caller: int = Field(default=2, ge=1)
 
 
 class DocumentSettings(_Section):
@@ -184,6 +199,9 @@ class TransferSettings(_Section):
     timeout_s: float = Field(default=3_600.0, gt=0)
     # textual_memory.json larger than this is refused before it is read.
     max_file_bytes: int = Field(default=4_000_000_000, ge=1)
+    # An import holds its cube id this long after its start and after each batch it writes; another import
+    # of the same id is refused (CONFLICT) until the lease runs out, and only then cleans the leftover up.
+    import_lease_s: float = Field(default=120.0, gt=0)
 
     @field_validator("roots", mode="before")
     @classmethod

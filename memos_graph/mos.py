@@ -6,22 +6,59 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from memos_graph.config import MOSConfig
 from memos_graph.domain import Permission, TextualMemoryItem, User, UserRole
 from memos_graph.embeddings import Embedder
 from memos_graph.errors import InvalidInput
+from memos_graph.graph.store import call_within
 from memos_graph.services.bundle import Services
 from memos_graph.services.memories import SearchShape
 from memos_graph.services.runtime import Runtime
 
 logger = logging.getLogger(__name__)
+M = TypeVar("M", bound=type)
+# Calls that may use the chat model get its timeouts on top of the deadline; bulk work on whole cubes
+# (dumps, imports, deleting cubes and users) gets transfer.timeout_s instead (a large cube takes minutes).
+_LLM_CALLS = frozenset({"add", "chat"})
+_TRANSFER_CALLS = frozenset({"dump", "register_mem_cube", "delete_cube", "delete_user"})
+_NO_DEADLINE = frozenset({"close"})
 
 
+def _deadline_s(mos: Any, name: str) -> float:
+    config: MOSConfig = mos.config
+    if name in _TRANSFER_CALLS:
+        return config.transfer.timeout_s
+    seconds = config.neo4j.call_deadline_s
+    if name in _LLM_CALLS and config.llm is not None:
+        seconds += config.llm.timeout_s * (config.llm.num_retries + 1)
+    return seconds
+
+
+def with_deadlines(cls: M) -> M:
+    """Every public method of the class runs under the call deadline GraphQL calls have (neo4j.call_deadline_s):
+    BackendUnavailable when it has not answered by then, as memos_graph.graph.store.call_within says."""
+
+    def wrap(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def bounded(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return call_within(lambda: method(self, *args, **kwargs), _deadline_s(self, name))
+
+        return bounded
+
+    for name, member in list(vars(cls).items()):
+        plain = callable(member) and not isinstance(member, staticmethod | classmethod)
+        if plain and not name.startswith("_") and name not in _NO_DEADLINE:
+            setattr(cls, name, wrap(name, member))
+    return cls
+
+
+@with_deadlines
 class MOS:
     """Memory operating system: users, memory cubes and memories on Neo4j."""
 
@@ -77,6 +114,23 @@ class MOS:
         """Issue a new API key for the user (the old one stops working) and return it; shown only now."""
         return self.services.identity.rotate(self._actor(user_id))
 
+    def reset_api_key(self, user_id: str) -> str:
+        """As the configured user (ROOT, or ADMIN for USER and GUEST): a new key for user_id; the old one stops."""
+        return self.users.reset_api_key(self._actor(None), user_id)
+
+    def deactivate_user(self, user_id: str) -> None:
+        """As the configured user (ROOT, or ADMIN for USER and GUEST): refuse every call and key of user_id."""
+        self.users.deactivate_user(self._actor(None), user_id)
+
+    def reactivate_user(self, user_id: str) -> None:
+        """Undo deactivate_user."""
+        self.users.reactivate_user(self._actor(None), user_id)
+
+    def delete_user(self, user_id: str) -> list[str]:
+        """As ROOT: delete a user with its own cubes, memories, provenance, chat history and key; returns the
+        deleted cube ids. Re-run it if it was interrupted."""
+        return self.users.delete_user(self._actor(None), user_id)
+
     # -- cubes ------------------------------------------------------------------------------------
 
     def create_cube_for_user(
@@ -95,6 +149,17 @@ class MOS:
         except ValueError as exc:
             raise InvalidInput("permission must be 'read' or 'write'") from exc
         return self.cubes.share(self._actor(None), cube_id, target_user_id, level)
+
+    def revoke_share(self, cube_id: str, target_user_id: str, user_id: str | None = None) -> str:
+        """Take back a share of the cube (owner or ROOT; ADMIN for read shares; anyone for its own share).
+
+        Returns the permission the share had.
+        """
+        return self.cubes.revoke_share(self._actor(user_id), cube_id, target_user_id).value
+
+    def delete_cube(self, cube_id: str, user_id: str | None = None) -> None:
+        """Delete a cube and everything in it (owner or ROOT); every share and load of it goes."""
+        self.cubes.delete_cube(self._actor(user_id), cube_id)
 
     def register_mem_cube(
         self, mem_cube_name_or_path: str, mem_cube_id: str | None = None, user_id: str | None = None
@@ -175,7 +240,7 @@ class MOS:
         self.memories.delete(self._actor(user_id), mem_cube_id, memory_id)
 
     def delete_all(self, mem_cube_id: str | None = None, user_id: str | None = None) -> None:
-        """Delete every memory of a cube, or of every cube the user owns or may write."""
+        """Delete every memory of a cube the user may write, or (no cube id) of every cube the user owns."""
         self.memories.delete_all(self._actor(user_id), mem_cube_id)
 
     # -- chat and cube directories -----------------------------------------------------------------------------

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# The test command: install, start Neo4j (unless NEO4J_URI names one), then ruff, mypy --strict and pytest.
+# The test command: install, start the tests' own Neo4j (unless NEO4J_URI names one), then ruff, mypy --strict and pytest.
 # Extra arguments go to pytest.
 set -euo pipefail
+# The tests get a Neo4j of their own (port 7697, its own cache directory), never the one run.sh serves from;
+# the suite marks an empty database as its own and refuses any other that holds data (tests/conftest.py).
+if [ -z "${NEO4J_URI:-}" ]; then
+  export NEO4J_BOLT_PORT="${MEMOS_TEST_BOLT_PORT:-7697}" NEO4J_HTTP_PORT="${MEMOS_TEST_HTTP_PORT:-7484}"
+fi
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 # The GraphiQL browser test needs Chromium; under CI it must run, so install Debian's package if missing.
 if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "${CI:-}" = "true" ]; then

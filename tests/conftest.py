@@ -12,7 +12,9 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -21,6 +23,8 @@ from memos_graph import MOS, MOSConfig
 from memos_graph.config import Neo4jSettings
 from memos_graph.embeddings import Embedder
 from memos_graph.embeddings.sentence_transformer import SentenceTransformerEmbedder
+from memos_graph.services.bundle import Services
+from memos_graph.services.identity import new_api_key
 from memos_graph.services.runtime import Runtime
 from tests.fake_llm import FakeOpenAI, serve_fake_openai
 
@@ -34,9 +38,15 @@ def _docker_answers() -> bool:
 
 
 def _local_neo4j() -> dict[str, str]:
+    """The suite's own local Neo4j (port 7697 unless MEMOS_TEST_BOLT_PORT says otherwise), never run.sh's."""
     script = REPO / "scripts" / "neo4j.sh"
-    subprocess.run([str(script), "start"], check=True, timeout=600)
-    exports = subprocess.run([str(script), "env"], check=True, capture_output=True, text=True).stdout
+    env = {
+        **os.environ,
+        "NEO4J_BOLT_PORT": os.environ.get("MEMOS_TEST_BOLT_PORT", "7697"),
+        "NEO4J_HTTP_PORT": os.environ.get("MEMOS_TEST_HTTP_PORT", "7484"),
+    }
+    subprocess.run([str(script), "start"], check=True, timeout=600, env=env)
+    exports = subprocess.run([str(script), "env"], check=True, capture_output=True, text=True, env=env).stdout
     values = {}
     for line in exports.splitlines():
         name, _, value = line.removeprefix("export ").partition("=")
@@ -44,26 +54,73 @@ def _local_neo4j() -> dict[str, str]:
     return values
 
 
+# The suite's mark on a database it made its own: a node of this label, written into an empty database.
+TEST_MARKER_LABEL = "MemosGraphTestSuite"
+Runner = Callable[[str], list[dict[str, Any]]]
+
+
+class ForeignDatabase(Exception):
+    """The database holds data the suite did not write: it is somebody's, and the suite must not touch it."""
+
+
+def claim_test_database(run: Runner, uri: str) -> None:
+    """Make sure the database is the suite's own: marked by an earlier run, or empty (then marked now).
+
+    A database with data but no marker is refused: it may be a real deployment's, and the suite creates
+    users, rotates keys and deletes cubes.
+    """
+    if run(f"MATCH (m:{TEST_MARKER_LABEL}) RETURN count(m) AS n")[0]["n"]:
+        return
+    if run("MATCH (n) RETURN count(n) > 0 AS used")[0]["used"]:
+        raise ForeignDatabase(
+            f"the Neo4j at {uri} holds data but not the test suite's marker (a :{TEST_MARKER_LABEL} node), "
+            "so it is not a database the tests created; they refuse to change it. Point NEO4J_URI at an empty "
+            "database (bash scripts/test.sh starts its own on port 7697), or wipe this one if it is scratch."
+        )
+    run(f"CREATE (:{TEST_MARKER_LABEL} {{claimed_at: datetime()}}) RETURN 1 AS ok")
+
+
+def _claim(settings: Neo4jSettings) -> Neo4jSettings:
+    from neo4j import GraphDatabase
+
+    auth = (settings.user, settings.password.get_secret_value())
+    with GraphDatabase.driver(settings.uri, auth=auth) as driver:
+
+        def run(text: str) -> list[dict[str, Any]]:
+            records, _, _ = driver.execute_query(text, database_=settings.database)
+            return [record.data() for record in records]
+
+        try:
+            claim_test_database(run, settings.uri)
+        except ForeignDatabase as exc:
+            pytest.exit(str(exc), returncode=4)
+    return settings
+
+
 @pytest.fixture(scope="session")
 def neo4j_settings() -> Iterator[Neo4jSettings]:
-    """Connection settings for a running Neo4j."""
+    """Connection settings for a running Neo4j the suite may change (see claim_test_database)."""
     if os.environ.get("NEO4J_URI"):
-        yield Neo4jSettings(
-            uri=os.environ["NEO4J_URI"],
-            user=os.environ.get("NEO4J_USER", "neo4j"),
-            password=SecretStr(os.environ.get("NEO4J_PASSWORD", "")),
+        yield _claim(
+            Neo4jSettings(
+                uri=os.environ["NEO4J_URI"],
+                user=os.environ.get("NEO4J_USER", "neo4j"),
+                password=SecretStr(os.environ.get("NEO4J_PASSWORD", "")),
+            )
         )
     elif _docker_answers():
         from testcontainers.neo4j import Neo4jContainer
 
         with Neo4jContainer("neo4j:5.26-community") as container:
-            yield Neo4jSettings(
-                uri=container.get_connection_url(), user="neo4j", password=SecretStr(container.password)
+            yield _claim(
+                Neo4jSettings(uri=container.get_connection_url(), user="neo4j", password=SecretStr(container.password))
             )
     else:
         values = _local_neo4j()
-        yield Neo4jSettings(
-            uri=values["NEO4J_URI"], user=values["NEO4J_USER"], password=SecretStr(values["NEO4J_PASSWORD"])
+        yield _claim(
+            Neo4jSettings(
+                uri=values["NEO4J_URI"], user=values["NEO4J_USER"], password=SecretStr(values["NEO4J_PASSWORD"])
+            )
         )
 
 
@@ -126,3 +183,23 @@ def llm_server() -> Iterator[FakeOpenAI]:
     """The OpenAI-compatible test server (see tests/fake_llm.py)."""
     with serve_fake_openai() as server:
         yield server
+
+
+# This session's own root key, made now and written nowhere: stored as ROOT's key in the suite's database
+# by keyed_runtime (the operator's explicit action; a start-up never replaces a key ROOT has).
+ROOT_KEY = new_api_key()
+
+
+def apply_root_key(runtime: Runtime) -> None:
+    """Make ROOT_KEY the root user's key in the suite's database (again, after a test changed it)."""
+    users = Services.over(runtime).users
+    users.bootstrap(runtime.config.user_id, runtime.config.user_name)
+    users.apply_root_key(runtime.config.user_id, SecretStr(ROOT_KEY))
+
+
+@pytest.fixture(scope="session")
+def keyed_runtime(runtime: Runtime) -> Runtime:
+    """The session's runtime (Neo4j driver, embedder) with the session's root API key, applied."""
+    keyed = replace(runtime, config=runtime.config.model_copy(update={"root_api_key": SecretStr(ROOT_KEY)}))
+    apply_root_key(keyed)
+    return keyed

@@ -30,6 +30,36 @@ def run_user_list(args: argparse.Namespace, session: Session) -> Outcome:
     return Outcome({"users": to_jsonable(users)}, "\n".join(lines))
 
 
+def run_user_deactivate(args: argparse.Namespace, session: Session) -> Outcome:
+    """Refuse every call and key of a user (ROOT; ADMIN for USER and GUEST)."""
+    user = session.mos.users.deactivate_user(session.actor(), args.user_id)
+    return Outcome({"user": to_jsonable(user)}, f"deactivated '{user.user_id}'")
+
+
+def run_user_reactivate(args: argparse.Namespace, session: Session) -> Outcome:
+    """Undo `user deactivate`."""
+    user = session.mos.users.reactivate_user(session.actor(), args.user_id)
+    return Outcome({"user": to_jsonable(user)}, f"reactivated '{user.user_id}'")
+
+
+def run_user_delete(args: argparse.Namespace, session: Session) -> Outcome:
+    """ROOT only: delete a user with its own cubes, their contents, its chat history and its key."""
+    cube_ids = session.mos.users.delete_user(session.actor(), args.user_id)
+    return Outcome(
+        {"user_id": args.user_id, "deleted_cubes": cube_ids},
+        f"deleted user '{args.user_id}' and {len(cube_ids)} cube(s): {', '.join(cube_ids) or '-'}",
+    )
+
+
+def run_user_reset_key(args: argparse.Namespace, session: Session) -> Outcome:
+    """A new API key for a user (its own, or as ROOT/ADMIN another's); shown only now."""
+    key = session.mos.users.reset_api_key(session.actor(), args.user_id)
+    return Outcome(
+        {"user_id": args.user_id, "api_key": key},
+        f"new API key for '{args.user_id}' (shown once; the old key no longer works): {key}",
+    )
+
+
 def run_cube_create(args: argparse.Namespace, session: Session) -> Outcome:
     """Create a cube, owned by --owner or the acting user, and loaded for its owner."""
     actor = session.actor()
@@ -48,6 +78,21 @@ def run_cube_share(args: argparse.Namespace, session: Session) -> Outcome:
         {"cube_id": args.cube_id, "user_id": args.target_user_id, "permission": permission.value, "shared": True},
         f"shared cube '{args.cube_id}' with '{args.target_user_id}' ({permission.value})",
     )
+
+
+def run_cube_revoke(args: argparse.Namespace, session: Session) -> Outcome:
+    """Take back a share of a cube."""
+    removed = session.mos.cubes.revoke_share(session.actor(), args.cube_id, args.target_user_id)
+    return Outcome(
+        {"cube_id": args.cube_id, "user_id": args.target_user_id, "revoked": removed.value},
+        f"revoked the {removed.value} share of cube '{args.cube_id}' with '{args.target_user_id}'",
+    )
+
+
+def run_cube_delete(args: argparse.Namespace, session: Session) -> Outcome:
+    """Delete a cube and everything in it (owner or ROOT)."""
+    session.mos.cubes.delete_cube(session.actor(), args.cube_id)
+    return Outcome({"cube_id": args.cube_id, "deleted": True}, f"deleted cube '{args.cube_id}'")
 
 
 def _report(report: TransferReport, verb: str) -> Outcome:
@@ -72,8 +117,8 @@ def run_cube_import(args: argparse.Namespace, session: Session) -> Outcome:
 
 def register(commands: argparse._SubParsersAction[Any], common: argparse.ArgumentParser) -> None:
     """Add the user and cube command groups."""
-    user = commands.add_parser("user", help="create and list users").add_subparsers(
-        dest="user_command", metavar="{create,list}", required=True
+    user = commands.add_parser("user", help="create, list, deactivate, delete users; reset keys").add_subparsers(
+        dest="user_command", metavar="{create,list,deactivate,reactivate,delete,reset-key}", required=True
     )
     create = user.add_parser(
         "create",
@@ -88,9 +133,18 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
     create.set_defaults(handler=run_user_create)
     listing = user.add_parser("list", parents=[common], help="list active users (ROOT and ADMIN)")
     listing.set_defaults(handler=run_user_list)
+    for name, handler, text in (
+        ("deactivate", run_user_deactivate, "refuse every call and key of a user (ROOT; ADMIN for USER/GUEST)"),
+        ("reactivate", run_user_reactivate, "undo deactivate"),
+        ("delete", run_user_delete, "ROOT: delete a user, its own cubes with their contents, its history and key"),
+        ("reset-key", run_user_reset_key, "print a new API key for a user (own; ROOT/ADMIN: another's)"),
+    ):
+        managed = user.add_parser(name, parents=[common], help=text, description=text)
+        managed.add_argument("user_id")
+        managed.set_defaults(handler=handler)
 
-    cube = commands.add_parser("cube", help="create, share, dump and import cubes").add_subparsers(
-        dest="cube_command", metavar="{create,share,dump,import}", required=True
+    cube = commands.add_parser("cube", help="create, share, revoke, delete, dump and import cubes").add_subparsers(
+        dest="cube_command", metavar="{create,share,revoke,delete,dump,import}", required=True
     )
     create = cube.add_parser("create", parents=[common], help="create a cube (loaded for its owner)")
     create.add_argument("name")
@@ -103,6 +157,15 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
     share.add_argument("target_user_id", metavar="user_id")
     share.add_argument("--permission", choices=[p.value for p in Permission], default=Permission.READ.value)
     share.set_defaults(handler=run_cube_share)
+
+    revoke = cube.add_parser("revoke", parents=[common], help="take back a share of a cube")
+    revoke.add_argument("cube_id")
+    revoke.add_argument("target_user_id", metavar="user_id")
+    revoke.set_defaults(handler=run_cube_revoke)
+
+    delete = cube.add_parser("delete", parents=[common], help="delete a cube and everything in it (owner, ROOT)")
+    delete.add_argument("cube_id")
+    delete.set_defaults(handler=run_cube_delete)
 
     dump = cube.add_parser(
         "dump",

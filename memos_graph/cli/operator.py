@@ -12,7 +12,7 @@ from typing import Any
 
 import memos_graph
 from memos_graph.cli.session import Outcome, Session
-from memos_graph.errors import BackendUnavailable, FeatureNotAvailable
+from memos_graph.errors import BackendUnavailable, ConfigurationError, FeatureNotAvailable
 from memos_graph.services.runtime import Runtime
 
 NEO4J_ACTIONS = ("start", "stop", "status")
@@ -73,6 +73,18 @@ def run_schema(args: argparse.Namespace, session: Session) -> Outcome:
     )
 
 
+def run_root_key(args: argparse.Namespace, session: Session) -> Outcome:
+    """Replace ROOT's API key with the configured one (MEMOS_ROOT_API_KEY or the config file's root_api_key).
+
+    Start-ups store that key only while ROOT has none; this is the operator's explicit way to replace it.
+    """
+    key = session.config.root_api_key
+    if key is None:
+        raise ConfigurationError("no root API key is configured (set MEMOS_ROOT_API_KEY or root_api_key)")
+    user = session.mos.users.apply_root_key(session.config.user_id, key)
+    return Outcome({"user_id": user.user_id, "applied": True}, f"root user '{user.user_id}' now has the configured key")
+
+
 def register(commands: argparse._SubParsersAction[Any], common: argparse.ArgumentParser) -> None:
     """Add the neo4j, serve and schema commands."""
     neo4j = commands.add_parser(
@@ -95,6 +107,17 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     serve.set_defaults(handler=run_serve)
+
+    root_key = commands.add_parser(
+        "root-key",
+        parents=[common],
+        help="replace ROOT's API key with the configured one",
+        description="Store MEMOS_ROOT_API_KEY (or the config file's root_api_key) as the root user's key, "
+        "replacing the one it has. Starting the server, MOS() or any command stores that key only while ROOT "
+        "has no key yet, so a rotated key survives restarts; this is the explicit way to replace it.",
+    )
+    root_key.add_argument("action", choices=("apply",))
+    root_key.set_defaults(handler=run_root_key)
 
     schema = commands.add_parser(
         "schema",

@@ -80,6 +80,8 @@ class TextualMemoryMetadata(BaseModel):
     sources: list[SourceReference] = Field(default_factory=list)
     created_at: str | None = None
     updated_at: str | None = None
+    # Who made the latest edit of this state (None: nobody edited it since user_id wrote it); set by the server.
+    updated_by: str | None = None
     background: str | None = None
     version: int | None = None
     relativity: float | None = None

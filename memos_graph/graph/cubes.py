@@ -15,7 +15,11 @@ from memos_graph.domain import MemCube, Permission
 from memos_graph.errors import Conflict
 from memos_graph.graph.convert import iso
 from memos_graph.graph.models import MemCubeNode, UserNode
+from memos_graph.graph.queries import query
 from memos_graph.graph.store import GraphStore, run_named, translate_errors
+
+# A purge runs in batches of 5,000 nodes; this bounds the whole statement (about a million nodes here).
+PURGE_TIMEOUT_S = 3_600.0
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,35 @@ class CubeRepository:
                 tx, "cube_share", cube_id=cube_id, target_user_id=target_user_id, permission=permission.value
             )
         )
+
+    def unshare(self, cube_id: str, target_user_id: str, drop_loaded: bool) -> Permission | None:
+        """Remove the SHARED_WITH edge (and the user's LOADED edge when drop_loaded); the permission it had."""
+        rows = self._store.run_write(
+            lambda tx: run_named(
+                tx, "cube_unshare", cube_id=cube_id, target_user_id=target_user_id, drop_loaded=drop_loaded
+            )
+        )
+        return Permission(rows[0]["permission"]) if rows else None
+
+    def owner_of(self, cube_id: str) -> tuple[str, bool] | None:
+        """(owner id, is_active) of a cube in any state, or None when there is no such cube."""
+        rows = self._store.read("cube_owner", cube_id=cube_id)
+        return (str(rows[0]["owner_id"]), bool(rows[0]["is_active"])) if rows else None
+
+    def owned_by(self, user_id: str) -> list[str]:
+        """Ids of every cube the user owns, active or not."""
+        return [str(row["cube_id"]) for row in self._store.read("user_owned_cubes", user_id=user_id)]
+
+    def delete(self, cube_id: str) -> None:
+        """Delete a cube and everything stored under its id, in three steps that can each be re-run.
+
+        1. one transaction makes the cube inactive and drops its shares and loads (every check refuses it);
+        2. batches of 5,000 nodes delete its memories, versions, messages, documents and BM25 terms;
+        3. the cube node goes. A failure part-way leaves an inactive cube that deleting it again finishes.
+        """
+        self._store.run_write(lambda tx: run_named(tx, "cube_delete_begin", cube_id=cube_id))
+        self._store.run_autocommit(query("cube_purge"), PURGE_TIMEOUT_S, cube_id=cube_id)
+        self._store.run_write(lambda tx: run_named(tx, "cube_delete_finish", cube_id=cube_id))
 
     def size(self, cube_id: str) -> tuple[int, int]:
         """(memories in the cube, memories in the graph)."""

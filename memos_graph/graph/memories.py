@@ -31,6 +31,7 @@ SCALAR_FIELDS = (
     "confidence",
     "source",
     "background",
+    "updated_by",
 )
 SERVER_FIELDS = frozenset({"created_at", "updated_at", "version", "relativity", "embedding"})
 
@@ -86,10 +87,10 @@ def metadata_properties(metadata: TextualMemoryMetadata, fields: Sequence[str] |
         name: dumped[name] for name in SCALAR_FIELDS if name in wanted and dumped.get(name) is not None
     }
     if "sources" in wanted:
-        properties["sources_json"] = json.dumps(dumped.get("sources") or [])
+        properties["sources_json"] = json.dumps(dumped.get("sources") or [], allow_nan=False)
     extra = {k: v for k, v in metadata.extra_fields().items() if k in wanted}
     if fields is None or extra:
-        properties["extra_json"] = json.dumps(extra)
+        properties["extra_json"] = json.dumps(extra, allow_nan=False)
     return properties
 
 

@@ -11,6 +11,7 @@ from memos_graph.domain import User, UserRole
 from memos_graph.errors import Conflict
 from memos_graph.graph.convert import iso
 from memos_graph.graph.models import UserNode
+from memos_graph.graph.queries import query
 from memos_graph.graph.store import GraphStore, run_named, translate_errors
 
 
@@ -64,6 +65,26 @@ class UserRepository:
     def set_api_key_hash(self, user_id: str, digest: str) -> None:
         """Replace the user's key hash."""
         self._store.run_write(lambda tx: run_named(tx, "user_set_api_key_hash", user_id=user_id, digest=digest))
+
+    def claim_api_key_hash(self, user_id: str, digest: str) -> bool:
+        """Set the user's key hash only if it has none; whether it was set (one statement, so races are safe)."""
+        records = self._store.run_write(
+            lambda tx: run_named(tx, "user_claim_api_key_hash", user_id=user_id, digest=digest)
+        )
+        return bool(records)
+
+    def set_active(self, user_id: str, active: bool) -> None:
+        """Deactivate or reactivate a user."""
+        self._store.run_write(lambda tx: run_named(tx, "user_set_active", user_id=user_id, active=active))
+
+    def begin_delete(self, user_id: str) -> None:
+        """First step of deleting a user: inactive, keyless, its cubes inactive (one transaction)."""
+        self._store.run_write(lambda tx: run_named(tx, "user_deactivate_for_delete", user_id=user_id))
+
+    def finish_delete(self, user_id: str, timeout_s: float) -> None:
+        """Last steps of deleting a user (its cubes already gone): chat history in batches, then the node."""
+        self._store.run_autocommit(query("user_purge_turns"), timeout_s, user_id=user_id)
+        self._store.run_write(lambda tx: run_named(tx, "user_delete", user_id=user_id))
 
     def list_by_ids(self, user_ids: list[str]) -> dict[str, User]:
         """Users by id, for batched loading; unknown ids are absent."""

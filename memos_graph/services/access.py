@@ -23,9 +23,35 @@ def cube_access(user: User, cube: MemCube, shared: Permission | None, is_loaded:
     return CubeAccess(cube, can_read, can_write, is_owner, is_loaded)
 
 
-def may_share(user: User, cube: MemCube) -> bool:
-    """Only a cube's owner, ROOT or ADMIN may share it."""
-    return cube.owner_id == user.user_id or user.role in (UserRole.ROOT, UserRole.ADMIN)
+def may_share(user: User, cube: MemCube, permission: Permission) -> bool:
+    """The owner and ROOT grant any permission; an ADMIN grants READ on any cube, never WRITE on another's."""
+    if cube.owner_id == user.user_id or user.role is UserRole.ROOT:
+        return True
+    return user.role is UserRole.ADMIN and permission is Permission.READ
+
+
+def may_revoke(user: User, cube: MemCube, target_id: str, current: Permission) -> bool:
+    """Who may take a share back: whoever may grant it, and the user holding it (leaving the cube)."""
+    return target_id == user.user_id or may_share(user, cube, current)
+
+
+def may_manage_user(actor: User, target: User) -> bool:
+    """Deactivate, reactivate, delete or reset the key of another user: ROOT any but ROOT, ADMIN USER and GUEST."""
+    if target.role is UserRole.ROOT or actor.user_id == target.user_id:
+        return False
+    if actor.role is UserRole.ROOT:
+        return True
+    return actor.role is UserRole.ADMIN and target.role in (UserRole.USER, UserRole.GUEST)
+
+
+def may_reset_key(actor: User, target: User) -> bool:
+    """Reset a key: one's own (any role), or another user's as may_manage_user allows."""
+    return actor.user_id == target.user_id or may_manage_user(actor, target)
+
+
+def may_delete_cube(user: User, cube: MemCube) -> bool:
+    """The owner and ROOT delete a cube."""
+    return cube.owner_id == user.user_id or user.role is UserRole.ROOT
 
 
 def may_create_user(actor: User, role: UserRole) -> bool:

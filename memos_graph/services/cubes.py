@@ -11,6 +11,7 @@ from memos_graph.domain import CubeAccess, MemCube, Permission, User, UserRole
 from memos_graph.errors import AccessDenied, CubeNotAccessible, InvalidInput, NotFound, Unauthenticated
 from memos_graph.graph.cubes import CubeRelation, relations_in
 from memos_graph.graph.memories import Guard
+from memos_graph.graph.store import check_deadline
 from memos_graph.services import access
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import check_id, check_text
@@ -129,14 +130,29 @@ class CubeService:
             check_text(cube_path, "cube_path", 4096)
         if not access.may_create_cube(actor, owner):
             raise AccessDenied(f"user '{actor.user_id}' may not create a cube for '{owner_id}'")
+        if owner.role is not UserRole.ROOT:  # ROOT, the operator, is not capped
+            owned = sum(r.cube.owner_id == owner.user_id for r in self._rt.cubes.visible(owner.user_id, False))
+            if owned >= self._limits.max_cubes_per_user:
+                raise InvalidInput(
+                    f"user '{owner.user_id}' owns {owned} cubes, the most a user may own "
+                    f"(limits.max_cubes_per_user); delete one first"
+                )
+        check_deadline("creating the cube")
         embedder = self._rt.embedder
         return self._rt.cubes.create(owner.user_id, new_id, name, cube_path, embedder.model_name, embedder.dimension)
 
     def share(self, actor: User, cube_id: str, target_user_id: str, permission: Permission) -> bool:
-        """Share a cube the actor owns (or any cube, for ROOT and ADMIN) with another user."""
+        """Share a cube with another user (role rules in access.may_share; nobody shares with itself)."""
         (granted,) = self.readable(actor, [cube_id])
-        if not access.may_share(actor, granted.cube):
-            raise AccessDenied(f"only the owner, ROOT or ADMIN may share cube '{cube_id}'", cube_id=cube_id)
+        if not access.may_share(actor, granted.cube, permission):
+            raise AccessDenied(
+                f"only the owner or ROOT may grant {permission.value} on cube '{cube_id}'"
+                + ("" if permission is Permission.WRITE else "; an ADMIN may grant read"),
+                cube_id=cube_id,
+            )
+        check_id(target_user_id, "user_id", self._limits)
+        if target_user_id == actor.user_id:
+            raise InvalidInput("a cube cannot be shared with yourself")
         target = self.target_user(target_user_id)
         if target.user_id == granted.cube.owner_id:
             raise InvalidInput(f"user '{target_user_id}' owns cube '{cube_id}' already")
@@ -144,6 +160,45 @@ class CubeService:
             raise InvalidInput("a GUEST never writes; share with permission 'read'")
         self._rt.cubes.share(cube_id, target.user_id, permission)
         return True
+
+    def revoke_share(self, actor: User, cube_id: str, target_user_id: str) -> Permission:
+        """Take a share back (unshare); returns the permission it had. The target loses the cube at once:
+        a write of it already running is refused by its in-transaction guard."""
+        (granted,) = self.readable(actor, [cube_id])
+        check_id(target_user_id, "user_id", self._limits)
+        if target_user_id != actor.user_id and not access.may_share(actor, granted.cube, Permission.READ):
+            # Refused before the share is looked up: a reader learns nothing about others' shares.
+            raise AccessDenied(f"only the owner, ROOT or ADMIN may revoke shares of cube '{cube_id}'", cube_id=cube_id)
+        current = self._rt.cubes.relations(target_user_id, [cube_id]).get(cube_id)
+        permission = None if current is None else current.shared_permission
+        if permission is None:
+            raise NotFound("share of cube with user", f"{cube_id} -> {target_user_id}")
+        if not access.may_revoke(actor, granted.cube, target_user_id, permission):
+            raise AccessDenied(
+                f"only the owner or ROOT may revoke a {permission.value} share of cube '{cube_id}'", cube_id=cube_id
+            )
+        target = self._rt.users.get(target_user_id)
+        keeps_reading = target is not None and access.sees_every_cube(target)
+        removed = self._rt.cubes.unshare(cube_id, target_user_id, drop_loaded=not keeps_reading)
+        if removed is None:  # revoked by someone else in between
+            raise NotFound("share of cube with user", f"{cube_id} -> {target_user_id}")
+        return removed
+
+    def delete_cube(self, actor: User, cube_id: str) -> None:
+        """Delete a cube and everything in it (owner or ROOT). Other users lose it at once; the data goes in
+        batches (see CubeRepository.delete); a deletion interrupted part-way is finished by calling again."""
+        check_id(cube_id, "cube id", self._limits)
+        found = self._rt.cubes.owner_of(cube_id)
+        if found is None:
+            raise CubeNotAccessible(cube_id)
+        owner_id, is_active = found
+        if is_active:
+            (granted,) = self.readable(actor, [cube_id])
+            if not access.may_delete_cube(actor, granted.cube):
+                raise AccessDenied(f"only the owner or ROOT may delete cube '{cube_id}'", cube_id=cube_id)
+        elif owner_id != actor.user_id and actor.role is not UserRole.ROOT:
+            raise CubeNotAccessible(cube_id)  # half-deleted: nobody else sees it
+        self._rt.cubes.delete(cube_id)
 
     def register(self, actor: User, cube_id: str) -> str:
         """Load an existing cube the actor may read."""

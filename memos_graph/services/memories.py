@@ -12,6 +12,7 @@ from typing import Any
 from memos_graph.domain import SourceReference, TextualMemoryItem, TextualMemoryMetadata, User
 from memos_graph.errors import Conflict, InvalidInput
 from memos_graph.graph.memories import SERVER_FIELDS, MemoryUpdate, NewMemory, StaleVersion, metadata_properties
+from memos_graph.graph.store import phase
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import (
@@ -20,12 +21,15 @@ from memos_graph.services.validation import (
     check_metadata,
     check_text,
     check_texts,
+    check_updated_metadata,
     content_hash,
 )
 
 SearchShape = dict[str, list[Any]]
 # An update re-reads and re-applies when another one committed in between; this many times at most.
 UPDATE_ATTEMPTS = 50
+# Who wrote and who last edited a memory: the server records them, an update's item cannot set them.
+AUTHOR_FIELDS = frozenset({"user_id", "updated_by"})
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,15 @@ class MemoryService:
         for entry in entries:
             unique.setdefault(content_hash(entry.text), entry)
         missing = [entry.embedding_text or entry.text for entry in unique.values() if entry.vector is None]
-        fresh = iter(self._rt.embedder.embed(missing) if missing else [])
+        # What bounds the embedding's time, so that a legal add fits the call deadline (see LimitSettings).
+        size, most = sum(len(text) for text in missing), self._rt.config.limits.max_chars_per_add
+        if size > most:
+            raise InvalidInput(
+                f"{size} characters to embed in one add (texts with their conversational context); the limit "
+                f"is {most}: split the add"
+            )
+        with phase("embedding"):
+            fresh = iter(self._rt.embedder.embed(missing) if missing else [])
         embedded = [entry.vector if entry.vector is not None else next(fresh) for entry in unique.values()]
         now = dt.datetime.now(dt.UTC)
         rows = []
@@ -175,6 +187,14 @@ class MemoryService:
         Concurrent updates of one memory: last write wins, and every state replaced is kept in the history.
         Each attempt applies the item to the state it read, under a version check; when another update
         committed in between, it reads again and re-applies (extra metadata keys merge with the newest state).
+
+        Bad metadata is refused (InvalidInput) before any write: NaN or Infinity anywhere, lists and objects
+        nested more than MAX_METADATA_DEPTH deep, and a merged result over the limit: limits.max_memory_chars
+        holds on the metadata the memory would have after the update (its current metadata with the item's
+        merged in), not just on the item's keys. History grows by one MemoryVersion per update, a copy of the
+        state replaced; every stored state passed these limits, so each version holds at most max_memory_chars
+        of text and max_memory_chars of metadata (plus sources the server derived from bounded messages). The
+        number of versions is not capped; deleting the memory deletes them.
         """
         memory_id = check_memory_id(memory_id)
         if not isinstance(item, TextualMemoryItem):
@@ -186,9 +206,12 @@ class MemoryService:
         vector: list[float] | None = None
         for _ in range(UPDATE_ATTEMPTS):
             current = self._rt.memories.get(mem_cube_id, memory_id)
-            properties = metadata_properties(item.metadata, sorted(item.metadata.model_fields_set - SERVER_FIELDS))
+            check_updated_metadata(current.metadata, item.metadata, self._rt.config.limits)
+            editable = item.metadata.model_fields_set - SERVER_FIELDS - AUTHOR_FIELDS
+            properties = metadata_properties(item.metadata, sorted(editable))
+            properties["updated_by"] = actor.user_id
             extra = {**current.metadata.extra_fields(), **item.metadata.extra_fields()}
-            properties["extra_json"] = json.dumps(extra)
+            properties["extra_json"] = json.dumps(extra, allow_nan=False)
             embedding = None
             if text != current.memory:
                 properties.update(memory=text, content_hash=content_hash(text))
@@ -209,11 +232,15 @@ class MemoryService:
         self._rt.memories.delete(mem_cube_id, memory_id, self._cubes.write_guard(actor, [mem_cube_id]))
 
     def delete_all(self, actor: User, mem_cube_id: str | None = None) -> int:
-        """Delete every memory of one cube, or of every cube the actor may write."""
+        """Delete every memory of one cube (which the actor may write), or of every cube the actor owns.
+
+        Without a cube id only the actor's own cubes are emptied: a cube shared for writing, or any cube for
+        ROOT, must be named.
+        """
         if mem_cube_id is not None:
             cube_ids = [self._cubes.writable(actor, mem_cube_id).cube.cube_id]
         else:
-            cube_ids = [entry.cube.cube_id for entry in self._cubes.visible(actor) if entry.can_write]
+            cube_ids = [entry.cube.cube_id for entry in self._cubes.visible(actor) if entry.is_owner]
         if not cube_ids:
             return 0
         return self._rt.memories.delete_all(cube_ids, self._cubes.write_guard(actor, cube_ids))

@@ -3,6 +3,11 @@
 A dump is written into a hidden sibling directory and renamed into place at the end, so a failed dump
 leaves nothing. An import validates both files completely before writing, then writes in batches (one
 transaction each) into a cube nobody can see yet; a failure deletes what the import wrote.
+
+Who may import what (with transfer roots configured; see CubeTransferService.import_directory): a dump
+records its writer in memos_graph_dump.json, and only that user or ROOT may import it, unless it lies in
+the caller's own directory <root>/<user id>/. An import holds its cube id with a lease (transfer.
+import_lease_s, renewed by every batch); a second import of the id is refused until the lease ran out.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import IO, Any
 import numpy as np
 from tqdm import tqdm
 
-from memos_graph.domain import User
+from memos_graph.domain import User, UserRole
 from memos_graph.domain.cube_directory import (
     CONFIG_FILE,
     KIND_KEY,
@@ -54,6 +59,9 @@ logger = logging.getLogger(__name__)
 # Ids of message and document nodes in a dump (they are keyed by (cube, key) in the graph).
 PROVENANCE_NAMESPACE = uuid.UUID("6f1d7c52-4b8e-4f7a-9d38-2c1f0e6a9b41")
 PROGRESS_MIN = 1_000
+# Written next to config.json by every dump: who wrote it (MemOS's config.json takes no extra keys).
+MANIFEST_FILE = "memos_graph_dump.json"
+MANIFEST_MAX_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -78,8 +86,8 @@ class CubeTransferService:
     def __init__(self, runtime: Runtime, cubes: CubeService) -> None:
         self._rt = runtime
         self._cubes = cubes
-        self._repository = CubeTransferRepository(runtime.store)
         self._settings = runtime.config.transfer
+        self._repository = CubeTransferRepository(runtime.store, self._settings.import_lease_s)
 
     # -- paths ----------------------------------------------------------------------------------------
 
@@ -91,6 +99,35 @@ class CubeTransferService:
                 f"(separated by '{os.pathsep}') or transfer.roots in the config"
             )
         return confine(path, roots, what, "transfer roots")
+
+    def _importable(self, actor: User, path: str, require_roots: bool) -> Path:
+        """The cube directory `path` names, if the actor may import it.
+
+        Without transfer roots (the in-process MOS only; the API refuses imports then) any path. With them,
+        the path must lie inside a root (symlinks resolved), and unless the actor is ROOT it must also be
+          - a dump the actor wrote (the `dumped_by` of its memos_graph_dump.json, written by dump), or
+          - inside the actor's own directory of a root, <root>/<user id>/ (where a directory without that
+            record, such as one MemOS wrote, can be put for its user).
+        Everything else is refused with one AccessDenied whose text depends on neither the path nor what
+        lies there, so another user's dump, a missing directory and a path outside the roots answer alike
+        and the refusal tells nothing about the transfer directories.
+        """
+        roots = real_roots(self._settings.roots)
+        if not roots or actor.role is UserRole.ROOT:
+            return self._path(path, "cube directory", require_roots)
+        refused = AccessDenied(
+            "cube directory is outside the configured transfer roots or not importable by this user: "
+            f"import a dump it wrote, or a directory under <transfer root>/{actor.user_id}/"
+        )
+        try:
+            directory = confine(path, roots, "cube directory", "transfer roots")
+        except AccessDenied:
+            raise refused from None
+        if any(_in_user_area(directory, root, actor.user_id) for root in roots):
+            return directory
+        if _dumped_by(directory) != actor.user_id:
+            raise refused
+        return directory
 
     # -- dump -----------------------------------------------------------------------------------------
 
@@ -143,6 +180,12 @@ class CubeTransferService:
                 "para_mem": {"backend": "uninitialized", "config": {}},
             }
             (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
+            manifest = {
+                "dumped_by": actor.user_id,
+                "cube_id": cube.cube_id,
+                "dumped_at": dt.datetime.now(dt.UTC).isoformat(),
+            }
+            (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
             if target.exists():
                 target.rmdir()  # empty (checked above); rename needs the name free
             staging.rename(target)
@@ -165,15 +208,22 @@ class CubeTransferService:
     def import_directory(
         self, actor: User, path: str, mem_cube_id: str | None, require_roots: bool = False
     ) -> TransferReport:
-        """Import a MemOS cube directory (either form) as a cube the actor owns; nothing stays if it fails."""
-        directory = self._path(path, "cube directory", require_roots)
+        """Import a MemOS cube directory (either form) as a cube the actor owns; nothing stays if it fails.
+
+        Which directories the actor may import: see _importable (with transfer roots, a dump it wrote or
+        one under <root>/<user id>/; ROOT any inside the roots). The cube id is held for the import with a
+        lease (transfer.import_lease_s) that every batch renews: another import of the same id answers
+        Conflict and changes nothing while the lease is live, and takes the leftover over (deleting what it
+        wrote) only once the lease ran out, i.e. once that import crashed or stalled.
+        """
+        directory = self._importable(actor, path, require_roots)
         content = self._read(directory)
         wanted = mem_cube_id or content.source.cube_id or str(uuid.uuid4())
         cube_id = check_id(wanted, "cube id", self._rt.config.limits)
         if not access.may_create_cube(actor, actor):
             raise AccessDenied(f"user '{actor.user_id}' may not create cubes")
-        existing = self._prepare_target(actor, cube_id)
-        plan = self._plan(content, cube_id)
+        existing, stale = self._prepare_target(actor, cube_id)
+        plan = self._plan(content, cube_id, stale)
         import_id = str(uuid.uuid4())
         embedder = self._rt.embedder
         properties = {
@@ -182,8 +232,18 @@ class CubeTransferService:
             "embedding_model": embedder.model_name,
             "embedding_dim": embedder.dimension,
         }
-        self._repository.begin(cube_id, import_id, properties, existing)
+        leftovers: list[str] = []
+        if not stale:
+            self._repository.begin(cube_id, import_id, properties, existing, actor.user_id)
+        else:
+            leftovers = self._repository.take_over(cube_id, stale[0], import_id, properties, actor.user_id)
+            logger.warning("import into cube %s takes over from the expired import %s", cube_id, stale[0])
         try:
+            if leftovers:
+                for crashed in leftovers:
+                    self._repository.discard_nodes(cube_id, crashed, self._settings.timeout_s)
+                self._repository.leftovers_done(cube_id, import_id)
+                leftovers = []
             batches = list(plan.batches(self._settings.batch_size))
             total = sum(batch_size(batch) for batch in batches)
             with tqdm(
@@ -196,7 +256,7 @@ class CubeTransferService:
         except BaseException:
             logger.warning("import into cube %s failed; deleting what it wrote", cube_id)
             try:
-                self._repository.discard(cube_id, import_id, self._settings.timeout_s)
+                self._repository.discard(cube_id, import_id, self._settings.timeout_s, leftovers)
             except Exception:  # the original error matters more; the next import of this id cleans up
                 logger.exception("could not discard the failed import %s of cube %s", import_id, cube_id)
             raise
@@ -228,26 +288,38 @@ class CubeTransferService:
     def _cube_name(content: CubeContent, directory: Path) -> str:
         return content.source.cube_id or directory.name
 
-    def _prepare_target(self, actor: User, cube_id: str) -> bool:
-        """Whether the import goes into an existing (empty) cube of the actor; Conflict for anyone else's."""
+    def _prepare_target(self, actor: User, cube_id: str) -> tuple[bool, tuple[str, ...]]:
+        """(whether the import goes into an existing cube of the actor, the expired import to take over
+        followed by the ones it took over from, or nothing); Conflict for anyone else's cube and while
+        another import's lease is live (nothing changes then)."""
         state = self._repository.state(cube_id)
         if state is None:
-            return False
-        if state.owner_id is None and state.import_id is not None:
-            # Left by an import that crashed (a running one holds it only for minutes; see the README).
-            self._repository.discard(cube_id, state.import_id, self._settings.timeout_s)
-            return False
-        if state.owner_id != actor.user_id:
+            return False, ()
+        if state.owner_id is not None and state.owner_id != actor.user_id:
             raise Conflict(f"cube id '{cube_id}' is taken", cube_id=cube_id)
-        if state.import_id is not None:
-            self._repository.discard(cube_id, state.import_id, self._settings.timeout_s)
-        return True
+        if state.import_id is None:
+            if state.owner_id is None:  # an ownerless cube nobody imports: not ours to use
+                raise Conflict(f"cube id '{cube_id}' is taken", cube_id=cube_id)
+            return True, ()
+        if state.lease_live:
+            if state.owner_id is None and state.import_by != actor.user_id:
+                # Someone else's new cube, not finished yet: to the actor the id is just taken.
+                raise Conflict(f"cube id '{cube_id}' is taken", cube_id=cube_id)
+            raise Conflict(
+                f"cube id '{cube_id}' is being imported by another call (started {iso(state.started_at)}; "
+                f"its lease, renewed with every batch it writes, runs to {iso(state.lease_until)}); try again later",
+                cube_id=cube_id,
+            )
+        # The lease ran out: that import crashed or stalled. Its leftover is taken over and deleted.
+        return state.owner_id is not None, (state.import_id, *state.leftovers)
 
-    def _plan(self, content: CubeContent, cube_id: str) -> ImportPlan:
+    def _plan(self, content: CubeContent, cube_id: str, leftovers: Sequence[str] = ()) -> ImportPlan:
         memory_nodes = [node for node in content.nodes if node.kind is NodeKind.MEMORY]
         version_nodes = [node for node in content.nodes if node.kind is NodeKind.VERSION]
         ids = [node.id for node in memory_nodes + version_nodes]
-        taken = set().union(*(self._repository.taken_ids(ids[i : i + 10_000]) for i in range(0, len(ids), 10_000)))
+        taken = set().union(
+            *(self._repository.taken_ids(ids[i : i + 10_000], cube_id, leftovers) for i in range(0, len(ids), 10_000))
+        )
         rename = _renamer(cube_id) if taken else _same
         vectors, reembedded = self._vectors(content, memory_nodes)
         return ImportPlan.build(content, cube_id, rename, vectors, reembedded, bool(taken))
@@ -275,6 +347,29 @@ def batch_size(batch: ImportBatch) -> int:
     return nodes + sum(len(edges) for edges in batch.edges.values())
 
 
+def _in_user_area(directory: Path, root: Path, user_id: str) -> bool:
+    """Whether the (real) directory lies in the user's own directory <root>/<user id> of a transfer root."""
+    if not user_id or user_id in (".", "..") or "/" in user_id or "\x00" in user_id:
+        return False
+    area = root / user_id
+    return directory == area or directory.is_relative_to(area)
+
+
+def _dumped_by(directory: Path) -> str | None:
+    """The writer a dump's manifest names; None when there is no readable manifest (never an error, so a
+    missing directory and a foreign one look alike to the caller)."""
+    try:
+        with (directory / MANIFEST_FILE).open("rb") as handle:
+            raw = handle.read(MANIFEST_MAX_BYTES + 1)
+        if len(raw) > MANIFEST_MAX_BYTES:
+            return None
+        data = json.loads(raw)
+    except (OSError, ValueError, RecursionError):
+        return None
+    writer = data.get("dumped_by") if isinstance(data, dict) else None
+    return writer if isinstance(writer, str) else None
+
+
 def _same(node_id: str) -> str:
     return node_id
 
@@ -285,6 +380,15 @@ def _renamer(cube_id: str) -> Callable[[str], str]:
     return lambda node_id: str(uuid.uuid5(namespace, node_id))
 
 
+def _refuse_constant(name: str) -> Callable[[str], object]:
+    """json.load's hook for NaN and Infinity, which JSON does not have and every later reader would choke on."""
+
+    def refuse(constant: str) -> object:
+        raise InvalidInput(f"{name} holds {constant}: numbers must be finite (JSON has no NaN or Infinity)")
+
+    return refuse
+
+
 def _load_json(path: Path, max_bytes: int) -> object:
     if not path.is_file():
         raise InvalidInput(f"{path.name} is missing from the cube directory")
@@ -293,9 +397,11 @@ def _load_json(path: Path, max_bytes: int) -> object:
         raise InvalidInput(f"{path.name} has {size} bytes; the limit is {max_bytes}")
     try:
         with path.open(encoding="utf-8") as handle:
-            return json.load(handle)
+            return json.load(handle, parse_constant=_refuse_constant(path.name))
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{path.name} is not UTF-8 text") from exc
+    except RecursionError as exc:
+        raise InvalidInput(f"{path.name} nests lists or objects too deep") from exc
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             f"{path.name} is not valid JSON (truncated?): {exc.msg} at line {exc.lineno} column {exc.colno}"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
 from pydantic import SecretStr
 
 from memos_graph.domain import User, UserRole
-from memos_graph.errors import AccessDenied, Conflict, Unauthenticated
+from memos_graph.errors import AccessDenied, Conflict, InvalidInput, NotFound, Unauthenticated
+from memos_graph.graph.cubes import PURGE_TIMEOUT_S
 from memos_graph.services import access
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.identity import hash_api_key, new_api_key
@@ -26,7 +28,12 @@ class UserService:
         self._cubes = cubes
 
     def bootstrap(self, root_id: str, root_name: str, root_api_key: SecretStr | None = None) -> User:
-        """Make sure exactly one ROOT exists (the configured user, on a fresh graph) and holds the root key."""
+        """Make sure exactly one ROOT exists (the configured user, on a fresh graph).
+
+        The configured root key is stored only while ROOT has no key at all (a fresh graph): a start never
+        replaces a key, so a `rotateApiKey` or `reset_api_key` stays in force across restarts and no
+        configuration file can take ROOT over. `apply_root_key` replaces it on an operator's explicit request.
+        """
         check_id(root_id, "user_id", self._rt.config.limits)
         user = self._rt.users.get(root_id)
         if user is None:
@@ -40,7 +47,27 @@ class UserService:
                 if user is None:
                     raise
         if root_api_key is not None and user.role is UserRole.ROOT:
-            self._rt.users.set_api_key_hash(user.user_id, hash_api_key(root_api_key.get_secret_value()))
+            digest = hash_api_key(root_api_key.get_secret_value())
+            if self._rt.users.claim_api_key_hash(user.user_id, digest):
+                logger.info("stored the configured API key for root user '%s'", user.user_id)
+            elif self._rt.users.get_by_api_key_hash(digest) is None:
+                logger.warning(
+                    "root user '%s' already has an API key; the configured one was not applied "
+                    "(run `memos-graph root-key apply` to replace it)",
+                    user.user_id,
+                )
+        return user
+
+    def apply_root_key(self, root_id: str, root_api_key: SecretStr) -> User:
+        """Replace ROOT's key with the configured one: the operator's explicit action, never a start-up's."""
+        user = self._rt.users.get(check_id(root_id, "user_id", self._rt.config.limits))
+        if user is None or user.role is not UserRole.ROOT:
+            raise InvalidInput(f"'{root_id}' is not the root user")
+        key = root_api_key.get_secret_value()
+        if not key.strip() or len(key) > 200:
+            raise InvalidInput("the root API key must be 1 to 200 characters")
+        self._rt.users.set_api_key_hash(user.user_id, hash_api_key(key))
+        logger.warning("root user '%s' API key replaced by operator request", user.user_id)
         return user
 
     def create_user(
@@ -60,6 +87,64 @@ class UserService:
         """Create a user with a new API key; returns the key, which is never stored (only its hash)."""
         key = new_api_key()
         return self.create_user(actor, user_id, role, user_name, hash_api_key(key)), key
+
+    # -- taking access back ------------------------------------------------------------------------
+
+    def _managed(self, actor: User, user_id: str, what: str) -> User:
+        """The user another may manage (ROOT: anyone but ROOT; ADMIN: USER and GUEST), active or not."""
+        if actor.role not in (UserRole.ROOT, UserRole.ADMIN):
+            # Refused before any lookup: the answer says nothing about whether the user exists.
+            raise AccessDenied(f"only ROOT and ADMIN may {what} users")
+        check_id(user_id, "user_id", self._rt.config.limits)
+        target = self._rt.users.get(user_id)
+        if target is None:
+            raise NotFound("user", user_id)
+        if not access.may_manage_user(actor, target):
+            raise AccessDenied(f"a {actor.role.value} may not {what} the {target.role.value} user '{user_id}'")
+        return target
+
+    def deactivate_user(self, actor: User, user_id: str) -> User:
+        """Stop a user: its key and every call as it are refused at once; its data and shares stay."""
+        target = self._managed(actor, user_id, "deactivate")
+        self._rt.users.set_active(target.user_id, False)
+        return dataclasses.replace(target, is_active=False)
+
+    def reactivate_user(self, actor: User, user_id: str) -> User:
+        """Undo deactivate_user (the user's old key works again; reset it if it leaked)."""
+        target = self._managed(actor, user_id, "reactivate")
+        self._rt.users.set_active(target.user_id, True)
+        return dataclasses.replace(target, is_active=True)
+
+    def reset_api_key(self, actor: User, user_id: str) -> str:
+        """A new key for a user (one's own, or another's as ROOT/ADMIN may manage it); the old one stops now."""
+        target = actor if actor.user_id == user_id else self._managed(actor, user_id, "reset the API key of")
+        if not access.may_reset_key(actor, target):
+            raise AccessDenied(f"a {actor.role.value} may not reset the key of '{user_id}'")
+        key = new_api_key()
+        self._rt.users.set_api_key_hash(target.user_id, hash_api_key(key))
+        return key
+
+    def delete_user(self, actor: User, user_id: str) -> list[str]:
+        """ROOT forgets a user: its own cubes with everything in them, its chat history, its key, its shares, itself.
+
+        One operation in steps (each re-runnable): the user is made inactive and keyless and its cubes
+        inactive in one transaction, so nothing more is read or written as it or into its cubes; then each
+        cube is purged in batches, then its chat turns, then the node. Interrupted, it leaves an inactive
+        user that calling again finishes deleting. Memories it wrote into other users' cubes belong to those
+        cubes and stay (their user_id / updated_by still name it). Returns the ids of the cubes deleted.
+        """
+        if actor.role is not UserRole.ROOT:
+            # It destroys cubes the actor does not own, so it is ROOT's alone (refused before any lookup).
+            raise AccessDenied("only ROOT may delete users")
+        target = self._managed(actor, user_id, "delete")
+        self._rt.users.begin_delete(target.user_id)
+        cube_ids = self._rt.cubes.owned_by(target.user_id)
+        for cube_id in cube_ids:
+            self._rt.cubes.delete(cube_id)
+            logger.info("deleted cube '%s' of user '%s'", cube_id, target.user_id)
+        self._rt.users.finish_delete(target.user_id, PURGE_TIMEOUT_S)
+        logger.warning("user '%s' and %d cubes deleted by '%s'", target.user_id, len(cube_ids), actor.user_id)
+        return cube_ids
 
     def list_user_objects(self, actor: User) -> list[User]:
         """Active users; ROOT and ADMIN only."""

@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import unicodedata
 import uuid
 from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
 
 from memos_graph.config import LimitSettings
 from memos_graph.domain.memory import TextualMemoryMetadata, text_problem
 from memos_graph.errors import InvalidInput
 
 # User and cube ids: what MemOS uses (uuids, slugs, names with dots) but no spaces, slashes or control
-# characters, so ids are safe in paths and logs.
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")
+# characters, so ids are safe in paths and logs. Matched with fullmatch: `$` would also match before a final
+# newline, letting "c1\n" in next to "c1".
+_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]*")
 _WHITESPACE = re.compile(r"\s+")
 
 
 def is_valid_id(value: object, limits: LimitSettings) -> bool:
     """Whether the value is a well-formed user or cube id."""
-    return isinstance(value, str) and 0 < len(value) <= limits.max_id_chars and bool(_ID_PATTERN.match(value))
+    return isinstance(value, str) and 0 < len(value) <= limits.max_id_chars and bool(_ID_PATTERN.fullmatch(value))
 
 
 def check_id(value: object, what: str, limits: LimitSettings) -> str:
@@ -78,35 +83,121 @@ def check_top_k(value: object, default: int, limits: LimitSettings) -> int:
     return value
 
 
+# Lists and objects in metadata nested deeper than this, the metadata object itself being level 1, are refused:
+# serialisers give up on deep values (pydantic at 255 levels, json at the recursion limit) and no reader needs
+# them. The check walks the value with a stack, so no depth can make it recurse.
+MAX_METADATA_DEPTH = 32
+# Metadata fields outside the size limit: the vector, and the search score, are the server's.
+_UNMEASURED = frozenset({"embedding", "relativity"})
+
+
 def check_metadata(metadata: TextualMemoryMetadata, limits: LimitSettings) -> None:
-    """Metadata a caller sets: every string in it (tags, key, extra keys and values, ...) bounded, without NUL
-    or lone surrogates, and the whole of it no larger than a memory's text."""
-    dumped = metadata.model_dump(mode="json", exclude={"embedding", "relativity"})
-    check_strings(dumped, "metadata", limits.max_memory_chars)
-    size = len(json.dumps(dumped, ensure_ascii=False))
+    """Metadata a caller sets: JSON values only (finite numbers: JSON has no NaN or Infinity), lists and objects
+    nested at most MAX_METADATA_DEPTH deep, every string in it (tags, key, extra keys and values, ...) bounded,
+    without NUL or lone surrogates, and the whole of it no larger than a memory's text."""
+    values = metadata_values(metadata)
+    check_json_value(values, "metadata", limits.max_memory_chars)
+    size = json_size(values)
     if size > limits.max_memory_chars:
         raise InvalidInput(f"metadata has {size} characters as JSON; the limit is {limits.max_memory_chars}")
 
 
+def check_updated_metadata(
+    current: TextualMemoryMetadata, update: TextualMemoryMetadata, limits: LimitSettings
+) -> None:
+    """The size limit on the metadata an update would leave a memory with, not only on the update's own keys:
+    the current metadata with the fields the update sets replaced and its extra keys merged in (the update's
+    win). `sources` count when the update sets them; sources it keeps were written by the server from the
+    messages or chunks the memory derives from (each bounded by the text limit) or by an earlier update under
+    this check. Both states must have passed check_metadata (the update's here, before this)."""
+    merged = metadata_values(current)
+    if "sources" not in update.model_fields_set:
+        merged.pop("sources", None)
+    merged.update({name: value for name, value in metadata_values(update).items() if name in update.model_fields_set})
+    size = json_size(merged)
+    if size > limits.max_memory_chars:
+        raise InvalidInput(
+            f"metadata would have {size} characters as JSON after this update (the memory's metadata with the"
+            f" update's merged in); the limit is {limits.max_memory_chars}"
+        )
+
+
+def metadata_values(metadata: TextualMemoryMetadata) -> dict[str, Any]:
+    """The metadata's fields and extra keys as they are (not serialised: that would turn NaN into null and
+    fail on deep values), without the embedding and the search score."""
+    fields = {name: getattr(metadata, name) for name in type(metadata).model_fields if name not in _UNMEASURED}
+    return fields | metadata.extra_fields()
+
+
+def json_size(value: object) -> int:
+    """Characters of the value as JSON (pydantic models inside as their fields); the value must have passed
+    check_json_value."""
+    return len(json.dumps(value, ensure_ascii=False, default=dict))
+
+
 def check_strings(value: object, where: str, max_chars: int) -> None:
-    """Every string inside a JSON-like value (keys included): bounded, no NUL, no lone surrogates; blank is fine."""
-    for place, text in _strings(value, where):
-        problem = text_problem(text, max_chars) if text.strip() else None
-        if problem is not None:
-            raise InvalidInput(f"{place} {problem}")
+    """A JSON-like value from a caller (metadata, or an `extra` object): see check_json_value."""
+    check_json_value(value, where, max_chars)
 
 
-def _strings(value: object, where: str) -> list[tuple[str, str]]:
-    if isinstance(value, str):
-        return [(where, value)]
-    if isinstance(value, dict):
-        found = []
-        for key, item in value.items():
-            found += _strings(str(key), f"{where} key {str(key)[:40]!r}") + _strings(item, f"{where}.{key}")
-        return found
-    if isinstance(value, list):
-        return [pair for index, item in enumerate(value) for pair in _strings(item, f"{where}[{index}]")]
-    return []
+def check_json_value(value: object, where: str, max_chars: int, max_depth: int = MAX_METADATA_DEPTH) -> None:
+    """A caller's JSON-like value: strings (keys included) bounded, without NUL or lone surrogates (blank is
+    fine); numbers finite; lists and objects nested at most max_depth deep; nothing that is not JSON.
+
+    Walks with an explicit stack, checking depth before descending: no input can raise RecursionError.
+    Pydantic models inside (sources) count as objects of their fields and extra keys.
+    """
+    stack: list[tuple[object, str, int]] = [(value, where, 1)]
+    while stack:
+        item, place, depth = stack.pop()
+        if isinstance(item, BaseModel):
+            item = dict(item)  # declared fields, then extra keys
+        if isinstance(item, str):
+            _check_string(item, place, max_chars)
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise InvalidInput(f"{_short(place)} is {item}: numbers must be finite (JSON has no NaN or Infinity)")
+        elif item is None or isinstance(item, int):  # bool is an int
+            continue
+        elif isinstance(item, dict | list | tuple):
+            if depth > max_depth:
+                raise InvalidInput(
+                    f"{where} is nested more than {max_depth} levels deep (lists and objects, at {_short(place)})"
+                )
+            children: list[tuple[object, str, int]] = []
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    label = str(key)[:40]
+                    _check_key(key, f"{place} key {label!r}", max_chars)
+                    children.append((child, f"{place}.{label}", depth + 1))
+            else:
+                children = [(child, f"{place}[{index}]", depth + 1) for index, child in enumerate(item)]
+            stack.extend(reversed(children))  # popped in order: the first problem is the one reported
+        else:
+            raise InvalidInput(
+                f"{_short(place)} must be a JSON value (string, number, boolean, null, list or object),"
+                f" not {type(item).__name__}"
+            )
+
+
+def _check_string(text: str, place: str, max_chars: int) -> None:
+    problem = text_problem(text, max_chars) if text.strip() else None
+    if problem is not None:
+        raise InvalidInput(f"{_short(place)} {problem}")
+
+
+def _check_key(key: object, place: str, max_chars: int) -> None:
+    if isinstance(key, str):
+        _check_string(key, place, max_chars)
+    elif isinstance(key, float) and not math.isfinite(key):
+        raise InvalidInput(f"{_short(place)} is {key}: numbers must be finite (JSON has no NaN or Infinity)")
+    elif not (key is None or isinstance(key, int | float)):
+        raise InvalidInput(f"{_short(place)} must be a string, not {type(key).__name__}")
+
+
+def _short(place: str, limit: int = 160) -> str:
+    """A place in a value for a message: deep places are cut in the middle."""
+    return place if len(place) <= limit else f"{place[: limit // 2]}...{place[-limit // 2 :]}"
 
 
 def content_hash(text: str) -> str:

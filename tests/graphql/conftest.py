@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from graphql_schema.app import create_app
 from memos_graph.services.runtime import Runtime
+from tests.conftest import ROOT_KEY
 
-ROOT_KEY = "mgk_test-root-key-for-the-graphql-suite"
-
-
-@pytest.fixture(scope="session")
-def keyed_runtime(runtime: Runtime) -> Runtime:
-    """The session's runtime (Neo4j driver, embedder) with a configured root API key."""
-    return replace(runtime, config=runtime.config.model_copy(update={"root_api_key": SecretStr(ROOT_KEY)}))
+__all__ = ["ROOT_KEY"]
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +28,11 @@ Gql = Callable[..., dict[str, Any]]
 @pytest.fixture
 def gql(client: TestClient) -> Gql:
     """POST a GraphQL operation with a key; returns the JSON body (asserting HTTP 200)."""
+    return caller_of(client)
+
+
+def caller_of(client: TestClient) -> Gql:
+    """A function POSTing GraphQL operations to this client's app (root key by default); asserts HTTP 200."""
 
     def call(query: str, key: str = ROOT_KEY, **variables: Any) -> dict[str, Any]:
         response = client.post(

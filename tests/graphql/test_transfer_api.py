@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -58,11 +59,22 @@ def test_dump_and_import_inside_the_roots(
         assert not (tmp_path.parent / "escaped").exists()
         assert codes(post(client, alice_key, IMPORT, p="/etc", c=uid("etc"))) == ["FORBIDDEN"]
 
-        copy = uid("bob-copy")
-        imported = post(client, bob_key, IMPORT, p="alice-dump", c=copy)
+        # Bob may not import Alice's dump, and cannot tell it from a directory that does not exist.
+        stolen = post(client, bob_key, IMPORT, p="alice-dump", c=uid("bob-copy"))
+        missing = post(client, bob_key, IMPORT, p="no-such-dump", c=uid("bob-copy"))
+        assert codes(stolen) == ["FORBIDDEN"]
+        assert stolen == missing
+        assert codes(post(client, bob_key, IMPORT, p=str(tmp_path / "alice-dump"), c=uid("bob-copy"))) == ["FORBIDDEN"]
+
+        copy = uid("alice-copy")
+        imported = post(client, alice_key, IMPORT, p="alice-dump", c=copy)
         assert imported["data"]["importCube"] == {"cubeId": copy, "memories": 2, "reembedded": False, "newIds": True}
-        listed = post(client, bob_key, "query($c: ID!) { memories(cubeId: $c) { edges { node { memory } } } }", c=copy)
+        memories = "query($c: ID!) { memories(cubeId: $c) { edges { node { memory } } } }"
+        listed = post(client, alice_key, memories, c=copy)
         assert listed.get("errors") is None, listed
         texts = sorted(edge["node"]["memory"] for edge in listed["data"]["memories"]["edges"])
         assert texts == ["Alice bakes on Sundays", "Alice keeps a sourdough starter"]
         assert codes(post(client, ROOT_KEY, IMPORT, p="alice-dump", c=copy)) == ["CONFLICT"]
+        by_root = post(client, ROOT_KEY, IMPORT, p="alice-dump", c=uid("root-copy"))
+        assert by_root["data"]["importCube"]["memories"] == 2, by_root
+        assert json.loads((tmp_path / "alice-dump" / "memos_graph_dump.json").read_text())["dumped_by"] == alice

@@ -111,6 +111,34 @@ def test_users_cubes_and_sharing(cli: Cli, root: MOS, as_user: Callable[[str], M
     assert cubes[cube]["owner_id"] == alice and cubes[cube]["can_write"] is False
 
 
+def test_taking_access_back_and_the_root_key(
+    cli: Cli, root: MOS, keyed_runtime: Runtime, uid: Callable[[str], str]
+) -> None:
+    from tests.conftest import ROOT_KEY, apply_root_key
+
+    alice, bob, cube = uid("alice"), uid("bob"), uid("cube")
+    root.create_user(alice)
+    root.create_user(bob)
+    root.create_cube_for_user("diary", owner_id=alice, cube_id=cube)
+    root.share_cube_with_user(cube, bob, "write")
+    revoked = cli.json("--user", alice, "cube", "revoke", cube, bob)
+    assert revoked["revoked"] == "write"
+    assert cube not in {c["cube_id"] for c in root.get_user_info(bob)["accessible_cubes"]}
+    key = cli.json("user", "reset-key", bob)["api_key"]
+    assert root.services.identity.authenticate(key).user_id == bob
+    assert cli.json("user", "delete", alice)["deleted_cubes"] == [cube]
+    assert count_nodes(keyed_runtime, "MemCube", id=cube) == 0
+    try:
+        fresh = "mgk_" + uid("cli-root-key")
+        assert cli.json("root-key", "apply", env={"MEMOS_ROOT_API_KEY": fresh})["applied"] is True
+        assert root.services.identity.authenticate(fresh).user_id == root.user_id
+        refused = cli.json("root-key", "apply", expect=ExitCode.NOT_CONFIGURED)
+        assert "no root API key" in refused["error"]["message"]
+    finally:
+        apply_root_key(keyed_runtime)
+    assert root.services.identity.authenticate(ROOT_KEY).user_id == root.user_id
+
+
 def test_add_texts_messages_documents_then_search(
     cli: Cli, root: MOS, owner_with_cube: tuple[str, str], tmp_path: Path
 ) -> None:

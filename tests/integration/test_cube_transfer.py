@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -128,6 +129,8 @@ def test_dump_then_import_gives_the_same_memories_metadata_and_edges(
     config = json.loads((tmp_path / "dump" / "config.json").read_text())
     assert config["model_schema"] == "memos.configs.mem_cube.GeneralMemCubeConfig"
     assert (config["cube_id"], config["user_id"], config["text_mem"]["backend"]) == (original, "root", "tree_text")
+    manifest = json.loads((tmp_path / "dump" / "memos_graph_dump.json").read_text())
+    assert (manifest["dumped_by"], manifest["cube_id"]) == ("root", original)
     tree = json.loads((tmp_path / "dump" / "textual_memory.json").read_text())
     assert tree["total_nodes"] == len(tree["nodes"]) == 4 + 1 + 2 + 2 + 1  # memories, chunk, versions, msgs, doc
     assert tree["total_edges"] == len(tree["edges"])
@@ -265,6 +268,10 @@ def test_tree_text_from_memos_keeps_its_vectors_and_edges(
         ([general_entry("fine", [0.1]), {"id": "not-a-uuid", "payload": {"memory": "x"}}], r"entry \[1\].*UUID"),
         ([general_entry("fine", [0.1], confidence=500)], r"entry \[0\].*confidence"),
         ({"nodes": [], "edges": []}, "general_text holds a JSON list"),
+        # json.dumps writes NaN and Infinity, which JSON lacks: stored, they would break every later reader.
+        ([general_entry("fine", [0.1], score=math.nan)], "NaN: numbers must be finite"),
+        ([general_entry("fine", [0.1], score=-math.inf)], "-Infinity: numbers must be finite"),
+        ("[" * 100_000, "nests lists or objects too deep"),
     ],
 )
 def test_a_bad_file_names_the_problem_and_writes_nothing(
@@ -321,7 +328,7 @@ def test_dump_refuses_a_non_empty_directory_and_a_cube_the_caller_cannot_read(
     empty = tmp_path / "empty"
     empty.mkdir()
     root.dump(str(empty), mem_cube_id=cube_id)  # an empty directory is fine
-    assert sorted(p.name for p in empty.iterdir()) == ["config.json", "textual_memory.json"]
+    assert sorted(p.name for p in empty.iterdir()) == ["config.json", "memos_graph_dump.json", "textual_memory.json"]
 
 
 def test_import_refuses_someone_elses_cube_id_and_guests(
@@ -420,7 +427,12 @@ def test_a_crashed_import_is_invisible_and_cleaned_up_by_the_next_one(
     assert all(c["cube_id"] != cube_id for c in mos.get_user_info()["accessible_cubes"])  # ...nobody sees
     with pytest.raises(CubeNotAccessible):
         mos.get_all(cube_id)
+    # Until its lease runs out the dead import counts as running: the next import is refused, touching nothing.
+    with pytest.raises(Conflict, match="is being imported by another call"):
+        transfer_mos().register_mem_cube(str(directory), mem_cube_id=cube_id)
+    assert count_nodes(runtime, "Memory", cube_id=cube_id) == 2
 
+    expire_lease(runtime, cube_id)
     transfer_mos().register_mem_cube(str(directory), mem_cube_id=cube_id)
     assert sorted(m.memory for m in memories_of(transfer_mos(), cube_id)) == sorted(
         e["payload"]["memory"] for e in entries
@@ -438,3 +450,154 @@ def test_repeated_texts_in_a_file_become_one_memory(
     mos = transfer_mos()
     mos.register_mem_cube(str(directory), mem_cube_id=cube_id)
     assert [m.memory for m in memories_of(mos, cube_id)] == ["Jack likes jazz", "Jack likes blues"]
+
+
+def expire_lease(runtime: Runtime, cube_id: str) -> str:
+    """Move the lease of the import holding the cube into the past; returns that import's id."""
+    rows = runtime.store.run_statement(
+        "MATCH (c:MemCube {id: $c}) WHERE c.import_id IS NOT NULL "
+        "SET c.import_lease_until = datetime() - duration('PT1S') RETURN c.import_id AS id",
+        c=cube_id,
+    )
+    assert len(rows) == 1, "no import holds the cube"
+    return str(rows[0]["id"])
+
+
+def marker_of(runtime: Runtime, cube_id: str) -> dict[str, Any]:
+    """The import marker on the cube node (empty when no import holds it)."""
+    rows = runtime.store.run_statement(
+        "MATCH (c:MemCube {id: $c}) RETURN c.import_id AS id, c.import_started_at AS started, "
+        "c.import_lease_until AS lease",
+        c=cube_id,
+    )
+    return dict(rows[0]) if rows else {}
+
+
+class PausedImport:
+    """An import run in a thread that stops before its second batch until released (a slow import)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, cube_id: str, run: Callable[[], object]) -> None:
+        self.cube_id = cube_id
+        self.paused = threading.Event()
+        self.resume = threading.Event()
+        self.error: BaseException | None = None
+        real_write = CubeTransferRepository.write
+        batches: list[str] = []  # the import id of each batch of the paused import (the first into the cube)
+
+        def write(repo: CubeTransferRepository, cube: str, import_id: str, batch: Any) -> None:
+            if cube == self.cube_id and (not batches or batches[0] == import_id):
+                if len(batches) == 1:
+                    self.paused.set()
+                    assert self.resume.wait(60), "the test never released the paused import"
+                batches.append(import_id)
+            real_write(repo, cube, import_id, batch)
+
+        monkeypatch.setattr(CubeTransferRepository, "write", write)
+
+        def target() -> None:
+            try:
+                run()
+            except BaseException as exc:  # handed to the test
+                self.error = exc
+
+        self.thread = threading.Thread(target=target, daemon=True)
+        self.thread.start()
+        while not self.paused.wait(0.05):
+            assert self.thread.is_alive(), f"the import ended before its second batch: {self.error!r}"
+
+    def finish(self) -> BaseException | None:
+        """Let the import go on; its error, if it failed."""
+        self.resume.set()
+        self.thread.join(60)
+        assert not self.thread.is_alive()
+        return self.error
+
+
+def test_an_import_in_progress_is_not_taken_over(
+    transfer_mos: Callable[..., MOS], runtime: Runtime, root: MOS, uid: Callable[[str], str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entries = [general_entry(f"Step {i} of the long import", [0.1]) for i in range(4)]
+    directory = write_cube(tmp_path / "slow", memos_config("general_text", "x"), entries)
+    other_dir = write_cube(tmp_path / "other", memos_config("general_text", "x"), [general_entry("Intruder", [0.1])])
+    cube_id, other = uid("slow"), uid("other")
+    root.create_user(other)
+    first = PausedImport(monkeypatch, cube_id,
+                         lambda: transfer_mos(batch_size=1).register_mem_cube(str(directory), mem_cube_id=cube_id))
+    marker = marker_of(runtime, cube_id)
+
+    with pytest.raises(Conflict, match="is being imported by another call"):  # the same user, a second call
+        transfer_mos().register_mem_cube(str(other_dir), mem_cube_id=cube_id)
+    with pytest.raises(Conflict, match="is taken"):  # to anybody else the id is simply taken
+        transfer_mos(other).register_mem_cube(str(other_dir), mem_cube_id=cube_id)
+    assert marker_of(runtime, cube_id) == marker  # nothing touched: same import, same lease
+    assert count_nodes(runtime, "Memory", cube_id=cube_id) == 1
+    assert marker["id"] and marker["started"] is not None and marker["lease"] > marker["started"]
+
+    assert first.finish() is None
+    assert [m.memory for m in memories_of(root, cube_id)] == [e["payload"]["memory"] for e in entries]
+    assert marker_of(runtime, cube_id) == {"id": None, "started": None, "lease": None}
+
+
+def test_a_stalled_import_whose_lease_ran_out_is_taken_over_and_fenced_out(
+    transfer_mos: Callable[..., MOS], runtime: Runtime, root: MOS, uid: Callable[[str], str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stalled = [general_entry(f"Stale line {i}", [0.1]) for i in range(4)]
+    fresh = [general_entry(f"Fresh line {i}", [0.1]) for i in range(3)]
+    stalled_dir = write_cube(tmp_path / "stalled", memos_config("general_text", "x"), stalled)
+    fresh_dir = write_cube(tmp_path / "fresh", memos_config("general_text", "x"), fresh)
+    cube_id = uid("stalled")
+    first = PausedImport(monkeypatch, cube_id,
+                         lambda: transfer_mos(batch_size=1).register_mem_cube(str(stalled_dir), mem_cube_id=cube_id))
+    stale_id = expire_lease(runtime, cube_id)
+
+    transfer_mos().register_mem_cube(str(fresh_dir), mem_cube_id=cube_id)  # takes over, deletes the leftover
+    assert count_nodes(runtime, "Memory", cube_id=cube_id, import_id=stale_id) == 0
+
+    error = first.finish()  # the stalled import wakes up: it lost its cube and writes nothing more
+    assert isinstance(error, Conflict) and "lost its cube" in str(error)
+    assert [m.memory for m in memories_of(root, cube_id)] == [e["payload"]["memory"] for e in fresh]
+    assert count_nodes(runtime, "Memory", cube_id=cube_id) == 3
+    assert marker_of(runtime, cube_id) == {"id": None, "started": None, "lease": None}
+
+
+def test_with_transfer_roots_a_dump_is_importable_by_its_writer_root_or_from_the_own_area(
+    transfer_mos: Callable[..., MOS], root: MOS, runtime: Runtime, uid: Callable[[str], str], tmp_path: Path
+) -> None:
+    roots = tmp_path / "transfer"
+    roots.mkdir()
+    alice, bob = uid("alice"), uid("bob")
+    root.create_user(alice)
+    root.create_user(bob)
+    as_alice = transfer_mos(alice, transfer_roots=(str(roots),))
+    as_bob = transfer_mos(bob, transfer_roots=(str(roots),))
+    cube = as_alice.create_cube_for_user("diary", alice, cube_id=uid("diary"))
+    as_alice.add(memory_content=["Alice's locker code is 4471"], mem_cube_id=cube)
+    as_alice.dump("alice-diary", mem_cube_id=cube)  # in the shared part of the root
+
+    refusals = []
+    # (Paths with a '/': to register_mem_cube a bare name is a cube id.)
+    for path in ("./alice-diary", str(roots / "alice-diary"), "./no-such-dump", "../outside", f"{alice}/nothing"):
+        with pytest.raises(AccessDenied) as refused:
+            as_bob.register_mem_cube(path, mem_cube_id=uid("stolen"))
+        refusals.append(str(refused.value))
+    assert len(set(refusals)) == 1, refusals  # another user's dump answers like a path that does not exist
+    assert count_nodes(runtime, "MemCube", id=uid("stolen")) == 0
+
+    assert as_alice.register_mem_cube("./alice-diary", mem_cube_id=uid("alice-copy")) == uid("alice-copy")
+    as_root = transfer_mos(transfer_roots=(str(roots),))
+    by_root = as_root.register_mem_cube("./alice-diary", mem_cube_id=uid("root-copy"))
+    assert [m.memory for m in memories_of(root, by_root)] == ["Alice's locker code is 4471"]
+
+    # A MemOS directory (no record of who wrote it) in Bob's own area: Bob's to import, nobody else's.
+    write_cube(roots / bob / "from-memos", memos_config("general_text", "x"), [general_entry("Bob's kite", [0.1])])
+    assert as_bob.register_mem_cube(f"{bob}/from-memos", mem_cube_id=uid("kite")) == uid("kite")
+    with pytest.raises(AccessDenied) as refused:
+        as_alice.register_mem_cube(f"{bob}/from-memos", mem_cube_id=uid("alice-kite"))
+    with pytest.raises(AccessDenied) as missing:
+        as_alice.register_mem_cube(f"{bob}/no-such", mem_cube_id=uid("alice-kite"))
+    assert str(refused.value) == str(missing.value)
+    (roots / bob / "link").symlink_to(roots / "alice-diary")  # a link in Bob's area to Alice's dump
+    with pytest.raises(AccessDenied):
+        as_bob.register_mem_cube(f"{bob}/link", mem_cube_id=uid("linked"))

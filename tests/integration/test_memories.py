@@ -169,11 +169,29 @@ def test_update_metadata_only_keeps_text_and_vector(root: MOS, alice: tuple[str,
 def test_update_to_text_another_memory_holds_is_a_conflict(root: MOS, alice: tuple[str, str]) -> None:
     user, cube = alice
     first, second = root.add(memory_content=["fact one", "fact two"], mem_cube_id=cube, user_id=user)
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as raised:
         root.update(cube, second, TextualMemoryItem(memory="fact one"), user_id=user)
+    # Not Neo4j's message, which names internal node ids, the cube id and the content hash.
+    assert str(raised.value) == "the cube already holds a memory with this text"
     item = root.get(cube, second, user_id=user)
     assert item.memory == "fact two" and item.metadata.version == 1
     assert root.get_history(cube, second, user_id=user) == []
+
+
+def test_ids_ending_in_a_newline_are_refused(root: MOS, runtime: Runtime, uid: Callable[[str], str]) -> None:
+    """`^...$` matched "c1\\n" ($ matches before a final newline): ids are matched whole."""
+    user = root.create_user(uid("ids"), UserRole.USER)
+    cube = root.create_cube_for_user("ids", owner_id=user, cube_id=uid("cube"))
+    for suffix in ("\n", "\r\n", "\n\n"):
+        with pytest.raises(InvalidInput):
+            root.create_user(user + suffix, UserRole.USER)
+        with pytest.raises(InvalidInput):
+            root.create_cube_for_user("ids", owner_id=user, cube_id=cube + suffix)
+        with pytest.raises(InvalidInput):
+            root.add(memory_content="x", mem_cube_id=cube + suffix, user_id=user)
+    for label, prefix in (("User", user), ("MemCube", cube)):
+        rows = runtime.store.run_statement(f"MATCH (n:{label}) WHERE n.id STARTS WITH $p RETURN n.id AS id", p=prefix)
+        assert [row["id"] for row in rows] == [prefix]
 
 
 def test_update_unknown_memory(root: MOS, alice: tuple[str, str]) -> None:

@@ -5,7 +5,6 @@ in the graph's per-cube counts."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import uuid
 from pathlib import Path
 
@@ -23,6 +22,8 @@ from bench.bench_load import (
 )
 from bench.server import serve
 from memos_graph.config import Neo4jSettings
+from memos_graph.services.runtime import Runtime
+from tests.conftest import ROOT_KEY
 from tests.fake_llm import FakeOpenAI
 
 pytestmark = pytest.mark.neo4j
@@ -31,10 +32,10 @@ ANSWER = "You went hiking near the lake."
 
 
 def test_concurrent_mix_has_no_errors_and_loses_no_writes(
-    neo4j_settings: Neo4jSettings, llm_server: FakeOpenAI, tmp_path: Path
+    neo4j_settings: Neo4jSettings, keyed_runtime: Runtime, llm_server: FakeOpenAI, tmp_path: Path
 ) -> None:
     llm_server.reset(ANSWER)
-    root_key = f"mgk_load_smoke_{secrets.token_hex(12)}"
+    root_key = ROOT_KEY  # the suite's root key, which keyed_runtime stored (a server start never replaces it)
     log_path = tmp_path / "server.log"
     token = uuid.uuid4().hex[:8]
     users = []

@@ -50,6 +50,12 @@ DELETE_ALL = "mutation($c: ID) { deleteAllMemories(cubeId: $c) }"
 CHAT = "mutation($q: String!, $s: String) { chat(query: $q, sessionId: $s) }"
 CLEAR = "mutation { clearMessages }"
 DUMP = "mutation($c: ID!, $d: String!) { dumpCube(cubeId: $c, dumpDir: $d) { cubeId path memories } }"
+REVOKE = "mutation($c: ID!, $u: ID!) { revokeShare(cubeId: $c, userId: $u) }"
+DELETE_CUBE = "mutation($c: ID!) { deleteCube(cubeId: $c) }"
+RESET_KEY = "mutation($u: ID!) { resetApiKey(userId: $u) }"
+DEACTIVATE = "mutation($u: ID!) { deactivateUser(userId: $u) { id isActive } }"
+REACTIVATE = "mutation($u: ID!) { reactivateUser(userId: $u) { id isActive } }"
+DELETE_USER = "mutation($u: ID!) { deleteUser(userId: $u) }"
 IMPORT = "mutation($p: String!, $c: ID) { importCube(path: $p, cubeId: $c) { cubeId memories newIds reembedded } }"
 
 
@@ -88,6 +94,7 @@ class Ids:
     user: str
     own_cube: str
     transfer: str  # the transfer root, where importCube probes write their directories
+    caller: str  # A's user id: its own area <transfer>/<A>/ takes directories nobody dumped
 
 
 Call = Callable[[Ids], tuple[str, dict[str, Any]]]
@@ -112,12 +119,12 @@ def oracle_directory(ids: Ids) -> tuple[str, dict[str, Any]]:
     from pathlib import Path
 
     name = f"oracle-{ids.memory}"
-    directory = Path(ids.transfer) / name
-    directory.mkdir(exist_ok=True)
+    directory = Path(ids.transfer) / ids.caller / name  # A's own area: a directory no dump wrote
+    directory.mkdir(parents=True, exist_ok=True)
     (directory / "config.json").write_text(json.dumps({"text_mem": {"backend": "general_text"}}))
     entry = {"id": ids.memory, "vector": None, "payload": {"memory": "An imported note about tulips"}}
     (directory / "textual_memory.json").write_text(json.dumps([entry]))
-    return IMPORT, {"p": name, "c": name}
+    return IMPORT, {"p": f"{ids.caller}/{name}", "c": name}
 
 
 PROBES = [
@@ -145,6 +152,18 @@ PROBES = [
     Probe("createCube", "B's cube id", lambda t: (CREATE_CUBE, {"i": {"name": "mine", "id": t.cube}}), Expect.CLAIM),
     Probe("registerCube", "B's cube", lambda t: (REGISTER, {"c": t.cube}), expected_code="FORBIDDEN"),
     Probe("unregisterCube", "B's cube", lambda t: (UNREGISTER, {"c": t.cube}), expected_code="NOT_FOUND"),
+    Probe("revokeShare", "A's share of B's cube", lambda t: (REVOKE, {"c": t.cube, "u": A_PLACEHOLDER}),
+          expected_code="FORBIDDEN"),
+    Probe("revokeShare", "B's share of B's cube", lambda t: (REVOKE, {"c": t.cube, "u": t.user}),
+          expected_code="FORBIDDEN"),
+    # Before A shares its cube with B (below): no share yet, so B and the ghost both get NOT_FOUND.
+    Probe("revokeShare", "a share of A's cube with B", lambda t: (REVOKE, {"c": t.own_cube, "u": t.user}),
+          expected_code="NOT_FOUND"),
+    Probe("deleteCube", "B's cube", lambda t: (DELETE_CUBE, {"c": t.cube}), expected_code="FORBIDDEN"),
+    Probe("resetApiKey", "B's key", lambda t: (RESET_KEY, {"u": t.user}), expected_code="FORBIDDEN"),
+    Probe("deactivateUser", "B", lambda t: (DEACTIVATE, {"u": t.user}), expected_code="FORBIDDEN"),
+    Probe("reactivateUser", "B", lambda t: (REACTIVATE, {"u": t.user}), expected_code="FORBIDDEN"),
+    Probe("deleteUser", "B", lambda t: (DELETE_USER, {"u": t.user}), expected_code="FORBIDDEN"),
     Probe("shareCube", "B's cube with A", lambda t: (SHARE, {"c": t.cube, "u": A_PLACEHOLDER}),
           expected_code="FORBIDDEN"),
     Probe("shareCube", "A's cube with B", lambda t: (SHARE, {"c": t.own_cube, "u": t.user}), Expect.SHARE_TARGET),
@@ -283,8 +302,8 @@ def test_b_is_invisible_and_untouched(
     env, t = security_env, tenants
     token = uuid.uuid4().hex[:8]
     transfer = str(env.roots.transfer)
-    victim = Ids(t.b_cube, t.b_memories[1], t.b.user_id, t.a_cube, transfer)
-    ghost = Ids(f"ghost-cube-{token}", str(uuid.uuid4()), f"ghost-user-{token}", t.a_cube, transfer)
+    victim = Ids(t.b_cube, t.b_memories[1], t.b.user_id, t.a_cube, transfer, t.a.user_id)
+    ghost = Ids(f"ghost-cube-{token}", str(uuid.uuid4()), f"ghost-user-{token}", t.a_cube, transfer, t.a.user_id)
     env.llm.reset("The assistant answers.")
 
     sent_b, body_b = run(env, t, probe, victim)

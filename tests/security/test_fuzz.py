@@ -142,7 +142,10 @@ def test_the_fuzz_user_wrote_only_into_its_own_cubes(security_env: SecurityEnv, 
         user=target.caller.user_id,
     )
     assert foreign == 0
-    owned = security_env.count(
-        "MATCH (:User {id: $user})-[:OWNS]->(c:MemCube) RETURN count(c) AS n", user=target.caller.user_id
+    # deactivateUser, deleteUser and resetApiKey of others are refused to a USER, whatever the fuzz sent:
+    # the fuzz user is still there, active, and its current key is its own.
+    active = security_env.count(
+        "MATCH (u:User {id: $user}) WHERE u.is_active RETURN count(u) AS n", user=target.caller.user_id
     )
-    assert owned >= 1
+    assert active == 1
+    assert security_env.api.ok(target.caller.key, "{ me { user { id } } }")["me"]["user"]["id"] == target.caller.user_id

@@ -194,7 +194,7 @@ def test_over_limit_inputs_under_the_cap_are_refused_by_name(setup: Setup) -> No
     assert "the limit is 32000" in body["errors"][0]["message"]
     messages = [{"role": "user", "content": "m"} for _ in range(10_001)]
     body = env.api.call(setup.caller.key, ADD, i={"cubeId": setup.cube, "messages": messages})
-    assert codes(body) == ["BAD_USER_INPUT"] and "the limit is 10000" in body["errors"][0]["message"]
+    assert codes(body) == ["BAD_USER_INPUT"] and "the limit is 1000" in body["errors"][0]["message"]
     assert memories_in(env, setup.cube) == before
 
 
@@ -209,9 +209,9 @@ def test_huge_inputs_in_process_are_refused_by_name_and_write_nothing(setup: Set
     with pytest.raises(InvalidInput, match="the limit is 32000"):
         mos.add(memory_content=["fine", "d" * TEN_MB], mem_cube_id=setup.cube)
     messages = [{"role": "user", "content": f"message {i}"} for i in range(100_000)]
-    with pytest.raises(InvalidInput, match="100000 messages in one add; the limit is 10000"):
+    with pytest.raises(InvalidInput, match="100000 messages in one add; the limit is 1000"):
         mos.add(messages=messages, mem_cube_id=setup.cube)
-    with pytest.raises(InvalidInput, match="100000 items in one add; the limit is 10000"):
+    with pytest.raises(InvalidInput, match="100000 items in one add; the limit is 1000"):
         mos.add(memory_content=[f"item {i}" for i in range(100_000)], mem_cube_id=setup.cube)
 
     big_document = env.roots.documents / f"big-{uuid.uuid4().hex[:8]}.txt"

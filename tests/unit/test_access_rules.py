@@ -40,17 +40,43 @@ def test_cube_access(
 
 
 @pytest.mark.parametrize(
-    ("role", "is_owner", "expected"),
+    ("role", "is_owner", "permission", "expected"),
     [
-        (UserRole.ROOT, False, True),
-        (UserRole.ADMIN, False, True),
-        (UserRole.USER, True, True),
-        (UserRole.USER, False, False),
-        (UserRole.GUEST, False, False),
+        (UserRole.ROOT, False, Permission.WRITE, True),
+        (UserRole.ROOT, False, Permission.READ, True),
+        (UserRole.ADMIN, False, Permission.READ, True),
+        (UserRole.ADMIN, False, Permission.WRITE, False),  # the probe's hole: ADMIN handing out WRITE
+        (UserRole.ADMIN, True, Permission.WRITE, True),
+        (UserRole.USER, True, Permission.WRITE, True),
+        (UserRole.USER, False, Permission.READ, False),
+        (UserRole.GUEST, False, Permission.READ, False),
     ],
 )
-def test_may_share(role: UserRole, is_owner: bool, expected: bool) -> None:
-    assert access.may_share(user(role, "owner" if is_owner else "other"), CUBE) is expected
+def test_may_share(role: UserRole, is_owner: bool, permission: Permission, expected: bool) -> None:
+    assert access.may_share(user(role, "owner" if is_owner else "other"), CUBE, permission) is expected
+
+
+def test_revoke_rules() -> None:
+    assert access.may_revoke(user(UserRole.USER, "owner"), CUBE, "bob", Permission.WRITE)
+    assert access.may_revoke(user(UserRole.USER, "bob"), CUBE, "bob", Permission.WRITE)  # leaving
+    assert not access.may_revoke(user(UserRole.USER, "carol"), CUBE, "bob", Permission.READ)
+    assert access.may_revoke(user(UserRole.ADMIN), CUBE, "bob", Permission.READ)
+    assert not access.may_revoke(user(UserRole.ADMIN), CUBE, "bob", Permission.WRITE)
+
+
+def test_user_management_rules() -> None:
+    root, admin = user(UserRole.ROOT, "root"), user(UserRole.ADMIN, "admin")
+    assert access.may_manage_user(root, user(UserRole.ADMIN, "a2"))
+    assert not access.may_manage_user(root, root)
+    assert access.may_manage_user(admin, user(UserRole.GUEST, "g"))
+    assert not access.may_manage_user(admin, user(UserRole.ADMIN, "a2"))
+    assert not access.may_manage_user(admin, root)
+    assert not access.may_manage_user(user(UserRole.USER, "u"), user(UserRole.GUEST, "g"))
+    assert access.may_reset_key(user(UserRole.GUEST, "g"), user(UserRole.GUEST, "g"))
+    assert not access.may_reset_key(user(UserRole.USER, "u"), user(UserRole.GUEST, "g"))
+    assert access.may_delete_cube(user(UserRole.USER, "owner"), CUBE)
+    assert not access.may_delete_cube(admin, CUBE)
+    assert access.may_delete_cube(root, CUBE)
 
 
 def test_user_creation_rules() -> None:

@@ -34,7 +34,7 @@ def test_content_hash_folds_whitespace_but_keeps_case() -> None:
 
 def test_ids() -> None:
     assert validation.check_id("user-1.a@b:c_d", "user_id", LIMITS) == "user-1.a@b:c_d"
-    for bad in ("", "-lead", "a b", "a/b", "x" * 129, None, 7):
+    for bad in ("", "-lead", "a b", "a/b", "x" * 129, None, 7, "c1\n", "c1\r\n", "\nc1", "c1\n\n"):
         with pytest.raises(InvalidInput):
             validation.check_id(bad, "user_id", LimitSettings())
     upper = "3F2504E0-4F89-11D3-9A0C-0305E82C3301"

@@ -1,0 +1,141 @@
+"""The call deadline (neo4j.call_deadline_s) on the session's Neo4j: a call answered UNAVAILABLE at its deadline
+has written nothing, also when its thread goes on (issue 11, point 4), and the answer says which part ran out
+of time. GraphQL through the real ASGI app; in process through MOS (point 5)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+import pytest
+from neo4j import ManagedTransaction
+from starlette.testclient import TestClient
+
+from graphql_schema.app import create_app
+from memos_graph import MOS
+from memos_graph.config import Neo4jSettings
+from memos_graph.errors import BackendUnavailable, InvalidInput
+from memos_graph.graph.store import CallDeadline, deadline_scope
+from memos_graph.services.runtime import Runtime
+from tests.conftest import ROOT_KEY, count_nodes
+from tests.graphql.conftest import caller_of
+
+pytestmark = pytest.mark.neo4j
+
+DEADLINE_S = 1.0
+ADD = "mutation($input: AddMemoriesInput!) { addMemories(input: $input) { ids } }"
+
+
+def long_texts(token: str, count: int = 120) -> list[str]:
+    """Texts long enough (about the 256 tokens the model reads) that embedding them takes seconds here."""
+    words = "the gardener planted tulips beside the old stone wall while rain fell over the valley"
+    return [f"{token} note {n}: " + " ".join([words] * 18) for n in range(count)]
+
+
+def with_deadline(runtime: Runtime, seconds: float) -> Runtime:
+    settings: Neo4jSettings = runtime.config.neo4j.model_copy(update={"call_deadline_s": seconds})
+    return replace(runtime, config=runtime.config.model_copy(update={"neo4j": settings}))
+
+
+def memos_call_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "memos-call"]
+
+
+def test_write_is_rolled_back_when_the_deadline_passes_before_the_commit(
+    runtime: Runtime, uid: Callable[[str], str]
+) -> None:
+    marker = uid("probe")
+
+    def work(tx: ManagedTransaction) -> None:
+        tx.run("CREATE (:DeadlineProbe {id: $id})", id=marker).consume()
+        time.sleep(0.8)  # the statement ran; the deadline passes before the commit
+
+    with deadline_scope(CallDeadline(0.3)), pytest.raises(BackendUnavailable) as caught:
+        runtime.store.run_write(work)
+    print(f"refusal: {caught.value.message}")
+    assert "deadline" in caught.value.message or "timed out" in caught.value.message
+    assert count_nodes(runtime, "DeadlineProbe", id=marker) == 0
+    # Without a deadline the same work commits.
+    runtime.store.run_write(work)
+    assert count_nodes(runtime, "DeadlineProbe", id=marker) == 1
+    runtime.store.run_statement("MATCH (p:DeadlineProbe {id: $id}) DELETE p", id=marker)
+
+
+@pytest.fixture
+def slow_mos(runtime: Runtime) -> Iterator[MOS]:
+    """A MOS (root) whose calls have a 1 s deadline."""
+    yield MOS(runtime=with_deadline(runtime, DEADLINE_S))
+
+
+def test_mos_add_past_its_deadline_answers_unavailable_and_writes_nothing(
+    slow_mos: MOS, root: MOS, runtime: Runtime, uid: Callable[[str], str]
+) -> None:
+    user = root.create_user(uid("slow"))
+    cube = root.create_cube_for_user("slow", owner_id=user)
+    texts = long_texts(uid("mos"))
+    began = time.monotonic()
+    with pytest.raises(BackendUnavailable) as caught:
+        slow_mos.add(memory_content=texts, mem_cube_id=cube, user_id=user)
+    answered = time.monotonic() - began
+    print(f"MOS.add of {len(texts)} long texts, deadline {DEADLINE_S:g} s: UNAVAILABLE after {answered:.2f} s: "
+          f"{caught.value.message}")
+    assert answered < DEADLINE_S + 1.0
+    assert "embedding" in caught.value.message and "nothing will be written" in caught.value.message
+    # The call's thread goes on embedding, then stops before the write transaction.
+    waited = time.monotonic()
+    while memos_call_threads() and time.monotonic() - waited < 120:
+        time.sleep(0.2)
+    print(f"the call's thread ended {time.monotonic() - began:.1f} s after the call began")
+    assert not memos_call_threads()
+    assert count_nodes(runtime, "Memory", cube_id=cube) == 0
+    # A small add fits the deadline.
+    assert len(slow_mos.add(memory_content=["a short fact"], mem_cube_id=cube, user_id=user)) == 1
+
+
+def test_graphql_add_past_its_deadline_answers_unavailable_and_writes_nothing(
+    keyed_runtime: Runtime, uid: Callable[[str], str]
+) -> None:
+    with TestClient(create_app(runtime=with_deadline(keyed_runtime, DEADLINE_S))) as client:
+        call = caller_of(client)
+        created = call("mutation($i: CreateUserInput!) { createUser(input: $i) { apiKey } }", ROOT_KEY,
+                       i={"id": uid("slow-http")})
+        key = created["data"]["createUser"]["apiKey"]
+        cube = call("mutation { createCube(input: {name: \"slow\"}) { id } }", key)["data"]["createCube"]["id"]
+        texts = long_texts(uid("http"))
+        began = time.monotonic()
+        body = call(ADD, key, input={"cubeId": cube, "content": texts})
+        answered = time.monotonic() - began
+        error = body["errors"][0]
+        print(f"addMemories of {len(texts)} long texts, deadline {DEADLINE_S:g} s: {error['extensions']['code']} "
+              f"after {answered:.2f} s: {error['message']}")
+        assert error["extensions"]["code"] == "UNAVAILABLE"
+        assert "embedding" in error["message"] and "nothing will be written" in error["message"]
+        assert answered < DEADLINE_S + 1.5
+        # Wait for the worker to finish embedding (three times what embedding these texts takes alone).
+        start = time.monotonic()
+        keyed_runtime.embedder.embed(texts)
+        alone = time.monotonic() - start
+        time.sleep(max(2 * alone, 2.0))
+        print(f"embedding them alone takes {alone:.1f} s; checked {time.monotonic() - began:.1f} s after the call")
+        assert count_nodes(keyed_runtime, "Memory", cube_id=cube) == 0
+        ok = call(ADD, key, input={"cubeId": cube, "content": ["a short fact"]})
+        assert ok.get("errors") is None, ok
+
+
+def test_an_add_too_large_for_the_deadline_is_refused_before_embedding(
+    root: MOS, runtime: Runtime, uid: Callable[[str], str]
+) -> None:
+    limits = runtime.config.limits
+    user = root.create_user(uid("big"))
+    cube = root.create_cube_for_user("big", owner_id=user)
+    per_text = limits.max_memory_chars // 2
+    texts = [f"{n} " + "x" * per_text for n in range(limits.max_chars_per_add // per_text + 1)]
+    began = time.monotonic()
+    with pytest.raises(InvalidInput, match=f"the limit is {limits.max_chars_per_add}"):
+        root.add(memory_content=texts, mem_cube_id=cube, user_id=user)
+    assert time.monotonic() - began < 5.0  # nothing was embedded
+    with pytest.raises(InvalidInput, match=f"the limit is {limits.max_items_per_add}"):
+        root.add(memory_content=[f"t{n}" for n in range(limits.max_items_per_add + 1)], mem_cube_id=cube, user_id=user)
+    assert count_nodes(runtime, "Memory", cube_id=cube) == 0
