@@ -130,16 +130,24 @@ class CubeService:
             check_text(cube_path, "cube_path", 4096)
         if not access.may_create_cube(actor, owner):
             raise AccessDenied(f"user '{actor.user_id}' may not create a cube for '{owner_id}'")
-        if owner.role is not UserRole.ROOT:  # ROOT, the operator, is not capped
-            owned = sum(r.cube.owner_id == owner.user_id for r in self._rt.cubes.visible(owner.user_id, False))
-            if owned >= self._limits.max_cubes_per_user:
-                raise InvalidInput(
-                    f"user '{owner.user_id}' owns {owned} cubes, the most a user may own "
-                    f"(limits.max_cubes_per_user); delete one first"
-                )
+        self.check_quota(owner)
         check_deadline("creating the cube")
         embedder = self._rt.embedder
         return self._rt.cubes.create(owner.user_id, new_id, name, cube_path, embedder.model_name, embedder.dimension)
+
+    def check_quota(self, owner: User) -> None:
+        """InvalidInput when the owner holds limits.max_cubes_per_user cubes already (ROOT is not capped).
+
+        A check before the write: concurrent creations by one owner can overshoot by the number in flight.
+        """
+        if owner.role is UserRole.ROOT:  # the operator
+            return
+        owned = len(self._rt.cubes.owned_by(owner.user_id))
+        if owned >= self._limits.max_cubes_per_user:
+            raise InvalidInput(
+                f"user '{owner.user_id}' owns {owned} cubes, the most a user may own "
+                f"(limits.max_cubes_per_user); delete one first"
+            )
 
     def share(self, actor: User, cube_id: str, target_user_id: str, permission: Permission) -> bool:
         """Share a cube with another user (role rules in access.may_share; nobody shares with itself)."""

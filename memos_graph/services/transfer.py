@@ -107,7 +107,8 @@ class CubeTransferService:
         the path must lie inside a root (symlinks resolved), and unless the actor is ROOT it must also be
           - a dump the actor wrote (the `dumped_by` of its memos_graph_dump.json, written by dump), or
           - inside the actor's own directory of a root, <root>/<user id>/ (where a directory without that
-            record, such as one MemOS wrote, can be put for its user).
+            record, such as one MemOS wrote, can be put for its user), unless another user's dump: a user who
+            may read a cube cannot hand a copy of it to someone else by dumping it into their area.
         Everything else is refused with one AccessDenied whose text depends on neither the path nor what
         lies there, so another user's dump, a missing directory and a path outside the roots answer alike
         and the refusal tells nothing about the transfer directories.
@@ -123,9 +124,10 @@ class CubeTransferService:
             directory = confine(path, roots, "cube directory", "transfer roots")
         except AccessDenied:
             raise refused from None
-        if any(_in_user_area(directory, root, actor.user_id) for root in roots):
+        writer = _dumped_by(directory)
+        if any(_in_user_area(directory, root, actor.user_id) for root in roots) and writer in (None, actor.user_id):
             return directory
-        if _dumped_by(directory) != actor.user_id:
+        if writer != actor.user_id:  # includes another user's dump written into this user's area
             raise refused
         return directory
 
@@ -223,6 +225,8 @@ class CubeTransferService:
         if not access.may_create_cube(actor, actor):
             raise AccessDenied(f"user '{actor.user_id}' may not create cubes")
         existing, stale = self._prepare_target(actor, cube_id)
+        if not existing:
+            self._cubes.check_quota(actor)  # a new cube counts against limits.max_cubes_per_user
         plan = self._plan(content, cube_id, stale)
         import_id = str(uuid.uuid4())
         embedder = self._rt.embedder

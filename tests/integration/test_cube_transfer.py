@@ -356,6 +356,25 @@ def test_import_refuses_someone_elses_cube_id_and_guests(
     assert [m.memory for m in memories_of(root, empty)] == ["Hank sails"]
 
 
+def test_an_import_counts_against_the_cubes_a_user_may_own(
+    transfer_mos: Callable[..., MOS], root: MOS, runtime: Runtime, uid: Callable[[str], str], tmp_path: Path
+) -> None:
+    owner = root.create_user(uid("hoarder"), UserRole.USER)
+    allowed = runtime.config.limits.max_cubes_per_user
+    runtime.store.run_statement(  # the owner at its cap, without creating them one by one
+        "MATCH (u:User {id: $u}) UNWIND range(1, $n) AS i "
+        "CREATE (u)-[:OWNS]->(:MemCube {id: $u + '-' + toString(i), name: 'filler', is_active: true, "
+        "embedding_model: 'm', embedding_dim: 384, created_at: datetime()})",
+        u=owner, n=allowed,
+    )
+    directory = write_cube(tmp_path / "in", memos_config("general_text", "x"), [general_entry("Ida rows", [0.1])])
+    refused = uid("one-too-many")
+    with pytest.raises(InvalidInput, match=f"owns {allowed} cubes"):
+        transfer_mos(owner).register_mem_cube(str(directory), mem_cube_id=refused)
+    assert count_nodes(runtime, "MemCube", id=refused) == 0
+    root.delete_user(owner)
+
+
 def test_paths_outside_the_transfer_roots_are_refused(
     transfer_mos: Callable[..., MOS], root: MOS, uid: Callable[[str], str], tmp_path: Path
 ) -> None:

@@ -129,6 +129,11 @@ def test_the_writer_root_and_the_own_area_may_import(
     env.api.ok(a.key, DUMP, c=shared, d=name)
     assert env.api.ok(a.key, IMPORT, p=name, c=f"shared-copy-{uuid.uuid4().hex[:8]}")["importCube"]["memories"] == 1
     assert codes(env.api.call(b.key, IMPORT, p=name, c=f"b-copy-{uuid.uuid4().hex[:8]}")) == ["FORBIDDEN"]
+    # Nor can A hand B a copy by dumping into B's own area: a dump there that B did not write is refused.
+    planted = f"{b.user_id}/planted-{uuid.uuid4().hex[:8]}"
+    env.api.ok(a.key, DUMP, c=cube, d=planted)
+    refused = env.api.call(b.key, IMPORT, p=planted, c=f"planted-copy-{uuid.uuid4().hex[:8]}")
+    assert codes(refused) == ["FORBIDDEN"], refused
     assert env.runtime.store.run_statement(CUBE_OWNER, c=cube)[0]["owner"] == a.user_id
 
 
