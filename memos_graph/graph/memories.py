@@ -41,6 +41,17 @@ def cube_key(cube_id: str) -> str:
     return "cube" + cube_id.encode("utf-8").hex()
 
 
+@dataclass(frozen=True)
+class CubeCandidates:
+    """What the first round trip of a hybrid search found in one cube (see search_cubes_hybrid)."""
+
+    cube_size: int
+    total: int
+    by_vector: list[TextualMemoryItem]  # exact top-k; empty when the cube is larger than the exact-scan size
+    ceiling: float
+    by_text: list[tuple[TextualMemoryItem, float]]  # (memory with its cosine as relativity, BM25 score)
+
+
 class StaleVersion(Conflict):
     """The memory changed between the caller's read and its update (the caller re-reads and tries again)."""
 
@@ -278,6 +289,43 @@ class MemoryRepository:
             return 0, 0, []
         hits = [item_from_node(hit["memory"], float(hit["score"])) for hit in rows[0]["hits"]]
         return int(rows[0]["cube_memories"]), int(rows[0]["total_memories"]), hits
+
+    def search_cubes_hybrid(
+        self,
+        cube_ids: Sequence[str],
+        terms: Sequence[str],
+        vector: Sequence[float],
+        limit: int,
+        exact_max: int,
+        k1: float,
+        b: float,
+    ) -> dict[str, CubeCandidates]:
+        """One round trip for every cube of a hybrid search: per cube its size, the graph's, its exact vector
+        top-`limit` (only when it holds at most exact_max memories) and its BM25 top-`limit` with the ceiling
+        (search_cubes_hybrid.cypher). Cubes that do not exist are absent."""
+        rows = self._store.read(
+            "search_cubes_hybrid",
+            cube_ids=list(cube_ids),
+            terms=list(terms),
+            vector=list(vector),
+            top_k=limit,
+            exact_max=exact_max,
+            k1=k1,
+            b=b,
+        )
+        found = {}
+        for row in rows:
+            found[str(row["cube_id"])] = CubeCandidates(
+                cube_size=int(row["cube_memories"]),
+                total=int(row["total_memories"]),
+                by_vector=[item_from_node(hit["memory"], float(hit["score"])) for hit in row["hits"]],
+                ceiling=float(row["ceiling"]),
+                by_text=[
+                    (item_from_node(hit["memory"], float(hit["similarity"])), float(hit["score"]))
+                    for hit in row["text_hits"]
+                ],
+            )
+        return found
 
     def search_index(
         self, index_name: str, cube_id: str, vector: Sequence[float], top_k: int, candidates: int

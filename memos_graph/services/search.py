@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from memos_graph.domain import TextualMemoryItem, User
 from memos_graph.errors import IndexUnavailable, InvalidInput
+from memos_graph.graph.memories import CubeCandidates
 from memos_graph.graph.schema import VECTOR_INDEX
 from memos_graph.graph.store import phase
 from memos_graph.ranking.analyzer import query_terms
@@ -76,11 +77,12 @@ class SearchService:
         with phase("embedding"):
             (vector,) = self._rt.embedder.embed([text])
         hybrid = self._rt.config.search.mode == "hybrid"
+        prefetched = self.candidates([entry.cube.cube_id for entry in cubes], text, vector, k) if hybrid else {}
         groups = []
         for entry in cubes:
             cube_id = entry.cube.cube_id
             if hybrid:
-                ranked = self.search_hybrid(cube_id, text, vector, k)
+                ranked = self.search_hybrid(cube_id, text, vector, k, prefetched.get(cube_id))
             else:
                 ranked = [scored(item, cosine_relevance(item.metadata.relativity or 0.0))
                           for item in self.search_cube(cube_id, vector, k)]
@@ -92,15 +94,39 @@ class SearchService:
         settings = self._rt.config.search
         return max(top_k * settings.pool_factor, settings.min_pool)
 
-    def search_hybrid(self, cube_id: str, text: str, vector: Sequence[float], top_k: int) -> list[TextualMemoryItem]:
+    def candidates(
+        self, cube_ids: Sequence[str], text: str, vector: Sequence[float], top_k: int
+    ) -> dict[str, CubeCandidates]:
+        """Both rankings' candidates of every cube in one round trip (the vector side only for cubes small
+        enough for the exact scan; larger ones add their index search in search_hybrid)."""
+        settings = self._rt.config.search
+        with phase("Neo4j search"):
+            return self._rt.memories.search_cubes_hybrid(
+                cube_ids, query_terms(text), vector, self.pool_size(top_k), settings.exact_scan_max_memories,
+                settings.bm25_k1, settings.bm25_b,
+            )
+
+    def search_hybrid(
+        self,
+        cube_id: str,
+        text: str,
+        vector: Sequence[float],
+        top_k: int,
+        prefetched: CubeCandidates | None = None,
+    ) -> list[TextualMemoryItem]:
         """The cube's vector and BM25 rankings fused (see memos_graph.ranking.fusion), then the conversational
-        neighbours of the best hits; relativity is the fused score, in [0, 1]."""
+        neighbours of the best hits; relativity is the fused score, in [0, 1]. `prefetched` is the cube's part
+        of `candidates`, fetched here when not given."""
         settings = self._rt.config.search
         pool = self.pool_size(top_k)
-        by_vector = self.search_cube(cube_id, vector, pool)
-        ceiling, by_text = self._rt.memories.search_terms(
-            cube_id, query_terms(text), vector, pool, settings.bm25_k1, settings.bm25_b
-        )
+        found = prefetched or self.candidates([cube_id], text, vector, top_k).get(cube_id)
+        if found is None:  # the cube went away since the access check
+            return []
+        if found.cube_size <= settings.exact_scan_max_memories or found.total == 0:
+            by_vector = found.by_vector
+        else:
+            by_vector = self.search_large_cube(cube_id, vector, pool, found.cube_size, found.total)
+        ceiling, by_text = found.ceiling, found.by_text
         items = {item.id: item for item in by_vector}
         for item, _ in by_text:
             items.setdefault(item.id, item)
@@ -147,6 +173,14 @@ class SearchService:
         )
         if cube_size <= settings.exact_scan_max_memories or total == 0:
             return hits
+        return self.search_large_cube(cube_id, vector, top_k, cube_size, total)
+
+    def search_large_cube(
+        self, cube_id: str, vector: Sequence[float], top_k: int, cube_size: int, total: int
+    ) -> list[TextualMemoryItem]:
+        """Top-k of a cube above the exact-scan size: the vector index with adaptive over-fetch (the cube's
+        share of the graph sets the first request), the exact scan past max_candidates."""
+        settings = self._rt.config.search
         share = cube_size / total
         candidates = max(settings.min_candidates, math.ceil(top_k / share * settings.overfetch_factor))
         wanted = min(top_k, cube_size)

@@ -9,6 +9,7 @@ import pytest
 from memos_graph import MOS, CubeNotAccessible, InvalidInput, UserRole
 from memos_graph.config import SearchSettings
 from memos_graph.graph.schema import rebuild_search_indexes
+from memos_graph.ranking.analyzer import query_terms
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
 
@@ -160,3 +161,39 @@ def test_search_survives_an_index_rebuild(root: MOS, runtime: Runtime, uid: Call
     finally:
         rebuild_search_indexes(runtime.store, runtime.embedder.dimension)
     assert [m.id for m in service.search_cube(cube, vector, 3)] == expected
+
+
+def test_one_round_trip_finds_what_the_separate_queries_find(
+    root: MOS, runtime: Runtime, uid: Callable[[str], str]
+) -> None:
+    """search_cubes_hybrid (every cube's exact vector top-k and BM25 in one statement) returns exactly what
+    search_small_cube and search_terms return one cube at a time: ids, order and scores."""
+    owner = root.create_user(uid("fold"))
+    small = root.create_cube_for_user("small", owner_id=owner)
+    other = root.create_cube_for_user("other", owner_id=owner)
+    empty = root.create_cube_for_user("empty", owner_id=owner)
+    root.add(memory_content=GARDEN + SPORTS[:5], mem_cube_id=small, user_id=owner)
+    root.add(memory_content=SPORTS + ["Basil and tomato salad for the football party"], mem_cube_id=other,
+             user_id=owner)
+    query = "When do the tomato and basil go out, and who scored the goal?"
+    terms = query_terms(query)
+    (vector,) = runtime.embedder.embed([query])
+    for exact_max in (100, 5):  # every cube scanned exactly; then `other` too large for the exact scan
+        found = runtime.memories.search_cubes_hybrid(
+            [small, other, empty, uid("ghost")], terms, vector, 8, exact_max, 0.9, 0.4
+        )
+        assert set(found) == {small, other, empty}
+        for cube in (small, other, empty):
+            size, total, hits = runtime.memories.search_small_cube(cube, vector, 8, exact_max)
+            ceiling, by_text = runtime.memories.search_terms(cube, terms, vector, 8, 0.9, 0.4)
+            got = found[cube]
+            assert (got.cube_size, got.total) == (size, total)
+            assert [(m.id, m.metadata.relativity) for m in got.by_vector] == [
+                (m.id, m.metadata.relativity) for m in hits
+            ]
+            assert got.ceiling == pytest.approx(ceiling, rel=1e-12)
+            assert [(m.id, m.metadata.relativity, s) for m, s in got.by_text] == [
+                (m.id, m.metadata.relativity, s) for m, s in by_text
+            ]
+        assert found[small].by_text and found[other].by_text and not found[empty].by_text
+        assert (len(found[other].by_vector) == 0) is (exact_max == 5)
