@@ -59,6 +59,9 @@ COPY cypher ./cypher
 # `pip install --no-deps .` the installed package could not find its queries.
 RUN pip install --no-deps -e . \
     && python -c "from memos_graph.graph.queries import query; query('users_by_ids')"
+# The query embedder runs the model through onnxruntime: export it once, at build time (checked against torch).
+ENV MEMOS_ONNX_DIR=/opt/memos-onnx
+RUN HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 python -m memos_graph.embeddings.export_onnx
 
 COPY --from=graphiql-assets /opt/graphiql-assets /opt/graphiql-assets
 

@@ -170,9 +170,12 @@ class GraphQLEndpoint:
         try:
             services = self._holder.get()
             key = _bearer(request)
-            caller = await within_deadline(
-                lambda: services.identity.authenticate(key), services.runtime.config.neo4j.call_deadline_s
-            )
+            # A key looked up within limits.api_key_cache_s is answered here, without a thread or Neo4j.
+            caller = services.identity.authenticate_cached(key)
+            if caller is None:
+                caller = await within_deadline(
+                    lambda: services.identity.authenticate(key), services.runtime.config.neo4j.call_deadline_s
+                )
         except MemosError as exc:
             status = 503 if isinstance(exc, BackendUnavailable) else 401
             await error_response(status, exc.code, exc.message, {"WWW-Authenticate": "Bearer"})(scope, receive, send)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 import strawberry
@@ -125,12 +126,15 @@ class Context:
     caller: User
     # The app's worker pool; without one (tests building a Context by hand) calls use asyncio's threads.
     pool: WorkerPool | None = None
-    user_loader: DataLoader[str, User | None] = field(init=False)
-    cube_loader: DataLoader[str, CubeAccess | None] = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.user_loader = DataLoader(load_fn=self._load_users)
-        self.cube_loader = DataLoader(load_fn=self._load_cubes)
+    # Made on first use: most operations (search, add, me) resolve no nested owner or cube field.
+    @functools.cached_property
+    def user_loader(self) -> DataLoader[str, User | None]:
+        return DataLoader(load_fn=self._load_users)
+
+    @functools.cached_property
+    def cube_loader(self) -> DataLoader[str, CubeAccess | None]:
+        return DataLoader(load_fn=self._load_cubes)
 
     async def run(self, work: Callable[[], T], uses_llm: bool = False, seconds: float | None = None) -> T:
         """Run a blocking service call on the worker pool, within the configured deadline (or `seconds`, for

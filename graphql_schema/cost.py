@@ -37,6 +37,7 @@ from graphql.language import (
 from graphql.validation import validate
 from strawberry.extensions import SchemaExtension
 
+from graphql_schema.caching import VALIDATED
 from memos_graph.config import MOSConfig
 
 SEARCH_FIELD = "search"
@@ -122,7 +123,13 @@ class CostLimit(SchemaExtension):
         document = context.graphql_document
         services = getattr(context.context, "services", None)
         if document is not None and context.pre_execution_errors is None and services is not None:
-            errors = list(validate(context.schema._schema, document, context.validation_rules))
+            digest = VALIDATED.digest(context.query)
+            if digest is not None and digest in VALIDATED:
+                errors: list[GraphQLError] = []  # this text validated before: the rules are fixed
+            else:
+                errors = list(validate(context.schema._schema, document, context.validation_rules))
+                if not errors and digest is not None:
+                    VALIDATED.add(digest)
             if not errors:
                 config: MOSConfig = services.runtime.config
                 cost = search_cost(document, context.variables, context.operation_name, config)

@@ -9,6 +9,7 @@ from graphql.validation import ASTValidationRule, ValidationContext
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
+from graphql_schema.caching import ParseCache
 from graphql_schema.cost import CostLimit
 from graphql_schema.errors import DomainErrors
 from graphql_schema.mutation import Mutation
@@ -59,6 +60,7 @@ schema = MemosSchema(
     mutation=Mutation,
     # Factories, not instances: an extension instance holds per-operation state.
     extensions=[
+        ParseCache,  # first: a recent text's document, parsed once (the token limit is a parse option)
         lambda: DepthLimit(max_depth=MAX_DEPTH),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),

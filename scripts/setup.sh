@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Install everything memos-graph needs into a cache outside git, idempotently:
 # a Python 3.11 virtualenv pinned by requirements.lock (keyed by its hash), this checkout installed into it
-# (editable, no deps), and the Neo4j Community jars. Prints the virtualenv's path on its last line.
+# (editable, no deps), the embedding model's ONNX export and the Neo4j Community jars. Prints the
+# virtualenv's path on its last line.
 #
-# Settings: MEMOS_GRAPH_CACHE (default ~/.cache/memos-graph); MEMOS_TORCH_WHEEL, a path to a CPU torch
+# Settings: MEMOS_GRAPH_CACHE (default ~/.cache/memos-graph); MEMOS_ONNX_DIR (default $MEMOS_GRAPH_CACHE/onnx);
+# MEMOS_EMBEDDER_MODEL (the model to export, default all-MiniLM-L6-v2); MEMOS_TORCH_WHEEL, a path to a CPU torch
 # wheel to install instead of PyPI's (large, CUDA-enabled) build.
 set -euo pipefail
 
@@ -33,6 +35,9 @@ fi
 
 key="$(cat "$repo/requirements.lock" "${MEMOS_TORCH_WHEEL:-/dev/null}" | sha256sum | cut -c1-12)"
 venv="$cache/venv-$key"
+# Two set-ups at once (two shells after requirements.lock changed) would build the same venv over each other.
+exec 9>"$cache/.setup.lock"
+command -v flock >/dev/null && flock 9
 if [ ! -f "$venv/.complete" ]; then
   log "creating $venv (first run downloads about 3 GB of wheels: torch with its CUDA libraries, transformers, litellm)"
   rm -rf "$venv"
@@ -45,6 +50,10 @@ if [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
 fi
 "$venv/bin/pip" install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$repo" >/dev/null
+# The query embedder's ONNX file (memos_graph/embeddings/export_onnx.py): exported once per model weights
+# into $MEMOS_ONNX_DIR (default $cache/onnx), checked against torch; a no-op when it exists.
+MEMOS_GRAPH_CACHE="$cache" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "$venv/bin/python" -m memos_graph.embeddings.export_onnx >/dev/null
+exec 9>&-
 
 "$repo/scripts/neo4j.sh" install >&2
 

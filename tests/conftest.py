@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from memos_graph import MOS, MOSConfig
 from memos_graph.config import Neo4jSettings
 from memos_graph.embeddings import Embedder
-from memos_graph.embeddings.sentence_transformer import SentenceTransformerEmbedder
+from memos_graph.embeddings.onnx import OnnxEmbedder
 from memos_graph.services.bundle import Services
 from memos_graph.services.identity import new_api_key
 from memos_graph.services.runtime import Runtime
@@ -126,8 +126,10 @@ def neo4j_settings() -> Iterator[Neo4jSettings]:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real all-MiniLM-L6-v2 embedder, loaded once."""
-    return SentenceTransformerEmbedder("all-MiniLM-L6-v2")
+    """The real all-MiniLM-L6-v2 embedder the service runs by default (set-up's ONNX export through
+    onnxruntime), loaded once; built directly so that a missing export fails the suite instead of quietly
+    testing the torch fallback."""
+    return OnnxEmbedder("all-MiniLM-L6-v2")
 
 
 @pytest.fixture(scope="session")

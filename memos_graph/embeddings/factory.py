@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+
 from memos_graph.config import EmbedderSettings
 from memos_graph.embeddings.base import Embedder
 from memos_graph.embeddings.sentence_transformer import SentenceTransformerEmbedder
 
+logger = logging.getLogger(__name__)
+
 
 def build_embedder(settings: EmbedderSettings) -> Embedder:
-    """Return the embedder the settings name."""
+    """Return the embedder the settings name; "onnx" falls back to torch (logged) when it cannot load."""
+    if settings.backend == "onnx":
+        if settings.device == "cpu":
+            from memos_graph.embeddings.onnx import OnnxEmbedder, OnnxUnavailable
+
+            try:
+                return OnnxEmbedder(
+                    settings.model,
+                    settings.batch_size,
+                    threads=settings.onnx_query_threads,
+                    batch_threads=settings.onnx_batch_threads,
+                    batch_from=settings.onnx_batch_from,
+                )
+            except OnnxUnavailable as exc:
+                logger.warning("embedder: %s; using sentence-transformers (torch) instead, same vectors", exc.message)
+        else:
+            logger.info("embedder: device %r is not the CPU; using sentence-transformers (torch)", settings.device)
+        return SentenceTransformerEmbedder(settings.model, settings.device, settings.batch_size)
     if settings.backend == "sentence_transformer":
         return SentenceTransformerEmbedder(settings.model, settings.device, settings.batch_size)
     raise AssertionError(f"unhandled embedder backend {settings.backend}")  # pydantic restricts the value

@@ -1,15 +1,29 @@
-"""API keys: made with the user, shown once, stored only as a hash; a request's caller is the key's user."""
+"""API keys: made with the user, shown once, stored only as a hash; a request's caller is the key's user.
+
+Key lookups are served from a small per-process cache (ApiKeyCache) for `limits.api_key_cache_s` seconds.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
+import weakref
+from collections import OrderedDict
 
 from memos_graph.domain import User
 from memos_graph.errors import Unauthenticated
+from memos_graph.graph.store import GraphStore
 from memos_graph.services.runtime import Runtime
 
 KEY_PREFIX = "mgk_"
+MAX_KEY_CHARS = 200
+# Keys the cache remembers (least recently used first out): enough for every active key of a deployment.
+KEY_CACHE_ENTRIES = 10_000
+# Keys known to be wrong, remembered apart so that a flood of wrong keys cannot push the good ones out.
+KEY_CACHE_MISSING_ENTRIES = 1_000
+_REFUSED = "a valid API key is required (Authorization: Bearer <key>)"
 
 
 def new_api_key() -> str:
@@ -22,28 +36,161 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+class ApiKeyCache:
+    """What Neo4j answered for a key digest (its user record, or "no such key"), for `ttl_s` seconds.
+
+    Keyed by the key's SHA-256 digest, never the key. An entry's age counts from before the lookup that
+    filled it was sent, so a key revoked (rotated, reset, deactivated, deleted) by any process at time T is
+    refused everywhere for every request authenticated after T + ttl_s. The process that revoked it calls
+    forget_user (or clear) right after its write, and is refused at once: a lookup that was already under
+    way when the entry was forgotten does not store its (possibly older) answer. The user record (is_active,
+    role) is the cached one, so a role change or reactivation elsewhere shows after at most ttl_s too.
+    Thread-safe; the lock is never held while Neo4j is asked. ttl_s == 0 turns the cache off.
+    """
+
+    def __init__(
+        self, ttl_s: float, max_entries: int = KEY_CACHE_ENTRIES, max_missing: int = KEY_CACHE_MISSING_ENTRIES
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self.max_missing = max_missing
+        self._lock = threading.Lock()
+        self._found: OrderedDict[str, tuple[float, User]] = OrderedDict()
+        self._missing: OrderedDict[str, float] = OrderedDict()
+        self._generation = 0
+
+    def lookup(self, digest: str) -> tuple[bool, User | None]:
+        """(True, user) or (True, None) for a key known to be wrong, while fresh; (False, None) when unknown."""
+        now = time.monotonic()
+        with self._lock:
+            entry = self._found.get(digest)
+            if entry is not None:
+                if now - entry[0] < self.ttl_s:
+                    self._found.move_to_end(digest)
+                    return True, entry[1]
+                del self._found[digest]
+            stamp = self._missing.get(digest)
+            if stamp is not None:
+                if now - stamp < self.ttl_s:
+                    return True, None
+                del self._missing[digest]
+        return False, None
+
+    def generation(self) -> int:
+        """Taken before a lookup in Neo4j, handed to store: an answer older than a forget is not stored."""
+        with self._lock:
+            return self._generation
+
+    def store(self, digest: str, user: User | None, stamp: float, generation: int) -> None:
+        """Remember Neo4j's answer for a digest (stamp: time.monotonic() before the lookup was sent)."""
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            if generation != self._generation:
+                return
+            if user is not None:
+                self._found[digest] = (stamp, user)
+                self._found.move_to_end(digest)
+                while len(self._found) > self.max_entries:
+                    self._found.popitem(last=False)
+            else:
+                self._missing[digest] = stamp
+                self._missing.move_to_end(digest)
+                while len(self._missing) > self.max_missing:
+                    self._missing.popitem(last=False)
+
+    def forget_user(self, user_id: str) -> None:
+        """Drop the user's entries, and every "no such key" (the user may have a new key now)."""
+        with self._lock:
+            self._generation += 1
+            for digest in [d for d, (_, user) in self._found.items() if user.user_id == user_id]:
+                del self._found[digest]
+            self._missing.clear()
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._generation += 1
+            self._found.clear()
+            self._missing.clear()
+
+    def digests(self) -> list[str]:
+        """The digests held (users' and wrong keys'), for tests and diagnostics."""
+        with self._lock:
+            return [*self._found, *self._missing]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._found) + len(self._missing)
+
+
+# One cache per Neo4j driver (GraphStore) a process holds, and per TTL (tests run several): every Services
+# over it shares it, so the UserService that revokes a key and the IdentityService that checks keys see the
+# same entries, and forget_user reaches every cache of the store.
+_caches: weakref.WeakKeyDictionary[GraphStore, dict[float, ApiKeyCache]] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def key_cache(runtime: Runtime) -> ApiKeyCache:
+    """The key cache of the runtime's store and limits.api_key_cache_s (made on first use)."""
+    ttl_s = runtime.config.limits.api_key_cache_s
+    with _caches_lock:
+        by_ttl = _caches.setdefault(runtime.store, {})
+        cache = by_ttl.get(ttl_s)
+        if cache is None:
+            cache = by_ttl[ttl_s] = ApiKeyCache(ttl_s)
+        return cache
+
+
+def forget_user(runtime: Runtime, user_id: str) -> None:
+    """Call right after a write that revokes or changes a user's key or status: refused at once here."""
+    with _caches_lock:
+        caches = list(_caches.get(runtime.store, {}).values())
+    for cache in caches:
+        cache.forget_user(user_id)
+
+
 class IdentityService:
     """Turns an API key into the active user it belongs to."""
 
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
+        self._cache = key_cache(runtime)
+
+    def authenticate_cached(self, key: str | None) -> User | None:
+        """The key's active user from the cache alone (no Neo4j, no blocking: callable on an event loop), or
+        None when the cache does not know the key (call authenticate); Unauthenticated for a key known bad."""
+        if not key or len(key) > MAX_KEY_CHARS:
+            raise Unauthenticated(_REFUSED)
+        known, user = self._cache.lookup(hash_api_key(key))
+        if not known:
+            return None
+        if user is None or not user.is_active:
+            raise Unauthenticated(_REFUSED)
+        return user
 
     def authenticate(self, key: str | None) -> User:
-        """The key's active user, or Unauthenticated (the same error for a missing, wrong or revoked key)."""
-        if not key or len(key) > 200:
-            raise Unauthenticated("a valid API key is required (Authorization: Bearer <key>)")
+        """The active user for a key, or Unauthenticated (the same error for a missing, wrong or revoked key)."""
+        if not key or len(key) > MAX_KEY_CHARS:
+            raise Unauthenticated(_REFUSED)
         digest = hash_api_key(key)
-        user = self._rt.users.get_by_api_key_hash(digest)
+        known, user = self._cache.lookup(digest)
+        if not known:
+            generation, stamp = self._cache.generation(), time.monotonic()
+            user = self._rt.users.get_by_api_key_hash(digest)
+            self._cache.store(digest, user, stamp, generation)
         if user is None or not user.is_active:
-            raise Unauthenticated("a valid API key is required (Authorization: Bearer <key>)")
+            raise Unauthenticated(_REFUSED)
         return user
 
     def set_key(self, user_id: str, key: str) -> None:
         """Store the hash of a key for a user, replacing any earlier key."""
         self._rt.users.set_api_key_hash(user_id, hash_api_key(key))
+        forget_user(self._rt, user_id)
 
     def rotate(self, user: User) -> str:
-        """Issue a new key for the user; the old one stops working at once."""
+        """Issue a new key for the user; the old one stops working at once (here; elsewhere within the cache's
+        limits.api_key_cache_s)."""
         key = new_api_key()
         self.set_key(user.user_id, key)
         return key

@@ -13,7 +13,7 @@ from memos_graph.errors import AccessDenied, Conflict, InvalidInput, NotFound, U
 from memos_graph.graph.cubes import PURGE_TIMEOUT_S
 from memos_graph.services import access
 from memos_graph.services.cubes import CubeService
-from memos_graph.services.identity import hash_api_key, new_api_key
+from memos_graph.services.identity import forget_user, hash_api_key, new_api_key
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import check_id, check_text
 
@@ -67,6 +67,7 @@ class UserService:
         if not key.strip() or len(key) > 200:
             raise InvalidInput("the root API key must be 1 to 200 characters")
         self._rt.users.set_api_key_hash(user.user_id, hash_api_key(key))
+        forget_user(self._rt, user.user_id)
         logger.warning("root user '%s' API key replaced by operator request", user.user_id)
         return user
 
@@ -107,12 +108,14 @@ class UserService:
         """Stop a user: its key and every call as it are refused at once; its data and shares stay."""
         target = self._managed(actor, user_id, "deactivate")
         self._rt.users.set_active(target.user_id, False)
+        forget_user(self._rt, target.user_id)
         return dataclasses.replace(target, is_active=False)
 
     def reactivate_user(self, actor: User, user_id: str) -> User:
         """Undo deactivate_user (the user's old key works again; reset it if it leaked)."""
         target = self._managed(actor, user_id, "reactivate")
         self._rt.users.set_active(target.user_id, True)
+        forget_user(self._rt, target.user_id)
         return dataclasses.replace(target, is_active=True)
 
     def reset_api_key(self, actor: User, user_id: str) -> str:
@@ -122,6 +125,7 @@ class UserService:
             raise AccessDenied(f"a {actor.role.value} may not reset the key of '{user_id}'")
         key = new_api_key()
         self._rt.users.set_api_key_hash(target.user_id, hash_api_key(key))
+        forget_user(self._rt, target.user_id)
         return key
 
     def delete_user(self, actor: User, user_id: str) -> list[str]:
@@ -138,6 +142,7 @@ class UserService:
             raise AccessDenied("only ROOT may delete users")
         target = self._managed(actor, user_id, "delete")
         self._rt.users.begin_delete(target.user_id)
+        forget_user(self._rt, target.user_id)
         cube_ids = self._rt.cubes.owned_by(target.user_id)
         for cube_id in cube_ids:
             self._rt.cubes.delete(cube_id)
