@@ -326,7 +326,11 @@ def main() -> None:
     parser.add_argument("--name", default="core")
     args = parser.parse_args()
 
-    mos = MOS(MOSConfig.load())
+    config = MOSConfig.load()
+    # One benchmark user owns every cube: lift the per-user cube cap (100 by default) for it.
+    most = max(args.cubes + 1, config.limits.max_cubes_per_user)
+    limits = config.limits.model_copy(update={"max_cubes_per_user": most})
+    mos = MOS(config.model_copy(update={"limits": limits}))
     owner = mos.create_user(f"bench-{uuid.uuid4().hex[:8]}", UserRole.USER)
     payload: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

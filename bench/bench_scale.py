@@ -262,7 +262,11 @@ def main() -> None:
             f"Resumed run: the stages at {kept} memories were measured by the run of {earlier['started']}; "
             "this run measured the others on the kept graph (load time 0 where nothing was missing)."
         ) if kept else ""
-    config = MOSConfig.load().model_copy(update={"root_api_key": None})
+    config = MOSConfig.load()
+    # One benchmark user owns every cube: lift the per-user cube cap (100 by default) for it.
+    most = max(args.cubes + 1, config.limits.max_cubes_per_user)
+    limits = config.limits.model_copy(update={"max_cubes_per_user": most})
+    config = config.model_copy(update={"root_api_key": None, "limits": limits})
     with MOS(config) as mos:
         processes = contextlib.ExitStack()
         log_path = Path(tempfile.mkstemp(prefix="memos-scale-server-", suffix=".log")[1])
