@@ -5,10 +5,10 @@
 Runs on the Neo4j of NEO4J_URI, which must be empty (start one of its own: `env -u NEO4J_URI
 NEO4J_BOLT_PORT=7706 NEO4J_HTTP_PORT=7506 bash bench/run.sh stages`); the benchmark's data is deleted at the
 end. One USER owns `--cubes` cubes of `--per-cube` memories (generated sentences, embedded for real). For
-each query: the query embedding, the caller lookup, the access check, the first search round trip of one
-cube the old way (exact vector scan and BM25 as two statements) and folded (search_cubes_hybrid, one
-statement), the same for five cubes at once, the fusion in Python, and MOS.search end to end for one cube
-and for five. Results: bench/results/stages.md and .json.
+each query: the query embedding, the caller lookup, the access check, the first search step of one cube the
+old way (exact vector scan and BM25 as two round trips, search_small_cube and search_terms) and folded
+(search_cubes_hybrid, one round trip), the same for five cubes at once, the fusion in Python, and
+MOS.search end to end for one cube and for five. Results: bench/results/stages.md and .json.
 """
 
 from __future__ import annotations
@@ -107,10 +107,10 @@ def run(mos: MOS, owner: str, args: argparse.Namespace) -> None:
         def folded(names: list[str]) -> None:
             rt.memories.search_cubes_hybrid(names, terms, vector, pool, exact_max, settings.bm25_k1, settings.bm25_b)
 
-        record("vector + BM25, 1 cube: two statements (before)", lambda: two_statements([cube]))
-        record("vector + BM25, 1 cube: one statement (now)", lambda: folded([cube]))
-        record("vector + BM25, 5 cubes: ten statements (before)", lambda: two_statements(five))
-        record("vector + BM25, 5 cubes: one statement (now)", lambda: folded(five))
+        record("vector + BM25, 1 cube: two round trips (as before)", lambda: two_statements([cube]))
+        record("vector + BM25, 1 cube: one round trip (now)", lambda: folded([cube]))
+        record("vector + BM25, 5 cubes: ten round trips (as before)", lambda: two_statements(five))
+        record("vector + BM25, 5 cubes: one round trip (now)", lambda: folded(five))
         found = rt.memories.search_cubes_hybrid([cube], terms, vector, pool, exact_max, settings.bm25_k1,
                                                 settings.bm25_b)
         record("fusion and shaping in Python", lambda: service.search_hybrid(cube, query, vector, 10, found[cube]))

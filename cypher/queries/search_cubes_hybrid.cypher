@@ -1,9 +1,13 @@
-// The first round trip of a hybrid search, for every searched cube at once: per cube, its size and the
-// graph's (O(1) each), its exact vector top-k when it holds at most $exact_max memories (a larger cube gets
-// no vector hits here; the caller goes to the vector index), and its BM25 ranking with the cube's own
-// statistics, exactly as search_terms.cypher scores it (N the cube's memory count, the average length its
-// running total over N, a term's df the degree of the cube's :Term node; Lucene's idf). Every candidate
-// carries both scores. One row per cube that exists, in any order.
+// The first round trip of a search, for every searched cube at once: per cube, its size and the graph's
+// (O(1) each), its exact vector top-k when it holds at most $exact_max memories (a larger cube gets no vector
+// hits here; the caller goes to the vector index; $exact_max -1 skips the scan), and its BM25 ranking of
+// $terms (none: no ranking) with the cube's own statistics only: N is the cube's memory count (a degree
+// lookup), the average length its running total over N, a term's df the degree of the cube's :Term node.
+// Nothing another cube holds enters the score, so no other tenant can move this ranking. BM25 scores every
+// memory that shares a term with the query (as Lucene does for an OR query), keeps the best $top_k, and
+// gives each its cosine to the query vector too, so the fusion has both scores of every candidate.
+// `ceiling` is the score no memory can reach (every matched term with an unbounded count): BM25 / ceiling
+// lies in [0, 1). One row per cube that exists, in any order.
 UNWIND $cube_ids AS cube_id
 MATCH (c:MemCube {id: cube_id})
 WITH c, cube_id, COUNT { (c)-[:HAS_MEMORY]->() } AS cube_memories

@@ -281,14 +281,10 @@ class MemoryRepository:
     def search_small_cube(
         self, cube_id: str, vector: Sequence[float], top_k: int, exact_max: int
     ) -> tuple[int, int, list[TextualMemoryItem]]:
-        """(memories in the cube, memories in the graph, exact top-k if the cube holds at most exact_max)."""
-        rows = self._store.read(
-            "search_small_cube", cube_id=cube_id, vector=list(vector), top_k=top_k, exact_max=exact_max
-        )
-        if not rows:
-            return 0, 0, []
-        hits = [item_from_node(hit["memory"], float(hit["score"])) for hit in rows[0]["hits"]]
-        return int(rows[0]["cube_memories"]), int(rows[0]["total_memories"]), hits
+        """(memories in the cube, memories in the graph, exact top-k if the cube holds at most exact_max):
+        search_cubes_hybrid for one cube and no query terms."""
+        found = self.search_cubes_hybrid([cube_id], [], vector, top_k, exact_max, 1.0, 1.0).get(cube_id)
+        return (0, 0, []) if found is None else (found.cube_size, found.total, found.by_vector)
 
     def search_cubes_hybrid(
         self,
@@ -345,18 +341,12 @@ class MemoryRepository:
         self, cube_id: str, terms: Sequence[str], vector: Sequence[float], limit: int, k1: float, b: float
     ) -> tuple[float, list[tuple[TextualMemoryItem, float]]]:
         """The cube's best `limit` BM25 matches (per-cube statistics) with the score's ceiling; each item's
-        relativity is its cosine to `vector` (0..1 as Neo4j gives it), paired with its BM25 score."""
+        relativity is its cosine to `vector` (0..1 as Neo4j gives it), paired with its BM25 score:
+        search_cubes_hybrid for one cube without its vector scan."""
         if not terms:
             return 0.0, []
-        rows = self._store.read(
-            "search_terms", cube_id=cube_id, terms=list(terms), vector=list(vector), limit=limit, k1=k1, b=b
-        )
-        if not rows:
-            return 0.0, []
-        hits = [
-            (item_from_node(hit["memory"], float(hit["similarity"])), float(hit["score"])) for hit in rows[0]["hits"]
-        ]
-        return float(rows[0]["ceiling"]), hits
+        found = self.search_cubes_hybrid([cube_id], terms, vector, limit, -1, k1, b).get(cube_id)
+        return (0.0, []) if found is None else (found.ceiling, found.by_text)
 
     def document_checksums(self, cube_id: str, keys: Sequence[str]) -> dict[str, str]:
         """Stored checksums of the cube's documents with these keys (paths)."""

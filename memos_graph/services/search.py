@@ -8,7 +8,7 @@ A cube's result is a function of that cube's memories and the query only:
   the cube's share of all memories so that about top_k of them belong to the cube, times
   `overfetch_factor`; when fewer than top_k survive the cube filter the request doubles, and past
   `max_candidates` the exact scan answers. (Above the exact-scan size the HNSW answer is approximate.)
-- Text side. BM25 over the cube's own term statistics (:Term nodes per cube, see search_terms.cypher),
+- Text side. BM25 over the cube's own term statistics (:Term nodes per cube, see search_cubes_hybrid.cypher),
   never the shared Lucene index, whose statistics come from every tenant.
 - Fusion (memos_graph.ranking.fusion) gives `metadata.relativity` in [0, 1], higher is better.
 """

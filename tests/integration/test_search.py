@@ -166,8 +166,9 @@ def test_search_survives_an_index_rebuild(root: MOS, runtime: Runtime, uid: Call
 def test_one_round_trip_finds_what_the_separate_queries_find(
     root: MOS, runtime: Runtime, uid: Callable[[str], str]
 ) -> None:
-    """search_cubes_hybrid (every cube's exact vector top-k and BM25 in one statement) returns exactly what
-    search_small_cube and search_terms return one cube at a time: ids, order and scores."""
+    """search_cubes_hybrid over several cubes at once (exact vector top-k and BM25 of each in one statement)
+    returns, per cube, exactly what the one-cube calls search_small_cube and search_terms return: ids, order
+    and scores (nothing of one cube's rows leaks into another's)."""
     owner = root.create_user(uid("fold"))
     small = root.create_cube_for_user("small", owner_id=owner)
     other = root.create_cube_for_user("other", owner_id=owner)
