@@ -150,6 +150,33 @@ def forget_user(runtime: Runtime, user_id: str) -> None:
         cache.forget_user(user_id)
 
 
+def _digest(key: str | None) -> str:
+    """The stored form of a presented key; Unauthenticated for no key or one no key can be."""
+    if not key or len(key) > MAX_KEY_CHARS:
+        raise Unauthenticated(_REFUSED)
+    return hash_api_key(key)
+
+
+def _active(user: User | None) -> User:
+    """The user a key belongs to, if it is active; Unauthenticated otherwise (one answer for every case)."""
+    if user is None or not user.is_active:
+        raise Unauthenticated(_REFUSED)
+    return user
+
+
+def store_key(runtime: Runtime, user_id: str, key: str) -> None:
+    """Store the hash of a key for a user, replacing any earlier key (refused at once in this process)."""
+    runtime.users.set_api_key_hash(user_id, hash_api_key(key))
+    forget_user(runtime, user_id)
+
+
+def issue_key(runtime: Runtime, user_id: str) -> str:
+    """A new key for the user, stored as its only key; returned once, never stored itself."""
+    key = new_api_key()
+    store_key(runtime, user_id, key)
+    return key
+
+
 class IdentityService:
     """Turns an API key into the active user it belongs to."""
 
@@ -160,37 +187,28 @@ class IdentityService:
     def authenticate_cached(self, key: str | None) -> User | None:
         """The key's active user from the cache alone (no Neo4j, no blocking: callable on an event loop), or
         None when the cache does not know the key (call authenticate); Unauthenticated for a key known bad."""
-        if not key or len(key) > MAX_KEY_CHARS:
-            raise Unauthenticated(_REFUSED)
-        known, user = self._cache.lookup(hash_api_key(key))
-        if not known:
-            return None
-        if user is None or not user.is_active:
-            raise Unauthenticated(_REFUSED)
-        return user
+        return self._from_cache(_digest(key))
 
     def authenticate(self, key: str | None) -> User:
         """The active user for a key, or Unauthenticated (the same error for a missing, wrong or revoked key)."""
-        if not key or len(key) > MAX_KEY_CHARS:
-            raise Unauthenticated(_REFUSED)
-        digest = hash_api_key(key)
+        digest = _digest(key)
+        cached = self._from_cache(digest)
+        if cached is not None:
+            return cached
+        generation, stamp = self._cache.generation(), time.monotonic()
+        user = self._rt.users.get_by_api_key_hash(digest)
+        self._cache.store(digest, user, stamp, generation)
+        return _active(user)
+
+    def _from_cache(self, digest: str) -> User | None:
         known, user = self._cache.lookup(digest)
-        if not known:
-            generation, stamp = self._cache.generation(), time.monotonic()
-            user = self._rt.users.get_by_api_key_hash(digest)
-            self._cache.store(digest, user, stamp, generation)
-        if user is None or not user.is_active:
-            raise Unauthenticated(_REFUSED)
-        return user
+        return _active(user) if known else None
 
     def set_key(self, user_id: str, key: str) -> None:
         """Store the hash of a key for a user, replacing any earlier key."""
-        self._rt.users.set_api_key_hash(user_id, hash_api_key(key))
-        forget_user(self._rt, user_id)
+        store_key(self._rt, user_id, key)
 
     def rotate(self, user: User) -> str:
         """Issue a new key for the user; the old one stops working at once (here; elsewhere within the cache's
         limits.api_key_cache_s)."""
-        key = new_api_key()
-        self.set_key(user.user_id, key)
-        return key
+        return issue_key(self._rt, user.user_id)

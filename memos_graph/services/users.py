@@ -13,7 +13,7 @@ from memos_graph.errors import AccessDenied, Conflict, InvalidInput, NotFound, U
 from memos_graph.graph.cubes import PURGE_TIMEOUT_S
 from memos_graph.services import access
 from memos_graph.services.cubes import CubeService
-from memos_graph.services.identity import forget_user, hash_api_key, new_api_key
+from memos_graph.services.identity import MAX_KEY_CHARS, forget_user, hash_api_key, issue_key, new_api_key, store_key
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import check_id, check_text
 
@@ -64,10 +64,9 @@ class UserService:
         if user is None or user.role is not UserRole.ROOT:
             raise InvalidInput(f"'{root_id}' is not the root user")
         key = root_api_key.get_secret_value()
-        if not key.strip() or len(key) > 200:
-            raise InvalidInput("the root API key must be 1 to 200 characters")
-        self._rt.users.set_api_key_hash(user.user_id, hash_api_key(key))
-        forget_user(self._rt, user.user_id)
+        if not key.strip() or len(key) > MAX_KEY_CHARS:
+            raise InvalidInput(f"the root API key must be 1 to {MAX_KEY_CHARS} characters")
+        store_key(self._rt, user.user_id, key)
         logger.warning("root user '%s' API key replaced by operator request", user.user_id)
         return user
 
@@ -123,10 +122,7 @@ class UserService:
         target = actor if actor.user_id == user_id else self._managed(actor, user_id, "reset the API key of")
         if not access.may_reset_key(actor, target):
             raise AccessDenied(f"a {actor.role.value} may not reset the key of '{user_id}'")
-        key = new_api_key()
-        self._rt.users.set_api_key_hash(target.user_id, hash_api_key(key))
-        forget_user(self._rt, target.user_id)
-        return key
+        return issue_key(self._rt, target.user_id)
 
     def delete_user(self, actor: User, user_id: str) -> list[str]:
         """ROOT forgets a user: its own cubes with everything in them, its chat history, its key, its shares, itself.
