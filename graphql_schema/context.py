@@ -139,11 +139,8 @@ class Context:
     async def run(self, work: Callable[[], T], uses_llm: bool = False, seconds: float | None = None) -> T:
         """Run a blocking service call on the worker pool, within the configured deadline (or `seconds`, for
         calls that may take long on purpose, such as dumps and imports: transfer.timeout_s)."""
-        config = self.services.runtime.config
         if seconds is None:
-            seconds = config.neo4j.call_deadline_s
-            if uses_llm and config.llm is not None:
-                seconds += config.llm.timeout_s * (config.llm.num_retries + 1)
+            seconds = self.services.runtime.config.call_deadline_s(uses_llm)
         if self.pool is None:
             return await within_deadline(work, seconds)
         return await self.pool.run(self.caller.user_id, work, seconds)

@@ -255,6 +255,14 @@ class MOSConfig(BaseModel):
                 logger.info("config keys not used by memos-graph: %s", ", ".join(ignored))
         return data
 
+    def call_deadline_s(self, uses_llm: bool = False) -> float:
+        """How long one call may take: neo4j.call_deadline_s, plus the chat model's timeouts (every attempt)
+        for a call that may use it."""
+        seconds = self.neo4j.call_deadline_s
+        if uses_llm and self.llm is not None:
+            seconds += self.llm.timeout_s * (self.llm.num_retries + 1)
+        return seconds
+
     @classmethod
     def load(
         cls, path: str | Path | None = None, environ: Mapping[str, str] | None = None

@@ -34,10 +34,7 @@ def _deadline_s(mos: Any, name: str) -> float:
     config: MOSConfig = mos.config
     if name in _TRANSFER_CALLS:
         return config.transfer.timeout_s
-    seconds = config.neo4j.call_deadline_s
-    if name in _LLM_CALLS and config.llm is not None:
-        seconds += config.llm.timeout_s * (config.llm.num_retries + 1)
-    return seconds
+    return config.call_deadline_s(uses_llm=name in _LLM_CALLS)
 
 
 def with_deadlines(cls: M) -> M:
