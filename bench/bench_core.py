@@ -147,7 +147,7 @@ def index_sweep(mos: MOS, target: str, vectors: Sequence[list[float]], top_k: in
         )
         times, recalls = [], []
         for vector, exact in zip(vectors, exact_ids, strict=True):
-            elapsed, found = timed(partial(service.search_cube, target, vector, top_k))
+            elapsed, found = timed(partial(service.search_cube, mos.user_id, target, vector, top_k))
             times.append(elapsed)
             recalls.append(recall([m.id for m in found], exact))
         rows.append({"min_candidates": floor, **summary_ms(times), "recall": round(statistics.fmean(recalls), 4)})
@@ -179,11 +179,11 @@ def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], t
     for query, vector in zip(queries, vectors, strict=True):
         # One round per query, the variants side by side so drift in machine speed hits all alike.
         t_exact, exact = timed(partial(rt.memories.search_exact, target, vector, top_k))
-        t_index, via_index = timed(partial(index_service.search_cube, target, vector, top_k))
-        t_service, via_service = timed(partial(default_service.search_cube, target, vector, top_k))
-        t_bm25, _ = timed(partial(rt.memories.search_terms, target, query_terms(query), vector, pool,
+        t_index, via_index = timed(partial(index_service.search_cube, owner, target, vector, top_k))
+        t_service, via_service = timed(partial(default_service.search_cube, owner, target, vector, top_k))
+        t_bm25, _ = timed(partial(rt.memories.search_terms, owner, target, query_terms(query), vector, pool,
                                   search.bm25_k1, search.bm25_b))
-        t_hybrid, _ = timed(partial(default_service.search_hybrid, target, query, vector, top_k))
+        t_hybrid, _ = timed(partial(default_service.search_hybrid, owner, target, query, vector, top_k))
         t_mos, _ = timed(partial(mos.search, query, user_id=owner, install_cube_ids=[target], top_k=top_k))
         exact_ids = [m.id for m in exact]
         exact_by_query.append(exact_ids)

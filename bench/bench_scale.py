@@ -124,11 +124,11 @@ def measure_stage(mos: MOS, owner: str, owner_key: str, server: GraphQLClient, c
     for query, cube in zip(queries, targets, strict=True):
         t_embed, (vector,) = timed(partial(rt.embedder.embed, [query]))
         t_mos, _ = timed(partial(mos.search, query, user_id=owner, install_cube_ids=[cube], top_k=TOP_K))
-        t_default, via_default = timed(partial(mos.searcher.search_cube, cube, vector, TOP_K))
-        t_index, via_index = timed(partial(forced.search_cube, cube, vector, TOP_K))
+        t_default, via_default = timed(partial(mos.searcher.search_cube, owner, cube, vector, TOP_K))
+        t_index, via_index = timed(partial(forced.search_cube, owner, cube, vector, TOP_K))
         t_exact, exact = timed(partial(rt.memories.search_exact, cube, vector, TOP_K))
         t_http, _ = timed(partial(server.call, owner_key, SEARCH, q=query, c=[cube]))
-        t_bm25, _ = timed(partial(rt.memories.search_terms, cube, query_terms(query), vector,
+        t_bm25, _ = timed(partial(rt.memories.search_terms, owner, cube, query_terms(query), vector,
                                   mos.searcher.pool_size(TOP_K), search.bm25_k1, search.bm25_b))
         exact_ids = [m.id for m in exact]
         recalls["default"].append(recall([m.id for m in via_default], exact_ids))

@@ -5,10 +5,11 @@
 Runs on the Neo4j of NEO4J_URI, which must be empty (start one of its own: `env -u NEO4J_URI
 NEO4J_BOLT_PORT=7706 NEO4J_HTTP_PORT=7506 bash bench/run.sh stages`); the benchmark's data is deleted at the
 end. One USER owns `--cubes` cubes of `--per-cube` memories (generated sentences, embedded for real). For
-each query: the query embedding, the caller lookup, the access check, the first search step of one cube the
-old way (exact vector scan and BM25 as two round trips, search_small_cube and search_terms) and folded
-(search_cubes_hybrid, one round trip), the same for five cubes at once, the fusion in Python, and
-MOS.search end to end for one cube and for five. Results: bench/results/stages.md and .json.
+each query: the query embedding, the caller lookup and the access check as the round trips they were
+before they moved into the search statement, the first search step of one cube as two statements (exact
+vector scan and BM25, search_small_cube and search_terms) and folded (search_cubes_hybrid: caller, access,
+both rankings in one round trip), the same for five cubes at once, the fusion in Python, and MOS.search end
+to end for one cube and for five (embedding, one statement, fusion). Results: bench/results/stages.md and .json.
 """
 
 from __future__ import annotations
@@ -96,28 +97,30 @@ def run(mos: MOS, owner: str, args: argparse.Namespace) -> None:
         record("query embedding", lambda: rt.embedder.embed([query]))
         (vector,) = rt.embedder.embed([query])
         actor = mos.cubes.actor(owner)
-        record("caller lookup (users.get)", lambda: mos.cubes.actor(owner))
-        record("access check (readable, 1 cube)", lambda: mos.cubes.readable(actor, [cube]))
+        record("caller lookup (users.get; now inside the search statement)", lambda: mos.cubes.actor(owner))
+        record("access check (readable, 1 cube; now inside the search statement)",
+               lambda: mos.cubes.readable(actor, [cube]))
 
         def two_statements(names: list[str]) -> None:
             for name in names:
-                rt.memories.search_small_cube(name, vector, pool, exact_max)
-                rt.memories.search_terms(name, terms, vector, pool, settings.bm25_k1, settings.bm25_b)
+                rt.memories.search_small_cube(owner, name, vector, pool, exact_max)
+                rt.memories.search_terms(owner, name, terms, vector, pool, settings.bm25_k1, settings.bm25_b)
 
         def folded(names: list[str]) -> None:
-            rt.memories.search_cubes_hybrid(names, terms, vector, pool, exact_max, settings.bm25_k1, settings.bm25_b)
+            rt.memories.search_cubes_hybrid(owner, names, terms, vector, pool, exact_max, settings.bm25_k1,
+                                            settings.bm25_b, 20)
 
         record("vector + BM25, 1 cube: two round trips (as before)", lambda: two_statements([cube]))
         record("vector + BM25, 1 cube: one round trip (now)", lambda: folded([cube]))
         record("vector + BM25, 5 cubes: ten round trips (as before)", lambda: two_statements(five))
         record("vector + BM25, 5 cubes: one round trip (now)", lambda: folded(five))
-        found = rt.memories.search_cubes_hybrid([cube], terms, vector, pool, exact_max, settings.bm25_k1,
-                                                settings.bm25_b)
-        record("fusion and shaping in Python", lambda: service.search_hybrid(cube, query, vector, 10, found[cube]))
+        found = rt.memories.search_cubes_hybrid(owner, [cube], terms, vector, pool, exact_max, settings.bm25_k1,
+                                                settings.bm25_b, 20).candidates
+        record("fusion and shaping in Python",
+               lambda: service.search_hybrid(owner, cube, query, vector, 10, found[cube]))
         record("MOS.search end to end, 1 cube", lambda: mos.search(query, user_id=owner, install_cube_ids=[cube]))
         record("MOS.search end to end, 5 cubes", lambda: mos.search(query, user_id=owner, install_cube_ids=five))
-        record("SearchService.search, 1 cube (no MOS deadline thread)",
-               lambda: service.search(mos.cubes.actor(owner), query, [cube]))
+        record("SearchService.search, 1 cube (no MOS deadline)", lambda: service.search(owner, query, [cube]))
 
     for query in queries:
         measure(query, rng.choice(cubes))

@@ -212,7 +212,7 @@ class MOS:
 
         With a threshold, results whose relativity is below it are left out.
         """
-        return self.searcher.search(self._actor(user_id), query, install_cube_ids, top_k, threshold)
+        return self.searcher.search(user_id or self.user_id, query, install_cube_ids, top_k, threshold)
 
     def get(self, mem_cube_id: str, memory_id: str, user_id: str | None = None) -> TextualMemoryItem:
         """One memory."""

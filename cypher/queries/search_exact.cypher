@@ -4,4 +4,5 @@ WHERE m.cube_id = $cube_id AND m.status = 'activated'
 WITH m, vector.similarity.cosine(m.embedding, $vector) AS score
 ORDER BY score DESC, m.id
 LIMIT $top_k
-RETURN m {.*, embedding: null} AS memory, score
+RETURN m {.*, embedding: null, created_at: toString(m.created_at),
+       updated_at: toString(m.updated_at)} AS memory, score

@@ -10,10 +10,12 @@ from typing import Any
 
 from neo4j import ManagedTransaction
 
-from memos_graph.domain import SourceReference, TextualMemoryItem, TextualMemoryMetadata
+from memos_graph.domain import SourceReference, TextualMemoryItem, TextualMemoryMetadata, User
 from memos_graph.errors import Conflict, NotFound
 from memos_graph.graph.convert import iso
+from memos_graph.graph.cubes import CubeRelation, relation_from_record
 from memos_graph.graph.store import GraphStore, run_named
+from memos_graph.graph.users import to_user_from_map
 from memos_graph.ranking.analyzer import postings
 
 Guard = Callable[[ManagedTransaction], None]
@@ -50,6 +52,16 @@ class CubeCandidates:
     by_vector: list[TextualMemoryItem]  # exact top-k; empty when the cube is larger than the exact-scan size
     ceiling: float
     by_text: list[tuple[TextualMemoryItem, float]]  # (memory with its cosine as relativity, BM25 score)
+
+
+@dataclass(frozen=True)
+class SearchStart:
+    """What a search's first round trip found (see search_cubes_hybrid): the caller as stored now (None: no
+    such user), its relation to each cube considered, and the candidates of each cube it may read."""
+
+    caller: User | None
+    relations: dict[str, CubeRelation]
+    candidates: dict[str, CubeCandidates]
 
 
 class StaleVersion(Conflict):
@@ -279,49 +291,64 @@ class MemoryRepository:
         return [item_from_node(row["memory"], float(row["score"])) for row in rows]
 
     def search_small_cube(
-        self, cube_id: str, vector: Sequence[float], top_k: int, exact_max: int
+        self, user_id: str, cube_id: str, vector: Sequence[float], top_k: int, exact_max: int
     ) -> tuple[int, int, list[TextualMemoryItem]]:
-        """(memories in the cube, memories in the graph, exact top-k if the cube holds at most exact_max):
-        search_cubes_hybrid for one cube and no query terms."""
-        found = self.search_cubes_hybrid([cube_id], [], vector, top_k, exact_max, 1.0, 1.0).get(cube_id)
-        return (0, 0, []) if found is None else (found.cube_size, found.total, found.by_vector)
+        """(memories in the cube, memories in the graph, exact top-k if the cube holds at most exact_max), as
+        user_id: search_cubes_hybrid for one cube and no query terms (zeros when the user may not read it)."""
+        found = self.search_cubes_hybrid(user_id, [cube_id], [], vector, top_k, exact_max, 1.0, 1.0, 1)
+        cube = found.candidates.get(cube_id)
+        return (0, 0, []) if cube is None else (cube.cube_size, cube.total, cube.by_vector)
 
     def search_cubes_hybrid(
         self,
-        cube_ids: Sequence[str],
+        user_id: str,
+        cube_ids: Sequence[str] | None,
         terms: Sequence[str],
         vector: Sequence[float],
         limit: int,
         exact_max: int,
         k1: float,
         b: float,
-    ) -> dict[str, CubeCandidates]:
-        """One round trip for every cube of a hybrid search: per cube its size, the graph's, its exact vector
-        top-`limit` (only when it holds at most exact_max memories) and its BM25 top-`limit` with the ceiling
-        (search_cubes_hybrid.cypher). Cubes that do not exist are absent."""
+        max_cubes: int,
+    ) -> SearchStart:
+        """One round trip for a whole search as user_id (search_cubes_hybrid.cypher): the caller, its relation
+        to the named cubes (None: the cubes loaded for it), and for each cube it may read, while there are at
+        most max_cubes of them: the cube's size, the graph's, its exact vector top-`limit` (only when it holds
+        at most exact_max memories) and its BM25 top-`limit` with the ceiling."""
         rows = self._store.read(
             "search_cubes_hybrid",
-            cube_ids=list(cube_ids),
+            user_id=user_id,
+            cube_ids=None if cube_ids is None else list(cube_ids),
             terms=list(terms),
             vector=list(vector),
             top_k=limit,
             exact_max=exact_max,
             k1=k1,
             b=b,
+            max_cubes=max_cubes,
         )
-        found = {}
+        if not rows:
+            return SearchStart(None, {}, {})
+        relations: dict[str, CubeRelation] = {}
+        candidates: dict[str, CubeCandidates] = {}
         for row in rows:
-            found[str(row["cube_id"])] = CubeCandidates(
-                cube_size=int(row["cube_memories"]),
-                total=int(row["total_memories"]),
-                by_vector=[item_from_node(hit["memory"], float(hit["score"])) for hit in row["hits"]],
-                ceiling=float(row["ceiling"]),
-                by_text=[
-                    (item_from_node(hit["memory"], float(hit["similarity"])), float(hit["score"]))
-                    for hit in row["text_hits"]
-                ],
-            )
-        return found
+            if row["cube"] is None:
+                continue
+            relation = relation_from_record(row)
+            cube_id = relation.cube.cube_id
+            relations[cube_id] = relation
+            if row["searched"]:
+                candidates[cube_id] = CubeCandidates(
+                    cube_size=int(row["cube_memories"]),
+                    total=int(row["total_memories"]),
+                    by_vector=[item_from_node(hit["memory"], float(hit["score"])) for hit in row["hits"]],
+                    ceiling=float(row["ceiling"]),
+                    by_text=[
+                        (item_from_node(hit["memory"], float(hit["similarity"])), float(hit["score"]))
+                        for hit in row["text_hits"]
+                    ],
+                )
+        return SearchStart(to_user_from_map(rows[0]["user"]), relations, candidates)
 
     def search_index(
         self, index_name: str, cube_id: str, vector: Sequence[float], top_k: int, candidates: int
@@ -338,15 +365,23 @@ class MemoryRepository:
         return [item_from_node(row["memory"], float(row["score"])) for row in rows]
 
     def search_terms(
-        self, cube_id: str, terms: Sequence[str], vector: Sequence[float], limit: int, k1: float, b: float
+        self,
+        user_id: str,
+        cube_id: str,
+        terms: Sequence[str],
+        vector: Sequence[float],
+        limit: int,
+        k1: float,
+        b: float,
     ) -> tuple[float, list[tuple[TextualMemoryItem, float]]]:
         """The cube's best `limit` BM25 matches (per-cube statistics) with the score's ceiling; each item's
         relativity is its cosine to `vector` (0..1 as Neo4j gives it), paired with its BM25 score:
-        search_cubes_hybrid for one cube without its vector scan."""
+        search_cubes_hybrid as user_id for one cube without its vector scan (nothing when it may not read it)."""
         if not terms:
             return 0.0, []
-        found = self.search_cubes_hybrid([cube_id], terms, vector, limit, -1, k1, b).get(cube_id)
-        return (0.0, []) if found is None else (found.ceiling, found.by_text)
+        found = self.search_cubes_hybrid(user_id, [cube_id], terms, vector, limit, -1, k1, b, 1)
+        cube = found.candidates.get(cube_id)
+        return (0.0, []) if cube is None else (cube.ceiling, cube.by_text)
 
     def document_checksums(self, cube_id: str, keys: Sequence[str]) -> dict[str, str]:
         """Stored checksums of the cube's documents with these keys (paths)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from neo4j import ManagedTransaction
 
@@ -29,7 +29,11 @@ class CubeService:
     def actor(self, user_id: str) -> User:
         """The active user making a call; Unauthenticated otherwise (unknown and inactive look alike)."""
         check_id(user_id, "user_id", self._limits)
-        user = self._rt.users.get(user_id)
+        return self.active(user_id, self._rt.users.get(user_id))
+
+    @staticmethod
+    def active(user_id: str, user: User | None) -> User:
+        """The user read for user_id if it is active; Unauthenticated otherwise (unknown and inactive look alike)."""
         if user is None or not user.is_active:
             raise Unauthenticated(f"user '{user_id}' does not exist or is inactive")
         return user
@@ -53,7 +57,12 @@ class CubeService:
         """Access records for cubes the actor may read; CubeNotAccessible names the first that is not."""
         for cube_id in cube_ids:
             check_id(cube_id, "cube id", self._limits)
-        relations = self._rt.cubes.relations(actor.user_id, cube_ids)
+        return self.readable_among(actor, cube_ids, self._rt.cubes.relations(actor.user_id, cube_ids))
+
+    def readable_among(
+        self, actor: User, cube_ids: Sequence[str], relations: Mapping[str, CubeRelation]
+    ) -> list[CubeAccess]:
+        """readable, given the actor's stored relations to the cubes (those that exist)."""
         result = []
         for cube_id in cube_ids:
             relation = relations.get(cube_id)
@@ -95,7 +104,10 @@ class CubeService:
 
     def loaded_readable(self, actor: User) -> list[CubeAccess]:
         """Cubes registered for the actor that it may still read, in the order they were loaded."""
-        relations = self._rt.cubes.visible(actor.user_id, access.sees_every_cube(actor))
+        return self.loaded_among(actor, self._rt.cubes.visible(actor.user_id, access.sees_every_cube(actor)))
+
+    def loaded_among(self, actor: User, relations: Iterable[CubeRelation]) -> list[CubeAccess]:
+        """loaded_readable, given the actor's stored relations to cubes (any superset of those it loaded)."""
         loaded = sorted((r for r in relations if r.is_loaded), key=lambda r: (r.loaded_since or "", r.cube.cube_id))
         granted = [self.access_of(actor, relation) for relation in loaded]
         return [entry for entry in granted if entry.can_read]

@@ -101,7 +101,7 @@ class FineIngestion:
                 confidence=fact.confidence,
                 sources=[message_source(by_key[key]) for key in fact.message_ids],
             )
-            nearest = self._search.search_cube(cube_id, vector, 1)
+            nearest = self._search.search_cube(actor.user_id, cube_id, vector, 1)
             score = nearest[0].metadata.relativity if nearest else None
             if nearest and score is not None and score >= self._rt.config.ingest.dedup_threshold:
                 stored = nearest[0]

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from memos_graph.domain import TextualMemoryItem, User
 from memos_graph.errors import IndexUnavailable, InvalidInput
-from memos_graph.graph.memories import CubeCandidates
+from memos_graph.graph.memories import CubeCandidates, SearchStart
 from memos_graph.graph.schema import VECTOR_INDEX
 from memos_graph.graph.store import phase
 from memos_graph.ranking.analyzer import query_terms
@@ -29,7 +29,7 @@ from memos_graph.ranking.fusion import convex, cosine_relevance, reciprocal_rank
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.memories import SearchShape, grouped
 from memos_graph.services.runtime import Runtime
-from memos_graph.services.validation import check_text, check_top_k
+from memos_graph.services.validation import check_id, check_text, check_top_k
 
 logger = logging.getLogger(__name__)
 
@@ -43,49 +43,60 @@ class SearchService:
 
     def search(
         self,
-        actor: User,
+        caller: User | str,
         query: str,
         install_cube_ids: Sequence[str] | None = None,
         top_k: int | None = None,
         threshold: float | None = None,
     ) -> SearchShape:
-        """Top-k memories per cube: the named cubes (each must be readable), else the actor's loaded cubes.
+        """Top-k memories per cube: the named cubes (each must be readable), else the caller's loaded cubes.
 
-        With a threshold, memories whose relativity is below it are left out (so a cube may return fewer).
+        The caller is a user or a user id; either way it is read afresh, with the cubes, in the search's first
+        statement (an inactive user is refused even if the caller's User is older). With a threshold, memories
+        whose relativity is below it are left out (so a cube may return fewer).
         """
         limits = self._rt.config.limits
+        user_id = caller if isinstance(caller, str) else caller.user_id
+        check_id(user_id, "user_id", limits)
         text = check_text(query, "query", limits.max_query_chars)
         k = check_top_k(top_k, self._rt.config.top_k, limits)
         minimum = check_threshold(threshold)
         most = limits.max_cubes_per_search
+        cube_ids = None
         if install_cube_ids is not None:
             cube_ids = list(dict.fromkeys(install_cube_ids))
-            if len(cube_ids) > most:  # refused before any lookup: each cube is searched on its own
+            if len(cube_ids) > most:  # refused before any lookup
                 raise InvalidInput(f"{len(cube_ids)} cubes in one search; the limit is {most}")
-            cubes = self._cubes.readable(actor, cube_ids)
+            for cube_id in cube_ids:
+                check_id(cube_id, "cube id", limits)
+        # Embedded before the statement, which needs the vector; on 2 cores, running the BM25 half in Neo4j
+        # meanwhile was measured slower (torch and Neo4j compete for the same cores).
+        with phase("embedding"):
+            (vector,) = self._rt.embedder.embed([text])
+        hybrid = self._rt.config.search.mode == "hybrid"
+        start = self.candidates(user_id, cube_ids, query_terms(text) if hybrid else [], vector,
+                                self.pool_size(k) if hybrid else k)
+        actor = self._cubes.active(user_id, start.caller)
+        if cube_ids is not None:
+            cubes = self._cubes.readable_among(actor, cube_ids, start.relations)
         else:
-            cubes = self._cubes.loaded_readable(actor)
+            cubes = self._cubes.loaded_among(actor, start.relations.values())
             if len(cubes) > most:
                 raise InvalidInput(
                     f"{len(cubes)} loaded cubes to search; the limit is {most}: name the cubes to search "
                     "(cubeIds / install_cube_ids) or unregister some"
                 )
-        if not cubes:
-            return grouped([])
-        # The BM25 query could run in Neo4j while the query is embedded, but on 2 cores that was measured
-        # slower (50 vs 43 ms p50 at 1M memories): torch and Neo4j compete for the same cores.
-        with phase("embedding"):
-            (vector,) = self._rt.embedder.embed([text])
-        hybrid = self._rt.config.search.mode == "hybrid"
-        prefetched = self.candidates([entry.cube.cube_id for entry in cubes], text, vector, k) if hybrid else {}
         groups = []
         for entry in cubes:
             cube_id = entry.cube.cube_id
+            found = start.candidates.get(cube_id)
+            if found is None:  # the statement's access rule and access.cube_access disagree: a bug, never empty
+                raise RuntimeError(f"cube '{cube_id}' is readable but the search statement did not rank it")
             if hybrid:
-                ranked = self.search_hybrid(cube_id, text, vector, k, prefetched.get(cube_id))
+                ranked = self.search_hybrid(user_id, cube_id, text, vector, k, found)
             else:
                 ranked = [scored(item, cosine_relevance(item.metadata.relativity or 0.0))
-                          for item in self.search_cube(cube_id, vector, k)]
+                          for item in self.vector_hits(cube_id, vector, k, found)]
             groups.append((cube_id, [item for item in ranked if (item.metadata.relativity or 0.0) >= minimum]))
         return grouped(groups)
 
@@ -95,19 +106,20 @@ class SearchService:
         return max(top_k * settings.pool_factor, settings.min_pool)
 
     def candidates(
-        self, cube_ids: Sequence[str], text: str, vector: Sequence[float], top_k: int
-    ) -> dict[str, CubeCandidates]:
-        """Both rankings' candidates of every cube in one round trip (the vector side only for cubes small
-        enough for the exact scan; larger ones add their index search in search_hybrid)."""
+        self, user_id: str, cube_ids: Sequence[str] | None, terms: Sequence[str], vector: Sequence[float], limit: int
+    ) -> SearchStart:
+        """The caller, its cubes and both rankings' candidates of every cube it may read, in one round trip
+        (the vector side only for cubes small enough for the exact scan; larger ones add their index search)."""
         settings = self._rt.config.search
         with phase("Neo4j search"):
             return self._rt.memories.search_cubes_hybrid(
-                cube_ids, query_terms(text), vector, self.pool_size(top_k), settings.exact_scan_max_memories,
-                settings.bm25_k1, settings.bm25_b,
+                user_id, cube_ids, terms, vector, limit, settings.exact_scan_max_memories,
+                settings.bm25_k1, settings.bm25_b, self._rt.config.limits.max_cubes_per_search,
             )
 
     def search_hybrid(
         self,
+        user_id: str,
         cube_id: str,
         text: str,
         vector: Sequence[float],
@@ -116,16 +128,15 @@ class SearchService:
     ) -> list[TextualMemoryItem]:
         """The cube's vector and BM25 rankings fused (see memos_graph.ranking.fusion), then the conversational
         neighbours of the best hits; relativity is the fused score, in [0, 1]. `prefetched` is the cube's part
-        of `candidates`, fetched here when not given."""
+        of `candidates`, fetched here as user_id when not given (nothing when user_id may not read the cube)."""
         settings = self._rt.config.search
         pool = self.pool_size(top_k)
-        found = prefetched or self.candidates([cube_id], text, vector, top_k).get(cube_id)
-        if found is None:  # the cube went away since the access check
+        found = prefetched or self.candidates(user_id, [cube_id], query_terms(text), vector, pool).candidates.get(
+            cube_id
+        )
+        if found is None:
             return []
-        if found.cube_size <= settings.exact_scan_max_memories or found.total == 0:
-            by_vector = found.by_vector
-        else:
-            by_vector = self.search_large_cube(cube_id, vector, pool, found.cube_size, found.total)
+        by_vector = self.vector_hits(cube_id, vector, pool, found)
         ceiling, by_text = found.ceiling, found.by_text
         items = {item.id: item for item in by_vector}
         for item, _ in by_text:
@@ -164,16 +175,19 @@ class SearchService:
         order = sorted(scores, key=lambda memory_id: -scores[memory_id])
         return [scored(items[memory_id], scores[memory_id]) for memory_id in order]
 
-    def search_cube(self, cube_id: str, vector: Sequence[float], top_k: int) -> list[TextualMemoryItem]:
-        """Top-k of one cube, exact for small cubes, index with adaptive over-fetch for large ones; relativity
-        is Neo4j's cosine score, (1 + cos) / 2."""
-        settings = self._rt.config.search
-        cube_size, total, hits = self._rt.memories.search_small_cube(
-            cube_id, vector, top_k, settings.exact_scan_max_memories
-        )
-        if cube_size <= settings.exact_scan_max_memories or total == 0:
-            return hits
-        return self.search_large_cube(cube_id, vector, top_k, cube_size, total)
+    def search_cube(self, user_id: str, cube_id: str, vector: Sequence[float], top_k: int) -> list[TextualMemoryItem]:
+        """Top-k of one cube as user_id (nothing when it may not read the cube), exact for small cubes, index
+        with adaptive over-fetch for large ones; relativity is Neo4j's cosine score, (1 + cos) / 2."""
+        found = self.candidates(user_id, [cube_id], [], vector, top_k).candidates.get(cube_id)
+        return [] if found is None else self.vector_hits(cube_id, vector, top_k, found)
+
+    def vector_hits(
+        self, cube_id: str, vector: Sequence[float], top_k: int, found: CubeCandidates
+    ) -> list[TextualMemoryItem]:
+        """The cube's vector top-k: the exact hits of the first statement, or the index path for a large cube."""
+        if found.cube_size <= self._rt.config.search.exact_scan_max_memories or found.total == 0:
+            return found.by_vector[:top_k]
+        return self.search_large_cube(cube_id, vector, top_k, found.cube_size, found.total)
 
     def search_large_cube(
         self, cube_id: str, vector: Sequence[float], top_k: int, cube_size: int, total: int

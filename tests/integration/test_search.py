@@ -118,7 +118,7 @@ def test_tenant_results_are_complete_through_the_vector_index(
         root.cubes,
     )
     (vector,) = runtime.embedder.embed(["who scored the goal in the football match?"])
-    found = service.search_cube(target, vector, 10)
+    found = service.search_cube(owner, target, vector, 10)
     assert sorted(m.memory for m in found) == sorted(texts)
     exact = runtime.memories.search_exact(target, vector, 10)
     assert [m.id for m in found] == [m.id for m in exact]
@@ -134,7 +134,7 @@ def test_bm25_side_keeps_to_the_cube(root: MOS, runtime: Runtime, uid: Callable[
     root.add(memory_content=[f"Zeppelin zeppelin zeppelin flight number {i}" for i in range(300)],
              mem_cube_id=loud, user_id=other)
     (vector,) = runtime.embedder.embed(["zeppelin"])
-    ceiling, found = runtime.memories.search_terms(target, ["zeppelin"], vector, 5, 1.2, 0.75)
+    ceiling, found = runtime.memories.search_terms(owner, target, ["zeppelin"], vector, 5, 1.2, 0.75)
     assert [item.memory for item, _ in found] == ["The zeppelin museum opens on Sundays"]
     assert 0 < found[0][1] < ceiling
     hybrid = root.search("zeppelin", user_id=owner, install_cube_ids=[target], top_k=3)
@@ -156,11 +156,11 @@ def test_search_survives_an_index_rebuild(root: MOS, runtime: Runtime, uid: Call
     runtime.store.run_statement("DROP INDEX memory_text")
     try:
         # Both indexes gone: the vector side scans exactly, the BM25 side steps aside; nothing fails.
-        assert [m.id for m in service.search_cube(cube, vector, 3)] == expected
-        assert len(service.search_hybrid(cube, "plant bulbs", vector, 3)) == 3
+        assert [m.id for m in service.search_cube(owner, cube, vector, 3)] == expected
+        assert len(service.search_hybrid(owner, cube, "plant bulbs", vector, 3)) == 3
     finally:
         rebuild_search_indexes(runtime.store, runtime.embedder.dimension)
-    assert [m.id for m in service.search_cube(cube, vector, 3)] == expected
+    assert [m.id for m in service.search_cube(owner, cube, vector, 3)] == expected
 
 
 def test_one_round_trip_finds_what_the_separate_queries_find(
@@ -180,13 +180,15 @@ def test_one_round_trip_finds_what_the_separate_queries_find(
     terms = query_terms(query)
     (vector,) = runtime.embedder.embed([query])
     for exact_max in (100, 5):  # every cube scanned exactly; then `other` too large for the exact scan
-        found = runtime.memories.search_cubes_hybrid(
-            [small, other, empty, uid("ghost")], terms, vector, 8, exact_max, 0.9, 0.4
+        start = runtime.memories.search_cubes_hybrid(
+            owner, [small, other, empty, uid("ghost")], terms, vector, 8, exact_max, 0.9, 0.4, 20
         )
-        assert set(found) == {small, other, empty}
+        assert start.caller is not None and start.caller.user_id == owner
+        found = start.candidates
+        assert set(found) == set(start.relations) == {small, other, empty}
         for cube in (small, other, empty):
-            size, total, hits = runtime.memories.search_small_cube(cube, vector, 8, exact_max)
-            ceiling, by_text = runtime.memories.search_terms(cube, terms, vector, 8, 0.9, 0.4)
+            size, total, hits = runtime.memories.search_small_cube(owner, cube, vector, 8, exact_max)
+            ceiling, by_text = runtime.memories.search_terms(owner, cube, terms, vector, 8, 0.9, 0.4)
             got = found[cube]
             assert (got.cube_size, got.total) == (size, total)
             assert [(m.id, m.metadata.relativity) for m in got.by_vector] == [
@@ -198,3 +200,79 @@ def test_one_round_trip_finds_what_the_separate_queries_find(
             ]
         assert found[small].by_text and found[other].by_text and not found[empty].by_text
         assert (len(found[other].by_vector) == 0) is (exact_max == 5)
+
+
+def test_the_search_statement_reads_exactly_what_the_access_rule_allows(
+    root: MOS, runtime: Runtime, uid: Callable[[str], str]
+) -> None:
+    """The search statement decides in Cypher which cubes it ranks; services/access.py decides what the caller
+    gets. Over every role and every relation (own, shared READ, shared WRITE, none, a deactivated caller) the
+    two agree: a cube is ranked exactly when cube_access says the caller may read it."""
+    from memos_graph.domain import Permission
+    from memos_graph.services.access import cube_access
+
+    owner = root.create_user(uid("gate-owner"))
+    callers = {role: root.create_user(uid(f"gate-{role.value}"), role) for role in
+               (UserRole.ADMIN, UserRole.USER, UserRole.GUEST)}
+    callers[UserRole.ROOT] = root.user_id
+    cubes = {"unrelated": root.create_cube_for_user("unrelated", owner_id=owner)}
+    for role, caller in callers.items():
+        for permission in (Permission.READ,) if role is UserRole.GUEST else (Permission.READ, Permission.WRITE):
+            cube = root.create_cube_for_user(f"shared {permission.value}", owner_id=owner)
+            if role is not UserRole.ROOT:
+                root.share_cube_with_user(cube, caller, permission)
+            cubes[f"{role.value} {permission.value}"] = cube
+        if role is not UserRole.GUEST:  # a GUEST owns no cube
+            cubes[f"{role.value} own"] = root.create_cube_for_user("own", owner_id=caller)
+    for cube in cubes.values():
+        root.add(memory_content=GARDEN[:2], mem_cube_id=cube, user_id=root.user_id)
+    (vector,) = runtime.embedder.embed(["roses"])
+    checked = 0
+    for caller in callers.values():
+        for name, cube in cubes.items():
+            start = runtime.memories.search_cubes_hybrid(caller, [cube], ["roses"], vector, 5, 100, 1.2, 0.75, 20)
+            assert start.caller is not None
+            relation = start.relations[cube]
+            allowed = cube_access(start.caller, relation.cube, relation.shared_permission, relation.is_loaded)
+            assert (cube in start.candidates) is allowed.can_read, (caller, name)
+            if allowed.can_read:
+                assert len(start.candidates[cube].by_vector) == 2
+            checked += allowed.can_read
+    assert 0 < checked < len(callers) * len(cubes)  # both outcomes occur
+    guest = callers[UserRole.GUEST]
+    root.deactivate_user(guest)
+    start = runtime.memories.search_cubes_hybrid(guest, [cubes["guest read"]], [], vector, 5, 100, 1.2, 0.75, 20)
+    assert start.caller is not None and not start.caller.is_active and not start.candidates
+    nobody = runtime.memories.search_cubes_hybrid(uid("nobody"), [cubes["unrelated"]], [], vector, 5, 100, 1, 1, 20)
+    assert nobody.caller is None and not nobody.candidates
+
+
+def test_loaded_cubes_past_the_limit_are_refused_before_any_ranking(
+    root: MOS, runtime: Runtime, uid: Callable[[str], str]
+) -> None:
+    owner = root.create_user(uid("many"))
+    made = [root.create_cube_for_user(f"many {i}", owner_id=owner) for i in range(3)]
+    (vector,) = runtime.embedder.embed(["roses"])
+    start = runtime.memories.search_cubes_hybrid(owner, None, ["roses"], vector, 5, 100, 1.2, 0.75, 2)
+    assert set(start.relations) == set(made) and not start.candidates
+    start = runtime.memories.search_cubes_hybrid(owner, None, ["roses"], vector, 5, 100, 1.2, 0.75, 3)
+    assert set(start.candidates) == set(made)
+
+
+def test_timestamps_read_as_text_equal_the_drivers(runtime: Runtime) -> None:
+    """Hot-path queries return timestamps through toString (the driver's DateTime objects are slow to build);
+    the text converts to exactly what the driver's DateTime gives, nanoseconds and zones included."""
+    from memos_graph.graph.convert import iso
+
+    values = [
+        "2026-12-01T13:01:34.659024Z", "2026-12-01T13:01:34Z", "2026-12-01T13:01:34.6Z",
+        "2026-12-01T13:01:34.123456789+05:30", "2026-12-01T13:01:34.000000500Z", "2026-12-01T13:01:34.000001500Z",
+        "2026-12-31T23:59:59.9999995Z", "1999-01-01T00:00:00.5-08:00", "2026-06-01T10:00:00.25[Europe/Paris]",
+    ]
+    rows = runtime.store.run_statement(
+        "UNWIND $values AS value WITH datetime(value) AS d RETURN d, toString(d) AS text", values=values
+    )
+    assert len(rows) == len(values)
+    for row in rows:
+        assert iso(row["text"]) == iso(row["d"]), row["text"]
+    assert iso("not a date") == "not a date"
