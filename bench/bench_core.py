@@ -139,7 +139,7 @@ def index_sweep(mos: MOS, target: str, vectors: Sequence[list[float]], top_k: in
     rt = mos.runtime
     rows = []
     for floor in floors:
-        settings = SearchSettings(exact_scan_max_memories=0, min_candidates=floor)
+        settings = SearchSettings(exact_scan_max_memories=0, min_candidates=floor, dedicated_index_min_memories=None)
         service = SearchService(
             Runtime(rt.config.model_copy(update={"search": settings}), rt.store, rt.embedder, rt.users,
                     rt.cubes, rt.memories),
@@ -158,29 +158,35 @@ def index_sweep(mos: MOS, target: str, vectors: Sequence[list[float]], top_k: in
 def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], top_k: int,
                     index_settings: SearchSettings, floors: Sequence[int]) -> dict[str, Any]:
     rt = mos.runtime
-    default_service = mos.searcher
-    index_service = SearchService(
-        Runtime(rt.config.model_copy(update={"search": index_settings}), rt.store, rt.embedder, rt.users,
-                rt.cubes, rt.memories),
-        mos.cubes,
-    )
+    default_service = mos.searcher  # the target's own vector index once it has one (graph/cube_index.py)
+
+    def service_with(settings: SearchSettings) -> SearchService:
+        return SearchService(
+            Runtime(rt.config.model_copy(update={"search": settings}), rt.store, rt.embedder, rt.users,
+                    rt.cubes, rt.memories),
+            mos.cubes,
+        )
+
+    index_service = service_with(index_settings)
+    shared_service = service_with(rt.config.search.model_copy(update={"dedicated_index_min_memories": None}))
     vectors = []
     embed_times = []
     for query in queries:
         elapsed, (vector,) = timed(partial(rt.embedder.embed, [query]))
         embed_times.append(elapsed)
         vectors.append(vector)
-    timings: dict[str, list[float]] = {"exact": [], "index": [], "service": [], "bm25": [], "hybrid": [],
-                                       "mos_search": []}
+    timings: dict[str, list[float]] = {"exact": [], "index": [], "service": [], "shared": [], "bm25": [],
+                                       "hybrid": [], "mos_search": []}
     search = rt.config.search
     pool = default_service.pool_size(top_k)
-    recalls: dict[str, list[float]] = {"index": [], "service": []}
+    recalls: dict[str, list[float]] = {"index": [], "service": [], "shared": []}
     exact_by_query: list[list[str]] = []
     for query, vector in zip(queries, vectors, strict=True):
         # One round per query, the variants side by side so drift in machine speed hits all alike.
         t_exact, exact = timed(partial(rt.memories.search_exact, target, vector, top_k))
         t_index, via_index = timed(partial(index_service.search_cube, owner, target, vector, top_k))
         t_service, via_service = timed(partial(default_service.search_cube, owner, target, vector, top_k))
+        t_shared, via_shared = timed(partial(shared_service.search_cube, owner, target, vector, top_k))
         t_bm25, _ = timed(partial(rt.memories.search_terms, owner, target, query_terms(query), vector, pool,
                                   search.bm25_k1, search.bm25_b))
         t_hybrid, _ = timed(partial(default_service.search_hybrid, owner, target, query, vector, top_k))
@@ -189,8 +195,9 @@ def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], t
         exact_by_query.append(exact_ids)
         recalls["index"].append(recall([m.id for m in via_index], exact_ids))
         recalls["service"].append(recall([m.id for m in via_service], exact_ids))
-        for name, value in (("exact", t_exact), ("index", t_index), ("service", t_service), ("bm25", t_bm25),
-                            ("hybrid", t_hybrid), ("mos_search", t_mos)):
+        recalls["shared"].append(recall([m.id for m in via_shared], exact_ids))
+        for name, value in (("exact", t_exact), ("index", t_index), ("service", t_service), ("shared", t_shared),
+                            ("bm25", t_bm25), ("hybrid", t_hybrid), ("mos_search", t_mos)):
             timings[name].append(value)
     return {
         "index_candidate_sweep": index_sweep(mos, target, vectors, top_k, floors, exact_by_query),
@@ -198,11 +205,13 @@ def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], t
         "exact_scan": summary_ms(timings["exact"]),
         "vector_index_with_overfetch": summary_ms(timings["index"]),
         "service_default_path": summary_ms(timings["service"]),
+        "default_path_shared_index": summary_ms(timings["shared"]),
         "bm25_per_cube": summary_ms(timings["bm25"]),
         "hybrid_without_embedding": summary_ms(timings["hybrid"]),
         "mos_search_end_to_end": summary_ms(timings["mos_search"]),
         "recall_at_k_index_vs_exact": round(statistics.fmean(recalls["index"]), 4),
         "recall_at_k_default_vs_exact": round(statistics.fmean(recalls["service"]), 4),
+        "recall_at_k_shared_default_vs_exact": round(statistics.fmean(recalls["shared"]), 4),
         "top_k": top_k,
         "queries": len(queries),
     }
@@ -225,13 +234,18 @@ def bench_search(mos: MOS, owner: str, sizes: Sequence[int], cubes: int, per_oth
         load_cube(rt, cube, owner, texts[start : start + per_other], vectors[start : start + per_other], 0)
     target = mos.create_cube_for_user("bench target", owner_id=owner)
     query_texts = [f"Tell me about when {s.rstrip('.')}" for s in sentences(queries, seed=99)]
-    index_settings = SearchSettings(exact_scan_max_memories=0)
+    index_settings = SearchSettings(exact_scan_max_memories=0, dedicated_index_min_memories=None)
     results = []
     loaded = 0
     for size in sorted(sizes):
         load_cube(rt, target, owner, texts[loaded:size], vectors[loaded:size], loaded)
         loaded = size
         rt.store.run_slow_statement("CALL db.awaitIndexes(600)", 630, {})
+        threshold = rt.config.search.dedicated_index_min_memories
+        own_index_s = None
+        if threshold is not None and size >= threshold:  # what an add past the size starts in the background
+            own_index_s, _ = timed(partial(rt.cube_indexes.promote, target))
+            log(f"the target's own vector index built in {own_index_s:.1f} s")
         cube_size, total = rt.cubes.size(target)
         for state in ("as written", "after index rebuild"):
             if state == "after index rebuild":
@@ -239,7 +253,8 @@ def bench_search(mos: MOS, owner: str, sizes: Sequence[int], cubes: int, per_oth
                                            rt.config.search.fulltext_analyzer))
                 log(f"rebuilt the search indexes in {elapsed:.1f} s")
             log(f"searching ({state}): target {cube_size} of {total} memories")
-            entry = {"target_cube_memories": cube_size, "total_memories": total, "cubes": cubes, "index": state}
+            entry = {"target_cube_memories": cube_size, "total_memories": total, "cubes": cubes, "index": state,
+                     "own_index_build_s": None if own_index_s is None else round(own_index_s, 1)}
             entry.update(bench_search_at(mos, owner, target, query_texts, top_k, index_settings, floors))
             results.append(entry)
             on_result(results)
@@ -282,21 +297,24 @@ def write_results(payload: dict[str, Any], name: str) -> None:
     rows = payload.get("search", [])
     if rows:
         lines += ["## search, one target cube among the others (top_k=10; ms)", "",
-                  "| target / total | vector index | query embed p50 | exact p50/p95 | index p50/p95 | "
-                  "default path p50/p95 | BM25 (per-cube) p50/p95 | hybrid w/o embed p50/p95 | "
-                  "MOS.search p50/p95 | recall index | recall default |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| target / total | vector index | query embed p50 | exact p50/p95 | shared index forced p50/p95 | "
+                  "default path, shared index p50/p95 | default path, own index p50/p95 | BM25 (per-cube) p50/p95 | "
+                  "hybrid w/o embed p50/p95 | MOS.search p50/p95 | recall shared forced | recall default shared | "
+                  "recall default own |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in rows:
             def pair(key: str, r: dict[str, Any] = r) -> str:
                 return f"{r[key]['p50_ms']} / {r[key]['p95_ms']}"
             lines.append(
                 f"| {r['target_cube_memories']} / {r['total_memories']} | {r['index']} | "
                 f"{r['query_embedding']['p50_ms']} | "
-                f"{pair('exact_scan')} | {pair('vector_index_with_overfetch')} | {pair('service_default_path')} | "
+                f"{pair('exact_scan')} | {pair('vector_index_with_overfetch')} | "
+                f"{pair('default_path_shared_index') if 'default_path_shared_index' in r else '-'} | "
+                f"{pair('service_default_path')} | "
                 f"{pair('bm25_per_cube') if 'bm25_per_cube' in r else '-'} | "
                 f"{pair('hybrid_without_embedding') if 'hybrid_without_embedding' in r else '-'} | "
                 f"{pair('mos_search_end_to_end')} | {r['recall_at_k_index_vs_exact']} | "
-                f"{r['recall_at_k_default_vs_exact']} |"
+                f"{r.get('recall_at_k_shared_default_vs_exact', '-')} | {r['recall_at_k_default_vs_exact']} |"
             )
         lines += ["", "## vector-index path by candidate floor (min_candidates), same queries", "",
                   "| target / total | vector index | min_candidates | p50 ms | p95 ms | recall@k vs exact |",

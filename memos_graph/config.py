@@ -118,6 +118,10 @@ class SearchSettings(_Section):
     overfetch_factor: float = Field(default=4.0, ge=1.0)
     min_candidates: int = Field(default=100, ge=1)
     max_candidates: int = Field(default=20_000, ge=1)
+    # A cube that grows to this many memories gets a vector index of its own (graph/cube_index.py), which
+    # answers its searches at top_k cost; None: never, and existing ones go unused (every large cube searches
+    # the shared index).
+    dedicated_index_min_memories: int | None = Field(default=10_000, ge=1)
 
 
 class LLMSettings(_Section):

@@ -14,6 +14,7 @@ from neomodel.exceptions import UniqueProperty
 from memos_graph.domain import MemCube, Permission
 from memos_graph.errors import Conflict
 from memos_graph.graph.convert import iso
+from memos_graph.graph.cube_index import drop_dedicated_index
 from memos_graph.graph.models import MemCubeNode, UserNode
 from memos_graph.graph.queries import query
 from memos_graph.graph.store import GraphStore, run_named, translate_errors
@@ -155,10 +156,14 @@ class CubeRepository:
 
         1. one transaction makes the cube inactive and drops its shares and loads (every check refuses it);
         2. batches of 5,000 nodes delete its memories, versions, messages, documents and BM25 terms;
-        3. the cube node goes. A failure part-way leaves an inactive cube that deleting it again finishes.
+        3. its own vector index, if it has one, is dropped, then the cube node goes.
+        A failure part-way leaves an inactive cube that deleting it again finishes.
         """
-        self._store.run_write(lambda tx: run_named(tx, "cube_delete_begin", cube_id=cube_id))
+        begun = self._store.run_write(lambda tx: run_named(tx, "cube_delete_begin", cube_id=cube_id))
         self._store.run_autocommit(query("cube_purge"), PURGE_TIMEOUT_S, cube_id=cube_id)
+        own_index = begun[0]["vector_index"] if begun else None
+        if own_index is not None:  # before the node goes: a failure here leaves the name for the re-run
+            drop_dedicated_index(self._store, str(own_index))
         self._store.run_write(lambda tx: run_named(tx, "cube_delete_finish", cube_id=cube_id))
 
     def size(self, cube_id: str) -> tuple[int, int]:

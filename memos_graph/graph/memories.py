@@ -52,6 +52,7 @@ class CubeCandidates:
     by_vector: list[TextualMemoryItem]  # exact top-k; empty when the cube is larger than the exact-scan size
     ceiling: float
     by_text: list[tuple[TextualMemoryItem, float]]  # (memory with its cosine as relativity, BM25 score)
+    own_index: str | None = None  # the cube's own vector index (graph/cube_index.py), if it has one
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,23 @@ class MemoryUpdate:
     properties: dict[str, Any]
     embedding: list[float] | None
     message_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CubeGrowth:
+    """A cube as an add that stored new memories left it: its size, and its own vector index's label and state."""
+
+    cube_size: int
+    vector_label: str | None
+    has_own_index: bool
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """What an add stored, and the cube after it (None when it stored nothing new)."""
+
+    outcomes: list[AddOutcome]
+    cube: CubeGrowth | None
 
 
 @dataclass(frozen=True)
@@ -149,7 +167,7 @@ class MemoryRepository:
         messages: Sequence[dict[str, Any]] = (),
         documents: Sequence[dict[str, Any]] = (),
         updates: Sequence[MemoryUpdate] = (),
-    ) -> list[AddOutcome]:
+    ) -> AddResult:
         """Store a batch in one transaction; text the cube already holds maps to the stored memory.
 
         `messages` (in conversation order) become :Message nodes linked by NEXT; rows and updates point to
@@ -172,14 +190,17 @@ class MemoryRepository:
         pairs = [[a, b] for a, b in zip(keys, keys[1:], strict=False) if a != b]
         nodes = [message | {"cube_id": cube_id} for message in messages]
 
-        def work(tx: ManagedTransaction) -> list[AddOutcome]:
+        def work(tx: ManagedTransaction) -> AddResult:
             guard(tx)
             if documents:
                 run_named(tx, "document_replace", cube_id=cube_id, documents=list(documents))
             if nodes:
                 run_named(tx, "messages_upsert", cube_id=cube_id, messages=nodes)
             records = run_named(tx, "memory_add", cube_id=cube_id, rows=payload) if payload else []
-            index_postings(tx, cube_id, [{"id": r["id"], **indexed[r["id"]]} for r in records if r["created"]])
+            created = [str(r["id"]) for r in records if r["created"]]
+            cube = index_postings(tx, cube_id, [{"id": memory_id, **indexed[memory_id]} for memory_id in created])
+            if cube is not None and cube.vector_label is not None:
+                run_named(tx, "memory_label_new", cube_id=cube_id, memory_ids=created, label=cube.vector_label)
             for update in updates:
                 if update.properties or update.embedding is not None:
                     run_named(
@@ -198,7 +219,8 @@ class MemoryRepository:
                 )
             if pairs:
                 run_named(tx, "message_link_next", cube_id=cube_id, pairs=pairs)
-            return [AddOutcome(r["requested_id"], r["id"], bool(r["created"])) for r in records]
+            outcomes = [AddOutcome(r["requested_id"], r["id"], bool(r["created"])) for r in records]
+            return AddResult(outcomes, cube)
 
         return self._store.run_write(work)
 
@@ -347,6 +369,7 @@ class MemoryRepository:
                         (item_from_node(hit["memory"], float(hit["similarity"])), float(hit["score"]))
                         for hit in row["text_hits"]
                     ],
+                    own_index=row["cube"].get("vector_index"),
                 )
         return SearchStart(to_user_from_map(rows[0]["user"]), relations, candidates)
 
@@ -400,16 +423,19 @@ def posting_fields(text: str) -> dict[str, Any]:
     return {"length": found.length, "postings": found.rows()}
 
 
-def index_postings(tx: ManagedTransaction, cube_id: str, rows: Sequence[dict[str, Any]]) -> None:
+def index_postings(tx: ManagedTransaction, cube_id: str, rows: Sequence[dict[str, Any]]) -> CubeGrowth | None:
     """Write the BM25 postings of newly stored memories ({id, length, postings} rows, see posting_fields)
-    inside the caller's transaction."""
+    inside the caller's transaction; the cube after it (None for no rows)."""
     if not rows:
-        return
+        return None
     records = run_named(
         tx, "memory_terms_add", cube_id=cube_id, rows=list(rows), length_total=sum(int(r["length"]) for r in rows)
     )
     if not records or int(records[0]["indexed"]) != len(rows):
         raise RuntimeError(f"indexed {records[0]['indexed'] if records else 0} of {len(rows)} memories")  # a bug
+    row = records[0]
+    label = row["vector_label"]
+    return CubeGrowth(int(row["cube_size"]), None if label is None else str(label), bool(row["has_own_index"]))
 
 
 def reindex_changed_text(tx: ManagedTransaction, cube_id: str, memory_id: str, properties: dict[str, Any]) -> None:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from neomodel import db, get_config
 
 from memos_graph.config import MOSConfig
 from memos_graph.embeddings import Embedder, build_embedder
+from memos_graph.graph.cube_index import DedicatedIndexes
 from memos_graph.graph.cubes import CubeRepository
 from memos_graph.graph.memories import MemoryRepository
-from memos_graph.graph.schema import apply_schema
+from memos_graph.graph.schema import VECTOR_INDEX, apply_schema
 from memos_graph.graph.store import GraphStore
 from memos_graph.graph.users import UserRepository
 
@@ -28,6 +29,12 @@ class Runtime:
     users: UserRepository
     cubes: CubeRepository
     memories: MemoryRepository
+    # Large cubes' own vector indexes (graph/cube_index.py); built over the store when not given.
+    cube_indexes: DedicatedIndexes = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.cube_indexes is None:
+            self.cube_indexes = DedicatedIndexes(self.store, VECTOR_INDEX)
 
     @classmethod
     def start(cls, config: MOSConfig, embedder: Embedder | None = None) -> Runtime:

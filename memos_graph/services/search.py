@@ -187,26 +187,54 @@ class SearchService:
         """The cube's vector top-k: the exact hits of the first statement, or the index path for a large cube."""
         if found.cube_size <= self._rt.config.search.exact_scan_max_memories or found.total == 0:
             return found.by_vector[:top_k]
-        return self.search_large_cube(cube_id, vector, top_k, found.cube_size, found.total)
+        own = found.own_index if self._rt.config.search.dedicated_index_min_memories is not None else None
+        return self.search_large_cube(cube_id, vector, top_k, found.cube_size, found.total, own)
 
     def search_large_cube(
-        self, cube_id: str, vector: Sequence[float], top_k: int, cube_size: int, total: int
+        self,
+        cube_id: str,
+        vector: Sequence[float],
+        top_k: int,
+        cube_size: int,
+        total: int,
+        own_index: str | None = None,
     ) -> list[TextualMemoryItem]:
-        """Top-k of a cube above the exact-scan size: the vector index with adaptive over-fetch (the cube's
-        share of the graph sets the first request), the exact scan past max_candidates."""
+        """Top-k of a cube above the exact-scan size. Its own vector index if it has one: every answer is the
+        cube's, so it asks top_k times overfetch_factor (for the HNSW's recall). Else the shared index with
+        adaptive over-fetch (the cube's share of the graph sets the first request). Each doubles while too few
+        survive; the exact scan answers past max_candidates or while an index is unavailable (populating,
+        rebuilding)."""
         settings = self._rt.config.search
+        wanted = min(top_k, cube_size)
+        if own_index is not None:  # the shared path's request with the cube's share 1, without its floor
+            try:
+                first = math.ceil(top_k * settings.overfetch_factor)
+                found = self.index_rounds(own_index, cube_id, vector, top_k, first, wanted)
+                if found is not None:
+                    return found
+            except IndexUnavailable:
+                logger.info("cube %s: its own vector index is not online yet; using the shared one", cube_id)
         share = cube_size / total
         candidates = max(settings.min_candidates, math.ceil(top_k / share * settings.overfetch_factor))
-        wanted = min(top_k, cube_size)
         try:
-            while candidates <= settings.max_candidates:
-                found = self._rt.memories.search_index(VECTOR_INDEX, cube_id, vector, top_k, candidates)
-                if len(found) >= wanted:
-                    return found
-                candidates *= 2
+            found = self.index_rounds(VECTOR_INDEX, cube_id, vector, top_k, candidates, wanted)
+            if found is not None:
+                return found
         except IndexUnavailable:
             logger.warning("vector index unavailable (rebuilding?); scanning cube %s exactly", cube_id)
         return self._rt.memories.search_exact(cube_id, vector, top_k)
+
+    def index_rounds(
+        self, index: str, cube_id: str, vector: Sequence[float], top_k: int, candidates: int, wanted: int
+    ) -> list[TextualMemoryItem] | None:
+        """Ask the index for `candidates`, doubling until `wanted` of the cube's memories survive; None past
+        max_candidates."""
+        while candidates <= self._rt.config.search.max_candidates:
+            found = self._rt.memories.search_index(index, cube_id, vector, top_k, candidates)
+            if len(found) >= wanted:
+                return found
+            candidates *= 2
+        return None
 
 
 def check_threshold(threshold: float | None) -> float:
