@@ -12,8 +12,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from graphql import GraphQLError, get_operation_ast, parse
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -157,6 +159,11 @@ class GraphQLEndpoint:
             page = await self._graphql.render_graphql_ide(request)  # GraphiQL itself needs no key
             await page(scope, receive, send)
             return
+        if request.method == "GET" and _operation_type(request) not in (None, "query"):
+            # GraphQL over HTTP: GET runs queries only; anything else is 405 with the method it needs.
+            await error_response(405, "METHOD_NOT_ALLOWED", "a GET request runs queries only; send mutations by POST",
+                                 {"Allow": "POST"})(scope, receive, send)
+            return
         body = await self._read_body(request)
         if body is None:
             await error_response(413, "PAYLOAD_TOO_LARGE", f"request body over {self._max_body} bytes")(
@@ -195,6 +202,17 @@ class GraphQLEndpoint:
                 return None
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _operation_type(request: Request) -> str | None:
+    """The type (query, mutation, subscription) of the operation a GET request names; None when it does not
+    parse or names none (GraphQL's own validation answers those)."""
+    try:
+        document = parse(request.query_params.get("query", ""))
+    except GraphQLError:
+        return None
+    operation = get_operation_ast(document, request.query_params.get("operationName"))
+    return None if operation is None else operation.operation.value
 
 
 def _bearer(request: Request) -> str | None:
@@ -256,6 +274,7 @@ class ServiceHolder:
 
 def create_app(config: MOSConfig | None = None, runtime: Runtime | None = None) -> Starlette:
     """The ASGI application; pass a runtime to share one (tests), or a config (or nothing: file + env)."""
+    config = runtime.config if runtime is not None else (config or MOSConfig.load())
     holder = ServiceHolder(config, runtime)
 
     @contextlib.asynccontextmanager
@@ -281,7 +300,16 @@ def create_app(config: MOSConfig | None = None, runtime: Runtime | None = None) 
         routes.append(Mount(ASSETS_URL, app=StaticFiles(directory=assets), name="graphiql-assets"))
     endpoint = GraphQLEndpoint(holder, assets_url=ASSETS_URL if assets is not None else None)
     routes.append(Route("/graphql", endpoint, methods=["GET", "POST"]))
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+    # CORS outermost, so that refusals (401, 413, ...) carry its headers too and a page can read them. With
+    # no origins configured every cross-origin preflight is refused and no answer carries an allow header.
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=list(config.http.cors_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "Accept"],
+        max_age=config.http.cors_max_age_s,
+    )
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[cors, Middleware(SecurityHeaders)])
 
 
 def graphiql_assets_dir() -> Path | None:

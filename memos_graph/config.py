@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +36,7 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "MEMOS_EMBEDDER_MODEL": "embedder.model",
     "MEMOS_EMBEDDER_BACKEND": "embedder.backend",
     "MEMOS_EMBEDDER_DEVICE": "embedder.device",
+    "MEMOS_CORS_ORIGINS": "http.cors_origins",
 }
 
 
@@ -228,6 +230,37 @@ class TransferSettings(_Section):
         return split_path_list(value)
 
 
+class HTTPSettings(_Section):
+    """The GraphQL server's HTTP behaviour towards browsers."""
+
+    # Origins (scheme://host[:port]) whose pages may call the API from a browser (CORS). Empty, the default:
+    # none may; a browser on another origin cannot read any answer. MEMOS_CORS_ORIGINS: comma-separated.
+    cors_origins: tuple[str, ...] = ()
+    # How long a browser may cache a preflight's answer.
+    cors_max_age_s: int = Field(default=600, ge=0, le=86_400)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"CORS origin {origin!r} must be scheme://host[:port] with no path (and not '*': name the "
+                    "origins that may call the API)"
+                )
+        return origins
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?")
+
+
 class MOSConfig(BaseModel):
     """Settings of a MOS instance. Unknown MemOS keys (mem_reader, enable_*, ...) are ignored with a log line."""
 
@@ -249,6 +282,7 @@ class MOSConfig(BaseModel):
     documents: DocumentSettings = Field(default_factory=DocumentSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     transfer: TransferSettings = Field(default_factory=TransferSettings)
+    http: HTTPSettings = Field(default_factory=HTTPSettings)
 
     @model_validator(mode="before")
     @classmethod
