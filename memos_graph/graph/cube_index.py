@@ -4,8 +4,9 @@ Neo4j 5.26's vector index cannot filter inside the index: a query against the on
 (memory_embedding) returns the nearest memories of the whole graph, and a cube holding a share s of the graph
 needs about top_k / s of them to keep top_k of its own. For a cube too large for the exact scan that is
 several times top_k, and the HNSW search costs grow with it. A cube past `dedicated_index_min_memories`
-therefore gets a label of its own on its memories and a vector index over that label: its searches ask that
-index for top_k and every answer is the cube's (bench/results/large-cube.md has the measurement).
+therefore gets a label of its own on its memories and a vector index over that label: every answer of that
+index is the cube's, so its searches ask for top_k x overfetch_factor whatever the cube's share
+(bench/results/core.md has the measurement).
 
 Promotion, in re-runnable steps, never on a request's critical path (MemoryService starts it in a thread
 after the add that crossed the size commits):
@@ -70,9 +71,10 @@ def checked_index_name(name: str) -> str:
 class DedicatedIndexes:
     """Creates and drops the vector indexes of large cubes (see the module docstring)."""
 
-    def __init__(self, store: GraphStore, shared_index: str) -> None:
+    def __init__(self, store: GraphStore, shared_index: str, min_memories: int | None) -> None:
         self._store = store
         self._shared_index = shared_index  # whose configuration (dimension, similarity, HNSW) each copies
+        self._min_memories = min_memories  # search.dedicated_index_min_memories; None: never
         self._running: set[str] = set()
         self._lock = threading.Lock()
 
@@ -113,6 +115,12 @@ class DedicatedIndexes:
         )
         logger.info("cube %s has its own vector index %s", cube_id, names.index)
         return names.index
+
+    def promote_if_large(self, cube_id: str, cube_size: int, has_own_index: bool = False) -> None:
+        """Start promote in the background once the cube holds min_memories and has no index of its own yet
+        (after a write has committed: nothing may fail that write now)."""
+        if self._min_memories is not None and cube_size >= self._min_memories and not has_own_index:
+            self.promote_in_background(cube_id)
 
     def promote_in_background(self, cube_id: str) -> None:
         """promote in a daemon thread (once at a time per cube in this process); failures are logged: the add

@@ -150,15 +150,8 @@ class MemoryService:
         if len(result.outcomes) != len(rows):
             raise RuntimeError(f"stored {len(result.outcomes)} of {len(rows)} rows")  # the UNWIND lost rows: a bug
         if result.cube is not None:
-            self.promote_if_large(cube_id, result.cube.cube_size, result.cube.has_own_index)
+            self._rt.cube_indexes.promote_if_large(cube_id, result.cube.cube_size, result.cube.has_own_index)
         return [outcome.memory_id for outcome in result.outcomes]
-
-    def promote_if_large(self, cube_id: str, cube_size: int, has_own_index: bool) -> None:
-        """Start giving the cube its own vector index once it holds dedicated_index_min_memories (in the
-        background: the write has committed, and nothing may fail it now)."""
-        threshold = self._rt.config.search.dedicated_index_min_memories
-        if threshold is not None and cube_size >= threshold and not has_own_index:
-            self._rt.cube_indexes.promote_in_background(cube_id)
 
     def get(self, actor: User, mem_cube_id: str, memory_id: str, include_embedding: bool = False) -> TextualMemoryItem:
         """One memory of a cube the actor may read."""

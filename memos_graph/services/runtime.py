@@ -29,12 +29,11 @@ class Runtime:
     users: UserRepository
     cubes: CubeRepository
     memories: MemoryRepository
-    # Large cubes' own vector indexes (graph/cube_index.py); built over the store when not given.
-    cube_indexes: DedicatedIndexes = field(default=None)  # type: ignore[assignment]
+    # Large cubes' own vector indexes (graph/cube_index.py), over this store and this config's size.
+    cube_indexes: DedicatedIndexes = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.cube_indexes is None:
-            self.cube_indexes = DedicatedIndexes(self.store, VECTOR_INDEX)
+        self.cube_indexes = DedicatedIndexes(self.store, VECTOR_INDEX, self.config.search.dedicated_index_min_memories)
 
     @classmethod
     def start(cls, config: MOSConfig, embedder: Embedder | None = None) -> Runtime:

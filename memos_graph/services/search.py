@@ -213,7 +213,7 @@ class SearchService:
                 if found is not None:
                     return found
             except IndexUnavailable:
-                logger.info("cube %s: its own vector index is not online yet; using the shared one", cube_id)
+                logger.warning("cube %s: its own vector index is unavailable (dropped?); using the shared one", cube_id)
         share = cube_size / total
         candidates = max(settings.min_candidates, math.ceil(top_k / share * settings.overfetch_factor))
         try:

@@ -264,9 +264,7 @@ class CubeTransferService:
             except Exception:  # the original error matters more; the next import of this id cleans up
                 logger.exception("could not discard the failed import %s of cube %s", import_id, cube_id)
             raise
-        threshold = self._rt.config.search.dedicated_index_min_memories
-        if threshold is not None and len(plan.memories) >= threshold:  # see graph/cube_index.py
-            self._rt.cube_indexes.promote_in_background(cube_id)
+        self._rt.cube_indexes.promote_if_large(cube_id, len(plan.memories))  # see graph/cube_index.py
         return TransferReport(
             cube_id,
             str(directory),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from pydantic import ValidationError
@@ -30,8 +31,7 @@ def preflight(client: TestClient, origin: str) -> object:
 @pytest.fixture
 def cors_client(keyed_runtime: Runtime) -> Iterator[TestClient]:
     config = keyed_runtime.config.model_copy(update={"http": HTTPSettings(cors_origins=(ALLOWED,))})
-    runtime = Runtime(config, keyed_runtime.store, keyed_runtime.embedder, keyed_runtime.users,
-                      keyed_runtime.cubes, keyed_runtime.memories)
+    runtime = replace(keyed_runtime, config=config)
     with TestClient(create_app(runtime=runtime)) as client:
         yield client
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -31,8 +32,7 @@ def small_threshold(runtime: Runtime) -> Iterator[MOS]:
         update={"exact_scan_max_memories": 10, "dedicated_index_min_memories": THRESHOLD, "min_candidates": 10}
     )
     config = runtime.config.model_copy(update={"search": search})
-    custom = Runtime(config, runtime.store, runtime.embedder, runtime.users, runtime.cubes, runtime.memories)
-    yield MOS(config, runtime=custom)
+    yield MOS(config, runtime=replace(runtime, config=config))
 
 
 def own_index_of(runtime: Runtime, cube: str, timeout_s: float = 60.0) -> str:
