@@ -64,26 +64,26 @@ def test_user_lifecycle_and_memory_crud(gql: Gql, new_user: NewUser) -> None:
     cube_body = gql(CREATE_CUBE, key, input={"name": "notes", "path": "/x"})
     cube = cube_body["data"]["createCube"]
     assert cube["isLoaded"] and cube["canWrite"] and cube["owner"] == {"userId": alice}
-    ids = add(gql, key, cube["id"], "Alice plays the cello", "Alice lives in Lyon", "Alice plays the cello")
+    ids = add(gql, key, cube["cubeId"], "Alice plays the cello", "Alice lives in Lyon", "Alice plays the cello")
     assert len(ids) == 2
 
-    found = gql(SEARCH, key, q="What instrument does Alice play?", cubes=[cube["id"]], k=1)["data"]["search"]
+    found = gql(SEARCH, key, q="What instrument does Alice play?", cubes=[cube["cubeId"]], k=1)["data"]["search"]
     assert found["actMem"] == [] and found["paraMem"] == []
     (group,) = found["textMem"]
     (hit,) = group["memories"]
     assert hit["memory"] == "Alice plays the cello"
     assert hit["metadata"]["userId"] == alice and hit["metadata"]["relativity"] > 0
-    assert hit["cube"] == {"id": cube["id"], "name": "notes"}
+    assert hit["cube"] == {"cubeId": cube["cubeId"], "name": "notes"}
 
     one = gql("query($c: ID!, $id: ID!) { memory(cubeId: $c, id: $id) { memory metadata { version } } }",
-              key, c=cube["id"], id=ids[1])
+              key, c=cube["cubeId"], id=ids[1])
     assert one["data"]["memory"] == {"memory": "Alice lives in Lyon", "metadata": {"version": 1}}
 
     updated = gql(
         "mutation($input: UpdateMemoryInput!) { updateMemory(input: $input) "
         "{ memory metadata { version tags extra } } }",
         key,
-        input={"cubeId": cube["id"], "id": ids[1], "memory": "Alice lives in Paris", "tags": ["home"],
+        input={"cubeId": cube["cubeId"], "id": ids[1], "memory": "Alice lives in Paris", "tags": ["home"],
                "extra": {"reason": "moved"}},
     )
     assert updated["data"]["updateMemory"] == {
@@ -91,14 +91,14 @@ def test_user_lifecycle_and_memory_crud(gql: Gql, new_user: NewUser) -> None:
         "metadata": {"version": 2, "tags": ["home"], "extra": {"reason": "moved"}},
     }
     history = gql("query($c: ID!, $id: ID!) { memoryHistory(cubeId: $c, id: $id) { memory } }",
-                  key, c=cube["id"], id=ids[1])
+                  key, c=cube["cubeId"], id=ids[1])
     assert history["data"]["memoryHistory"] == [{"memory": "Alice lives in Lyon"}]
 
-    deleted = gql("mutation($c: ID!, $id: ID!) { deleteMemory(cubeId: $c, id: $id) }", key, c=cube["id"], id=ids[1])
+    deleted = gql("mutation($c: ID!, $id: ID!) { deleteMemory(cubeId: $c, id: $id) }", key, c=cube["cubeId"], id=ids[1])
     assert deleted["data"]["deleteMemory"] is True
-    gone = gql("query($c: ID!, $id: ID!) { memory(cubeId: $c, id: $id) { memoryId } }", key, c=cube["id"], id=ids[1])
+    gone = gql("query($c: ID!, $id: ID!) { memory(cubeId: $c, id: $id) { memoryId } }", key, c=cube["cubeId"], id=ids[1])
     assert codes(gone) == ["NOT_FOUND"]
-    cleared = gql("mutation($c: ID) { deleteAllMemories(cubeId: $c) }", key, c=cube["id"])
+    cleared = gql("mutation($c: ID) { deleteAllMemories(cubeId: $c) }", key, c=cube["cubeId"])
     assert cleared["data"]["deleteAllMemories"] == 1
 
 
