@@ -17,7 +17,7 @@ pytestmark = pytest.mark.neo4j
 NewUser = Callable[..., tuple[str, str]]
 
 CREATE_CUBE = (
-    "mutation($input: CreateCubeInput!) { createCube(input: $input) { cubeId name isLoaded canWrite owner { userId } } }"
+    "mutation($input: CreateCubeInput!) { createCube(input: $input) { cubeId name isLoaded canWrite owner { userId } } }"  # noqa: E501
 )
 ADD = "mutation($input: AddMemoriesInput!) { addMemories(input: $input) { cubeId ids } }"
 SEARCH = """query($q: String!, $cubes: [ID!], $k: Int) {
@@ -96,7 +96,7 @@ def test_user_lifecycle_and_memory_crud(gql: Gql, new_user: NewUser) -> None:
 
     deleted = gql("mutation($c: ID!, $id: ID!) { deleteMemory(cubeId: $c, id: $id) }", key, c=cube["cubeId"], id=ids[1])
     assert deleted["data"]["deleteMemory"] is True
-    gone = gql("query($c: ID!, $id: ID!) { memory(cubeId: $c, id: $id) { memoryId } }", key, c=cube["cubeId"], id=ids[1])
+    gone = gql("query($c: ID!, $id: ID!) { memory(cubeId: $c, id: $id) { memoryId } }", key, c=cube["cubeId"], id=ids[1])  # noqa: E501
     assert codes(gone) == ["NOT_FOUND"]
     cleared = gql("mutation($c: ID) { deleteAllMemories(cubeId: $c) }", key, c=cube["cubeId"])
     assert cleared["data"]["deleteAllMemories"] == 1
@@ -187,7 +187,7 @@ def test_rotated_key_replaces_the_old_one(client: TestClient, gql: Gql, new_user
     _, key = new_user("rotator")
     new_key = gql("mutation { rotateApiKey }", key)["data"]["rotateApiKey"]
     assert new_key != key
-    old = client.post("/graphql", json={"query": "{ me { user { userId } } }"}, headers={"Authorization": f"Bearer {key}"})
+    old = client.post("/graphql", json={"query": "{ me { user { userId } } }"}, headers={"Authorization": f"Bearer {key}"})  # noqa: E501
     assert old.status_code == 401
     assert gql("{ me { user { name } } }", new_key)["data"]["me"]["user"]["name"] == "Rotator"
 

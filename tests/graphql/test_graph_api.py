@@ -143,7 +143,7 @@ def test_traversal_from_a_cube_reaches_versions_messages_documents_and_shares(
     updated = memories[s["first"]]
     assert [v["version"] for v in updated["history"]] == [2, 1]
     assert [v["memory"] for v in updated["history"]] == ["Ana grows basil and mint", "Ana grows basil"]
-    assert [(d["kind"], d["node"]["memory"]) for d in updated["derivedFrom"]] == [("UPDATE", "Ana grows basil and mint")]
+    assert [(d["kind"], d["node"]["memory"]) for d in updated["derivedFrom"]] == [("UPDATE", "Ana grows basil and mint")]  # noqa: E501
     assert memories[s["second"]]["history"] == [] and memories[s["second"]]["derivedFrom"] == []
     # The conversation: each message memory derives from its message; NEXT links them in order.
     keys = s["messages"]
@@ -239,7 +239,7 @@ def test_a_nested_query_of_fifty_memories_takes_as_many_statements_as_one_of_fiv
         messages = [{"role": "user" if n % 2 == 0 else "assistant", "content": f"turn {n} about {size} kites"}
                     for n in range(size - 1)]
         ok(call(ADD, key, i={"cubeId": cube, "messages": messages}))
-        first = ok(call(ADD, key, i={"cubeId": cube, "content": [f"the {size}th kite is red"]}))["addMemories"]["ids"][0]
+        first = ok(call(ADD, key, i={"cubeId": cube, "content": [f"the {size}th kite is red"]}))["addMemories"]["ids"][0]  # noqa: E501
         ok(call(UPDATE, key, i={"cubeId": cube, "id": first, "memory": f"the {size}th kite is blue"}))
         with monkeypatch.context() as patch:
             sent = count_statements(patch)
@@ -358,6 +358,7 @@ def test_mos_search_and_get_all_take_the_same_filter(
         "text_mem": [{"cube_id": cube, "memories": []}], "act_mem": [], "para_mem": []}
     listed = mos.get_all(mem_cube_id=cube, user_id=user, filter={"session_ids": ["admin"], "text_contains": "TAX"})
     assert [m.memory for m in listed["text_mem"][0]["memories"]] == ["Lena's tax return is due in April"]
+    bad: object
     for bad in ({"colour": "red"}, {"created_from": dt.datetime(2026, 1, 1)}, {"tags_any": []},
                 {"memory_types": ["NoSuchMemory"]}, {"session_id": "a", "session_ids": ["b"]}, "tags=x"):
         with pytest.raises(InvalidInput, match="filter"):

@@ -61,14 +61,14 @@ FILTERED = "query($q: String!, $cs: [ID!]) { search(query: $q, cubeIds: $cs, fil
 # Every traversal field, walked from A's own roots: nothing of B may be reachable this way.
 WALK_MEMORY = (
     "memoryId memory cube { cubeId } history { id memory } "
-    "derivedFrom { kind node { __typename ... on Message { key content next { key content memories { memoryId memory } }"
+    "derivedFrom { kind node { __typename ... on Message { key content next { key content memories { memoryId memory } }"  # noqa: E501
     " previous { key content } memories { memoryId memory } } ... on Document { key path chunks { memoryId memory } }"
     " ... on MemoryVersion { id memory } } }"
 )
 WALK = (
     "{ me { user { userId cubes { cubeId } } accessibleCubes { cubeId owner { userId cubes { cubeId name } } "
     "sharedWith { permission node { userId name cubes { cubeId name } } } "
-    f"memories(first: 100, orderBy: {{field: UPDATED_AT, direction: DESC}}) {{ totalCount edges {{ node {{ {WALK_MEMORY} }} }} }} }} }} }}"
+    f"memories(first: 100, orderBy: {{field: UPDATED_AT, direction: DESC}}) {{ totalCount edges {{ node {{ {WALK_MEMORY} }} }} }} }} }} }}"  # noqa: E501
 )
 
 
