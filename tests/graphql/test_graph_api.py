@@ -112,7 +112,7 @@ TRAVERSAL = """query($c: ID!) {
       totalCount
       edges { node {
         memoryId cube { cubeId }
-        history { version memory }
+        history { version memory memoryId updatedBy }
         derivedFrom { kind node {
           __typename
           ... on Message { id key role content next { key } previous { key } memories { memoryId } }
@@ -142,6 +142,7 @@ def test_traversal_from_a_cube_reaches_versions_messages_documents_and_shares(
     # Versions, newest first, and the edge to the latest one.
     updated = memories[s["first"]]
     assert [v["version"] for v in updated["history"]] == [2, 1]
+    assert {(v["memoryId"], v["updatedBy"]) for v in updated["history"]} == {(s["first"], None), (s["first"], s["ana"])}
     assert [v["memory"] for v in updated["history"]] == ["Ana grows basil and mint", "Ana grows basil"]
     assert [(d["kind"], d["node"]["memory"]) for d in updated["derivedFrom"]] == [("UPDATE", "Ana grows basil and mint")]  # noqa: E501
     assert memories[s["second"]]["history"] == [] and memories[s["second"]]["derivedFrom"] == []
