@@ -30,12 +30,18 @@ def fragment(name: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
 
 
+def declared_choices(name: str) -> dict[str, list[str]]:
+    """The choices cypher/queries/<name>.cypher declares, each with its alternatives."""
+    text = (CYPHER_DIR / "queries" / f"{name}.cypher").read_text(encoding="utf-8")
+    return {m["name"]: [a.strip() for a in m["alternatives"].split("|")] for m in _CHOICE.finditer(text)}
+
+
 @functools.cache
 def query(name: str, choices: Choices = ()) -> str:
     """The statement in cypher/queries/<name>.cypher, its fragments included and its choices made; ValueError
     for a choice the file does not declare or an alternative it does not list, or a choice left unmade."""
     text = (CYPHER_DIR / "queries" / f"{name}.cypher").read_text(encoding="utf-8")
-    declared = {m["name"]: [a.strip() for a in m["alternatives"].split("|")] for m in _CHOICE.finditer(text)}
+    declared = declared_choices(name)
     picked = dict(choices)
     for choice, alternative in picked.items():
         if alternative not in declared.get(choice, ()):
