@@ -8,10 +8,11 @@ error status and an OpenAI-style error body.
 Streaming (a request with `"stream": true`): the reply goes out as server-sent events, one
 `chat.completion.chunk` per piece of `stream_pieces` (the reply cut after each space, so the pieces join to
 the reply), then a chunk with `finish_reason`, then `data: [DONE]`, in chunked transfer encoding.
-`chunk_delay_s` holds each piece back (a slow model a client can leave mid-answer), `fail_after` ends the
-stream after that many pieces, by `fail_with`: "error" (an OpenAI error event) or "drop" (the connection
-closes mid-body). Each stream's outcome is appended to `streams`: "completed", "failed", or "client-closed"
-(the client hung up before the end)."""
+`chunk_delay_s` holds each piece (and the failure) back: a slow model a client can leave mid-answer.
+`fail_after` ends the stream after that many pieces, by `fail_with`: "error" (an OpenAI error event) or "drop"
+(the connection closes mid-body; with no delay, the client may lose the pieces still in its buffer). Each
+stream's outcome is appended to `streams`: "completed", "failed", or "client-closed" (the client hung up
+before the end)."""
 
 from __future__ import annotations
 
@@ -165,6 +166,8 @@ def serve_fake_openai() -> Iterator[FakeOpenAI]:
                 self.end_headers()
                 send(chunk_event(model, {"role": "assistant", "content": ""}))
                 for index, piece in enumerate(stream_pieces(reply)):
+                    if delay > 0:
+                        time.sleep(delay)
                     if index == fail_after:
                         if fail_with == "error":
                             error = {"error": {"message": "backend exploded mid-stream", "type": "server_error"}}
@@ -172,8 +175,6 @@ def serve_fake_openai() -> Iterator[FakeOpenAI]:
                             self.wfile.write(b"0\r\n\r\n")
                         state.stream_ends("failed")  # "drop": return without the final chunk, and close
                         return
-                    if delay > 0:
-                        time.sleep(delay)
                     send(chunk_event(model, {"content": piece}))
                 send(chunk_event(model, {}, finish_reason="stop"))
                 send(b"data: [DONE]\n\n")
