@@ -4,7 +4,10 @@ real ASGI app and the session's Neo4j."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -308,6 +311,8 @@ def test_filters_order_and_keyset_pages(call: Gql, uid: Callable[[str], str]) ->
         {"w": {"tagsAny": []}, "n": 5},
         {"n": 101},
     ]
+    forged = base64.urlsafe_b64encode(json.dumps(["created_at:ASC", "garbage')", str(uuid.uuid4())]).encode())
+    refusals.append({"n": 5, "a": forged.decode()})
     for variables in refusals:
         assert codes(call(PAGE, key, c=cube, **variables)) == ["BAD_USER_INPUT"], variables
     assert codes(call(PAGE, key, c=cube, w={"status": ["SLEEPING"]}, n=5)) == ["GRAPHQL_VALIDATION_FAILED"]
