@@ -10,6 +10,13 @@ validation and before execution, with:
 
 A request over `limits.max_request_cost` is refused as a whole, with `extensions.code` BAD_USER_INPUT and
 `extensions.reason` COST_LIMIT (plus `cost` and `limit`); nothing runs.
+
+Traversal fields fan out: a page of memories, each with its provenance, each message with its memories,
+each of those with its cube's memories... The request's node count bounds that: each list field counts the
+items it can return (`first` of a connection, topK of a search, the typical sizes of LIST_BOUNDS for the
+others, which nothing enforces: an estimate, not a guarantee) times the nodes of its selection, summed over
+the request; over `limits.max_request_nodes` the request is refused the
+same way, with `extensions.reason` NODE_LIMIT.
 """
 
 from __future__ import annotations
@@ -42,6 +49,15 @@ from memos_graph.config import MOSConfig
 
 SEARCH_FIELD = "search"
 COST_REASON = "COST_LIMIT"
+NODE_REASON = "NODE_LIMIT"
+# The most items a list field without a size argument is counted as returning (a cube's shares, a memory's
+# versions and provenance, a message's memories, a document's chunks, the cubes a user sees). Connections
+# count their `first`; a search's memories its topK per cube, its textMem its cubes.
+LIST_BOUNDS = {
+    "cubes": 100, "accessibleCubes": 100, "users": 100, "sharedWith": 20, "history": 10, "derivedFrom": 5,
+    "chunks": 20, "memoryHistory": 10,
+}
+MESSAGE_MEMORIES = 5  # Message.memories
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -95,24 +111,94 @@ def search_cost(
         return 0
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     values = variables or {}
-    limits = config.limits
     total = 0
     for field in _root_fields(operation.selection_set, fragments):
-        if field.name.value != SEARCH_FIELD:
-            continue
-        cube_arg, top_arg = _argument(field, "cubeIds"), _argument(field, "topK")
-        cube_ids = _value(None if cube_arg is None else cube_arg.value, values)
-        if isinstance(cube_ids, list):
-            cubes = len({str(item) for item in cube_ids})
-        elif isinstance(cube_ids, str):  # a single ID is coerced to a list of one
-            cubes = 1
-        else:
-            cubes = limits.max_cubes_per_search
-        top_k = _value(None if top_arg is None else top_arg.value, values)
-        if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
-            top_k = min(config.top_k, limits.max_top_k)
-        total += cubes * top_k
+        if field.name.value == SEARCH_FIELD:
+            cubes, top_k = _search_shape(field, values, config)
+            total += cubes * top_k
     return total
+
+
+CONNECTION_FIELDS = frozenset({"edges", "pageInfo", "totalCount"})
+DEFAULT_PAGE = 20
+
+
+def _size(field: FieldNode, variables: Mapping[str, Any], cubes: int, top_k: int) -> int:
+    """How many items the field may return (1 for an object). `cubes` and `top_k`: those of the search the
+    field lies in (1 outside a search)."""
+    name = field.name.value
+    first = _argument(field, "first")
+    if first is not None:
+        value = _value(first.value, variables)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else DEFAULT_PAGE
+    if name == "textMem":
+        return cubes
+    if name == "memories":
+        children = {s.name.value for s in (field.selection_set.selections if field.selection_set else ())
+                    if isinstance(s, FieldNode)}
+        if children & CONNECTION_FIELDS:
+            return DEFAULT_PAGE  # a connection without `first`
+        return top_k if top_k > 1 else MESSAGE_MEMORIES  # a search group's memories, or Message.memories
+    return LIST_BOUNDS.get(name, 1)
+
+
+def node_cost(
+    document: DocumentNode, variables: Mapping[str, Any] | None, operation_name: str | None, config: MOSConfig
+) -> int:
+    """The most nodes the operation may return: over every field, the product of the list sizes on its path;
+    of fragments on different types (a union's or an interface's members) only the costliest counts, since a
+    node is of one type (see the module docstring)."""
+    operation = _operation(document, operation_name)
+    if operation is None:
+        return 0
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    values = variables or {}
+
+    def cost(selection_set: SelectionSetNode, cubes: int, top_k: int, seen: frozenset[str]) -> int:
+        plain = 0
+        by_type: dict[str, int] = {}
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                shape = (_search_shape(selection, values, config) if selection.name.value == SEARCH_FIELD
+                         else (cubes, top_k))
+                inner = 0 if selection.selection_set is None else cost(selection.selection_set, *shape, seen)
+                plain += _size(selection, values, *shape) * (1 + inner)
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                condition, body = selection.type_condition, selection.selection_set
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                fragment = fragments.get(selection.name.value)
+                if fragment is None:
+                    continue
+                condition, body = fragment.type_condition, fragment.selection_set
+                seen = seen | {selection.name.value}
+            else:
+                continue
+            part = cost(body, cubes, top_k, seen)
+            if condition is None:
+                plain += part
+            else:
+                by_type[condition.name.value] = by_type.get(condition.name.value, 0) + part
+        return plain + max(by_type.values(), default=0)
+
+    return cost(operation.selection_set, 1, 1, frozenset())
+
+
+def _search_shape(field: FieldNode, values: Mapping[str, Any], config: MOSConfig) -> tuple[int, int]:
+    """(cubes, topK) of a search field, as search_cost counts them."""
+    limits = config.limits
+    cube_arg, top_arg = _argument(field, "cubeIds"), _argument(field, "topK")
+    cube_ids = _value(None if cube_arg is None else cube_arg.value, values)
+    if isinstance(cube_ids, list):
+        cubes = len({str(item) for item in cube_ids})
+    elif isinstance(cube_ids, str):  # a single ID is coerced to a list of one
+        cubes = 1
+    else:
+        cubes = limits.max_cubes_per_search
+    top_k = _value(None if top_arg is None else top_arg.value, values)
+    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
+        top_k = min(config.top_k, limits.max_top_k)
+    return cubes, top_k
 
 
 class CostLimit(SchemaExtension):
@@ -142,6 +228,18 @@ class CostLimit(SchemaExtension):
                             f"the limit is {limit}: use fewer aliases, cubes or a smaller topK",
                             extensions={"code": "BAD_USER_INPUT", "reason": COST_REASON, "cost": cost,
                                         "limit": limit},
+                        )
+                    )
+                nodes = node_cost(document, context.variables, context.operation_name, config)
+                most = config.limits.max_request_nodes
+                if nodes > most:
+                    errors.append(
+                        GraphQLError(
+                            f"this request may return {nodes} nodes (each list counts its first, topK or "
+                            f"bound, times the nodes below it); the limit is {most}: ask for smaller pages "
+                            "or fewer nested lists",
+                            extensions={"code": "BAD_USER_INPUT", "reason": NODE_REASON, "cost": nodes,
+                                        "limit": most},
                         )
                     )
             # Strawberry skips its own validation when an extension has run it.

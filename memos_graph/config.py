@@ -183,6 +183,9 @@ class LimitSettings(_Section):
     max_cubes_per_user: int = Field(default=100, ge=1)
     # GraphQL: the sum over a request's search fields of cubes x topK, refused before any work.
     max_request_cost: int = Field(default=2_000, ge=1)
+    # GraphQL: the most nodes a request may return, each list counted at its page size or bound times what it
+    # nests (graphql_schema/cost.py): the traversal fields cannot fan a request out past this.
+    max_request_nodes: int = Field(default=100_000, ge=1)
     # GraphQL: blocking calls run on a pool of this many threads; one caller holds at most
     # max_workers_per_caller of them at a time (its other calls wait, within their deadline).
     max_worker_threads: int = Field(default=8, ge=1)

@@ -140,3 +140,15 @@ def test_cubes_per_user_are_capped(capped_client: TestClient, uid: Callable[[str
     assert codes(body) == ["BAD_USER_INPUT"], body
     for n in range(4):
         assert call(CREATE_CUBE, ROOT_KEY, input={"name": f"root {n}"}).get("errors") is None
+
+
+def test_a_traversal_that_fans_out_is_refused_before_any_work(gql: Gql, new_user: NewUser) -> None:
+    """Every cube's page of memories, each memory's cube with its page again: about a million nodes by the
+    count (well within the depth limit), refused whole; the same walk with small pages runs."""
+    _, key = new_user("fanout")
+    walk = "{{ cubes {{ memories(first: {n}) {{ edges {{ node {{ cube {{ memories(first: {n}) {{ edges {{ node {{ memory }} }} }} }} }} }} }} }} }}"  # noqa: E501
+    body = gql(walk.format(n=100), key)
+    assert body["data"] is None and codes(body) == ["BAD_USER_INPUT"], body
+    error = body["errors"][0]["extensions"]
+    assert error["reason"] == "NODE_LIMIT" and error["cost"] > error["limit"] == LimitSettings().max_request_nodes
+    assert gql(walk.format(n=5), key).get("errors") is None

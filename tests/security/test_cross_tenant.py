@@ -66,9 +66,11 @@ WALK_MEMORY = (
     " ... on MemoryVersion { id memory } } }"
 )
 WALK = (
-    "{ me { user { userId cubes { cubeId } } accessibleCubes { cubeId owner { userId cubes { cubeId name } } "
-    "sharedWith { permission node { userId name cubes { cubeId name } } } "
-    f"memories(first: 100, orderBy: {{field: UPDATED_AT, direction: DESC}}) {{ totalCount edges {{ node {{ {WALK_MEMORY} }} }} }} }} }} }}"  # noqa: E501
+    "query($c: ID!) { me { user { userId cubes { cubeId } } accessibleCubes { cubeId owner { userId "
+    "cubes { cubeId name } } sharedWith { permission node { userId name } } } } "
+    "cube(id: $c) { cubeId owner { userId } sharedWith { permission node { userId name cubes { cubeId name } } } "
+    "memories(first: 100, orderBy: {field: UPDATED_AT, direction: DESC}) { totalCount edges { node { "
+    f"{WALK_MEMORY} }} }} }} }} }}"
 )
 
 
@@ -151,7 +153,8 @@ def oracle_directory(ids: Ids) -> tuple[str, dict[str, Any]]:
 
 PROBES = [
     Probe("me", "the caller's own view", lambda t: (ME, {}), Expect.NO_LEAK),
-    Probe("me", "every traversal field from A's cubes", lambda t: (WALK, {}), Expect.NO_LEAK, control="Alice"),
+    Probe("me", "every traversal field from A's cubes", lambda t: (WALK, {"c": t.own_cube}), Expect.NO_LEAK,
+          control="Alice"),
     Probe("node", "B's cube", lambda t: (NODE, {"i": global_id("MemCube", t.cube)})),
     Probe("node", "B's memory", lambda t: (NODE, {"i": global_id("Memory", t.memory)})),
     Probe("node", "B", lambda t: (NODE, {"i": global_id("User", t.user)})),
