@@ -1,4 +1,4 @@
-"""The ASGI app: /graphql (GraphiQL on GET), /healthz; API-key authentication and a request size limit."""
+"""The ASGI app: /graphql (GraphiQL on GET), /healthz, /explorer; API-key authentication and a request size limit."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,7 +25,9 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from graphql_schema.assets import installed_node_modules
 from graphql_schema.context import Context, WorkerPool, within_deadline
+from graphql_schema.explorer import explorer_routes
 from graphql_schema.media import (
     GRAPHQL_RESPONSE_JSON,
     content_type,
@@ -342,6 +343,7 @@ def create_app(config: MOSConfig | None = None, runtime: Runtime | None = None) 
         routes.append(Mount(ASSETS_URL, app=StaticFiles(directory=assets), name="graphiql-assets"))
     endpoint = GraphQLEndpoint(holder, assets_url=ASSETS_URL if assets is not None else None)
     routes.append(Route("/graphql", endpoint, methods=["GET", "POST"]))
+    routes.extend(explorer_routes())  # the memory explorer page, a client of /graphql like any other
     # CORS outermost, so that refusals (401, 413, ...) carry its headers too and a page can read them. With
     # no origins configured every cross-origin preflight is refused and no answer carries an allow header.
     cors = Middleware(
@@ -355,13 +357,6 @@ def create_app(config: MOSConfig | None = None, runtime: Runtime | None = None) 
 
 
 def graphiql_assets_dir() -> Path | None:
-    """node_modules holding GraphiQL and React (MEMOS_GRAPHIQL_ASSETS, else where setup.sh puts them)."""
-    cache = Path(os.environ.get("MEMOS_GRAPH_CACHE") or Path.home() / ".cache" / "memos-graph")
-    configured = os.environ.get("MEMOS_GRAPHIQL_ASSETS") or str(cache / "graphiql-assets")
-    path = Path(configured) / "node_modules"
-    if not (path / "graphiql").is_dir():
-        logger.warning("MEMOS_GRAPHIQL_ASSETS=%s holds no graphiql package; GraphiQL will load from unpkg", configured)
-        return None
-    return path
-
-
+    """node_modules holding GraphiQL and React (MEMOS_GRAPHIQL_ASSETS, else where setup.sh puts them); without
+    it GraphiQL loads its scripts from unpkg."""
+    return installed_node_modules("MEMOS_GRAPHIQL_ASSETS", "graphiql-assets", "graphiql")
