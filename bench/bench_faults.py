@@ -53,7 +53,7 @@ from tests.faults import (
 
 ROOT_KEY = "mgk_bench-faults-root-key"
 CREATE_USER = "mutation($input: CreateUserInput!) { createUser(input: $input) { apiKey } }"
-CREATE_CUBE = "mutation($input: CreateCubeInput!) { createCube(input: $input) { id } }"
+CREATE_CUBE = "mutation($input: CreateCubeInput!) { createCube(input: $input) { cubeId } }"
 DIMENSION = 384
 RECOVERY_WAIT_S = 120.0
 
@@ -163,7 +163,7 @@ def main() -> None:
     for number in range(args.clients):
         created = server.graphql(CREATE_USER, input={"id": f"bench-faults-{token}-{number}"})
         key = created["data"]["createUser"]["apiKey"]
-        cube = server.graphql(CREATE_CUBE, key, input={"name": f"c{number}"})["data"]["createCube"]["id"]
+        cube = server.graphql(CREATE_CUBE, key, input={"name": f"c{number}"})["data"]["createCube"]["cubeId"]
         adders[f"http-{number}"] = GraphQLAdder(server.url, key, cube, timeout_s=bound * 3)
         cubes.append(cube)
     for number in range(args.mos_clients):

@@ -48,7 +48,9 @@ from memos_graph.services.identity import hash_api_key
 T = TypeVar("T")
 
 SEARCH = """query($q: String!, $cubes: [ID!], $k: Int) {
-  search(query: $q, cubeIds: $cubes, topK: $k) { textMem { cubeId memories { id memory metadata { relativity } } } }
+  search(query: $q, cubeIds: $cubes, topK: $k) {
+    textMem { cubeId memories { memoryId memory metadata { relativity } } }
+  }
 }"""
 TARGET_P50_MS = 3.0
 

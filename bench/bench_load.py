@@ -56,17 +56,17 @@ DEFAULT_MIX = "search=50,add=25,get=15,chat=10"
 PAGE = 100  # the API's largest `memories` page
 KEPT_MESSAGES = 5  # error messages kept per operation
 
-CREATE_USER = "mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } apiKey } }"
-CREATE_CUBE = "mutation($input: CreateCubeInput!) { createCube(input: $input) { id } }"
+CREATE_USER = "mutation($input: CreateUserInput!) { createUser(input: $input) { user { userId } apiKey } }"
+CREATE_CUBE = "mutation($input: CreateCubeInput!) { createCube(input: $input) { cubeId } }"
 ADD = "mutation($input: AddMemoriesInput!) { addMemories(input: $input) { cubeId ids } }"
 GET = "query($cube: ID!, $id: ID!) { memory(cubeId: $cube, id: $id) { id cubeId memory } }"
 SEARCH = """query($q: String!, $cubes: [ID!], $k: Int) {
-  search(query: $q, cubeIds: $cubes, topK: $k) { textMem { cubeId memories { id } } }
+  search(query: $q, cubeIds: $cubes, topK: $k) { textMem { cubeId memories { memoryId } } }
 }"""
 CHAT = "mutation($q: String!, $session: String) { chat(query: $q, sessionId: $session) }"
 LIST = """query($cube: ID!, $first: Int!, $after: String) {
   memories(cubeId: $cube, first: $first, after: $after) {
-    edges { node { id memory } }
+    edges { node { memoryId memory } }
     pageInfo { hasNextPage endCursor }
   }
 }"""
@@ -177,7 +177,7 @@ async def setup_users(
             data = await graphql(client, root_key, CREATE_USER, input={"id": user_id, "role": "USER"})
             key = data["createUser"]["apiKey"]
             data = await graphql(client, key, CREATE_CUBE, input={"name": f"load {index}", "id": f"{user_id}-cube"})
-            user = LoadUser(user_id, key, data["createCube"]["id"])
+            user = LoadUser(user_id, key, data["createCube"]["cubeId"])
             if seed_memories:
                 texts = sentences(seed_memories, seed=1000 + index)
                 data = await graphql(client, key, ADD, input={"cubeId": user.cube_id, "content": texts})
@@ -395,7 +395,7 @@ async def list_cube(http: httpx.AsyncClient, user: LoadUser) -> dict[str, str]:
     while True:
         data = await graphql(http, user.key, LIST, cube=user.cube_id, first=PAGE, after=after)
         page = data["memories"]
-        listed.update({edge["node"]["id"]: edge["node"]["memory"] for edge in page["edges"]})
+        listed.update({edge["node"]["memoryId"]: edge["node"]["memory"] for edge in page["edges"]})
         if not page["pageInfo"]["hasNextPage"]:
             return listed
         after = page["pageInfo"]["endCursor"]
@@ -563,14 +563,14 @@ def write_results(payload: dict[str, Any]) -> None:
 
 # -- a hostile tenant next to a quiet one --------------------------------------------------------------------
 
-VICTIM_QUERY = "{ me { user { id } } }"
+VICTIM_QUERY = "{ me { user { userId } } }"
 
 
 def aliased_search(aliases: int) -> str:
     """One request of `aliases` search fields over the same cubes (issue 11: one request can stall everyone)."""
     fields = " ".join(
         f'a{n}: search(query: "What did the hostile tenant note {n}?", cubeIds: $cubes, topK: $k) '
-        "{ textMem { cubeId memories { id } } }"
+        "{ textMem { cubeId memories { memoryId } } }"
         for n in range(aliases)
     )
     return f"query($cubes: [ID!], $k: Int) {{ {fields} }}"
@@ -632,12 +632,12 @@ async def setup_hostile(base_url: str, root_key: str, token: str, cubes: int, me
         for index in range(cubes):
             data = await graphql(client, made["hostile_key"], CREATE_CUBE,
                                  input={"name": f"hostile {index}", "id": f"load-{token}-h{index}"})
-            cube_ids.append(data["createCube"]["id"])
+            cube_ids.append(data["createCube"]["cubeId"])
             await graphql(client, made["hostile_key"], ADD,
                           input={"cubeId": cube_ids[-1], "content": sentences(memories, seed=index)})
         made["hostile_cubes"] = cube_ids
         data = await graphql(client, made["victim_key"], CREATE_CUBE, input={"name": "victim", "id": f"load-{token}-v"})
-        made["victim_cube"] = data["createCube"]["id"]
+        made["victim_cube"] = data["createCube"]["cubeId"]
         return made
 
 

@@ -92,7 +92,7 @@ class GraphQLClient:
         return body
 
 
-SEARCH = "query($q: String!, $c: [ID!]) { search(query: $q, cubeIds: $c, topK: 10) { textMem { memories { id } } } }"
+SEARCH = "query($q: String!, $c: [ID!]) { search(query: $q, cubeIds: $c, topK: 10) { textMem { memories { memoryId } } } }"  # noqa: E501
 
 
 def cube_sizes(mos: MOS, owner: str) -> dict[str, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
@@ -13,13 +13,15 @@ from typing import TypeVar
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from memos_graph.domain import CubeAccess, User
+from memos_graph.domain import CubeAccess, TextualMemoryItem, User
 from memos_graph.errors import BackendUnavailable
 from memos_graph.graph.store import CallDeadline, deadline_scope
+from memos_graph.graph.traversal import Derivation, ProvenanceNode, Share
 from memos_graph.services.bundle import Services
-from memos_graph.services.validation import is_valid_id
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 def _under(deadline: CallDeadline, work: Callable[[], T]) -> Callable[[], T]:
@@ -118,6 +120,11 @@ class WorkerPool:
                 self._leave(caller_id, slots)
 
 
+def by_pair(pairs: Sequence[tuple[str, str]], found: Mapping[str, V]) -> dict[tuple[str, str], V]:
+    """Results keyed by memory id, keyed again by the (cube_id, memory_id) pairs a loader was asked for."""
+    return {pair: found[pair[1]] for pair in pairs if pair[1] in found}
+
+
 @dataclass
 class Context:
     """Built once per request by the ASGI app after the API key was checked."""
@@ -127,14 +134,67 @@ class Context:
     # The app's worker pool; without one (tests building a Context by hand) calls use asyncio's threads.
     pool: WorkerPool | None = None
 
-    # Made on first use: most operations (search, add, me) resolve no nested owner or cube field.
+    # Made on first use: most operations (search, add, me) resolve no nested field. Each loader gathers the
+    # keys one level of a query asks for and answers them with one service call (one or two statements), under
+    # the caller's access; it caches per request.
     @functools.cached_property
     def user_loader(self) -> DataLoader[str, User | None]:
-        return DataLoader(load_fn=self._load_users)
+        return self._loader(lambda ids: self.services.runtime.users.list_by_ids(list(ids)), None)
 
     @functools.cached_property
     def cube_loader(self) -> DataLoader[str, CubeAccess | None]:
-        return DataLoader(load_fn=self._load_cubes)
+        """The caller's access to each cube; None where the caller may not read it."""
+        return self._loader(lambda ids: self.services.cubes.readable_subset(self.caller, ids), None)
+
+    @functools.cached_property
+    def owned_cubes_loader(self) -> DataLoader[str, list[CubeAccess]]:
+        return self._loader(lambda ids: self.services.traversal.owned_cubes(self.caller, ids), [])
+
+    @functools.cached_property
+    def shares_loader(self) -> DataLoader[str, list[Share]]:
+        return self._loader(lambda ids: self.services.traversal.shares(self.caller, ids), [])
+
+    @functools.cached_property
+    def history_loader(self) -> DataLoader[tuple[str, str], list[TextualMemoryItem]]:
+        return self._loader(lambda pairs: by_pair(pairs, self.services.traversal.histories(self.caller, pairs)), [])
+
+    @functools.cached_property
+    def derivation_loader(self) -> DataLoader[tuple[str, str], list[Derivation]]:
+        return self._loader(lambda pairs: by_pair(pairs, self.services.traversal.derivations(self.caller, pairs)), [])
+
+    @functools.cached_property
+    def message_loader(self) -> DataLoader[tuple[str, str], ProvenanceNode | None]:
+        return self._loader(lambda pairs: self.services.traversal.provenance(self.caller, "Message", pairs), None)
+
+    @functools.cached_property
+    def document_loader(self) -> DataLoader[tuple[str, str], ProvenanceNode | None]:
+        return self._loader(lambda pairs: self.services.traversal.provenance(self.caller, "Document", pairs), None)
+
+    @functools.cached_property
+    def message_memories_loader(self) -> DataLoader[tuple[str, str], list[TextualMemoryItem]]:
+        return self._loader(
+            lambda pairs: self.services.traversal.derived_memories(self.caller, "Message", pairs), []
+        )
+
+    @functools.cached_property
+    def document_chunks_loader(self) -> DataLoader[tuple[str, str], list[TextualMemoryItem]]:
+        return self._loader(
+            lambda pairs: self.services.traversal.derived_memories(self.caller, "Document", pairs), []
+        )
+
+    @functools.cached_property
+    def memory_node_loader(self) -> DataLoader[str, tuple[str, TextualMemoryItem] | None]:
+        return self._loader(lambda ids: self.services.traversal.memories_by_id(self.caller, ids), None)
+
+    def _loader(self, fetch: Callable[[list[K]], Mapping[K, V]], missing: V) -> DataLoader[K, V]:
+        """A DataLoader answering each batch with `fetch` on the worker pool; `missing` for absent keys."""
+
+        async def load(keys: Sequence[K]) -> list[V]:
+            batch = list(keys)
+            found = await self.run(lambda: fetch(batch))
+            return [found.get(key, missing) for key in batch]
+
+        return DataLoader(load_fn=load)
 
     async def run(self, work: Callable[[], T], uses_llm: bool = False, seconds: float | None = None) -> T:
         """Run a blocking service call on the worker pool, within the configured deadline (or `seconds`, for
@@ -144,27 +204,6 @@ class Context:
         if self.pool is None:
             return await within_deadline(work, seconds)
         return await self.pool.run(self.caller.user_id, work, seconds)
-
-    async def _load_users(self, user_ids: Sequence[str]) -> list[User | None]:
-        found = await self.run(lambda: self.services.runtime.users.list_by_ids(list(user_ids)))
-        return [found.get(user_id) for user_id in user_ids]
-
-    async def _load_cubes(self, cube_ids: Sequence[str]) -> list[CubeAccess | None]:
-        """The caller's access to each cube; None where the caller may not read it."""
-
-        def load() -> dict[str, CubeAccess]:
-            limits = self.services.runtime.config.limits
-            valid = [cube_id for cube_id in cube_ids if is_valid_id(cube_id, limits)]
-            relations = self.services.runtime.cubes.relations(self.caller.user_id, valid)
-            granted = {}
-            for cube_id, relation in relations.items():
-                entry = self.services.cubes.access_of(self.caller, relation)
-                if entry.can_read:
-                    granted[cube_id] = entry
-            return granted
-
-        found = await self.run(load)
-        return [found.get(cube_id) for cube_id in cube_ids]
 
 
 Info = strawberry.Info[Context, None]

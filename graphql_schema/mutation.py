@@ -8,6 +8,7 @@ import strawberry
 from pydantic import ValidationError
 
 from graphql_schema.context import Context, Info
+from graphql_schema.ids import cube_of, memory_of, user_of
 from graphql_schema.inputs import AddMemoriesInput, CreateCubeInput, CreateUserInput, UpdateMemoryInput
 from graphql_schema.types import (
     AddMemoriesPayload,
@@ -72,7 +73,7 @@ class Mutation:
     @strawberry.mutation(description="Create a cube (loaded for its owner).")
     async def create_cube(self, info: Info, input: CreateCubeInput) -> MemCubeType:
         ctx = info.context
-        owner = str(input.owner_id) if input.owner_id is not None else ctx.caller.user_id
+        owner = user_of(input.owner_id) if input.owner_id is not None else ctx.caller.user_id
         cube_id = None if input.id is None else str(input.id)
 
         def create() -> MemCubeType:
@@ -87,8 +88,8 @@ class Mutation:
         ctx = info.context
 
         def register() -> MemCubeType:
-            ctx.services.cubes.register(ctx.caller, str(cube_id))
-            (access,) = ctx.services.cubes.readable(ctx.caller, [str(cube_id)])
+            ctx.services.cubes.register(ctx.caller, cube_of(cube_id))
+            (access,) = ctx.services.cubes.readable(ctx.caller, [cube_of(cube_id)])
             return MemCubeType.of(access)
 
         return await ctx.run(register)
@@ -96,7 +97,7 @@ class Mutation:
     @strawberry.mutation(description="Remove a cube from the caller's loaded cubes; its data stays.")
     async def unregister_cube(self, info: Info, cube_id: strawberry.ID) -> bool:
         ctx = info.context
-        await ctx.run(lambda: ctx.services.cubes.unregister(ctx.caller, str(cube_id)))
+        await ctx.run(lambda: ctx.services.cubes.unregister(ctx.caller, cube_of(cube_id)))
         return True
 
     @strawberry.mutation(
@@ -111,7 +112,7 @@ class Mutation:
     ) -> bool:
         ctx = info.context
         level = Permission(permission.value)
-        return await ctx.run(lambda: ctx.services.cubes.share(ctx.caller, str(cube_id), str(user_id), level))
+        return await ctx.run(lambda: ctx.services.cubes.share(ctx.caller, cube_of(cube_id), user_of(user_id), level))
 
     @strawberry.mutation(
         description="Take back a share (owner or ROOT; ADMIN for read shares; any user for its own share). "
@@ -119,13 +120,13 @@ class Mutation:
     )
     async def revoke_share(self, info: Info, cube_id: strawberry.ID, user_id: strawberry.ID) -> SharePermission:
         ctx = info.context
-        removed = await ctx.run(lambda: ctx.services.cubes.revoke_share(ctx.caller, str(cube_id), str(user_id)))
+        removed = await ctx.run(lambda: ctx.services.cubes.revoke_share(ctx.caller, cube_of(cube_id), user_of(user_id)))
         return SharePermission(removed.value)
 
     @strawberry.mutation(description="Delete a cube and everything in it (owner or ROOT).")
     async def delete_cube(self, info: Info, cube_id: strawberry.ID) -> bool:
         ctx = info.context
-        await ctx.run(lambda: ctx.services.cubes.delete_cube(ctx.caller, str(cube_id)), seconds=_bulk_seconds(ctx))
+        await ctx.run(lambda: ctx.services.cubes.delete_cube(ctx.caller, cube_of(cube_id)), seconds=_bulk_seconds(ctx))
         return True
 
     @strawberry.mutation(
@@ -134,17 +135,17 @@ class Mutation:
     )
     async def reset_api_key(self, info: Info, user_id: strawberry.ID) -> str:
         ctx = info.context
-        return await ctx.run(lambda: ctx.services.users.reset_api_key(ctx.caller, str(user_id)))
+        return await ctx.run(lambda: ctx.services.users.reset_api_key(ctx.caller, user_of(user_id)))
 
     @strawberry.mutation(description="Refuse every call and key of a user (ROOT; ADMIN for USER and GUEST).")
     async def deactivate_user(self, info: Info, user_id: strawberry.ID) -> UserType:
         ctx = info.context
-        return UserType.of(await ctx.run(lambda: ctx.services.users.deactivate_user(ctx.caller, str(user_id))))
+        return UserType.of(await ctx.run(lambda: ctx.services.users.deactivate_user(ctx.caller, user_of(user_id))))
 
     @strawberry.mutation(description="Undo deactivateUser (ROOT; ADMIN for USER and GUEST).")
     async def reactivate_user(self, info: Info, user_id: strawberry.ID) -> UserType:
         ctx = info.context
-        return UserType.of(await ctx.run(lambda: ctx.services.users.reactivate_user(ctx.caller, str(user_id))))
+        return UserType.of(await ctx.run(lambda: ctx.services.users.reactivate_user(ctx.caller, user_of(user_id))))
 
     @strawberry.mutation(
         description="ROOT only: delete a user with its own cubes, their memories and provenance, its chat "
@@ -154,14 +155,14 @@ class Mutation:
     async def delete_user(self, info: Info, user_id: strawberry.ID) -> list[strawberry.ID]:
         ctx = info.context
         cube_ids = await ctx.run(
-            lambda: ctx.services.users.delete_user(ctx.caller, str(user_id)), seconds=_bulk_seconds(ctx)
+            lambda: ctx.services.users.delete_user(ctx.caller, user_of(user_id)), seconds=_bulk_seconds(ctx)
         )
         return [strawberry.ID(cube_id) for cube_id in cube_ids]
 
     @strawberry.mutation(description="Add memories from content, chat messages, or documents under the roots.")
     async def add_memories(self, info: Info, input: AddMemoriesInput) -> AddMemoriesPayload:
         ctx = info.context
-        cube_id = None if input.cube_id is None else str(input.cube_id)
+        cube_id = None if input.cube_id is None else cube_of(input.cube_id)
         messages = None if input.messages is None else [
             {"role": m.role, "content": m.content, "chat_time": m.chat_time, "message_id": m.message_id,
              "name": m.name}
@@ -187,21 +188,21 @@ class Mutation:
         ctx = info.context
         item = _update_item(input, ctx.services.runtime.config.limits.max_memory_chars)
         updated = await ctx.run(
-            lambda: ctx.services.memories.update(ctx.caller, str(input.cube_id), str(input.id), item)
+            lambda: ctx.services.memories.update(ctx.caller, cube_of(input.cube_id), memory_of(input.id), item)
         )
-        return MemoryType.of(updated, str(input.cube_id))
+        return MemoryType.of(updated, cube_of(input.cube_id))
 
     @strawberry.mutation(description="Delete one memory and its history.")
     async def delete_memory(self, info: Info, cube_id: strawberry.ID, id: strawberry.ID) -> bool:
         ctx = info.context
-        await ctx.run(lambda: ctx.services.memories.delete(ctx.caller, str(cube_id), str(id)))
+        await ctx.run(lambda: ctx.services.memories.delete(ctx.caller, cube_of(cube_id), memory_of(id)))
         return True
 
     @strawberry.mutation(description="Delete every memory of a cube the caller may write, or (no cubeId) of every cube "
         "the caller owns.")
     async def delete_all_memories(self, info: Info, cube_id: strawberry.ID | None = None) -> int:
         ctx = info.context
-        target = None if cube_id is None else str(cube_id)
+        target = None if cube_id is None else cube_of(cube_id)
         return await ctx.run(lambda: ctx.services.memories.delete_all(ctx.caller, target))
 
     @strawberry.mutation(description="Answer with the caller's memories and recent chat history.")
@@ -222,7 +223,7 @@ class Mutation:
     async def dump_cube(self, info: Info, cube_id: strawberry.ID, dump_dir: str) -> CubeTransferPayload:
         ctx = info.context
         report = await ctx.run(
-            lambda: ctx.services.transfer.dump(ctx.caller, dump_dir, str(cube_id), require_roots=True),
+            lambda: ctx.services.transfer.dump(ctx.caller, dump_dir, cube_of(cube_id), require_roots=True),
             seconds=_bulk_seconds(ctx),
         )
         return CubeTransferPayload.of(report)
@@ -236,7 +237,7 @@ class Mutation:
         self, info: Info, path: str, cube_id: strawberry.ID | None = None
     ) -> CubeTransferPayload:
         ctx = info.context
-        target = None if cube_id is None else str(cube_id)
+        target = None if cube_id is None else cube_of(cube_id)
         report = await ctx.run(
             lambda: ctx.services.transfer.import_directory(ctx.caller, path, target, require_roots=True),
             seconds=_bulk_seconds(ctx),

@@ -2,48 +2,28 @@
 
 from __future__ import annotations
 
-import base64
-
 import strawberry
+from strawberry import relay
 
+from graphql_schema.connections import memory_connection
 from graphql_schema.context import Info
+from graphql_schema.ids import cube_of, memory_of, parse_global
+from graphql_schema.inputs import MemoryOrderInput, MemoryWhere, filter_of
 from graphql_schema.types import (
+    DocumentType,
     MemCubeType,
     MemoryConnection,
-    MemoryEdge,
     MemoryType,
-    PageInfo,
+    MessageType,
     SearchResult,
     UserInfo,
     UserType,
 )
-from memos_graph.errors import InvalidInput
-from memos_graph.services.memories import SearchShape
+from memos_graph.services.memories import MAX_PAGE, SearchShape
 
-MAX_PAGE = 100
-
-
-def encode_cursor(offset: int) -> str:
-    """Opaque cursor for a position in a cube's creation order."""
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
-
-
-MAX_OFFSET = 2**31  # beyond any cube; larger offsets overflow Neo4j's SKIP
-
-
-def decode_cursor(cursor: str | None) -> int:
-    """The position a cursor names; InvalidInput for a cursor this server did not make."""
-    if cursor is None:
-        return 0
-    try:
-        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        offset = int(value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("malformed cursor") from exc
-    if kind != "offset" or not 0 <= offset <= MAX_OFFSET:
-        raise InvalidInput("malformed cursor")
-    return offset
-
+NODE_TYPES: dict[str, type[UserType | MemCubeType | MemoryType | MessageType | DocumentType]] = {
+    "User": UserType, "MemCube": MemCubeType, "Memory": MemoryType, "Message": MessageType, "Document": DocumentType,
+}
 
 def search_result(shape: SearchShape) -> SearchResult:
     """GraphQL form of the MOS result shape."""
@@ -76,10 +56,22 @@ class Query:
         users = await ctx.run(lambda: ctx.services.users.list_user_objects(ctx.caller))
         return [UserType.of(user) for user in users]
 
+    @strawberry.field(
+        description="Any User, MemCube, Memory, Message or Document by its global id (its `id`); null when it "
+        "does not exist or the caller may not read it."
+    )
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+        found = parse_global(str(id))
+        kind = NODE_TYPES.get(found.type_name)
+        if kind is None:
+            return None
+        (resolved,) = await kind.resolve_nodes(info=info, node_ids=[found.node_id])
+        return resolved
+
     @strawberry.field(description="One cube the caller may read.")
     async def cube(self, info: Info, id: strawberry.ID) -> MemCubeType:
         ctx = info.context
-        (access,) = await ctx.run(lambda: ctx.services.cubes.readable(ctx.caller, [str(id)]))
+        (access,) = await ctx.run(lambda: ctx.services.cubes.readable(ctx.caller, [cube_of(id)]))
         return MemCubeType.of(access)
 
     @strawberry.field(description="Every cube the caller may read, with isLoaded.")
@@ -90,39 +82,36 @@ class Query:
     @strawberry.field(description="One memory.")
     async def memory(self, info: Info, cube_id: strawberry.ID, id: strawberry.ID) -> MemoryType:
         ctx = info.context
-        item = await ctx.run(lambda: ctx.services.memories.get(ctx.caller, str(cube_id), str(id)))
-        return MemoryType.of(item, str(cube_id))
+        cube = cube_of(cube_id)
+        item = await ctx.run(lambda: ctx.services.memories.get(ctx.caller, cube, memory_of(id)))
+        return MemoryType.of(item, cube)
 
-    @strawberry.field(description="Earlier versions of a memory, newest first.")
+    @strawberry.field(description="Earlier versions of a memory, newest first (Memory.history, as memories).")
     async def memory_history(self, info: Info, cube_id: strawberry.ID, id: strawberry.ID) -> list[MemoryType]:
         ctx = info.context
-        items = await ctx.run(lambda: ctx.services.memories.history(ctx.caller, str(cube_id), str(id)))
-        return [MemoryType.of(item, str(cube_id)) for item in items]
+        cube = cube_of(cube_id)
+        items = await ctx.run(lambda: ctx.services.memories.history(ctx.caller, cube, memory_of(id)))
+        return [MemoryType.of(item, cube) for item in items]
 
-    @strawberry.field(description=f"A page of a cube's memories, oldest first (first <= {MAX_PAGE}).")
+    @strawberry.field(
+        description=f"A page of a cube's memories that pass `where`, in `orderBy` (default: oldest first); "
+        f"first <= {MAX_PAGE}."
+    )
     async def memories(
-        self, info: Info, cube_id: strawberry.ID, first: int = 20, after: str | None = None
+        self,
+        info: Info,
+        cube_id: strawberry.ID,
+        where: MemoryWhere | None = None,
+        order_by: MemoryOrderInput | None = None,
+        first: int = 20,
+        after: str | None = None,
     ) -> MemoryConnection:
-        if not 1 <= first <= MAX_PAGE:
-            raise InvalidInput(f"first must be from 1 to {MAX_PAGE}")
-        offset = decode_cursor(after)
-        ctx = info.context
-        items = await ctx.run(
-            lambda: ctx.services.memories.list_page(ctx.caller, str(cube_id), offset, first + 1)
-        )
-        page = items[:first]
-        edges = [
-            MemoryEdge(cursor=encode_cursor(offset + index + 1), node=MemoryType.of(item, str(cube_id)))
-            for index, item in enumerate(page)
-        ]
-        return MemoryConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=len(items) > first, end_cursor=edges[-1].cursor if edges else None),
-        )
+        return await memory_connection(info, cube_of(cube_id), where, order_by, first, after)
 
     @strawberry.field(
         description="Top-k memories per cube: the named cubes, or the caller's loaded cubes. metadata.relativity "
-        "is a relevance in [0, 1], higher is better; with `threshold`, results below it are left out."
+        "is a relevance in [0, 1], higher is better; with `threshold`, results below it are left out. With "
+        "`filter`, each cube ranks only its memories that pass it (inside the ranking, before topK)."
     )
     async def search(
         self,
@@ -131,8 +120,12 @@ class Query:
         cube_ids: list[strawberry.ID] | None = None,
         top_k: int | None = None,
         threshold: float | None = None,
+        filter: MemoryWhere | None = None,
     ) -> SearchResult:
         ctx = info.context
-        ids = None if cube_ids is None else [str(c) for c in cube_ids]
-        shape = await ctx.run(lambda: ctx.services.search.search(ctx.caller, query, ids, top_k, threshold))
+        ids = None if cube_ids is None else [cube_of(c) for c in cube_ids]
+        condition = filter_of(filter)
+        shape = await ctx.run(
+            lambda: ctx.services.search.search(ctx.caller, query, ids, top_k, threshold, condition)
+        )
         return search_result(shape)

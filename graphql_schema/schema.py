@@ -15,7 +15,7 @@ from graphql_schema.errors import DomainErrors
 from graphql_schema.mutation import Mutation
 from graphql_schema.query import Query
 
-MAX_DEPTH = 8
+MAX_DEPTH = 10  # deep enough for cube > memories > edges > node > derivedFrom > node > next > ...
 MAX_TOKENS = 2_000
 MAX_ALIASES = 20
 

@@ -1,16 +1,36 @@
-"""GraphQL object types and their construction from domain objects."""
+"""GraphQL object types and their construction from domain objects.
+
+User, MemCube, Memory, Message and Document are Relay nodes: `id` is a global id (see graphql_schema/ids.py)
+and Query.node(id:) finds any of them; their plain ids are userId, cubeId and memoryId. Fields that walk the
+graph (User.cubes, MemCube.sharedWith, Memory.history, Memory.derivedFrom, Message.next, ...) load through
+per-request DataLoaders (graphql_schema/context.py): one batch of statements per level of a query, however
+many parents it has, each under the caller's access (memos_graph/services/traversal.py).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from enum import Enum
-from typing import cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
+from strawberry import relay
 from strawberry.scalars import JSON
 
 from graphql_schema.context import Info
+from graphql_schema.ids import pair_key, pair_of
 from memos_graph.domain import CubeAccess, TextualMemoryItem, User
+from memos_graph.graph.traversal import ProvenanceNode, Share
 from memos_graph.services.transfer import TransferReport
+
+if TYPE_CHECKING:
+    from graphql_schema.inputs import MemoryOrderInput, MemoryWhere
+
+
+def when(text: str | None) -> dt.datetime | None:
+    """A DateTime from the ISO text the domain carries."""
+    return None if not text else dt.datetime.fromisoformat(text)
 
 
 @strawberry.enum(description="What a user may do; see the role table in the README.")
@@ -27,32 +47,103 @@ class SharePermission(Enum):
     WRITE = "write"
 
 
+@strawberry.enum(name="MemoryStatus", description="A memory's lifecycle state.")
+class MemoryStatusEnum(Enum):
+    ACTIVATED = "activated"
+    ARCHIVED = "archived"
+    DELETED = "deleted"
+
+
+@strawberry.enum(
+    description="Where a memory came from, as MemOS names it (metadata.source); OTHER for any other text."
+)
+class MemorySourceKind(Enum):
+    CONVERSATION = "conversation"
+    RETRIEVED = "retrieved"
+    WEB = "web"
+    FILE = "file"
+    SYSTEM = "system"
+    OTHER = "other"
+
+
+def source_kind(source: str | None) -> MemorySourceKind | None:
+    if source is None:
+        return None
+    try:
+        return MemorySourceKind(source)
+    except ValueError:
+        return MemorySourceKind.OTHER
+
+
+@strawberry.enum(description="What a DERIVED_FROM edge records.")
+class DerivationKind(Enum):
+    MESSAGE = "message"
+    DOCUMENT = "document"
+    UPDATE = "update"
+
+
 @strawberry.type(name="User", description="A user of the memory service.")
-class UserType:
-    id: strawberry.ID
+class UserType(relay.Node):
+    user_key: relay.NodeID[str]
+    user_id: strawberry.ID = strawberry.field(description="The plain user id.")
     name: str
     role: Role
-    created_at: str
+    created_at: dt.datetime | None
     is_active: bool
+
+    @strawberry.field(description="The active cubes this user owns that the caller may read, oldest first.")
+    async def cubes(self, info: Info) -> list[MemCubeType]:
+        return [MemCubeType.of(entry) for entry in await info.context.owned_cubes_loader.load(str(self.user_id))]
 
     @classmethod
     def of(cls, user: User) -> UserType:
         """From the domain user."""
         return cls(
-            id=strawberry.ID(user.user_id),
+            user_key=user.user_id,
+            user_id=strawberry.ID(user.user_id),
             name=user.user_name,
             role=Role(user.role.value),
-            created_at=user.created_at,
+            created_at=when(user.created_at),
             is_active=user.is_active,
         )
 
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[UserType | None]:
+        """node(id:) for users: the caller itself, or (ROOT, ADMIN) any user; others' are null, as if unknown."""
+        caller = info.context.caller
+        ids = list(node_ids)
+        visible = [i for i in ids if i == caller.user_id or caller.role.value in ("root", "admin")]
+        found = await info.context.user_loader.load_many(visible)
+        users = dict(zip(visible, found, strict=True))
+        return [None if users.get(i) is None else UserType.of(cast(User, users[i])) for i in ids]
+
+
+@strawberry.type(description="A share of a cube: with whom, what it grants, since when.")
+class ShareEdge:
+    permission: SharePermission
+    since: dt.datetime | None
+    user_id: strawberry.ID
+
+    @strawberry.field(description="The user the cube is shared with.")
+    async def node(self, info: Info) -> UserType | None:
+        user = await info.context.user_loader.load(str(self.user_id))
+        return None if user is None else UserType.of(user)
+
+    @classmethod
+    def of(cls, share: Share) -> ShareEdge:
+        return cls(permission=SharePermission(share.permission.value), since=when(share.since),
+                   user_id=strawberry.ID(share.user_id))
+
 
 @strawberry.type(name="MemCube", description="A memory cube, as the caller sees it.")
-class MemCubeType:
-    id: strawberry.ID
+class MemCubeType(relay.Node):
+    cube_key: relay.NodeID[str]
+    cube_id: strawberry.ID = strawberry.field(description="The plain cube id.")
     name: str
     path: str | None
-    created_at: str
+    created_at: dt.datetime | None
     owner_id: strawberry.ID
     embedding_model: str
     embedding_dim: int
@@ -64,21 +155,53 @@ class MemCubeType:
         user = await info.context.user_loader.load(str(self.owner_id))
         return None if user is None else UserType.of(user)
 
+    @strawberry.field(
+        description="Whom the cube is shared with: every share for its owner, ROOT and ADMIN; for anyone else, "
+        "only the caller's own share."
+    )
+    async def shared_with(self, info: Info) -> list[ShareEdge]:
+        return [ShareEdge.of(share) for share in await info.context.shares_loader.load(str(self.cube_id))]
+
+    @strawberry.field(
+        description="A page of the cube's memories that pass `where`, in `orderBy` (default: oldest first); "
+        "first <= 100."
+    )
+    async def memories(
+        self,
+        info: Info,
+        where: Annotated[MemoryWhere, strawberry.lazy("graphql_schema.inputs")] | None = None,
+        order_by: Annotated[MemoryOrderInput, strawberry.lazy("graphql_schema.inputs")] | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> MemoryConnection:
+        from graphql_schema.connections import memory_connection
+
+        return await memory_connection(info, str(self.cube_id), where, order_by, first, after)
+
     @classmethod
     def of(cls, access: CubeAccess) -> MemCubeType:
         """From the caller's access record for a cube."""
         cube = access.cube
         return cls(
-            id=strawberry.ID(cube.cube_id),
+            cube_key=cube.cube_id,
+            cube_id=strawberry.ID(cube.cube_id),
             name=cube.cube_name,
             path=cube.cube_path,
-            created_at=cube.created_at,
+            created_at=when(cube.created_at),
             owner_id=strawberry.ID(cube.owner_id),
             embedding_model=cube.embedding_model,
             embedding_dim=cube.embedding_dim,
             is_loaded=access.is_loaded,
             can_write=access.can_write,
         )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[MemCubeType | None]:
+        """node(id:) for cubes: null for one the caller may not read, as for one that does not exist."""
+        found = await info.context.cube_loader.load_many(list(node_ids))
+        return [None if entry is None else MemCubeType.of(entry) for entry in found]
 
 
 @strawberry.type(description="Where a memory came from.")
@@ -95,16 +218,17 @@ class MemorySource:
 class MemoryMetadata:
     user_id: str | None
     session_id: str | None
-    status: str
+    status: MemoryStatusEnum
     type: str | None
     memory_type: str
     key: str | None
     tags: list[str]
     confidence: float | None
     source: str | None
+    source_kind: MemorySourceKind | None = strawberry.field(description="metadata.source as an enum.")
     sources: list[MemorySource]
-    created_at: str | None
-    updated_at: str | None
+    created_at: dt.datetime | None
+    updated_at: dt.datetime | None
     updated_by: str | None = strawberry.field(
         description="Who made the latest edit of this state (null: unedited since userId wrote it)."
     )
@@ -115,10 +239,188 @@ class MemoryMetadata:
     )
     extra: JSON = strawberry.field(description="Keys the caller added beyond the schema.")
 
+    @classmethod
+    def of(cls, item: TextualMemoryItem) -> MemoryMetadata:
+        meta = item.metadata
+        return cls(
+            user_id=meta.user_id,
+            session_id=meta.session_id,
+            status=MemoryStatusEnum(str(meta.status)),
+            type=meta.type,
+            memory_type=str(meta.memory_type),
+            key=meta.key,
+            tags=list(meta.tags),
+            confidence=meta.confidence,
+            source=meta.source,
+            source_kind=source_kind(meta.source),
+            sources=[
+                MemorySource(
+                    type=s.type,
+                    role=s.role,
+                    chat_time=s.chat_time,
+                    message_id=s.message_id,
+                    content=s.content,
+                    doc_path=s.doc_path,
+                )
+                for s in meta.sources
+            ],
+            created_at=when(meta.created_at),
+            updated_at=when(meta.updated_at),
+            updated_by=meta.updated_by,
+            background=meta.background,
+            version=meta.version,
+            relativity=meta.relativity,
+            extra=cast(JSON, meta.extra_fields()),
+        )
+
+
+@strawberry.type(description="An earlier state of a memory, kept when it was updated.")
+class MemoryVersion:
+    id: strawberry.ID = strawberry.field(description="The version's own id.")
+    memory_id: strawberry.ID = strawberry.field(description="The memory it is a version of.")
+    version: int | None
+    memory: str
+    updated_by: str | None = strawberry.field(description="Who made this state (null: its author, userId).")
+    created_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    metadata: MemoryMetadata
+
+    @classmethod
+    def of(cls, item: TextualMemoryItem) -> MemoryVersion:
+        extra = item.metadata.extra_fields()
+        return cls(
+            id=strawberry.ID(item.id),
+            memory_id=strawberry.ID(str(extra.get("memory_id", ""))),
+            version=item.metadata.version,
+            memory=item.memory,
+            updated_by=item.metadata.updated_by,
+            created_at=when(item.metadata.created_at),
+            updated_at=when(item.metadata.updated_at),
+            metadata=MemoryMetadata.of(item),
+        )
+
+
+def _text(properties: dict[str, Any], name: str) -> str | None:
+    value = properties.get(name)
+    return None if value is None else str(value)
+
+
+@strawberry.type(name="Message", description="A chat message a memory was taken from (a :Message of the cube).")
+class MessageType(relay.Node):
+    message_key: relay.NodeID[str]
+    cube_id: strawberry.ID
+    key: str = strawberry.field(description="The message's key within its cube (its messageId, else a hash).")
+    role: str | None
+    content: str | None
+    name: str | None
+    chat_time: str | None
+    message_id: str | None
+    session_id: str | None
+    created_at: dt.datetime | None
+    next_key: strawberry.Private[str | None]
+    previous_key: strawberry.Private[str | None]
+
+    @strawberry.field(description="The message after this one in its conversation (NEXT).")
+    async def next(self, info: Info) -> MessageType | None:
+        return await _message(info, str(self.cube_id), self.next_key)
+
+    @strawberry.field(description="The message before this one in its conversation.")
+    async def previous(self, info: Info) -> MessageType | None:
+        return await _message(info, str(self.cube_id), self.previous_key)
+
+    @strawberry.field(description="The memories taken from this message, oldest first.")
+    async def memories(self, info: Info) -> list[MemoryType]:
+        items = await info.context.message_memories_loader.load((str(self.cube_id), self.key))
+        return [MemoryType.of(item, str(self.cube_id)) for item in items]
+
+    @classmethod
+    def of(cls, node: ProvenanceNode) -> MessageType:
+        p = node.properties
+        return cls(
+            message_key=pair_key(node.cube_id, node.key),
+            cube_id=strawberry.ID(node.cube_id),
+            key=node.key,
+            role=_text(p, "role"),
+            content=_text(p, "content"),
+            name=_text(p, "name"),
+            chat_time=_text(p, "chat_time"),
+            message_id=_text(p, "message_id"),
+            session_id=_text(p, "session_id"),
+            created_at=when(_text(p, "created_at")),
+            next_key=node.next_key,
+            previous_key=node.previous_key,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[MessageType | None]:
+        """node(id:) for messages; null where the caller may not read the cube."""
+        return [await _message(info, *pair) if pair else None for pair in map(pair_of, node_ids)]
+
+
+async def _message(info: Info, cube_id: str, key: str | None) -> MessageType | None:
+    if key is None:
+        return None
+    node = await info.context.message_loader.load((cube_id, key))
+    return None if node is None else MessageType.of(node)
+
+
+@strawberry.type(name="Document", description="A document file whose chunks are memories (a :Document of the cube).")
+class DocumentType(relay.Node):
+    document_key: relay.NodeID[str]
+    cube_id: strawberry.ID
+    key: str
+    path: str | None
+    name: str | None
+    checksum: str | None = strawberry.field(description="SHA-256 of the file's bytes when it was added.")
+    created_at: dt.datetime | None
+    updated_at: dt.datetime | None
+
+    @strawberry.field(description="The memories chunked from this document, in order.")
+    async def chunks(self, info: Info) -> list[MemoryType]:
+        items = await info.context.document_chunks_loader.load((str(self.cube_id), self.key))
+        return [MemoryType.of(item, str(self.cube_id)) for item in items]
+
+    @classmethod
+    def of(cls, node: ProvenanceNode) -> DocumentType:
+        p = node.properties
+        return cls(
+            document_key=pair_key(node.cube_id, node.key),
+            cube_id=strawberry.ID(node.cube_id),
+            key=node.key,
+            path=_text(p, "path"),
+            name=_text(p, "name"),
+            checksum=_text(p, "checksum"),
+            created_at=when(_text(p, "created_at")),
+            updated_at=when(_text(p, "updated_at")),
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[DocumentType | None]:
+        """node(id:) for documents; null where the caller may not read the cube."""
+        found: list[DocumentType | None] = []
+        for pair in map(pair_of, node_ids):
+            node = None if pair is None else await info.context.document_loader.load(pair)
+            found.append(None if node is None else DocumentType.of(node))
+        return found
+
+
+Provenance = Annotated[MessageType | DocumentType | MemoryVersion, strawberry.union("Provenance")]
+
+
+@strawberry.type(description="A DERIVED_FROM edge: what kind of derivation, and its target.")
+class DerivationEdge:
+    kind: DerivationKind
+    node: Provenance
+
 
 @strawberry.type(name="Memory", description="One textual memory.")
-class MemoryType:
-    id: strawberry.ID
+class MemoryType(relay.Node):
+    memory_key: relay.NodeID[str]
+    memory_id: strawberry.ID = strawberry.field(description="The plain memory id (what addMemories returns).")
     cube_id: strawberry.ID
     memory: str
     metadata: MemoryMetadata
@@ -128,44 +430,45 @@ class MemoryType:
         access = await info.context.cube_loader.load(str(self.cube_id))
         return None if access is None else MemCubeType.of(access)
 
+    @strawberry.field(description="Earlier versions of this memory, newest first.")
+    async def history(self, info: Info) -> list[MemoryVersion]:
+        items = await info.context.history_loader.load((str(self.cube_id), str(self.memory_id)))
+        return [MemoryVersion.of(item) for item in items]
+
+    @strawberry.field(description="What this memory derives from: messages, documents, its previous version.")
+    async def derived_from(self, info: Info) -> list[DerivationEdge]:
+        found = await info.context.derivation_loader.load((str(self.cube_id), str(self.memory_id)))
+        edges = []
+        for derivation in found:
+            source = derivation.source
+            node: MessageType | DocumentType | MemoryVersion
+            if isinstance(source, TextualMemoryItem):
+                node = MemoryVersion.of(source)
+            elif source.label == "Message":
+                node = MessageType.of(source)
+            else:
+                node = DocumentType.of(source)
+            edges.append(DerivationEdge(kind=DerivationKind(derivation.kind), node=node))
+        return edges
+
     @classmethod
     def of(cls, item: TextualMemoryItem, cube_id: str) -> MemoryType:
         """From a domain memory item."""
-        meta = item.metadata
         return cls(
-            id=strawberry.ID(item.id),
+            memory_key=item.id,
+            memory_id=strawberry.ID(item.id),
             cube_id=strawberry.ID(cube_id),
             memory=item.memory,
-            metadata=MemoryMetadata(
-                user_id=meta.user_id,
-                session_id=meta.session_id,
-                status=str(meta.status),
-                type=meta.type,
-                memory_type=str(meta.memory_type),
-                key=meta.key,
-                tags=list(meta.tags),
-                confidence=meta.confidence,
-                source=meta.source,
-                sources=[
-                    MemorySource(
-                        type=s.type,
-                        role=s.role,
-                        chat_time=s.chat_time,
-                        message_id=s.message_id,
-                        content=s.content,
-                        doc_path=s.doc_path,
-                    )
-                    for s in meta.sources
-                ],
-                created_at=meta.created_at,
-                updated_at=meta.updated_at,
-                updated_by=meta.updated_by,
-                background=meta.background,
-                version=meta.version,
-                relativity=meta.relativity,
-                extra=cast(JSON, meta.extra_fields()),
-            ),
+            metadata=MemoryMetadata.of(item),
         )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[MemoryType | None]:
+        """node(id:) for memories: null for one in a cube the caller may not read, as for one that is gone."""
+        found = await info.context.memory_node_loader.load_many(list(node_ids))
+        return [None if pair is None else MemoryType.of(pair[1], pair[0]) for pair in found]
 
 
 @strawberry.type(description="One cube's memories in a search or listing.")
@@ -187,9 +490,11 @@ class UserInfo:
     accessible_cubes: list[MemCubeType]
 
 
-@strawberry.type
+@strawberry.type(description="Where a page lies in its listing (Relay).")
 class PageInfo:
     has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
     end_cursor: str | None
 
 
@@ -199,10 +504,17 @@ class MemoryEdge:
     node: MemoryType
 
 
-@strawberry.type(description="A page of a cube's memories, oldest first.")
+@strawberry.type(description="A page of a cube's memories in the order asked for.")
 class MemoryConnection:
     edges: list[MemoryEdge]
     page_info: PageInfo
+    cube_id: strawberry.Private[str]
+    where: strawberry.Private[object]
+
+    @strawberry.field(description="How many of the cube's memories pass the filter (all pages together).")
+    async def total_count(self, info: Info) -> int:
+        ctx = info.context
+        return await ctx.run(lambda: ctx.services.memories.count(ctx.caller, self.cube_id, self.where))
 
 
 @strawberry.type(description="A new user and its API key. The key is shown only here; only its hash is kept.")

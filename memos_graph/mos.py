@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from memos_graph.config import MOSConfig
-from memos_graph.domain import Permission, TextualMemoryItem, User, UserRole
+from memos_graph.domain import MemoryFilter, Permission, TextualMemoryItem, User, UserRole
 from memos_graph.embeddings import Embedder
 from memos_graph.errors import InvalidInput
 from memos_graph.graph.store import call_within
@@ -207,20 +207,28 @@ class MOS:
         install_cube_ids: list[str] | None = None,
         top_k: int | None = None,
         threshold: float | None = None,
+        filter: MemoryFilter | dict[str, Any] | None = None,  # the name MemOS users know
     ) -> SearchShape:
         """Top-k memories per readable cube; each item's metadata.relativity is its relevance in [0, 1].
 
-        With a threshold, results whose relativity is below it are left out.
+        With a threshold, results whose relativity is below it are left out. With a filter (a MemoryFilter or
+        its fields as a dict, e.g. {"memory_types": ["UserMemory"], "tags_any": ["work"], "created_from":
+        datetime}; MemOS-style {"memory_type": "UserMemory"} too) each cube ranks only the memories that pass.
         """
-        return self.searcher.search(user_id or self.user_id, query, install_cube_ids, top_k, threshold)
+        return self.searcher.search(user_id or self.user_id, query, install_cube_ids, top_k, threshold, filter)
 
     def get(self, mem_cube_id: str, memory_id: str, user_id: str | None = None) -> TextualMemoryItem:
         """One memory."""
         return self.memories.get(self._actor(user_id), mem_cube_id, memory_id)
 
-    def get_all(self, mem_cube_id: str | None = None, user_id: str | None = None) -> SearchShape:
-        """Every memory of a cube, or of every cube the user may read."""
-        return self.memories.get_all(self._actor(user_id), mem_cube_id)
+    def get_all(
+        self,
+        mem_cube_id: str | None = None,
+        user_id: str | None = None,
+        filter: MemoryFilter | dict[str, Any] | None = None,
+    ) -> SearchShape:
+        """Every memory (passing the filter, as in search) of a cube, or of every cube the user may read."""
+        return self.memories.get_all(self._actor(user_id), mem_cube_id, filter)
 
     def get_history(self, mem_cube_id: str, memory_id: str, user_id: str | None = None) -> list[TextualMemoryItem]:
         """Earlier versions of a memory, newest first (not in the seed; update keeps them)."""

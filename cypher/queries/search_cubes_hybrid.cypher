@@ -13,6 +13,9 @@
 //   Lucene does for an OR query), keeps the best $top_k, and gives each its cosine to the query vector too,
 //   so the fusion has both scores of every candidate. `ceiling` is the score no memory can reach (every
 //   matched term with an unbounded count): BM25 / ceiling lies in [0, 1).
+// $filter (cypher/fragments/memory_filter.cypher) restricts both rankings before their LIMIT, never after:
+// a filtered search still returns $top_k of the cube's matching memories where it holds that many; the
+// scores' statistics (N, df, average length) stay the whole cube's.
 // One row per cube that exists and is active, in any order; one row with a null cube when there is none.
 // Timestamps leave as text (toString): the driver builds its DateTime objects far slower than Python parses.
 MATCH (me:User {id: $user_id})
@@ -44,7 +47,7 @@ WITH *, CASE WHEN searched THEN COUNT { (c)-[:HAS_MEMORY]->() } ELSE 0 END AS cu
 CALL (c, searched, cube_memories) {
   WITH c, cube_memories WHERE searched AND cube_memories <= $exact_max
   MATCH (m:Memory)
-  WHERE m.cube_id = c.id AND m.status = 'activated'
+  WHERE m.cube_id = c.id AND m.status = 'activated' AND {{memory_filter m}}
   WITH m, vector.similarity.cosine(m.embedding, $vector) AS score
   ORDER BY score DESC, m.id
   LIMIT $top_k
@@ -67,7 +70,7 @@ CALL (matched) {
   MATCH (t)<-[p:HAS_TERM]-(m:Memory)
   WITH m, idf * p.tf * ($k1 + 1.0) / (p.tf + $k1 * (1.0 - $b + $b * p.dl / average_length)) AS part
   WITH m, sum(part) AS score
-  WHERE m.status = 'activated'
+  WHERE m.status = 'activated' AND {{memory_filter m}}
   ORDER BY score DESC, m.id
   LIMIT $top_k
   RETURN collect({memory: m {.*, embedding: null, created_at: toString(m.created_at),

@@ -2,7 +2,7 @@
 // (see search_cubes_hybrid).
 // $candidates is chosen by the caller from the cube's share of the graph (see services/search.py).
 CALL db.index.vector.queryNodes($index_name, $candidates, $vector) YIELD node, score
-WHERE node.cube_id = $cube_id AND node.status = 'activated'
+WHERE node.cube_id = $cube_id AND node.status = 'activated' AND {{memory_filter node}}
 WITH node, score
 ORDER BY score DESC, node.id
 LIMIT $top_k

@@ -2,6 +2,7 @@
 // scan and per-cube listing proportional to the cube, not to the graph.
 CREATE INDEX memory_cube_status IF NOT EXISTS FOR (m:Memory) ON (m.cube_id, m.status);
 CREATE INDEX memory_cube_created IF NOT EXISTS FOR (m:Memory) ON (m.cube_id, m.created_at);
+CREATE INDEX memory_cube_updated IF NOT EXISTS FOR (m:Memory) ON (m.cube_id, m.updated_at);
 CREATE INDEX memory_created_at IF NOT EXISTS FOR (m:Memory) ON (m.created_at);
 CREATE INDEX memory_version_memory_id IF NOT EXISTS FOR (v:MemoryVersion) ON (v.memory_id);
 CREATE INDEX user_role IF NOT EXISTS FOR (u:User) ON (u.role);

@@ -1,5 +1,6 @@
 """Frozen domain models: users, cubes, memories. No I/O and no project imports."""
 
+from memos_graph.domain.filters import NO_FILTER, Direction, MemoryFilter, MemoryOrder, OrderField
 from memos_graph.domain.memory import (
     MemoryStatus,
     MemoryType,
@@ -11,6 +12,11 @@ from memos_graph.domain.users import CubeAccess, MemCube, Permission, User, User
 
 __all__ = [
     "CubeAccess",
+    "Direction",
+    "MemoryFilter",
+    "MemoryOrder",
+    "NO_FILTER",
+    "OrderField",
     "MemCube",
     "MemoryStatus",
     "MemoryType",

@@ -10,7 +10,16 @@ from typing import Any
 
 from neo4j import ManagedTransaction
 
-from memos_graph.domain import SourceReference, TextualMemoryItem, TextualMemoryMetadata, User
+from memos_graph.domain import (
+    NO_FILTER,
+    Direction,
+    MemoryFilter,
+    MemoryOrder,
+    SourceReference,
+    TextualMemoryItem,
+    TextualMemoryMetadata,
+    User,
+)
 from memos_graph.errors import Conflict, NotFound
 from memos_graph.graph.convert import iso
 from memos_graph.graph.cubes import CubeRelation, relation_from_record
@@ -63,6 +72,23 @@ class SearchStart:
     caller: User | None
     relations: dict[str, CubeRelation]
     candidates: dict[str, CubeCandidates]
+
+
+@dataclass(frozen=True)
+class PageKey:
+    """A position in a listing: the order key (Neo4j's text of the timestamp) and the memory id."""
+
+    order_key: str
+    memory_id: str
+
+
+@dataclass(frozen=True)
+class MemoryPage:
+    """A listing's rows with the key of each, and whether any passing memory lies before the first."""
+
+    items: list[TextualMemoryItem]
+    keys: list[PageKey]
+    has_previous: bool
 
 
 class StaleVersion(Conflict):
@@ -234,13 +260,45 @@ class MemoryRepository:
         return item_from_node(rows[0]["memory"])
 
     def list_page(
-        self, cube_id: str, skip: int = 0, limit: int = 1_000_000, include_embedding: bool = False
+        self,
+        cube_id: str,
+        skip: int = 0,
+        limit: int = 1_000_000,
+        include_embedding: bool = False,
+        where: MemoryFilter = NO_FILTER,
     ) -> list[TextualMemoryItem]:
-        """A page of the cube's memories in creation order."""
+        """A page of the cube's memories (those passing `where`) in creation order."""
         rows = self._store.read(
-            "memory_list", cube_id=cube_id, skip=skip, limit=limit, include_embedding=include_embedding
+            "memory_list", cube_id=cube_id, skip=skip, limit=limit, include_embedding=include_embedding,
+            filter=where.parameters(),
         )
         return [item_from_node(row["memory"]) for row in rows]
+
+    def page(
+        self, cube_id: str, where: MemoryFilter, order: MemoryOrder, limit: int, after: PageKey | None
+    ) -> MemoryPage:
+        """Up to `limit` of the cube's memories passing `where` in `order`, after the key (keyset pagination:
+        memory_page.cypher)."""
+        choices = (("order_key", str(order.field)), ("direction", str(order.direction)),
+                   ("after", ">" if order.direction == Direction.ASC else "<"))
+        rows = self._store.read_chosen("memory_page", choices, {
+            "cube_id": cube_id, "filter": where.parameters(), "limit": limit,
+            "after_key": None if after is None else after.order_key,
+            "after_id": None if after is None else after.memory_id,
+        })
+        nodes = rows[0]["memories"]
+        return MemoryPage(
+            items=[item_from_node(node) for node in nodes],
+            keys=[PageKey(str(node["order_key"]), str(node["id"])) for node in nodes],
+            has_previous=bool(rows[0]["has_previous"]),
+        )
+
+    def count(self, cube_id: str, where: MemoryFilter) -> int:
+        """How many of the cube's memories pass `where`."""
+        if where.is_empty():  # the cube's degree, O(1)
+            rows = self._store.read("cube_size", cube_id=cube_id)
+            return int(rows[0]["cube_memories"]) if rows else 0
+        return int(self._store.read("memory_count", cube_id=cube_id, filter=where.parameters())[0]["memories"])
 
     def history(self, cube_id: str, memory_id: str) -> list[TextualMemoryItem]:
         """Earlier versions of a memory, newest first."""
@@ -307,9 +365,13 @@ class MemoryRepository:
 
         return self._store.run_write(work)
 
-    def search_exact(self, cube_id: str, vector: Sequence[float], top_k: int) -> list[TextualMemoryItem]:
-        """Exact cosine top-k over the cube's active memories."""
-        rows = self._store.read("search_exact", cube_id=cube_id, vector=list(vector), top_k=top_k)
+    def search_exact(
+        self, cube_id: str, vector: Sequence[float], top_k: int, where: MemoryFilter = NO_FILTER
+    ) -> list[TextualMemoryItem]:
+        """Exact cosine top-k over the cube's active memories that pass `where`."""
+        rows = self._store.read(
+            "search_exact", cube_id=cube_id, vector=list(vector), top_k=top_k, filter=where.parameters()
+        )
         return [item_from_node(row["memory"], float(row["score"])) for row in rows]
 
     def search_small_cube(
@@ -332,11 +394,13 @@ class MemoryRepository:
         k1: float,
         b: float,
         max_cubes: int,
+        where: MemoryFilter = NO_FILTER,
     ) -> SearchStart:
         """One round trip for a whole search as user_id (search_cubes_hybrid.cypher): the caller, its relation
         to the named cubes (None: the cubes loaded for it), and for each cube it may read, while there are at
         most max_cubes of them: the cube's size, the graph's, its exact vector top-`limit` (only when it holds
-        at most exact_max memories) and its BM25 top-`limit` with the ceiling."""
+        at most exact_max memories) and its BM25 top-`limit` with the ceiling; both rankings only of memories
+        that pass `where`, restricted before their limit."""
         rows = self._store.read(
             "search_cubes_hybrid",
             user_id=user_id,
@@ -348,6 +412,7 @@ class MemoryRepository:
             k1=k1,
             b=b,
             max_cubes=max_cubes,
+            filter=where.parameters(),
         )
         if not rows:
             return SearchStart(None, {}, {})
@@ -374,9 +439,15 @@ class MemoryRepository:
         return SearchStart(to_user_from_map(rows[0]["user"]), relations, candidates)
 
     def search_index(
-        self, index_name: str, cube_id: str, vector: Sequence[float], top_k: int, candidates: int
+        self,
+        index_name: str,
+        cube_id: str,
+        vector: Sequence[float],
+        top_k: int,
+        candidates: int,
+        where: MemoryFilter = NO_FILTER,
     ) -> list[TextualMemoryItem]:
-        """Approximate top-k from the vector index, keeping only this cube's memories."""
+        """Approximate top-k from the vector index, keeping only this cube's memories that pass `where`."""
         rows = self._store.read(
             "search_index",
             index_name=index_name,
@@ -384,6 +455,7 @@ class MemoryRepository:
             vector=list(vector),
             top_k=top_k,
             candidates=candidates,
+            filter=where.parameters(),
         )
         return [item_from_node(row["memory"], float(row["score"])) for row in rows]
 
@@ -411,9 +483,14 @@ class MemoryRepository:
         rows = self._store.read("document_checksums", cube_id=cube_id, keys=list(keys))
         return {row["key"]: row["checksum"] for row in rows}
 
-    def neighbours(self, cube_id: str, memory_ids: Sequence[str]) -> dict[str, list[TextualMemoryItem]]:
-        """For each memory, the memories of its messages' conversational neighbours (NEXT either way)."""
-        rows = self._store.read("memory_neighbours", cube_id=cube_id, memory_ids=list(memory_ids))
+    def neighbours(
+        self, cube_id: str, memory_ids: Sequence[str], where: MemoryFilter = NO_FILTER
+    ) -> dict[str, list[TextualMemoryItem]]:
+        """For each memory, the memories of its messages' conversational neighbours (NEXT either way) that pass
+        `where`."""
+        rows = self._store.read(
+            "memory_neighbours", cube_id=cube_id, memory_ids=list(memory_ids), filter=where.parameters()
+        )
         return {row["memory_id"]: [item_from_node(node) for node in row["neighbours"]] for row in rows}
 
 

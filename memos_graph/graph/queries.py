@@ -1,19 +1,49 @@
-"""Named Cypher statements, one per file under cypher/, loaded by name."""
+"""Named Cypher statements, one per file under cypher/, loaded by name.
+
+A statement may include a fragment of cypher/fragments/ with `{{<fragment> <variable>}}` (the fragment's
+`__m__` becomes the variable) and may declare choices, each a closed list of alternatives:
+`// choice <name>: <alternative> | <alternative>`; `{{<name>}}` in the text becomes the alternative the caller
+picks (query(name, choices)). Both are fixed text of this repository: no value from a caller ever enters a
+statement's text, only its parameters.
+"""
 
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 # memos_graph/cypher: in a checkout a link to the top-level cypher/ directory, in a wheel its copy.
 CYPHER_DIR = Path(__file__).resolve().parents[1] / "cypher"
 
+_CHOICE = re.compile(r"^// choice (?P<name>\w+): (?P<alternatives>.+)$", re.MULTILINE)
+_INCLUDE = re.compile(r"\{\{(?P<fragment>\w+) (?P<variable>\w+)\}\}")
+_PLACEHOLDER = re.compile(r"\{\{(?P<name>\w+)\}\}")
+
+Choices = tuple[tuple[str, str], ...]
+
 
 @functools.cache
-def query(name: str) -> str:
-    """The statement in cypher/queries/<name>.cypher."""
-    path = CYPHER_DIR / "queries" / f"{name}.cypher"
-    return path.read_text(encoding="utf-8")
+def fragment(name: str) -> str:
+    """cypher/fragments/<name>.cypher without its comment lines."""
+    text = (CYPHER_DIR / "fragments" / f"{name}.cypher").read_text(encoding="utf-8")
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+
+
+@functools.cache
+def query(name: str, choices: Choices = ()) -> str:
+    """The statement in cypher/queries/<name>.cypher, its fragments included and its choices made; ValueError
+    for a choice the file does not declare or an alternative it does not list, or a choice left unmade."""
+    text = (CYPHER_DIR / "queries" / f"{name}.cypher").read_text(encoding="utf-8")
+    declared = {m["name"]: [a.strip() for a in m["alternatives"].split("|")] for m in _CHOICE.finditer(text)}
+    picked = dict(choices)
+    for choice, alternative in picked.items():
+        if alternative not in declared.get(choice, ()):
+            raise ValueError(f"{name}.cypher offers no {choice} {alternative!r}")
+    if set(declared) - set(picked):
+        raise ValueError(f"{name}.cypher needs the choices {sorted(set(declared) - set(picked))}")
+    text = _INCLUDE.sub(lambda m: "(" + fragment(m["fragment"]).replace("__m__", m["variable"]) + ")", text)
+    return _PLACEHOLDER.sub(lambda m: picked[m["name"]], text)
 
 
 def split_statements(text: str) -> list[str]:

@@ -27,7 +27,7 @@ from neo4j import exceptions as neo4j_errors
 
 from memos_graph.config import Neo4jSettings
 from memos_graph.errors import BackendUnavailable, Conflict, IndexUnavailable, MemosError
-from memos_graph.graph.queries import query
+from memos_graph.graph.queries import Choices, query
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -279,10 +279,14 @@ class GraphStore:
 
     def read(self, name: str, **params: Any) -> list[neo4j.Record]:
         """Run a named query in a read transaction (routed to readers on a cluster)."""
+        return self.read_chosen(name, (), params)
+
+    def read_chosen(self, name: str, choices: Choices, params: dict[str, Any]) -> list[neo4j.Record]:
+        """Run a named query with its choices made (see graph/queries.py) in a read transaction."""
         check_deadline("the next Neo4j read")
         with translate_errors(), phase(READ_PHASE):
             records, _, _ = self.driver.execute_query(
-                self._query(query(name)), params, database_=self.database, routing_=RoutingControl.READ
+                self._query(query(name, choices)), params, database_=self.database, routing_=RoutingControl.READ
             )
         return records
 

@@ -16,6 +16,7 @@ from memos_graph.services.memories import MemoryService
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
 from memos_graph.services.transfer import CubeTransferService
+from memos_graph.services.traversal import TraversalService
 from memos_graph.services.users import UserService
 
 
@@ -33,6 +34,7 @@ class Services:
     documents: DocumentService
     extraction: FineIngestion
     transfer: CubeTransferService
+    traversal: TraversalService
 
     @classmethod
     def over(cls, runtime: Runtime) -> Services:
@@ -51,6 +53,7 @@ class Services:
             documents=DocumentService(runtime, memories),
             extraction=FineIngestion(runtime, memories, search),
             transfer=CubeTransferService(runtime, cubes),
+            traversal=TraversalService(runtime, cubes),
         )
 
     def add(

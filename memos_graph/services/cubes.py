@@ -14,7 +14,7 @@ from memos_graph.graph.memories import Guard
 from memos_graph.graph.store import check_deadline
 from memos_graph.services import access
 from memos_graph.services.runtime import Runtime
-from memos_graph.services.validation import check_id, check_text
+from memos_graph.services.validation import check_id, check_text, is_valid_id
 
 
 class CubeService:
@@ -58,6 +58,19 @@ class CubeService:
         for cube_id in cube_ids:
             check_id(cube_id, "cube id", self._limits)
         return self.readable_among(actor, cube_ids, self._rt.cubes.relations(actor.user_id, cube_ids))
+
+    def readable_subset(self, actor: User, cube_ids: Sequence[str]) -> dict[str, CubeAccess]:
+        """The actor's access to each of the cubes it may read, by id; the others (malformed ids, cubes that
+        do not exist or it may not read) are simply absent."""
+        valid = list(dict.fromkeys(cube_id for cube_id in cube_ids if is_valid_id(cube_id, self._limits)))
+        if not valid:
+            return {}
+        granted = {}
+        for cube_id, relation in self._rt.cubes.relations(actor.user_id, valid).items():
+            entry = self.access_of(actor, relation)
+            if entry.can_read:
+                granted[cube_id] = entry
+        return granted
 
     def readable_among(
         self, actor: User, cube_ids: Sequence[str], relations: Mapping[str, CubeRelation]

@@ -9,13 +9,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from memos_graph.domain import SourceReference, TextualMemoryItem, TextualMemoryMetadata, User
+from memos_graph.domain import MemoryOrder, SourceReference, TextualMemoryItem, TextualMemoryMetadata, User
 from memos_graph.errors import Conflict, InvalidInput
-from memos_graph.graph.memories import SERVER_FIELDS, MemoryUpdate, NewMemory, StaleVersion, metadata_properties
+from memos_graph.graph.memories import (
+    SERVER_FIELDS,
+    MemoryPage,
+    MemoryUpdate,
+    NewMemory,
+    PageKey,
+    StaleVersion,
+    metadata_properties,
+)
 from memos_graph.graph.store import phase
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import (
+    check_filter,
     check_memory_id,
     check_messages,
     check_metadata,
@@ -26,6 +35,9 @@ from memos_graph.services.validation import (
 )
 
 SearchShape = dict[str, list[Any]]
+# The most memories one page of a listing returns.
+MAX_PAGE = 100
+DEFAULT_ORDER = MemoryOrder()
 # An update re-reads and re-applies when another one committed in between; this many times at most.
 UPDATE_ATTEMPTS = 50
 # Who wrote and who last edited a memory: the server records them, an update's item cannot set them.
@@ -166,20 +178,38 @@ class MemoryService:
         self._rt.memories.get(mem_cube_id, memory_id)  # NotFound for an unknown memory, not an empty list
         return self._rt.memories.history(mem_cube_id, memory_id)
 
-    def list_page(self, actor: User, mem_cube_id: str, skip: int, limit: int) -> list[TextualMemoryItem]:
-        """A page of one cube's memories in creation order."""
-        if skip < 0 or limit < 1:
-            raise InvalidInput("skip must be >= 0 and limit >= 1")
+    def page(
+        self,
+        actor: User,
+        mem_cube_id: str,
+        where: object = None,
+        order: MemoryOrder = DEFAULT_ORDER,
+        first: int = 20,
+        after: PageKey | None = None,
+    ) -> MemoryPage:
+        """Up to `first` (1..MAX_PAGE) of a readable cube's memories that pass the filter, in `order`, after
+        the position `after` (keyset pagination: what is added or deleted meanwhile never shifts a page). The
+        page holds one row more than `first` when another page follows."""
+        where = check_filter(where, self._rt.config.limits)
+        if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= MAX_PAGE:
+            raise InvalidInput(f"first must be an integer from 1 to {MAX_PAGE}")
         self._cubes.readable(actor, [mem_cube_id])
-        return self._rt.memories.list_page(mem_cube_id, skip, limit)
+        return self._rt.memories.page(mem_cube_id, where, order, first + 1, after)
 
-    def get_all(self, actor: User, mem_cube_id: str | None = None) -> SearchShape:
-        """Every memory of one cube, or of every cube the actor may read."""
+    def count(self, actor: User, mem_cube_id: str, where: object = None) -> int:
+        """How many of a readable cube's memories pass the filter."""
+        where = check_filter(where, self._rt.config.limits)
+        self._cubes.readable(actor, [mem_cube_id])
+        return self._rt.memories.count(mem_cube_id, where)
+
+    def get_all(self, actor: User, mem_cube_id: str | None = None, where: object = None) -> SearchShape:
+        """Every memory (passing the filter, if any) of one cube, or of every cube the actor may read."""
+        where = check_filter(where, self._rt.config.limits)
         if mem_cube_id is not None:
             cube_ids = [entry.cube.cube_id for entry in self._cubes.readable(actor, [mem_cube_id])]
         else:
             cube_ids = [entry.cube.cube_id for entry in self._cubes.visible(actor)]
-        return grouped([(cube_id, self._rt.memories.list_page(cube_id)) for cube_id in cube_ids])
+        return grouped([(cube_id, self._rt.memories.list_page(cube_id, where=where)) for cube_id in cube_ids])
 
     def update(
         self, actor: User, mem_cube_id: str, memory_id: str, item: TextualMemoryItem

@@ -14,6 +14,7 @@ from memos_graph.graph.cubes import CubeRepository
 from memos_graph.graph.memories import MemoryRepository
 from memos_graph.graph.schema import VECTOR_INDEX, apply_schema
 from memos_graph.graph.store import GraphStore
+from memos_graph.graph.traversal import TraversalRepository
 from memos_graph.graph.users import UserRepository
 
 logger = logging.getLogger(__name__)
@@ -31,8 +32,11 @@ class Runtime:
     memories: MemoryRepository
     # Large cubes' own vector indexes (graph/cube_index.py), over this store and this config's size.
     cube_indexes: DedicatedIndexes = field(init=False)
+    # The batched reads of the GraphQL traversal fields.
+    traversal: TraversalRepository = field(init=False)
 
     def __post_init__(self) -> None:
+        self.traversal = TraversalRepository(self.store)
         self.cube_indexes = DedicatedIndexes(self.store, VECTOR_INDEX, self.config.search.dedicated_index_min_memories)
 
     @classmethod

@@ -19,7 +19,7 @@ import logging
 import math
 from collections.abc import Sequence
 
-from memos_graph.domain import TextualMemoryItem, User
+from memos_graph.domain import NO_FILTER, MemoryFilter, TextualMemoryItem, User
 from memos_graph.errors import IndexUnavailable, InvalidInput
 from memos_graph.graph.memories import CubeCandidates, SearchStart
 from memos_graph.graph.schema import VECTOR_INDEX
@@ -29,7 +29,7 @@ from memos_graph.ranking.fusion import convex, cosine_relevance, reciprocal_rank
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.memories import SearchShape, grouped
 from memos_graph.services.runtime import Runtime
-from memos_graph.services.validation import check_id, check_text, check_top_k
+from memos_graph.services.validation import check_filter, check_id, check_text, check_top_k
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +48,15 @@ class SearchService:
         install_cube_ids: Sequence[str] | None = None,
         top_k: int | None = None,
         threshold: float | None = None,
+        where: object = None,
     ) -> SearchShape:
         """Top-k memories per cube: the named cubes (each must be readable), else the caller's loaded cubes.
 
         The caller is a user or a user id; either way it is read afresh, with the cubes, in the search's first
         statement (an inactive user is refused even if the caller's User is older). With a threshold, memories
-        whose relativity is below it are left out (so a cube may return fewer).
+        whose relativity is below it are left out (so a cube may return fewer). With a filter (a MemoryFilter
+        or a mapping of its fields) each cube ranks only its memories that pass it: the filter applies inside
+        both rankings, before their top-k, so a cube holding top_k matching memories returns top_k.
         """
         limits = self._rt.config.limits
         user_id = caller if isinstance(caller, str) else caller.user_id
@@ -61,6 +64,7 @@ class SearchService:
         text = check_text(query, "query", limits.max_query_chars)
         k = check_top_k(top_k, self._rt.config.top_k, limits)
         minimum = check_threshold(threshold)
+        condition = check_filter(where, limits)
         most = limits.max_cubes_per_search
         cube_ids = None
         if install_cube_ids is not None:
@@ -75,7 +79,7 @@ class SearchService:
             (vector,) = self._rt.embedder.embed([text])
         hybrid = self._rt.config.search.mode == "hybrid"
         start = self.candidates(user_id, cube_ids, query_terms(text) if hybrid else [], vector,
-                                self.pool_size(k) if hybrid else k)
+                                self.pool_size(k) if hybrid else k, condition)
         actor = self._cubes.active(user_id, start.caller)
         if cube_ids is not None:
             cubes = self._cubes.readable_among(actor, cube_ids, start.relations)
@@ -93,10 +97,10 @@ class SearchService:
             if found is None:  # the statement's access rule and access.cube_access disagree: a bug, never empty
                 raise RuntimeError(f"cube '{cube_id}' is readable but the search statement did not rank it")
             if hybrid:
-                ranked = self.search_hybrid(user_id, cube_id, text, vector, k, found)
+                ranked = self.search_hybrid(user_id, cube_id, text, vector, k, found, condition)
             else:
                 ranked = [scored(item, cosine_relevance(item.metadata.relativity or 0.0))
-                          for item in self.vector_hits(cube_id, vector, k, found)]
+                          for item in self.vector_hits(cube_id, vector, k, found, condition)]
             groups.append((cube_id, [item for item in ranked if (item.metadata.relativity or 0.0) >= minimum]))
         return grouped(groups)
 
@@ -106,15 +110,22 @@ class SearchService:
         return max(top_k * settings.pool_factor, settings.min_pool)
 
     def candidates(
-        self, user_id: str, cube_ids: Sequence[str] | None, terms: Sequence[str], vector: Sequence[float], limit: int
+        self,
+        user_id: str,
+        cube_ids: Sequence[str] | None,
+        terms: Sequence[str],
+        vector: Sequence[float],
+        limit: int,
+        where: MemoryFilter = NO_FILTER,
     ) -> SearchStart:
-        """The caller, its cubes and both rankings' candidates of every cube it may read, in one round trip
-        (the vector side only for cubes small enough for the exact scan; larger ones add their index search)."""
+        """The caller, its cubes and both rankings' candidates (of memories passing `where`) of every cube it
+        may read, in one round trip (the vector side only for cubes small enough for the exact scan; larger
+        ones add their index search)."""
         settings = self._rt.config.search
         with phase("Neo4j search"):
             return self._rt.memories.search_cubes_hybrid(
                 user_id, cube_ids, terms, vector, limit, settings.exact_scan_max_memories,
-                settings.bm25_k1, settings.bm25_b, self._rt.config.limits.max_cubes_per_search,
+                settings.bm25_k1, settings.bm25_b, self._rt.config.limits.max_cubes_per_search, where,
             )
 
     def search_hybrid(
@@ -125,18 +136,19 @@ class SearchService:
         vector: Sequence[float],
         top_k: int,
         prefetched: CubeCandidates | None = None,
+        where: MemoryFilter = NO_FILTER,
     ) -> list[TextualMemoryItem]:
         """The cube's vector and BM25 rankings fused (see memos_graph.ranking.fusion), then the conversational
         neighbours of the best hits; relativity is the fused score, in [0, 1]. `prefetched` is the cube's part
         of `candidates`, fetched here as user_id when not given (nothing when user_id may not read the cube)."""
         settings = self._rt.config.search
         pool = self.pool_size(top_k)
-        found = prefetched or self.candidates(user_id, [cube_id], query_terms(text), vector, pool).candidates.get(
-            cube_id
-        )
+        found = prefetched or self.candidates(
+            user_id, [cube_id], query_terms(text), vector, pool, where
+        ).candidates.get(cube_id)
         if found is None:
             return []
-        by_vector = self.vector_hits(cube_id, vector, pool, found)
+        by_vector = self.vector_hits(cube_id, vector, pool, found, where)
         ceiling, by_text = found.ceiling, found.by_text
         items = {item.id: item for item in by_vector}
         for item, _ in by_text:
@@ -152,20 +164,26 @@ class SearchService:
             fused = reciprocal_rank([[item.id for item in by_vector], [item.id for item, _ in by_text]], settings.rrf_k)
         ranked = [scored(items[memory_id], score) for memory_id, score in fused[:pool]]
         if settings.expand_top and ranked:
-            ranked = self.with_neighbours(cube_id, ranked, settings.expand_top, settings.neighbour_weight)
+            ranked = self.with_neighbours(cube_id, ranked, settings.expand_top, settings.neighbour_weight, where)
         return ranked[:top_k]
 
     def with_neighbours(
-        self, cube_id: str, ranked: list[TextualMemoryItem], expand_top: int, weight: float
+        self,
+        cube_id: str,
+        ranked: list[TextualMemoryItem],
+        expand_top: int,
+        weight: float,
+        where: MemoryFilter = NO_FILTER,
     ) -> list[TextualMemoryItem]:
-        """Add the conversational neighbours of the top hits at a share of their score, then re-rank."""
+        """Add the conversational neighbours (those passing `where`) of the top hits at a share of their score,
+        then re-rank."""
         # Only memories taken from conversations have :Message neighbours; skip the round trip otherwise.
         parents = [item.id for item in ranked[:expand_top] if item.metadata.source == "conversation"]
         if not parents:
             return ranked
         scores = {item.id: item.metadata.relativity or 0.0 for item in ranked}
         items = {item.id: item for item in ranked}
-        found = self._rt.memories.neighbours(cube_id, parents)
+        found = self._rt.memories.neighbours(cube_id, parents, where)
         for parent in ranked[:expand_top]:
             for neighbour in found.get(parent.id, []):
                 score = scores[parent.id] * weight
@@ -182,13 +200,19 @@ class SearchService:
         return [] if found is None else self.vector_hits(cube_id, vector, top_k, found)
 
     def vector_hits(
-        self, cube_id: str, vector: Sequence[float], top_k: int, found: CubeCandidates
+        self,
+        cube_id: str,
+        vector: Sequence[float],
+        top_k: int,
+        found: CubeCandidates,
+        where: MemoryFilter = NO_FILTER,
     ) -> list[TextualMemoryItem]:
-        """The cube's vector top-k: the exact hits of the first statement, or the index path for a large cube."""
+        """The cube's vector top-k (of memories passing `where`): the exact hits of the first statement, or the
+        index path for a large cube."""
         if found.cube_size <= self._rt.config.search.exact_scan_max_memories or found.total == 0:
             return found.by_vector[:top_k]
         own = found.own_index if self._rt.config.search.dedicated_index_min_memories is not None else None
-        return self.search_large_cube(cube_id, vector, top_k, found.cube_size, found.total, own)
+        return self.search_large_cube(cube_id, vector, top_k, found.cube_size, found.total, own, where)
 
     def search_large_cube(
         self,
@@ -198,18 +222,22 @@ class SearchService:
         cube_size: int,
         total: int,
         own_index: str | None = None,
+        where: MemoryFilter = NO_FILTER,
     ) -> list[TextualMemoryItem]:
         """Top-k of a cube above the exact-scan size. Its own vector index if it has one: every answer is the
         cube's, so it asks top_k times overfetch_factor (for the HNSW's recall). Else the shared index with
         adaptive over-fetch (the cube's share of the graph sets the first request). Each doubles while too few
         survive; the exact scan answers past max_candidates or while an index is unavailable (populating,
-        rebuilding)."""
+        rebuilding). With a filter the index is asked once: how many memories pass is unknown, and a selective
+        filter would double the request up to max_candidates for nothing; the exact scan over the cube, filtered,
+        answers when that one request yields too few (so a filter never leaves fewer than top_k results where
+        the cube holds that many matching memories)."""
         settings = self._rt.config.search
         wanted = min(top_k, cube_size)
         if own_index is not None:  # the shared path's request with the cube's share 1, without its floor
             try:
                 first = math.ceil(top_k * settings.overfetch_factor)
-                found = self.index_rounds(own_index, cube_id, vector, top_k, first, wanted)
+                found = self.index_rounds(own_index, cube_id, vector, top_k, first, wanted, where)
                 if found is not None:
                     return found
             except IndexUnavailable:
@@ -217,22 +245,31 @@ class SearchService:
         share = cube_size / total
         candidates = max(settings.min_candidates, math.ceil(top_k / share * settings.overfetch_factor))
         try:
-            found = self.index_rounds(VECTOR_INDEX, cube_id, vector, top_k, candidates, wanted)
+            found = self.index_rounds(VECTOR_INDEX, cube_id, vector, top_k, candidates, wanted, where)
             if found is not None:
                 return found
         except IndexUnavailable:
             logger.warning("vector index unavailable (rebuilding?); scanning cube %s exactly", cube_id)
-        return self._rt.memories.search_exact(cube_id, vector, top_k)
+        return self._rt.memories.search_exact(cube_id, vector, top_k, where)
 
     def index_rounds(
-        self, index: str, cube_id: str, vector: Sequence[float], top_k: int, candidates: int, wanted: int
+        self,
+        index: str,
+        cube_id: str,
+        vector: Sequence[float],
+        top_k: int,
+        candidates: int,
+        wanted: int,
+        where: MemoryFilter = NO_FILTER,
     ) -> list[TextualMemoryItem] | None:
-        """Ask the index for `candidates`, doubling until `wanted` of the cube's memories survive; None past
-        max_candidates."""
+        """Ask the index for `candidates`, doubling until `wanted` of the cube's memories (passing `where`)
+        survive; None past max_candidates, or after the first request when there is a filter."""
         while candidates <= self._rt.config.search.max_candidates:
-            found = self._rt.memories.search_index(index, cube_id, vector, top_k, candidates)
+            found = self._rt.memories.search_index(index, cube_id, vector, top_k, candidates, where)
             if len(found) >= wanted:
                 return found
+            if not where.is_empty():
+                return None
             candidates *= 2
         return None
 

@@ -11,10 +11,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from memos_graph.config import LimitSettings
-from memos_graph.domain.memory import TextualMemoryMetadata, text_problem
+from memos_graph.domain.filters import NO_FILTER, MemoryFilter
+from memos_graph.domain.memory import TextualMemoryMetadata, is_encodable, text_problem
 from memos_graph.errors import InvalidInput
 
 # User and cube ids: what MemOS uses (uuids, slugs, names with dots) but no spaces, slashes or control
@@ -39,6 +40,14 @@ def check_id(value: object, what: str, limits: LimitSettings) -> str:
             " starting with a letter or digit"
         )
     return value
+
+
+def is_valid_memory_id(value: object) -> bool:
+    """Whether the value is a memory id in canonical UUID form."""
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 def check_memory_id(value: object) -> str:
@@ -72,6 +81,31 @@ def check_texts(values: str | Sequence[str], limits: LimitSettings) -> list[str]
     return [
         check_text(item, f"memory_content[{index}]", limits.max_memory_chars) for index, item in enumerate(items)
     ]
+
+
+def check_filter(value: object, limits: LimitSettings) -> MemoryFilter:
+    """A search or listing filter: None (every memory), a MemoryFilter, or a mapping of its fields (MemOS-style
+    singular keys such as memory_type or session_id too); every string bounded like a query."""
+    if value is None:
+        return NO_FILTER
+    if isinstance(value, MemoryFilter):
+        found = value
+    elif isinstance(value, dict):
+        try:
+            found = MemoryFilter.model_validate(value)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "filter"
+            raise InvalidInput(f"filter {where}: {first['msg']}") from None
+    else:
+        raise InvalidInput(f"filter must be a mapping of conditions, not {type(value).__name__}")
+    for name, entry in found.parameters().items():
+        for text in entry if isinstance(entry, list) else [entry]:
+            if isinstance(text, str) and (len(text) > limits.max_query_chars or not is_encodable(text)
+                                          or "\x00" in text):
+                raise InvalidInput(f"filter {name}: a value is over {limits.max_query_chars} characters, "
+                                   "holds NUL or is not valid Unicode")
+    return found
 
 
 def check_top_k(value: object, default: int, limits: LimitSettings) -> int:

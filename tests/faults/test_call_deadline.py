@@ -114,7 +114,7 @@ def test_graphql_add_past_its_deadline_answers_unavailable_and_writes_nothing(
         created = call("mutation($i: CreateUserInput!) { createUser(input: $i) { apiKey } }", ROOT_KEY,
                        i={"id": uid("slow-http")})
         key = created["data"]["createUser"]["apiKey"]
-        cube = call("mutation { createCube(input: {name: \"slow\"}) { id } }", key)["data"]["createCube"]["id"]
+        cube = call("mutation { createCube(input: {name: \"slow\"}) { cubeId } }", key)["data"]["createCube"]["cubeId"]
         texts = long_texts(uid("http"))
         began = time.monotonic()
         body = call(ADD, key, input={"cubeId": cube, "content": texts})

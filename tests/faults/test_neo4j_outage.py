@@ -38,7 +38,7 @@ pytestmark = pytest.mark.neo4j
 
 DIMENSION = 384  # all-MiniLM-L6-v2
 CREATE_USER = "mutation($input: CreateUserInput!) { createUser(input: $input) { apiKey } }"
-CREATE_CUBE = "mutation($input: CreateCubeInput!) { createCube(input: $input) { id } }"
+CREATE_CUBE = "mutation($input: CreateCubeInput!) { createCube(input: $input) { cubeId } }"
 # After Neo4j answers again, the first calls wait for it to plan their queries afresh on a cold JVM: 8-20 s
 # on this 2-core machine. Every stream must be acknowledged again within this.
 RECOVERY_BOUND_S = 30.0
@@ -51,7 +51,7 @@ def http_client(server: ServerProcess, uid: Callable[[str], str], name: str) -> 
     key: str = created["data"]["createUser"]["apiKey"]
     cube = server.graphql(CREATE_CUBE, key, input={"name": name})
     assert cube.get("errors") is None, cube
-    return key, cube["data"]["createCube"]["id"]
+    return key, cube["data"]["createCube"]["cubeId"]
 
 
 def mos_client(mos: MOS, uid: Callable[[str], str], name: str) -> tuple[str, str]:

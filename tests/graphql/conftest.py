@@ -56,12 +56,12 @@ def new_user(gql: Gql, uid: Callable[[str], str]) -> Callable[..., tuple[str, st
 
     def make(name: str, role: str = "USER") -> tuple[str, str]:
         body = gql(
-            "mutation($input: CreateUserInput!) { createUser(input: $input) { user { id role } apiKey } }",
+            "mutation($input: CreateUserInput!) { createUser(input: $input) { user { userId role } apiKey } }",
             input={"id": uid(name), "name": name.title(), "role": role},
         )
         assert body.get("errors") is None, body
         payload = body["data"]["createUser"]
         assert payload["user"]["role"] == role
-        return payload["user"]["id"], payload["apiKey"]
+        return payload["user"]["userId"], payload["apiKey"]
 
     return make

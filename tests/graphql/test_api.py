@@ -17,12 +17,12 @@ pytestmark = pytest.mark.neo4j
 NewUser = Callable[..., tuple[str, str]]
 
 CREATE_CUBE = (
-    "mutation($input: CreateCubeInput!) { createCube(input: $input) { id name isLoaded canWrite owner { id } } }"
+    "mutation($input: CreateCubeInput!) { createCube(input: $input) { cubeId name isLoaded canWrite owner { userId } } }"  # noqa: E501
 )
 ADD = "mutation($input: AddMemoriesInput!) { addMemories(input: $input) { cubeId ids } }"
 SEARCH = """query($q: String!, $cubes: [ID!], $k: Int) {
   search(query: $q, cubeIds: $cubes, topK: $k) {
-    textMem { cubeId memories { id memory metadata { relativity userId } cube { id name } } } actMem paraMem
+    textMem { cubeId memories { memoryId memory metadata { relativity userId } cube { cubeId name } } } actMem paraMem
   }
 }"""
 
@@ -30,7 +30,7 @@ SEARCH = """query($q: String!, $cubes: [ID!], $k: Int) {
 def make_cube(gql: Gql, key: str, name: str = "notes") -> str:
     body = gql(CREATE_CUBE, key, input={"name": name})
     assert body.get("errors") is None, body
-    cube: str = body["data"]["createCube"]["id"]
+    cube: str = body["data"]["createCube"]["cubeId"]
     return cube
 
 
@@ -43,7 +43,7 @@ def add(gql: Gql, key: str, cube: str, *content: str) -> list[str]:
 
 def test_missing_or_wrong_key_is_401(client: TestClient) -> None:
     for headers in ({}, {"Authorization": "Bearer mgk_wrong"}, {"Authorization": "Basic abc"}):
-        response = client.post("/graphql", json={"query": "{ me { user { id } } }"}, headers=headers)
+        response = client.post("/graphql", json={"query": "{ me { user { userId } } }"}, headers=headers)
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
         assert codes(response.json()) == ["UNAUTHENTICATED"]
@@ -59,31 +59,31 @@ def test_graphiql_page_and_health(client: TestClient) -> None:
 
 def test_user_lifecycle_and_memory_crud(gql: Gql, new_user: NewUser) -> None:
     alice, key = new_user("alice")
-    me = gql("{ me { user { id name role } accessibleCubes { id } } }", key)
-    assert me["data"]["me"]["user"] == {"id": alice, "name": "Alice", "role": "USER"}
+    me = gql("{ me { user { userId name role } accessibleCubes { cubeId } } }", key)
+    assert me["data"]["me"]["user"] == {"userId": alice, "name": "Alice", "role": "USER"}
     cube_body = gql(CREATE_CUBE, key, input={"name": "notes", "path": "/x"})
     cube = cube_body["data"]["createCube"]
-    assert cube["isLoaded"] and cube["canWrite"] and cube["owner"] == {"id": alice}
-    ids = add(gql, key, cube["id"], "Alice plays the cello", "Alice lives in Lyon", "Alice plays the cello")
+    assert cube["isLoaded"] and cube["canWrite"] and cube["owner"] == {"userId": alice}
+    ids = add(gql, key, cube["cubeId"], "Alice plays the cello", "Alice lives in Lyon", "Alice plays the cello")
     assert len(ids) == 2
 
-    found = gql(SEARCH, key, q="What instrument does Alice play?", cubes=[cube["id"]], k=1)["data"]["search"]
+    found = gql(SEARCH, key, q="What instrument does Alice play?", cubes=[cube["cubeId"]], k=1)["data"]["search"]
     assert found["actMem"] == [] and found["paraMem"] == []
     (group,) = found["textMem"]
     (hit,) = group["memories"]
     assert hit["memory"] == "Alice plays the cello"
     assert hit["metadata"]["userId"] == alice and hit["metadata"]["relativity"] > 0
-    assert hit["cube"] == {"id": cube["id"], "name": "notes"}
+    assert hit["cube"] == {"cubeId": cube["cubeId"], "name": "notes"}
 
     one = gql("query($c: ID!, $id: ID!) { memory(cubeId: $c, id: $id) { memory metadata { version } } }",
-              key, c=cube["id"], id=ids[1])
+              key, c=cube["cubeId"], id=ids[1])
     assert one["data"]["memory"] == {"memory": "Alice lives in Lyon", "metadata": {"version": 1}}
 
     updated = gql(
         "mutation($input: UpdateMemoryInput!) { updateMemory(input: $input) "
         "{ memory metadata { version tags extra } } }",
         key,
-        input={"cubeId": cube["id"], "id": ids[1], "memory": "Alice lives in Paris", "tags": ["home"],
+        input={"cubeId": cube["cubeId"], "id": ids[1], "memory": "Alice lives in Paris", "tags": ["home"],
                "extra": {"reason": "moved"}},
     )
     assert updated["data"]["updateMemory"] == {
@@ -91,14 +91,14 @@ def test_user_lifecycle_and_memory_crud(gql: Gql, new_user: NewUser) -> None:
         "metadata": {"version": 2, "tags": ["home"], "extra": {"reason": "moved"}},
     }
     history = gql("query($c: ID!, $id: ID!) { memoryHistory(cubeId: $c, id: $id) { memory } }",
-                  key, c=cube["id"], id=ids[1])
+                  key, c=cube["cubeId"], id=ids[1])
     assert history["data"]["memoryHistory"] == [{"memory": "Alice lives in Lyon"}]
 
-    deleted = gql("mutation($c: ID!, $id: ID!) { deleteMemory(cubeId: $c, id: $id) }", key, c=cube["id"], id=ids[1])
+    deleted = gql("mutation($c: ID!, $id: ID!) { deleteMemory(cubeId: $c, id: $id) }", key, c=cube["cubeId"], id=ids[1])
     assert deleted["data"]["deleteMemory"] is True
-    gone = gql("query($c: ID!, $id: ID!) { memory(cubeId: $c, id: $id) { id } }", key, c=cube["id"], id=ids[1])
+    gone = gql("query($c: ID!, $id: ID!) { memory(cubeId: $c, id: $id) { memoryId } }", key, c=cube["cubeId"], id=ids[1])  # noqa: E501
     assert codes(gone) == ["NOT_FOUND"]
-    cleared = gql("mutation($c: ID) { deleteAllMemories(cubeId: $c) }", key, c=cube["id"])
+    cleared = gql("mutation($c: ID) { deleteAllMemories(cubeId: $c) }", key, c=cube["cubeId"])
     assert cleared["data"]["deleteAllMemories"] == 1
 
 
@@ -107,12 +107,12 @@ def test_memories_pagination(gql: Gql, new_user: NewUser) -> None:
     cube = make_cube(gql, key)
     ids = add(gql, key, cube, *[f"memory number {i}" for i in range(5)])
     page_query = """query($c: ID!, $after: String) { memories(cubeId: $c, first: 2, after: $after) {
-        edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }"""
+        edges { cursor node { memoryId } } pageInfo { hasNextPage endCursor } } }"""
     seen: list[str] = []
     after = None
     for _ in range(3):
         page = gql(page_query, key, c=cube, after=after)["data"]["memories"]
-        seen += [edge["node"]["id"] for edge in page["edges"]]
+        seen += [edge["node"]["memoryId"] for edge in page["edges"]]
         after = page["pageInfo"]["endCursor"]
         if not page["pageInfo"]["hasNextPage"]:
             break
@@ -129,7 +129,7 @@ def test_cross_tenant_access_is_forbidden_and_leaks_nothing(gql: Gql, new_user: 
     cube = make_cube(gql, alice_key, "alice private")
     (memory_id,) = add(gql, alice_key, cube, "Alice's bank PIN is 4711")
     probes: list[tuple[str, Callable[[str], dict[str, Any]]]] = [
-        ("query($c: ID!) { cube(id: $c) { id name } }", lambda c: {"c": c}),
+        ("query($c: ID!) { cube(id: $c) { cubeId name } }", lambda c: {"c": c}),
         ("query($c: ID!, $id: ID!) { memory(cubeId: $c, id: $id) { memory } }", lambda c: {"c": c, "id": memory_id}),
         ("query($c: ID!) { memories(cubeId: $c) { edges { node { memory } } } }", lambda c: {"c": c}),
         (
@@ -140,10 +140,10 @@ def test_cross_tenant_access_is_forbidden_and_leaks_nothing(gql: Gql, new_user: 
         (ADD, lambda c: {"input": {"cubeId": c, "content": ["bob was here"]}}),
         ("mutation($c: ID!, $id: ID!) { deleteMemory(cubeId: $c, id: $id) }", lambda c: {"c": c, "id": memory_id}),
         ("mutation($c: ID) { deleteAllMemories(cubeId: $c) }", lambda c: {"c": c}),
-        ("mutation($c: ID!) { registerCube(cubeId: $c) { id } }", lambda c: {"c": c}),
+        ("mutation($c: ID!) { registerCube(cubeId: $c) { cubeId } }", lambda c: {"c": c}),
         ("mutation($c: ID!, $u: ID!) { shareCube(cubeId: $c, userId: $u) }", lambda c: {"c": c, "u": "root"}),
         (
-            "mutation($input: UpdateMemoryInput!) { updateMemory(input: $input) { id } }",
+            "mutation($input: UpdateMemoryInput!) { updateMemory(input: $input) { memoryId } }",
             lambda c: {"input": {"cubeId": c, "id": memory_id, "memory": "overwritten"}},
         ),
     ]
@@ -166,8 +166,8 @@ def test_role_rules_over_http(gql: Gql, new_user: NewUser) -> None:
     _, admin_key = new_user("admin", "ADMIN")
     refused = gql("mutation { createUser(input: {id: \"x-by-user\"}) { apiKey } }", alice_key)
     assert codes(refused) == ["FORBIDDEN"]
-    assert codes(gql("{ users { id } }", alice_key)) == ["FORBIDDEN"]
-    assert any(u["id"] == alice for u in gql("{ users { id } }", admin_key)["data"]["users"])
+    assert codes(gql("{ users { userId } }", alice_key)) == ["FORBIDDEN"]
+    assert any(u["userId"] == alice for u in gql("{ users { userId } }", admin_key)["data"]["users"])
     assert codes(gql(CREATE_CUBE, guest_key, input={"name": "guest cube"})) == ["FORBIDDEN"]
     cube = make_cube(gql, alice_key)
     add(gql, alice_key, cube, "a shared fact")
@@ -177,8 +177,8 @@ def test_role_rules_over_http(gql: Gql, new_user: NewUser) -> None:
     found = gql(SEARCH, guest_key, q="fact", cubes=[cube], k=3)
     assert [m["memory"] for m in found["data"]["search"]["textMem"][0]["memories"]] == ["a shared fact"]
     assert codes(gql(ADD, guest_key, input={"cubeId": cube, "content": ["guest note"]})) == ["FORBIDDEN"]
-    registered = gql("mutation($c: ID!) { registerCube(cubeId: $c) { id isLoaded canWrite } }", guest_key, c=cube)
-    assert registered["data"]["registerCube"] == {"id": cube, "isLoaded": True, "canWrite": False}
+    registered = gql("mutation($c: ID!) { registerCube(cubeId: $c) { cubeId isLoaded canWrite } }", guest_key, c=cube)
+    assert registered["data"]["registerCube"] == {"cubeId": cube, "isLoaded": True, "canWrite": False}
     assert gql("mutation($c: ID!) { unregisterCube(cubeId: $c) }", guest_key, c=cube)["data"]["unregisterCube"]
     assert codes(gql("mutation($c: ID!) { unregisterCube(cubeId: $c) }", guest_key, c=cube)) == ["NOT_FOUND"]
 
@@ -187,7 +187,7 @@ def test_rotated_key_replaces_the_old_one(client: TestClient, gql: Gql, new_user
     _, key = new_user("rotator")
     new_key = gql("mutation { rotateApiKey }", key)["data"]["rotateApiKey"]
     assert new_key != key
-    old = client.post("/graphql", json={"query": "{ me { user { id } } }"}, headers={"Authorization": f"Bearer {key}"})
+    old = client.post("/graphql", json={"query": "{ me { user { userId } } }"}, headers={"Authorization": f"Bearer {key}"})  # noqa: E501
     assert old.status_code == 401
     assert gql("{ me { user { name } } }", new_key)["data"]["me"]["user"]["name"] == "Rotator"
 
@@ -195,16 +195,16 @@ def test_rotated_key_replaces_the_old_one(client: TestClient, gql: Gql, new_user
 def test_bad_input_and_limits(client: TestClient, gql: Gql, new_user: NewUser) -> None:
     _, key = new_user("limits")
     cube = make_cube(gql, key)
-    assert codes(gql("{ me { user { id } ", key)) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert codes(gql("{ me { user { userId } ", key)) == ["GRAPHQL_VALIDATION_FAILED"]
     assert codes(gql("{ me { nosuchfield } }", key)) == ["GRAPHQL_VALIDATION_FAILED"]
     assert codes(gql(SEARCH, key, q="x", cubes=[cube], k=1000)) == ["BAD_USER_INPUT"]
     assert codes(gql(ADD, key, input={"cubeId": cube, "content": ["  "]})) == ["BAD_USER_INPUT"]
     assert codes(gql(ADD, key, input={"cubeId": cube, "content": ["a"], "docPath": "/etc/passwd"})) == [
         "BAD_USER_INPUT"
     ]
-    nested = 'query { search(query: "x") { textMem { memories { cube { owner { id } } } } } }'
+    nested = 'query { search(query: "x") { textMem { memories { cube { owner { userId } } } } } }'
     assert gql(nested, key).get("errors") is None  # the deepest path the schema has is allowed
-    tokens = "{ " + " ".join("me { user { id } }" for _ in range(MAX_TOKENS // 4)) + " }"
+    tokens = "{ " + " ".join("me { user { userId } }" for _ in range(MAX_TOKENS // 4)) + " }"
     assert codes(gql(tokens, key))[0] == "GRAPHQL_VALIDATION_FAILED"
     aliases = "{ " + " ".join(f"a{i}: me {{ user {{ id }} }}" for i in range(MAX_ALIASES + 1)) + " }"
     assert codes(gql(aliases, key))[0] == "GRAPHQL_VALIDATION_FAILED"

@@ -17,7 +17,7 @@ SEARCH = "query($cs: [ID!], $k: Int) { a: search(query: \"tea\", cubeIds: $cs, t
 
 def test_a_repeated_text_is_still_costed_with_its_own_variables(gql: Gql, new_user: NewUser) -> None:
     _, key = new_user("costed")
-    cube = gql('mutation { createCube(input: {name: "tea"}) { id } }', key)["data"]["createCube"]["id"]
+    cube = gql('mutation { createCube(input: {name: "tea"}) { cubeId } }', key)["data"]["createCube"]["cubeId"]
     assert gql(SEARCH, key, cs=[cube], k=5).get("errors") is None
     assert VALIDATED.digest(SEARCH) in VALIDATED  # validated once, remembered
     field = 'search(query: "tea", cubeIds: $cs, topK: $k) { textMem { cubeId } }'
@@ -32,10 +32,13 @@ def test_a_repeated_text_is_still_costed_with_its_own_variables(gql: Gql, new_us
 def test_invalid_and_unparsable_texts_are_refused_every_time(gql: Gql) -> None:
     for _ in range(2):
         assert codes(gql("{ me { nosuchfield } }")) == ["GRAPHQL_VALIDATION_FAILED"]
-        assert codes(gql("{ me { user { id } ")) == ["GRAPHQL_VALIDATION_FAILED"]
-        deep = "{ me { accessibleCubes { owner { id } memories(first: 1) { edges { node { cube { owner { id } } } } } } } }"  # noqa: E501
+        assert codes(gql("{ me { user { userId } ")) == ["GRAPHQL_VALIDATION_FAILED"]
+        deep = (  # one level over MAX_DEPTH
+            "{ me { accessibleCubes { memories(first: 1) { edges { node { cube { owner { cubes { owner { cubes "
+            "{ owner { name } } } } } } } } } } } }"
+        )
         assert codes(gql(deep)) == ["GRAPHQL_VALIDATION_FAILED"]
-        tokens = "{ " + "me { user { id } } " * 400 + "}"  # over the 2,000-token limit
+        tokens = "{ " + "me { user { userId } } " * 400 + "}"  # over the 2,000-token limit
         assert len(tokens) <= MAX_CACHED_QUERY_CHARS
         assert codes(gql(tokens)) == ["GRAPHQL_VALIDATION_FAILED"]
 

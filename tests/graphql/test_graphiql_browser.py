@@ -41,8 +41,8 @@ def test_graphiql_runs_an_authorized_query(
     tmp_path: Path,
 ) -> None:
     user_id, key = new_user("browser")
-    gql("mutation($n: String!) { createCube(input: {name: $n}) { id } }", key, n="Cube seen through GraphiQL")
-    query = "{ me { user { id name } accessibleCubes { name } } }"
+    gql("mutation($n: String!) { createCube(input: {name: $n}) { cubeId } }", key, n="Cube seen through GraphiQL")
+    query = "{ me { user { userId name } accessibleCubes { name } } }"
     # GraphiQL's page reads ?q= and ?headers= with decodeURIComponent, so spaces must be %20, not '+'.
     url = f"{server}/graphql?" + urllib.parse.urlencode(
         {"q": query, "headers": json.dumps({"Authorization": f"Bearer {key}"})}, quote_via=urllib.parse.quote

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.neo4j
 
 ALLOWED = "https://notes.example.com"
 OTHER = "https://evil.example.net"
-WHOAMI = "{ me { user { id role } } }"
+WHOAMI = "{ me { user { userId role } } }"
 
 
 def preflight(client: TestClient, origin: str) -> object:
@@ -74,7 +74,7 @@ def test_get_runs_queries_and_refuses_mutations(client: TestClient) -> None:
     auth = {"Authorization": f"Bearer {ROOT_KEY}"}
     got = client.get("/graphql", params={"query": WHOAMI}, headers=auth)
     assert got.status_code == 200 and got.json()["data"]["me"]["user"]["role"] == "ROOT"
-    mutation = 'mutation { createCube(input: {name: "via get"}) { id } }'
+    mutation = 'mutation { createCube(input: {name: "via get"}) { cubeId } }'
     refused = client.get("/graphql", params={"query": mutation}, headers=auth)
     assert refused.status_code == 405
     cubes = client.post("/graphql", json={"query": "{ cubes { name } }"}, headers=auth).json()["data"]["cubes"]

@@ -46,7 +46,7 @@ def test_messages_documents_and_chat_over_http(
         created = post(client, ROOT_KEY, "mutation($id: ID!) { createUser(input: {id: $id}) { apiKey } }",
                        id=f"traveller-{uuid.uuid4().hex[:8]}")
         key = created["data"]["createUser"]["apiKey"]
-        cube = post(client, key, "mutation { createCube(input: {name: \"trip\"}) { id } }")["data"]["createCube"]["id"]
+        cube = post(client, key, "mutation { createCube(input: {name: \"trip\"}) { cubeId } }")["data"]["createCube"]["cubeId"]  # noqa: E501
         messages = [{"role": "user", "content": "I booked the Kyoto train.", "chatTime": "2 May 2024",
                      "messageId": "m-1", "name": "Ana"}]
         added = post(client, key, ADD, input={"cubeId": cube, "messages": messages})

@@ -20,7 +20,7 @@ from memos_graph.services.identity import ApiKeyCache, hash_api_key, key_cache, 
 from memos_graph.services.runtime import Runtime
 from tests.graphql.conftest import ROOT_KEY, Gql, caller_of
 
-ME = "{ me { user { id } } }"
+ME = "{ me { user { userId } } }"
 TINY_TTL_S = 1.0
 MARGIN_S = 0.75  # scheduling slack on a loaded machine
 LONG_TTL_S = 30.0  # so that "refused at once" cannot be the entry expiring
@@ -73,11 +73,11 @@ def status_of(client: TestClient) -> Callable[[str], int]:
 
 def make_user(gql: Gql, uid: Callable[[str], str], name: str) -> tuple[str, str]:
     body = gql(
-        "mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } apiKey } }",
+        "mutation($input: CreateUserInput!) { createUser(input: $input) { user { userId } apiKey } }",
         input={"id": uid(name), "name": name, "role": "USER"},
     )
     assert body.get("errors") is None, body
-    return body["data"]["createUser"]["user"]["id"], body["data"]["createUser"]["apiKey"]
+    return body["data"]["createUser"]["user"]["userId"], body["data"]["createUser"]["apiKey"]
 
 
 def root_user(runtime: Runtime) -> User:

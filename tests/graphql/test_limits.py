@@ -18,9 +18,9 @@ from tests.graphql.conftest import ROOT_KEY, Gql, caller_of, codes
 pytestmark = pytest.mark.neo4j
 
 NewUser = Callable[..., tuple[str, str]]
-CREATE_CUBE = "mutation($input: CreateCubeInput!) { createCube(input: $input) { id } }"
+CREATE_CUBE = "mutation($input: CreateCubeInput!) { createCube(input: $input) { cubeId } }"
 ADD = "mutation($input: AddMemoriesInput!) { addMemories(input: $input) { ids } }"
-SEARCH_FIELDS = "textMem { cubeId memories { id } }"
+SEARCH_FIELDS = "textMem { cubeId memories { memoryId } }"
 
 
 def aliased(count: int, arguments: str) -> str:
@@ -36,7 +36,7 @@ def nested(depth: int) -> str:
 
 @pytest.mark.parametrize("depth", [1_000, 100_000])
 def test_deeply_nested_json_is_400_before_authentication(client: TestClient, depth: int) -> None:
-    body = '{"query": "{ me { user { id } } }", "variables": {"x": ' + nested(depth) + "}}"
+    body = '{"query": "{ me { user { userId } } }", "variables": {"x": ' + nested(depth) + "}}"
     for headers in ({}, {"Authorization": f"Bearer {ROOT_KEY}"}):
         response = client.post("/graphql", content=body, headers={**headers, "Content-Type": "application/json"})
         assert response.status_code == 400, response.text[:300]
@@ -46,24 +46,24 @@ def test_deeply_nested_json_is_400_before_authentication(client: TestClient, dep
     response = client.post("/graphql", content=nested(depth), headers={"Content-Type": "application/json"})
     assert response.status_code == 400 and codes(response.json()) == ["BAD_REQUEST"]
     response = client.get(
-        "/graphql", params={"query": "{ me { user { id } } }", "variables": nested(min(depth, 5_000))}
+        "/graphql", params={"query": "{ me { user { userId } } }", "variables": nested(min(depth, 5_000))}
     )
     assert response.status_code == 400 and codes(response.json()) == ["BAD_REQUEST"]
 
 
 def test_nesting_within_the_bound_still_works(gql: Gql) -> None:
-    body = gql("{ me { user { id } } }", x=json.loads(nested(MAX_JSON_DEPTH - 2)))
+    body = gql("{ me { user { userId } } }", x=json.loads(nested(MAX_JSON_DEPTH - 2)))
     assert body.get("errors") is None, body
 
 
 def test_integer_too_long_for_python_is_400(client: TestClient) -> None:
-    body = '{"query": "{ me { user { id } } }", "variables": {"x": ' + "9" * 5_000 + "}}"
+    body = '{"query": "{ me { user { userId } } }", "variables": {"x": ' + "9" * 5_000 + "}}"
     response = client.post("/graphql", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 400 and codes(response.json()) == ["BAD_REQUEST"]
 
 
 def test_no_page_may_be_framed(client: TestClient) -> None:
-    me = {"query": "{ me { user { id } } }"}
+    me = {"query": "{ me { user { userId } } }"}
     responses = [
         client.get("/graphql", headers={"Accept": "text/html"}),  # GraphiQL
         client.post("/graphql", json=me, headers={"Authorization": f"Bearer {ROOT_KEY}"}),
@@ -103,7 +103,7 @@ def test_request_cost_is_refused_before_any_work(gql: Gql, new_user: NewUser) ->
 
 def test_cubes_per_search_are_capped(gql: Gql, new_user: NewUser) -> None:
     _, key = new_user("wide")
-    cube = gql(CREATE_CUBE, key, input={"name": "mine"})["data"]["createCube"]["id"]
+    cube = gql(CREATE_CUBE, key, input={"name": "mine"})["data"]["createCube"]["cubeId"]
     assert gql(ADD, key, input={"cubeId": cube, "content": ["a fact"]}).get("errors") is None
     limit = LimitSettings().max_cubes_per_search
     body = gql(f"query($c: [ID!]) {{ {aliased(1, 'cubeIds: $c, topK: 1')} }}", key, c=[cube] * 3)

@@ -12,8 +12,8 @@ from tests.graphql.conftest import Gql, codes
 pytestmark = pytest.mark.neo4j
 
 NewUser = Callable[..., tuple[str, str]]
-ME = "{ me { user { id } } }"
-CREATE_CUBE = "mutation($n: String!) { createCube(input: {name: $n}) { id } }"
+ME = "{ me { user { userId } } }"
+CREATE_CUBE = "mutation($n: String!) { createCube(input: {name: $n}) { cubeId } }"
 SHARE = "mutation($c: ID!, $u: ID!, $p: SharePermission!) { shareCube(cubeId: $c, userId: $u, permission: $p) }"
 ADD = "mutation($c: ID!, $t: [String!]!) { addMemories(input: {cubeId: $c, content: $t}) { ids } }"
 MEMORIES = "query($c: ID!) { memories(cubeId: $c, first: 10) { edges { node { memory metadata { updatedBy } } } } }"
@@ -22,7 +22,7 @@ MEMORIES = "query($c: ID!) { memories(cubeId: $c, first: 10) { edges { node { me
 def test_revoke_share_and_delete_cube(gql: Gql, new_user: NewUser) -> None:
     _, alice_key = new_user("alice")
     bob, bob_key = new_user("bob")
-    cube = gql(CREATE_CUBE, alice_key, n="notes")["data"]["createCube"]["id"]
+    cube = gql(CREATE_CUBE, alice_key, n="notes")["data"]["createCube"]["cubeId"]
     gql(ADD, alice_key, c=cube, t=["Alice feeds the cat at seven"])
     assert gql(SHARE, alice_key, c=cube, u=bob, p="WRITE")["data"] == {"shareCube": True}
     assert codes(gql(SHARE, bob_key, c=cube, u=bob, p="READ")) == ["FORBIDDEN"]  # not the owner
@@ -43,7 +43,7 @@ def test_admin_shares_read_only_and_edits_are_signed(gql: Gql, new_user: NewUser
     admin, admin_key = new_user("admin", "ADMIN")
     _, alice_key = new_user("alice")
     bob, bob_key = new_user("bob")
-    cube = gql(CREATE_CUBE, alice_key, n="shared")["data"]["createCube"]["id"]
+    cube = gql(CREATE_CUBE, alice_key, n="shared")["data"]["createCube"]["cubeId"]
     (memory_id,) = gql(ADD, alice_key, c=cube, t=["The kettle is broken"])["data"]["addMemories"]["ids"]
     assert codes(gql(SHARE, admin_key, c=cube, u=admin, p="WRITE")) == ["FORBIDDEN"]
     assert codes(gql(SHARE, admin_key, c=cube, u=bob, p="WRITE")) == ["FORBIDDEN"]
@@ -65,18 +65,18 @@ def test_admin_shares_read_only_and_edits_are_signed(gql: Gql, new_user: NewUser
 def test_users_are_deactivated_reset_and_deleted(gql: Gql, new_user: NewUser, client: TestClient) -> None:
     admin, admin_key = new_user("admin", "ADMIN")
     carol, carol_key = new_user("carol")
-    cube = gql(CREATE_CUBE, carol_key, n="carol's")["data"]["createCube"]["id"]
+    cube = gql(CREATE_CUBE, carol_key, n="carol's")["data"]["createCube"]["cubeId"]
     gql(ADD, carol_key, c=cube, t=["Carol's bank is in Leeds"])
 
     def status(key: str) -> int:
         return client.post("/graphql", json={"query": ME}, headers={"Authorization": f"Bearer {key}"}).status_code
 
-    deactivate = "mutation($u: ID!) { deactivateUser(userId: $u) { id isActive } }"
-    reactivate = "mutation($u: ID!) { reactivateUser(userId: $u) { id isActive } }"
+    deactivate = "mutation($u: ID!) { deactivateUser(userId: $u) { userId isActive } }"
+    reactivate = "mutation($u: ID!) { reactivateUser(userId: $u) { userId isActive } }"
     assert codes(gql(deactivate, carol_key, u=admin)) == ["FORBIDDEN"]
-    assert gql(deactivate, admin_key, u=carol)["data"]["deactivateUser"] == {"id": carol, "isActive": False}
+    assert gql(deactivate, admin_key, u=carol)["data"]["deactivateUser"] == {"userId": carol, "isActive": False}
     assert status(carol_key) == 401
-    assert gql(reactivate, admin_key, u=carol)["data"]["reactivateUser"] == {"id": carol, "isActive": True}
+    assert gql(reactivate, admin_key, u=carol)["data"]["reactivateUser"] == {"userId": carol, "isActive": True}
     assert status(carol_key) == 200
 
     reset = "mutation($u: ID!) { resetApiKey(userId: $u) }"
@@ -89,4 +89,4 @@ def test_users_are_deactivated_reset_and_deleted(gql: Gql, new_user: NewUser, cl
     assert gql(delete, u=carol)["data"] == {"deleteUser": [cube]}
     assert status(new_key) == 401
     assert codes(gql(delete, u=carol)) == ["NOT_FOUND"]
-    assert codes(gql("query($c: ID!) { cube(id: $c) { id } }", c=cube)) == ["FORBIDDEN"]
+    assert codes(gql("query($c: ID!) { cube(id: $c) { cubeId } }", c=cube)) == ["FORBIDDEN"]

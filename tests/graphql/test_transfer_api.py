@@ -39,7 +39,7 @@ def test_dump_and_import_inside_the_roots(
         alice, alice_key = new_user("alice")
         _, bob_key = new_user("bob")
         cube = uid("alice-cube")
-        created = post(client, alice_key, 'mutation($i: ID!) { createCube(input: {name: "n", id: $i}) { id } }', i=cube)
+        created = post(client, alice_key, 'mutation($i: ID!) { createCube(input: {name: "n", id: $i}) { cubeId } }', i=cube)  # noqa: E501
         assert created.get("errors") is None, created
         added = post(client, alice_key, "mutation($c: ID!) { addMemories(input: {cubeId: $c, "
                      'content: ["Alice keeps a sourdough starter", "Alice bakes on Sundays"]}) { ids } }', c=cube)

@@ -199,10 +199,10 @@ class SecurityEnv:
     def cube(self, caller: Caller, name: str = "cube", cube_id: str | None = None) -> str:
         """A cube the caller creates through the API."""
         data = self.api.ok(
-            caller.key, "mutation($i: CreateCubeInput!) { createCube(input: $i) { id } }",
+            caller.key, "mutation($i: CreateCubeInput!) { createCube(input: $i) { cubeId } }",
             i={"name": name, "id": cube_id},
         )
-        created: str = data["createCube"]["id"]
+        created: str = data["createCube"]["cubeId"]
         return created
 
     def add(self, caller: Caller, cube_id: str, *texts: str) -> list[str]:
@@ -520,7 +520,7 @@ RAW_STATUSES = frozenset({200, 400, 413})
 
 def seed_target(api: Api, caller: Caller, texts: Sequence[str]) -> FuzzTarget:
     """A cube of the fuzz user with memories (one updated, so it has history) to aim the fuzz at."""
-    cube = api.ok(caller.key, 'mutation { createCube(input: {name: "fuzz"}) { id } }')["createCube"]["id"]
+    cube = api.ok(caller.key, 'mutation { createCube(input: {name: "fuzz"}) { cubeId } }')["createCube"]["cubeId"]
     ids = api.ok(
         caller.key, "mutation($i: AddMemoriesInput!) { addMemories(input: $i) { ids } }",
         i={"cubeId": cube, "content": list(texts)},

@@ -26,7 +26,7 @@ from tests.security.conftest import Caller, SecurityEnv, codes
 pytestmark = pytest.mark.neo4j
 
 UPDATE = "mutation($i: UpdateMemoryInput!) { updateMemory(input: $i) { id metadata { version extra } } }"
-LIST = "query($c: ID!) { memories(cubeId: $c, first: 100) { edges { node { id memory metadata { version extra } } } } }"
+LIST = "query($c: ID!) { memories(cubeId: $c, first: 100) { edges { node { memoryId memory metadata { version extra } } } } }"  # noqa: E501
 HISTORY = "query($c: ID!, $id: ID!) { memoryHistory(cubeId: $c, id: $id) { memory } }"
 LIMIT = 32_000
 

@@ -26,21 +26,21 @@ from tests.security.conftest import Caller, SecurityEnv, codes, follow_rotation,
 
 pytestmark = pytest.mark.neo4j
 
-ME = "{ me { user { id name } accessibleCubes { id name ownerId } } }"
-USERS = "{ users { id name } }"
-CUBE = "query($c: ID!) { cube(id: $c) { id name ownerId isLoaded canWrite owner { id name } } }"
-CUBES = "{ cubes { id name ownerId owner { name } } }"
+ME = "{ me { user { userId name } accessibleCubes { cubeId name ownerId } } }"
+USERS = "{ users { userId name } }"
+CUBE = "query($c: ID!) { cube(id: $c) { cubeId name ownerId isLoaded canWrite owner { userId name } } }"
+CUBES = "{ cubes { cubeId name ownerId owner { name } } }"
 MEMORY_FIELDS = (
-    "id memory metadata { tags key sessionId version sources { content messageId docPath } } cube { id name }"
+    "memoryId memory metadata { tags key sessionId version sources { content messageId docPath } } cube { cubeId name }"
 )
 MEMORY = f"query($c: ID!, $i: ID!) {{ memory(cubeId: $c, id: $i) {{ {MEMORY_FIELDS} }} }}"
 HISTORY = f"query($c: ID!, $i: ID!) {{ memoryHistory(cubeId: $c, id: $i) {{ {MEMORY_FIELDS} }} }}"
 MEMORIES = f"query($c: ID!) {{ memories(cubeId: $c, first: 100) {{ edges {{ node {{ {MEMORY_FIELDS} }} }} }} }}"
-SEARCH = "query($q: String!, $cs: [ID!]) { search(query: $q, cubeIds: $cs, topK: 20) { textMem { cubeId memories { id memory cube { id } } } } }"  # noqa: E501
-CREATE_USER = 'mutation($i: ID!) { createUser(input: {id: $i, name: "Mallory"}) { apiKey user { id } } }'
+SEARCH = "query($q: String!, $cs: [ID!]) { search(query: $q, cubeIds: $cs, topK: 20) { textMem { cubeId memories { memoryId memory cube { cubeId } } } } }"  # noqa: E501
+CREATE_USER = 'mutation($i: ID!) { createUser(input: {id: $i, name: "Mallory"}) { apiKey user { userId } } }'
 ROTATE = "mutation { rotateApiKey }"
-CREATE_CUBE = "mutation($i: CreateCubeInput!) { createCube(input: $i) { id name ownerId } }"
-REGISTER = "mutation($c: ID!) { registerCube(cubeId: $c) { id name ownerId } }"
+CREATE_CUBE = "mutation($i: CreateCubeInput!) { createCube(input: $i) { cubeId name ownerId } }"
+REGISTER = "mutation($c: ID!) { registerCube(cubeId: $c) { cubeId name ownerId } }"
 UNREGISTER = "mutation($c: ID!) { unregisterCube(cubeId: $c) }"
 SHARE = "mutation($c: ID!, $u: ID!) { shareCube(cubeId: $c, userId: $u, permission: WRITE) }"
 ADD = "mutation($i: AddMemoriesInput!) { addMemories(input: $i) { cubeId ids } }"
@@ -53,9 +53,31 @@ DUMP = "mutation($c: ID!, $d: String!) { dumpCube(cubeId: $c, dumpDir: $d) { cub
 REVOKE = "mutation($c: ID!, $u: ID!) { revokeShare(cubeId: $c, userId: $u) }"
 DELETE_CUBE = "mutation($c: ID!) { deleteCube(cubeId: $c) }"
 RESET_KEY = "mutation($u: ID!) { resetApiKey(userId: $u) }"
-DEACTIVATE = "mutation($u: ID!) { deactivateUser(userId: $u) { id isActive } }"
-REACTIVATE = "mutation($u: ID!) { reactivateUser(userId: $u) { id isActive } }"
+DEACTIVATE = "mutation($u: ID!) { deactivateUser(userId: $u) { userId isActive } }"
+REACTIVATE = "mutation($u: ID!) { reactivateUser(userId: $u) { userId isActive } }"
 DELETE_USER = "mutation($u: ID!) { deleteUser(userId: $u) }"
+NODE = "query($i: ID!) { node(id: $i) { id __typename ... on MemCube { cubeId name } ... on Memory { memoryId memory } ... on User { userId name } } }"  # noqa: E501
+FILTERED = "query($q: String!, $cs: [ID!]) { search(query: $q, cubeIds: $cs, filter: {tagsAny: [\"x\"]}) { textMem { memories { memoryId } } } }"  # noqa: E501
+# Every traversal field, walked from A's own roots: nothing of B may be reachable this way.
+WALK_MEMORY = (
+    "memoryId memory cube { cubeId } history { id memory } "
+    "derivedFrom { kind node { __typename ... on Message { key content next { key content memories { memoryId memory } }"  # noqa: E501
+    " previous { key content } memories { memoryId memory } } ... on Document { key path chunks { memoryId memory } }"
+    " ... on MemoryVersion { id memory } } }"
+)
+WALK = (
+    "{ me { user { userId cubes { cubeId } } accessibleCubes { cubeId owner { userId cubes { cubeId name } } "
+    "sharedWith { permission node { userId name cubes { cubeId name } } } "
+    f"memories(first: 100, orderBy: {{field: UPDATED_AT, direction: DESC}}) {{ totalCount edges {{ node {{ {WALK_MEMORY} }} }} }} }} }} }}"  # noqa: E501
+)
+
+
+def global_id(type_name: str, key: str) -> str:
+    from strawberry.relay import GlobalID
+
+    return str(GlobalID(type_name, key))
+
+
 IMPORT = "mutation($p: String!, $c: ID) { importCube(path: $p, cubeId: $c) { cubeId memories newIds reembedded } }"
 
 
@@ -129,6 +151,12 @@ def oracle_directory(ids: Ids) -> tuple[str, dict[str, Any]]:
 
 PROBES = [
     Probe("me", "the caller's own view", lambda t: (ME, {}), Expect.NO_LEAK),
+    Probe("me", "every traversal field from A's cubes", lambda t: (WALK, {}), Expect.NO_LEAK, control="Alice"),
+    Probe("node", "B's cube", lambda t: (NODE, {"i": global_id("MemCube", t.cube)})),
+    Probe("node", "B's memory", lambda t: (NODE, {"i": global_id("Memory", t.memory)})),
+    Probe("node", "B", lambda t: (NODE, {"i": global_id("User", t.user)})),
+    Probe("search", "a filter, cubeIds: [B's cube]", lambda t: (FILTERED, {"q": "tulips", "cs": [t.cube]}),
+          expected_code="FORBIDDEN"),
     Probe("users", "a USER lists users", lambda t: (USERS, {}), expected_code="FORBIDDEN"),
     Probe("cube", "B's cube", lambda t: (CUBE, {"c": t.cube}), expected_code="FORBIDDEN"),
     Probe("cubes", "the caller's own list", lambda t: (CUBES, {}), Expect.NO_LEAK),
@@ -335,7 +363,7 @@ def test_b_is_invisible_and_untouched(
         seen_g["data"]["importCube"].pop("newIds")
         assert seen_b == seen_g
         copied = env.api.ok(t.a.key, MEMORIES, c=body_b["data"]["importCube"]["cubeId"])["memories"]["edges"]
-        assert [edge["node"]["id"] for edge in copied] != [victim.memory]
+        assert [edge["node"]["memoryId"] for edge in copied] != [victim.memory]
 
     assert b_state(env, t) == baseline, "B's data changed"
     assert not (env.roots.transfer / "stolen-dump").exists()

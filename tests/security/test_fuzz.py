@@ -148,4 +148,4 @@ def test_the_fuzz_user_wrote_only_into_its_own_cubes(security_env: SecurityEnv, 
         "MATCH (u:User {id: $user}) WHERE u.is_active RETURN count(u) AS n", user=target.caller.user_id
     )
     assert active == 1
-    assert security_env.api.ok(target.caller.key, "{ me { user { id } } }")["me"]["user"]["id"] == target.caller.user_id
+    assert security_env.api.ok(target.caller.key, "{ me { user { userId } } }")["me"]["user"]["userId"] == target.caller.user_id  # noqa: E501

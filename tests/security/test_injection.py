@@ -104,7 +104,7 @@ def extra_key(ctx: Context, value: str) -> tuple[dict[str, Any], object]:
 
 
 def searched(ctx: Context, value: str) -> tuple[dict[str, Any], object]:
-    query = "query($q: String!, $c: [ID!]) { search(query: $q, cubeIds: $c, topK: 5) { textMem { memories { id } } } }"
+    query = "query($q: String!, $c: [ID!]) { search(query: $q, cubeIds: $c, topK: 5) { textMem { memories { memoryId } } } }"  # noqa: E501
     body = ctx.env.api.call(ctx.caller.key, query, q=value, c=[ctx.cube])
     return body, None if body.get("errors") else value.strip()  # nothing to read back: it answered
 
@@ -243,9 +243,9 @@ def test_lucene_and_cypher_syntax_in_search_finds_the_stored_text(context: Conte
     env = context.env
     texts = NASTY[:12]
     ids = env.add(context.caller, context.cube, *texts)
-    query = "query($q: String!, $c: [ID!]) { search(query: $q, cubeIds: $c, topK: 3) { textMem { memories { id } } } }"
+    query = "query($q: String!, $c: [ID!]) { search(query: $q, cubeIds: $c, topK: 3) { textMem { memories { memoryId } } } }"  # noqa: E501
     for text, memory_id in zip(texts, ids, strict=True):
         body = env.api.call(context.caller.key, query, q=text, c=[context.cube])
         assert body.get("errors") is None, (text, body)
-        found = [m["id"] for group in body["data"]["search"]["textMem"] for m in group["memories"]]
+        found = [m["memoryId"] for group in body["data"]["search"]["textMem"] for m in group["memories"]]
         assert memory_id in found, (text, found)

@@ -37,7 +37,7 @@ CUBES = 20
 ALIASES = 20
 HOSTILE_CLIENTS = 4
 HOSTILE_S = 15.0
-VICTIM_QUERY = "{ me { user { id } } }"
+VICTIM_QUERY = "{ me { user { userId } } }"
 # The quiet tenant's query alone answers in about 20 ms here; with the hostile load, in at most this long.
 VICTIM_MAX_S = 3.0
 VICTIM_MEDIAN_S = 0.5

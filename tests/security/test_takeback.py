@@ -24,7 +24,7 @@ from tests.conftest import ROOT_KEY, ForeignDatabase, apply_root_key, claim_test
 
 pytestmark = pytest.mark.neo4j
 
-ME = "{ me { user { id } } }"
+ME = "{ me { user { userId } } }"
 
 
 def post(client: TestClient, key: str, query: str, **variables: Any) -> tuple[int, dict[str, Any]]:
@@ -68,7 +68,7 @@ def test_a_rotated_root_key_survives_a_restart(keyed: Runtime) -> None:
         assert status == 200 and body.get("errors") is None, body
         rotated = body["data"]["rotateApiKey"]
     with TestClient(create_app(runtime=keyed)) as restarted:  # configured with ROOT_KEY again
-        assert post(restarted, rotated, ME)[1]["data"]["me"]["user"]["id"] == keyed.config.user_id
+        assert post(restarted, rotated, ME)[1]["data"]["me"]["user"]["userId"] == keyed.config.user_id
         assert post(restarted, ROOT_KEY, ME)[0] == 401
 
 
@@ -224,7 +224,7 @@ def test_deactivated_users_are_refused_until_reactivated(
         with pytest.raises(Unauthenticated):
             as_user(people["bob"]).get_user_info()
         admin.reactivate_user(people["bob"])
-        assert post(client, bob_key, ME)[1]["data"]["me"]["user"]["id"] == people["bob"]
+        assert post(client, bob_key, ME)[1]["data"]["me"]["user"]["userId"] == people["bob"]
 
 
 def test_reset_api_key_rules(root: MOS, as_user: Callable[[str], MOS], people: dict[str, str], keyed: Runtime) -> None:

@@ -1,0 +1,67 @@
+"""Relay connections of memories: keyset cursors over a cube's listing in the order asked for."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from graphql_schema.context import Info
+from graphql_schema.inputs import MemoryOrderInput, MemoryWhere, filter_of
+from graphql_schema.types import MemoryConnection, MemoryEdge, MemoryType, PageInfo
+from memos_graph.domain import MemoryOrder
+from memos_graph.errors import InvalidInput
+from memos_graph.graph.memories import PageKey
+from memos_graph.services.memories import MAX_PAGE
+
+
+def encode_cursor(order: MemoryOrder, key: PageKey) -> str:
+    """An opaque cursor: the listing's order, the position's order key and memory id."""
+    payload = json.dumps([f"{order.field}:{order.direction}", key.order_key, key.memory_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode()
+
+
+def decode_cursor(cursor: str | None, order: MemoryOrder) -> PageKey | None:
+    """The position a cursor names; InvalidInput for one this server did not make or one made for another
+    order (a cursor belongs to the listing order it came from)."""
+    if cursor is None:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("malformed cursor") from exc
+    if not (isinstance(value, list) and len(value) == 3 and all(isinstance(part, str) for part in value)):
+        raise InvalidInput("malformed cursor")
+    if value[0] != f"{order.field}:{order.direction}":
+        raise InvalidInput("this cursor belongs to a listing in another order")
+    return PageKey(value[1], value[2])
+
+
+async def memory_connection(
+    info: Info,
+    cube_id: str,
+    where: MemoryWhere | None,
+    order_by: MemoryOrderInput | None,
+    first: int,
+    after: str | None,
+) -> MemoryConnection:
+    """A page of the cube's memories: `first` of them after the cursor, with the cursors and pageInfo."""
+    if not 1 <= first <= MAX_PAGE:
+        raise InvalidInput(f"first must be from 1 to {MAX_PAGE}")
+    order = MemoryOrder() if order_by is None else order_by.to_order()
+    position = decode_cursor(after, order)
+    condition = filter_of(where)
+    ctx = info.context
+    page = await ctx.run(lambda: ctx.services.memories.page(ctx.caller, cube_id, condition, order, first, position))
+    rows = list(zip(page.items, page.keys, strict=True))[:first]
+    edges = [MemoryEdge(cursor=encode_cursor(order, key), node=MemoryType.of(item, cube_id)) for item, key in rows]
+    return MemoryConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(page.items) > first,
+            has_previous_page=page.has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        cube_id=cube_id,
+        where=condition,
+    )
