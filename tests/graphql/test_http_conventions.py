@@ -128,7 +128,7 @@ def test_graphql_response_json_answers_a_query_with_200(client: TestClient) -> N
     answer = post(client, WHOAMI, PREFERS_GRAPHQL_JSON)
     assert answer.status_code == 200
     assert answer.headers["content-type"] == f"{GRAPHQL_JSON}; charset=utf-8"
-    assert answer.json() == {"data": {"me": {"user": {"id": "root", "role": "ROOT"}}}}
+    assert answer.json() == {"data": {"me": {"user": {"userId": "root", "role": "ROOT"}}}}
 
 
 @pytest.mark.parametrize("query", [
