@@ -198,8 +198,8 @@
     explorer.totalMemories = cube.memories.totalCount;
     explorer.truncated = memories.length < cube.memories.totalCount;
     explorer.memories = new Map(memories.map((memory) => [memory.id, memory]));
-    draw(cube, memories);
-    element("search-form").hidden = false;
+    element("search-form").hidden = false; // before drawing: it changes the header's height
+    await draw(cube, memories);
     explorer.status = "drawn";
     const more = explorer.truncated ? ` (the first ${memories.length} of ${explorer.totalMemories})` : "";
     say(`${cube.name}: ${memories.length} memories${more}. Click a node for its detail; search to highlight.`);
@@ -298,10 +298,13 @@
     ];
   }
 
-  function draw(cube, memories) {
+  async function draw(cube, memories) {
     explorer.hits = [];
     element("hits").replaceChildren();
     renderSelection(null);
+    // The header grew since Cytoscape measured its container (the cube list and search appeared): let it
+    // measure again, or clicks land where the nodes were.
+    explorer.cy.resize();
     explorer.cy.elements().remove();
     explorer.cy.add(graphElements(cube, memories));
     // Force-directed (cose) keeps each memory near its sources and versions; beyond a few hundred nodes it
@@ -311,8 +314,14 @@
           nodeOverlap: 20, padding: 30 }
       : { name: "concentric", animate: false, minNodeSpacing: 28, avoidOverlap: true,
           concentric: (node) => RING[node.data("kind")], levelWidth: () => 1 };
-    explorer.cy.layout(layout).run();
+    // The layout may finish after run() returns: the drawing is done (and clickable where it shows) only at
+    // layoutstop, and after the next frame is painted.
+    const running = explorer.cy.layout(layout);
+    const stopped = running.promiseOn("layoutstop");
+    running.run();
+    await stopped;
     explorer.cy.fit(undefined, 30);
+    await new Promise((resolve) => requestAnimationFrame(() => resolve()));
     renderCounts();
   }
 
@@ -501,6 +510,10 @@
       container: element("graph"), style: style(), elements: [], minZoom: 0.1, maxZoom: 4,
       selectionType: "single", boxSelectionEnabled: false,
     });
+    explorer.select = select;
+    // Cytoscape measures its container once; when the page around it changes (the header's controls appear,
+    // the window is resized), it must measure again, or clicks land where the nodes were.
+    new ResizeObserver(() => explorer.cy.resize()).observe(element("graph"));
     explorer.cy.on("tap", "node", (event) => select(event.target.id()));
     explorer.cy.on("tap", (event) => { if (event.target === explorer.cy) renderSelection(null); });
     element("key-form").addEventListener("submit", (event) => {
