@@ -1,6 +1,7 @@
 """The memory explorer: a page at /explorer that draws a cube's graph through the public GraphQL API.
 
-The page, its script and its style are in static/ (no build step); the graph library, Cytoscape.js, is the
+The page (index.html, served only at /explorer with its headers), its script and its style (static/) are
+plain files (no build step); the graph library, Cytoscape.js, is the
 npm package scripts/setup.sh installs into the cache (MEMOS_EXPLORER_ASSETS). The page runs only its own
 origin's scripts and talks only to its own origin (its Content-Security-Policy), never framed.
 """
@@ -16,7 +17,8 @@ from starlette.staticfiles import StaticFiles
 
 from graphql_schema.assets import installed_node_modules
 
-STATIC = Path(__file__).parent / "static"
+PAGE = Path(__file__).parent / "index.html"
+STATIC = Path(__file__).parent / "static"  # explorer.js, explorer.css: no page here, served without its CSP
 # Scripts, styles and requests: this origin only; nothing inline, no eval, no plugins, no framing. The
 # key typed into the page can only go to /graphql here, and no injected markup could run or send it.
 EXPLORER_CSP = (
@@ -33,7 +35,7 @@ PAGE_HEADERS = {
 
 async def explorer_page(_: Request) -> Response:
     """The explorer's HTML page, with its Content-Security-Policy."""
-    return FileResponse(STATIC / "index.html", media_type="text/html", headers=PAGE_HEADERS)
+    return FileResponse(PAGE, media_type="text/html", headers=PAGE_HEADERS)
 
 
 def explorer_routes() -> list[BaseRoute]:

@@ -133,6 +133,7 @@ def test_the_explorer_page_is_locked_down(client: TestClient) -> None:
     assert page.headers["x-frame-options"] == "DENY"
     assert "<script>" not in page.text  # scripts only by src, from this origin
     assert client.get("/explorer/static/explorer.js").status_code == 200
+    assert client.get("/explorer/static/index.html").status_code == 404  # the page only with its policy
     assert client.get("/explorer/vendor/cytoscape.min.js").status_code == 200  # installed by scripts/setup.sh
 
 
@@ -242,4 +243,12 @@ def test_a_reader_sees_the_shared_cube_and_a_bad_key_is_refused(
     pick_cube(page, seeded.cube_id)
     assert drawn(page, 'node[kind = "memory"]') == len(CONTENT) + len(CONVERSATION)
     assert drawn(page, 'edge[type = "NEXT"]') == len(CONVERSATION) - 1
+    # The same through pages of 3 memories (the connection's cursors): nothing lost, nothing twice.
+    page.navigate(f"{server}/explorer?pageSize=3")  # the key is still in this tab's sessionStorage
+    page.wait_for("window.explorer.status === 'connected'")
+    pick_cube(page, seeded.cube_id)
+    assert page.evaluate("window.explorer.pages") == 3
+    memories = len(CONTENT) + len(CONVERSATION)
+    assert f": {memories} memories." in page.evaluate("document.getElementById('status').innerText")  # as loaded
+    assert drawn(page, 'node[kind = "memory"]') == len(CONTENT) + len(CONVERSATION)
     assert page.evaluate("window.explorer.cube.canWrite") is False

@@ -6,7 +6,8 @@
 
 (() => {
   const KEY_STORAGE = "memos-graph-explorer-api-key";
-  const PAGE_SIZE = 100; // the API's largest page
+  // Memories per request: the API's largest page, unless the address asks for smaller ones (?pageSize=).
+  const PAGE_SIZE = Math.min(100, Math.max(1, Number(new URLSearchParams(location.search).get("pageSize")) || 100));
   const MAX_MEMORIES = 2000; // beyond this the drawing is neither fast nor readable
   const SEARCH_TOP_K = 5;
   const FORCE_LAYOUT_MAX_NODES = 400;
@@ -69,6 +70,7 @@
     cube: null,
     memories: new Map(), // memory id -> the memory as the API returned it
     totalMemories: 0,
+    pages: 0, // requests the last cube took
     truncated: false,
     hits: [], // memory ids of the last search, best first
     selected: null,
@@ -186,8 +188,10 @@
     let after = null;
     let cube = null;
     const memories = [];
+    explorer.pages = 0;
     for (;;) {
       const data = await graphql(CUBE_QUERY, { cube: cubeId, first: PAGE_SIZE, after });
+      explorer.pages += 1;
       cube = data.cube;
       for (const edge of cube.memories.edges) memories.push(edge.node);
       const page = cube.memories.pageInfo;
