@@ -53,6 +53,14 @@ SEARCH = """query($q: String!, $cubes: [ID!], $k: Int) {
   }
 }"""
 TARGET_P50_MS = 3.0
+# A page of the cube's memories, flat (the baseline) and with every memory's cube, history and provenance
+# resolved through the traversal fields' DataLoaders (issue 13).
+FLAT_PAGE = "query($c: ID!) { memories(cubeId: $c, first: 50) { edges { node { memoryId memory } } } }"
+NESTED_PAGE = """query($c: ID!) {
+  cube(id: $c) { name owner { name } sharedWith { permission }
+    memories(first: 50) { totalCount edges { node { memoryId memory cube { cubeId name }
+      history { version memory } derivedFrom { kind node { __typename } } } } } }
+}"""
 
 
 def main() -> None:
@@ -154,13 +162,42 @@ def run(args: argparse.Namespace, mos: MOS, owner: str, key: str, cached_url: st
             elapsed, answers[name] = timed(call)
             paths[name].append(elapsed)
         expected = [m.id for m in answers["in_process"]["text_mem"][0]["memories"]]
-        if any([m["id"] for m in answers[name]] != expected for name in ("http_cached", "http_uncached")):
+        if any([m["memoryId"] for m in answers[name]] != expected for name in ("http_cached", "http_uncached")):
             log(f"results differ for {query!r} (ties or ANN variance)")
 
+    pages = measure_pages(mos, owner, cube, clients["cached"], len(queries))
     stages = measure_stages(args, loop, services, caller, key, queries, variables, workers)
     loop.close()
     workers.shutdown()
-    write(args, paths, stages)
+    write(args, paths, stages, pages)
+
+
+def measure_pages(mos: MOS, owner: str, cube: str, client: httpx.Client, times: int) -> dict[str, list[float]]:
+    """A page of 50 memories in process (MemoryService.page), flat over HTTP, and nested over HTTP (cube, owner,
+    shares, totalCount and per memory its cube, history and provenance), in rotating order."""
+    caller = mos.runtime.users.get(owner)
+    assert caller is not None
+
+    def in_process() -> object:
+        return mos.services.memories.page(caller, cube, None, first=50)
+
+    def over_http(query: str) -> object:
+        body = client.post("/graphql", json={"query": query, "variables": {"c": cube}}).json()
+        assert not body.get("errors"), body
+        return body
+
+    calls: list[tuple[str, Callable[[], object]]] = [
+        ("page_in_process", in_process), ("page_http_flat", partial(over_http, FLAT_PAGE)),
+        ("page_http_nested", partial(over_http, NESTED_PAGE)),
+    ]
+    for _, call in calls * 5:  # warm
+        call()
+    samples: dict[str, list[float]] = {name: [] for name, _ in calls}
+    for index in range(times):
+        shift = index % len(calls)
+        for name, call in calls[shift:] + calls[:shift]:
+            samples[name].append(timed(call)[0])
+    return samples
 
 
 def measure_stages(
@@ -230,8 +267,16 @@ def measure_stages(
     }
 
 
-def write(args: argparse.Namespace, paths: dict[str, list[float]], stages: dict[str, dict[str, float]]) -> None:
+def write(
+    args: argparse.Namespace,
+    paths: dict[str, list[float]],
+    stages: dict[str, dict[str, float]],
+    pages: dict[str, list[float]],
+) -> None:
     summaries = {name: summary_ms(samples) for name, samples in paths.items()}
+    page_summaries = {name: summary_ms(samples) for name, samples in pages.items()}
+    nested_over_flat = round(float(np.median(np.asarray(pages["page_http_nested"]) /
+                                             np.asarray(pages["page_http_flat"]))), 2)
     local = np.asarray(paths["in_process"])
 
     def adds(name: str) -> dict[str, float]:
@@ -254,6 +299,8 @@ def write(args: argparse.Namespace, paths: dict[str, list[float]], stages: dict[
         "overhead_over_in_process": overhead,
         "http_uvicorn_starlette_client_median_ms": http_residual,
         "stages": stages,
+        "pages": page_summaries,
+        "page_nested_over_flat_median_ratio": nested_over_flat,
         "target_http_adds_p50_ms": TARGET_P50_MS,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -282,6 +329,12 @@ def write(args: argparse.Namespace, paths: dict[str, list[float]], stages: dict[
         "|---|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n\n"
         f"HTTP itself (uvicorn, Starlette, the app's body and key checks, the httpx client): median per-query "
         f"difference between GraphQL over HTTP (cache on) and GraphQL in-process: {http_residual} ms.\n\n"
+        "## A page of 50 memories, flat and as a nested traversal\n\n"
+        f"{len(pages['page_http_flat'])} rounds, in rotating order. Nested: the cube with its owner, shares and "
+        "totalCount, and per memory its cube, history and provenance (derivedFrom), all through the per-request "
+        "DataLoaders.\n\n| path | p50 ms | p95 ms |\n|---|---:|---:|\n"
+        + "\n".join(f"| {name} | {row['p50_ms']} | {row['p95_ms']} |" for name, row in page_summaries.items())
+        + f"\n\nMedian per-round ratio nested / flat over HTTP: {nested_over_flat}.\n\n"
         f"## Stages, each timed on its own ({args.repeat} times)\n\n"
         "| stage | p50 ms | p95 ms |\n|---|---:|---:|\n" + "\n".join(stage_rows) + "\n"
     )

@@ -59,7 +59,7 @@ KEPT_MESSAGES = 5  # error messages kept per operation
 CREATE_USER = "mutation($input: CreateUserInput!) { createUser(input: $input) { user { userId } apiKey } }"
 CREATE_CUBE = "mutation($input: CreateCubeInput!) { createCube(input: $input) { cubeId } }"
 ADD = "mutation($input: AddMemoriesInput!) { addMemories(input: $input) { cubeId ids } }"
-GET = "query($cube: ID!, $id: ID!) { memory(cubeId: $cube, id: $id) { id cubeId memory } }"
+GET = "query($cube: ID!, $id: ID!) { memory(cubeId: $cube, id: $id) { memoryId cubeId memory } }"
 SEARCH = """query($q: String!, $cubes: [ID!], $k: Int) {
   search(query: $q, cubeIds: $cubes, topK: $k) { textMem { cubeId memories { memoryId } } }
 }"""
@@ -355,7 +355,7 @@ class Client:
         memory_id = self.random.choice(self.user.known_ids)
         data = await graphql(self.http, self.user.key, GET, cube=self.user.cube_id, id=memory_id)
         item = data["memory"]
-        if item["id"] != memory_id or item["memory"] != self.user.known[memory_id]:
+        if item["memoryId"] != memory_id or item["memory"] != self.user.known[memory_id]:
             raise wrong(f"get of {memory_id} answered {item!r}")
 
     async def chat(self) -> None:

@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -36,6 +36,7 @@ from graphql_schema.media import (
     without_data,
 )
 from graphql_schema.schema import schema
+from graphql_schema.websocket import SubscriptionEndpoint
 from memos_graph.config import MOSConfig
 from memos_graph.errors import BackendUnavailable, MemosError
 from memos_graph.services.bundle import Services
@@ -343,6 +344,8 @@ def create_app(config: MOSConfig | None = None, runtime: Runtime | None = None) 
         routes.append(Mount(ASSETS_URL, app=StaticFiles(directory=assets), name="graphiql-assets"))
     endpoint = GraphQLEndpoint(holder, assets_url=ASSETS_URL if assets is not None else None)
     routes.append(Route("/graphql", endpoint, methods=["GET", "POST"]))
+    # Subscriptions: graphql-transport-ws on the same path, the key in connection_init (graphql_schema.websocket).
+    routes.append(WebSocketRoute("/graphql", SubscriptionEndpoint(holder.get, holder.pool, config.http.cors_origins)))
     routes.extend(explorer_routes())  # the memory explorer page, a client of /graphql like any other
     # CORS outermost, so that refusals (401, 413, ...) carry its headers too and a page can read them. With
     # no origins configured every cross-origin preflight is refused and no answer carries an allow header.

@@ -14,6 +14,7 @@ from graphql_schema.cost import CostLimit
 from graphql_schema.errors import DomainErrors
 from graphql_schema.mutation import Mutation
 from graphql_schema.query import Query
+from graphql_schema.subscription import Subscription
 
 MAX_DEPTH = 10  # deep enough for cube > memories > edges > node > derivedFrom > node > next > ...
 MAX_TOKENS = 2_000
@@ -58,6 +59,7 @@ def _has_empty_selection(node: Node) -> bool:
 schema = MemosSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     # Factories, not instances: an extension instance holds per-operation state.
     extensions=[
         ParseCache,  # first: a recent text's document, parsed once (the token limit is a parse option)

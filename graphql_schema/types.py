@@ -286,11 +286,11 @@ class MemoryVersion:
     metadata: MemoryMetadata
 
     @classmethod
-    def of(cls, item: TextualMemoryItem) -> MemoryVersion:
-        extra = item.metadata.extra_fields()
+    def of(cls, item: TextualMemoryItem, memory_id: str) -> MemoryVersion:
+        """From a MemoryVersion node's item, a version of the memory `memory_id`."""
         return cls(
             id=strawberry.ID(item.id),
-            memory_id=strawberry.ID(str(extra.get("memory_id", ""))),
+            memory_id=strawberry.ID(memory_id),
             version=item.metadata.version,
             memory=item.memory,
             updated_by=item.metadata.updated_by,
@@ -433,7 +433,7 @@ class MemoryType(relay.Node):
     @strawberry.field(description="Earlier versions of this memory, newest first.")
     async def history(self, info: Info) -> list[MemoryVersion]:
         items = await info.context.history_loader.load((str(self.cube_id), str(self.memory_id)))
-        return [MemoryVersion.of(item) for item in items]
+        return [MemoryVersion.of(item, str(self.memory_id)) for item in items]
 
     @strawberry.field(description="What this memory derives from: messages, documents, its previous version.")
     async def derived_from(self, info: Info) -> list[DerivationEdge]:
@@ -443,7 +443,7 @@ class MemoryType(relay.Node):
             source = derivation.source
             node: MessageType | DocumentType | MemoryVersion
             if isinstance(source, TextualMemoryItem):
-                node = MemoryVersion.of(source)
+                node = MemoryVersion.of(source, str(self.memory_id))
             elif source.label == "Message":
                 node = MessageType.of(source)
             else:

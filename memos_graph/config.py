@@ -33,6 +33,7 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "MEMOS_API_KEY_CACHE_S": "limits.api_key_cache_s",
     "MEMOS_INGEST_MODE": "ingest.mode",
     "MEMOS_LLM_API_BASE": "llm.api_base",
+    "MEMOS_LLM_STREAM_IDLE_TIMEOUT_S": "llm.stream_idle_timeout_s",
     "MEMOS_EMBEDDER_MODEL": "embedder.model",
     "MEMOS_EMBEDDER_BACKEND": "embedder.backend",
     "MEMOS_EMBEDDER_DEVICE": "embedder.device",
@@ -137,6 +138,11 @@ class LLMSettings(_Section):
     max_tokens: int = Field(default=1024, ge=1)
     timeout_s: float = Field(default=60.0, gt=0)
     num_retries: int = Field(default=2, ge=0, le=10)
+    # A streamed answer (the chatStream subscription) is not bound by neo4j.call_deadline_s: it ends within
+    # timeout_s in all (opening request and its retries included), and fails when the model sends nothing
+    # for stream_idle_timeout_s (the first token included), so a stalled stream is not held for the whole
+    # of timeout_s.
+    stream_idle_timeout_s: float = Field(default=20.0, gt=0)
 
 
 class IngestSettings(_Section):

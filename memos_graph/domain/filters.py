@@ -75,6 +75,11 @@ class MemoryFilter(BaseModel):
         """Whether every memory passes."""
         return not self.model_fields_set or all(getattr(self, name) is None for name in type(self).model_fields)
 
+    def choices(self) -> tuple[tuple[str, str], ...]:
+        """The query choice that leaves the filter out of a statement when it holds for every memory (see
+        memos_graph/graph/queries.py): an unfiltered search costs what it did before filters existed."""
+        return (("memory_filter", "off"),) if self.is_empty() else ()
+
     def parameters(self) -> dict[str, Any]:
         """The $filter map of cypher/fragments/memory_filter.cypher: every key, null where unset."""
         values: dict[str, Any] = {name: getattr(self, name) for name in type(self).model_fields}

@@ -268,10 +268,10 @@ class MemoryRepository:
         where: MemoryFilter = NO_FILTER,
     ) -> list[TextualMemoryItem]:
         """A page of the cube's memories (those passing `where`) in creation order."""
-        rows = self._store.read(
-            "memory_list", cube_id=cube_id, skip=skip, limit=limit, include_embedding=include_embedding,
-            filter=where.parameters(),
-        )
+        rows = self._store.read_chosen("memory_list", where.choices(), {
+            "cube_id": cube_id, "skip": skip, "limit": limit, "include_embedding": include_embedding,
+            "filter": where.parameters(),
+        })
         return [item_from_node(row["memory"]) for row in rows]
 
     def page(
@@ -280,7 +280,7 @@ class MemoryRepository:
         """Up to `limit` of the cube's memories passing `where` in `order`, after the key (keyset pagination:
         memory_page.cypher)."""
         choices = (("order_key", str(order.field)), ("direction", str(order.direction)),
-                   ("after", ">" if order.direction == Direction.ASC else "<"))
+                   ("after", ">" if order.direction == Direction.ASC else "<"), *where.choices())
         rows = self._store.read_chosen("memory_page", choices, {
             "cube_id": cube_id, "filter": where.parameters(), "limit": limit,
             "after_key": None if after is None else after.order_key,
@@ -298,7 +298,9 @@ class MemoryRepository:
         if where.is_empty():  # the cube's degree, O(1)
             rows = self._store.read("cube_size", cube_id=cube_id)
             return int(rows[0]["cube_memories"]) if rows else 0
-        return int(self._store.read("memory_count", cube_id=cube_id, filter=where.parameters())[0]["memories"])
+        rows = self._store.read_chosen("memory_count", where.choices(), {"cube_id": cube_id,
+                                                                         "filter": where.parameters()})
+        return int(rows[0]["memories"])
 
     def history(self, cube_id: str, memory_id: str) -> list[TextualMemoryItem]:
         """Earlier versions of a memory, newest first."""
@@ -369,9 +371,9 @@ class MemoryRepository:
         self, cube_id: str, vector: Sequence[float], top_k: int, where: MemoryFilter = NO_FILTER
     ) -> list[TextualMemoryItem]:
         """Exact cosine top-k over the cube's active memories that pass `where`."""
-        rows = self._store.read(
-            "search_exact", cube_id=cube_id, vector=list(vector), top_k=top_k, filter=where.parameters()
-        )
+        rows = self._store.read_chosen("search_exact", where.choices(), {
+            "cube_id": cube_id, "vector": list(vector), "top_k": top_k, "filter": where.parameters(),
+        })
         return [item_from_node(row["memory"], float(row["score"])) for row in rows]
 
     def search_small_cube(
@@ -401,19 +403,18 @@ class MemoryRepository:
         most max_cubes of them: the cube's size, the graph's, its exact vector top-`limit` (only when it holds
         at most exact_max memories) and its BM25 top-`limit` with the ceiling; both rankings only of memories
         that pass `where`, restricted before their limit."""
-        rows = self._store.read(
-            "search_cubes_hybrid",
-            user_id=user_id,
-            cube_ids=None if cube_ids is None else list(cube_ids),
-            terms=list(terms),
-            vector=list(vector),
-            top_k=limit,
-            exact_max=exact_max,
-            k1=k1,
-            b=b,
-            max_cubes=max_cubes,
-            filter=where.parameters(),
-        )
+        rows = self._store.read_chosen("search_cubes_hybrid", where.choices(), {
+            "user_id": user_id,
+            "cube_ids": None if cube_ids is None else list(cube_ids),
+            "terms": list(terms),
+            "vector": list(vector),
+            "top_k": limit,
+            "exact_max": exact_max,
+            "k1": k1,
+            "b": b,
+            "max_cubes": max_cubes,
+            "filter": where.parameters(),
+        })
         if not rows:
             return SearchStart(None, {}, {})
         relations: dict[str, CubeRelation] = {}
@@ -448,15 +449,14 @@ class MemoryRepository:
         where: MemoryFilter = NO_FILTER,
     ) -> list[TextualMemoryItem]:
         """Approximate top-k from the vector index, keeping only this cube's memories that pass `where`."""
-        rows = self._store.read(
-            "search_index",
-            index_name=index_name,
-            cube_id=cube_id,
-            vector=list(vector),
-            top_k=top_k,
-            candidates=candidates,
-            filter=where.parameters(),
-        )
+        rows = self._store.read_chosen("search_index", where.choices(), {
+            "index_name": index_name,
+            "cube_id": cube_id,
+            "vector": list(vector),
+            "top_k": top_k,
+            "candidates": candidates,
+            "filter": where.parameters(),
+        })
         return [item_from_node(row["memory"], float(row["score"])) for row in rows]
 
     def search_terms(
@@ -488,9 +488,9 @@ class MemoryRepository:
     ) -> dict[str, list[TextualMemoryItem]]:
         """For each memory, the memories of its messages' conversational neighbours (NEXT either way) that pass
         `where`."""
-        rows = self._store.read(
-            "memory_neighbours", cube_id=cube_id, memory_ids=list(memory_ids), filter=where.parameters()
-        )
+        rows = self._store.read_chosen("memory_neighbours", where.choices(), {
+            "cube_id": cube_id, "memory_ids": list(memory_ids), "filter": where.parameters(),
+        })
         return {row["memory_id"]: [item_from_node(node) for node in row["neighbours"]] for row in rows}
 
 

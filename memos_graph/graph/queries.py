@@ -1,7 +1,8 @@
 """Named Cypher statements, one per file under cypher/, loaded by name.
 
 A statement may include a fragment of cypher/fragments/ with `{{<fragment> <variable>}}` (the fragment's
-`__m__` becomes the variable) and may declare choices, each a closed list of alternatives:
+`__m__` becomes the variable; the choice (<fragment>, "off") renders it as `true`, so that a caller with
+nothing to filter pays nothing for it), and may declare choices, each a closed list of alternatives:
 `// choice <name>: <alternative> | <alternative>`; `{{<name>}}` in the text becomes the alternative the caller
 picks (query(name, choices)). Both are fixed text of this repository: no value from a caller ever enters a
 statement's text, only its parameters.
@@ -30,19 +31,31 @@ def fragment(name: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
 
 
+def declared_choices(name: str) -> dict[str, list[str]]:
+    """The choices cypher/queries/<name>.cypher declares, each with its alternatives."""
+    text = (CYPHER_DIR / "queries" / f"{name}.cypher").read_text(encoding="utf-8")
+    return {m["name"]: [a.strip() for a in m["alternatives"].split("|")] for m in _CHOICE.finditer(text)}
+
+
 @functools.cache
 def query(name: str, choices: Choices = ()) -> str:
     """The statement in cypher/queries/<name>.cypher, its fragments included and its choices made; ValueError
     for a choice the file does not declare or an alternative it does not list, or a choice left unmade."""
     text = (CYPHER_DIR / "queries" / f"{name}.cypher").read_text(encoding="utf-8")
-    declared = {m["name"]: [a.strip() for a in m["alternatives"].split("|")] for m in _CHOICE.finditer(text)}
+    declared = declared_choices(name)
     picked = dict(choices)
+    fragments = {m["fragment"] for m in _INCLUDE.finditer(text)}
+    left_out = {name for name in fragments if picked.pop(name, "on") == "off"}
     for choice, alternative in picked.items():
         if alternative not in declared.get(choice, ()):
             raise ValueError(f"{name}.cypher offers no {choice} {alternative!r}")
     if set(declared) - set(picked):
         raise ValueError(f"{name}.cypher needs the choices {sorted(set(declared) - set(picked))}")
-    text = _INCLUDE.sub(lambda m: "(" + fragment(m["fragment"]).replace("__m__", m["variable"]) + ")", text)
+    text = _INCLUDE.sub(
+        lambda m: "true" if m["fragment"] in left_out
+        else "(" + fragment(m["fragment"]).replace("__m__", m["variable"]) + ")",
+        text,
+    )
     return _PLACEHOLDER.sub(lambda m: picked[m["name"]], text)
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from neo4j import ManagedTransaction
 
@@ -16,6 +20,32 @@ from memos_graph.services.search import SearchService
 from memos_graph.services.validation import check_text
 
 DEFAULT_SESSION = "default"
+
+T = TypeVar("T")
+
+
+class BlockingRunner(Protocol):
+    """Runs blocking work (Neo4j, the embedder) off the event loop, within a deadline of its own."""
+
+    def __call__(self, work: Callable[[], T], /) -> Awaitable[T]: ...
+
+
+@dataclass(frozen=True)
+class ChatExchange:
+    """A question ready for the model: who asks, in which session, the checked query and the prompt."""
+
+    actor: User
+    session_id: str
+    query: str
+    messages: list[ChatMessage]
+
+
+@dataclass(frozen=True)
+class ChatStreamEvent:
+    """One event of a streamed answer: the next piece of text, or (last, once stored) the whole answer."""
+
+    delta: str
+    answer: str | None = None
 
 
 class ChatService:
@@ -41,28 +71,59 @@ class ChatService:
         )
         return [{"role": row["role"], "content": row["content"]} for row in rows]
 
-    def chat(self, actor: User, query: str, session_id: str | None = None) -> str:
-        """Answer the query with the actor's memories and history; store the exchange only if answered."""
+    def prepare(self, actor: User, query: str, session_id: str | None = None) -> ChatExchange:
+        """Check the input and that a model is configured, retrieve the actor's memories (the same search,
+        with the same access rules, as search()) and build the prompt with the session's history."""
         limits = self._rt.config.limits
         text = check_text(query, "query", limits.max_query_chars)
         session = check_text(session_id, "session_id", limits.max_id_chars) if session_id else DEFAULT_SESSION
-        model = self._chat_model()
+        self._chat_model()
         found = self._search.search(actor, text)
         memories = sorted(
             (item for group in found["text_mem"] for item in group["memories"]),
             key=lambda item: -(item.metadata.relativity or 0.0),
         )[: self._rt.config.top_k]
-        answer = model.complete(chat_messages(memories, self.history(actor, session), text))
+        return ChatExchange(actor, session, text, chat_messages(memories, self.history(actor, session), text))
+
+    def record(self, exchange: ChatExchange, answer: str) -> None:
+        """Store the question and its answer as the session's next two turns, in one transaction."""
         turns = [
-            {"id": str(uuid.uuid4()), "role": "user", "content": text, "seq": 0},
+            {"id": str(uuid.uuid4()), "role": "user", "content": exchange.query, "seq": 0},
             {"id": str(uuid.uuid4()), "role": "assistant", "content": answer, "seq": 1},
         ]
 
         def store(tx: ManagedTransaction) -> None:
-            run_named(tx, "chat_append", user_id=actor.user_id, session_id=session, turns=turns)
+            run_named(
+                tx, "chat_append", user_id=exchange.actor.user_id, session_id=exchange.session_id, turns=turns
+            )
 
         self._rt.store.run_write(store)
+
+    def chat(self, actor: User, query: str, session_id: str | None = None) -> str:
+        """Answer the query with the actor's memories and history; store the exchange only if answered."""
+        exchange = self.prepare(actor, query, session_id)
+        answer = self._chat_model().complete(exchange.messages)
+        self.record(exchange, answer)
         return answer
+
+    async def stream(
+        self, actor: User, query: str, session_id: str | None, run: BlockingRunner
+    ) -> AsyncGenerator[ChatStreamEvent, None]:
+        """chat() as a stream: each piece of the answer as the model sends it, then, once the exchange is
+        stored, an event with the whole answer. `run` runs the blocking steps (retrieval, the final write).
+
+        Nothing is stored unless the model's stream completes: a failure (BackendUnavailable) or the consumer
+        leaving (the generator closed or cancelled) before that closes the model's stream and writes nothing.
+        """
+        exchange = await run(lambda: self.prepare(actor, query, session_id))
+        pieces: list[str] = []
+        async with aclosing(self._chat_model().stream(exchange.messages)) as deltas:
+            async for piece in deltas:
+                pieces.append(piece)
+                yield ChatStreamEvent(delta=piece)
+        answer = "".join(pieces).strip()
+        await run(lambda: self.record(exchange, answer))
+        yield ChatStreamEvent(delta="", answer=answer)
 
     def clear(self, actor: User) -> int:
         """Delete the actor's chat history (every session); returns how many turns."""

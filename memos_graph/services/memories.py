@@ -32,6 +32,7 @@ from memos_graph.services.validation import (
     check_texts,
     check_updated_metadata,
     content_hash,
+    is_page_key,
 )
 
 SearchShape = dict[str, list[Any]]
@@ -193,6 +194,8 @@ class MemoryService:
         where = check_filter(where, self._rt.config.limits)
         if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= MAX_PAGE:
             raise InvalidInput(f"first must be an integer from 1 to {MAX_PAGE}")
+        if after is not None and not is_page_key(after.order_key, after.memory_id):
+            raise InvalidInput("malformed cursor")
         self._cubes.readable(actor, [mem_cube_id])
         return self._rt.memories.page(mem_cube_id, where, order, first + 1, after)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
@@ -17,6 +18,7 @@ from memos_graph.config import LimitSettings
 from memos_graph.domain.filters import NO_FILTER, MemoryFilter
 from memos_graph.domain.memory import TextualMemoryMetadata, is_encodable, text_problem
 from memos_graph.errors import InvalidInput
+from memos_graph.graph.convert import iso_from_text
 
 # User and cube ids: what MemOS uses (uuids, slugs, names with dots) but no spaces, slashes or control
 # characters, so ids are safe in paths and logs. Matched with fullmatch: `$` would also match before a final
@@ -46,6 +48,20 @@ def is_valid_memory_id(value: object) -> bool:
     """Whether the value is a memory id in canonical UUID form."""
     try:
         return isinstance(value, str) and str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+def is_page_key(order_key: str, memory_id: str) -> bool:
+    """Whether a listing position is one the server gives: Neo4j's text of a datetime with its offset, and a
+    memory id (a forged one would reach Cypher's datetime() and fail there)."""
+    if not is_valid_memory_id(memory_id) or len(order_key) > 64:
+        return False
+    text = iso_from_text(order_key)
+    if text == order_key and not order_key[:4].isdigit():
+        return False
+    try:
+        return dt.datetime.fromisoformat(text).utcoffset() is not None
     except ValueError:
         return False
 

@@ -4,7 +4,10 @@ real ASGI app and the session's Neo4j."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -112,7 +115,7 @@ TRAVERSAL = """query($c: ID!) {
       totalCount
       edges { node {
         memoryId cube { cubeId }
-        history { version memory }
+        history { version memory memoryId updatedBy }
         derivedFrom { kind node {
           __typename
           ... on Message { id key role content next { key } previous { key } memories { memoryId } }
@@ -142,6 +145,7 @@ def test_traversal_from_a_cube_reaches_versions_messages_documents_and_shares(
     # Versions, newest first, and the edge to the latest one.
     updated = memories[s["first"]]
     assert [v["version"] for v in updated["history"]] == [2, 1]
+    assert {(v["memoryId"], v["updatedBy"]) for v in updated["history"]} == {(s["first"], None), (s["first"], s["ana"])}
     assert [v["memory"] for v in updated["history"]] == ["Ana grows basil and mint", "Ana grows basil"]
     assert [(d["kind"], d["node"]["memory"]) for d in updated["derivedFrom"]] == [("UPDATE", "Ana grows basil and mint")]  # noqa: E501
     assert memories[s["second"]]["history"] == [] and memories[s["second"]]["derivedFrom"] == []
@@ -307,6 +311,8 @@ def test_filters_order_and_keyset_pages(call: Gql, uid: Callable[[str], str]) ->
         {"w": {"tagsAny": []}, "n": 5},
         {"n": 101},
     ]
+    forged = base64.urlsafe_b64encode(json.dumps(["created_at:ASC", "garbage')", str(uuid.uuid4())]).encode())
+    refusals.append({"n": 5, "a": forged.decode()})
     for variables in refusals:
         assert codes(call(PAGE, key, c=cube, **variables)) == ["BAD_USER_INPUT"], variables
     assert codes(call(PAGE, key, c=cube, w={"status": ["SLEEPING"]}, n=5)) == ["GRAPHQL_VALIDATION_FAILED"]

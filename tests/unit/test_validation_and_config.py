@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from memos_graph import ConfigurationError, InvalidInput, MOSConfig
 from memos_graph.config import LimitSettings
-from memos_graph.graph.queries import CYPHER_DIR, query, split_statements
+from memos_graph.graph.queries import CYPHER_DIR, declared_choices, query, split_statements
 from memos_graph.services import validation
 
 LIMITS = LimitSettings(max_memory_chars=50, max_items_per_add=3)
@@ -95,8 +96,15 @@ def test_every_schema_and_query_file_parses_to_parameterised_statements() -> Non
     for path in sorted((CYPHER_DIR / "schema").glob("*.cypher")):
         assert split_statements(path.read_text()), path
     for path in sorted((CYPHER_DIR / "queries").glob("*.cypher")):
-        text = query(path.stem)
-        assert "$" in text, f"{path.name} takes no parameters"
+        declared = declared_choices(path.stem)
+        for picked in itertools.product(*declared.values()):  # every combination of its choices renders
+            text = query(path.stem, tuple(zip(declared, picked, strict=True)))
+            assert "$" in text, f"{path.name} takes no parameters"
+            assert "{{" not in text and "__m__" not in text, f"{path.name}: a placeholder is left: {text}"
+    with pytest.raises(ValueError, match="needs the choices"):
+        query("memory_page")
+    with pytest.raises(ValueError, match="offers no direction"):
+        query("memory_page", (("order_key", "created_at"), ("direction", "SIDEWAYS"), ("after", ">")))
 
 
 def test_message_context_for_embedding() -> None:

@@ -1,0 +1,165 @@
+"""GraphQL subscriptions over WebSocket (graphql-transport-ws), authenticated by the connection_init payload.
+
+Browsers cannot set headers on a WebSocket, so the API key travels in connection_init's payload, as
+`{"Authorization": "Bearer <key>"}`. Without a valid key the connection is closed with 4403 (Forbidden), as
+Strawberry closes a rejected connection; a subscribe before the acknowledgement gets 4401. The key is the same
+as over HTTP (the same identity service and key cache), and each later subscribe checks it again, so a key
+rotated, reset or deactivated while the socket is open refuses the connection's next subscription (closing it
+with 4403). Only subscriptions run here: queries and mutations go over HTTP, where each request has its own
+context (the DataLoaders of a connection's context would otherwise cache what it read for the connection's
+whole life). The legacy graphql-ws protocol is not offered.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from graphql import GraphQLError, get_operation_ast, parse
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, SubscribeMessage
+from strawberry.types.unset import UnsetType
+
+from graphql_schema.context import Context, WorkerPool, within_deadline
+from graphql_schema.schema import schema
+from memos_graph.domain import User
+from memos_graph.errors import BackendUnavailable, Unauthenticated
+from memos_graph.services.bundle import Services
+
+# A socket that has not sent connection_init by then is closed (4408): an unauthenticated socket costs memory.
+CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
+# Each running subscription holds a stream to the chat model; more than this on one socket are refused.
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
+CLOSE_FORBIDDEN = 4403
+CLOSE_UNAVAILABLE = 1011  # RFC 6455: the server met a condition that kept it from answering
+MAX_CLOSE_REASON_BYTES = 123  # RFC 6455: what a close frame's reason may hold
+
+
+def bearer_key(params: dict[str, object]) -> str | None:
+    """The API key in a connection_init payload's `Authorization: Bearer <key>` (the name in any case)."""
+    value = next((v for k, v in params.items() if k.lower() == "authorization"), None)
+    if not isinstance(value, str):
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+class ConnectionContext(Context):
+    """The context of one WebSocket connection: its subscriptions run as the caller whose key connection_init
+    carried (known once that key checked out)."""
+
+    def __init__(self, services: Services, pool: WorkerPool | None) -> None:
+        self.services = services
+        self.pool = pool
+        self.connection_params: dict[str, object] = {}
+        self._caller: User | None = None
+
+    @property
+    def caller(self) -> User:
+        """The authenticated caller; Unauthenticated before connection_init's key was accepted."""
+        if self._caller is None:
+            raise Unauthenticated("the connection is not authenticated: send connection_init with a key first")
+        return self._caller
+
+    @caller.setter
+    def caller(self, user: User) -> None:
+        self._caller = user
+
+    async def authenticate(self) -> User:
+        """The active user of connection_init's key (the key cache, else Neo4j within the call deadline);
+        Unauthenticated for a missing, wrong or revoked key."""
+        key = bearer_key(self.connection_params)
+        identity = self.services.identity
+        user = identity.authenticate_cached(key)
+        if user is None:
+            deadline = self.services.runtime.config.neo4j.call_deadline_s
+            user = await within_deadline(lambda: identity.authenticate(key), deadline)
+        self.caller = user
+        return user
+
+
+def _close_reason(text: str) -> str:
+    return text.encode()[:MAX_CLOSE_REASON_BYTES].decode(errors="ignore")
+
+
+def _operation_type(message: SubscribeMessage) -> str | None:
+    """The type of the operation a subscribe message names; None when it does not parse or names none
+    (Strawberry answers those itself)."""
+    payload = message.get("payload") or {}
+    try:
+        document = parse(str(payload.get("query") or ""))
+    except GraphQLError:
+        return None
+    operation = get_operation_ast(document, payload.get("operationName"))
+    return None if operation is None else operation.operation.value
+
+
+class AuthenticatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with the key checked at connection_init and again at each subscribe."""
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except BackendUnavailable as exc:  # Neo4j could not say whether the key is good: not a refusal
+            await self.websocket.close(CLOSE_UNAVAILABLE, _close_reason(f"UNAVAILABLE: {exc.message}"))
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if not self.connection_acknowledged:
+            await super().handle_subscribe(message)  # closes with 4401
+            return
+        context = self.context
+        assert isinstance(context, ConnectionContext)
+        try:
+            await context.authenticate()
+        except Unauthenticated:
+            await self.websocket.close(CLOSE_FORBIDDEN, "Forbidden")
+            return
+        except BackendUnavailable as exc:
+            await self._refuse(message, exc.message, "UNAVAILABLE")
+            return
+        if _operation_type(message) in ("query", "mutation"):
+            await self._refuse(message, "this WebSocket runs subscriptions only; send queries and mutations by "
+                               "HTTP POST to /graphql", "METHOD_NOT_ALLOWED")
+            return
+        await super().handle_subscribe(message)
+
+    async def _refuse(self, message: SubscribeMessage, text: str, code: str) -> None:
+        """Answer one subscribe with an `error` message; the connection stays open."""
+        error = GraphQLError(text, extensions={"code": code})
+        await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
+
+
+class SubscriptionEndpoint(GraphQL[Context, None]):
+    """The WebSocket side of /graphql: graphql-transport-ws, each connection authenticated by its key."""
+
+    graphql_transport_ws_handler_class = AuthenticatedTransportWS
+
+    def __init__(self, services_of: Any, pool_of: Any, allowed_origins: tuple[str, ...] = ()) -> None:
+        super().__init__(
+            schema,
+            graphql_ide=None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+            # Pages on the origins CORS allows may subscribe too; any other page's handshake is refused.
+            allowed_origins=allowed_origins,
+        )
+        self._services_of = services_of
+        self._pool_of = pool_of
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        return ConnectionContext(self._services_of(), self._pool_of())
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        assert isinstance(context, ConnectionContext)
+        try:
+            await context.authenticate()
+        except Unauthenticated:
+            raise ConnectionRejectionError() from None
+        return UnsetType()  # connection_ack without a payload
