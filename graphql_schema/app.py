@@ -1,4 +1,4 @@
-"""The ASGI app: /graphql (GraphiQL on GET), /healthz; API-key authentication and a request size limit."""
+"""The ASGI app: /graphql (GraphiQL on GET), /healthz, /explorer; API-key authentication and a request size limit."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,9 +20,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
+from graphql_schema.assets import installed_node_modules
 from graphql_schema.context import Context, WorkerPool, within_deadline
+from graphql_schema.explorer import explorer_routes
+from graphql_schema.media import (
+    GRAPHQL_RESPONSE_JSON,
+    content_type,
+    is_request_error,
+    response_media_type,
+    without_data,
+)
 from graphql_schema.schema import schema
 from graphql_schema.websocket import SubscriptionEndpoint
 from memos_graph.config import MOSConfig
@@ -112,9 +123,14 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    """A GraphQL-shaped error body with an HTTP status, for refusals before GraphQL runs."""
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, media_type: str | None = None
+) -> Response:
+    """A GraphQL-shaped error body with an HTTP status, for refusals before GraphQL runs (in the media type
+    the request negotiated: application/graphql-response+json has no `data` for a request refused)."""
+    body: dict[str, object] = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+    if media_type == GRAPHQL_RESPONSE_JSON:
+        return JSONResponse(without_data(body), status, headers, media_type=content_type(GRAPHQL_RESPONSE_JSON))
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -143,6 +159,31 @@ class MemosGraphQL(GraphQL[Context, None]):
         pool = None if self._pool_of is None else self._pool_of()
         return Context(services=self._services_of(), caller=request.scope["state"]["caller"], pool=pool)
 
+    # GraphQL over HTTP: the media type follows the request's Accept header (graphql_schema/media.py). The
+    # sub-response strawberry makes per request carries it to create_response, which has no request.
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = response_media_type(request.headers.get("accept"))
+        return sub_response
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        processed = await super().process_result(request, result)
+        if is_request_error(result.data, result.errors) and (
+            response_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON
+        ):
+            processed.pop("data", None)  # nothing executed: the response has no data entry
+        return processed
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == GRAPHQL_RESPONSE_JSON:
+            response.headers["content-type"] = content_type(GRAPHQL_RESPONSE_JSON)
+            if sub_response.status_code is None and isinstance(response_data, dict) and "data" not in response_data:
+                response.status_code = 400
+        return response
+
 
 class GraphQLEndpoint:
     """Serves GraphiQL to anyone; every operation needs `Authorization: Bearer <API key>`."""
@@ -160,20 +201,20 @@ class GraphQLEndpoint:
             page = await self._graphql.render_graphql_ide(request)  # GraphiQL itself needs no key
             await page(scope, receive, send)
             return
+        media_type = response_media_type(request.headers.get("accept"))
         if request.method == "GET" and _operation_type(request) not in (None, "query"):
             # GraphQL over HTTP: GET runs queries only; anything else is 405 with the method it needs.
             await error_response(405, "METHOD_NOT_ALLOWED", "a GET request runs queries only; send mutations by POST",
-                                 {"Allow": "POST"})(scope, receive, send)
+                                 {"Allow": "POST"}, media_type)(scope, receive, send)
             return
         body = await self._read_body(request)
         if body is None:
-            await error_response(413, "PAYLOAD_TOO_LARGE", f"request body over {self._max_body} bytes")(
-                scope, receive, send
-            )
+            await error_response(413, "PAYLOAD_TOO_LARGE", f"request body over {self._max_body} bytes",
+                                 media_type=media_type)(scope, receive, send)
             return
         problem = _body_problem(request, body)
         if problem is not None:
-            await error_response(400, "BAD_REQUEST", problem)(scope, receive, send)
+            await error_response(400, "BAD_REQUEST", problem, media_type=media_type)(scope, receive, send)
             return
         try:
             services = self._holder.get()
@@ -186,7 +227,9 @@ class GraphQLEndpoint:
                 )
         except MemosError as exc:
             status = 503 if isinstance(exc, BackendUnavailable) else 401
-            await error_response(status, exc.code, exc.message, {"WWW-Authenticate": "Bearer"})(scope, receive, send)
+            await error_response(status, exc.code, exc.message, {"WWW-Authenticate": "Bearer"}, media_type)(
+                scope, receive, send
+            )
             return
         scope.setdefault("state", {})["caller"] = caller
         await self._graphql(scope, _replay(body), send)
@@ -303,6 +346,7 @@ def create_app(config: MOSConfig | None = None, runtime: Runtime | None = None) 
     routes.append(Route("/graphql", endpoint, methods=["GET", "POST"]))
     # Subscriptions: graphql-transport-ws on the same path, the key in connection_init (graphql_schema.websocket).
     routes.append(WebSocketRoute("/graphql", SubscriptionEndpoint(holder.get, holder.pool, config.http.cors_origins)))
+    routes.extend(explorer_routes())  # the memory explorer page, a client of /graphql like any other
     # CORS outermost, so that refusals (401, 413, ...) carry its headers too and a page can read them. With
     # no origins configured every cross-origin preflight is refused and no answer carries an allow header.
     cors = Middleware(
@@ -316,13 +360,6 @@ def create_app(config: MOSConfig | None = None, runtime: Runtime | None = None) 
 
 
 def graphiql_assets_dir() -> Path | None:
-    """node_modules holding GraphiQL and React (MEMOS_GRAPHIQL_ASSETS, else where setup.sh puts them)."""
-    cache = Path(os.environ.get("MEMOS_GRAPH_CACHE") or Path.home() / ".cache" / "memos-graph")
-    configured = os.environ.get("MEMOS_GRAPHIQL_ASSETS") or str(cache / "graphiql-assets")
-    path = Path(configured) / "node_modules"
-    if not (path / "graphiql").is_dir():
-        logger.warning("MEMOS_GRAPHIQL_ASSETS=%s holds no graphiql package; GraphiQL will load from unpkg", configured)
-        return None
-    return path
-
-
+    """node_modules holding GraphiQL and React (MEMOS_GRAPHIQL_ASSETS, else where setup.sh puts them); without
+    it GraphiQL loads its scripts from unpkg."""
+    return installed_node_modules("MEMOS_GRAPHIQL_ASSETS", "graphiql-assets", "graphiql")

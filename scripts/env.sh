@@ -4,6 +4,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$("$repo/scripts/setup.sh" | tail -n 1)"
 export PATH="$venv/bin:$PATH" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 LITELLM_LOCAL_MODEL_COST_MAP=True
 export MEMOS_GRAPHIQL_ASSETS="${MEMOS_GRAPHIQL_ASSETS:-${MEMOS_GRAPH_CACHE:-$HOME/.cache/memos-graph}/graphiql-assets}"
+export MEMOS_EXPLORER_ASSETS="${MEMOS_EXPLORER_ASSETS:-${MEMOS_GRAPH_CACHE:-$HOME/.cache/memos-graph}/explorer-assets}"
 if [ -z "${NEO4J_URI:-}" ]; then
   "$repo/scripts/neo4j.sh" start
   eval "$("$repo/scripts/neo4j.sh" env)"

@@ -6,7 +6,8 @@
 #
 # Settings: MEMOS_GRAPH_CACHE (default ~/.cache/memos-graph); MEMOS_ONNX_DIR (default $MEMOS_GRAPH_CACHE/onnx);
 # MEMOS_EMBEDDER_MODEL (the model to export, default all-MiniLM-L6-v2); MEMOS_TORCH_WHEEL, a path to a CPU torch
-# wheel to install instead of PyPI's (large, CUDA-enabled) build.
+# wheel to install instead of PyPI's (large, CUDA-enabled) build; MEMOS_EXPLORER_ASSETS (default
+# $MEMOS_GRAPH_CACHE/explorer-assets), where the explorer's graph library goes.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -69,6 +70,22 @@ if [ ! -f "$assets/.complete" ]; then
     touch "$assets/.complete"
   else
     log "npm not found: GraphiQL will load its scripts from unpkg"
+  fi
+fi
+
+# The memory explorer (/explorer) draws a cube's graph with Cytoscape.js: installed once, like GraphiQL's
+# assets, and served by the app from $MEMOS_EXPLORER_ASSETS (no CDN). One pinned package without dependencies;
+# the marker names it, so a change of version here installs again.
+explorer_assets="${MEMOS_EXPLORER_ASSETS:-$cache/explorer-assets}"
+explorer_package="cytoscape@3.35.0"
+if [ "$(cat "$explorer_assets/.complete" 2>/dev/null)" != "$explorer_package" ]; then
+  if command -v npm >/dev/null; then
+    log "installing the explorer's graph library ($explorer_package) into $explorer_assets"
+    mkdir -p "$explorer_assets"
+    npm install --prefix "$explorer_assets" --no-audit --no-fund --silent --save-exact "$explorer_package" >&2
+    echo "$explorer_package" > "$explorer_assets/.complete"
+  else
+    log "npm not found: the explorer at /explorer cannot draw graphs"
   fi
 fi
 echo "$venv"

@@ -1,0 +1,254 @@
+"""The memory explorer (/explorer) in headless Chromium, against a cube seeded through the GraphQL API.
+
+The cube holds memories added from content, memories from a conversation (so Message nodes and a NEXT chain
+exist), one memory updated twice (a version chain) and a share with a second user. The test types the key,
+picks the cube, counts what the page drew (window.explorer.cy, the Cytoscape instance), clicks memories on
+the canvas with real mouse events, searches, and saves a screenshot (to MEMOS_SCREENSHOT_DIR when set:
+`MEMOS_SCREENSHOT_DIR=docs` rewrites docs/explorer.png, which the README shows).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from graphql_schema.app import create_app
+from memos_graph.services.runtime import Runtime
+from tests.browser import Browser, Page, launch_chromium, serve
+from tests.graphql.conftest import Gql
+
+pytestmark = pytest.mark.neo4j
+
+CONTENT = [
+    "Alice plays the cello in a string quartet on Thursdays",
+    "Alice lives in Lyon, near the Croix-Rousse market",
+    "Alice's favourite dish is a bowl of tonkotsu ramen",
+    # User content with markup: the page must show it as text, never run it.
+    'Alice wrote <img src="x" onerror="window.__injected = true"> in her notes',
+]
+UPDATES = ["Alice moved from Lyon to Grenoble in 2024", "Alice moved to Grenoble in 2024 and works at a lab there"]
+CONVERSATION = [
+    {"role": "user", "name": "Alice", "content": "I finally bought a new bow for my cello!"},
+    {"role": "assistant", "name": "Coach", "content": "Nice! Which maker did you pick?"},
+    {"role": "user", "name": "Alice", "content": "A pernambuco bow from a workshop in Mirecourt."},
+]
+
+
+@dataclass(frozen=True)
+class SeededCube:
+    cube_id: str
+    owner_key: str
+    reader_id: str
+    reader_key: str
+    content_ids: list[str]
+    message_ids: list[str]
+
+
+@pytest.fixture(scope="module")
+def server(keyed_runtime: Runtime) -> Iterator[str]:
+    with serve(create_app(runtime=keyed_runtime)) as origin:
+        yield origin
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    with launch_chromium(tmp_path / "profile") as running:
+        yield running
+
+
+def ok(body: dict[str, Any]) -> dict[str, Any]:
+    assert body.get("errors") is None, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+@pytest.fixture
+def seeded(gql: Gql, new_user: Callable[..., tuple[str, str]]) -> SeededCube:
+    _, key = new_user("explorer-owner")
+    reader_id, reader_key = new_user("explorer-reader")
+    cube_id = ok(gql('mutation { createCube(input: {name: "Alice\'s notebook"}) { cubeId } }', key))[
+        "createCube"]["cubeId"]
+    add = "mutation($input: AddMemoriesInput!) { addMemories(input: $input) { ids } }"
+    content_ids = ok(gql(add, key, input={"cubeId": cube_id, "content": CONTENT}))["addMemories"]["ids"]
+    message_ids = ok(gql(add, key, input={"cubeId": cube_id, "messages": CONVERSATION, "sessionId": "lesson-1"}))[
+        "addMemories"]["ids"]
+    update = "mutation($input: UpdateMemoryInput!) { updateMemory(input: $input) { memoryId } }"
+    for text in UPDATES:
+        ok(gql(update, key, input={"cubeId": cube_id, "id": content_ids[1], "memory": text}))
+    ok(gql("mutation($c: ID!, $u: ID!) { shareCube(cubeId: $c, userId: $u, permission: READ) }", key,
+           c=cube_id, u=reader_id))
+    return SeededCube(cube_id, key, reader_id, reader_key, content_ids, message_ids)
+
+
+def drawn(page: Page, selector: str) -> int:
+    count: int = page.evaluate(f"window.explorer.cy.elements({json.dumps(selector)}).length")
+    return count
+
+
+def click_memory(page: Page, memory_id: str) -> None:
+    """Click a memory's node on the canvas (real mouse events at its position on screen)."""
+    x, y = page.evaluate(f"""(() => {{
+        const node = window.explorer.cy.nodes('[kind = "memory"]')
+            .filter((n) => n.data("record").memoryId === {json.dumps(memory_id)});
+        const box = document.getElementById("graph").getBoundingClientRect();
+        const at = node.renderedPosition();
+        return [box.left + at.x, box.top + at.y];
+    }})()""")
+    for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+        page.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+    page.wait_for(f"window.explorer.selected && window.explorer.cy.getElementById(window.explorer.selected)"
+                  f".data('record').memoryId === {json.dumps(memory_id)}")
+
+
+def connect(page: Page, key: str) -> None:
+    """Type the key into the page and press Connect."""
+    page.evaluate(f"document.getElementById('api-key').value = {json.dumps(key)};"
+                  "document.getElementById('connect').click()")
+
+
+def pick_cube(page: Page, cube_id: str) -> None:
+    """Choose the cube in the page's list and wait for the drawing."""
+    page.evaluate(f"""(() => {{
+        const select = document.getElementById("cube");
+        const option = [...select.options].find((o) => o.textContent.includes({json.dumps(cube_id)}));
+        select.value = option.value;
+        select.dispatchEvent(new Event("change"));
+    }})()""")
+    page.wait_for("window.explorer.status === 'drawn'")
+
+
+def test_the_explorer_page_is_locked_down(client: TestClient) -> None:
+    page = client.get("/explorer")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "connect-src 'self'" in policy and "default-src 'none'" in policy
+    assert "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "<script>" not in page.text  # scripts only by src, from this origin
+    assert client.get("/explorer/static/explorer.js").status_code == 200
+    assert client.get("/explorer/static/index.html").status_code == 404  # the page only with its policy
+    assert client.get("/explorer/vendor/cytoscape.min.js").status_code == 200  # installed by scripts/setup.sh
+
+
+def test_the_explorer_draws_a_seeded_cube(
+    server: str, browser: Browser, seeded: SeededCube, tmp_path: Path
+) -> None:
+    page = browser.open(f"{server}/explorer")
+    page.wait_for("window.explorer && window.explorer.cy !== null")
+    connect(page, seeded.owner_key)
+    page.wait_for("window.explorer.status === 'connected'")
+    # The key is in this tab's sessionStorage only: not in localStorage, cookies or the page.
+    assert page.evaluate("sessionStorage.getItem('memos-graph-explorer-api-key')") == seeded.owner_key
+    assert page.evaluate("localStorage.length") == 0 and page.evaluate("document.cookie") == ""
+    assert seeded.owner_key not in page.evaluate("document.documentElement.outerHTML")
+
+    pick_cube(page, seeded.cube_id)
+    assert page.evaluate("window.explorer.cube.cubeId") == seeded.cube_id
+
+    # What was seeded, kind by kind.
+    assert drawn(page, 'node[kind = "cube"]') == 1
+    assert drawn(page, 'node[kind = "memory"]') == len(CONTENT) + len(CONVERSATION)
+    assert drawn(page, 'node[kind = "message"]') == len(CONVERSATION)
+    assert drawn(page, 'node[kind = "version"]') == len(UPDATES)
+    assert drawn(page, 'node[kind = "document"]') == 0
+    assert drawn(page, 'node[kind = "user"]') == 2  # the owner and the reader
+    assert drawn(page, 'edge[type = "HAS_MEMORY"]') == len(CONTENT) + len(CONVERSATION)
+    # Each conversation memory derives from its message; the updated memory from its newest version, which
+    # derives from the one before.
+    assert drawn(page, 'edge[type = "DERIVED_FROM"]') == len(CONVERSATION) + len(UPDATES)
+    assert drawn(page, 'edge[type = "OWNS"]') == 1
+    shares = page.evaluate("window.explorer.cy.edges('[type = \"SHARED_WITH\"]').map((e) => [e.target().data('record')"
+                           ".userId, e.data('label')])")
+    assert shares == [[seeded.reader_id, "SHARED_WITH READ"]]
+    memory_ids = page.evaluate("window.explorer.cy.nodes('[kind = \"memory\"]').map((n) => n.data('record').memoryId)")
+    assert sorted(memory_ids) == sorted(seeded.content_ids + seeded.message_ids)
+    # The NEXT chain follows the conversation.
+    chain = page.evaluate("window.explorer.cy.edges('[type = \"NEXT\"]').map((e) => [e.source().data('record')"
+                          ".content, e.target().data('record').content])")
+    expected = [[a["content"], b["content"]] for a, b in zip(CONVERSATION, CONVERSATION[1:], strict=False)]
+    assert sorted(chain) == sorted(expected)
+    # The version chain runs from the memory through the newest version to the oldest.
+    versions = page.evaluate(f"""(() => {{
+        const memory = window.explorer.cy.nodes('[kind = "memory"]')
+            .filter((n) => n.data("record").memoryId === {json.dumps(seeded.content_ids[1])});
+        const newest = memory.outgoers('node[kind = "version"]');
+        const oldest = newest.outgoers('node[kind = "version"]');
+        return [newest.map((n) => n.data("record").memory), oldest.map((n) => n.data("record").memory)];
+    }})()""")
+    assert versions == [[UPDATES[0]], [CONTENT[1]]]
+
+    # A click on the updated memory shows its text, metadata and history.
+    click_memory(page, seeded.content_ids[1])
+    detail = page.evaluate("document.getElementById('selection').innerText")
+    assert UPDATES[1] in detail and UPDATES[0] in detail and CONTENT[1] in detail
+    assert "history (2 earlier" in detail and seeded.content_ids[1] in detail
+    # A conversation memory shows the message it came from.
+    click_memory(page, seeded.message_ids[2])
+    detail = page.evaluate("document.getElementById('selection').innerText")
+    assert "derived from" in detail and CONVERSATION[2]["content"] in detail and "lesson-1" in detail
+    # Markup in a memory is shown as text, and nothing in it ran.
+    click_memory(page, seeded.content_ids[3])
+    assert CONTENT[3] in page.evaluate("document.getElementById('selection').innerText")
+    assert page.evaluate("document.querySelector('#selection img')") is None
+    assert page.evaluate("window.__injected === undefined")
+
+    # A search highlights its hits, best first; the rest fades.
+    page.evaluate("document.getElementById('search').value = 'Which string quartet does Alice play in on Thursdays?';"
+                  "document.querySelector('#search-form button[type=submit]').click()")
+    page.wait_for("window.explorer.hits.length > 0")
+    hits = page.evaluate("window.explorer.hits.map((id) => window.explorer.memories.get(id).memoryId)")
+    assert hits[0] == seeded.content_ids[0], hits
+    highlighted = page.evaluate("window.explorer.cy.nodes('.hit').map((n) => n.data('record').memoryId)")
+    assert sorted(highlighted) == sorted(hits) and len(hits) < len(memory_ids)
+    assert drawn(page, 'node[kind = "memory"].faded') == len(memory_ids) - len(hits)
+    assert CONTENT[0] in page.evaluate("document.getElementById('hits').innerText")
+    click_memory(page, seeded.content_ids[1])  # for the screenshot: the updated memory and its history
+
+    assert page.errors == [], page.errors  # no script error, no Content-Security-Policy violation
+    shot = Path(os.environ.get("MEMOS_SCREENSHOT_DIR") or tmp_path) / "explorer.png"
+    page.screenshot(shot)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+    # Forgetting the key clears it and the drawing.
+    page.evaluate("document.getElementById('forget').click()")
+    assert page.evaluate("sessionStorage.length") == 0 and drawn(page, "*") == 0
+
+
+def test_a_reader_sees_the_shared_cube_and_a_bad_key_is_refused(
+    server: str, browser: Browser, seeded: SeededCube, new_user: Callable[..., tuple[str, str]]
+) -> None:
+    page = browser.open(f"{server}/explorer")
+    page.wait_for("window.explorer && window.explorer.cy !== null")
+    connect(page, "not-a-key")
+    page.wait_for("window.explorer.status === 'error'")
+    assert "UNAUTHENTICATED" in page.evaluate("document.getElementById('status').innerText")
+    assert page.evaluate("sessionStorage.length") == 0  # a refused key is not kept
+    # Someone the cube is not shared with does not get it in the list.
+    _, stranger_key = new_user("explorer-stranger")
+    connect(page, stranger_key)
+    page.wait_for("window.explorer.status === 'connected'")
+    options = page.evaluate("[...document.getElementById('cube').options].map((o) => o.textContent)")
+    assert not any(seeded.cube_id in option for option in options), options
+    # The reader it is shared with does, and sees the same graph.
+    page.evaluate("document.getElementById('forget').click()")
+    connect(page, seeded.reader_key)
+    page.wait_for("window.explorer.status === 'connected'")
+    pick_cube(page, seeded.cube_id)
+    assert drawn(page, 'node[kind = "memory"]') == len(CONTENT) + len(CONVERSATION)
+    assert drawn(page, 'edge[type = "NEXT"]') == len(CONVERSATION) - 1
+    # The same through pages of 3 memories (the connection's cursors): nothing lost, nothing twice.
+    page.navigate(f"{server}/explorer?pageSize=3")  # the key is still in this tab's sessionStorage
+    page.wait_for("window.explorer.status === 'connected'")
+    pick_cube(page, seeded.cube_id)
+    assert page.evaluate("window.explorer.pages") == 3
+    memories = len(CONTENT) + len(CONVERSATION)
+    assert f": {memories} memories." in page.evaluate("document.getElementById('status').innerText")  # as loaded
+    assert drawn(page, 'node[kind = "memory"]') == len(CONTENT) + len(CONVERSATION)
+    assert page.evaluate("window.explorer.cube.canWrite") is False
