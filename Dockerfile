@@ -13,8 +13,9 @@
 # Only torch itself comes from that index (--no-deps); its dependencies and every other package come from
 # PyPI at the versions the lock pins, and `pip check` confirms the CPU build's requirements are all met.
 #
-# The image carries GraphiQL's browser scripts (built in the first stage with npm, the same packages and
-# versions as scripts/setup.sh), so GraphiQL at /graphql works without the browser reaching unpkg.
+# The image carries GraphiQL's browser scripts and the memory explorer's graph library (built in the first
+# stage with npm, the same packages and versions as scripts/setup.sh), so GraphiQL at /graphql and the
+# explorer at /explorer work without the browser reaching a CDN.
 
 ARG PYTHON_IMAGE=python:3.11-slim
 ARG NODE_IMAGE=node:22-bookworm-slim
@@ -22,7 +23,9 @@ ARG NODE_IMAGE=node:22-bookworm-slim
 FROM ${NODE_IMAGE} AS graphiql-assets
 RUN npm install --prefix /opt/graphiql-assets --no-audit --no-fund --omit=dev \
       graphiql@3.8.3 react@18.2.0 react-dom@18.2.0 @graphiql/plugin-explorer@1.0.2 js-cookie@3.0.5 \
-    && test -d /opt/graphiql-assets/node_modules/graphiql
+    && test -d /opt/graphiql-assets/node_modules/graphiql \
+    && npm install --prefix /opt/explorer-assets --no-audit --no-fund --omit=dev --save-exact cytoscape@3.35.0 \
+    && test -f /opt/explorer-assets/node_modules/cytoscape/dist/cytoscape.min.js
 
 FROM ${PYTHON_IMAGE}
 ARG TORCH_VARIANT=cpu
@@ -64,13 +67,15 @@ ENV MEMOS_ONNX_DIR=/opt/memos-onnx
 RUN HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 python -m memos_graph.embeddings.export_onnx
 
 COPY --from=graphiql-assets /opt/graphiql-assets /opt/graphiql-assets
+COPY --from=graphiql-assets /opt/explorer-assets /opt/explorer-assets
 
 # The app's files stay owned by root: the service user can read them, not change them.
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/memos memos
 ENV HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     LITELLM_LOCAL_MODEL_COST_MAP=True \
-    MEMOS_GRAPHIQL_ASSETS=/opt/graphiql-assets
+    MEMOS_GRAPHIQL_ASSETS=/opt/graphiql-assets \
+    MEMOS_EXPLORER_ASSETS=/opt/explorer-assets
 USER memos
 
 EXPOSE 8000

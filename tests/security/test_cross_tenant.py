@@ -158,6 +158,8 @@ PROBES = [
     Probe("node", "B's cube", lambda t: (NODE, {"i": global_id("MemCube", t.cube)})),
     Probe("node", "B's memory", lambda t: (NODE, {"i": global_id("Memory", t.memory)})),
     Probe("node", "B", lambda t: (NODE, {"i": global_id("User", t.user)})),
+    Probe("node", "B's message", lambda t: (NODE, {"i": global_id("Message", json.dumps([t.cube, f"m-{SECRET}"],
+                                                                                        separators=(",", ":")))})),
     Probe("search", "a filter, cubeIds: [B's cube]", lambda t: (FILTERED, {"q": "tulips", "cs": [t.cube]}),
           expected_code="FORBIDDEN"),
     Probe("users", "a USER lists users", lambda t: (USERS, {}), expected_code="FORBIDDEN"),

@@ -239,6 +239,7 @@ def test_dockerfile_graphiql_assets_match_setup_sh() -> None:
     assert "graphiql" in in_setup
     assert in_image == in_setup
     assert dockerfile_env()["MEMOS_GRAPHIQL_ASSETS"] == "/opt/graphiql-assets"
+    assert "cytoscape" in in_setup and dockerfile_env()["MEMOS_EXPLORER_ASSETS"] == "/opt/explorer-assets"
 
 
 def test_dockerignore_keeps_junk_and_secrets_out_but_not_the_sources() -> None:
