@@ -7,7 +7,7 @@ import contextvars
 import functools
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import strawberry
@@ -18,6 +18,7 @@ from memos_graph.errors import BackendUnavailable
 from memos_graph.graph.store import CallDeadline, deadline_scope
 from memos_graph.graph.traversal import Derivation, ProvenanceNode, Share
 from memos_graph.services.bundle import Services
+from memos_graph.services.traversal import TraversalService
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -133,6 +134,9 @@ class Context:
     caller: User
     # The app's worker pool; without one (tests building a Context by hand) calls use asyncio's threads.
     pool: WorkerPool | None = None
+    # The caller's access to each cube this request has looked at (None: may not read it), read once per
+    # request by whichever field asks first and reused by the others.
+    access: dict[str, CubeAccess | None] = field(default_factory=dict)
 
     # Made on first use: most operations (search, add, me) resolve no nested field. Each loader gathers the
     # keys one level of a query asks for and answers them with one service call (one or two statements), under
@@ -144,47 +148,47 @@ class Context:
     @functools.cached_property
     def cube_loader(self) -> DataLoader[str, CubeAccess | None]:
         """The caller's access to each cube; None where the caller may not read it."""
-        return self._loader(lambda ids: self.services.cubes.readable_subset(self.caller, ids), None)
+        return self._loader(lambda ids: self.services.cubes.readable_subset(self.caller, ids, self.access), None)
 
     @functools.cached_property
     def owned_cubes_loader(self) -> DataLoader[str, list[CubeAccess]]:
-        return self._loader(lambda ids: self.services.traversal.owned_cubes(self.caller, ids), [])
+        return self._loader(lambda ids: self._walk.owned_cubes(self.caller, ids, self.access), [])
 
     @functools.cached_property
     def shares_loader(self) -> DataLoader[str, list[Share]]:
-        return self._loader(lambda ids: self.services.traversal.shares(self.caller, ids), [])
+        return self._loader(lambda ids: self._walk.shares(self.caller, ids, self.access), [])
 
     @functools.cached_property
     def history_loader(self) -> DataLoader[tuple[str, str], list[TextualMemoryItem]]:
-        return self._loader(lambda pairs: by_pair(pairs, self.services.traversal.histories(self.caller, pairs)), [])
+        return self._loader(lambda pairs: by_pair(pairs, self._walk.histories(self.caller, pairs, self.access)), [])
 
     @functools.cached_property
     def derivation_loader(self) -> DataLoader[tuple[str, str], list[Derivation]]:
-        return self._loader(lambda pairs: by_pair(pairs, self.services.traversal.derivations(self.caller, pairs)), [])
+        return self._loader(lambda pairs: by_pair(pairs, self._walk.derivations(self.caller, pairs, self.access)), [])
 
     @functools.cached_property
     def message_loader(self) -> DataLoader[tuple[str, str], ProvenanceNode | None]:
-        return self._loader(lambda pairs: self.services.traversal.provenance(self.caller, "Message", pairs), None)
+        return self._loader(lambda pairs: self._walk.provenance(self.caller, "Message", pairs, self.access), None)
 
     @functools.cached_property
     def document_loader(self) -> DataLoader[tuple[str, str], ProvenanceNode | None]:
-        return self._loader(lambda pairs: self.services.traversal.provenance(self.caller, "Document", pairs), None)
+        return self._loader(lambda pairs: self._walk.provenance(self.caller, "Document", pairs, self.access), None)
 
     @functools.cached_property
     def message_memories_loader(self) -> DataLoader[tuple[str, str], list[TextualMemoryItem]]:
-        return self._loader(
-            lambda pairs: self.services.traversal.derived_memories(self.caller, "Message", pairs), []
-        )
+        return self._loader(lambda pairs: self._walk.derived_memories(self.caller, "Message", pairs, self.access), [])
 
     @functools.cached_property
     def document_chunks_loader(self) -> DataLoader[tuple[str, str], list[TextualMemoryItem]]:
-        return self._loader(
-            lambda pairs: self.services.traversal.derived_memories(self.caller, "Document", pairs), []
-        )
+        return self._loader(lambda pairs: self._walk.derived_memories(self.caller, "Document", pairs, self.access), [])
 
     @functools.cached_property
     def memory_node_loader(self) -> DataLoader[str, tuple[str, TextualMemoryItem] | None]:
-        return self._loader(lambda ids: self.services.traversal.memories_by_id(self.caller, ids), None)
+        return self._loader(lambda ids: self._walk.memories_by_id(self.caller, ids, self.access), None)
+
+    @property
+    def _walk(self) -> TraversalService:
+        return self.services.traversal
 
     def _loader(self, fetch: Callable[[list[K]], Mapping[K, V]], missing: V) -> DataLoader[K, V]:
         """A DataLoader answering each batch with `fetch` on the worker pool; `missing` for absent keys."""

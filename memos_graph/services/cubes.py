@@ -59,18 +59,23 @@ class CubeService:
             check_id(cube_id, "cube id", self._limits)
         return self.readable_among(actor, cube_ids, self._rt.cubes.relations(actor.user_id, cube_ids))
 
-    def readable_subset(self, actor: User, cube_ids: Sequence[str]) -> dict[str, CubeAccess]:
+    def readable_subset(
+        self, actor: User, cube_ids: Sequence[str], known: dict[str, CubeAccess | None] | None = None
+    ) -> dict[str, CubeAccess]:
         """The actor's access to each of the cubes it may read, by id; the others (malformed ids, cubes that
-        do not exist or it may not read) are simply absent."""
+        do not exist or it may not read) are simply absent. `known`: what one request found already (None:
+        not readable), answered from there and filled with what is read now, so that one request reads each
+        cube's access once however many fields ask."""
+        known = {} if known is None else known
         valid = list(dict.fromkeys(cube_id for cube_id in cube_ids if is_valid_id(cube_id, self._limits)))
-        if not valid:
-            return {}
-        granted = {}
-        for cube_id, relation in self._rt.cubes.relations(actor.user_id, valid).items():
-            entry = self.access_of(actor, relation)
-            if entry.can_read:
-                granted[cube_id] = entry
-        return granted
+        missing = [cube_id for cube_id in valid if cube_id not in known]
+        if missing:
+            relations = self._rt.cubes.relations(actor.user_id, missing)
+            for cube_id in missing:
+                relation = relations.get(cube_id)
+                entry = None if relation is None else self.access_of(actor, relation)
+                known[cube_id] = entry if entry is not None and entry.can_read else None
+        return {cube_id: entry for cube_id in valid if (entry := known.get(cube_id)) is not None}
 
     def readable_among(
         self, actor: User, cube_ids: Sequence[str], relations: Mapping[str, CubeRelation]

@@ -1,7 +1,8 @@
 """The graph walks of the GraphQL traversal fields, each for a batch of parents and under the caller's access.
 
-Every method first asks which of the parents' cubes the caller may read (one statement), then reads only
-within those (one more): a traversal reaches nothing a direct query as the same caller would refuse.
+Every method first asks which of the parents' cubes the caller may read (one statement, unless `known`, the
+request's record of what it found so far, answers it), then reads only within those (one more): a traversal
+reaches nothing a direct query as the same caller would refuse.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import is_valid_memory_id
 
+# One request's record of the cubes whose access it read (None: not readable), shared by its fields.
+Known = dict[str, CubeAccess | None] | None
+
 
 class TraversalService:
     """Batched reads from memories to their versions and provenance, from cubes to shares, users to cubes."""
@@ -23,39 +27,45 @@ class TraversalService:
         self._rt = runtime
         self._cubes = cubes
 
-    def _readable_pairs(self, actor: User, pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-        readable = self._cubes.readable_subset(actor, [cube_id for cube_id, _ in pairs])
+    def _readable_pairs(
+        self, actor: User, pairs: Sequence[tuple[str, str]], known: Known = None
+    ) -> list[tuple[str, str]]:
+        readable = self._cubes.readable_subset(actor, [cube_id for cube_id, _ in pairs], known)
         return list(dict.fromkeys(pair for pair in pairs if pair[0] in readable))
 
-    def histories(self, actor: User, pairs: Sequence[tuple[str, str]]) -> dict[str, list[TextualMemoryItem]]:
+    def histories(
+        self, actor: User, pairs: Sequence[tuple[str, str]], known: Known = None
+    ) -> dict[str, list[TextualMemoryItem]]:
         """memory id -> earlier versions, newest first, for (cube_id, memory_id) pairs in readable cubes."""
-        allowed = self._readable_pairs(actor, pairs)
+        allowed = self._readable_pairs(actor, pairs, known)
         return self._rt.traversal.histories(allowed) if allowed else {}
 
-    def derivations(self, actor: User, pairs: Sequence[tuple[str, str]]) -> dict[str, list[Derivation]]:
+    def derivations(
+        self, actor: User, pairs: Sequence[tuple[str, str]], known: Known = None
+    ) -> dict[str, list[Derivation]]:
         """memory id -> its DERIVED_FROM targets within its cube, for (cube_id, memory_id) pairs."""
-        allowed = self._readable_pairs(actor, pairs)
+        allowed = self._readable_pairs(actor, pairs, known)
         return self._rt.traversal.derivations(allowed) if allowed else {}
 
     def provenance(
-        self, actor: User, label: ProvenanceLabel, pairs: Sequence[tuple[str, str]]
+        self, actor: User, label: ProvenanceLabel, pairs: Sequence[tuple[str, str]], known: Known = None
     ) -> dict[tuple[str, str], ProvenanceNode]:
         """(cube_id, key) -> the message or document, for pairs in readable cubes."""
-        allowed = self._readable_pairs(actor, pairs)
+        allowed = self._readable_pairs(actor, pairs, known)
         return self._rt.traversal.provenance(label, allowed) if allowed else {}
 
     def derived_memories(
-        self, actor: User, label: ProvenanceLabel, pairs: Sequence[tuple[str, str]]
+        self, actor: User, label: ProvenanceLabel, pairs: Sequence[tuple[str, str]], known: Known = None
     ) -> dict[tuple[str, str], list[TextualMemoryItem]]:
         """(cube_id, key) -> memories derived from the message or document, oldest first."""
-        allowed = self._readable_pairs(actor, pairs)
+        allowed = self._readable_pairs(actor, pairs, known)
         return self._rt.traversal.derived_memories(label, allowed) if allowed else {}
 
-    def shares(self, actor: User, cube_ids: Sequence[str]) -> dict[str, list[Share]]:
+    def shares(self, actor: User, cube_ids: Sequence[str], known: Known = None) -> dict[str, list[Share]]:
         """cube id -> its shares as the actor may see them: all of them for the cube's owner, ROOT and ADMIN
         (who manage shares), else only the actor's own share (who else a cube is shared with is the owner's
         business)."""
-        readable = self._cubes.readable_subset(actor, cube_ids)
+        readable = self._cubes.readable_subset(actor, cube_ids, known)
         if not readable:
             return {}
         found = self._rt.traversal.shares(list(readable))
@@ -71,15 +81,17 @@ class TraversalService:
     def _sees_all_shares(actor: User, entry: CubeAccess) -> bool:
         return entry.is_owner or access.sees_every_cube(actor)
 
-    def owned_cubes(self, actor: User, user_ids: Sequence[str]) -> dict[str, list[CubeAccess]]:
+    def owned_cubes(self, actor: User, user_ids: Sequence[str], known: Known = None) -> dict[str, list[CubeAccess]]:
         """user id -> the active cubes it owns that the actor may read, oldest first."""
         owned = self._rt.traversal.owned_cube_ids(list(dict.fromkeys(user_ids)))
-        readable = self._cubes.readable_subset(actor, [cube_id for ids in owned.values() for cube_id in ids])
+        readable = self._cubes.readable_subset(actor, [cube_id for ids in owned.values() for cube_id in ids], known)
         return {user_id: [readable[c] for c in ids if c in readable] for user_id, ids in owned.items()}
 
-    def memories_by_id(self, actor: User, memory_ids: Sequence[str]) -> dict[str, tuple[str, TextualMemoryItem]]:
+    def memories_by_id(
+        self, actor: User, memory_ids: Sequence[str], known: Known = None
+    ) -> dict[str, tuple[str, TextualMemoryItem]]:
         """memory id -> (cube id, memory) for the memories (well-formed ids only) in cubes the actor may read."""
         wanted = [memory_id for memory_id in dict.fromkeys(memory_ids) if is_valid_memory_id(memory_id)]
         found = self._rt.traversal.memories_by_id(wanted) if wanted else {}
-        readable = self._cubes.readable_subset(actor, [cube_id for cube_id, _ in found.values()])
+        readable = self._cubes.readable_subset(actor, [cube_id for cube_id, _ in found.values()], known)
         return {memory_id: pair for memory_id, pair in found.items() if pair[0] in readable}
