@@ -122,6 +122,8 @@ class CallDeadline:
         return f"no answer within {self.seconds:g} s: {culprit} ran out of time ({self.spent()}); {what}"
 
 
+# What a refused write says when its commit may have landed all the same.
+IN_DOUBT = "the write reached its commit, which may still land (retrying is safe)"
 READ_PHASE = "Neo4j"
 WRITE_PHASE = "Neo4j write"
 _DEADLINE: contextvars.ContextVar[CallDeadline | None] = contextvars.ContextVar("memos_call_deadline", default=None)
@@ -309,16 +311,27 @@ class GraphStore:
         """
         check_deadline("opening the write transaction")
         deadline = _DEADLINE.get()
+        committing = False
 
         @unit_of_work(timeout=self._timeout())
         def bounded(tx: ManagedTransaction) -> T:
+            nonlocal committing
             check_deadline("the write transaction's first statement")
             result = work(tx)
             check_deadline("the commit")  # raising here rolls the transaction back
+            committing = True  # the driver sends COMMIT once this returns
             return result
 
-        with translate_errors(), phase(WRITE_PHASE), self._session() as session:
-            result = session.execute_write(bounded)
+        try:
+            with translate_errors(), phase(WRITE_PHASE), self._session() as session:
+                result = session.execute_write(bounded)
+        except BackendUnavailable as exc:
+            if not committing:
+                raise
+            # An attempt sent its COMMIT and the outcome never came back as a success: a Neo4j shutting down
+            # may apply a COMMIT and still answer it DatabaseUnavailable (the driver then retries into a
+            # Neo4j that is gone), and a connection lost after COMMIT was sent leaves it unknown. Say so.
+            raise BackendUnavailable(f"{exc.message}; {IN_DOUBT}") from exc
         if deadline is not None:
             deadline.committed = True
         return result

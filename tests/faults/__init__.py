@@ -8,7 +8,8 @@ half-written.
 A refused call's outcome is *in doubt* when it may have committed although it was not acknowledged:
 - it got no answer at all (the HTTP client gave up), or
 - the driver reported the connection lost during COMMIT (IncompleteCommit, named in the UNAVAILABLE
-  message), or
+  message), or the service said its commit may still land (memos_graph.graph.store.IN_DOUBT: an attempt
+  sent its COMMIT and no success came back), or
 - it was in flight when Neo4j stopped serving: it began before a watcher (`RETURN 1` every 50 ms on a
   connection of its own, no retries) first saw Neo4j fail, and ended after the fault was injected. A Neo4j
   that is shutting down can apply a COMMIT and still answer it `DatabaseUnavailable`; the driver takes that
@@ -41,6 +42,7 @@ from bench.server import free_port
 from memos_graph import MOS
 from memos_graph.config import ENVIRONMENT_OVERRIDES, Neo4jSettings
 from memos_graph.errors import MemosError
+from memos_graph.graph.store import IN_DOUBT
 
 REPO = Path(__file__).resolve().parents[2]
 NEO4J_SCRIPT = REPO / "scripts" / "neo4j.sh"
@@ -283,7 +285,7 @@ class Call:
         """Whether the call may have committed although it was not acknowledged (see the module docstring)."""
         if self.acknowledged:
             return False
-        if not self.answered or "IncompleteCommit" in self.message:
+        if not self.answered or "IncompleteCommit" in self.message or IN_DOUBT in self.message:
             return True
         return any(
             self.started <= (outage.seen_down or outage.down) and self.ended >= outage.down for outage in outages
