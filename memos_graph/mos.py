@@ -235,9 +235,15 @@ class MOS:
         return self.memories.history(self._actor(user_id), mem_cube_id, memory_id)
 
     def update(
-        self, mem_cube_id: str, memory_id: str, text_memory_item: TextualMemoryItem, user_id: str | None = None
+        self,
+        mem_cube_id: str,
+        memory_id: str,
+        text_memory_item: TextualMemoryItem | dict[str, Any],
+        user_id: str | None = None,
     ) -> None:
-        """Replace a memory's text and the metadata the item sets, keeping the old version."""
+        """Replace a memory's text and the metadata the item sets, keeping the old version. The MemOS way
+        works: get the item, change its fields (`item.memory = ...`, `item.metadata.tags = [...]`), pass it
+        back; or pass a dict {"memory": ..., "metadata": {...}}."""
         self.memories.update(self._actor(user_id), mem_cube_id, memory_id, text_memory_item)
 
     def delete(self, mem_cube_id: str, memory_id: str, user_id: str | None = None) -> None:

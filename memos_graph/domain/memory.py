@@ -64,9 +64,12 @@ class SourceReference(BaseModel):
 
 
 class TextualMemoryMetadata(BaseModel):
-    """Metadata of a memory; keys the caller adds beyond these are kept and returned."""
+    """Metadata of a memory; keys the caller adds beyond these are kept and returned.
 
-    model_config = ConfigDict(extra="allow", frozen=True, use_enum_values=True)
+    Mutable as in MemOS (`item.metadata.tags = [...]`, then MOS.update): an assignment is validated, and the
+    fields assigned count as set, so the update writes them."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True, use_enum_values=True)
 
     user_id: str | None = None
     session_id: str | None = None
@@ -95,7 +98,9 @@ class TextualMemoryMetadata(BaseModel):
 class TextualMemoryItem(BaseModel):
     """One textual memory: an id, its text, and its metadata."""
 
-    model_config = ConfigDict(frozen=True)
+    # Mutable as in MemOS: change `memory` or metadata fields, then pass the item to MOS.update. Assignments
+    # are validated (a memory id stays a UUID).
+    model_config = ConfigDict(validate_assignment=True)
 
     id: str = Field(default_factory=lambda: str(uuid.uuid4()))
     memory: str

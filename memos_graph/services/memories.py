@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from memos_graph.domain import MemoryOrder, SourceReference, TextualMemoryItem, TextualMemoryMetadata, User
 from memos_graph.errors import Conflict, InvalidInput
 from memos_graph.graph.memories import (
@@ -215,7 +217,7 @@ class MemoryService:
         return grouped([(cube_id, self._rt.memories.list_page(cube_id, where=where)) for cube_id in cube_ids])
 
     def update(
-        self, actor: User, mem_cube_id: str, memory_id: str, item: TextualMemoryItem
+        self, actor: User, mem_cube_id: str, memory_id: str, item: TextualMemoryItem | dict[str, Any]
     ) -> TextualMemoryItem:
         """Replace text and the metadata fields the item sets; the old state becomes a MemoryVersion.
 
@@ -232,8 +234,14 @@ class MemoryService:
         number of versions is not capped; deleting the memory deletes them.
         """
         memory_id = check_memory_id(memory_id)
+        if isinstance(item, dict):  # MemOS also takes the item as a dict: {"memory": ..., "metadata": {...}}
+            try:
+                item = TextualMemoryItem.model_validate({"id": memory_id, **item})
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                raise InvalidInput(f"text_memory_item {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
         if not isinstance(item, TextualMemoryItem):
-            raise InvalidInput("text_memory_item must be a TextualMemoryItem")
+            raise InvalidInput("text_memory_item must be a TextualMemoryItem or a dict of one")
         text = check_text(item.memory, "memory", self._rt.config.limits.max_memory_chars)
         check_metadata(item.metadata, self._rt.config.limits)
         self._cubes.writable(actor, mem_cube_id)

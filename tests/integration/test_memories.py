@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from memos_graph import (
     MOS,
@@ -291,3 +291,30 @@ def test_unreachable_neo4j_is_backend_unavailable(base_config: MOSConfig) -> Non
     )
     with pytest.raises(BackendUnavailable):
         MOS(dead)
+
+
+def test_an_item_is_changed_and_passed_back_the_memos_way(root: MOS, alice: tuple[str, str]) -> None:
+    """MemOS code gets an item, assigns to its fields and passes it back to update; or passes a dict."""
+    user, cube = alice
+    (memory_id,) = root.add(memory_content=["Alice keeps bees"], mem_cube_id=cube, user_id=user)
+    item = root.get(cube, memory_id, user_id=user)
+    item.memory = "Alice keeps bees and hens"
+    item.metadata.tags = ["garden"]
+    item.metadata.key = "animals"
+    root.update(cube, memory_id, item, user_id=user)
+    stored = root.get(cube, memory_id, user_id=user)
+    assert (stored.memory, stored.metadata.tags, stored.metadata.key) == ("Alice keeps bees and hens", ["garden"],
+                                                                         "animals")
+    assert stored.metadata.version == 2 and stored.metadata.user_id == user
+    assert [v.memory for v in root.get_history(cube, memory_id, user_id=user)] == ["Alice keeps bees"]
+    root.update(cube, memory_id, {"memory": "Alice keeps hens", "metadata": {"tags": ["yard"]}}, user_id=user)
+    again = root.get(cube, memory_id, user_id=user)
+    assert (again.memory, again.metadata.tags, again.metadata.key) == ("Alice keeps hens", ["yard"], "animals")
+    # Assignments are validated as construction is; a malformed dict is InvalidInput and writes nothing.
+    with pytest.raises(ValidationError):
+        item.id = "not-a-uuid"
+    with pytest.raises(ValidationError):
+        item.metadata.confidence = 1000.0
+    with pytest.raises(InvalidInput, match="text_memory_item"):
+        root.update(cube, memory_id, {"memory": "x", "metadata": {"confidence": "very"}}, user_id=user)
+    assert root.get(cube, memory_id, user_id=user).metadata.version == 3
