@@ -543,6 +543,9 @@ class CubeTransferPayload:
     new_ids: bool = strawberry.field(
         description="The graph held the directory's ids already, so the import gave its nodes new ones."
     )
+    undecoded_sources: int = strawberry.field(
+        description="Sources that were text, not source entries (nor JSON of one): kept verbatim as text sources."
+    )
 
     @classmethod
     def of(cls, report: TransferReport) -> CubeTransferPayload:
@@ -558,4 +561,5 @@ class CubeTransferPayload:
             reembedded=report.reembedded,
             merged_duplicates=report.merged_duplicates,
             new_ids=report.new_ids,
+            undecoded_sources=report.undecoded_sources,
         )

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from memos_graph import memos_config
 from memos_graph.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -323,6 +324,8 @@ class MOSConfig(BaseModel):
                 raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
             if not isinstance(data, dict):
                 raise ConfigurationError(f"config file {path} must hold a JSON object")
+            if memos_config.is_memos_config(data):  # MemOS's own config file
+                data = memos_config.from_memos(data, cls.model_fields)
         _apply_environment(data, os.environ if environ is None else environ)
         try:
             return cls.model_validate(data)

@@ -30,6 +30,10 @@ _TRANSFER_CALLS = frozenset({"dump", "register_mem_cube", "delete_cube", "delete
 _NO_DEADLINE = frozenset({"close"})
 
 
+# How register_mem_cube's argument says it is a path, whatever exists.
+PATH_PREFIXES = ("./", "../", "/", "~")
+
+
 def _deadline_s(mos: Any, name: str) -> float:
     config: MOSConfig = mos.config
     if name in _TRANSFER_CALLS:
@@ -163,17 +167,26 @@ class MOS:
     ) -> str:
         """Load a cube for the user: an existing cube by id, or a MemOS cube directory imported as a new cube.
 
-        A directory (config.json + textual_memory.json, general_text or tree_text) becomes a cube the user
-        owns, with id mem_cube_id (else the directory's cube_id); returns the cube id.
+        A directory (config.json + textual_memory.json, or textual_memory.json alone; general_text or
+        tree_text) becomes a cube the user owns, with id mem_cube_id (else the directory's cube_id); returns
+        the cube id. Cube ids may hold slashes as MemOS's do ("Ki-Seki/mem_cube_2"), so the argument is read
+        as a directory when it is written as a path ("./x", "../x", "/x", "~/x"); otherwise, with a slash,
+        as the id of a cube the user may read if there is one, else as a directory (relative to the first
+        transfer root when those are configured); without a slash, as a cube id unless a directory of that
+        name exists here.
         """
         actor = self._actor(user_id)
-        if not isinstance(mem_cube_name_or_path, str) or not mem_cube_name_or_path:
+        name = mem_cube_name_or_path
+        if not isinstance(name, str) or not name:
             raise InvalidInput("mem_cube_name_or_path must be a non-empty string")
-        # Cube ids never contain a slash, so anything with one (or an existing directory) is a path.
-        if "/" in mem_cube_name_or_path or os.sep in mem_cube_name_or_path or os.path.isdir(mem_cube_name_or_path):
-            report = self.services.transfer.import_directory(actor, mem_cube_name_or_path, mem_cube_id)
-            return report.cube_id
-        return self.cubes.register(actor, mem_cube_id or mem_cube_name_or_path)
+        if "/" in name and not name.startswith(PATH_PREFIXES):
+            is_cube = bool(self.cubes.readable_subset(actor, [name]))
+        else:
+            is_cube = not name.startswith(PATH_PREFIXES) and not os.path.isdir(name)
+        if is_cube:
+            return self.cubes.register(actor, mem_cube_id or name)
+        report = self.services.transfer.import_directory(actor, os.path.expanduser(name), mem_cube_id)
+        return report.cube_id
 
     def unregister_mem_cube(self, mem_cube_id: str, user_id: str | None = None) -> None:
         """Detach the cube from the user's loaded cubes; its data stays."""

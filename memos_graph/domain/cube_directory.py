@@ -8,6 +8,7 @@ the first bad entry, so a caller can fix the file; nothing here does I/O.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from collections.abc import Mapping, Sequence
@@ -17,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from memos_graph.domain.memory import TextualMemoryMetadata, text_problem
+from memos_graph.domain.memory import SourceReference, TextualMemoryMetadata, text_problem
 
 MODEL_SCHEMA = "memos.configs.mem_cube.GeneralMemCubeConfig"
 TEXTUAL_MEMORY_FILE = "textual_memory.json"
@@ -98,6 +99,48 @@ class CubeContent:
     source: CubeSource
     nodes: list[CubeNode] = field(default_factory=list)
     edges: list[CubeEdge] = field(default_factory=list)
+    # Sources given as text that did not decode into a source entry: kept verbatim as a text source.
+    undecoded_sources: int = 0
+
+
+def detect_source(data: object) -> CubeSource:
+    """A directory without config.json: the form from textual_memory.json itself (a list of entries is
+    general_text, an object with nodes tree_text); the embedder is unknown, so the texts are embedded again."""
+    if isinstance(data, list):
+        backend = "general_text"
+    elif isinstance(data, Mapping) and "nodes" in data:
+        backend = "tree_text"
+    else:
+        raise CubeFormatError(
+            f"{TEXTUAL_MEMORY_FILE}: without {CONFIG_FILE}, it must be a list of entries (general_text) or an "
+            "object with 'nodes' (tree_text)"
+        )
+    return CubeSource(backend=backend, cube_id=None, user_id=None, embedder_model=None, embedder_dimension=None)
+
+
+# MemOS writes a tree_text source as a JSON string, sometimes a JSON string of one; this many decodings at most.
+MAX_SOURCE_DECODINGS = 3
+
+
+def decode_source(value: object) -> tuple[object, bool]:
+    """A source entry and whether it decoded: an object stays; text holding a JSON object (encoded once or
+    twice) becomes that object; any other text is kept verbatim as a text source (False)."""
+    if not isinstance(value, str):
+        return value, True
+    decoded: object = value
+    for _ in range(MAX_SOURCE_DECODINGS):
+        if not isinstance(decoded, str):
+            break
+        try:
+            decoded = json.loads(decoded)
+        except (ValueError, RecursionError):
+            break
+    if isinstance(decoded, Mapping) and isinstance(decoded.get("type", "text"), str):
+        try:
+            return SourceReference.model_validate(dict(decoded)).model_dump(exclude_none=True), True
+        except ValidationError:
+            pass
+    return {"type": "text", "content": value}, False
 
 
 def normalise_model_name(name: str | None) -> str | None:
@@ -139,7 +182,7 @@ def parse_textual_memory(data: object, source: CubeSource, max_memory_chars: int
     if source.backend == "general_text":
         if not isinstance(data, list):
             raise CubeFormatError(f"{TEXTUAL_MEMORY_FILE}: general_text holds a JSON list of entries")
-        content.nodes = [_general_entry(index, entry, max_memory_chars) for index, entry in enumerate(data)]
+        content.nodes = [_general_entry(index, entry, max_memory_chars, content) for index, entry in enumerate(data)]
     else:
         if not isinstance(data, Mapping):
             raise CubeFormatError(f"{TEXTUAL_MEMORY_FILE}: tree_text holds an object with 'nodes' and 'edges'")
@@ -148,7 +191,7 @@ def parse_textual_memory(data: object, source: CubeSource, max_memory_chars: int
             raise CubeFormatError(f"{TEXTUAL_MEMORY_FILE}: 'nodes' and 'edges' must be lists")
         _check_total(data, "total_nodes", len(nodes))
         _check_total(data, "total_edges", len(edges))
-        content.nodes = [_tree_node(index, node, max_memory_chars) for index, node in enumerate(nodes)]
+        content.nodes = [_tree_node(index, node, max_memory_chars, content) for index, node in enumerate(nodes)]
         kinds = _kinds_by_id(content.nodes)
         content.edges = [_tree_edge(index, edge, kinds) for index, edge in enumerate(edges)]
     _kinds_by_id(content.nodes)
@@ -172,7 +215,7 @@ def _check_total(data: Mapping[str, Any], key: str, actual: int) -> None:
         )
 
 
-def _general_entry(index: int, entry: object, max_chars: int) -> CubeNode:
+def _general_entry(index: int, entry: object, max_chars: int, content: CubeContent) -> CubeNode:
     where = f"{TEXTUAL_MEMORY_FILE}: entry [{index}]"
     if not isinstance(entry, Mapping):
         raise CubeFormatError(f"{where}: must be an object with 'id', 'vector' and 'payload'")
@@ -183,13 +226,13 @@ def _general_entry(index: int, entry: object, max_chars: int) -> CubeNode:
         raise CubeFormatError(f"{where}: 'payload' must be an object with 'memory' and 'metadata'")
     if payload.get("id") is not None and str(payload.get("id")) != str(entry.get("id")):
         raise CubeFormatError(f"{where}: payload.id {payload.get('id')!r} differs from the entry's id")
-    metadata = _memory_metadata(payload.get("metadata"), where)
+    metadata = _memory_metadata(payload.get("metadata"), where, content)
     metadata.pop("embedding", None)
     memory = _text(payload.get("memory"), f"{where}: payload.memory", max_chars)
     return CubeNode(NodeKind.MEMORY, node_id, memory, metadata, _vector(entry.get("vector"), f"{where}: vector"))
 
 
-def _tree_node(index: int, node: object, max_chars: int) -> CubeNode:
+def _tree_node(index: int, node: object, max_chars: int, content: CubeContent) -> CubeNode:
     where = f"{TEXTUAL_MEMORY_FILE}: nodes[{index}]"
     if not isinstance(node, Mapping):
         raise CubeFormatError(f"{where}: must be an object with 'id', 'memory' and 'metadata'")
@@ -214,7 +257,7 @@ def _tree_node(index: int, node: object, max_chars: int) -> CubeNode:
         return CubeNode(kind, raw_id, text, fields)
     node_id = _uuid(raw_id, where)
     memory = _text(node.get("memory"), f"{where}: memory", max_chars)
-    fields = _memory_metadata(fields, where)
+    fields = _memory_metadata(fields, where, content)
     if kind is NodeKind.VERSION:
         if not isinstance(fields.get("memory_id"), str):
             raise CubeFormatError(f"{where}: a version node needs metadata.memory_id")
@@ -270,15 +313,22 @@ def _text(value: object, where: str, max_chars: int) -> str:
     return value
 
 
-def _memory_metadata(value: object, where: str) -> dict[str, Any]:
+def _memory_metadata(value: object, where: str, content: CubeContent) -> dict[str, Any]:
+    """An entry's metadata, checked; its sources decoded (the undecodable counted on `content`)."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
         raise CubeFormatError(f"{where}: metadata must be an object")
     value = dict(value)
     if isinstance(value.get("sources"), list):
-        # Older MemOS versions keep sources as plain strings; keep their text as a source's content.
-        value["sources"] = [{"type": "text", "content": s} if isinstance(s, str) else s for s in value["sources"]]
+        # tree_text sources are JSON strings (sometimes encoded twice): decoded into source entries; other text
+        # (older MemOS versions keep plain strings) is kept verbatim as a text source, and counted.
+        sources = []
+        for entry in value["sources"]:
+            source, decoded = decode_source(entry)
+            sources.append(source)
+            content.undecoded_sources += not decoded
+        value["sources"] = sources
     try:
         TextualMemoryMetadata.model_validate({k: v for k, v in value.items() if k != "embedding"})
     except ValidationError as exc:

@@ -14,7 +14,7 @@ from memos_graph.graph.memories import Guard
 from memos_graph.graph.store import check_deadline
 from memos_graph.services import access
 from memos_graph.services.runtime import Runtime
-from memos_graph.services.validation import check_id, check_text, is_valid_id
+from memos_graph.services.validation import check_cube_id, check_id, check_text, is_valid_cube_id
 
 
 class CubeService:
@@ -56,7 +56,7 @@ class CubeService:
     def readable(self, actor: User, cube_ids: Sequence[str]) -> list[CubeAccess]:
         """Access records for cubes the actor may read; CubeNotAccessible names the first that is not."""
         for cube_id in cube_ids:
-            check_id(cube_id, "cube id", self._limits)
+            check_cube_id(cube_id, "cube id", self._limits)
         return self.readable_among(actor, cube_ids, self._rt.cubes.relations(actor.user_id, cube_ids))
 
     def readable_subset(
@@ -67,7 +67,7 @@ class CubeService:
         not readable), answered from there and filled with what is read now, so that one request reads each
         cube's access once however many fields ask."""
         known = {} if known is None else known
-        valid = list(dict.fromkeys(cube_id for cube_id in cube_ids if is_valid_id(cube_id, self._limits)))
+        valid = list(dict.fromkeys(cube_id for cube_id in cube_ids if is_valid_cube_id(cube_id, self._limits)))
         missing = [cube_id for cube_id in valid if cube_id not in known]
         if missing:
             relations = self._rt.cubes.relations(actor.user_id, missing)
@@ -100,7 +100,7 @@ class CubeService:
 
     def writable(self, actor: User, cube_id: str) -> CubeAccess:
         """The actor's access to a cube it may write; CubeNotAccessible or AccessDenied otherwise."""
-        check_id(cube_id, "cube id", self._limits)
+        check_cube_id(cube_id, "cube id", self._limits)
         relation = self._rt.cubes.relations(actor.user_id, [cube_id]).get(cube_id)
         return self._require_write(actor, cube_id, relation)
 
@@ -155,7 +155,7 @@ class CubeService:
             # Refused before the owner is looked up, so the answer says nothing about whether it exists.
             raise AccessDenied(f"user '{actor.user_id}' may only create cubes for itself")
         owner = self.target_user(owner_id)
-        new_id = check_id(cube_id, "cube_id", self._limits) if cube_id is not None else str(uuid.uuid4())
+        new_id = check_cube_id(cube_id, "cube_id", self._limits) if cube_id is not None else str(uuid.uuid4())
         if cube_path is not None:
             check_text(cube_path, "cube_path", 4096)
         if not access.may_create_cube(actor, owner):
@@ -225,7 +225,7 @@ class CubeService:
     def delete_cube(self, actor: User, cube_id: str) -> None:
         """Delete a cube and everything in it (owner or ROOT). Other users lose it at once; the data goes in
         batches (see CubeRepository.delete); a deletion interrupted part-way is finished by calling again."""
-        check_id(cube_id, "cube id", self._limits)
+        check_cube_id(cube_id, "cube id", self._limits)
         found = self._rt.cubes.owner_of(cube_id)
         if found is None:
             raise CubeNotAccessible(cube_id)
@@ -246,6 +246,6 @@ class CubeService:
 
     def unregister(self, actor: User, cube_id: str) -> None:
         """Unload a cube from the actor's loaded cubes; its data stays."""
-        check_id(cube_id, "cube id", self._limits)
+        check_cube_id(cube_id, "cube id", self._limits)
         if not self._rt.cubes.unload(actor.user_id, cube_id):
             raise NotFound("loaded cube", cube_id)

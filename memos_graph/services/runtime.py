@@ -19,6 +19,25 @@ from memos_graph.graph.users import UserRepository
 
 logger = logging.getLogger(__name__)
 
+# The open runtimes' stores, oldest first: neomodel's one process-wide connection follows the newest, and
+# returns to the one before when that closes (two MOS instances in one process, one closed first).
+_NEOMODEL_STORES: list[tuple[GraphStore, str]] = []
+
+
+def _neomodel_on(store: GraphStore, database: str) -> None:
+    _NEOMODEL_STORES.append((store, database))
+    get_config().database_name = database
+    db.set_connection(driver=store.driver)
+
+
+def _neomodel_off(store: GraphStore) -> None:
+    was_current = bool(_NEOMODEL_STORES) and _NEOMODEL_STORES[-1][0] is store
+    _NEOMODEL_STORES[:] = [entry for entry in _NEOMODEL_STORES if entry[0] is not store]
+    if was_current and _NEOMODEL_STORES:
+        previous, database = _NEOMODEL_STORES[-1]
+        get_config().database_name = database
+        db.set_connection(driver=previous.driver)
+
 
 @dataclass
 class Runtime:
@@ -45,13 +64,13 @@ class Runtime:
         store = GraphStore(config.neo4j)
         try:
             store.wait_until_ready(timeout_s=config.neo4j.connection_timeout_s * 4)
-            # neomodel keeps one process-wide connection; point it at this driver.
-            get_config().database_name = config.neo4j.database
-            db.set_connection(driver=store.driver)
+            # neomodel keeps one process-wide connection; point it at this driver (see _neomodel_on).
+            _neomodel_on(store, config.neo4j.database)
             embedder = embedder or build_embedder(config.embedder)
             if config.apply_schema:
                 apply_schema(store, embedder.dimension, fulltext_analyzer=config.search.fulltext_analyzer)
         except BaseException:
+            _neomodel_off(store)
             store.close()
             raise
         return cls(
@@ -64,5 +83,6 @@ class Runtime:
         )
 
     def close(self) -> None:
-        """Release the driver."""
+        """Release the driver; neomodel goes back to the runtime started before this one, if still open."""
+        _neomodel_off(self.store)
         self.store.close()

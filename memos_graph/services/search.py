@@ -29,7 +29,7 @@ from memos_graph.ranking.fusion import convex, cosine_relevance, reciprocal_rank
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.memories import SearchShape, grouped
 from memos_graph.services.runtime import Runtime
-from memos_graph.services.validation import check_filter, check_id, check_text, check_top_k
+from memos_graph.services.validation import check_cube_id, check_filter, check_id, check_text, check_top_k
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class SearchService:
             if len(cube_ids) > most:  # refused before any lookup
                 raise InvalidInput(f"{len(cube_ids)} cubes in one search; the limit is {most}")
             for cube_id in cube_ids:
-                check_id(cube_id, "cube id", limits)
+                check_cube_id(cube_id, "cube id", limits)
         # Embedded before the statement, which needs the vector; on 2 cores, running the BM25 half in Neo4j
         # meanwhile was measured slower (torch and Neo4j compete for the same cores).
         with phase("embedding"):

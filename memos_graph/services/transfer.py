@@ -40,6 +40,7 @@ from memos_graph.domain.cube_directory import (
     CubeNode,
     EdgeKind,
     NodeKind,
+    detect_source,
     normalise_model_name,
     parse_config,
     parse_textual_memory,
@@ -53,7 +54,7 @@ from memos_graph.services import access
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.paths import confine, real_roots
 from memos_graph.services.runtime import Runtime
-from memos_graph.services.validation import check_id, content_hash
+from memos_graph.services.validation import check_cube_id, content_hash
 
 logger = logging.getLogger(__name__)
 # Ids of message and document nodes in a dump (they are keyed by (cube, key) in the graph).
@@ -78,6 +79,8 @@ class TransferReport:
     reembedded: bool = False
     merged_duplicates: int = 0
     new_ids: bool = False
+    # Sources that were text, not source entries (nor JSON of one): kept verbatim as text sources.
+    undecoded_sources: int = 0
 
 
 class CubeTransferService:
@@ -221,7 +224,7 @@ class CubeTransferService:
         directory = self._importable(actor, path, require_roots)
         content = self._read(directory)
         wanted = mem_cube_id or content.source.cube_id or str(uuid.uuid4())
-        cube_id = check_id(wanted, "cube id", self._rt.config.limits)
+        cube_id = check_cube_id(wanted, "cube id", self._rt.config.limits)
         if not access.may_create_cube(actor, actor):
             raise AccessDenied(f"user '{actor.user_id}' may not create cubes")
         existing, stale = self._prepare_target(actor, cube_id)
@@ -276,16 +279,23 @@ class CubeTransferService:
             reembedded=plan.reembedded,
             merged_duplicates=plan.merged,
             new_ids=plan.new_ids,
+            undecoded_sources=content.undecoded_sources,
         )
 
     def _read(self, directory: Path) -> CubeContent:
         if not directory.is_dir():
             raise NotFound("cube directory", str(directory))
-        config = _load_json(directory / CONFIG_FILE, self._settings.max_file_bytes)
         data = _load_json(directory / TEXTUAL_MEMORY_FILE, self._settings.max_file_bytes)
         try:
-            source = parse_config(config)
-            return parse_textual_memory(data, source, self._rt.config.limits.max_memory_chars)
+            if (directory / CONFIG_FILE).exists():
+                source = parse_config(_load_json(directory / CONFIG_FILE, self._settings.max_file_bytes))
+            else:  # MemOS's mem_cube_tree example: textual_memory.json alone
+                source = detect_source(data)
+            content = parse_textual_memory(data, source, self._rt.config.limits.max_memory_chars)
+            if content.undecoded_sources:
+                logger.warning("%s: %d sources are text, not source entries: kept verbatim as text sources",
+                               directory, content.undecoded_sources)
+            return content
         except CubeFormatError as exc:
             raise InvalidInput(str(exc)) from exc
 

@@ -32,6 +32,32 @@ def is_valid_id(value: object, limits: LimitSettings) -> bool:
     return isinstance(value, str) and 0 < len(value) <= limits.max_id_chars and bool(_ID_PATTERN.fullmatch(value))
 
 
+# Cube ids as MemOS has them: hub names and relative paths such as "Ki-Seki/mem_cube_2". Segments between
+# slashes follow the id alphabet (so no empty, "." or ".." segment, no leading or trailing slash).
+_CUBE_ID_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]*")
+
+
+def is_valid_cube_id(value: object, limits: LimitSettings) -> bool:
+    """Whether the value is a well-formed cube id: id segments joined by single slashes."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= limits.max_id_chars
+        and all(_CUBE_ID_SEGMENT.fullmatch(segment) for segment in value.split("/"))
+    )
+
+
+def check_cube_id(value: object, what: str, limits: LimitSettings) -> str:
+    """A cube id: like a user id, and slashes may join segments (MemOS's "owner/name" cube ids)."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{what} must be a non-empty string")
+    if not is_valid_cube_id(value, limits):
+        raise InvalidInput(
+            f"{what} must be 1-{limits.max_id_chars} characters: segments of letters, digits and . _ : @ -, each "
+            "starting with a letter or digit, joined by single slashes (such as owner/cube_name)"
+        )
+    return value
+
+
 def check_id(value: object, what: str, limits: LimitSettings) -> str:
     """A user or cube id: non-empty, bounded, from a safe alphabet."""
     if not isinstance(value, str) or not value:

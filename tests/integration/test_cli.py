@@ -270,3 +270,16 @@ def test_dump_then_import_round_trip(
 
     again = cli.json("--user", user, "cube", "dump", cube, str(target), expect=ExitCode.CONFLICT)
     assert again["error"]["code"] == "CONFLICT"
+
+
+def test_a_cube_id_with_slashes_through_the_cli(cli: Cli, root: MOS, uid: Callable[[str], str], tmp_path: Path) -> None:
+    user = root.create_user(uid("hubber"))
+    cube = f"{uid('team')}/mem_cube_2"
+    created = cli.json("--user", user, "cube", "create", "notes", "--id", cube)
+    assert created["cube"]["cube_id"] == cube
+    root.add(memory_content=["Slashes survive the command line"], mem_cube_id=cube, user_id=user)
+    dumped = cli.json("--user", user, "cube", "dump", cube, str(tmp_path / "d"))
+    assert dumped["cube_id"] == cube and dumped["memories"] == 1
+    imported = cli.json("--user", user, "cube", "import", str(tmp_path / "d"), "--cube-id", f"{cube}/copy")
+    assert imported["cube_id"] == f"{cube}/copy" and imported["memories"] == 1
+    assert cli.json("--user", user, "cube", "delete", cube)["deleted"] is True

@@ -596,7 +596,7 @@ def test_with_transfer_roots_a_dump_is_importable_by_its_writer_root_or_from_the
     as_alice.dump("alice-diary", mem_cube_id=cube)  # in the shared part of the root
 
     refusals = []
-    # (Paths with a '/': to register_mem_cube a bare name is a cube id.)
+    # (A name with a slash that is no cube Bob may read is a directory, so it answers alike too.)
     for path in ("./alice-diary", str(roots / "alice-diary"), "./no-such-dump", "../outside", f"{alice}/nothing"):
         with pytest.raises(AccessDenied) as refused:
             as_bob.register_mem_cube(path, mem_cube_id=uid("stolen"))
