@@ -250,8 +250,10 @@ class Problem:
         return f"{self.kind} at {self.where}: {self.detail[:300]}"
 
 
-def body_problems(body: object) -> list[Problem]:
-    """Why a GraphQL response body breaks the error contract (empty when it does not)."""
+def body_problems(body: object, sent: str = "") -> list[Problem]:
+    """Why a GraphQL response body breaks the error contract (empty when it does not). `sent`: what the
+    request carried (its variables as text); a message quoting it back (GraphQL's own "Variable has invalid
+    value: ...") does not leak what matches inside the quote."""
     if not isinstance(body, dict) or not ({"data", "errors"} & body.keys()):
         return [Problem("not-graphql", "(body)", str(body)[:200])]
     found = []
@@ -264,12 +266,14 @@ def body_problems(body: object) -> list[Problem]:
         elif code not in CLIENT_CODES:
             found.append(Problem(f"code:{code}", where, message))
         for name, pattern in LEAK_PATTERNS.items():
-            if pattern.search(message):
+            if any(match.group(0) not in sent for match in pattern.finditer(message)):
                 found.append(Problem(f"leak:{name}", where, message))
     return found
 
 
-def response_problems(response: Response, allowed: frozenset[int] = frozenset({200})) -> list[Problem]:
+def response_problems(
+    response: Response, allowed: frozenset[int] = frozenset({200}), sent: str = ""
+) -> list[Problem]:
     """Status outside `allowed` (a 5xx always counts), or a 200 whose body breaks the error contract."""
     if response.status_code >= 500 or response.status_code not in allowed:
         return [Problem(f"http:{response.status_code}", "(http)", response.text[:300])]
@@ -279,7 +283,7 @@ def response_problems(response: Response, allowed: frozenset[int] = frozenset({2
         body = response.json()
     except ValueError:
         return [Problem("not-json", "(http)", response.text[:200])]
-    return body_problems(body)
+    return body_problems(body, sent)
 
 
 def follow_rotation(response: Response, caller: Caller) -> None:

@@ -10,6 +10,8 @@ The fuzz user is a USER: writes land only in its own cubes. `python -m bench.ben
 
 from __future__ import annotations
 
+import json
+
 from typing import Any
 
 import pytest
@@ -71,7 +73,8 @@ def assert_contract(env: SecurityEnv, target: FuzzTarget, query: str, variables:
     follow_rotation(response, target.caller)
     sent = len(query) + len(str(variables or ""))
     allowed = frozenset({200, 413}) if sent > MAX_BODY_BYTES else frozenset({200})
-    problems = response_problems(response, allowed)
+    echoed = f"{variables!r} {json.dumps(variables, default=str)}" if variables else ""
+    problems = response_problems(response, allowed, echoed)
     assert not problems, "\n".join([*map(str, problems), f"operation: {query}", f"variables: {variables!r}"])
 
 
