@@ -4,7 +4,7 @@
 
 Commands: ``neo4j start|stop|status``, ``serve``, ``schema apply``, ``root-key apply``,
 ``user create|list|deactivate|reactivate|delete|reset-key``, ``cube create|share|revoke|delete|dump|import``,
-``add``, ``search``, ``chat``. The global options may also follow the command.
+``add``, ``search``, ``chat``, ``mcp``. The global options may also follow the command.
 
 Trust: the command connects straight to Neo4j with the configured credentials (NEO4J_URI, NEO4J_USER,
 NEO4J_PASSWORD or the --config file) and acts as ``--user`` without any API key. Whoever holds the database
@@ -93,7 +93,7 @@ def _common_options() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
-    from memos_graph.cli import accounts, memories, operator
+    from memos_graph.cli import accounts, mcp_command, memories, operator
 
     common = _common_options()
     parser = _Parser(
@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     operator.register(commands, common)
     accounts.register(commands, common)
     memories.register(commands, common)
+    mcp_command.register(commands, common)
     return parser
 
 

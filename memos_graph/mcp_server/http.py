@@ -1,0 +1,115 @@
+"""The MCP server over streamable HTTP: each request is its API key's user, as GraphQL has it.
+
+`Authorization: Bearer <key>` is checked before the MCP layer sees the request (the key cache of
+memos_graph.services.identity first, then Neo4j off the event loop within the call deadline); no key, a
+wrong one or a revoked one gets HTTP 401 and nothing runs. The caller is taken from each request, never
+from the MCP session, so a session id presented with another key acts as that key's user.
+
+Plain HTTP: keys travel in clear. Bind it to 127.0.0.1 (the default) or put it behind a TLS-terminating
+proxy when it must be reached from elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import anyio.to_thread
+import uvicorn
+from mcp.server.mcpserver import Context
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from memos_graph.domain import User
+from memos_graph.errors import BackendUnavailable, MemosError, Unauthenticated
+from memos_graph.graph.store import call_within
+from memos_graph.mcp_server.server import build_server
+from memos_graph.services.bundle import Services
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+MCP_PATH = "/mcp"
+_CALLER = "memos_caller"
+
+
+def bearer_key(scope: Scope) -> str | None:
+    """The key of an `Authorization: Bearer <key>` header, if the request has one."""
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return None
+
+
+class ApiKeyGate:
+    """ASGI middleware: every HTTP request needs a valid API key; its user rides in the request's state."""
+
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # lifespan
+            await self.app(scope, receive, send)
+            return
+        try:
+            caller = await self._authenticate(bearer_key(scope))
+        except MemosError as exc:
+            await _refuse(send, 503 if isinstance(exc, BackendUnavailable) else 401, exc)
+            return
+        scope.setdefault("state", {})[_CALLER] = caller
+        await self.app(scope, receive, send)
+
+    async def _authenticate(self, key: str | None) -> User:
+        identity = self.services.identity
+        # A key looked up within limits.api_key_cache_s is answered here, without a thread or Neo4j.
+        cached = identity.authenticate_cached(key)
+        if cached is not None:
+            return cached
+        seconds = self.services.runtime.config.neo4j.call_deadline_s
+        return await anyio.to_thread.run_sync(call_within, lambda: identity.authenticate(key), seconds)
+
+
+async def _refuse(send: Send, status: int, error: MemosError) -> None:
+    body = json.dumps({"error": {"code": error.code, "message": error.message}}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def request_caller(ctx: Context[Any, Any]) -> User:
+    """The user ApiKeyGate authenticated for the HTTP request this tool call came in."""
+    request = ctx.request_context.request
+    state = getattr(request, "scope", {}).get("state", {})
+    caller = state.get(_CALLER) if isinstance(state, dict) else None
+    if not isinstance(caller, User):
+        raise Unauthenticated("a valid API key is required (Authorization: Bearer <key>)")
+    return caller
+
+
+def create_http_app(services: Services, host: str = DEFAULT_HOST) -> ASGIApp:
+    """The ASGI app: streamable HTTP at /mcp, stateless (each request stands alone), behind ApiKeyGate.
+
+    `host` is where it will listen: on loopback the SDK also refuses requests whose Host or Origin header
+    is not loopback (DNS rebinding).
+    """
+
+    def identify(ctx: Context[Any, Any]) -> Callable[[], User]:
+        caller = request_caller(ctx)  # on the event loop: no Neo4j, the gate read it already
+        return lambda: caller
+
+    server = build_server(services, identify)
+    app = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True, json_response=True, host=host)
+    return ApiKeyGate(app, services)
+
+
+def serve_http(services: Services, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """Serve streamable HTTP with uvicorn until interrupted. Behind TLS whenever it is not on loopback."""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        logger.warning("serving MCP on %s: API keys travel in clear unless a TLS proxy sits in front", host)
+    uvicorn.run(create_http_app(services, host), host=host, port=port, log_level="warning")

@@ -1,0 +1,344 @@
+"""The MCP server: tools for the MOS operations an agent needs and resources for cubes, over the services.
+
+Every tool and resource runs its service call on a worker thread (never on the event loop) under the call
+deadline the MOS class has (neo4j.call_deadline_s, plus the chat model's timeouts for add and chat), as
+memos_graph.graph.store.call_within applies it. Expected errors (MemosError) become MCP tool errors carrying
+the error's code and message; anything else is logged and answered with a masked INTERNAL error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from mcp.server.mcpserver import Context, MCPServer, ResourceSecurity
+from mcp.shared.exceptions import MCPError
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field, ValidationError
+
+from memos_graph.domain import Direction, MemoryOrder, TextualMemoryItem, TextualMemoryMetadata, User
+from memos_graph.errors import BackendUnavailable, ConfigurationError, InvalidInput, MemosError
+from memos_graph.graph.store import call_within
+from memos_graph.mcp_server.models import (
+    Added,
+    ChatAnswer,
+    Cube,
+    CubeList,
+    CubeMemories,
+    Deleted,
+    Memory,
+    MessageIn,
+    SearchResult,
+)
+from memos_graph.services.bundle import Services
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+# How the server learns who calls: given a request's context, a function (run on the worker thread, so it
+# may ask Neo4j) that returns the active user the call acts as, or raises Unauthenticated.
+Identify = Callable[[Context[Any, Any]], Callable[[], User]]
+
+INSTRUCTIONS = """\
+Long-term memory in memory cubes. search_memories before answering from what the user told you earlier;
+add_memories / add_messages to remember; list_cubes to see where memories can go. Cube resources:
+memos://cubes/{cube_id} (the cube) and memos://cubes/{cube_id}/memories (its newest 100 memories)."""
+# The newest memories a cube's memories resource lists.
+RESOURCE_PAGE = 100
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
+
+CubeId = Annotated[str, Field(description="a cube id (list_cubes shows them)")]
+MemoryId = Annotated[str, Field(description="a memory id (a UUID, as search_memories or add_memories return it)")]
+SessionId = Annotated[str | None, Field(description="a session id stored on the memories")]
+
+
+def tool_error(code: str, message: str) -> CallToolResult:
+    """An MCP tool error: the code and message as text and as structured content."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=f"{code}: {message}")],
+        structured_content={"error": {"code": code, "message": message}},
+        is_error=True,
+    )
+
+
+def answered(result: M, text: str) -> CallToolResult:
+    """A tool's answer: the model as structured content, and a short text for the model to read."""
+    structured = result.model_dump(mode="json")
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+
+def _metadata(fields: dict[str, Any]) -> TextualMemoryMetadata:
+    try:
+        given = {name: value for name, value in fields.items() if value is not None}
+        return TextualMemoryMetadata.model_validate(given)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors())
+        raise InvalidInput(f"invalid metadata: {problems}") from exc
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+class Calls:
+    """Runs one tool's or resource's service call as the caller, off the event loop, within its deadline."""
+
+    def __init__(self, services: Services, identify: Identify) -> None:
+        self.services = services
+        self._identify = identify
+        # At most this many service calls at once (the threads GraphQL's resolvers get, too).
+        self._limiter = anyio.CapacityLimiter(services.runtime.config.limits.max_worker_threads)
+
+    async def run(self, ctx: Context[Any, Any], work: Callable[[User], T], uses_llm: bool = False) -> T:
+        """work(caller) on a worker thread; BackendUnavailable when it has not answered within the deadline."""
+        caller = self._identify(ctx)
+        seconds = self.services.runtime.config.call_deadline_s(uses_llm=uses_llm)
+        return await anyio.to_thread.run_sync(
+            call_within, lambda: work(caller()), seconds, limiter=self._limiter
+        )
+
+    async def tool(
+        self,
+        name: str,
+        ctx: Context[Any, Any],
+        work: Callable[[User], M],
+        summary: Callable[[M], str],
+        uses_llm: bool = False,
+    ) -> CallToolResult:
+        """A tool's answer, or its error: the service's code and message, never a traceback."""
+        try:
+            result = await self.run(ctx, work, uses_llm)
+        except MemosError as exc:
+            logger.info("MCP tool %s refused: %s %r", name, exc.code, exc.message)
+            return tool_error(exc.code, exc.message)
+        except Exception:
+            logger.exception("MCP tool %s failed", name)
+            return tool_error("INTERNAL", "unexpected error (logged on the server)")
+        return answered(result, summary(result))
+
+    async def resource(self, ctx: Context[Any, Any], work: Callable[[User], BaseModel]) -> str:
+        """A resource's JSON text; a MemosError is an MCP error with the service's code in its data."""
+        try:
+            result = await self.run(ctx, work)
+        except MemosError as exc:
+            server_side = isinstance(exc, BackendUnavailable | ConfigurationError)
+            raise MCPError(
+                code=INTERNAL_ERROR if server_side else INVALID_PARAMS,
+                message=f"{exc.code}: {exc.message}",
+                data={"code": exc.code},
+            ) from None
+        return json.dumps(result.model_dump(mode="json"), ensure_ascii=False)
+
+
+class CubeResource(BaseModel):
+    """A cube as its resource describes it."""
+
+    cube: Cube
+    created_at: str
+    embedding_model: str
+    memory_count: int
+
+
+def build_server(services: Services, identify: Identify) -> MCPServer[Any]:
+    """The MCP server over the services; `identify` says who each call acts as (see Identify)."""
+    server: MCPServer[Any] = MCPServer(
+        "memos-graph", instructions=INSTRUCTIONS, version="1", log_level="WARNING"
+    )
+    calls = Calls(services, identify)
+    _register_tools(server, calls)
+    if services.runtime.config.llm is not None:
+        _register_chat(server, calls)
+    _register_resources(server, calls)
+    return server
+
+
+def _register_tools(server: MCPServer[Any], calls: Calls) -> None:
+    services = calls.services
+
+    @server.tool(annotations=READ_ONLY)
+    async def search_memories(
+        ctx: Context[Any, Any],
+        query: Annotated[str, Field(description="what to look for, in natural language")],
+        cube_ids: Annotated[
+            list[str] | None, Field(description="cubes to search (default: the caller's loaded cubes)")
+        ] = None,
+        top_k: Annotated[int | None, Field(description="memories per cube (default: the configured top_k)")] = None,
+        threshold: Annotated[
+            float | None, Field(description="leave out memories whose relativity (0..1) is below this")
+        ] = None,
+    ) -> Annotated[CallToolResult, SearchResult]:
+        """Search memories (vector + BM25 hybrid) in each cube the caller may read; best first per cube."""
+
+        def work(caller: User) -> SearchResult:
+            found = services.search.search(caller, query, cube_ids, top_k, threshold)
+            return SearchResult(cubes=[
+                CubeMemories(cube_id=group["cube_id"], memories=[Memory.of(item) for item in group["memories"]])
+                for group in found["text_mem"]
+            ])
+
+        def summary(result: SearchResult) -> str:
+            lines = [
+                f"[{memory.metadata.get('relativity') or 0.0:.3f}] ({group.cube_id} {memory.memory_id}) {memory.memory}"
+                for group in result.cubes for memory in group.memories
+            ]
+            return "\n".join(lines) or "no memories found"
+
+        return await calls.tool("search_memories", ctx, work, summary)
+
+    @server.tool(annotations=WRITES)
+    async def add_memories(
+        ctx: Context[Any, Any],
+        texts: Annotated[list[str], Field(description="the texts to remember, one memory each")],
+        cube_id: Annotated[str | None, Field(description="the cube to add to (default: the caller's default cube)")]
+        = None,
+        session_id: SessionId = None,
+    ) -> Annotated[CallToolResult, Added]:
+        """Remember texts, all in one transaction; a text the cube holds already is not copied."""
+
+        def work(caller: User) -> Added:
+            target = services.memories.target_cube(caller, cube_id)
+            ids = services.add(caller, content=texts, mem_cube_id=target, session_id=session_id)
+            return Added(cube_id=target, memory_ids=ids)
+
+        return await calls.tool(
+            "add_memories", ctx, work, lambda r: f"{_count(len(r.memory_ids), 'memory')} in cube {r.cube_id}",
+            uses_llm=True,
+        )
+
+    @server.tool(annotations=WRITES)
+    async def add_messages(
+        ctx: Context[Any, Any],
+        messages: Annotated[list[MessageIn], Field(description="a conversation, oldest message first")],
+        cube_id: Annotated[str | None, Field(description="the cube to add to (default: the caller's default cube)")]
+        = None,
+        session_id: SessionId = None,
+    ) -> Annotated[CallToolResult, Added]:
+        """Remember a conversation (one memory per message, or extracted facts in the configured fine mode)."""
+
+        def work(caller: User) -> Added:
+            target = services.memories.target_cube(caller, cube_id)
+            plain = [message.model_dump(exclude_none=True) for message in messages]
+            ids = services.add(caller, messages=plain, mem_cube_id=target, session_id=session_id)
+            return Added(cube_id=target, memory_ids=ids)
+
+        return await calls.tool(
+            "add_messages", ctx, work, lambda r: f"{_count(len(r.memory_ids), 'memory')} in cube {r.cube_id}",
+            uses_llm=True,
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    async def get_memory(
+        ctx: Context[Any, Any], cube_id: CubeId, memory_id: MemoryId
+    ) -> Annotated[CallToolResult, Memory]:
+        """One memory of a cube the caller may read."""
+        return await calls.tool(
+            "get_memory", ctx, lambda caller: Memory.of(services.memories.get(caller, cube_id, memory_id)),
+            lambda memory: memory.memory,
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    async def list_cubes(ctx: Context[Any, Any]) -> Annotated[CallToolResult, CubeList]:
+        """Every cube the caller may read: owned, shared with it, or (ROOT, ADMIN) anyone's."""
+
+        def summary(result: CubeList) -> str:
+            lines = [f"{c.cube_id} ({c.cube_name}, owner {c.owner_id}{', writable' if c.can_write else ''})"
+                     for c in result.cubes]
+            return "\n".join(lines) or "no cubes"
+
+        return await calls.tool(
+            "list_cubes", ctx, lambda caller: CubeList(cubes=[Cube.of(e) for e in services.cubes.visible(caller)]),
+            summary,
+        )
+
+    @server.tool(annotations=WRITES)
+    async def update_memory(
+        ctx: Context[Any, Any],
+        cube_id: CubeId,
+        memory_id: MemoryId,
+        text: Annotated[str, Field(description="the memory's new text (re-embedded when it changed)")],
+        tags: Annotated[list[str] | None, Field(description="replace the tags")] = None,
+        key: Annotated[str | None, Field(description="replace the key (a short title)")] = None,
+        type: Annotated[str | None, Field(description="replace the type: fact, event, opinion, topic, ...")] = None,
+        background: Annotated[str | None, Field(description="replace the background")] = None,
+    ) -> Annotated[CallToolResult, Memory]:
+        """Replace a memory's text (and the metadata given); the old version is kept in its history."""
+
+        def work(caller: User) -> Memory:
+            metadata = _metadata({"tags": tags, "key": key, "type": type, "background": background})
+            item = TextualMemoryItem(memory=text, metadata=metadata)
+            return Memory.of(services.memories.update(caller, cube_id, memory_id, item))
+
+        return await calls.tool("update_memory", ctx, work, lambda memory: f"updated {memory.memory_id}")
+
+    @server.tool(annotations=DESTRUCTIVE)
+    async def delete_memory(
+        ctx: Context[Any, Any], cube_id: CubeId, memory_id: MemoryId
+    ) -> Annotated[CallToolResult, Deleted]:
+        """Delete one memory and its history from a cube the caller may write."""
+
+        def work(caller: User) -> Deleted:
+            services.memories.delete(caller, cube_id, memory_id)
+            return Deleted(cube_id=cube_id, memory_id=memory_id, deleted=True)
+
+        return await calls.tool("delete_memory", ctx, work, lambda r: f"deleted {r.memory_id}")
+
+
+def _register_chat(server: MCPServer[Any], calls: Calls) -> None:
+    chat_service = calls.services.chat
+
+    @server.tool(annotations=WRITES)
+    async def chat(
+        ctx: Context[Any, Any],
+        query: Annotated[str, Field(description="the question for the chat model")],
+        session_id: Annotated[str | None, Field(description="the chat session (history is kept per session)")]
+        = None,
+    ) -> Annotated[CallToolResult, ChatAnswer]:
+        """Ask the configured chat model, with the caller's memories and recent chat history; the exchange is kept."""
+        return await calls.tool(
+            "chat", ctx, lambda caller: ChatAnswer(answer=chat_service.chat(caller, query, session_id)),
+            lambda result: result.answer, uses_llm=True,
+        )
+
+
+# Cube ids are names in the graph, never file paths here, and MemOS's may hold "/" (sent as %2F): the SDK's
+# path checks (made for templates that name files) do not apply.
+_CUBE_ID_PARAM = ResourceSecurity(exempt_params={"cube_id"})
+_NEWEST_FIRST = MemoryOrder(direction=Direction.DESC)
+
+
+def _register_resources(server: MCPServer[Any], calls: Calls) -> None:
+    services = calls.services
+
+    @server.resource(
+        "memos://cubes/{cube_id}", name="cube", mime_type="application/json", security=_CUBE_ID_PARAM,
+        description="A cube the caller may read: name, owner, access, embedding model, number of memories.",
+    )
+    async def cube(cube_id: str, ctx: Context[Any, Any]) -> str:
+        def work(caller: User) -> CubeResource:
+            (entry,) = services.cubes.readable(caller, [cube_id])
+            return CubeResource(
+                cube=Cube.of(entry),
+                created_at=entry.cube.created_at,
+                embedding_model=entry.cube.embedding_model,
+                memory_count=services.memories.count(caller, cube_id),
+            )
+
+        return await calls.resource(ctx, work)
+
+    @server.resource(
+        "memos://cubes/{cube_id}/memories", name="cube-memories", mime_type="application/json",
+        security=_CUBE_ID_PARAM, description=f"The newest {RESOURCE_PAGE} memories of a cube the caller may read.",
+    )
+    async def cube_memories(cube_id: str, ctx: Context[Any, Any]) -> str:
+        def work(caller: User) -> CubeMemories:
+            page = services.memories.page(caller, cube_id, order=_NEWEST_FIRST, first=RESOURCE_PAGE)
+            return CubeMemories(cube_id=cube_id, memories=[Memory.of(item) for item in page.items[:RESOURCE_PAGE]])
+
+        return await calls.resource(ctx, work)

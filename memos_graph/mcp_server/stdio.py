@@ -1,0 +1,26 @@
+"""The MCP server over stdio: every call acts as one configured user (MOSConfig.user_id or --user).
+
+Like the rest of the operator CLI this trusts whoever starts the process: it holds the Neo4j credentials.
+The user is read again at every call, so deactivating it takes effect at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from mcp.server.mcpserver import Context
+
+from memos_graph.domain import User
+from memos_graph.mcp_server.server import build_server
+from memos_graph.services.bundle import Services
+
+
+def serve_stdio(services: Services, user_id: str) -> None:
+    """Serve MCP on standard input and output until the client closes them."""
+
+    def identify(ctx: Context[Any, Any]) -> Callable[[], User]:
+        return lambda: services.cubes.actor(user_id)  # on the worker thread, with the call
+
+    anyio.run(build_server(services, identify).run_stdio_async)

@@ -1,0 +1,311 @@
+"""`memos-graph mcp` through the MCP SDK's own client: stdio (the CLI as a subprocess) and streamable HTTP
+(the app under uvicorn on a loopback port), against the real Neo4j, embedder and (for chat) litellm."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+import httpx2
+import pytest
+import uvicorn
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp_types import CallToolResult, ReadResourceResult, TextContent, TextResourceContents
+
+from bench.server import free_port
+from memos_graph import MOS, UserRole
+from memos_graph.config import LLMSettings, Neo4jSettings
+from memos_graph.mcp_server import create_http_app
+from memos_graph.services.bundle import Services
+from memos_graph.services.runtime import Runtime
+from tests.fake_llm import FakeOpenAI
+
+pytestmark = pytest.mark.neo4j
+
+TOOLS = {"search_memories", "add_memories", "add_messages", "get_memory", "list_cubes", "update_memory",
+         "delete_memory"}
+MISSING_ID = "00000000-0000-4000-8000-000000000000"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    user_id: str
+    key: str
+    cube_id: str
+
+
+@pytest.fixture
+def tenant(root: MOS, keyed_runtime: Runtime, uid: Callable[[str], str]) -> Callable[[str], Tenant]:
+    """A USER with an API key and a cube of its own."""
+    services = Services.over(keyed_runtime)
+
+    def make(name: str) -> Tenant:
+        user, key = services.users.create_user_with_key(root.cubes.actor(root.user_id), uid(name), UserRole.USER, name)
+        cube = root.create_cube_for_user(f"{name}'s notes", owner_id=user.user_id, cube_id=uid(f"{name}-notes"))
+        return Tenant(user.user_id, key, cube)
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def http_url(keyed_runtime: Runtime, llm_server: FakeOpenAI) -> Iterator[str]:
+    """The MCP app (chat model: the fake OpenAI server) under uvicorn on a free loopback port."""
+    llm = LLMSettings(model="openai/test-model", api_base=llm_server.url, api_key="sk-test", num_retries=0)
+    runtime = replace(keyed_runtime, config=keyed_runtime.config.model_copy(update={"llm": llm}))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_http_app(Services.over(runtime)), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@asynccontextmanager
+async def over_http(url: str, key: str) -> AsyncIterator[ClientSession]:
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield session
+
+
+async def call(session: ClientSession, tool: str, **arguments: Any) -> dict[str, Any]:
+    """A tool's structured answer; fails on a tool error."""
+    result = await session.call_tool(tool, arguments)
+    assert isinstance(result, CallToolResult)
+    assert not result.is_error, result.content
+    answer = result.structured_content
+    assert isinstance(answer, dict) and result.content
+    return answer
+
+
+async def refused(session: ClientSession, tool: str, **arguments: Any) -> dict[str, str]:
+    """A tool error's {code, message}; fails when the tool answered."""
+    result = await session.call_tool(tool, arguments)
+    assert isinstance(result, CallToolResult) and result.is_error, result
+    assert result.structured_content is not None
+    error = result.structured_content["error"]
+    assert isinstance(error, dict) and set(error) == {"code", "message"}
+    (text,) = result.content
+    assert isinstance(text, TextContent) and text.text == f"{error['code']}: {error['message']}"
+    return {"code": str(error["code"]), "message": str(error["message"])}
+
+
+async def resource(session: ClientSession, uri: str) -> Any:
+    result = await session.read_resource(uri)
+    assert isinstance(result, ReadResourceResult)
+    (content,) = result.contents
+    assert isinstance(content, TextResourceContents) and content.mime_type == "application/json"
+    return json.loads(content.text)
+
+
+def test_http_tools_have_schemas_and_chat_is_offered_with_a_model(
+    http_url: str, tenant: Callable[[str], Tenant]
+) -> None:
+    alice = tenant("alice")
+
+    async def scenario() -> None:
+        async with over_http(http_url, alice.key) as session:
+            tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+            assert set(tools) == TOOLS | {"chat"}
+            search = tools["search_memories"]
+            assert search.input_schema["required"] == ["query"]
+            assert "natural language" in search.input_schema["properties"]["query"]["description"]
+            assert search.output_schema is not None and "cubes" in search.output_schema["properties"]
+            hints = tools["delete_memory"].annotations
+            assert hints is not None and hints.destructive_hint
+            templates = {t.uri_template for t in (await session.list_resource_templates()).resource_templates}
+            assert templates == {"memos://cubes/{cube_id}", "memos://cubes/{cube_id}/memories"}
+
+    asyncio.run(scenario())
+
+
+def test_http_add_search_get_update_delete_and_cube_resources(
+    http_url: str, tenant: Callable[[str], Tenant], root: MOS
+) -> None:
+    alice = tenant("alice")
+
+    async def scenario() -> None:
+        async with over_http(http_url, alice.key) as session:
+            cubes = await call(session, "list_cubes")
+            assert [c["cube_id"] for c in cubes["cubes"]] == [alice.cube_id]
+            added = await call(session, "add_memories", texts=["Alice plays the cello", "Alice lives in Lyon"],
+                               cube_id=alice.cube_id)
+            assert added["cube_id"] == alice.cube_id and len(added["memory_ids"]) == 2
+            cello = added["memory_ids"][0]
+            found = await call(session, "search_memories", query="Which instrument does Alice play?", top_k=1)
+            (group,) = found["cubes"]
+            assert group["cube_id"] == alice.cube_id
+            assert [m["memory_id"] for m in group["memories"]] == [cello]
+            assert group["memories"][0]["metadata"]["relativity"] > 0
+            got = await call(session, "get_memory", cube_id=alice.cube_id, memory_id=cello)
+            assert got["memory"] == "Alice plays the cello" and got["metadata"]["user_id"] == alice.user_id
+            updated = await call(session, "update_memory", cube_id=alice.cube_id, memory_id=cello,
+                                 text="Alice plays the viola now", tags=["music"])
+            assert updated["memory"] == "Alice plays the viola now" and updated["metadata"]["tags"] == ["music"]
+            assert [v.memory for v in root.get_history(alice.cube_id, cello)] == ["Alice plays the cello"]
+
+            described = await resource(session, f"memos://cubes/{alice.cube_id}")
+            assert described["cube"]["cube_id"] == alice.cube_id and described["memory_count"] == 2
+            listed = await resource(session, f"memos://cubes/{alice.cube_id}/memories")
+            assert {m["memory"] for m in listed["memories"]} == {"Alice plays the viola now", "Alice lives in Lyon"}
+
+            deleted = await call(session, "delete_memory", cube_id=alice.cube_id, memory_id=cello)
+            assert deleted["deleted"] is True
+            gone = await refused(session, "get_memory", cube_id=alice.cube_id, memory_id=cello)
+            assert gone["code"] == "NOT_FOUND"
+            bad = await refused(session, "add_memories", texts=["   "], cube_id=alice.cube_id)
+            assert bad["code"] == "BAD_USER_INPUT"
+            (group,) = root.get_all(alice.cube_id)["text_mem"]
+            assert [m.memory for m in group["memories"]] == ["Alice lives in Lyon"]
+
+    asyncio.run(scenario())
+
+
+def test_http_cross_tenant_calls_look_like_a_missing_cube(
+    http_url: str, tenant: Callable[[str], Tenant], root: MOS
+) -> None:
+    alice, bob = tenant("alice"), tenant("bob")
+    (secret,) = root.add(memory_content=["Bob's safe code is 4711"], mem_cube_id=bob.cube_id, user_id=bob.user_id)
+    missing_cube = bob.cube_id + "-missing"
+
+    def masked(error: dict[str, str], cube_id: str) -> tuple[str, str]:
+        return error["code"], error["message"].replace(cube_id, "<cube>")
+
+    async def scenario() -> None:
+        async with over_http(http_url, alice.key) as session:
+            calls: list[tuple[str, dict[str, Any]]] = [
+                ("get_memory", {"memory_id": secret}),
+                ("search_memories", {"query": "safe code"}),
+                ("update_memory", {"memory_id": secret, "text": "Bob has no safe"}),
+                ("delete_memory", {"memory_id": secret}),
+                ("add_memories", {"texts": ["Alice was here"]}),
+            ]
+            for tool, arguments in calls:
+                def naming(cube_id: str, tool: str = tool) -> dict[str, Any]:
+                    return {"cube_ids": [cube_id]} if tool == "search_memories" else {"cube_id": cube_id}
+
+                bobs = await refused(session, tool, **arguments, **naming(bob.cube_id))
+                nobodys = await refused(session, tool, **arguments, **naming(missing_cube))
+                assert bobs["code"] == "FORBIDDEN", (tool, bobs)
+                assert masked(bobs, bob.cube_id) == masked(nobodys, missing_cube), tool
+                assert "4711" not in json.dumps(bobs)
+            for uri in (f"memos://cubes/{bob.cube_id}", f"memos://cubes/{bob.cube_id}/memories"):
+                with pytest.raises(MCPError) as caught:
+                    await session.read_resource(uri)
+                assert caught.value.error.data == {"code": "FORBIDDEN"}
+                assert "4711" not in caught.value.error.message
+            # Alice's own search never reaches Bob's cube.
+            found = await call(session, "search_memories", query="safe code")
+            assert all(group["cube_id"] != bob.cube_id for group in found["cubes"])
+
+    asyncio.run(scenario())
+    assert root.get(bob.cube_id, secret).memory == "Bob's safe code is 4711"
+    (group,) = root.get_all(bob.cube_id)["text_mem"]
+    assert [m.id for m in group["memories"]] == [secret]
+
+
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "0"}}}
+
+
+def test_http_refuses_a_missing_or_wrong_key_before_mcp_runs(http_url: str, tenant: Callable[[str], Tenant]) -> None:
+    alice = tenant("alice")
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    for authorization in (None, "Bearer mgk_not-a-key", f"Basic {alice.key}", "Bearer"):
+        sent = {**headers, **({"Authorization": authorization} if authorization else {})}
+        answer = httpx.post(http_url, headers=sent, json=INITIALIZE, timeout=30)
+        assert answer.status_code == 401, (authorization, answer.text)
+        assert answer.headers["www-authenticate"] == "Bearer"
+        assert answer.json()["error"]["code"] == "UNAUTHENTICATED"
+        assert "jsonrpc" not in answer.text
+    accepted = httpx.post(http_url, headers={**headers, "Authorization": f"Bearer {alice.key}"}, json=INITIALIZE,
+                          timeout=30)
+    assert accepted.status_code == 200 and accepted.json()["result"]["serverInfo"]["name"] == "memos-graph"
+
+    async def with_wrong_key() -> None:
+        async with over_http(http_url, "mgk_wrong"):
+            pass
+
+    # The SDK's client reports the 401 as an MCPError raised out of its transport's task group.
+    with pytest.raises(BaseExceptionGroup) as caught:
+        asyncio.run(asyncio.wait_for(with_wrong_key(), 30))
+    assert caught.group_contains(MCPError)
+
+
+def test_http_chat_calls_the_model_through_litellm(
+    http_url: str, tenant: Callable[[str], Tenant], root: MOS, llm_server: FakeOpenAI
+) -> None:
+    alice = tenant("alice")
+    root.add(memory_content=["Alice plays football every Saturday"], mem_cube_id=alice.cube_id, user_id=alice.user_id)
+    llm_server.reset("You play football on Saturdays.")
+
+    async def scenario() -> dict[str, Any]:
+        async with over_http(http_url, alice.key) as session:
+            return await call(session, "chat", query="What do I do on Saturdays?")
+
+    assert asyncio.run(scenario()) == {"answer": "You play football on Saturdays."}
+    (request,) = llm_server.requests
+    assert request["model"] == "test-model"
+    assert "Alice plays football every Saturday" in request["messages"][0]["content"]
+    assert request["messages"][-1] == {"role": "user", "content": "What do I do on Saturdays?"}
+
+
+def test_stdio_acts_as_the_configured_user(
+    neo4j_settings: Neo4jSettings, tenant: Callable[[str], Tenant], root: MOS
+) -> None:
+    alice, bob = tenant("alice"), tenant("bob")
+    (secret,) = root.add(memory_content=["Bob's safe code is 4711"], mem_cube_id=bob.cube_id, user_id=bob.user_id)
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MEMOS_", "NEO4J_"))}
+    env.update(NEO4J_URI=neo4j_settings.uri, NEO4J_USER=neo4j_settings.user,
+               NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(), HF_HUB_OFFLINE="1")
+    command = StdioServerParameters(command=sys.executable, args=["-m", "memos_graph.cli", "mcp", "--user",
+                                                                  alice.user_id], env=env)
+
+    async def scenario() -> None:
+        async with stdio_client(command) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            assert {tool.name for tool in (await session.list_tools()).tools} == TOOLS  # no model: no chat
+            added = await call(session, "add_memories", texts=["Alice's bike is green"])
+            assert added["cube_id"] == alice.cube_id
+            found = await call(session, "search_memories", query="What colour is the bike?")
+            assert [m["memory_id"] for g in found["cubes"] for m in g["memories"]] == added["memory_ids"]
+            messages = [{"role": "user", "content": "I moved to Lyon", "message_id": "m1", "chat_time": "May 1"}]
+            said = await call(session, "add_messages", messages=messages, session_id="trip")
+            stored = await call(session, "get_memory", cube_id=alice.cube_id, memory_id=said["memory_ids"][0])
+            assert stored["metadata"]["sources"][0]["message_id"] == "m1"
+            assert stored["metadata"]["session_id"] == "trip"
+            listed = await resource(session, f"memos://cubes/{alice.cube_id}/memories")
+            assert len(listed["memories"]) == 2
+            bad = await refused(session, "get_memory", cube_id=alice.cube_id, memory_id="not-a-uuid")
+            assert bad["code"] == "BAD_USER_INPUT"
+            forbidden = await refused(session, "get_memory", cube_id=bob.cube_id, memory_id=secret)
+            assert forbidden["code"] == "FORBIDDEN" and "4711" not in forbidden["message"]
+            missing = await refused(session, "get_memory", cube_id=alice.cube_id, memory_id=MISSING_ID)
+            assert missing["code"] == "NOT_FOUND"
+
+    asyncio.run(asyncio.wait_for(scenario(), 240))
+    (group,) = root.get_all(alice.cube_id)["text_mem"]
+    assert {m.metadata.user_id for m in group["memories"]} == {alice.user_id}
