@@ -50,7 +50,12 @@ class Runtime:
             db.set_connection(driver=store.driver)
             embedder = embedder or build_embedder(config.embedder)
             if config.apply_schema:
-                apply_schema(store, embedder.dimension, fulltext_analyzer=config.search.fulltext_analyzer)
+                apply_schema(
+                    store,
+                    embedder.dimension,
+                    fulltext_analyzer=config.search.fulltext_analyzer,
+                    model=embedder.model_name,
+                )
         except BaseException:
             store.close()
             raise
