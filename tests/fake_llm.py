@@ -12,12 +12,23 @@ the reply), then a chunk with `finish_reason`, then `data: [DONE]`, in chunked t
 `fail_after` ends the stream after that many pieces, by `fail_with`: "error" (an OpenAI error event) or "drop"
 (the connection closes mid-body; with no delay, the client may lose the pieces still in its buffer). Each
 stream's outcome is appended to `streams`: "completed", "failed", or "client-closed" (the client hung up
-before the end)."""
+before the end).
+
+Embeddings (`POST /v1/embeddings`): one vector per input, derived from a SHA-256 of the model and the text
+(`fake_embedding`: the same text always gets the same vector, not of unit length), of the request's
+`dimensions` or else `embedding_dimensions[model]` (DEFAULT_EMBEDDING_DIM); base64 when asked. Each request's
+body is appended to `embedding_requests` and its bearer key to `embedding_keys` (apart from the chat
+requests). `embedding_status` fails the requests from number `embedding_fail_from` (0-based, since the last
+reset) on, `embedding_fail_count` of them (None: all); a 401 quotes the key it was sent, as some providers
+do. `embedding_body` replaces the answer with raw bytes."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +38,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 StreamOutcome = Literal["completed", "failed", "client-closed"]
+DEFAULT_EMBEDDING_DIM = 16
+
+
+def fake_embedding(model: str, text: str, dimension: int) -> list[float]:
+    """The fake server's vector for a text: values in [-1, 1) from SHA-256 of (model, text, block)."""
+    values: list[float] = []
+    block = 0
+    while len(values) < dimension:
+        digest = hashlib.sha256(f"{model}\x1f{text}\x1f{block}".encode()).digest()
+        values.extend((byte - 128) / 128 for byte in digest)
+        block += 1
+    return values[:dimension]
 
 
 @dataclass
@@ -44,6 +67,56 @@ class FakeOpenAI:
     fail_with: Literal["error", "drop"] = "error"
     streams: list[StreamOutcome] = field(default_factory=list)
     stream_ended: threading.Condition = field(default_factory=threading.Condition)
+    embedding_requests: list[dict[str, Any]] = field(default_factory=list)
+    embedding_keys: list[str | None] = field(default_factory=list)
+    embedding_dimensions: dict[str, int] = field(default_factory=dict)
+    embedding_status: int = 200
+    embedding_fail_from: int = 0
+    embedding_fail_count: int | None = None
+    embedding_body: bytes | None = None
+
+    def reset_embeddings(
+        self,
+        dimensions: dict[str, int] | None = None,
+        status: int = 200,
+        fail_from: int = 0,
+        fail_count: int | None = None,
+        body: bytes | None = None,
+    ) -> None:
+        """Forget recorded embedding requests and set how the next ones are answered."""
+        self.embedding_requests.clear()
+        self.embedding_keys.clear()
+        self.embedding_dimensions = dict(dimensions or {})
+        self.embedding_status = status
+        self.embedding_fail_from = fail_from
+        self.embedding_fail_count = fail_count
+        self.embedding_body = body
+
+    def embedding_answer(self, body: dict[str, Any], key: str | None) -> tuple[int, bytes]:
+        """The status and body for one /v1/embeddings request (recorded first)."""
+        number = len(self.embedding_requests)
+        self.embedding_requests.append(body)
+        self.embedding_keys.append(key)
+        failing = number >= self.embedding_fail_from and (
+            self.embedding_fail_count is None or number < self.embedding_fail_from + self.embedding_fail_count
+        )
+        if self.embedding_status != 200 and failing:
+            message = f"Incorrect API key provided: {key}" if self.embedding_status == 401 else "embedder exploded"
+            return self.embedding_status, json.dumps({"error": {"message": message, "type": "server_error"}}).encode()
+        if self.embedding_body is not None:
+            return 200, self.embedding_body
+        model = str(body["model"])
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        dimension = int(body.get("dimensions") or self.embedding_dimensions.get(model, DEFAULT_EMBEDDING_DIM))
+        data = []
+        for index, text in enumerate(texts):
+            vector = fake_embedding(model, str(text), dimension)
+            encoded: Any = vector
+            if body.get("encoding_format") == "base64":
+                encoded = base64.b64encode(struct.pack(f"<{dimension}f", *vector)).decode()
+            data.append({"object": "embedding", "index": index, "embedding": encoded})
+        usage = {"prompt_tokens": len(texts), "total_tokens": len(texts)}
+        return 200, json.dumps({"object": "list", "data": data, "model": model, "usage": usage}).encode()
 
     def reset(
         self,
@@ -130,6 +203,11 @@ def serve_fake_openai() -> Iterator[FakeOpenAI]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self.path.rstrip("/").endswith("/embeddings"):
+                authorization = self.headers.get("Authorization")
+                key = authorization.removeprefix("Bearer ") if authorization else None
+                self.answer(*state.embedding_answer(body, key))
+                return
             state.requests.append(body)
             status, delay = state.status, state.delay_s
             if body.get("stream") and state.body is None and status == 200:
@@ -140,6 +218,10 @@ def serve_fake_openai() -> Iterator[FakeOpenAI]:
             data = state.response_body(body["model"])
             if delay > 0:
                 time.sleep(delay)
+            self.answer(status, data)
+
+        def answer(self, status: int, data: bytes) -> None:
+            """Send a JSON answer (quietly, if the client has gone)."""
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -85,6 +85,14 @@ def run_root_key(args: argparse.Namespace, session: Session) -> Outcome:
     return Outcome({"user_id": user.user_id, "applied": True}, f"root user '{user.user_id}' now has the configured key")
 
 
+def run_maintenance(args: argparse.Namespace, session: Session) -> Outcome:
+    """Run a maintenance task (memos_graph/maintenance.py) with the configured embedder."""
+    from memos_graph.maintenance import run_task
+
+    data, text = run_task(args.task, session.config, args.page_size)
+    return Outcome(data, text)
+
+
 def register(commands: argparse._SubParsersAction[Any], common: argparse.ArgumentParser) -> None:
     """Add the neo4j, serve and schema commands."""
     neo4j = commands.add_parser(
@@ -129,3 +137,18 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
     )
     schema.add_argument("action", choices=("apply",))
     schema.set_defaults(handler=run_schema)
+
+    maintenance = commands.add_parser(
+        "maintenance",
+        parents=[common],
+        help="re-embed the graph with the configured embedder, or rebuild the search indexes",
+        description="re-embed: embed every memory again with the configured embedder (a page per transaction, "
+        "progress on stderr), record its model and dimension on every cube, and rebuild the vector indexes "
+        "(the shared one and the large cubes' own) for its dimension; stop every server and writer first. "
+        "Start-ups refuse a graph of another model until it ran to the end. rebuild-indexes: drop and "
+        "repopulate the vector and fulltext indexes.",
+    )
+    maintenance.add_argument("task", choices=("re-embed", "rebuild-indexes"))
+    maintenance.add_argument("--page-size", type=int, default=500, metavar="N", help="memories per transaction "
+                             "(re-embed; default 500)")
+    maintenance.set_defaults(handler=run_maintenance)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from memos_graph.config import EmbedderSettings
+from memos_graph.domain.cube_directory import normalise_model_name
 from memos_graph.embeddings.base import Embedder
 from memos_graph.embeddings.sentence_transformer import SentenceTransformerEmbedder
 
@@ -32,4 +33,15 @@ def build_embedder(settings: EmbedderSettings) -> Embedder:
         return SentenceTransformerEmbedder(settings.model, settings.device, settings.batch_size)
     if settings.backend == "sentence_transformer":
         return SentenceTransformerEmbedder(settings.model, settings.device, settings.batch_size)
+    if settings.backend == "litellm":
+        from memos_graph.embeddings.litellm_embedder import LiteLLMEmbedder
+
+        return LiteLLMEmbedder(settings)
     raise AssertionError(f"unhandled embedder backend {settings.backend}")  # pydantic restricts the value
+
+
+def same_model(a: str | None, b: str | None) -> bool:
+    """Whether two model names name the same model across configs: provider prefix or hub organisation, tag
+    and case aside ("ollama/nomic-embed-text" and MemOS's "nomic-embed-text:latest" do)."""
+    first, second = normalise_model_name(a), normalise_model_name(b)
+    return first is not None and first == second

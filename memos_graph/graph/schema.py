@@ -7,6 +7,7 @@ from functools import partial
 
 from neo4j.exceptions import ClientError
 
+from memos_graph.embeddings.factory import same_model
 from memos_graph.errors import ConfigurationError
 from memos_graph.graph.memories import cube_key, index_postings, posting_fields
 from memos_graph.graph.queries import CYPHER_DIR, split_statements
@@ -21,12 +22,19 @@ CONCURRENT_SCHEMA_CODES = ("EquivalentSchemaRuleAlreadyExists", "IndexAlreadyExi
 
 
 def apply_schema(
-    store: GraphStore, dimension: int, *, quantization: bool = False, fulltext_analyzer: str = "english"
+    store: GraphStore,
+    dimension: int,
+    *,
+    quantization: bool = False,
+    fulltext_analyzer: str = "english",
+    model: str | None = None,
 ) -> None:
-    """Create missing constraints and indexes, wait for them to come online, check the vector dimension.
+    """Create missing constraints and indexes, wait for them to come online, check the vector dimension
+    and, given the embedder's `model`, that the graph's memories were embedded with it.
 
     A fulltext index built with another analyzer is dropped and rebuilt with the configured one.
     """
+    check_no_reembed_pending(store)
     analyzers = {row["analyzer"] for row in store.run_statement(
         "CALL db.index.fulltext.listAvailableAnalyzers() YIELD analyzer RETURN analyzer"
     )}
@@ -56,6 +64,8 @@ def apply_schema(
                     raise
                 logger.info("schema rule created concurrently by another process: %s", exc.code)
     check_vector_dimension(store, dimension)
+    if model is not None:
+        check_embedding_model(store, model)
     if version < 3:
         backfill_terms(store)
     if version < DATA_VERSION:
@@ -78,7 +88,40 @@ def check_vector_dimension(store: GraphStore, dimension: int) -> None:
     if int(stored) != dimension:
         raise ConfigurationError(
             f"vector index {VECTOR_INDEX} has dimension {stored} but the embedder produces {dimension}; "
-            "use the model the graph was built with, or drop the index and re-embed"
+            f"configure the model the graph was built with, or re-embed the graph with this one: {REEMBED_COMMAND}"
+        )
+
+
+REEMBED_COMMAND = "memos-graph maintenance re-embed"
+
+
+def check_embedding_model(store: GraphStore, model: str) -> None:
+    """Raise ConfigurationError when cubes holding memories record another embedding model than `model`
+    (names compared as embeddings.factory.same_model does): their vectors are of another space, even where
+    the dimension is the same."""
+    records = store.run_statement(
+        "MATCH (c:MemCube) WHERE EXISTS { (c)-[:HAS_MEMORY]->(:Memory) } "
+        "RETURN c.embedding_model AS model, count(c) AS cubes ORDER BY cubes DESC"
+    )
+    others = [(str(row["model"]), int(row["cubes"])) for row in records if not same_model(row["model"], model)]
+    if others:
+        named = ", ".join(f"{name} ({cubes} cube{'s' if cubes > 1 else ''})" for name, cubes in others[:5])
+        raise ConfigurationError(
+            f"the graph's memories were embedded with {named}, but the configured embedder is {model}; "
+            f"configure that model again, or re-embed the graph with this one: {REEMBED_COMMAND}"
+        )
+
+
+def check_no_reembed_pending(store: GraphStore) -> None:
+    """Raise ConfigurationError while a re-embed has begun and not finished: the graph's vectors are mixed."""
+    records = store.run_statement(
+        "MATCH (s:MemosGraphSchema {id: 'memos-graph'}) WHERE s.reembed_model IS NOT NULL "
+        "RETURN s.reembed_model AS model"
+    )
+    if records:
+        raise ConfigurationError(
+            f"a re-embed of the graph with {records[0]['model']} began and did not finish, so its memories hold "
+            f"vectors of two models; run `{REEMBED_COMMAND}` again with that embedder configured"
         )
 
 

@@ -68,7 +68,12 @@ class Runtime:
             _neomodel_on(store, config.neo4j.database)
             embedder = embedder or build_embedder(config.embedder)
             if config.apply_schema:
-                apply_schema(store, embedder.dimension, fulltext_analyzer=config.search.fulltext_analyzer)
+                apply_schema(
+                    store,
+                    embedder.dimension,
+                    fulltext_analyzer=config.search.fulltext_analyzer,
+                    model=embedder.model_name,
+                )
         except BaseException:
             _neomodel_off(store)
             store.close()
