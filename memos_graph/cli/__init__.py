@@ -4,7 +4,7 @@
 
 Commands: ``neo4j start|stop|status``, ``serve``, ``schema apply``, ``root-key apply``,
 ``user create|list|deactivate|reactivate|delete|reset-key``, ``cube create|share|revoke|delete|dump|import``,
-``add``, ``search``, ``chat``, ``mcp``. The global options may also follow the command.
+``add``, ``search``, ``chat``, ``mcp``, ``maintenance re-embed``. The global options may also follow the command.
 
 Trust: the command connects straight to Neo4j with the configured credentials (NEO4J_URI, NEO4J_USER,
 NEO4J_PASSWORD or the --config file) and acts as ``--user`` without any API key. Whoever holds the database

@@ -11,7 +11,6 @@ The fuzz user is a USER: writes land only in its own cubes. `python -m bench.ben
 from __future__ import annotations
 
 import json
-
 from typing import Any
 
 import pytest
