@@ -113,7 +113,7 @@ class CallDeadline:
         """The answer a caller gets when it stops waiting for the call at the deadline."""
         running = self.running_phase()
         if running == WRITE_PHASE:
-            what = "a commit in flight may still land (retrying is safe)"
+            what = f"a commit in flight {IN_DOUBT}"
         elif self.committed:
             what = "an earlier write of this call committed; the call stops before writing more"
         else:
@@ -122,8 +122,9 @@ class CallDeadline:
         return f"no answer within {self.seconds:g} s: {culprit} ran out of time ({self.spent()}); {what}"
 
 
-# What a refused write says when its commit may have landed all the same.
-IN_DOUBT = "the write reached its commit, which may still land (retrying is safe)"
+# What a refused write says when its commit may have landed all the same (at the deadline, or after an
+# attempt sent its COMMIT).
+IN_DOUBT = "may still land (retrying is safe)"
 READ_PHASE = "Neo4j"
 WRITE_PHASE = "Neo4j write"
 _DEADLINE: contextvars.ContextVar[CallDeadline | None] = contextvars.ContextVar("memos_call_deadline", default=None)
@@ -331,7 +332,7 @@ class GraphStore:
             # An attempt sent its COMMIT and the outcome never came back as a success: a Neo4j shutting down
             # may apply a COMMIT and still answer it DatabaseUnavailable (the driver then retries into a
             # Neo4j that is gone), and a connection lost after COMMIT was sent leaves it unknown. Say so.
-            raise BackendUnavailable(f"{exc.message}; {IN_DOUBT}") from exc
+            raise BackendUnavailable(f"{exc.message}; the write reached its commit, which {IN_DOUBT}") from exc
         if deadline is not None:
             deadline.committed = True
         return result

@@ -9,7 +9,7 @@ A refused call's outcome is *in doubt* when it may have committed although it wa
 - it got no answer at all (the HTTP client gave up), or
 - the driver reported the connection lost during COMMIT (IncompleteCommit, named in the UNAVAILABLE
   message), or the service said its commit may still land (memos_graph.graph.store.IN_DOUBT: an attempt
-  sent its COMMIT and no success came back), or
+  sent its COMMIT and no success came back, or the deadline passed during the write), or
 - it was in flight when Neo4j stopped serving: it began before a watcher (`RETURN 1` every 50 ms on a
   connection of its own, no retries) first saw Neo4j fail, and ended after the fault was injected. A Neo4j
   that is shutting down can apply a COMMIT and still answer it `DatabaseUnavailable`; the driver takes that
