@@ -248,3 +248,20 @@ def test_memos_mos_configs_are_mapped_and_the_rest_named_once(
     assert ollama.llm is not None and (ollama.llm.model, ollama.llm.api_base) == (
         "ollama/qwen3:8b", "http://localhost:11434")
     assert MOSConfig.load(path, environ={"MEMOS_LLM_MODEL": "openai/gpt-4o"}).llm.model == "openai/gpt-4o"  # type: ignore[union-attr]
+
+
+def test_memos_metadata_round_trips_through_a_general_text_import(
+    root: MOS, uid: Callable[[str], str], tmp_path: Path
+) -> None:
+    user = root.create_user(uid("general"))
+    cube = root.register_mem_cube(str(mem_cube_2(tmp_path / "mem_cube_2")), mem_cube_id=f"{uid('o')}/general",
+                                  user_id=user)
+    items = root.get_all(cube, user_id=user)["text_mem"][0]["memories"]
+    assert len(items) == 2
+    for item in items:
+        kept = {key: item.metadata.extra_fields().get(key, getattr(item.metadata, key, None)) for key in MEMOS_METADATA}
+        assert kept == MEMOS_METADATA
+    root.dump(str(tmp_path / "out"), user_id=user, mem_cube_id=cube)
+    dumped = json.loads((tmp_path / "out" / "textual_memory.json").read_text())
+    metadata = [n["metadata"] for n in dumped["nodes"] if n["memory"] == "Alice lives in Lyon"]
+    assert len(metadata) == 1 and {key: metadata[0].get(key) for key in MEMOS_METADATA} == MEMOS_METADATA
