@@ -40,6 +40,7 @@ from graphql_schema.websocket import SubscriptionEndpoint
 from memos_graph.config import MOSConfig
 from memos_graph.errors import BackendUnavailable, MemosError
 from memos_graph.services.bundle import Services
+from memos_graph.services.identity import bearer_token
 from memos_graph.services.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ class GraphQLEndpoint:
             return
         try:
             services = self._holder.get()
-            key = _bearer(request)
+            key = bearer_token(request.headers.get("authorization"))
             # A key looked up within limits.api_key_cache_s is answered here, without a thread or Neo4j.
             caller = services.identity.authenticate_cached(key)
             if caller is None:
@@ -257,11 +258,6 @@ def _operation_type(request: Request) -> str | None:
         return None
     operation = get_operation_ast(document, request.query_params.get("operationName"))
     return None if operation is None else operation.operation.value
-
-
-def _bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def _replay(body: bytes) -> Receive:

@@ -31,6 +31,7 @@ from graphql_schema.schema import schema
 from memos_graph.domain import User
 from memos_graph.errors import BackendUnavailable, Unauthenticated
 from memos_graph.services.bundle import Services
+from memos_graph.services.identity import bearer_token
 
 # A socket that has not sent connection_init by then is closed (4408): an unauthenticated socket costs memory.
 CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
@@ -43,11 +44,7 @@ MAX_CLOSE_REASON_BYTES = 123  # RFC 6455: what a close frame's reason may hold
 
 def bearer_key(params: dict[str, object]) -> str | None:
     """The API key in a connection_init payload's `Authorization: Bearer <key>` (the name in any case)."""
-    value = next((v for k, v in params.items() if k.lower() == "authorization"), None)
-    if not isinstance(value, str):
-        return None
-    scheme, _, token = value.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return bearer_token(next((v for k, v in params.items() if k.lower() == "authorization"), None))
 
 
 class ConnectionContext(Context):

@@ -26,6 +26,7 @@ from memos_graph.errors import BackendUnavailable, MemosError, Unauthenticated
 from memos_graph.graph.store import call_within
 from memos_graph.mcp_server.server import build_server
 from memos_graph.services.bundle import Services
+from memos_graph.services.identity import bearer_token
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +40,7 @@ def bearer_key(scope: Scope) -> str | None:
     """The key of an `Authorization: Bearer <key>` header, if the request has one."""
     for name, value in scope.get("headers", []):
         if name.lower() == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+            return bearer_token(value.decode("latin-1"))
     return None
 
 

@@ -26,6 +26,15 @@ KEY_CACHE_MISSING_ENTRIES = 1_000
 _REFUSED = "a valid API key is required (Authorization: Bearer <key>)"
 
 
+def bearer_token(value: object) -> str | None:
+    """The API key of an `Authorization` value `Bearer <key>` (the scheme in any case), else None: one
+    reading for the GraphQL endpoint, its WebSocket and the MCP server."""
+    if not isinstance(value, str):
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def new_api_key() -> str:
     """A fresh random key (256 bits)."""
     return KEY_PREFIX + secrets.token_urlsafe(32)
