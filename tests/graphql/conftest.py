@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from starlette.testclient import TestClient
 
 from graphql_schema.app import create_app
 from memos_graph.services.runtime import Runtime
+from tests.browser import Browser, launch_chromium, serve
 from tests.conftest import ROOT_KEY
 
 __all__ = ["ROOT_KEY"]
@@ -65,3 +67,24 @@ def new_user(gql: Gql, uid: Callable[[str], str]) -> Callable[..., tuple[str, st
         return payload["user"]["userId"], payload["apiKey"]
 
     return make
+
+
+def ok(body: dict[str, Any]) -> dict[str, Any]:
+    """The data of a response that must have no errors."""
+    assert body.get("errors") is None, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+@pytest.fixture(scope="module")
+def server(keyed_runtime: Runtime) -> Iterator[str]:
+    """The app served by uvicorn on a loopback port (the browser tests)."""
+    with serve(create_app(runtime=keyed_runtime)) as origin:
+        yield origin
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    """Headless Chromium with a fresh profile (tests/browser.py)."""
+    with launch_chromium(tmp_path / "profile") as running:
+        yield running

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ from bench.server import free_port
 from graphql_schema.app import create_app
 from memos_graph.config import HTTPSettings
 from memos_graph.services.runtime import Runtime
-from tests.browser import Browser, Page, launch_chromium, serve
+from tests.browser import Browser, Page, serve
 from tests.conftest import ROOT_KEY
 
 pytestmark = pytest.mark.neo4j
@@ -73,12 +72,6 @@ def origins(keyed_runtime: Runtime) -> Iterator[Origins]:
     pages = Starlette(routes=[Route("/", blank_page)])
     with serve(log) as api, serve(pages, page_port), serve(pages) as other:
         yield Origins(api, allowed, other, log)
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Browser]:
-    with launch_chromium(tmp_path / "profile") as running:
-        yield running
 
 
 def fetch_from(page: Page, url: str, headers: dict[str, str], query: str) -> dict[str, Any]:

@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from graphql_schema.app import create_app
-from memos_graph.services.runtime import Runtime
-from tests.browser import Browser, Page, launch_chromium, serve
-from tests.graphql.conftest import Gql
+from tests.browser import Browser, Page
+from tests.graphql.conftest import Gql, ok
 
 pytestmark = pytest.mark.neo4j
 
@@ -49,24 +46,6 @@ class SeededCube:
     reader_key: str
     content_ids: list[str]
     message_ids: list[str]
-
-
-@pytest.fixture(scope="module")
-def server(keyed_runtime: Runtime) -> Iterator[str]:
-    with serve(create_app(runtime=keyed_runtime)) as origin:
-        yield origin
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Browser]:
-    with launch_chromium(tmp_path / "profile") as running:
-        yield running
-
-
-def ok(body: dict[str, Any]) -> dict[str, Any]:
-    assert body.get("errors") is None, body
-    data: dict[str, Any] = body["data"]
-    return data
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from memos_graph.config import DocumentSettings
 from memos_graph.errors import InvalidInput
 from memos_graph.services.runtime import Runtime
 from tests.conftest import ROOT_KEY
-from tests.graphql.conftest import Gql, caller_of, codes
+from tests.graphql.conftest import Gql, caller_of, codes, ok
 
 pytestmark = pytest.mark.neo4j
 
@@ -64,12 +64,6 @@ def person(call: Gql, uid: Callable[[str], str], name: str) -> tuple[str, str]:
                 i={"id": uid(name), "name": name})
     assert body.get("errors") is None, body
     return body["data"]["createUser"]["user"]["userId"], body["data"]["createUser"]["apiKey"]
-
-
-def ok(body: dict[str, Any]) -> dict[str, Any]:
-    assert body.get("errors") is None, body
-    data: dict[str, Any] = body["data"]
-    return data
 
 
 def new_cube(call: Gql, key: str, name: str) -> tuple[str, str]:

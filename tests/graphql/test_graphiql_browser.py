@@ -10,30 +10,15 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from graphql_schema.app import create_app
-from memos_graph.services.runtime import Runtime
-from tests.browser import Browser, launch_chromium, serve
+from tests.browser import Browser
 from tests.graphql.conftest import Gql
 
 pytestmark = pytest.mark.neo4j
-
-
-@pytest.fixture(scope="module")
-def server(keyed_runtime: Runtime) -> Iterator[str]:
-    """The app served by uvicorn on a loopback port."""
-    with serve(create_app(runtime=keyed_runtime)) as origin:
-        yield origin
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Browser]:
-    with launch_chromium(tmp_path / "profile") as running:
-        yield running
 
 
 def test_graphiql_runs_an_authorized_query(
