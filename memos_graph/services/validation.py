@@ -32,42 +32,40 @@ def is_valid_id(value: object, limits: LimitSettings) -> bool:
     return isinstance(value, str) and 0 < len(value) <= limits.max_id_chars and bool(_ID_PATTERN.fullmatch(value))
 
 
-# Cube ids as MemOS has them: hub names and relative paths such as "Ki-Seki/mem_cube_2". Segments between
-# slashes follow the id alphabet (so no empty, "." or ".." segment, no leading or trailing slash).
-_CUBE_ID_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]*")
-
-
 def is_valid_cube_id(value: object, limits: LimitSettings) -> bool:
-    """Whether the value is a well-formed cube id: id segments joined by single slashes."""
+    """Whether the value is a well-formed cube id: segments of the id alphabet joined by single slashes, as
+    MemOS's hub names ("Ki-Seki/mem_cube_2"); so no empty, "." or ".." segment, no leading or trailing slash."""
     return (
         isinstance(value, str)
         and 0 < len(value) <= limits.max_id_chars
-        and all(_CUBE_ID_SEGMENT.fullmatch(segment) for segment in value.split("/"))
+        and all(_ID_PATTERN.fullmatch(segment) for segment in value.split("/"))
     )
+
+
+def _checked(value: object, what: str, valid: bool, rule: str) -> str:
+    """`value` when it is a non-empty string that is `valid`; InvalidInput naming the `rule` otherwise."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{what} must be a non-empty string")
+    if not valid:
+        raise InvalidInput(f"{what} must be {rule}")
+    return value
 
 
 def check_cube_id(value: object, what: str, limits: LimitSettings) -> str:
     """A cube id: like a user id, and slashes may join segments (MemOS's "owner/name" cube ids)."""
-    if not isinstance(value, str) or not value:
-        raise InvalidInput(f"{what} must be a non-empty string")
-    if not is_valid_cube_id(value, limits):
-        raise InvalidInput(
-            f"{what} must be 1-{limits.max_id_chars} characters: segments of letters, digits and . _ : @ -, each "
-            "starting with a letter or digit, joined by single slashes (such as owner/cube_name)"
-        )
-    return value
+    return _checked(
+        value, what, is_valid_cube_id(value, limits),
+        f"1-{limits.max_id_chars} characters: segments of letters, digits and . _ : @ -, each starting with a "
+        "letter or digit, joined by single slashes (such as owner/cube_name)",
+    )
 
 
 def check_id(value: object, what: str, limits: LimitSettings) -> str:
     """A user or cube id: non-empty, bounded, from a safe alphabet."""
-    if not isinstance(value, str) or not value:
-        raise InvalidInput(f"{what} must be a non-empty string")
-    if not is_valid_id(value, limits):
-        raise InvalidInput(
-            f"{what} must be 1-{limits.max_id_chars} characters of letters, digits and . _ : @ -,"
-            " starting with a letter or digit"
-        )
-    return value
+    return _checked(
+        value, what, is_valid_id(value, limits),
+        f"1-{limits.max_id_chars} characters of letters, digits and . _ : @ -, starting with a letter or digit",
+    )
 
 
 def is_valid_memory_id(value: object) -> bool:
