@@ -201,6 +201,13 @@ def _search_shape(field: FieldNode, values: Mapping[str, Any], config: MOSConfig
     return cubes, top_k
 
 
+def _over_limit(reason: str, cost: int, limit: int, message: str) -> GraphQLError:
+    """The refusal of a request over one of the limits: BAD_USER_INPUT with the reason, cost and limit."""
+    return GraphQLError(
+        message, extensions={"code": "BAD_USER_INPUT", "reason": reason, "cost": cost, "limit": limit}
+    )
+
+
 class CostLimit(SchemaExtension):
     """Validate the document, then refuse it (a validation error) when its cost exceeds the budget."""
 
@@ -218,30 +225,23 @@ class CostLimit(SchemaExtension):
                     VALIDATED.add(digest)
             if not errors:
                 config: MOSConfig = services.runtime.config
+                limits = config.limits
                 cost = search_cost(document, context.variables, context.operation_name, config)
-                limit = config.limits.max_request_cost
-                if cost > limit:
-                    errors.append(
-                        GraphQLError(
-                            f"this request would cost {cost} (the sum over its search fields of cubes x topK; "
-                            f"a search without cubeIds counts {config.limits.max_cubes_per_search} cubes); "
-                            f"the limit is {limit}: use fewer aliases, cubes or a smaller topK",
-                            extensions={"code": "BAD_USER_INPUT", "reason": COST_REASON, "cost": cost,
-                                        "limit": limit},
-                        )
-                    )
+                if cost > limits.max_request_cost:
+                    errors.append(_over_limit(
+                        COST_REASON, cost, limits.max_request_cost,
+                        f"this request would cost {cost} (the sum over its search fields of cubes x topK; a search "
+                        f"without cubeIds counts {limits.max_cubes_per_search} cubes); the limit is "
+                        f"{limits.max_request_cost}: use fewer aliases, cubes or a smaller topK",
+                    ))
                 nodes = node_cost(document, context.variables, context.operation_name, config)
-                most = config.limits.max_request_nodes
-                if nodes > most:
-                    errors.append(
-                        GraphQLError(
-                            f"this request may return {nodes} nodes (each list counts its first, topK or "
-                            f"bound, times the nodes below it); the limit is {most}: ask for smaller pages "
-                            "or fewer nested lists",
-                            extensions={"code": "BAD_USER_INPUT", "reason": NODE_REASON, "cost": nodes,
-                                        "limit": most},
-                        )
-                    )
+                if nodes > limits.max_request_nodes:
+                    errors.append(_over_limit(
+                        NODE_REASON, nodes, limits.max_request_nodes,
+                        f"this request may return {nodes} nodes (each list counts its first, topK or bound, times "
+                        f"the nodes below it); the limit is {limits.max_request_nodes}: ask for smaller pages or "
+                        "fewer nested lists",
+                    ))
             # Strawberry skips its own validation when an extension has run it.
             context.pre_execution_errors = errors
         yield
