@@ -57,6 +57,7 @@ DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idemp
 CubeId = Annotated[str, Field(description="a cube id (list_cubes shows them)")]
 MemoryId = Annotated[str, Field(description="a memory id (a UUID, as search_memories or add_memories return it)")]
 SessionId = Annotated[str | None, Field(description="a session id stored on the memories")]
+TargetCube = Annotated[str | None, Field(description="the cube to add to (default: the caller's default cube)")]
 
 
 def tool_error(code: str, message: str) -> CallToolResult:
@@ -85,6 +86,11 @@ def _metadata(fields: dict[str, Any]) -> TextualMemoryMetadata:
 
 def _count(n: int, what: str) -> str:
     return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _added(result: Added) -> str:
+    """The text of an add's answer."""
+    return f"{_count(len(result.memory_ids), 'memory')} in cube {result.cube_id}"
 
 
 class Calls:
@@ -196,8 +202,7 @@ def _register_tools(server: MCPServer[Any], calls: Calls) -> None:
     async def add_memories(
         ctx: Context[Any, Any],
         texts: Annotated[list[str], Field(description="the texts to remember, one memory each")],
-        cube_id: Annotated[str | None, Field(description="the cube to add to (default: the caller's default cube)")]
-        = None,
+        cube_id: TargetCube = None,
         session_id: SessionId = None,
     ) -> Annotated[CallToolResult, Added]:
         """Remember texts, all in one transaction; a text the cube holds already is not copied."""
@@ -207,17 +212,13 @@ def _register_tools(server: MCPServer[Any], calls: Calls) -> None:
             ids = services.add(caller, content=texts, mem_cube_id=target, session_id=session_id)
             return Added(cube_id=target, memory_ids=ids)
 
-        return await calls.tool(
-            "add_memories", ctx, work, lambda r: f"{_count(len(r.memory_ids), 'memory')} in cube {r.cube_id}",
-            uses_llm=True,
-        )
+        return await calls.tool("add_memories", ctx, work, _added, uses_llm=True)
 
     @server.tool(annotations=WRITES)
     async def add_messages(
         ctx: Context[Any, Any],
         messages: Annotated[list[MessageIn], Field(description="a conversation, oldest message first")],
-        cube_id: Annotated[str | None, Field(description="the cube to add to (default: the caller's default cube)")]
-        = None,
+        cube_id: TargetCube = None,
         session_id: SessionId = None,
     ) -> Annotated[CallToolResult, Added]:
         """Remember a conversation (one memory per message, or extracted facts in the configured fine mode)."""
@@ -228,10 +229,7 @@ def _register_tools(server: MCPServer[Any], calls: Calls) -> None:
             ids = services.add(caller, messages=plain, mem_cube_id=target, session_id=session_id)
             return Added(cube_id=target, memory_ids=ids)
 
-        return await calls.tool(
-            "add_messages", ctx, work, lambda r: f"{_count(len(r.memory_ids), 'memory')} in cube {r.cube_id}",
-            uses_llm=True,
-        )
+        return await calls.tool("add_messages", ctx, work, _added, uses_llm=True)
 
     @server.tool(annotations=READ_ONLY)
     async def get_memory(
