@@ -1,16 +1,15 @@
 // A page of a cube's memories that pass $filter, ordered by {{order_key}} then id, after the cursor
-// ($after_key: the order key as Neo4j's text of it, $after_id; both null for the first page): keyset
-// pagination, so memories added or deleted meanwhile never shift a page (index-backed by memory_cube_created
-// and memory_cube_updated). $limit rows at most (ask one more than the page to learn whether another follows),
-// with whether any passing memory lies at or before the cursor (hasPreviousPage). Timestamps as text.
+// ($after_key: the order key as Neo4j's text of it, $after_id; both null for the first page, which leaves
+// the page_after fragment out): keyset pagination, so memories added or deleted meanwhile never shift a page,
+// the index seek (memory_cube_created, memory_cube_updated) starting at the cursor. $limit rows at most (ask
+// one more than the page to learn whether another follows), with whether any passing memory lies at or
+// before the cursor (hasPreviousPage). Timestamps as text.
 // choice order_key: created_at | updated_at
 // choice direction: ASC | DESC
 // choice after: > | <
 CALL () {
   MATCH (m:Memory)
-  WHERE m.cube_id = $cube_id AND m.{{order_key}} IS NOT NULL AND {{memory_filter m}}
-    AND ($after_key IS NULL OR m.{{order_key}} {{after}} datetime($after_key)
-         OR (m.{{order_key}} = datetime($after_key) AND m.id {{after}} $after_id))
+  WHERE m.cube_id = $cube_id AND m.{{order_key}} IS NOT NULL AND {{memory_filter m}} AND {{page_after m}}
   WITH m
   ORDER BY m.{{order_key}} {{direction}}, m.id {{direction}}
   LIMIT $limit

@@ -280,7 +280,8 @@ class MemoryRepository:
         """Up to `limit` of the cube's memories passing `where` in `order`, after the key (keyset pagination:
         memory_page.cypher)."""
         choices = (("order_key", str(order.field)), ("direction", str(order.direction)),
-                   ("after", ">" if order.direction == Direction.ASC else "<"), *where.choices())
+                   ("after", ">" if order.direction == Direction.ASC else "<"), *where.choices(),
+                   *((("page_after", "off"),) if after is None else ()))
         rows = self._store.read_chosen("memory_page", choices, {
             "cube_id": cube_id, "filter": where.parameters(), "limit": limit,
             "after_key": None if after is None else after.order_key,
