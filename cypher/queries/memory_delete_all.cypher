@@ -1,5 +1,7 @@
 // Delete every memory of the named cubes, with their version histories, their message and document nodes
-// and their BM25 vocabulary (:Term nodes); the cubes' total text length goes back to 0.
+// and their BM25 vocabulary (:Term nodes); the cubes' total text length goes back to 0. Every match seeks a
+// composite index on (cube_id, ...); the IS NOT NULL terms let the planner use it for cube_id alone (without
+// them each cube scanned every node of the label: 520 cubes took 30 s).
 UNWIND $cube_ids AS cube_id
 CALL (cube_id) {
   MATCH (c:MemCube {id: cube_id})
@@ -7,17 +9,21 @@ CALL (cube_id) {
 }
 CALL (cube_id) {
   MATCH (t:Term {cube_id: cube_id})
+  WHERE t.term IS NOT NULL
   DETACH DELETE t
 }
 CALL (cube_id) {
   MATCH (msg:Message {cube_id: cube_id})
+  WHERE msg.key IS NOT NULL
   DETACH DELETE msg
 }
 CALL (cube_id) {
   MATCH (doc:Document {cube_id: cube_id})
+  WHERE doc.key IS NOT NULL
   DETACH DELETE doc
 }
 MATCH (m:Memory {cube_id: cube_id})
+WHERE m.created_at IS NOT NULL
 OPTIONAL MATCH (m)-[:DERIVED_FROM*1.. {kind: 'update'}]->(v:MemoryVersion)
 WITH m, collect(v) AS versions
 FOREACH (v IN versions | DETACH DELETE v)
