@@ -1,11 +1,13 @@
 """Cube dump and import at scale: time, throughput, file size and peak memory of each.
 
-    python -m bench.bench_transfer [--memories 100000] [--keep]
+    python -m bench.bench_transfer [--memories 100000] [--keep] [--baseline CHECKOUT]
 
 Seeds one cube with generated memories (vectors from bench/corpus.py's cached pool), then runs the dump and
 the import each in its own child process, so each one's peak resident memory is its own (ru_maxrss, with the
 process's resident size just before the operation, embedder loaded, reported alongside). Checks that the
-imported cube holds as many memories as the original and that sampled texts and vectors match. Writes
+imported cube holds as many memories as the original and that sampled texts and vectors match. With
+--baseline (a checkout of earlier code, e.g. `git worktree add /tmp/old <commit>`), the same file is imported
+a second time by that code in the same run, and the two are reported side by side. Writes
 bench/results/transfer.json and .md.
 """
 
@@ -77,11 +79,16 @@ def phase(name: str, owner: str, cube_id: str, directory: str, target: str) -> N
     print(json.dumps(figures))
 
 
-def run_phase(name: str, owner: str, cube_id: str, directory: Path, target: str) -> dict[str, Any]:
-    """Run a phase in a fresh interpreter and parse its figures."""
+def run_phase(
+    name: str, owner: str, cube_id: str, directory: Path, target: str, checkout: Path | None = None
+) -> dict[str, Any]:
+    """Run a phase in a fresh interpreter (of another checkout's code, for the baseline) and parse its figures."""
     command = [sys.executable, "-m", "bench.bench_transfer", "--phase", name, "--owner", owner, "--cube", cube_id,
                "--dir", str(directory), "--target", target]
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    env = dict(os.environ)
+    if checkout is not None:
+        env["PYTHONPATH"] = str(checkout)
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=checkout, env=env)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -90,6 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--memories", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark's user and cubes")
+    parser.add_argument("--baseline", type=Path, help="a checkout of earlier code: its import runs too, same file")
     parser.add_argument("--phase", choices=["dump", "import"], help=argparse.SUPPRESS)
     parser.add_argument("--owner", help=argparse.SUPPRESS)
     parser.add_argument("--cube", help=argparse.SUPPRESS)
@@ -132,11 +140,28 @@ def main() -> None:
 
             payload["check"] = verify(mos, owner, cube_id, target)
             log(json.dumps(payload["check"]))
+            if args.baseline is not None:
+                log(f"import with the baseline code of {args.baseline}")
+                baseline_target = f"{target}-baseline"
+                payload["baseline_import"] = run_phase(
+                    "import", owner, cube_id, workdir / "dump", baseline_target, args.baseline.resolve()
+                )
+                payload["baseline_import"]["code"] = baseline_commit(args.baseline)
+                payload["baseline_import"]["memories_per_s"] = round(
+                    args.memories / payload["baseline_import"]["seconds"]
+                )
+                log(json.dumps(payload["baseline_import"]))
+                payload["baseline_check"] = verify(mos, owner, cube_id, baseline_target)
             write_results(payload)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
             if not args.keep:
                 cleanup(mos.runtime, owner)
+
+
+def baseline_commit(checkout: Path) -> str:
+    done = subprocess.run(["git", "-C", str(checkout), "log", "-1", "--format=%h %s"], capture_output=True, text=True)
+    return done.stdout.strip()[:100] or str(checkout)
 
 
 def verify(mos: MOS, owner: str, original: str, copy: str) -> dict[str, Any]:
@@ -180,6 +205,23 @@ def write_results(payload: dict[str, Any]) -> None:
         f"Check: {check['original_memories']} memories dumped, {check['imported_memories']} imported; "
         f"{check['sampled']} sampled vectors, lowest cosine to the original {check['min_vector_cosine']}.",
     ]
+    base = payload.get("baseline_import")
+    if base is not None:
+        growth = imported["peak_rss_mb"] - imported["rss_before_mb"]
+        base_growth = base["peak_rss_mb"] - base["rss_before_mb"]
+        lines += [
+            "", f"Same run, same file, imported again by the baseline code ({base['code']}), after the import above:",
+            "",
+            "| import | seconds | memories/s | RSS before (MB) | peak RSS (MB) | peak growth (MB) |",
+            "|---|---:|---:|---:|---:|---:|",
+            f"| this code | {imported['seconds']} | {imported['memories_per_s']} | {imported['rss_before_mb']} | "
+            f"{imported['peak_rss_mb']} | {growth:.1f} |",
+            f"| baseline | {base['seconds']} | {base['memories_per_s']} | {base['rss_before_mb']} | "
+            f"{base['peak_rss_mb']} | {base_growth:.1f} |",
+            f"| ratio (this / baseline) | {imported['seconds'] / base['seconds']:.2f} | | | | "
+            f"{growth / base_growth:.3f} |",
+            "", f"Baseline check: {payload['baseline_check']['imported_memories']} imported.",
+        ]
     (RESULTS / "transfer.md").write_text("\n".join(lines) + "\n")
 
 

@@ -1,9 +1,10 @@
 """A cube as MemOS writes it to disk (mos-api.md section 5), read into one format-independent shape.
 
 MemOS has two forms of `textual_memory.json`: general_text (a list of `{id, vector, payload}`) and tree_text
-(`{nodes, edges, total_nodes, total_edges}`). Both parse into CubeContent: nodes of four kinds (memories,
-their earlier versions, and the messages and documents they derive from) and typed edges. Every check names
-the first bad entry, so a caller can fix the file; nothing here does I/O.
+(`{nodes, edges, total_nodes, total_edges}`). Both parse, entry by entry, into CubeNode (four kinds: memories,
+their earlier versions, and the messages and documents they derive from) and CubeEdge (typed edges). Every
+check names the bad entry, so a caller can fix the file; nothing here does I/O (services/cube_reader.py
+streams the file).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 
 from memos_graph.domain.memory import SourceReference, TextualMemoryMetadata, text_problem
@@ -93,28 +95,16 @@ class CubeSource:
 
 
 @dataclass
-class CubeContent:
-    """A parsed cube directory."""
+class SourceTally:
+    """Counts kept while entries are parsed: sources given as text that did not decode into a source entry
+    (kept verbatim as a text source)."""
 
-    source: CubeSource
-    nodes: list[CubeNode] = field(default_factory=list)
-    edges: list[CubeEdge] = field(default_factory=list)
-    # Sources given as text that did not decode into a source entry: kept verbatim as a text source.
-    undecoded_sources: int = 0
+    undecoded: int = 0
 
 
-def detect_source(data: object) -> CubeSource:
-    """A directory without config.json: the form from textual_memory.json itself (a list of entries is
-    general_text, an object with nodes tree_text); the embedder is unknown, so the texts are embedded again."""
-    if isinstance(data, list):
-        backend = "general_text"
-    elif isinstance(data, Mapping) and "nodes" in data:
-        backend = "tree_text"
-    else:
-        raise CubeFormatError(
-            f"{TEXTUAL_MEMORY_FILE}: without {CONFIG_FILE}, it must be a list of entries (general_text) or an "
-            "object with 'nodes' (tree_text)"
-        )
+def unknown_source(backend: str) -> CubeSource:
+    """A directory without config.json (MemOS's mem_cube_tree example): the form comes from
+    textual_memory.json itself; the embedder is unknown, so the texts are embedded again."""
     return CubeSource(backend=backend, cube_id=None, user_id=None, embedder_model=None, embedder_dimension=None)
 
 
@@ -176,26 +166,20 @@ def parse_config(data: object) -> CubeSource:
     )
 
 
-def parse_textual_memory(data: object, source: CubeSource, max_memory_chars: int) -> CubeContent:
-    """textual_memory.json in the form config.json announces; the first bad entry is named in the error."""
-    content = CubeContent(source)
-    if source.backend == "general_text":
-        if not isinstance(data, list):
-            raise CubeFormatError(f"{TEXTUAL_MEMORY_FILE}: general_text holds a JSON list of entries")
-        content.nodes = [_general_entry(index, entry, max_memory_chars, content) for index, entry in enumerate(data)]
-    else:
-        if not isinstance(data, Mapping):
-            raise CubeFormatError(f"{TEXTUAL_MEMORY_FILE}: tree_text holds an object with 'nodes' and 'edges'")
-        nodes, edges = data.get("nodes"), data.get("edges", [])
-        if not isinstance(nodes, list) or not isinstance(edges, list):
-            raise CubeFormatError(f"{TEXTUAL_MEMORY_FILE}: 'nodes' and 'edges' must be lists")
-        _check_total(data, "total_nodes", len(nodes))
-        _check_total(data, "total_edges", len(edges))
-        content.nodes = [_tree_node(index, node, max_memory_chars, content) for index, node in enumerate(nodes)]
-        kinds = _kinds_by_id(content.nodes)
-        content.edges = [_tree_edge(index, edge, kinds) for index, edge in enumerate(edges)]
-    _kinds_by_id(content.nodes)
-    return content
+def parse_entry(
+    backend: str, index: int, entry: object, max_memory_chars: int, tally: SourceTally, validate: bool = True
+) -> CubeNode:
+    """One node entry of textual_memory.json in the form config.json announces (general_text's list items,
+    tree_text's `nodes`), checked; the error names the entry. `validate=False` skips validating the metadata
+    against TextualMemoryMetadata (for an entry validated before, whose rows validate it again)."""
+    if backend == "general_text":
+        return _general_entry(index, entry, max_memory_chars, tally, validate)
+    return _tree_node(index, entry, max_memory_chars, tally, validate)
+
+
+def repeated_id(index: int, node_id: str) -> CubeFormatError:
+    """The error for a node whose id an earlier node of the file has."""
+    return CubeFormatError(f"{TEXTUAL_MEMORY_FILE}: node [{index}] repeats the id {node_id}")
 
 
 def _section(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -207,15 +191,15 @@ def _optional_str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _check_total(data: Mapping[str, Any], key: str, actual: int) -> None:
-    declared = data.get(key)
+def check_total(declared: object, key: str, actual: int) -> None:
+    """A tree_text total (total_nodes, total_edges) must match what the file holds, when given."""
     if declared is not None and declared != actual:
         raise CubeFormatError(
             f"{TEXTUAL_MEMORY_FILE}: {key} says {declared!r} but the file holds {actual} (truncated or edited?)"
         )
 
 
-def _general_entry(index: int, entry: object, max_chars: int, content: CubeContent) -> CubeNode:
+def _general_entry(index: int, entry: object, max_chars: int, tally: SourceTally, validate: bool) -> CubeNode:
     where = f"{TEXTUAL_MEMORY_FILE}: entry [{index}]"
     if not isinstance(entry, Mapping):
         raise CubeFormatError(f"{where}: must be an object with 'id', 'vector' and 'payload'")
@@ -226,13 +210,13 @@ def _general_entry(index: int, entry: object, max_chars: int, content: CubeConte
         raise CubeFormatError(f"{where}: 'payload' must be an object with 'memory' and 'metadata'")
     if payload.get("id") is not None and str(payload.get("id")) != str(entry.get("id")):
         raise CubeFormatError(f"{where}: payload.id {payload.get('id')!r} differs from the entry's id")
-    metadata = _memory_metadata(payload.get("metadata"), where, content)
+    metadata = _memory_metadata(payload.get("metadata"), where, tally, validate)
     metadata.pop("embedding", None)
     memory = _text(payload.get("memory"), f"{where}: payload.memory", max_chars)
     return CubeNode(NodeKind.MEMORY, node_id, memory, metadata, _vector(entry.get("vector"), f"{where}: vector"))
 
 
-def _tree_node(index: int, node: object, max_chars: int, content: CubeContent) -> CubeNode:
+def _tree_node(index: int, node: object, max_chars: int, tally: SourceTally, validate: bool) -> CubeNode:
     where = f"{TEXTUAL_MEMORY_FILE}: nodes[{index}]"
     if not isinstance(node, Mapping):
         raise CubeFormatError(f"{where}: must be an object with 'id', 'memory' and 'metadata'")
@@ -257,7 +241,7 @@ def _tree_node(index: int, node: object, max_chars: int, content: CubeContent) -
         return CubeNode(kind, raw_id, text, fields)
     node_id = _uuid(raw_id, where)
     memory = _text(node.get("memory"), f"{where}: memory", max_chars)
-    fields = _memory_metadata(fields, where, content)
+    fields = _memory_metadata(fields, where, tally, validate)
     if kind is NodeKind.VERSION:
         if not isinstance(fields.get("memory_id"), str):
             raise CubeFormatError(f"{where}: a version node needs metadata.memory_id")
@@ -265,7 +249,8 @@ def _tree_node(index: int, node: object, max_chars: int, content: CubeContent) -
     return CubeNode(kind, node_id, memory, fields, _vector(metadata.get("embedding"), f"{where}: metadata.embedding"))
 
 
-def _tree_edge(index: int, edge: object, kinds: Mapping[str, NodeKind]) -> CubeEdge:
+def parse_edge(index: int, edge: object, kinds: Mapping[str, NodeKind]) -> CubeEdge:
+    """One tree_text edge, its ends looked up among the file's nodes (`kinds`: id -> kind)."""
     where = f"{TEXTUAL_MEMORY_FILE}: edges[{index}]"
     if not isinstance(edge, Mapping):
         raise CubeFormatError(f"{where}: must be an object with 'source', 'target' and 'type'")
@@ -289,15 +274,6 @@ def _tree_edge(index: int, edge: object, kinds: Mapping[str, NodeKind]) -> CubeE
     return CubeEdge(source, target, edge_type, kind, at if isinstance(at, str) else None)
 
 
-def _kinds_by_id(nodes: Sequence[CubeNode]) -> dict[str, NodeKind]:
-    kinds: dict[str, NodeKind] = {}
-    for index, node in enumerate(nodes):
-        if node.id in kinds:
-            raise CubeFormatError(f"{TEXTUAL_MEMORY_FILE}: node [{index}] repeats the id {node.id}")
-        kinds[node.id] = node.kind
-    return kinds
-
-
 def _uuid(value: object, where: str) -> str:
     try:
         return str(uuid.UUID(str(value)))
@@ -313,8 +289,8 @@ def _text(value: object, where: str, max_chars: int) -> str:
     return value
 
 
-def _memory_metadata(value: object, where: str, content: CubeContent) -> dict[str, Any]:
-    """An entry's metadata, checked; its sources decoded (the undecodable counted on `content`)."""
+def _memory_metadata(value: object, where: str, tally: SourceTally, validate: bool) -> dict[str, Any]:
+    """An entry's metadata, checked; its sources decoded (the undecodable counted on `tally`)."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -327,8 +303,10 @@ def _memory_metadata(value: object, where: str, content: CubeContent) -> dict[st
         for entry in value["sources"]:
             source, decoded = decode_source(entry)
             sources.append(source)
-            content.undecoded_sources += not decoded
+            tally.undecoded += not decoded
         value["sources"] = sources
+    if not validate:
+        return value
     try:
         TextualMemoryMetadata.model_validate({k: v for k, v in value.items() if k != "embedding"})
     except ValidationError as exc:
@@ -338,11 +316,20 @@ def _memory_metadata(value: object, where: str, content: CubeContent) -> dict[st
     return value
 
 
+_NUMBER_TYPES = frozenset((int, float))
+
+
 def _vector(value: object, where: str) -> list[float] | None:
+    """A stored vector: a list of finite numbers (not booleans), as floats. Checked in C (type set, numpy),
+    since a 100,000-memory import checks 38 million of them."""
     if value is None or value == []:
         return None
-    if not isinstance(value, list) or not all(
-        isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in value
-    ):
-        raise CubeFormatError(f"{where} must be a list of finite numbers")
-    return [float(x) for x in value]
+    if isinstance(value, list) and _NUMBER_TYPES.issuperset(map(type, value)):
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except OverflowError:  # an integer beyond the float range
+            array = np.array([math.inf])
+        if array.ndim == 1 and bool(np.isfinite(array).all()):
+            floats: list[float] = array.tolist()
+            return floats
+    raise CubeFormatError(f"{where} must be a list of finite numbers")

@@ -20,7 +20,7 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -34,32 +34,31 @@ from memos_graph.domain.cube_directory import (
     KIND_KEY,
     MODEL_SCHEMA,
     TEXTUAL_MEMORY_FILE,
-    CubeContent,
-    CubeEdge,
     CubeFormatError,
-    CubeNode,
-    EdgeKind,
+    CubeSource,
     NodeKind,
-    detect_source,
     normalise_model_name,
     parse_config,
-    parse_textual_memory,
+    unknown_source,
 )
-from memos_graph.domain.memory import TextualMemoryMetadata
 from memos_graph.errors import AccessDenied, Conflict, FeatureNotAvailable, InvalidInput, NotFound
 from memos_graph.graph.convert import iso
-from memos_graph.graph.memories import SERVER_FIELDS, cube_key, item_from_node, metadata_properties
-from memos_graph.graph.transfer import CubeExport, CubeTransferRepository, ExportedEdge, ImportBatch
+from memos_graph.graph.memories import item_from_node
+from memos_graph.graph.transfer import CubeExport, CubeTransferRepository, ExportedEdge
 from memos_graph.services import access
+from memos_graph.services.cube_import import PROVENANCE_NAMESPACE, ImportPlan, ImportSurvey, batch_size, prefetched
+from memos_graph.services.cube_reader import TextualMemoryFile
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.paths import confine, real_roots
 from memos_graph.services.runtime import Runtime
-from memos_graph.services.validation import check_cube_id, content_hash
+from memos_graph.services.validation import check_cube_id
 
 logger = logging.getLogger(__name__)
-# Ids of message and document nodes in a dump (they are keyed by (cube, key) in the graph).
-PROVENANCE_NAMESPACE = uuid.UUID("6f1d7c52-4b8e-4f7a-9d38-2c1f0e6a9b41")
 PROGRESS_MIN = 1_000
+# config.json is a few kilobytes; anything near this is not a MemOS config.
+CONFIG_MAX_BYTES = 16 * 2**20
+# Ids asked about per statement when checking which of an import's ids the graph already holds.
+TAKEN_IDS_STEP = 10_000
 # Written next to config.json by every dump: who wrote it (MemOS's config.json takes no extra keys).
 MANIFEST_FILE = "memos_graph_dump.json"
 MANIFEST_MAX_BYTES = 64 * 1024
@@ -222,19 +221,19 @@ class CubeTransferService:
         wrote) only once the lease ran out, i.e. once that import crashed or stalled.
         """
         directory = self._importable(actor, path, require_roots)
-        content = self._read(directory)
-        wanted = mem_cube_id or content.source.cube_id or str(uuid.uuid4())
+        survey = self._survey(directory)
+        wanted = mem_cube_id or survey.source.cube_id or str(uuid.uuid4())
         cube_id = check_cube_id(wanted, "cube id", self._rt.config.limits)
         if not access.may_create_cube(actor, actor):
             raise AccessDenied(f"user '{actor.user_id}' may not create cubes")
         existing, stale = self._prepare_target(actor, cube_id)
         if not existing:
             self._cubes.check_quota(actor)  # a new cube counts against limits.max_cubes_per_user
-        plan = self._plan(content, cube_id, stale)
+        plan = self._plan(survey, cube_id, stale)
         import_id = str(uuid.uuid4())
         embedder = self._rt.embedder
         properties = {
-            "name": str(self._cube_name(content, directory)),
+            "name": str(self._cube_name(survey.source, directory)),
             "path": str(directory),
             "embedding_model": embedder.model_name,
             "embedding_dim": embedder.dimension,
@@ -251,12 +250,12 @@ class CubeTransferService:
                     self._repository.discard_nodes(cube_id, crashed, self._settings.timeout_s)
                 self._repository.leftovers_done(cube_id, import_id)
                 leftovers = []
-            batches = list(plan.batches(self._settings.batch_size))
-            total = sum(batch_size(batch) for batch in batches)
+            total = plan.items()
             with tqdm(
                 total=total, desc=f"importing {cube_id}", unit="item", file=sys.stderr, disable=total < PROGRESS_MIN
             ) as progress:
-                for batch in batches:
+                max_chars = self._rt.config.limits.max_memory_chars
+                for batch in prefetched(plan.batches(self._settings.batch_size, max_chars, embedder.embed)):
                     self._repository.write(cube_id, import_id, batch)
                     progress.update(batch_size(batch))
             self._repository.finish(cube_id, import_id, actor.user_id)
@@ -267,41 +266,47 @@ class CubeTransferService:
             except Exception:  # the original error matters more; the next import of this id cleans up
                 logger.exception("could not discard the failed import %s of cube %s", import_id, cube_id)
             raise
-        self._rt.cube_indexes.promote_if_large(cube_id, len(plan.memories))  # see graph/cube_index.py
+        self._rt.cube_indexes.promote_if_large(cube_id, plan.counts[NodeKind.MEMORY])  # see graph/cube_index.py
         return TransferReport(
             cube_id,
             str(directory),
-            memories=len(plan.memories),
-            versions=len(plan.versions),
-            messages=len(plan.messages),
-            documents=len(plan.documents),
-            edges=sum(len(edges) for edges in plan.edges.values()),
+            memories=plan.counts[NodeKind.MEMORY],
+            versions=plan.counts[NodeKind.VERSION],
+            messages=plan.counts[NodeKind.MESSAGE],
+            documents=plan.counts[NodeKind.DOCUMENT],
+            edges=len(plan.edges),
             reembedded=plan.reembedded,
             merged_duplicates=plan.merged,
             new_ids=plan.new_ids,
-            undecoded_sources=content.undecoded_sources,
+            undecoded_sources=survey.undecoded_sources,
         )
 
-    def _read(self, directory: Path) -> CubeContent:
+    def _survey(self, directory: Path) -> ImportSurvey:
+        """Pass 1 over the directory: config.json (when there is one) and every entry of textual_memory.json
+        checked, without holding the file (see services/cube_import.py)."""
         if not directory.is_dir():
             raise NotFound("cube directory", str(directory))
-        data = _load_json(directory / TEXTUAL_MEMORY_FILE, self._settings.max_file_bytes)
+        max_bytes = self._settings.max_file_bytes
         try:
+            file = TextualMemoryFile(directory / TEXTUAL_MEMORY_FILE, max_bytes)
+            config: CubeSource | None = None
             if (directory / CONFIG_FILE).exists():
-                source = parse_config(_load_json(directory / CONFIG_FILE, self._settings.max_file_bytes))
-            else:  # MemOS's mem_cube_tree example: textual_memory.json alone
-                source = detect_source(data)
-            content = parse_textual_memory(data, source, self._rt.config.limits.max_memory_chars)
-            if content.undecoded_sources:
-                logger.warning("%s: %d sources are text, not source entries: kept verbatim as text sources",
-                               directory, content.undecoded_sources)
-            return content
+                config = parse_config(_load_json(directory / CONFIG_FILE, CONFIG_MAX_BYTES))
+            shape = file.shape(config.backend if config else None)
+            source = config or unknown_source(shape.backend)
+            survey = ImportSurvey.take(
+                source, file, shape, self._rt.config.limits.max_memory_chars, self._rt.embedder.dimension
+            )
         except CubeFormatError as exc:
             raise InvalidInput(str(exc)) from exc
+        if survey.undecoded_sources:
+            logger.warning("%s: %d sources are text, not source entries: kept verbatim as text sources",
+                           directory, survey.undecoded_sources)
+        return survey
 
     @staticmethod
-    def _cube_name(content: CubeContent, directory: Path) -> str:
-        return content.source.cube_id or directory.name
+    def _cube_name(source: CubeSource, directory: Path) -> str:
+        return source.cube_id or directory.name
 
     def _prepare_target(self, actor: User, cube_id: str) -> tuple[bool, tuple[str, ...]]:
         """(whether the import goes into an existing cube of the actor, the expired import to take over
@@ -328,38 +333,13 @@ class CubeTransferService:
         # The lease ran out: that import crashed or stalled. Its leftover is taken over and deleted.
         return state.owner_id is not None, (state.import_id, *state.leftovers)
 
-    def _plan(self, content: CubeContent, cube_id: str, leftovers: Sequence[str] = ()) -> ImportPlan:
-        memory_nodes = [node for node in content.nodes if node.kind is NodeKind.MEMORY]
-        version_nodes = [node for node in content.nodes if node.kind is NodeKind.VERSION]
-        ids = [node.id for node in memory_nodes + version_nodes]
-        taken = set().union(
-            *(self._repository.taken_ids(ids[i : i + 10_000], cube_id, leftovers) for i in range(0, len(ids), 10_000))
-        )
-        rename = _renamer(cube_id) if taken else _same
-        vectors, reembedded = self._vectors(content, memory_nodes)
-        return ImportPlan.build(content, cube_id, rename, vectors, reembedded, bool(taken))
-
-    def _vectors(self, content: CubeContent, nodes: Sequence[CubeNode]) -> tuple[list[list[float]], bool]:
-        """The stored vectors when the same model made them; otherwise the texts embedded again, in batches."""
+    def _plan(self, survey: ImportSurvey, cube_id: str, leftovers: Sequence[str] = ()) -> ImportPlan:
+        ids = survey.memory_ids()
+        step = TAKEN_IDS_STEP
+        taken = any(self._repository.taken_ids(ids[i : i + step], cube_id, leftovers) for i in range(0, len(ids), step))
         embedder = self._rt.embedder
-        same_model = normalise_model_name(content.source.embedder_model) == normalise_model_name(embedder.model_name)
-        if same_model and all(node.vector is not None and len(node.vector) == embedder.dimension for node in nodes):
-            return [node.vector for node in nodes if node.vector is not None], False
-        texts = [node.memory for node in nodes]
-        vectors: list[list[float]] = []
-        step = 512
-        with tqdm(total=len(texts), desc="embedding", unit="memory", file=sys.stderr,
-                  disable=len(texts) < PROGRESS_MIN) as progress:
-            for start in range(0, len(texts), step):
-                vectors.extend(embedder.embed(texts[start : start + step]))
-                progress.update(min(step, len(texts) - start))
-        return vectors, True
-
-
-def batch_size(batch: ImportBatch) -> int:
-    """Items (nodes and edges) in a batch, for progress."""
-    nodes = len(batch.memories) + len(batch.versions) + len(batch.messages) + len(batch.documents)
-    return nodes + sum(len(edges) for edges in batch.edges.values())
+        same_model = normalise_model_name(survey.source.embedder_model) == normalise_model_name(embedder.model_name)
+        return ImportPlan.build(survey, cube_id, taken, reuse_vectors=same_model and survey.all_vectors_stored())
 
 
 def _in_user_area(directory: Path, root: Path, user_id: str) -> bool:
@@ -383,16 +363,6 @@ def _dumped_by(directory: Path) -> str | None:
         return None
     writer = data.get("dumped_by") if isinstance(data, dict) else None
     return writer if isinstance(writer, str) else None
-
-
-def _same(node_id: str) -> str:
-    return node_id
-
-
-def _renamer(cube_id: str) -> Callable[[str], str]:
-    """New ids for an import whose ids the graph already holds: stable per (target cube, old id)."""
-    namespace = uuid.uuid5(PROVENANCE_NAMESPACE, cube_id)
-    return lambda node_id: str(uuid.uuid5(namespace, node_id))
 
 
 def _refuse_constant(name: str) -> Callable[[str], object]:
@@ -421,159 +391,6 @@ def _load_json(path: Path, max_bytes: int) -> object:
         raise InvalidInput(
             f"{path.name} is not valid JSON (truncated?): {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from exc
-
-
-def _timestamp(value: object, where: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"{TEXTUAL_MEMORY_FILE}: {where} must be an ISO 8601 time string")
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidInput(f"{TEXTUAL_MEMORY_FILE}: {where} is not an ISO 8601 time: {value[:40]!r}") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-def _plain_properties(metadata: dict[str, Any], where: str) -> dict[str, Any]:
-    """Message and document metadata as node properties: scalars or lists of scalars only."""
-    properties: dict[str, Any] = {}
-    for key, value in metadata.items():
-        if key in ("cube_id", "import_id", "status"):
-            continue
-        scalar = (str, int, float, bool)
-        if value is None or isinstance(value, scalar) or (
-            isinstance(value, list) and all(isinstance(item, scalar) for item in value)
-        ):
-            properties[key] = value
-        else:
-            raise InvalidInput(f"{TEXTUAL_MEMORY_FILE}: {where}: metadata.{key} must be a scalar or a list of scalars")
-    for key in ("created_at", "updated_at"):
-        if key in properties:
-            properties[key] = _timestamp(properties[key], f"{where}: metadata.{key}")
-    return {key: value for key, value in properties.items() if value is not None}
-
-
-@dataclass
-class ImportPlan:
-    """Node rows and edges ready for the import statements, after dedup and id renaming."""
-
-    memories: list[dict[str, Any]]
-    versions: list[dict[str, Any]]
-    messages: list[dict[str, Any]]
-    documents: list[dict[str, Any]]
-    edges: dict[str, list[dict[str, Any]]]
-    reembedded: bool
-    merged: int
-    new_ids: bool
-
-    @classmethod
-    def build(
-        cls,
-        content: CubeContent,
-        cube_id: str,
-        rename: Callable[[str], str],
-        vectors: Sequence[list[float]],
-        reembedded: bool,
-        new_ids: bool,
-    ) -> ImportPlan:
-        """Rows for every node (texts the file repeats become one memory) and edges between the new ids."""
-        now = dt.datetime.now(dt.UTC)
-        alias: dict[str, str] = {}  # file id -> graph id (memories, versions) or key (messages, documents)
-        by_hash: dict[str, str] = {}
-        memories: list[dict[str, Any]] = []
-        vector_iter = iter(vectors)
-        memory_nodes = [node for node in content.nodes if node.kind is NodeKind.MEMORY]
-        for index, node in enumerate(memory_nodes):
-            vector = next(vector_iter)
-            digest = content_hash(node.memory)
-            if digest in by_hash:
-                alias[node.id] = by_hash[digest]
-                continue
-            new_id = rename(node.id)
-            alias[node.id] = by_hash[digest] = new_id
-            where = f"memory {node.id}"
-            properties = _memory_properties(node, where, now + dt.timedelta(microseconds=index))
-            properties.update(id=new_id, content_hash=digest, cube_id=cube_id, cube_key=cube_key(cube_id))
-            memories.append({"properties": properties, "embedding": vector})
-        versions = []
-        for node in (n for n in content.nodes if n.kind is NodeKind.VERSION):
-            where = f"version {node.id}"
-            properties = _memory_properties(node, where, now)
-            memory_id = str(node.metadata["memory_id"])
-            properties.update(
-                id=rename(node.id),
-                memory_id=alias.get(memory_id, rename(memory_id)),
-                content_hash=content_hash(node.memory),
-                cube_id=cube_id,
-                cube_key=cube_key(cube_id),
-                status="archived",
-                archived_at=_timestamp(node.metadata.get("archived_at"), f"{where}: metadata.archived_at") or now,
-            )
-            alias[node.id] = properties["id"]
-            versions.append(properties)
-        messages: list[dict[str, Any]] = []
-        documents: list[dict[str, Any]] = []
-        for node in content.nodes:
-            if node.kind in (NodeKind.MESSAGE, NodeKind.DOCUMENT):
-                properties = _plain_properties(node.metadata, f"{node.kind} {node.id}")
-                alias[node.id] = str(properties["key"])
-                (messages if node.kind is NodeKind.MESSAGE else documents).append(properties)
-        edges: dict[str, list[dict[str, Any]]] = {kind.value: [] for kind in EdgeKind}
-        seen: set[tuple[str, str, str, str]] = set()
-        for edge in content.edges:
-            row = _edge_row(edge, alias)
-            identity = (edge.kind.value, row["source"], row["target"], str(row.get("type")))
-            if row["source"] == row["target"] or identity in seen:
-                continue  # duplicates merged into one memory leave self-loops and repeats behind
-            seen.add(identity)
-            edges[edge.kind.value].append(row)
-        merged = len(memory_nodes) - len(memories)
-        return cls(memories, versions, messages, documents, edges, reembedded, merged, new_ids)
-
-    def batches(self, size: int) -> Iterator[ImportBatch]:
-        """Nodes first (memories, versions, messages and documents), then edges, `size` nodes per batch."""
-        for start in range(0, len(self.memories), size):
-            yield ImportBatch(memories=self.memories[start : start + size])
-        for start in range(0, len(self.versions), size):
-            yield ImportBatch(versions=self.versions[start : start + size])
-        for start in range(0, max(len(self.messages), len(self.documents)), size * 5):
-            yield ImportBatch(
-                messages=self.messages[start : start + size * 5], documents=self.documents[start : start + size * 5]
-            )
-        flat = [(kind, row) for kind, rows in self.edges.items() for row in rows]
-        for start in range(0, len(flat), size * 5):
-            batch = ImportBatch()
-            for kind, row in flat[start : start + size * 5]:
-                batch.edges.setdefault(kind, []).append(row)
-            yield batch
-
-
-def _memory_properties(node: CubeNode, where: str, default_time: dt.datetime) -> dict[str, Any]:
-    fields = {key: value for key, value in node.metadata.items() if key not in SERVER_FIELDS | {KIND_KEY}}
-    fields.pop("memory_id", None)
-    fields.pop("archived_at", None)
-    metadata = TextualMemoryMetadata.model_validate(fields)
-    properties = metadata_properties(metadata)
-    created = _timestamp(node.metadata.get("created_at"), f"{where}: metadata.created_at") or default_time
-    updated = _timestamp(node.metadata.get("updated_at"), f"{where}: metadata.updated_at") or created
-    version = node.metadata.get("version")
-    properties.update(
-        memory=node.memory,
-        created_at=created,
-        updated_at=updated,
-        version=version if isinstance(version, int) and not isinstance(version, bool) and version > 0 else 1,
-    )
-    return properties
-
-
-def _edge_row(edge: CubeEdge, alias: dict[str, str]) -> dict[str, Any]:
-    row: dict[str, Any] = {"source": alias[edge.source], "target": alias[edge.target]}
-    if edge.kind in (EdgeKind.MEMORY_VERSION, EdgeKind.VERSION_VERSION):
-        row["at"] = _timestamp(edge.at, f"edge {edge.source} -> {edge.target}: at")
-    if edge.kind is EdgeKind.RELATED:
-        row["type"] = edge.type
-    return row
 
 
 # -- writing a dump ----------------------------------------------------------------------------------------
