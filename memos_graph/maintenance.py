@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +12,6 @@ from functools import partial
 from typing import Any
 
 from neo4j import ManagedTransaction
-from tqdm import tqdm
 
 from memos_graph.config import MOSConfig
 from memos_graph.embeddings import Embedder, build_embedder
@@ -21,6 +19,7 @@ from memos_graph.graph.cube_index import DedicatedIndexes, drop_dedicated_index
 from memos_graph.graph.schema import VECTOR_INDEX, apply_schema, rebuild_search_indexes
 from memos_graph.graph.store import GraphStore, run_named
 from memos_graph.services.memories import message_text, with_context
+from memos_graph.services.progress import progress as report_progress
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +77,8 @@ def reembed_graph(
     total = int(store.run_statement("MATCH (m:Memory) RETURN count(m) AS n")[0]["n"])
     window = config.ingest.context_messages
     done, after = 0, ""
-    with tqdm(total=total, desc=f"re-embedding with {model}", unit="memory", file=sys.stderr,
-              disable=not progress) as bar:
+    shown = 1 if progress else total + 1  # a re-embed always shows its progress, unless asked not to
+    with report_progress(f"re-embedding with {model}", total, "memory", minimum=shown) as advance:
         while True:
             page = store.read("reembed_page", after=after, limit=page_size, window=window)
             if not page:
@@ -91,7 +90,7 @@ def reembed_graph(
             store.run_write(partial(_write_vectors, rows=rows))
             done += len(rows)
             after = str(page[-1]["id"])
-            bar.update(len(rows))
+            advance(len(rows))
     cubes = store.run_write(lambda tx: run_named(tx, "reembed_cubes", model=model, dimension=dimension))[0]
     store.run_statement("MATCH (s:MemosGraphSchema {id: 'memos-graph'}) REMOVE s.reembed_model, s.reembed_dim")
     apply_schema(store, dimension, fulltext_analyzer=config.search.fulltext_analyzer, model=model)

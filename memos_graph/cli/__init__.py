@@ -160,12 +160,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, debug: bool) -> int:
+    from memos_graph.cli.progress import tqdm_bar
     from memos_graph.cli.session import Session, to_jsonable
+    from memos_graph.services.progress import rendered_by
 
     session = Session(args)
     try:
         # Under --json, stray prints of any library go to stderr; stdout holds only the document.
-        with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext(), rendered_by(tqdm_bar):
             outcome = args.handler(args, session)
     except MemosError as exc:
         code = exit_code_for(exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from memos_graph.config import EmbedderSettings
-from memos_graph.domain.cube_directory import normalise_model_name
+from memos_graph.cube_format.entries import normalise_model_name
 from memos_graph.embeddings.base import Embedder
 from memos_graph.embeddings.sentence_transformer import SentenceTransformerEmbedder
 

@@ -2,41 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import neo4j
 from neo4j import ManagedTransaction
 
+from memos_graph.domain.cube_content import (
+    EdgeKind,
+    ExportedEdge,
+    ExportedVersion,
+    ImportBatch,
+    ImportedCube,
+    ImportedEdge,
+    ImportedMemory,
+    ProvenanceNode,
+)
+from memos_graph.domain.memory import MemoryStatus, TextualMemoryItem
 from memos_graph.errors import Conflict
-from memos_graph.graph.memories import posting_fields
+from memos_graph.graph.convert import iso
+from memos_graph.graph.memories import cube_key, item_from_node, metadata_properties, posting_fields
 from memos_graph.graph.queries import query
 from memos_graph.graph.store import GraphStore, run_named
-
-
-@dataclass(frozen=True)
-class ExportedEdge:
-    """An edge of the cube: ends named by kind and id (memories, versions) or key (messages, documents)."""
-
-    source_kind: str
-    source: str
-    target_kind: str
-    target: str
-    type: str
-    related_type: str | None
-    at: Any
-
-
-@dataclass
-class ImportBatch:
-    """What one import transaction writes: node rows and edges grouped by kind (see cube_import_edges)."""
-
-    memories: list[dict[str, Any]] = field(default_factory=list)
-    versions: list[dict[str, Any]] = field(default_factory=list)
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    documents: list[dict[str, Any]] = field(default_factory=list)
-    edges: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -106,7 +95,7 @@ class CubeTransferRepository:
         return {row["id"] for row in rows}
 
     def begin(
-        self, cube_id: str, import_id: str, properties: dict[str, Any], existing: bool, user_id: str | None = None
+        self, cube_id: str, import_id: str, cube: ImportedCube, existing: bool, user_id: str | None = None
     ) -> None:
         """Mark the cube as being imported into (by `user_id`, with a fresh lease): a new ownerless cube, or an
         existing empty one of the caller."""
@@ -117,7 +106,7 @@ class CubeTransferRepository:
                 name,
                 cube_id=cube_id,
                 import_id=import_id,
-                properties=properties,
+                properties=dataclasses.asdict(cube),
                 lease_s=self._lease_s,
                 user_id=user_id,
             )
@@ -130,7 +119,7 @@ class CubeTransferRepository:
         cube_id: str,
         stale_import_id: str,
         import_id: str,
-        properties: dict[str, Any],
+        cube: ImportedCube,
         user_id: str | None = None,
     ) -> list[str]:
         """Take the cube from an import whose lease ran out; the import ids whose nodes must now be deleted
@@ -143,7 +132,7 @@ class CubeTransferRepository:
                 cube_id=cube_id,
                 stale_import_id=stale_import_id,
                 import_id=import_id,
-                properties=properties,
+                properties=dataclasses.asdict(cube),
                 lease_s=self._lease_s,
                 user_id=user_id,
             )
@@ -173,24 +162,30 @@ class CubeTransferRepository:
         def work(tx: ManagedTransaction) -> None:
             self._hold(tx, cube_id, import_id)
             if batch.memories:
-                memories = [row | posting_fields(str(row["properties"]["memory"])) for row in batch.memories]
+                memories = [
+                    {"properties": _memory_properties(m, cube_id), "embedding": m.embedding} | posting_fields(m.memory)
+                    for m in batch.memories
+                ]
                 length_total = sum(int(row["length"]) for row in memories)
                 _expect(run_named(tx, "cube_import_memories", rows=memories, length_total=length_total, **params),
                         "created", len(memories), "memories")
             if batch.versions:
-                _expect(run_named(tx, "cube_import_versions", rows=batch.versions, **params), "created",
-                        len(batch.versions), "versions")
+                versions = [_version_properties(v, cube_id) for v in batch.versions]
+                _expect(run_named(tx, "cube_import_versions", rows=versions, **params), "created",
+                        len(versions), "versions")
             if batch.messages or batch.documents:
                 rows = run_named(
                     tx, "cube_import_provenance", messages=batch.messages, documents=batch.documents, **params
                 )
                 _expect(rows, "messages", len(batch.messages), "messages")
                 _expect(rows, "documents", len(batch.documents), "documents")
-            if any(batch.edges.values()):
-                groups = {kind: batch.edges.get(kind, []) for kind in EDGE_GROUPS}
+            if batch.edges:
+                groups: dict[str, list[dict[str, Any]]] = {kind.value: [] for kind in EdgeKind}
+                for edge in batch.edges:
+                    groups[edge.kind.value].append(_edge_row(edge))
                 rows = run_named(tx, "cube_import_edges", **groups, **params)
-                for kind in EDGE_GROUPS:
-                    _expect(rows, kind, len(groups[kind]), f"{kind} edges")
+                for kind, sent in groups.items():
+                    _expect(rows, kind, len(sent), f"{kind} edges")
 
         self._store.run_write(work)
 
@@ -221,7 +216,35 @@ class CubeTransferRepository:
         )
 
 
-EDGE_GROUPS = ("memory_message", "memory_document", "memory_version", "version_version", "message_next", "related")
+def _memory_properties(memory: ImportedMemory, cube_id: str) -> dict[str, Any]:
+    """The stored properties of an imported memory (its vector goes through the vector procedure)."""
+    properties = metadata_properties(memory.metadata)
+    properties.update(
+        id=memory.id,
+        memory=memory.memory,
+        created_at=memory.created_at,
+        updated_at=memory.updated_at,
+        version=memory.version,
+        content_hash=memory.content_hash,
+        cube_id=cube_id,
+        cube_key=cube_key(cube_id),
+    )
+    return properties
+
+
+def _version_properties(version: ImportedMemory, cube_id: str) -> dict[str, Any]:
+    properties = _memory_properties(version, cube_id)
+    properties.update(memory_id=version.memory_id, status=MemoryStatus.ARCHIVED.value, archived_at=version.archived_at)
+    return properties
+
+
+def _edge_row(edge: ImportedEdge) -> dict[str, Any]:
+    row: dict[str, Any] = {"source": edge.source, "target": edge.target}
+    if edge.kind in (EdgeKind.MEMORY_VERSION, EdgeKind.VERSION_VERSION):
+        row["at"] = edge.at
+    if edge.kind is EdgeKind.RELATED:
+        row["type"] = edge.type
+    return row
 
 
 def _expect(rows: list[neo4j.Record], column: str, sent: int, what: str) -> None:
@@ -229,6 +252,10 @@ def _expect(rows: list[neo4j.Record], column: str, sent: int, what: str) -> None
     if stored != sent:
         # The import lost its cube (another import took over) or an edge end is missing: roll back.
         raise Conflict(f"import stored {stored} of {sent} {what}; the cube changed during the import")
+
+
+# Properties of message and document nodes that say where they are stored, not what they are.
+STORAGE_ONLY = frozenset(("cube_id", "import_id"))
 
 
 class CubeExport:
@@ -241,20 +268,27 @@ class CubeExport:
     def _stream(self, name: str) -> Iterator[neo4j.Record]:
         yield from self._tx.run(query(name), {"cube_id": self._cube_id})
 
-    def memories(self) -> Iterator[dict[str, Any]]:
-        """Memory node properties (vectors included) in creation order."""
+    def memories(self) -> Iterator[TextualMemoryItem]:
+        """The cube's memories (vectors included) in creation order."""
         for record in self._stream("cube_export_memories"):
-            yield dict(record["node"])
+            yield item_from_node(dict(record["node"]))
 
-    def versions(self) -> Iterator[dict[str, Any]]:
-        """MemoryVersion node properties."""
+    def versions(self) -> Iterator[ExportedVersion]:
+        """Every earlier version of the cube's memories."""
         for record in self._stream("cube_export_versions"):
-            yield dict(record["node"])
+            node = dict(record["node"])
+            yield ExportedVersion(item_from_node(node), str(node["memory_id"]), iso(node.get("archived_at")))
 
-    def provenance(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(kind, properties) of the cube's :Message and :Document nodes."""
+    def provenance(self) -> Iterator[ProvenanceNode]:
+        """The cube's :Message and :Document nodes, their properties as stored (timestamps as text)."""
         for record in self._stream("cube_export_provenance"):
-            yield record["kind"], dict(record["node"])
+            node = dict(record["node"])
+            properties = {
+                key: iso(value) if key in ("created_at", "updated_at") else value
+                for key, value in node.items()
+                if key not in STORAGE_ONLY
+            }
+            yield ProvenanceNode(str(record["kind"]), str(node["key"]), properties)
 
     def edges(self) -> Iterator[ExportedEdge]:
         """Every edge starting at a node of the cube."""
@@ -266,5 +300,5 @@ class CubeExport:
                 record["target"],
                 record["type"],
                 record["related_type"],
-                record["at"],
+                iso(record["at"]),
             )

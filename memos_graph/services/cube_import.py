@@ -12,45 +12,59 @@ refuses, and the caller discards what it wrote.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import datetime as dt
+import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from queue import Full, Queue
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from memos_graph.domain.cube_directory import (
+from memos_graph.cube_format.entries import (
     KIND_KEY,
+    PROVENANCE_NAMESPACE,
     TEXTUAL_MEMORY_FILE,
     CubeEdge,
     CubeFormatError,
     CubeNode,
     CubeSource,
-    EdgeKind,
     NodeKind,
     SourceTally,
     check_total,
+    normalise_model_name,
     parse_edge,
     parse_entry,
     repeated_id,
+    unknown_source,
 )
+from memos_graph.cube_format.reader import TREE_TEXT, FileShape, TextualMemoryFile, read_config
+from memos_graph.domain import User
+from memos_graph.domain.cube_content import EdgeKind, ImportBatch, ImportedCube, ImportedEdge, ImportedMemory
 from memos_graph.domain.memory import TextualMemoryMetadata
-from memos_graph.errors import InvalidInput
-from memos_graph.graph.memories import SERVER_FIELDS, cube_key, metadata_properties
-from memos_graph.graph.transfer import ImportBatch
-from memos_graph.services.cube_reader import TREE_TEXT, FileShape, TextualMemoryFile
-from memos_graph.services.validation import content_hash
+from memos_graph.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from memos_graph.graph.convert import iso
+from memos_graph.services import access
+from memos_graph.services.progress import progress
+from memos_graph.services.transfer_paths import TransferWork
+from memos_graph.services.transfer_report import TransferReport
+from memos_graph.services.validation import check_cube_id, content_hash
 
-# Ids of message and document nodes in a dump (they are keyed by (cube, key) in the graph).
-PROVENANCE_NAMESPACE = uuid.UUID("6f1d7c52-4b8e-4f7a-9d38-2c1f0e6a9b41")
+logger = logging.getLogger(__name__)
 # Batches read (and embedded) ahead of the one being written.
 PREFETCH_DEPTH = 2
 T = TypeVar("T")
 # Message and document rows are small: this many times the batch size of them go in one transaction.
 SMALL_ROWS_FACTOR = 5
+# Ids asked about per statement when checking which of an import's ids the graph already holds.
+TAKEN_IDS_STEP = 10_000
+# A metadata key of the file that the graph keeps for itself (the import sets them).
+SERVER_KEYS = frozenset({"created_at", "updated_at", "version", "relativity", "embedding", KIND_KEY, "memory_id",
+                         "archived_at"})
 
 
 @dataclass(slots=True)
@@ -147,7 +161,7 @@ class ImportPlan:
     new_ids: bool
     alias: dict[str, str]  # file id -> graph id (memories, versions) or key (messages, documents)
     kept: list[bool]  # per node: False for a memory whose text an earlier memory of the file has
-    edges: list[tuple[str, dict[str, Any]]]
+    edges: list[ImportedEdge]
     counts: dict[NodeKind, int]
 
     @classmethod
@@ -173,15 +187,14 @@ class ImportPlan:
                 alias[node.id] = node.key
             kept.append(keep)
             counts[node.kind] += keep
-        edges: list[tuple[str, dict[str, Any]]] = []
-        seen: set[tuple[str, str, str, str]] = set()
+        edges: list[ImportedEdge] = []
+        seen: set[ImportedEdge] = set()
         for edge in survey.edges:
-            row = _edge_row(edge, alias)
-            identity = (edge.kind.value, row["source"], row["target"], str(row.get("type")))
-            if row["source"] == row["target"] or identity in seen:
+            imported = _imported_edge(edge, alias)
+            if imported.source == imported.target or imported in seen:
                 continue  # duplicates merged into one memory leave self-loops and repeats behind
-            seen.add(identity)
-            edges.append((edge.kind.value, row))
+            seen.add(imported)
+            edges.append(imported)
         return cls(survey, cube_id, rename, not reuse_vectors, taken, alias, kept, edges, counts)
 
     @property
@@ -233,42 +246,160 @@ class ImportPlan:
             yield self._embedded(batch, embed)
         step = size * SMALL_ROWS_FACTOR
         for start in range(0, len(self.edges), step):
-            edges = ImportBatch()
-            for kind, row in self.edges[start : start + step]:
-                edges.edges.setdefault(kind, []).append(row)
-            yield edges
+            yield ImportBatch(edges=self.edges[start : start + step])
 
     def _embedded(self, batch: ImportBatch, embed: Callable[[list[str]], list[list[float]]]) -> ImportBatch:
         if self.reembedded and batch.memories:
-            vectors = embed([str(row["properties"]["memory"]) for row in batch.memories])
-            for row, vector in zip(batch.memories, vectors, strict=True):
-                row["embedding"] = vector
+            vectors = embed([memory.memory for memory in batch.memories])
+            batch.memories = [
+                dataclasses.replace(memory, embedding=vector)
+                for memory, vector in zip(batch.memories, vectors, strict=True)
+            ]
         return batch
 
-    def _memory_row(self, node: CubeNode, default_time: dt.datetime) -> dict[str, Any]:
-        properties = _checked_properties(node, f"memory {node.id}", default_time)
-        properties.update(
-            id=self.alias[node.id],
-            content_hash=content_hash(node.memory),
-            cube_id=self.cube_id,
-            cube_key=cube_key(self.cube_id),
-        )
-        return {"properties": properties, "embedding": None if self.reembedded else node.vector}
+    def _memory_row(self, node: CubeNode, default_time: dt.datetime) -> ImportedMemory:
+        return _checked(node, f"memory {node.id}", default_time, self.alias[node.id],
+                        embedding=None if self.reembedded else node.vector)
 
-    def _version_row(self, node: CubeNode, now: dt.datetime) -> dict[str, Any]:
+    def _version_row(self, node: CubeNode, now: dt.datetime) -> ImportedMemory:
         where = f"version {node.id}"
-        properties = _checked_properties(node, where, now)
         memory_id = str(node.metadata["memory_id"])
-        properties.update(
-            id=self.alias[node.id],
+        return _checked(
+            node, where, now, self.alias[node.id],
             memory_id=self.alias.get(memory_id, self.rename(memory_id)),
-            content_hash=content_hash(node.memory),
-            cube_id=self.cube_id,
-            cube_key=cube_key(self.cube_id),
-            status="archived",
             archived_at=_timestamp(node.metadata.get("archived_at"), f"{where}: metadata.archived_at") or now,
         )
-        return properties
+
+
+class CubeImportService(TransferWork):
+    """Import a cube directory (either MemOS form) as a cube the caller owns; nothing stays if it fails.
+
+    An import holds its cube id with a lease (transfer.import_lease_s, renewed by every batch); a second
+    import of the id is refused until the lease ran out (see CubeTransferRepository).
+    """
+
+
+    def import_directory(
+        self, actor: User, path: str, mem_cube_id: str | None, require_roots: bool = False
+    ) -> TransferReport:
+        """Import a MemOS cube directory (either form) as a cube the actor owns; nothing stays if it fails.
+
+        Which directories the actor may import: see _importable (with transfer roots, a dump it wrote or
+        one under <root>/<user id>/; ROOT any inside the roots). The cube id is held for the import with a
+        lease (transfer.import_lease_s) that every batch renews: another import of the same id answers
+        Conflict and changes nothing while the lease is live, and takes the leftover over (deleting what it
+        wrote) only once the lease ran out, i.e. once that import crashed or stalled.
+        """
+        directory = self._paths.importable(actor, path, require_roots)
+        survey = self._survey(directory)
+        wanted = mem_cube_id or survey.source.cube_id or str(uuid.uuid4())
+        cube_id = check_cube_id(wanted, "cube id", self._rt.config.limits)
+        if not access.may_create_cube(actor, actor):
+            raise AccessDenied(f"user '{actor.user_id}' may not create cubes")
+        existing, stale = self._prepare_target(actor, cube_id)
+        if not existing:
+            self._cubes.check_quota(actor)  # a new cube counts against limits.max_cubes_per_user
+        plan = self._plan(survey, cube_id, stale)
+        import_id = str(uuid.uuid4())
+        embedder = self._rt.embedder
+        cube = ImportedCube(self._cube_name(survey.source, directory), str(directory), embedder.model_name,
+                            embedder.dimension)
+        leftovers: list[str] = []
+        if not stale:
+            self._repository.begin(cube_id, import_id, cube, existing, actor.user_id)
+        else:
+            leftovers = self._repository.take_over(cube_id, stale[0], import_id, cube, actor.user_id)
+            logger.warning("import into cube %s takes over from the expired import %s", cube_id, stale[0])
+        try:
+            if leftovers:
+                for crashed in leftovers:
+                    self._repository.discard_nodes(cube_id, crashed, self._settings.timeout_s)
+                self._repository.leftovers_done(cube_id, import_id)
+                leftovers = []
+            with progress(f"importing {cube_id}", plan.items()) as advance:
+                max_chars = self._rt.config.limits.max_memory_chars
+                for batch in prefetched(plan.batches(self._settings.batch_size, max_chars, embedder.embed)):
+                    self._repository.write(cube_id, import_id, batch)
+                    advance(batch.size())
+            self._repository.finish(cube_id, import_id, actor.user_id)
+        except BaseException:
+            logger.warning("import into cube %s failed; deleting what it wrote", cube_id)
+            try:
+                self._repository.discard(cube_id, import_id, self._settings.timeout_s, leftovers)
+            except Exception:  # the original error matters more; the next import of this id cleans up
+                logger.exception("could not discard the failed import %s of cube %s", import_id, cube_id)
+            raise
+        self._rt.cube_indexes.promote_if_large(cube_id, plan.counts[NodeKind.MEMORY])  # see graph/cube_index.py
+        return TransferReport(
+            cube_id,
+            str(directory),
+            memories=plan.counts[NodeKind.MEMORY],
+            versions=plan.counts[NodeKind.VERSION],
+            messages=plan.counts[NodeKind.MESSAGE],
+            documents=plan.counts[NodeKind.DOCUMENT],
+            edges=len(plan.edges),
+            reembedded=plan.reembedded,
+            merged_duplicates=plan.merged,
+            new_ids=plan.new_ids,
+            undecoded_sources=survey.undecoded_sources,
+        )
+
+    def _survey(self, directory: Path) -> ImportSurvey:
+        """Pass 1 over the directory: config.json (when there is one) and every entry of textual_memory.json
+        checked, without holding the file (see services/cube_import.py)."""
+        if not directory.is_dir():
+            raise NotFound("cube directory", str(directory))
+        try:
+            file = TextualMemoryFile(directory / TEXTUAL_MEMORY_FILE, self._settings.max_file_bytes)
+            config = read_config(directory)
+            shape = file.shape(config.backend if config else None)
+            source = config or unknown_source(shape.backend)
+            survey = ImportSurvey.take(
+                source, file, shape, self._rt.config.limits.max_memory_chars, self._rt.embedder.dimension
+            )
+        except CubeFormatError as exc:
+            raise InvalidInput(str(exc)) from exc
+        if survey.undecoded_sources:
+            logger.warning("%s: %d sources are text, not source entries: kept verbatim as text sources",
+                           directory, survey.undecoded_sources)
+        return survey
+
+    @staticmethod
+    def _cube_name(source: CubeSource, directory: Path) -> str:
+        return source.cube_id or directory.name
+
+    def _prepare_target(self, actor: User, cube_id: str) -> tuple[bool, tuple[str, ...]]:
+        """(whether the import goes into an existing cube of the actor, the expired import to take over
+        followed by the ones it took over from, or nothing); Conflict for anyone else's cube and while
+        another import's lease is live (nothing changes then)."""
+        state = self._repository.state(cube_id)
+        if state is None:
+            return False, ()
+        if state.owner_id is not None and state.owner_id != actor.user_id:
+            raise Conflict(f"cube id '{cube_id}' is taken", cube_id=cube_id)
+        if state.import_id is None:
+            if state.owner_id is None:  # an ownerless cube nobody imports: not ours to use
+                raise Conflict(f"cube id '{cube_id}' is taken", cube_id=cube_id)
+            return True, ()
+        if state.lease_live:
+            if state.owner_id is None and state.import_by != actor.user_id:
+                # Someone else's new cube, not finished yet: to the actor the id is just taken.
+                raise Conflict(f"cube id '{cube_id}' is taken", cube_id=cube_id)
+            raise Conflict(
+                f"cube id '{cube_id}' is being imported by another call (started {iso(state.started_at)}; "
+                f"its lease, renewed with every batch it writes, runs to {iso(state.lease_until)}); try again later",
+                cube_id=cube_id,
+            )
+        # The lease ran out: that import crashed or stalled. Its leftover is taken over and deleted.
+        return state.owner_id is not None, (state.import_id, *state.leftovers)
+
+    def _plan(self, survey: ImportSurvey, cube_id: str, leftovers: Sequence[str] = ()) -> ImportPlan:
+        ids = survey.memory_ids()
+        step = TAKEN_IDS_STEP
+        taken = any(self._repository.taken_ids(ids[i : i + step], cube_id, leftovers) for i in range(0, len(ids), step))
+        embedder = self._rt.embedder
+        same_model = normalise_model_name(survey.source.embedder_model) == normalise_model_name(embedder.model_name)
+        return ImportPlan.build(survey, cube_id, taken, reuse_vectors=same_model and survey.all_vectors_stored())
 
 
 def prefetched(items: Iterator[T], depth: int = PREFETCH_DEPTH) -> Iterator[T]:
@@ -316,12 +447,6 @@ def prefetched(items: Iterator[T], depth: int = PREFETCH_DEPTH) -> Iterator[T]:
         thread.join()
 
 
-def batch_size(batch: ImportBatch) -> int:
-    """Items (nodes and edges) in a batch, for progress."""
-    nodes = len(batch.memories) + len(batch.versions) + len(batch.messages) + len(batch.documents)
-    return nodes + sum(len(edges) for edges in batch.edges.values())
-
-
 def _same(node_id: str) -> str:
     return node_id
 
@@ -363,37 +488,41 @@ def _plain_properties(metadata: dict[str, Any], where: str) -> dict[str, Any]:
     return {key: value for key, value in properties.items() if value is not None}
 
 
-def _checked_properties(node: CubeNode, where: str, default_time: dt.datetime) -> dict[str, Any]:
-    """Pass 2's node properties; metadata that no longer validates means the file changed since pass 1."""
+def _checked(
+    node: CubeNode, where: str, default_time: dt.datetime, graph_id: str, **extra: Any
+) -> ImportedMemory:
+    """Pass 2's memory (or version); metadata that no longer validates means the file changed since pass 1."""
     try:
-        return _memory_properties(node, where, default_time)
+        return _imported_memory(node, where, default_time, graph_id, **extra)
     except (ValidationError, InvalidInput):
         raise changed_file() from None
 
 
-def _memory_properties(node: CubeNode, where: str, default_time: dt.datetime) -> dict[str, Any]:
-    fields = {key: value for key, value in node.metadata.items() if key not in SERVER_FIELDS | {KIND_KEY}}
-    fields.pop("memory_id", None)
-    fields.pop("archived_at", None)
-    metadata = TextualMemoryMetadata.model_validate(fields)
-    properties = metadata_properties(metadata)
+def _imported_memory(
+    node: CubeNode, where: str, default_time: dt.datetime, graph_id: str, **extra: Any
+) -> ImportedMemory:
+    metadata = TextualMemoryMetadata.model_validate(
+        {key: value for key, value in node.metadata.items() if key not in SERVER_KEYS}
+    )
     created = _timestamp(node.metadata.get("created_at"), f"{where}: metadata.created_at") or default_time
     updated = _timestamp(node.metadata.get("updated_at"), f"{where}: metadata.updated_at") or created
     version = node.metadata.get("version")
-    properties.update(
+    return ImportedMemory(
+        id=graph_id,
         memory=node.memory,
+        metadata=metadata,
         created_at=created,
         updated_at=updated,
         version=version if isinstance(version, int) and not isinstance(version, bool) and version > 0 else 1,
+        content_hash=content_hash(node.memory),
+        **extra,
     )
-    return properties
 
 
-def _edge_row(edge: CubeEdge, alias: dict[str, str]) -> dict[str, Any]:
-    row: dict[str, Any] = {"source": alias[edge.source], "target": alias[edge.target]}
+def _imported_edge(edge: CubeEdge, alias: dict[str, str]) -> ImportedEdge:
+    at = None
     if edge.kind in (EdgeKind.MEMORY_VERSION, EdgeKind.VERSION_VERSION):
-        row["at"] = _timestamp(edge.at, f"edge {edge.source} -> {edge.target}: at")
-    if edge.kind is EdgeKind.RELATED:
-        row["type"] = edge.type
-    return row
-
+        at = _timestamp(edge.at, f"edge {edge.source} -> {edge.target}: at")
+    return ImportedEdge(
+        edge.kind, alias[edge.source], alias[edge.target], at, edge.type if edge.kind is EdgeKind.RELATED else None
+    )

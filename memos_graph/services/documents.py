@@ -6,21 +6,21 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-
-from tqdm import tqdm
 
 from memos_graph.chunking import DocumentChunker
 from memos_graph.domain import SourceReference, TextualMemoryMetadata, User
 from memos_graph.errors import AccessDenied, FeatureNotAvailable, InvalidInput, NotFound
 from memos_graph.services.memories import Entry, MemoryService
 from memos_graph.services.paths import confine, real_roots
+from memos_graph.services.progress import progress
 from memos_graph.services.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 MARKDOWN = (".md", ".markdown")
+# Reading fewer files than this reports no progress.
+DOCUMENTS_PROGRESS_MIN = 10
 
 
 class DocumentService:
@@ -72,26 +72,27 @@ class DocumentService:
         known = self._rt.memories.document_checksums(cube, [str(path) for path in files])
         entries: list[Entry] = []
         documents: list[dict[str, str]] = []
-        progress = tqdm(files, desc="reading documents", unit="file", file=sys.stderr, disable=len(files) < 10)
-        for path in progress:
-            data = path.read_bytes()
-            if len(data) > self._rt.config.limits.max_document_bytes:
-                raise InvalidInput(f"{path.name} is larger than {self._rt.config.limits.max_document_bytes} bytes")
-            checksum = hashlib.sha256(data).hexdigest()
-            if known.get(str(path)) == checksum:
-                continue  # unchanged since it was last added
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise InvalidInput(f"{path.name} is not UTF-8 text") from exc
-            document = {"key": str(path), "path": str(path), "name": path.name, "checksum": checksum}
-            documents.append(document)
-            for chunk in self._chunker.split(text, markdown=path.suffix.lower() in MARKDOWN):
-                source = SourceReference(type="doc", doc_path=str(path), chunk_index=chunk.index)
-                metadata = TextualMemoryMetadata(
-                    source="file", type="document", key=" / ".join(chunk.headings) or None, sources=[source]
-                )
-                entries.append(Entry(chunk.text, metadata, document=document))
+        with progress("reading documents", len(files), "file", minimum=DOCUMENTS_PROGRESS_MIN) as advance:
+            for path in files:
+                advance(1)
+                data = path.read_bytes()
+                if len(data) > self._rt.config.limits.max_document_bytes:
+                    raise InvalidInput(f"{path.name} is larger than {self._rt.config.limits.max_document_bytes} bytes")
+                checksum = hashlib.sha256(data).hexdigest()
+                if known.get(str(path)) == checksum:
+                    continue  # unchanged since it was last added
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise InvalidInput(f"{path.name} is not UTF-8 text") from exc
+                document = {"key": str(path), "path": str(path), "name": path.name, "checksum": checksum}
+                documents.append(document)
+                for chunk in self._chunker.split(text, markdown=path.suffix.lower() in MARKDOWN):
+                    source = SourceReference(type="doc", doc_path=str(path), chunk_index=chunk.index)
+                    metadata = TextualMemoryMetadata(
+                        source="file", type="document", key=" / ".join(chunk.headings) or None, sources=[source]
+                    )
+                    entries.append(Entry(chunk.text, metadata, document=document))
         if not documents:
             return []
         limit = self._rt.config.limits.max_items_per_add

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from memos_graph import MOS
-from memos_graph.domain.cube_directory import CubeFormatError, unknown_source
+from memos_graph.cube_format.entries import CubeFormatError, unknown_source
+from memos_graph.cube_format.reader import MAX_DEPTH, TextualMemoryFile
 from memos_graph.errors import InvalidInput
 from memos_graph.graph.transfer import CubeTransferRepository
 from memos_graph.services.cube_import import ImportPlan, ImportSurvey
-from memos_graph.services.cube_reader import MAX_DEPTH, TextualMemoryFile
 from memos_graph.services.runtime import Runtime
 from tests.conftest import count_nodes
 from tests.integration.test_cube_transfer import memos_config, transfer_mos, write_cube
@@ -79,8 +79,8 @@ def test_the_writing_pass_yields_batches_as_it_reads(tmp_path: Path) -> None:
 
     assert [len(b.memories) for b in batches] == [10, 10, 0]  # nodes in file order, then the edges
     # 24 edges in the file; the four among the repeats (20->21 ... 23->24) repeat 0->1 ... 3->4 once merged.
-    assert plan.merged == 5 and sum(len(rows) for rows in batches[-1].edges.values()) == 20
-    assert all(row["embedding"] is not None for b in batches for row in b.memories)
+    assert plan.merged == 5 and len(batches[-1].edges) == 20
+    assert all(memory.embedding is not None for b in batches for memory in b.memories)
 
 
 def test_a_file_changed_between_the_passes_is_refused_and_nothing_stays(

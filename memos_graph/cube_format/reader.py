@@ -18,6 +18,7 @@ written unvalidated. Errors are CubeFormatError with the file's name and what is
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,8 +27,10 @@ from typing import IO, Any
 
 import ijson
 
-from memos_graph.domain.cube_directory import CONFIG_FILE, TEXTUAL_MEMORY_FILE, CubeFormatError
+from memos_graph.cube_format.entries import CONFIG_FILE, TEXTUAL_MEMORY_FILE, CubeFormatError, CubeSource, parse_config
 
+# config.json is a few kilobytes; anything near this is not a MemOS config.
+CONFIG_MAX_BYTES = 16 * 2**20
 # Containers nested deeper than this are refused (MemOS's own files nest 5 deep; metadata may add a few).
 MAX_DEPTH = 64
 READ_SIZE = 64 * 1024  # ijson builds every entry a read completes before yielding one: keep reads small
@@ -101,6 +104,33 @@ class TextualMemoryFile:
             self.last_digest = reader.digest()
 
     last_digest: bytes = b""
+
+
+def read_config(directory: Path) -> CubeSource | None:
+    """What the directory's config.json says (None without one: MemOS's mem_cube_tree example)."""
+    path = directory / CONFIG_FILE
+    if not path.exists():
+        return None
+    size = path.stat().st_size
+    if size > CONFIG_MAX_BYTES:
+        raise CubeFormatError(f"{CONFIG_FILE} has {size} bytes; the limit is {CONFIG_MAX_BYTES}")
+    try:
+        with path.open(encoding="utf-8") as handle:
+            data = json.load(handle, parse_constant=_refuse_constant)
+    except UnicodeDecodeError as exc:
+        raise CubeFormatError(f"{CONFIG_FILE} is not UTF-8 text") from exc
+    except RecursionError as exc:
+        raise CubeFormatError(f"{CONFIG_FILE} nests lists or objects too deep") from exc
+    except json.JSONDecodeError as exc:
+        raise CubeFormatError(
+            f"{CONFIG_FILE} is not valid JSON (truncated?): {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    return parse_config(data)
+
+
+def _refuse_constant(constant: str) -> object:
+    """json.load's hook for NaN and Infinity, which JSON does not have and every later reader would choke on."""
+    raise CubeFormatError(f"{CONFIG_FILE} holds {constant}: numbers must be finite (JSON has no NaN or Infinity)")
 
 
 def _scan(events: Iterator[tuple[str, Any]], backend: str | None) -> FileShape:

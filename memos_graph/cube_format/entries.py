@@ -3,8 +3,8 @@
 MemOS has two forms of `textual_memory.json`: general_text (a list of `{id, vector, payload}`) and tree_text
 (`{nodes, edges, total_nodes, total_edges}`). Both parse, entry by entry, into CubeNode (four kinds: memories,
 their earlier versions, and the messages and documents they derive from) and CubeEdge (typed edges). Every
-check names the bad entry, so a caller can fix the file; nothing here does I/O (services/cube_reader.py
-streams the file).
+check names the bad entry, so a caller can fix the file. Nothing here does I/O: reader.py streams the file,
+writer.py writes one.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from memos_graph.domain.cube_content import EdgeKind
 from memos_graph.domain.memory import SourceReference, TextualMemoryMetadata, text_problem
 
 MODEL_SCHEMA = "memos.configs.mem_cube.GeneralMemCubeConfig"
@@ -27,6 +28,8 @@ TEXTUAL_MEMORY_FILE = "textual_memory.json"
 CONFIG_FILE = "config.json"
 # The metadata key that says what a tree_text node is; MemOS's own nodes lack it and are memories.
 KIND_KEY = "node_kind"
+# Ids of message and document nodes in a dump, and of nodes renamed by an import (uuid5 in this namespace).
+PROVENANCE_NAMESPACE = uuid.UUID("6f1d7c52-4b8e-4f7a-9d38-2c1f0e6a9b41")
 
 
 class NodeKind(StrEnum):
@@ -36,17 +39,6 @@ class NodeKind(StrEnum):
     VERSION = "version"
     MESSAGE = "message"
     DOCUMENT = "document"
-
-
-class EdgeKind(StrEnum):
-    """The edges memos-graph stores, by the kinds of node they join."""
-
-    MEMORY_MESSAGE = "memory_message"  # (:Memory)-[:DERIVED_FROM {kind:'message'}]->(:Message)
-    MEMORY_DOCUMENT = "memory_document"  # (:Memory)-[:DERIVED_FROM {kind:'document'}]->(:Document)
-    MEMORY_VERSION = "memory_version"  # (:Memory)-[:DERIVED_FROM {kind:'update'}]->(:MemoryVersion)
-    VERSION_VERSION = "version_version"  # (:MemoryVersion)-[:DERIVED_FROM {kind:'update'}]->(:MemoryVersion)
-    MESSAGE_NEXT = "message_next"  # (:Message)-[:NEXT]->(:Message)
-    RELATED = "related"  # (:Memory)-[:RELATED_TO {type}]->(:Memory): MemOS's own edge types (PARENT, ...)
 
 
 DERIVED_KIND = {

@@ -1,0 +1,23 @@
+"""What a dump wrote or an import stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TransferReport:
+    """What a dump wrote or an import stored."""
+
+    cube_id: str
+    path: str
+    memories: int
+    versions: int
+    messages: int
+    documents: int
+    edges: int
+    reembedded: bool = False
+    merged_duplicates: int = 0
+    new_ids: bool = False
+    # Sources that were text, not source entries (nor JSON of one): kept verbatim as text sources.
+    undecoded_sources: int = 0
