@@ -27,6 +27,7 @@ import numpy.typing as npt
 from bench.corpus import noisy_vectors, pool_vectors, sentences
 from memos_graph import MOS, MOSConfig, UserRole
 from memos_graph.config import SearchSettings
+from memos_graph.domain import TextualMemoryMetadata
 from memos_graph.graph.memories import NewMemory
 from memos_graph.graph.schema import rebuild_search_indexes
 from memos_graph.ranking.analyzer import query_terms
@@ -117,9 +118,10 @@ def load_cube(rt: Runtime, cube_id: str, owner: str, texts: Sequence[str], vecto
             NewMemory(
                 memory_id=str(uuid.uuid4()),
                 content_hash=content_hash(text),
-                properties={"memory": text, "user_id": owner, "status": "activated", "source": "system",
-                            "memory_type": "LongTermMemory", "sources_json": "[]", "extra_json": "{}",
-                            "created_at": now + dt.timedelta(microseconds=i)},
+                memory=text,
+                metadata=TextualMemoryMetadata(source="system", memory_type="LongTermMemory"),
+                user_id=owner,
+                created_at=now + dt.timedelta(microseconds=i),
                 embedding=vector.tolist(),
             )
             for i, (text, vector) in enumerate(zip(texts[offset : offset + batch],

@@ -34,6 +34,10 @@ def is_encodable(text: str) -> bool:
     return True
 
 
+# Metadata fields the service keeps itself: set on write, never taken from a caller's metadata.
+SERVER_FIELDS = frozenset({"created_at", "updated_at", "version", "relativity", "embedding"})
+
+
 class MemoryStatus(StrEnum):
     """Lifecycle of a memory."""
 

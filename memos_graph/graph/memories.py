@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from memos_graph.domain import (
     TextualMemoryMetadata,
     User,
 )
+from memos_graph.domain.memory import MemoryStatus
 from memos_graph.errors import Conflict, NotFound
 from memos_graph.graph.convert import iso
 from memos_graph.graph.cubes import CubeRelation, relation_from_record
@@ -44,7 +46,6 @@ SCALAR_FIELDS = (
     "background",
     "updated_by",
 )
-SERVER_FIELDS = frozenset({"created_at", "updated_at", "version", "relativity", "embedding"})
 
 
 def cube_key(cube_id: str) -> str:
@@ -100,24 +101,64 @@ class StaleVersion(Conflict):
 
 @dataclass(frozen=True)
 class NewMemory:
-    """One row of a batched add: node properties, its vector, the messages (by key) and document it comes from."""
+    """One memory of a batched add: its text and metadata, who adds it and when, its vector, the messages (by
+    key) and document it comes from."""
 
     memory_id: str
     content_hash: str
-    properties: dict[str, Any]
+    memory: str
+    metadata: TextualMemoryMetadata
+    user_id: str
+    created_at: dt.datetime
     embedding: list[float]
+    session_id: str | None = None
     message_keys: tuple[str, ...] = ()
     document: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
-class MemoryUpdate:
-    """A stored memory rewritten during an add (fine-mode dedup): new properties, vector, provenance."""
+class MemoryChange:
+    """A rewrite of a stored memory (an update, or fine-mode dedup during an add): a new text with its hash and
+    vector, the named metadata `fields` taken from `metadata`, the memory's extra fields whole, who changed
+    it, and messages (by key) it now also derives from. Whatever is left out stays as stored."""
 
     memory_id: str
-    properties: dict[str, Any]
-    embedding: list[float] | None
+    memory: str | None = None
+    content_hash: str | None = None
+    embedding: list[float] | None = None
+    metadata: TextualMemoryMetadata | None = None
+    fields: tuple[str, ...] = ()
+    extra: dict[str, Any] | None = None
+    updated_by: str | None = None
     message_keys: tuple[str, ...] = ()
+
+
+def change_properties(change: MemoryChange) -> dict[str, Any]:
+    """The node properties a change writes (none for a change that only links provenance)."""
+    properties = metadata_properties(change.metadata, change.fields) if change.metadata is not None else {}
+    if change.extra is not None:
+        properties["extra_json"] = json.dumps(change.extra, allow_nan=False)
+    if change.updated_by is not None:
+        properties["updated_by"] = change.updated_by
+    if change.memory is not None:
+        properties.update(memory=change.memory, content_hash=change.content_hash)
+    return properties
+
+
+def memory_node_properties(metadata: TextualMemoryMetadata, cube_id: str, **fields: Any) -> dict[str, Any]:
+    """The properties of a new Memory (or MemoryVersion) node of the cube: its metadata, then `fields`."""
+    properties = metadata_properties(metadata)
+    properties.update(fields, cube_id=cube_id, cube_key=cube_key(cube_id))
+    return properties
+
+
+def new_memory_properties(row: NewMemory, cube_id: str) -> dict[str, Any]:
+    """The node properties of a memory an add stores."""
+    session = {} if row.session_id is None else {"session_id": row.session_id}
+    return memory_node_properties(
+        row.metadata, cube_id, id=row.memory_id, memory=row.memory, user_id=row.user_id,
+        status=MemoryStatus.ACTIVATED.value, created_at=row.created_at, **session,
+    )
 
 
 @dataclass(frozen=True)
@@ -192,7 +233,7 @@ class MemoryRepository:
         guard: Guard,
         messages: Sequence[dict[str, Any]] = (),
         documents: Sequence[dict[str, Any]] = (),
-        updates: Sequence[MemoryUpdate] = (),
+        updates: Sequence[MemoryChange] = (),
     ) -> AddResult:
         """Store a batch in one transaction; text the cube already holds maps to the stored memory.
 
@@ -203,7 +244,7 @@ class MemoryRepository:
         payload = [
             {
                 "content_hash": row.content_hash,
-                "properties": row.properties | {"id": row.memory_id, "cube_id": cube_id, "cube_key": cube_key(cube_id)},
+                "properties": new_memory_properties(row, cube_id),
                 "embedding": row.embedding,
                 "message_keys": list(row.message_keys),
                 "document": None if row.document is None else row.document | {"cube_id": cube_id},
@@ -211,7 +252,7 @@ class MemoryRepository:
             for row in rows
         ]
         # Analysed before the transaction: not again on a retry, and not while it holds the cube's locks.
-        indexed = {row.memory_id: posting_fields(str(row.properties["memory"])) for row in rows}
+        indexed = {row.memory_id: posting_fields(row.memory) for row in rows}
         keys = [str(message["key"]) for message in messages]
         pairs = [[a, b] for a, b in zip(keys, keys[1:], strict=False) if a != b]
         nodes = [message | {"cube_id": cube_id} for message in messages]
@@ -228,17 +269,18 @@ class MemoryRepository:
             if cube is not None and cube.vector_label is not None:
                 run_named(tx, "memory_label_new", cube_id=cube_id, memory_ids=created, label=cube.vector_label)
             for update in updates:
-                if update.properties or update.embedding is not None:
+                properties = change_properties(update)
+                if properties or update.embedding is not None:
                     run_named(
                         tx,
                         "memory_update",
                         cube_id=cube_id,
                         memory_id=update.memory_id,
                         version_id=str(uuid.uuid4()),
-                        properties=update.properties,
+                        properties=properties,
                         embedding=update.embedding,
                     )
-                    reindex_changed_text(tx, cube_id, update.memory_id, update.properties)
+                    reindex_changed_text(tx, cube_id, update.memory_id, properties)
                 run_named(
                     tx, "memory_link_messages", cube_id=cube_id, memory_id=update.memory_id,
                     keys=list(update.message_keys),
@@ -309,19 +351,15 @@ class MemoryRepository:
         return [item_from_node(row["memory"]) for row in rows]
 
     def update(
-        self,
-        cube_id: str,
-        memory_id: str,
-        properties: dict[str, Any],
-        embedding: list[float] | None,
-        guard: Guard,
-        expected_version: int | None = None,
+        self, cube_id: str, change: MemoryChange, guard: Guard, expected_version: int | None = None
     ) -> TextualMemoryItem:
         """Version the current state, then apply the new properties (and vector) in one transaction.
 
         With expected_version, the memory's write lock is taken first and StaleVersion raised (nothing
         written) when another update committed since the caller read it.
         """
+
+        memory_id, properties = change.memory_id, change_properties(change)
 
         def work(tx: ManagedTransaction) -> TextualMemoryItem:
             guard(tx)
@@ -338,7 +376,7 @@ class MemoryRepository:
                 memory_id=memory_id,
                 version_id=str(uuid.uuid4()),
                 properties=properties,
-                embedding=embedding,
+                embedding=change.embedding,
             )
             if not records:
                 raise NotFound("memory", memory_id)

@@ -23,7 +23,7 @@ from memos_graph.domain.cube_content import (
 from memos_graph.domain.memory import MemoryStatus, TextualMemoryItem
 from memos_graph.errors import Conflict
 from memos_graph.graph.convert import iso
-from memos_graph.graph.memories import cube_key, item_from_node, metadata_properties, posting_fields
+from memos_graph.graph.memories import item_from_node, memory_node_properties, posting_fields
 from memos_graph.graph.queries import query
 from memos_graph.graph.store import GraphStore, run_named
 
@@ -218,18 +218,10 @@ class CubeTransferRepository:
 
 def _memory_properties(memory: ImportedMemory, cube_id: str) -> dict[str, Any]:
     """The stored properties of an imported memory (its vector goes through the vector procedure)."""
-    properties = metadata_properties(memory.metadata)
-    properties.update(
-        id=memory.id,
-        memory=memory.memory,
-        created_at=memory.created_at,
-        updated_at=memory.updated_at,
-        version=memory.version,
-        content_hash=memory.content_hash,
-        cube_id=cube_id,
-        cube_key=cube_key(cube_id),
+    return memory_node_properties(
+        memory.metadata, cube_id, id=memory.id, memory=memory.memory, created_at=memory.created_at,
+        updated_at=memory.updated_at, version=memory.version, content_hash=memory.content_hash,
     )
-    return properties
 
 
 def _version_properties(version: ImportedMemory, cube_id: str) -> dict[str, Any]:

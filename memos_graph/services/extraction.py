@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from memos_graph.domain import TextualMemoryMetadata, User
 from memos_graph.errors import BackendUnavailable, InvalidInput
-from memos_graph.graph.memories import MemoryUpdate, metadata_properties
+from memos_graph.graph.memories import MemoryChange
 from memos_graph.llm.base import ChatModel
 from memos_graph.llm.factory import chat_model_from
 from memos_graph.llm.prompts import extraction_messages
@@ -93,7 +93,7 @@ class FineIngestion:
             return []
         vectors = self._rt.embedder.embed([fact.text for fact in facts])
         entries: list[Entry] = []
-        updates: dict[str, MemoryUpdate] = {}
+        updates: dict[str, MemoryChange] = {}
         for fact, vector in zip(facts, vectors, strict=True):
             metadata = TextualMemoryMetadata(
                 source="conversation",
@@ -108,12 +108,13 @@ class FineIngestion:
                 earlier = updates[stored.id].message_keys if stored.id in updates else ()
                 provenance = tuple(dict.fromkeys([*earlier, *fact.message_ids]))
                 if content_hash(stored.memory) == content_hash(fact.text):
-                    updates[stored.id] = MemoryUpdate(stored.id, {}, None, provenance)  # same words: link only
+                    updates[stored.id] = MemoryChange(stored.id, message_keys=provenance)  # same words: link only
                     continue
                 merged = metadata.model_copy(update={"sources": [*stored.metadata.sources, *metadata.sources]})
-                properties = metadata_properties(merged, ["sources", "type", "confidence"])
-                properties.update(memory=fact.text, content_hash=content_hash(fact.text))
-                updates[stored.id] = MemoryUpdate(stored.id, properties, vector, provenance)
+                updates[stored.id] = MemoryChange(
+                    stored.id, memory=fact.text, content_hash=content_hash(fact.text), embedding=vector,
+                    metadata=merged, fields=("sources", "type", "confidence"), message_keys=provenance,
+                )
                 continue
             entries.append(Entry(fact.text, metadata, tuple(fact.message_ids), vector=vector))
         added = self._memories.store(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,16 +12,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from memos_graph.domain import MemoryOrder, SourceReference, TextualMemoryItem, TextualMemoryMetadata, User
+from memos_graph.domain.memory import SERVER_FIELDS
 from memos_graph.errors import Conflict, InvalidInput
-from memos_graph.graph.memories import (
-    SERVER_FIELDS,
-    MemoryPage,
-    MemoryUpdate,
-    NewMemory,
-    PageKey,
-    StaleVersion,
-    metadata_properties,
-)
+from memos_graph.graph.memories import MemoryChange, MemoryPage, NewMemory, PageKey, StaleVersion
 from memos_graph.graph.store import phase
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime
@@ -127,7 +120,7 @@ class MemoryService:
         entries: Sequence[Entry],
         documents: Sequence[dict[str, Any]] = (),
         messages: Sequence[dict[str, Any]] = (),
-        updates: Sequence[MemoryUpdate] = (),
+        updates: Sequence[MemoryChange] = (),
     ) -> list[str]:
         """One embedding batch and one write transaction for all entries (the distinct texts among them).
 
@@ -154,12 +147,18 @@ class MemoryService:
         now = dt.datetime.now(dt.UTC)
         rows = []
         for index, ((digest, entry), vector) in enumerate(zip(unique.items(), embedded, strict=True)):
-            properties = metadata_properties(entry.metadata)
-            properties.update(user_id=actor.user_id, status="activated", memory=entry.text)
-            properties["created_at"] = now + dt.timedelta(microseconds=index)
-            if session_id is not None:
-                properties["session_id"] = session_id
-            rows.append(NewMemory(str(uuid.uuid4()), digest, properties, vector, entry.message_keys, entry.document))
+            rows.append(NewMemory(
+                memory_id=str(uuid.uuid4()),
+                content_hash=digest,
+                memory=entry.text,
+                metadata=entry.metadata,
+                user_id=actor.user_id,
+                created_at=now + dt.timedelta(microseconds=index),
+                embedding=vector,
+                session_id=session_id,
+                message_keys=entry.message_keys,
+                document=entry.document,
+            ))
         guard = self._cubes.write_guard(actor, [cube_id])
         result = self._rt.memories.add(cube_id, rows, guard, messages, documents, updates)
         if len(result.outcomes) != len(rows):
@@ -251,18 +250,19 @@ class MemoryService:
             current = self._rt.memories.get(mem_cube_id, memory_id)
             check_updated_metadata(current.metadata, item.metadata, self._rt.config.limits)
             editable = item.metadata.model_fields_set - SERVER_FIELDS - AUTHOR_FIELDS
-            properties = metadata_properties(item.metadata, sorted(editable))
-            properties["updated_by"] = actor.user_id
-            extra = {**current.metadata.extra_fields(), **item.metadata.extra_fields()}
-            properties["extra_json"] = json.dumps(extra, allow_nan=False)
-            embedding = None
+            change = MemoryChange(
+                memory_id,
+                metadata=item.metadata,
+                fields=tuple(sorted(editable)),
+                extra={**current.metadata.extra_fields(), **item.metadata.extra_fields()},
+                updated_by=actor.user_id,
+            )
             if text != current.memory:
-                properties.update(memory=text, content_hash=content_hash(text))
                 vector = vector or self._rt.embedder.embed([text])[0]
-                embedding = vector
+                change = dataclasses.replace(change, memory=text, content_hash=content_hash(text), embedding=vector)
             try:
                 return self._rt.memories.update(
-                    mem_cube_id, memory_id, properties, embedding, guard, expected_version=current.metadata.version or 1
+                    mem_cube_id, change, guard, expected_version=current.metadata.version or 1
                 )
             except StaleVersion:
                 continue
