@@ -88,7 +88,9 @@ def run_phase(
     env = dict(os.environ)
     if checkout is not None:
         env["PYTHONPATH"] = str(checkout)
-    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=checkout, env=env)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=checkout, env=env)
+    if done.returncode != 0:
+        sys.exit(f"the {name} phase failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
