@@ -125,14 +125,6 @@ def decode_source(value: object) -> tuple[object, bool]:
     return {"type": "text", "content": value}, False
 
 
-def normalise_model_name(name: str | None) -> str | None:
-    """A model name comparable across configs: no hub organisation, no tag, lower case."""
-    if not name:
-        return None
-    base = name.strip().rstrip("/").rsplit("/", 1)[-1]
-    return base.split(":", 1)[0].lower() or None
-
-
 def parse_config(data: object) -> CubeSource:
     """config.json: the backend and, when present, the embedder behind the stored vectors."""
     if not isinstance(data, Mapping):

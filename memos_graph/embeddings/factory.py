@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from memos_graph.config import EmbedderSettings
-from memos_graph.cube_format.entries import normalise_model_name
 from memos_graph.embeddings.base import Embedder
+from memos_graph.embeddings.names import normalise_model_name
 from memos_graph.embeddings.sentence_transformer import SentenceTransformerEmbedder
 
 logger = logging.getLogger(__name__)

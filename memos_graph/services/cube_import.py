@@ -36,7 +36,6 @@ from memos_graph.cube_format.entries import (
     NodeKind,
     SourceTally,
     check_total,
-    normalise_model_name,
     parse_edge,
     parse_entry,
     repeated_id,
@@ -46,6 +45,7 @@ from memos_graph.cube_format.reader import TREE_TEXT, FileShape, TextualMemoryFi
 from memos_graph.domain import User
 from memos_graph.domain.cube_content import EdgeKind, ImportBatch, ImportedCube, ImportedEdge, ImportedMemory
 from memos_graph.domain.memory import TextualMemoryMetadata
+from memos_graph.embeddings.names import normalise_model_name
 from memos_graph.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from memos_graph.graph.convert import iso
 from memos_graph.services import access
