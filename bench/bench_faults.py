@@ -34,7 +34,7 @@ from bench.bench_core import RESULTS, log
 from memos_graph import MOS, MOSConfig
 from memos_graph.embeddings import build_embedder
 from memos_graph.services.runtime import Runtime
-from tests.faults import (
+from testkit.faults import (
     AddStream,
     Call,
     GraphQLAdder,

@@ -43,8 +43,8 @@ from graphql_schema.app import MAX_BODY_BYTES, create_app
 from memos_graph import MOSConfig
 from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
-from tests.fake_llm import serve_fake_openai
-from tests.security.conftest import (
+from testkit.fake_llm import serve_fake_openai
+from testkit.security import (
     RAW_STATUSES,
     Api,
     Problem,

@@ -37,13 +37,13 @@ from strawberry.dataloader import DataLoader
 
 from bench.bench_core import CACHE, RESULTS, cleanup, load_cube, log, summary_ms, timed
 from bench.corpus import noisy_vectors, pool_vectors, sentences
-from bench.server import serve
 from graphql_schema.context import Context, WorkerPool, within_deadline
 from graphql_schema.schema import schema
 from memos_graph import MOS, MOSConfig, UserRole
 from memos_graph.domain import User
 from memos_graph.services.bundle import Services
 from memos_graph.services.identity import hash_api_key
+from testkit.servers import serve
 
 T = TypeVar("T")
 

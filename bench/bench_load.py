@@ -10,7 +10,7 @@
 --search-cubes cubes for --duration seconds, while another USER's one-field query runs throughout; writes
 bench/results/<--output>.json and .md.
 
-Starts the OpenAI-compatible test server (tests/fake_llm.py) in this process and the real server
+Starts the OpenAI-compatible test server (testkit/fake_llm.py) in this process and the real server
 (python -m graphql_schema) as a subprocess on 127.0.0.1, its log in a file. Through the API it creates
 --users users, each with an API key and a cube seeded with --seed-memories memories; clients are assigned
 to users round-robin, so several clients write to one cube at once. Each client then loops for --duration
@@ -47,8 +47,8 @@ import numpy as np
 from neo4j import GraphDatabase
 
 from bench.corpus import ACTIONS, PLACES, SUBJECTS, sentences
-from bench.server import memory_mb, serve
 from memos_graph.config import MOSConfig, Neo4jSettings
+from testkit.servers import memory_mb, serve
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OPERATIONS = ("search", "add", "get", "chat")
@@ -749,7 +749,7 @@ def hostile_main(args: argparse.Namespace) -> int:
     log_path = Path(tempfile.gettempdir()) / f"memos-load-hostile-{token}.log"
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     made: dict[str, Any] = {}
-    from tests.fake_llm import serve_fake_openai
+    from testkit.fake_llm import serve_fake_openai
 
     apply_root_key(neo4j, root_key, MOSConfig.load().user_id)
     with serve_fake_openai() as llm, serve(server_env(neo4j, root_key, llm.url), log_path) as server:
@@ -804,7 +804,7 @@ def main() -> int:
     if args.users < 1 or args.clients < 1 or (weights["get"] > 0 and args.seed_memories < 1):
         parser.error("need at least one user and one client, and seeded memories when the mix has get")
 
-    from tests.fake_llm import serve_fake_openai
+    from testkit.fake_llm import serve_fake_openai
 
     neo4j = MOSConfig.load().neo4j
     token = uuid.uuid4().hex[:8]

@@ -39,12 +39,12 @@ import numpy as np
 
 from bench.bench_core import CACHE, RESULTS, cleanup, load_cube, log, recall, summary_ms, timed
 from bench.corpus import noisy_vectors, pool_vectors, sentences
-from bench.server import rss_mb, serve
 from memos_graph import MOS, MOSConfig
 from memos_graph.config import SearchSettings
 from memos_graph.ranking.analyzer import query_terms
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
+from testkit.servers import rss_mb, serve
 
 TOP_K = 10
 

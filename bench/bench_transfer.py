@@ -31,8 +31,8 @@ import numpy as np
 
 from bench.bench_core import CACHE, RESULTS, cleanup, load_cube, log
 from bench.corpus import noisy_vectors, pool_vectors, sentences
-from bench.server import memory_mb
 from memos_graph import MOS, MOSConfig, UserRole
+from testkit.servers import memory_mb
 
 
 def rss_mb() -> float:

@@ -25,7 +25,7 @@ import pytest
 import uvicorn
 from websockets.sync.client import ClientConnection, connect
 
-from bench.server import free_port
+from testkit.servers import free_port
 
 # This machine has no route out: everything that would phone home (updates, sync, safe browsing lists,
 # QUIC probes) is off, or Chromium stalls on it.

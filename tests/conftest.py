@@ -24,9 +24,9 @@ from memos_graph.config import Neo4jSettings
 from memos_graph.embeddings import Embedder
 from memos_graph.embeddings.onnx import OnnxEmbedder
 from memos_graph.services.bundle import Services
-from memos_graph.services.identity import new_api_key
 from memos_graph.services.runtime import Runtime
-from tests.fake_llm import FakeOpenAI, serve_fake_openai
+from testkit.fake_llm import FakeOpenAI, serve_fake_openai
+from testkit.keys import ROOT_KEY
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -182,14 +182,11 @@ def count_nodes(runtime: Runtime, label: str, **properties: str) -> int:
 
 @pytest.fixture(scope="session")
 def llm_server() -> Iterator[FakeOpenAI]:
-    """The OpenAI-compatible test server (see tests/fake_llm.py)."""
+    """The OpenAI-compatible test server (see testkit/fake_llm.py)."""
     with serve_fake_openai() as server:
         yield server
 
 
-# This session's own root key, made now and written nowhere: stored as ROOT's key in the suite's database
-# by keyed_runtime (the operator's explicit action; a start-up never replaces a key ROOT has).
-ROOT_KEY = new_api_key()
 
 
 def apply_root_key(runtime: Runtime) -> None:

@@ -1,5 +1,5 @@
 """Fixtures for fault injection: a Neo4j of the session's own (never the shared one), the GraphQL server as a
-process on it, and an in-process MOS on it, all with small Neo4j timeouts (tests/faults/__init__.py)."""
+process on it, and an in-process MOS on it, all with small Neo4j timeouts (testkit/faults.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from memos_graph import MOS, MOSConfig
 from memos_graph.config import Neo4jSettings
 from memos_graph.embeddings import Embedder
 from memos_graph.services.runtime import Runtime
-from tests.faults import Neo4jInstance, ServerProcess, driver_for
+from testkit.faults import Neo4jInstance, ServerProcess, driver_for
 
 ROOT_KEY = "mgk_faults-root-key-for-the-outage-suite"
 

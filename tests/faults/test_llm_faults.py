@@ -2,7 +2,7 @@
 answers. Every call ends with UNAVAILABLE within a bound derived from llm.timeout_s and llm.num_retries,
 writes nothing (no memory, no message, no half chat turn), and the next call with a healthy model succeeds.
 
-litellm runs for real against tests/fake_llm.py; the graph is the shared test Neo4j, isolated per test.
+litellm runs for real against testkit/fake_llm.py; the graph is the shared test Neo4j, isolated per test.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from memos_graph.config import IngestSettings, LLMSettings
 from memos_graph.services.bundle import Services
 from memos_graph.services.identity import new_api_key
 from memos_graph.services.runtime import Runtime
+from testkit.fake_llm import FakeOpenAI
 from tests.conftest import count_nodes
-from tests.fake_llm import FakeOpenAI
 
 pytestmark = pytest.mark.neo4j
 

@@ -3,7 +3,7 @@ clients were told is lost, nothing half-written stays behind, and service resume
 
 Clients stream adds (content and chat messages in turn, every text unique) through the GraphQL server as a
 process and through an in-process MOS, both on a Neo4j of the test's own, while that Neo4j is stopped, killed
-or frozen. Timeouts are small (tests/faults FAULT_TIMEOUTS); bounds below derive from them.
+or frozen. Timeouts are small (testkit/faults.py FAULT_TIMEOUTS); bounds below derive from them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from memos_graph import MOS
 from memos_graph.config import Neo4jSettings
-from tests.faults import (
+from testkit.faults import (
     AddStream,
     Audit,
     Call,

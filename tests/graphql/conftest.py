@@ -11,10 +11,10 @@ from starlette.testclient import TestClient
 
 from graphql_schema.app import create_app
 from memos_graph.services.runtime import Runtime
+from testkit.keys import ROOT_KEY
 from tests.browser import Browser, launch_chromium, serve
-from tests.conftest import ROOT_KEY
 
-__all__ = ["ROOT_KEY"]
+__all__ = ["ROOT_KEY"]  # tests import it from here too
 
 
 @pytest.fixture(scope="module")

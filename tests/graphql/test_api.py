@@ -10,7 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from graphql_schema.schema import MAX_ALIASES, MAX_TOKENS, sdl
-from tests.graphql.conftest import ROOT_KEY, Gql, codes
+from testkit.keys import ROOT_KEY
+from tests.graphql.conftest import Gql, codes
 
 pytestmark = pytest.mark.neo4j
 

@@ -1,6 +1,6 @@
 """The chatStream subscription over graphql-transport-ws, through the real ASGI app (Starlette's TestClient),
 spoken by hand: connection_init, subscribe, next, complete. litellm streams for real over HTTP from the fake
-OpenAI server on 127.0.0.1 (tests/fake_llm.py, streaming mode); the chat history is the shared test Neo4j's."""
+OpenAI server on 127.0.0.1 (testkit/fake_llm.py, streaming mode); the chat history is the shared test Neo4j's."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from websockets.typing import Origin, Subprotocol
 from graphql_schema.app import create_app
 from memos_graph.config import LLMSettings
 from memos_graph.services.runtime import Runtime
+from testkit.fake_llm import FakeOpenAI, stream_pieces
 from tests.conftest import count_nodes
-from tests.fake_llm import FakeOpenAI, stream_pieces
 from tests.graphql.conftest import Gql
 
 pytestmark = pytest.mark.neo4j

@@ -20,12 +20,12 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from bench.server import free_port
 from graphql_schema.app import create_app
 from memos_graph.config import HTTPSettings
 from memos_graph.services.runtime import Runtime
+from testkit.keys import ROOT_KEY
+from testkit.servers import free_port
 from tests.browser import Browser, Page, serve
-from tests.conftest import ROOT_KEY
 
 pytestmark = pytest.mark.neo4j
 

@@ -23,7 +23,7 @@ from memos_graph import MOS
 from memos_graph.config import DocumentSettings
 from memos_graph.errors import InvalidInput
 from memos_graph.services.runtime import Runtime
-from tests.conftest import ROOT_KEY
+from testkit.keys import ROOT_KEY
 from tests.graphql.conftest import Gql, caller_of, codes, ok
 
 pytestmark = pytest.mark.neo4j

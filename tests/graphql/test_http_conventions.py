@@ -15,7 +15,7 @@ from graphql_schema.app import create_app
 from graphql_schema.media import response_media_type
 from memos_graph.config import HTTPSettings, MOSConfig
 from memos_graph.services.runtime import Runtime
-from tests.conftest import ROOT_KEY
+from testkit.keys import ROOT_KEY
 
 pytestmark = pytest.mark.neo4j
 

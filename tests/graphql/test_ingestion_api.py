@@ -13,8 +13,9 @@ from starlette.testclient import TestClient
 from graphql_schema.app import create_app
 from memos_graph.config import DocumentSettings, LLMSettings
 from memos_graph.services.runtime import Runtime
-from tests.fake_llm import FakeOpenAI
-from tests.graphql.conftest import ROOT_KEY, codes
+from testkit.fake_llm import FakeOpenAI
+from testkit.keys import ROOT_KEY
+from tests.graphql.conftest import codes
 
 pytestmark = pytest.mark.neo4j
 

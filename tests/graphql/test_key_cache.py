@@ -18,7 +18,8 @@ from memos_graph.graph.users import UserRepository
 from memos_graph.services.bundle import Services
 from memos_graph.services.identity import ApiKeyCache, hash_api_key, key_cache, new_api_key
 from memos_graph.services.runtime import Runtime
-from tests.graphql.conftest import ROOT_KEY, Gql, caller_of
+from testkit.keys import ROOT_KEY
+from tests.graphql.conftest import Gql, caller_of
 
 ME = "{ me { user { userId } } }"
 TINY_TTL_S = 1.0

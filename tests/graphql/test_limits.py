@@ -13,7 +13,8 @@ from starlette.testclient import TestClient
 from graphql_schema.app import MAX_JSON_DEPTH, create_app
 from memos_graph.config import LimitSettings
 from memos_graph.services.runtime import Runtime
-from tests.graphql.conftest import ROOT_KEY, Gql, caller_of, codes
+from testkit.keys import ROOT_KEY
+from tests.graphql.conftest import Gql, caller_of, codes
 
 pytestmark = pytest.mark.neo4j
 

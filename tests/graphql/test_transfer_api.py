@@ -13,7 +13,8 @@ from starlette.testclient import TestClient
 from graphql_schema.app import create_app
 from memos_graph.config import TransferSettings
 from memos_graph.services.runtime import Runtime
-from tests.graphql.conftest import ROOT_KEY, Gql, codes
+from testkit.keys import ROOT_KEY
+from tests.graphql.conftest import Gql, codes
 from tests.graphql.test_ingestion_api import post
 
 pytestmark = pytest.mark.neo4j

@@ -12,8 +12,8 @@ from memos_graph import MOS, BackendUnavailable, FeatureNotAvailable, UserRole
 from memos_graph.config import LLMSettings
 from memos_graph.llm.prompts import MEMORIES_CLOSE, MEMORIES_OPEN
 from memos_graph.services.runtime import Runtime
+from testkit.fake_llm import FakeOpenAI
 from tests.conftest import count_nodes
-from tests.fake_llm import FakeOpenAI
 
 pytestmark = pytest.mark.neo4j
 

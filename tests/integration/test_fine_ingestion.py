@@ -13,8 +13,8 @@ from memos_graph import MOS, BackendUnavailable, InvalidInput, UserRole
 from memos_graph.config import IngestSettings, LLMSettings
 from memos_graph.services.extraction import parse_facts
 from memos_graph.services.runtime import Runtime
+from testkit.fake_llm import FakeOpenAI
 from tests.conftest import count_nodes
-from tests.fake_llm import FakeOpenAI
 
 pytestmark = pytest.mark.neo4j
 

@@ -17,7 +17,6 @@ import pytest
 from neomodel import db
 from pydantic import SecretStr
 
-from bench.server import free_port
 from memos_graph import MOS, MOSConfig
 from memos_graph.cli import main as cli_main
 from memos_graph.config import EmbedderSettings, Neo4jSettings
@@ -27,8 +26,9 @@ from memos_graph.embeddings.litellm_embedder import LiteLLMEmbedder
 from memos_graph.errors import BackendUnavailable, ConfigurationError
 from memos_graph.graph.store import GraphStore
 from memos_graph.maintenance import reembed_graph
-from tests.fake_llm import FakeOpenAI, fake_embedding
-from tests.faults import Neo4jInstance, driver_for
+from testkit.fake_llm import FakeOpenAI, fake_embedding
+from testkit.faults import Neo4jInstance, driver_for
+from testkit.servers import free_port
 
 KEY = "sk-test-embedder-key-must-never-be-logged-0123456789"
 SMALL, LARGE = "fake-embed-small", "fake-embed-large"  # the model names the fake server sees

@@ -24,13 +24,13 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, ReadResourceResult, TextContent, TextResourceContents
 
-from bench.server import free_port
 from memos_graph import MOS, UserRole
 from memos_graph.config import LLMSettings, Neo4jSettings
 from memos_graph.mcp_server import create_http_app
 from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
-from tests.fake_llm import FakeOpenAI
+from testkit.fake_llm import FakeOpenAI
+from testkit.servers import free_port
 
 pytestmark = pytest.mark.neo4j
 

@@ -21,8 +21,8 @@ from graphql_schema.app import create_app
 from memos_graph import MOS, InvalidInput, MOSConfig
 from memos_graph.config import Neo4jSettings
 from memos_graph.services.runtime import Runtime
-from tests.conftest import ROOT_KEY
-from tests.fake_llm import FakeOpenAI
+from testkit.fake_llm import FakeOpenAI
+from testkit.keys import ROOT_KEY
 from tests.graphql.conftest import caller_of
 from tests.integration.test_cube_transfer import memos_config
 

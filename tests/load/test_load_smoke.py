@@ -20,11 +20,11 @@ from bench.bench_load import (
     server_env,
     setup_users,
 )
-from bench.server import serve
 from memos_graph.config import Neo4jSettings
 from memos_graph.services.runtime import Runtime
-from tests.conftest import ROOT_KEY
-from tests.fake_llm import FakeOpenAI
+from testkit.fake_llm import FakeOpenAI
+from testkit.keys import ROOT_KEY
+from testkit.servers import serve
 
 pytestmark = pytest.mark.neo4j
 

@@ -21,7 +21,7 @@ import pytest
 
 from memos_graph import MOS, Conflict, InvalidInput, TextualMemoryItem, TextualMemoryMetadata, UserRole
 from memos_graph.services.validation import MAX_METADATA_DEPTH
-from tests.security.conftest import Caller, SecurityEnv, codes
+from testkit.security import Caller, SecurityEnv, codes
 
 pytestmark = pytest.mark.neo4j
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.security.conftest import Caller, SecurityEnv, codes, follow_rotation, root_field_names
+from testkit.security import Caller, SecurityEnv, codes, follow_rotation, root_field_names
 
 pytestmark = pytest.mark.neo4j
 

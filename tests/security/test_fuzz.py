@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis_graphql import Mode
 
 from graphql_schema.app import MAX_BODY_BYTES
-from tests.security.conftest import (
+from testkit.security import (
     RAW_STATUSES,
     FuzzTarget,
     SecurityEnv,

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from memos_graph.domain import UserRole
-from tests.graphql.conftest import ROOT_KEY
-from tests.security.conftest import Caller, SecurityEnv, codes
+from testkit.keys import ROOT_KEY
+from testkit.security import Caller, SecurityEnv, codes
 
 pytestmark = pytest.mark.neo4j
 

@@ -22,7 +22,7 @@ import pytest
 from graphql_schema.app import MAX_BODY_BYTES
 from memos_graph import MOS
 from memos_graph.errors import InvalidInput
-from tests.security.conftest import Caller, SecurityEnv, codes
+from testkit.security import Caller, SecurityEnv, codes
 
 pytestmark = pytest.mark.neo4j
 

@@ -27,9 +27,9 @@ from bench.bench_load import aliased_search
 from memos_graph.config import Neo4jSettings
 from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
-from tests.conftest import ROOT_KEY
-from tests.faults import ServerProcess
-from tests.security.conftest import Caller, create_caller, purge_user
+from testkit.faults import ServerProcess
+from testkit.keys import ROOT_KEY
+from testkit.security import Caller, create_caller, purge_user
 
 pytestmark = pytest.mark.neo4j
 

@@ -19,8 +19,8 @@ import pytest
 
 from memos_graph.graph.transfer import CubeTransferRepository
 from memos_graph.services.bundle import Services
-from tests.graphql.conftest import ROOT_KEY
-from tests.security.conftest import Caller, SecurityEnv, codes
+from testkit.keys import ROOT_KEY
+from testkit.security import Caller, SecurityEnv, codes
 
 pytestmark = pytest.mark.neo4j
 
