@@ -14,7 +14,6 @@ from typing import Any
 
 import neo4j
 import pytest
-from neomodel import db
 from pydantic import SecretStr
 
 from bench.server import free_port
@@ -59,16 +58,6 @@ def graph(neo4j_own: Neo4jSettings) -> Iterator[neo4j.Driver]:
     driver = driver_for(neo4j_own)
     yield driver
     driver.close()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def neomodel_restored() -> Iterator[None]:
-    """Each MOS here points neomodel's process-wide connection at its own driver; afterwards it gets back the
-    driver it had before this module (the session's, when other tests run in the same process)."""
-    previous = db.driver
-    yield
-    if previous is not None:
-        db.set_connection(driver=previous)
 
 
 @pytest.fixture(autouse=True)
