@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +59,20 @@ def relations_in(tx: ManagedTransaction, user_id: str, cube_ids: Sequence[str]) 
     rows = run_named(tx, "cube_access", user_id=user_id, cube_ids=list(cube_ids))
     relations = (relation_from_record(row) for row in rows)
     return {relation.cube.cube_id: relation for relation in relations}
+
+
+@dataclass(frozen=True)
+class CubeGuard:
+    """A check of a user's relations to cubes that a write runs first, inside its own transaction, so that
+    a share revoked meanwhile still counts. `check` sees the relations of the cubes that exist (domain
+    objects only); it raises to refuse the write, which then rolls back."""
+
+    user_id: str
+    cube_ids: tuple[str, ...]
+    check: Callable[[Mapping[str, CubeRelation]], None]
+
+    def __call__(self, tx: ManagedTransaction) -> None:
+        self.check(relations_in(tx, self.user_id, self.cube_ids))
 
 
 class CubeRepository:

@@ -5,12 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
-from neo4j import ManagedTransaction
-
 from memos_graph.domain import CubeAccess, MemCube, Permission, User, UserRole
 from memos_graph.errors import AccessDenied, CubeNotAccessible, InvalidInput, NotFound, Unauthenticated
-from memos_graph.graph.cubes import CubeRelation, relations_in
-from memos_graph.graph.memories import Guard
+from memos_graph.graph.cubes import CubeGuard, CubeRelation
 from memos_graph.graph.store import check_deadline
 from memos_graph.services import access
 from memos_graph.services.runtime import Runtime
@@ -104,15 +101,15 @@ class CubeService:
         relation = self._rt.cubes.relations(actor.user_id, [cube_id]).get(cube_id)
         return self._require_write(actor, cube_id, relation)
 
-    def write_guard(self, actor: User, cube_ids: Sequence[str]) -> Guard:
-        """A check run first inside the write transaction, so a share revoked meanwhile still counts."""
+    def write_guard(self, actor: User, cube_ids: Sequence[str]) -> CubeGuard:
+        """A check the repository runs first inside the write transaction, so a share revoked meanwhile still
+        counts."""
 
-        def guard(tx: ManagedTransaction) -> None:
-            relations = relations_in(tx, actor.user_id, cube_ids)
+        def check(relations: Mapping[str, CubeRelation]) -> None:
             for cube_id in cube_ids:
                 self._require_write(actor, cube_id, relations.get(cube_id))
 
-        return guard
+        return CubeGuard(actor.user_id, tuple(cube_ids), check)
 
     def visible(self, actor: User) -> list[CubeAccess]:
         """Every cube the actor may read, with what it may do there."""
