@@ -200,6 +200,15 @@ class IngestSettings(_Section):
     dedup_threshold: float = Field(default=0.95, gt=0.5, le=1.0)
 
 
+# Fixed input bounds beside LimitSettings' configurable ones (every refusal is InvalidInput): names (of users
+# and cubes) and a message's chat_time, message_id and name; a cube's path; an API key; how deep metadata nests
+# (the metadata object itself is level 1; serialisers give up on deeper values, and no reader needs them).
+MAX_NAME_CHARS = 256
+MAX_PATH_CHARS = 4096
+MAX_KEY_CHARS = 200
+MAX_METADATA_DEPTH = 32
+
+
 class LimitSettings(_Section):
     """Input bounds: a request outside them is refused with InvalidInput."""
 
