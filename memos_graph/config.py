@@ -325,6 +325,8 @@ class MOSConfig(BaseModel):
     user_name: str = "root"
     top_k: int = Field(default=5, ge=1)
     max_turns_window: int = Field(default=20, ge=0)
+    # Whether the service's start-up (Runtime.start: the GraphQL server, the memos-graph CLI) applies the schema.
+    # MOS() applies it only when asked: MOS(config, apply_schema=True).
     apply_schema: bool = True
     # The root user's API key for the GraphQL service; only its hash is stored.
     root_api_key: SecretStr | None = None

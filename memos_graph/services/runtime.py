@@ -44,13 +44,16 @@ class Runtime:
         )
 
     @classmethod
-    def start(cls, config: MOSConfig, embedder: Embedder | None = None) -> Runtime:
-        """Connect to Neo4j (waiting for it), load the embedder, apply the schema if configured."""
+    def start(
+        cls, config: MOSConfig, embedder: Embedder | None = None, *, apply_schema: bool | None = None
+    ) -> Runtime:
+        """Connect to Neo4j (waiting for it), load the embedder, apply the schema when `apply_schema` says so
+        (None: as config.apply_schema says, the server's start-up path; MOS passes its own choice)."""
         store = GraphStore(config.neo4j)
         try:
             store.wait_until_ready(timeout_s=config.neo4j.connection_timeout_s * 4)
             embedder = embedder or build_embedder(config.embedder)
-            if config.apply_schema:
+            if config.apply_schema if apply_schema is None else apply_schema:
                 schema.apply_schema(
                     store,
                     embedder.dimension,
