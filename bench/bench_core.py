@@ -350,7 +350,7 @@ def main() -> None:
     # One benchmark user owns every cube: lift the per-user cube cap (100 by default) for it.
     most = max(args.cubes + 1, config.limits.max_cubes_per_user)
     limits = config.limits.model_copy(update={"max_cubes_per_user": most})
-    mos = MOS(config.model_copy(update={"limits": limits}))
+    mos = MOS(config.model_copy(update={"limits": limits}), apply_schema=config.apply_schema)
     owner = mos.create_user(f"bench-{uuid.uuid4().hex[:8]}", UserRole.USER)
     payload: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -2,12 +2,12 @@
 
     python -m bench.bench_fuzz [--examples 3000] [--seed 0]
 
-Runs the real ASGI app (in process, over the Neo4j of NEO4J_URI, chat answered by tests/fake_llm.py,
+Runs the real ASGI app (in process, over the Neo4j of NEO4J_URI, chat answered by testkit/fake_llm.py,
 document and transfer roots in a temporary directory) as one fuzz USER with a seeded cube, and sends
 operations from five generators: hypothesis-graphql queries and mutations (literals), invalid operations
 (hypothesis-graphql's negative mode), one root field with variables of its declared types (any Unicode,
 lone surrogates included, any integer), and raw request bodies. Nothing stops at a failure: every answer is
-checked against the contract of tests/security/conftest.py and recorded. For each failure kind it keeps the
+checked against the contract of testkit/security.py and recorded. For each failure kind it keeps the
 shortest input that showed it and the root cause: the exception and the deepest project frame, taken from
 the masked error's log record or from the exception that escaped the app. Writes bench/results/fuzz.json
 and fuzz.md; the fuzz user and everything it made are deleted at the end.

@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=300, help="repetitions of each stage timing")
     args = parser.parse_args()
 
-    mos = MOS(MOSConfig.load())
+    mos = MOS(MOSConfig.load(), apply_schema=True)
     rt = mos.runtime
     owner = mos.create_user(f"bench-{uuid.uuid4().hex[:8]}", UserRole.USER)
     key = mos.rotate_api_key(owner)

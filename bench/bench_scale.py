@@ -267,7 +267,7 @@ def main() -> None:
     most = max(args.cubes + 1, config.limits.max_cubes_per_user)
     limits = config.limits.model_copy(update={"max_cubes_per_user": most})
     config = config.model_copy(update={"root_api_key": None, "limits": limits})
-    with MOS(config) as mos:
+    with MOS(config, apply_schema=config.apply_schema) as mos:
         processes = contextlib.ExitStack()
         log_path = Path(tempfile.mkstemp(prefix="memos-scale-server-", suffix=".log")[1])
         process = processes.enter_context(serve(os.environ | {"MEMOS_ROOT_API_KEY": root_key}, log_path))

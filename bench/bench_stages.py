@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=150)
     args = parser.parse_args()
 
-    mos = MOS(MOSConfig.load())
+    mos = MOS(MOSConfig.load(), apply_schema=True)
     store = mos.runtime.store
     used = "MATCH (n) WHERE n:MemCube OR n:Memory OR (n:User AND n.role <> 'root') RETURN count(n) > 0 AS used"
     if store.run_statement(used)[0]["used"]:

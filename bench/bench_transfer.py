@@ -118,7 +118,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {platform.python_version()}",
         "memories": args.memories,
     }
-    with MOS(MOSConfig.load()) as mos:
+    with MOS(MOSConfig.load(), apply_schema=True) as mos:
         try:
             mos.create_user(owner, UserRole.USER)
             mos.create_cube_for_user("transfer bench", owner, cube_id=cube_id)

@@ -1,13 +1,12 @@
-"""memos-graph: the MemOS MOS API on Neo4j."""
+"""memos-graph: the MemOS MOS API on Neo4j.
 
-import os
+Importing the package sets no environment variable and imports no model library: litellm is imported
+only when a chat model or a litellm embedder is built (memos_graph/llm/loader.py, which keeps its import
+offline).
+"""
 
-# litellm fetches a model price list over the network at import unless told not to; no import of
-# litellm anywhere in this package may run before this line.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-from memos_graph.config import MOSConfig  # noqa: E402
-from memos_graph.domain import (  # noqa: E402
+from memos_graph.config import MOSConfig
+from memos_graph.domain import (
     MemoryStatus,
     MemoryType,
     Permission,
@@ -16,7 +15,7 @@ from memos_graph.domain import (  # noqa: E402
     TextualMemoryMetadata,
     UserRole,
 )
-from memos_graph.errors import (  # noqa: E402
+from memos_graph.errors import (
     AccessDenied,
     BackendUnavailable,
     ConfigurationError,
@@ -28,7 +27,7 @@ from memos_graph.errors import (  # noqa: E402
     NotFound,
     Unauthenticated,
 )
-from memos_graph.mos import MOS  # noqa: E402
+from memos_graph.mos import MOS
 
 __all__ = [
     "MOS",

@@ -200,6 +200,15 @@ class IngestSettings(_Section):
     dedup_threshold: float = Field(default=0.95, gt=0.5, le=1.0)
 
 
+# Fixed input bounds beside LimitSettings' configurable ones (every refusal is InvalidInput): names (of users
+# and cubes) and a message's chat_time, message_id and name; a cube's path; an API key; how deep metadata nests
+# (the metadata object itself is level 1; serialisers give up on deeper values, and no reader needs them).
+MAX_NAME_CHARS = 256
+MAX_PATH_CHARS = 4096
+MAX_KEY_CHARS = 200
+MAX_METADATA_DEPTH = 32
+
+
 class LimitSettings(_Section):
     """Input bounds: a request outside them is refused with InvalidInput."""
 
@@ -316,6 +325,8 @@ class MOSConfig(BaseModel):
     user_name: str = "root"
     top_k: int = Field(default=5, ge=1)
     max_turns_window: int = Field(default=20, ge=0)
+    # Whether the service's start-up (Runtime.start: the GraphQL server, the memos-graph CLI) applies the schema.
+    # MOS() applies it only when asked: MOS(config, apply_schema=True).
     apply_schema: bool = True
     # The root user's API key for the GraphQL service; only its hash is stored.
     root_api_key: SecretStr | None = None

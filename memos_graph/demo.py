@@ -24,7 +24,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     config = MOSConfig.load(args.config)
-    with MOS(config) as mos:
+    with MOS(config, apply_schema=config.apply_schema) as mos:
         print(f"connected to {config.neo4j.uri} as '{config.user_id}'; embedder {mos.runtime.embedder.model_name}")
         try:
             mos.create_user("demo-alice", UserRole.USER, "Alice")

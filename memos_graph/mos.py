@@ -61,14 +61,26 @@ def with_deadlines(cls: M) -> M:
 
 @with_deadlines
 class MOS:
-    """Memory operating system: users, memory cubes and memories on Neo4j."""
+    """Memory operating system: users, memory cubes and memories on Neo4j.
+
+    `MOS(config)` connects (or uses the given `runtime`) and makes sure the configured user exists; it
+    changes no constraint or index. It applies the schema (cypher/schema/, idempotent; the vector index
+    checked against the embedder) only when asked: `MOS(config, apply_schema=True)`. A fresh graph needs
+    that once, or `memos-graph schema apply`; the GraphQL server's start-up applies it as
+    `config.apply_schema` says.
+    """
 
     def __init__(
-        self, config: MOSConfig | None = None, *, embedder: Embedder | None = None, runtime: Runtime | None = None
+        self,
+        config: MOSConfig | None = None,
+        *,
+        embedder: Embedder | None = None,
+        runtime: Runtime | None = None,
+        apply_schema: bool = False,
     ) -> None:
         self.config = config or (runtime.config if runtime else MOSConfig.load())
         self._owns_runtime = runtime is None
-        self.runtime = runtime or Runtime.start(self.config, embedder)
+        self.runtime = runtime or Runtime.start(self.config, embedder, apply_schema=apply_schema)
         try:
             self.services = Services.over(self.runtime)
             self.cubes = self.services.cubes

@@ -61,7 +61,7 @@ def run_schema(args: argparse.Namespace, session: Session) -> Outcome:
     """Create missing constraints and indexes and check the vector index against the embedder's dimension."""
     # The vector index's dimension is the embedder's, which is only known once the model is loaded; a
     # runtime (driver + embedder, no MOS, no user bootstrap) is the least that can apply the schema.
-    runtime = Runtime.start(session.config.model_copy(update={"apply_schema": True}))
+    runtime = Runtime.start(session.config, apply_schema=True)
     try:
         dimension = runtime.embedder.dimension
         model = runtime.embedder.model_name

@@ -49,7 +49,7 @@ class Session:
     def mos(self) -> MOS:
         """The invocation's MOS: connected, schema applied if configured, the configured user bootstrapped."""
         if self._mos is None:
-            self._mos = MOS(self.config)
+            self._mos = MOS(self.config, apply_schema=self.config.apply_schema)
         return self._mos
 
     @property

@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from memos_graph.domain.cube_content import EdgeKind
-from memos_graph.domain.memory import SourceReference, TextualMemoryMetadata, text_problem
+from memos_graph.domain.memory import SourceReference, TextualMemoryMetadata, canonical_uuid, checked_text
 
 MODEL_SCHEMA = "memos.configs.mem_cube.GeneralMemCubeConfig"
 TEXTUAL_MEMORY_FILE = "textual_memory.json"
@@ -259,18 +259,14 @@ def parse_edge(index: int, edge: object, kinds: Mapping[str, NodeKind]) -> CubeE
 
 
 def _uuid(value: object, where: str) -> str:
-    try:
-        return str(uuid.UUID(str(value)))
-    except ValueError as exc:
-        raise CubeFormatError(f"{where}: id must be a UUID, got {str(value)[:64]!r}") from exc
+    canonical = canonical_uuid(str(value))
+    if canonical is None:
+        raise CubeFormatError(f"{where}: id must be a UUID, got {str(value)[:64]!r}")
+    return canonical
 
 
 def _text(value: object, where: str, max_chars: int) -> str:
-    problem = text_problem(value, max_chars)
-    if problem is not None:
-        raise CubeFormatError(f"{where} {problem}")
-    assert isinstance(value, str)
-    return value
+    return checked_text(value, where, max_chars, CubeFormatError)
 
 
 def _memory_metadata(value: object, where: str, tally: SourceTally, validate: bool) -> dict[str, Any]:

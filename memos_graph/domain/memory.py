@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +24,24 @@ def text_problem(value: object, max_chars: int) -> str | None:
     if not is_encodable(text):
         return "is not valid Unicode (a lone surrogate)"
     return None
+
+
+def checked_text(value: object, where: str, max_chars: int, error: Callable[[str], Exception]) -> str:
+    """The value when text_problem finds nothing wrong with it; `error("<where> <problem>")` raised otherwise
+    (each caller's own error type: InvalidInput for calls, CubeFormatError for a cube directory's entries)."""
+    problem = text_problem(value, max_chars)
+    if problem is not None:
+        raise error(f"{where} {problem}")
+    assert isinstance(value, str)
+    return value
+
+
+def canonical_uuid(text: str) -> str | None:
+    """The text as a UUID in canonical form, or None when it is not a UUID: the one UUID check."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
 
 
 def is_encodable(text: str) -> bool:
@@ -113,10 +132,10 @@ class TextualMemoryItem(BaseModel):
     @field_validator("id")
     @classmethod
     def _id_is_uuid(cls, value: str) -> str:
-        try:
-            return str(uuid.UUID(value))
-        except ValueError as exc:
-            raise ValueError(f"memory id must be a UUID, got {value!r}") from exc
+        canonical = canonical_uuid(value)
+        if canonical is None:
+            raise ValueError(f"memory id must be a UUID, got {value!r}")
+        return canonical
 
     @property
     def memory_id(self) -> str:

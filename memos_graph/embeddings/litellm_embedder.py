@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from memos_graph.config import EmbedderSettings
 from memos_graph.errors import BackendUnavailable, ConfigurationError, InvalidInput, MemosError
+from memos_graph.llm.loader import import_litellm
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +31,7 @@ class LiteLLMEmbedder:
     """
 
     def __init__(self, settings: EmbedderSettings) -> None:
-        # litellm fetches a price list over the network at import unless told not to.
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        import litellm
+        litellm = import_litellm()
 
         # Otherwise litellm prints a provider list and debugging hints to stdout on every failure.
         litellm.suppress_debug_info = True

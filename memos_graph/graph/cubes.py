@@ -1,23 +1,20 @@
-"""MemCube nodes (neomodel for the node and its OWNS edge) and the caller-relative cube queries."""
+"""MemCube nodes (their properties declared in graph/models.py) and the caller-relative cube queries."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import neo4j
 from neo4j import ManagedTransaction
-from neomodel import db
-from neomodel.exceptions import UniqueProperty
 
 from memos_graph.domain import MemCube, Permission
-from memos_graph.errors import Conflict
+from memos_graph.errors import Conflict, NotFound
 from memos_graph.graph.convert import iso
 from memos_graph.graph.cube_index import drop_dedicated_index
-from memos_graph.graph.models import MemCubeNode, UserNode
 from memos_graph.graph.queries import query
-from memos_graph.graph.store import GraphStore, run_named, translate_errors
+from memos_graph.graph.store import GraphStore, run_named
 
 # A purge runs in batches of 5,000 nodes; this bounds the whole statement (about a million nodes here).
 PURGE_TIMEOUT_S = 3_600.0
@@ -64,6 +61,20 @@ def relations_in(tx: ManagedTransaction, user_id: str, cube_ids: Sequence[str]) 
     return {relation.cube.cube_id: relation for relation in relations}
 
 
+@dataclass(frozen=True)
+class CubeGuard:
+    """A check of a user's relations to cubes that a write runs first, inside its own transaction, so that
+    a share revoked meanwhile still counts. `check` sees the relations of the cubes that exist (domain
+    objects only); it raises to refuse the write, which then rolls back."""
+
+    user_id: str
+    cube_ids: tuple[str, ...]
+    check: Callable[[Mapping[str, CubeRelation]], None]
+
+    def __call__(self, tx: ManagedTransaction) -> None:
+        self.check(relations_in(tx, self.user_id, self.cube_ids))
+
+
 class CubeRepository:
     """Create cubes, read how users relate to them, share, load and unload."""
 
@@ -81,29 +92,23 @@ class CubeRepository:
     ) -> MemCube:
         """Create a cube owned by owner_id and loaded for it, in one transaction; Conflict if the id is taken."""
         try:
-            with translate_errors(), db.write_transaction:
-                owner: Any = UserNode.nodes.get(user_id=owner_id)
-                node = MemCubeNode(
+            rows = self._store.run_write(
+                lambda tx: run_named(
+                    tx,
+                    "cube_create",
+                    owner_id=owner_id,
                     cube_id=cube_id,
-                    name=cube_name,
+                    cube_name=cube_name,
                     path=cube_path,
                     embedding_model=embedding_model,
                     embedding_dim=embedding_dim,
                 )
-                node.save()
-                owner.owns.connect(node)
-                owner.loaded.connect(node)
-        except UniqueProperty as exc:
+            )
+        except Conflict as exc:  # the only uniqueness a new cube can break
             raise Conflict(f"cube id '{cube_id}' is taken", cube_id=cube_id) from exc
-        return MemCube(
-            cube_id=cube_id,
-            cube_name=cube_name,
-            owner_id=owner_id,
-            cube_path=cube_path,
-            created_at=iso(node.created_at) or "",
-            embedding_model=embedding_model,
-            embedding_dim=embedding_dim,
-        )
+        if not rows:
+            raise NotFound("user", owner_id)
+        return _cube_from_map(rows[0]["cube"], rows[0]["owner_id"])
 
     def relations(self, user_id: str, cube_ids: Sequence[str]) -> dict[str, CubeRelation]:
         """The user's relation to each named cube that exists."""

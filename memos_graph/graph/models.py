@@ -1,4 +1,10 @@
-"""neomodel classes for the User and MemCube nodes and the edges between them (mos-api.md section 1)."""
+"""The declared schema of the User and MemCube nodes and the edges between them (mos-api.md section 1), as
+neomodel classes: their properties, which are required, unique or indexed, and their relationships.
+
+Nothing reads or writes through them (neomodel's process-wide connection is never set): the repositories
+run the named statements cypher/queries/user_create.cypher and cube_create.cypher on the runtime's own
+store, and tests/unit/test_models_schema.py holds those statements and cypher/schema/ to these classes.
+"""
 
 from __future__ import annotations
 
@@ -47,10 +53,10 @@ class UserNode(StructuredNode):
     # `id` is reserved by neomodel for the element id, so the attribute maps onto the `id` property.
     user_id = StringProperty(db_property="id", required=True, unique_index=True)
     name = StringProperty(required=True)
-    role = StringProperty(choices=ROLE_CHOICES, required=True)
+    role = StringProperty(choices=ROLE_CHOICES, required=True, index=True)
     created_at = DateTimeNeo4jFormatProperty(default=utc_now)
     is_active = BooleanProperty(default=True)
-    api_key_hash = StringProperty()
+    api_key_hash = StringProperty(unique_index=True)
 
     owns = RelationshipTo("MemCubeNode", "OWNS")
     loaded = RelationshipTo("MemCubeNode", "LOADED", model=Loaded)
@@ -65,7 +71,7 @@ class MemCubeNode(StructuredNode):
     cube_id = StringProperty(db_property="id", required=True, unique_index=True)
     name = StringProperty(required=True)
     path = StringProperty()
-    created_at = DateTimeNeo4jFormatProperty(default=utc_now)
+    created_at = DateTimeNeo4jFormatProperty(default=utc_now, index=True)
     is_active = BooleanProperty(default=True)
     embedding_model = StringProperty(required=True)
     embedding_dim = IntegerProperty(required=True)

@@ -1,33 +1,18 @@
-"""User nodes, through neomodel."""
+"""User nodes, through the runtime's own store (their properties are declared in graph/models.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from neomodel import db
-from neomodel.exceptions import UniqueProperty
-
 from memos_graph.domain import User, UserRole
 from memos_graph.errors import Conflict
 from memos_graph.graph.convert import iso
-from memos_graph.graph.models import UserNode
 from memos_graph.graph.queries import query
-from memos_graph.graph.store import GraphStore, run_named, translate_errors
-
-
-def to_user(node: UserNode) -> User:
-    """Domain User from its neomodel node."""
-    return User(
-        user_id=node.user_id,
-        user_name=node.name,
-        role=UserRole(node.role),
-        created_at=iso(node.created_at) or "",
-        is_active=bool(node.is_active),
-    )
+from memos_graph.graph.store import GraphStore, run_named
 
 
 def to_user_from_map(properties: dict[str, Any]) -> User:
-    """Domain User from a User node's property map."""
+    """Domain User from a User node's property map: the one converter every user read goes through."""
     return User(
         user_id=properties["id"],
         user_name=properties["name"],
@@ -44,18 +29,20 @@ class UserRepository:
         self._store = store
 
     def get(self, user_id: str) -> User | None:
-        """The user with this id, or None (a read transaction the driver retries, unlike neomodel's)."""
+        """The user with this id, or None (a read transaction the driver retries)."""
         return self.list_by_ids([user_id]).get(user_id)
 
     def create(self, user_id: str, user_name: str, role: UserRole, api_key_hash: str | None = None) -> User:
         """Create a user; Conflict if the id is taken."""
         try:
-            with translate_errors(), db.write_transaction:
-                node = UserNode(user_id=user_id, name=user_name, role=role.value, api_key_hash=api_key_hash)
-                node.save()
-        except UniqueProperty as exc:
+            records = self._store.run_write(
+                lambda tx: run_named(
+                    tx, "user_create", user_id=user_id, user_name=user_name, role=role.value, api_key_hash=api_key_hash
+                )
+            )
+        except Conflict as exc:  # the only uniqueness a new user's id and key hash can break
             raise Conflict(f"user '{user_id}' already exists", user_id=user_id) from exc
-        return to_user(node)
+        return to_user_from_map(records[0]["user"])
 
     def get_by_api_key_hash(self, digest: str) -> User | None:
         """The user holding the key with this hash, or None."""
@@ -94,11 +81,8 @@ class UserRepository:
 
     def list_active(self) -> list[User]:
         """Every active user, oldest first."""
-        with translate_errors():
-            nodes = UserNode.nodes.filter(is_active=True).order_by("created_at")
-            return [to_user(node) for node in nodes]
+        return [to_user_from_map(record["user"]) for record in self._store.read("users_active")]
 
     def any_with_role(self, role: UserRole) -> bool:
         """Whether any user holds this role."""
-        with translate_errors():
-            return UserNode.nodes.filter(role=role.value).first_or_none() is not None
+        return bool(self._store.read("user_with_role_exists", role=role.value))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncGenerator, Awaitable
 from typing import Any, TypeVar
 
 from memos_graph.config import LLMSettings
 from memos_graph.errors import BackendUnavailable
 from memos_graph.llm.base import ChatMessage
+from memos_graph.llm.loader import import_litellm
 
 T = TypeVar("T")
 
@@ -18,11 +18,7 @@ class LiteLLMChat:
     """litellm.completion with the configured model, timeout and retries."""
 
     def __init__(self, settings: LLMSettings) -> None:
-        # litellm fetches a price list over the network at import unless told not to.
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        import litellm
-
-        self._litellm: Any = litellm
+        self._litellm: Any = import_litellm()
         self._settings = settings
 
     def _options(self, messages: list[ChatMessage]) -> dict[str, Any]:

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from memos_graph.domain import CubeAccess, MemCube, Permission, User, UserRole
 
+# The roles above USER: they read every cube, list users, manage other users and create cubes for them.
+PRIVILEGED_ROLES = frozenset({UserRole.ROOT, UserRole.ADMIN})
+
+
+def is_privileged(user: User) -> bool:
+    """ROOT or ADMIN: the one place that says which roles act beyond their own cubes."""
+    return user.role in PRIVILEGED_ROLES
+
 
 def sees_every_cube(user: User) -> bool:
     """ROOT and ADMIN may read every cube."""
-    return user.role in (UserRole.ROOT, UserRole.ADMIN)
+    return is_privileged(user)
 
 
 def cube_access(user: User, cube: MemCube, shared: Permission | None, is_loaded: bool) -> CubeAccess:
@@ -65,13 +73,13 @@ def may_create_user(actor: User, role: UserRole) -> bool:
 
 def may_list_users(actor: User) -> bool:
     """ROOT and ADMIN list users."""
-    return actor.role in (UserRole.ROOT, UserRole.ADMIN)
+    return is_privileged(actor)
 
 
 def may_create_cube(actor: User, owner: User) -> bool:
     """ROOT and ADMIN create cubes for anyone but a guest; a USER only for itself; a GUEST never."""
     if owner.role is UserRole.GUEST:
         return False
-    if actor.role in (UserRole.ROOT, UserRole.ADMIN):
+    if is_privileged(actor):
         return True
     return actor.role is UserRole.USER and actor.user_id == owner.user_id

@@ -5,12 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
-from neo4j import ManagedTransaction
-
+from memos_graph.config import MAX_NAME_CHARS, MAX_PATH_CHARS
 from memos_graph.domain import CubeAccess, MemCube, Permission, User, UserRole
 from memos_graph.errors import AccessDenied, CubeNotAccessible, InvalidInput, NotFound, Unauthenticated
-from memos_graph.graph.cubes import CubeRelation, relations_in
-from memos_graph.graph.memories import Guard
+from memos_graph.graph.cubes import CubeGuard, CubeRelation
 from memos_graph.graph.store import check_deadline
 from memos_graph.services import access
 from memos_graph.services.runtime import Runtime
@@ -104,15 +102,15 @@ class CubeService:
         relation = self._rt.cubes.relations(actor.user_id, [cube_id]).get(cube_id)
         return self._require_write(actor, cube_id, relation)
 
-    def write_guard(self, actor: User, cube_ids: Sequence[str]) -> Guard:
-        """A check run first inside the write transaction, so a share revoked meanwhile still counts."""
+    def write_guard(self, actor: User, cube_ids: Sequence[str]) -> CubeGuard:
+        """A check the repository runs first inside the write transaction, so a share revoked meanwhile still
+        counts."""
 
-        def guard(tx: ManagedTransaction) -> None:
-            relations = relations_in(tx, actor.user_id, cube_ids)
+        def check(relations: Mapping[str, CubeRelation]) -> None:
             for cube_id in cube_ids:
                 self._require_write(actor, cube_id, relations.get(cube_id))
 
-        return guard
+        return CubeGuard(actor.user_id, tuple(cube_ids), check)
 
     def visible(self, actor: User) -> list[CubeAccess]:
         """Every cube the actor may read, with what it may do there."""
@@ -150,14 +148,14 @@ class CubeService:
         cube_id: str | None = None,
     ) -> MemCube:
         """Create a cube for owner_id (loaded for the owner); role rules decide who may."""
-        name = check_text(cube_name, "cube_name", 256)
-        if actor.role not in (UserRole.ROOT, UserRole.ADMIN) and owner_id != actor.user_id:
+        name = check_text(cube_name, "cube_name", MAX_NAME_CHARS)
+        if not access.is_privileged(actor) and owner_id != actor.user_id:
             # Refused before the owner is looked up, so the answer says nothing about whether it exists.
             raise AccessDenied(f"user '{actor.user_id}' may only create cubes for itself")
         owner = self.target_user(owner_id)
         new_id = check_cube_id(cube_id, "cube_id", self._limits) if cube_id is not None else str(uuid.uuid4())
         if cube_path is not None:
-            check_text(cube_path, "cube_path", 4096)
+            check_text(cube_path, "cube_path", MAX_PATH_CHARS)
         if not access.may_create_cube(actor, owner):
             raise AccessDenied(f"user '{actor.user_id}' may not create a cube for '{owner_id}'")
         self.check_quota(owner)

@@ -12,13 +12,13 @@ import time
 import weakref
 from collections import OrderedDict
 
+from memos_graph.config import MAX_KEY_CHARS
 from memos_graph.domain import User
 from memos_graph.errors import Unauthenticated
 from memos_graph.graph.store import GraphStore
 from memos_graph.services.runtime import Runtime
 
 KEY_PREFIX = "mgk_"
-MAX_KEY_CHARS = 200
 # Keys the cache remembers (least recently used first out): enough for every active key of a deployment.
 KEY_CACHE_ENTRIES = 10_000
 # Keys known to be wrong, remembered apart so that a flood of wrong keys cannot push the good ones out.

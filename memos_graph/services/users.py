@@ -8,12 +8,13 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from memos_graph.config import MAX_KEY_CHARS, MAX_NAME_CHARS
 from memos_graph.domain import User, UserRole
 from memos_graph.errors import AccessDenied, Conflict, InvalidInput, NotFound, Unauthenticated
 from memos_graph.graph.cubes import PURGE_TIMEOUT_S
 from memos_graph.services import access
 from memos_graph.services.cubes import CubeService
-from memos_graph.services.identity import MAX_KEY_CHARS, forget_user, hash_api_key, issue_key, new_api_key, store_key
+from memos_graph.services.identity import forget_user, hash_api_key, issue_key, new_api_key, store_key
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import check_id, check_text
 
@@ -75,7 +76,7 @@ class UserService:
     ) -> User:
         """Create a user; ROOT and ADMIN may, within their limits."""
         check_id(user_id, "user_id", self._rt.config.limits)
-        name = check_text(user_name, "user_name", 256) if user_name is not None else user_id
+        name = check_text(user_name, "user_name", MAX_NAME_CHARS) if user_name is not None else user_id
         role = UserRole(role)
         if not access.may_create_user(actor, role):
             raise AccessDenied(f"a {actor.role.value} may not create a {role.value} user")
@@ -92,7 +93,7 @@ class UserService:
 
     def _managed(self, actor: User, user_id: str, what: str) -> User:
         """The user another may manage (ROOT: anyone but ROOT; ADMIN: USER and GUEST), active or not."""
-        if actor.role not in (UserRole.ROOT, UserRole.ADMIN):
+        if not access.is_privileged(actor):
             # Refused before any lookup: the answer says nothing about whether the user exists.
             raise AccessDenied(f"only ROOT and ADMIN may {what} users")
         check_id(user_id, "user_id", self._rt.config.limits)

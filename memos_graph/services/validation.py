@@ -8,15 +8,14 @@ import json
 import math
 import re
 import unicodedata
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from memos_graph.config import LimitSettings
+from memos_graph.config import MAX_METADATA_DEPTH, MAX_NAME_CHARS, LimitSettings
 from memos_graph.domain.filters import NO_FILTER, MemoryFilter
-from memos_graph.domain.memory import TextualMemoryMetadata, is_encodable, text_problem
+from memos_graph.domain.memory import TextualMemoryMetadata, canonical_uuid, checked_text, is_encodable
 from memos_graph.errors import InvalidInput
 from memos_graph.graph.convert import iso_from_text
 
@@ -70,10 +69,7 @@ def check_id(value: object, what: str, limits: LimitSettings) -> str:
 
 def is_valid_memory_id(value: object) -> bool:
     """Whether the value is a memory id in canonical UUID form."""
-    try:
-        return isinstance(value, str) and str(uuid.UUID(value)) == value
-    except ValueError:
-        return False
+    return isinstance(value, str) and canonical_uuid(value) == value
 
 
 def is_page_key(order_key: str, memory_id: str) -> bool:
@@ -94,19 +90,15 @@ def check_memory_id(value: object) -> str:
     """A memory id: a UUID in canonical form."""
     if not isinstance(value, str):
         raise InvalidInput("memory id must be a string")
-    try:
-        return str(uuid.UUID(value))
-    except ValueError as exc:
-        raise InvalidInput(f"memory id must be a UUID, got {value[:64]!r}") from exc
+    canonical = canonical_uuid(value)
+    if canonical is None:
+        raise InvalidInput(f"memory id must be a UUID, got {value[:64]!r}")
+    return canonical
 
 
 def check_text(value: object, what: str, max_chars: int) -> str:
     """Text that is a string, not blank after trimming, and within the size limit."""
-    problem = text_problem(value, max_chars)
-    if problem is not None:
-        raise InvalidInput(f"{what} {problem}")
-    assert isinstance(value, str)
-    return value.strip()
+    return checked_text(value, what, max_chars, InvalidInput).strip()
 
 
 def check_texts(values: str | Sequence[str], limits: LimitSettings) -> list[str]:
@@ -157,10 +149,9 @@ def check_top_k(value: object, default: int, limits: LimitSettings) -> int:
     return value
 
 
-# Lists and objects in metadata nested deeper than this, the metadata object itself being level 1, are refused:
-# serialisers give up on deep values (pydantic at 255 levels, json at the recursion limit) and no reader needs
-# them. The check walks the value with a stack, so no depth can make it recurse.
-MAX_METADATA_DEPTH = 32
+# Lists and objects in metadata nested deeper than MAX_METADATA_DEPTH (config.py) are refused: serialisers give
+# up on deep values (pydantic at 255 levels, json at the recursion limit). The check walks the value with a
+# stack, so no depth can make it recurse.
 # Metadata fields outside the size limit: the vector, and the search score, are the server's.
 _UNMEASURED = frozenset({"embedding", "relativity"})
 
@@ -255,9 +246,8 @@ def check_json_value(value: object, where: str, max_chars: int, max_depth: int =
 
 
 def _check_string(text: str, place: str, max_chars: int) -> None:
-    problem = text_problem(text, max_chars) if text.strip() else None
-    if problem is not None:
-        raise InvalidInput(f"{_short(place)} {problem}")
+    if text.strip():  # blank strings are fine inside a JSON value
+        checked_text(text, _short(place), max_chars, InvalidInput)
 
 
 def _check_key(key: object, place: str, max_chars: int) -> None:
@@ -303,6 +293,6 @@ def check_messages(messages: object, limits: LimitSettings) -> list[dict[str, st
         }
         for optional in ("chat_time", "message_id", "name"):
             value = message.get(optional)
-            entry[optional] = None if value is None else check_text(value, f"{where}.{optional}", 256)
+            entry[optional] = None if value is None else check_text(value, f"{where}.{optional}", MAX_NAME_CHARS)
         checked.append(entry)
     return checked

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import neo4j
 import pytest
-from neomodel import db
 from pydantic import SecretStr
 
 from memos_graph import MOS, MOSConfig
@@ -60,18 +59,11 @@ def outage_server(
 
 @pytest.fixture(scope="module")
 def outage_mos(outage_settings: Neo4jSettings, embedder: Embedder) -> Iterator[MOS]:
-    """An in-process MOS (root) on the separate Neo4j.
-
-    Runtime.start points neomodel's one process-wide connection at its own driver, so while this runtime
-    lives, user and cube lookups of every other runtime in the process go to the separate Neo4j too. The
-    fixture is module-scoped and hands neomodel back to the driver it had before.
-    """
-    previous = db.driver
+    """An in-process MOS (root) on the separate Neo4j; its runtime's own driver serves every read and write,
+    so the other runtimes of the process stay on theirs."""
     config = MOSConfig(neo4j=outage_settings, root_api_key=SecretStr(ROOT_KEY))
     runtime = Runtime.start(config, embedder)
     try:
         yield MOS(config, runtime=runtime)
     finally:
         runtime.close()
-        if previous is not None:
-            db.set_connection(driver=previous)

@@ -14,7 +14,6 @@ from typing import Any
 
 import neo4j
 import pytest
-from neomodel import db
 from pydantic import SecretStr
 
 from memos_graph import MOS, MOSConfig
@@ -59,16 +58,6 @@ def graph(neo4j_own: Neo4jSettings) -> Iterator[neo4j.Driver]:
     driver = driver_for(neo4j_own)
     yield driver
     driver.close()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def neomodel_restored() -> Iterator[None]:
-    """Each MOS here points neomodel's process-wide connection at its own driver; afterwards it gets back the
-    driver it had before this module (the session's, when other tests run in the same process)."""
-    previous = db.driver
-    yield
-    if previous is not None:
-        db.set_connection(driver=previous)
 
 
 @pytest.fixture(autouse=True)
@@ -126,7 +115,7 @@ def close_to(a: list[float], b: list[float]) -> bool:
 
 def seeded(config: MOSConfig, texts: list[str]) -> tuple[MOS, str]:
     """A MOS on the config, a user with a cube holding the texts."""
-    mos = MOS(config)
+    mos = MOS(config, apply_schema=True)
     mos.create_user("alice")
     cube = mos.create_cube_for_user("notes", owner_id="alice")
     if texts:
@@ -238,24 +227,34 @@ def test_a_changed_model_is_refused_at_start(neo4j_own: Neo4jSettings, llm_serve
     mos, _ = seeded(config_for(neo4j_own, embedder_settings(llm_server)), TEXTS[:2])
     mos.close()
     with pytest.raises(ConfigurationError) as other_dimension:
-        MOS(config_for(neo4j_own, embedder_settings(llm_server, model=LARGE)))
+        MOS(config_for(neo4j_own, embedder_settings(llm_server, model=LARGE)), apply_schema=True)
     assert "dimension 16 but the embedder produces 24" in other_dimension.value.message
     assert "memos-graph maintenance re-embed" in other_dimension.value.message
     llm_server.reset_embeddings(dimensions={**DIMENSIONS, "fake-embed-other": 16})
     with pytest.raises(ConfigurationError) as same_dimension:
-        MOS(config_for(neo4j_own, embedder_settings(llm_server, model="fake-embed-other")))
+        MOS(config_for(neo4j_own, embedder_settings(llm_server, model="fake-embed-other")), apply_schema=True)
     assert f"embedded with openai/{SMALL} (1 cube)" in same_dimension.value.message
     assert "openai/fake-embed-other" in same_dimension.value.message
-    MOS(config_for(neo4j_own, embedder_settings(llm_server))).close()  # the graph's own model still starts
+    # The graph's own model still starts.
+    MOS(config_for(neo4j_own, embedder_settings(llm_server)), apply_schema=True).close()
+
+
+def test_mos_applies_the_schema_only_when_asked(
+    neo4j_own: Neo4jSettings, graph: neo4j.Driver, llm_server: FakeOpenAI
+) -> None:
+    MOS(config_for(neo4j_own, embedder_settings(llm_server))).close()
+    assert index_dimensions(graph) == {}
+    MOS(config_for(neo4j_own, embedder_settings(llm_server)), apply_schema=True).close()
+    assert index_dimensions(graph) == {"memory_embedding": DIMENSIONS[SMALL]}
 
 
 def test_an_unfinished_reembed_is_refused_at_start(
     neo4j_own: Neo4jSettings, graph: neo4j.Driver, llm_server: FakeOpenAI
 ) -> None:
-    MOS(config_for(neo4j_own, embedder_settings(llm_server))).close()
+    MOS(config_for(neo4j_own, embedder_settings(llm_server)), apply_schema=True).close()
     graph.execute_query("MATCH (s:MemosGraphSchema) SET s.reembed_model = 'openai/x', s.reembed_dim = 24")
     with pytest.raises(ConfigurationError, match="re-embed of the graph with openai/x began and did not finish"):
-        MOS(config_for(neo4j_own, embedder_settings(llm_server)))
+        MOS(config_for(neo4j_own, embedder_settings(llm_server)), apply_schema=True)
 
 
 def test_reembed_switches_the_graph_to_another_model(
@@ -315,7 +314,7 @@ def test_reembed_switches_the_graph_to_another_model(
 
     large = config_for(neo4j_own, embedder_settings(llm_server, model=LARGE), search={"dedicated_index_min_memories": 6,
                                                                                         "exact_scan_max_memories": 0})
-    mos = MOS(large)
+    mos = MOS(large, apply_schema=True)
     try:  # searches work, through the cube's own index too (no exact scan)
         assert mos.search(TEXTS[7], user_id="alice", top_k=2)["text_mem"][0]["memories"][0].memory == TEXTS[7]
         ids = mos.add(memory_content=["Alice bought a piano"], mem_cube_id=big, user_id="alice")
@@ -323,7 +322,7 @@ def test_reembed_switches_the_graph_to_another_model(
     finally:
         mos.close()
     with pytest.raises(ConfigurationError):  # and the old model is refused now
-        MOS(small)
+        MOS(small, apply_schema=True)
 
 
 def test_reembed_of_an_empty_graph_and_same_model_helper(neo4j_own: Neo4jSettings, llm_server: FakeOpenAI) -> None:

@@ -23,6 +23,7 @@ SCANS = {"AllNodesScan", "NodeByLabelScan", "NodeIndexScan", "DirectedRelationsh
 # Statements whose work is the whole graph, by design (each named with why).
 WHOLE_GRAPH = {
     "user_accessible_cubes_all": "ROOT and ADMIN see every active cube",
+    "users_active": "ROOT and ADMIN list every active user",
     "reembed_cubes": "maintenance re-embed walks every cube",
     "reembed_forget_cube_indexes": "maintenance re-embed drops every per-cube index record",
 }

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from memos_graph import MOS, Conflict, InvalidInput, TextualMemoryItem, TextualMemoryMetadata, UserRole
-from memos_graph.services.validation import MAX_METADATA_DEPTH
+from memos_graph.config import MAX_METADATA_DEPTH
 from testkit.security import Caller, SecurityEnv, codes
 
 pytestmark = pytest.mark.neo4j

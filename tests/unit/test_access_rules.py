@@ -95,3 +95,13 @@ def test_cube_creation_rules() -> None:
     assert access.may_create_cube(user(UserRole.ADMIN), alice)
     assert not access.may_create_cube(user(UserRole.ROOT), guest)
     assert not access.may_create_cube(guest, guest)
+
+
+@pytest.mark.parametrize("role", list(UserRole))
+def test_one_rule_says_which_roles_act_beyond_their_own_cubes(role: UserRole) -> None:
+    privileged = role in (UserRole.ROOT, UserRole.ADMIN)
+    actor = user(role)
+    assert access.is_privileged(actor) is privileged
+    assert access.sees_every_cube(actor) is privileged
+    assert access.may_list_users(actor) is privileged
+    assert access.may_create_cube(actor, user(UserRole.USER, "another")) is privileged
