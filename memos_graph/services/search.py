@@ -20,6 +20,7 @@ import math
 from collections.abc import Sequence
 
 from memos_graph.domain import NO_FILTER, MemoryFilter, TextualMemoryItem, User
+from memos_graph.domain.results import CubeMemories, MemoryResults
 from memos_graph.errors import IndexUnavailable, InvalidInput
 from memos_graph.graph.memories import CubeCandidates, SearchStart
 from memos_graph.graph.schema import VECTOR_INDEX
@@ -27,7 +28,6 @@ from memos_graph.graph.store import phase
 from memos_graph.ranking.analyzer import query_terms
 from memos_graph.ranking.fusion import convex, cosine_relevance, reciprocal_rank
 from memos_graph.services.cubes import CubeService
-from memos_graph.services.memories import SearchShape, grouped
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import check_cube_id, check_filter, check_id, check_text, check_top_k
 
@@ -49,7 +49,7 @@ class SearchService:
         top_k: int | None = None,
         threshold: float | None = None,
         where: object = None,
-    ) -> SearchShape:
+    ) -> MemoryResults:
         """Top-k memories per cube: the named cubes (each must be readable), else the caller's loaded cubes.
 
         The caller is a user or a user id; either way it is read afresh, with the cubes, in the search's first
@@ -90,7 +90,7 @@ class SearchService:
                     f"{len(cubes)} loaded cubes to search; the limit is {most}: name the cubes to search "
                     "(cubeIds / install_cube_ids) or unregister some"
                 )
-        groups = []
+        groups: list[CubeMemories] = []
         for entry in cubes:
             cube_id = entry.cube.cube_id
             found = start.candidates.get(cube_id)
@@ -101,8 +101,9 @@ class SearchService:
             else:
                 ranked = [scored(item, cosine_relevance(item.metadata.relativity or 0.0))
                           for item in self.vector_hits(cube_id, vector, k, found, condition)]
-            groups.append((cube_id, [item for item in ranked if (item.metadata.relativity or 0.0) >= minimum]))
-        return grouped(groups)
+            kept = tuple(item for item in ranked if (item.metadata.relativity or 0.0) >= minimum)
+            groups.append(CubeMemories(cube_id, kept))
+        return MemoryResults(tuple(groups))
 
     def pool_size(self, top_k: int) -> int:
         """How many candidates each ranking contributes to the fusion."""
