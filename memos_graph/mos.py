@@ -18,7 +18,7 @@ from memos_graph.domain.results import MemoryResults, UserInfo
 from memos_graph.embeddings import Embedder
 from memos_graph.errors import InvalidInput
 from memos_graph.graph.store import call_within
-from memos_graph.services.bundle import Services
+from memos_graph.services.container import start_services
 from memos_graph.services.memories import SearchShape, grouped
 from memos_graph.services.runtime import Runtime
 
@@ -109,26 +109,20 @@ class MOS:
         self, config: MOSConfig | None = None, *, embedder: Embedder | None = None, runtime: Runtime | None = None
     ) -> None:
         self.config = config or (runtime.config if runtime else MOSConfig.load())
-        self._owns_runtime = runtime is None
-        self.runtime = runtime or Runtime.start(self.config, embedder)
-        try:
-            self.services = Services.over(self.runtime)
-            self.cubes = self.services.cubes
-            self.users = self.services.users
-            self.memories = self.services.memories
-            self.searcher = self.services.search
-            self.user_id = self.config.user_id
-            self.users.bootstrap(self.config.user_id, self.config.user_name, self.config.root_api_key)
-        except BaseException:
-            self.close()
-            raise
+        self._started = start_services(self.config, runtime, embedder)
+        self.runtime = self._started.runtime
+        self.services = self._started.services
+        self.cubes = self.services.cubes
+        self.users = self.services.users
+        self.memories = self.services.memories
+        self.searcher = self.services.search
+        self.user_id = self.config.user_id
 
     # -- lifecycle --------------------------------------------------------------------------------
 
     def close(self) -> None:
         """Release the Neo4j driver (when this MOS created it)."""
-        if self._owns_runtime:
-            self.runtime.close()
+        self._started.close()
 
     def __enter__(self) -> MOS:
         return self
