@@ -40,6 +40,7 @@ from graphql_schema.websocket import SubscriptionEndpoint
 from memos_graph.config import MOSConfig
 from memos_graph.errors import BackendUnavailable, MemosError
 from memos_graph.services.bundle import Services
+from memos_graph.services.container import Started, start_services
 from memos_graph.services.identity import bearer_token
 from memos_graph.services.runtime import Runtime
 
@@ -279,8 +280,7 @@ class ServiceHolder:
     def __init__(self, config: MOSConfig | None, runtime: Runtime | None) -> None:
         self._config = config
         self._runtime = runtime
-        self._services: Services | None = None
-        self._owns_runtime = runtime is None
+        self._started: Started | None = None
         self._pool: WorkerPool | None = None
 
     def pool(self) -> WorkerPool | None:
@@ -289,27 +289,25 @@ class ServiceHolder:
 
     def get(self) -> Services:
         """The running services; BackendUnavailable before start-up finished."""
-        if self._services is None:
+        if self._started is None:
             raise BackendUnavailable("the service is starting")
-        return self._services
+        return self._started.services
 
     def start(self) -> None:
         """Connect, apply the schema, load the embedder, make sure the root user and its key exist."""
-        runtime = self._runtime or Runtime.start(self._config or MOSConfig.load())
-        services = Services.over(runtime)
-        config = runtime.config
-        services.users.bootstrap(config.user_id, config.user_name, config.root_api_key)
-        self._pool = WorkerPool(config.limits.max_worker_threads, config.limits.max_workers_per_caller)
-        self._runtime, self._services = runtime, services
+        started = start_services(self._config or MOSConfig.load(), self._runtime)
+        limits = started.runtime.config.limits
+        self._pool = WorkerPool(limits.max_worker_threads, limits.max_workers_per_caller)
+        self._started = started
 
     def stop(self) -> None:
         """Close the driver if this holder opened it."""
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
-        if self._owns_runtime and self._runtime is not None:
-            self._runtime.close()
-        self._services = None
+        if self._started is not None:
+            self._started.close()
+        self._started = None
 
 
 def create_app(config: MOSConfig | None = None, runtime: Runtime | None = None) -> Starlette:
@@ -329,7 +327,7 @@ def create_app(config: MOSConfig | None = None, runtime: Runtime | None = None) 
         try:
             services = holder.get()
             deadline = services.runtime.config.neo4j.call_deadline_s
-            await within_deadline(lambda: services.runtime.store.run_statement("RETURN 1 AS ok"), deadline)
+            await within_deadline(services.health.check, deadline)
         except MemosError as exc:
             return JSONResponse({"status": "unavailable", "neo4j": exc.message}, status_code=503)
         return JSONResponse({"status": "ok", "neo4j": "up"})

@@ -143,12 +143,12 @@ class Context:
     # the caller's access; it caches per request.
     @functools.cached_property
     def user_loader(self) -> DataLoader[str, User | None]:
-        return self._loader(lambda ids: self.services.runtime.users.list_by_ids(list(ids)), None)
+        return self._loader(self._walk.users, None)
 
     @functools.cached_property
     def cube_loader(self) -> DataLoader[str, CubeAccess | None]:
         """The caller's access to each cube; None where the caller may not read it."""
-        return self._loader(lambda ids: self.services.cubes.readable_subset(self.caller, ids, self.access), None)
+        return self._loader(lambda ids: self._walk.cubes(self.caller, ids, self.access), None)
 
     @functools.cached_property
     def owned_cubes_loader(self) -> DataLoader[str, list[CubeAccess]]:

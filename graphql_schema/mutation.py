@@ -76,23 +76,13 @@ class Mutation:
         owner = user_of(input.owner_id) if input.owner_id is not None else ctx.caller.user_id
         cube_id = None if input.id is None else str(input.id)
 
-        def create() -> MemCubeType:
-            cube = ctx.services.cubes.create_cube(ctx.caller, input.name, owner, input.path, cube_id)
-            (access,) = ctx.services.cubes.readable(ctx.caller, [cube.cube_id])
-            return MemCubeType.of(access)
-
-        return await ctx.run(create)
+        created = await ctx.run(lambda: ctx.services.create_cube(ctx.caller, input.name, owner, input.path, cube_id))
+        return MemCubeType.of(created)
 
     @strawberry.mutation(description="Load a cube the caller may read into its loaded cubes.")
     async def register_cube(self, info: Info, cube_id: strawberry.ID) -> MemCubeType:
         ctx = info.context
-
-        def register() -> MemCubeType:
-            ctx.services.cubes.register(ctx.caller, cube_of(cube_id))
-            (access,) = ctx.services.cubes.readable(ctx.caller, [cube_of(cube_id)])
-            return MemCubeType.of(access)
-
-        return await ctx.run(register)
+        return MemCubeType.of(await ctx.run(lambda: ctx.services.register_cube(ctx.caller, cube_of(cube_id))))
 
     @strawberry.mutation(description="Remove a cube from the caller's loaded cubes; its data stays.")
     async def unregister_cube(self, info: Info, cube_id: strawberry.ID) -> bool:
@@ -168,20 +158,18 @@ class Mutation:
              "name": m.name}
             for m in input.messages
         ]
-
-        def add() -> AddMemoriesPayload:
-            target = cube_id or ctx.services.cubes.default_cube(ctx.caller).cube.cube_id
-            ids = ctx.services.add(
+        target, ids = await ctx.run(
+            lambda: ctx.services.add_to(
                 ctx.caller,
+                cube_id,
                 messages=messages,
                 content=input.content,
                 doc_path=input.doc_path,
-                mem_cube_id=target,
                 session_id=input.session_id,
-            )
-            return AddMemoriesPayload(cube_id=strawberry.ID(target), ids=[strawberry.ID(i) for i in ids])
-
-        return await ctx.run(add, uses_llm=True)
+            ),
+            uses_llm=True,
+        )
+        return AddMemoriesPayload(cube_id=strawberry.ID(target), ids=[strawberry.ID(i) for i in ids])
 
     @strawberry.mutation(description="Replace a memory's text and the given metadata; the old version is kept.")
     async def update_memory(self, info: Info, input: UpdateMemoryInput) -> MemoryType:

@@ -10,6 +10,7 @@ from graphql_schema.context import Info
 from graphql_schema.ids import cube_of, memory_of, parse_global
 from graphql_schema.inputs import MemoryOrderInput, MemoryWhere, filter_of
 from graphql_schema.types import (
+    CubeMemories,
     DocumentType,
     MemCubeType,
     MemoryConnection,
@@ -19,26 +20,25 @@ from graphql_schema.types import (
     UserInfo,
     UserType,
 )
-from memos_graph.services.memories import MAX_PAGE, SearchShape
+from memos_graph.domain.results import MemoryResults
+from memos_graph.services.memories import MAX_PAGE
 
 NODE_TYPES: dict[str, type[UserType | MemCubeType | MemoryType | MessageType | DocumentType]] = {
     "User": UserType, "MemCube": MemCubeType, "Memory": MemoryType, "Message": MessageType, "Document": DocumentType,
 }
 
-def search_result(shape: SearchShape) -> SearchResult:
-    """GraphQL form of the MOS result shape."""
-    from graphql_schema.types import CubeMemories
-
+def search_result(results: MemoryResults) -> SearchResult:
+    """GraphQL form of the MOS result shape (no activation or parametric memories)."""
     return SearchResult(
         text_mem=[
             CubeMemories(
-                cube_id=strawberry.ID(group["cube_id"]),
-                memories=[MemoryType.of(item, group["cube_id"]) for item in group["memories"]],
+                cube_id=strawberry.ID(group.cube_id),
+                memories=[MemoryType.of(item, group.cube_id) for item in group.memories],
             )
-            for group in shape["text_mem"]
+            for group in results.cubes
         ],
-        act_mem=list(shape["act_mem"]),
-        para_mem=list(shape["para_mem"]),
+        act_mem=[],
+        para_mem=[],
     )
 
 
@@ -47,8 +47,9 @@ class Query:
     @strawberry.field(description="The caller and every cube it may read.")
     async def me(self, info: Info) -> UserInfo:
         ctx = info.context
-        cubes = await ctx.run(lambda: ctx.services.cubes.visible(ctx.caller))
-        return UserInfo(user=UserType.of(ctx.caller), accessible_cubes=[MemCubeType.of(c) for c in cubes])
+        found = await ctx.run(lambda: ctx.services.users.user_info(ctx.caller))
+        cubes = [MemCubeType.of(entry) for entry in found.accessible_cubes]
+        return UserInfo(user=UserType.of(found.user), accessible_cubes=cubes)
 
     @strawberry.field(description="Active users (ROOT and ADMIN only).")
     async def users(self, info: Info) -> list[UserType]:
@@ -125,7 +126,7 @@ class Query:
         ctx = info.context
         ids = None if cube_ids is None else [cube_of(c) for c in cube_ids]
         condition = filter_of(filter)
-        shape = await ctx.run(
+        found = await ctx.run(
             lambda: ctx.services.search.search(ctx.caller, query, ids, top_k, threshold, condition)
         )
-        return search_result(shape)
+        return search_result(found)

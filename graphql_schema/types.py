@@ -112,9 +112,9 @@ class UserType(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[UserType | None]:
         """node(id:) for users: the caller itself, or (ROOT, ADMIN) any user; others' are null, as if unknown."""
-        caller = info.context.caller
+        ctx = info.context
         ids = list(node_ids)
-        visible = [i for i in ids if i == caller.user_id or caller.role.value in ("root", "admin")]
+        visible = [i for i in ids if ctx.services.traversal.sees_user(ctx.caller, i)]
         found = await info.context.user_loader.load_many(visible)
         users = dict(zip(visible, found, strict=True))
         return [None if users.get(i) is None else UserType.of(cast(User, users[i])) for i in ids]

@@ -14,11 +14,12 @@ from typing import Any, TypeVar
 
 from memos_graph.config import MOSConfig
 from memos_graph.domain import MemoryFilter, Permission, TextualMemoryItem, User, UserRole
+from memos_graph.domain.results import MemoryResults, UserInfo
 from memos_graph.embeddings import Embedder
 from memos_graph.errors import InvalidInput
 from memos_graph.graph.store import call_within
-from memos_graph.services.bundle import Services
-from memos_graph.services.memories import SearchShape
+from memos_graph.services.container import start_services
+from memos_graph.services.memories import SearchShape, grouped
 from memos_graph.services.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,47 @@ def _deadline_s(mos: Any, name: str) -> float:
     if name in _TRANSFER_CALLS:
         return config.transfer.timeout_s
     return config.call_deadline_s(uses_llm=name in _LLM_CALLS)
+
+
+def search_shape(results: MemoryResults) -> SearchShape:
+    """MemOS's search result: textual memories grouped by cube, empty activation and parametric memories."""
+    return grouped([(group.cube_id, list(group.memories)) for group in results.cubes])
+
+
+def user_list_shape(users: Sequence[User]) -> list[dict[str, Any]]:
+    """MemOS's list_users entries."""
+    return [
+        {
+            "user_id": user.user_id,
+            "user_name": user.user_name,
+            "role": user.role.value,
+            "created_at": user.created_at,
+            "is_active": user.is_active,
+        }
+        for user in users
+    ]
+
+
+def user_info_shape(info: UserInfo) -> dict[str, Any]:
+    """MemOS's get_user_info: the user's fields and its accessible cubes."""
+    user = info.user
+    return {
+        "user_id": user.user_id,
+        "user_name": user.user_name,
+        "role": user.role.value,
+        "created_at": user.created_at,
+        "accessible_cubes": [
+            {
+                "cube_id": entry.cube.cube_id,
+                "cube_name": entry.cube.cube_name,
+                "cube_path": entry.cube.cube_path,
+                "owner_id": entry.cube.owner_id,
+                "is_loaded": entry.is_loaded,
+                "can_write": entry.can_write,
+            }
+            for entry in info.accessible_cubes
+        ],
+    }
 
 
 def with_deadlines(cls: M) -> M:
@@ -79,26 +121,20 @@ class MOS:
         apply_schema: bool = False,
     ) -> None:
         self.config = config or (runtime.config if runtime else MOSConfig.load())
-        self._owns_runtime = runtime is None
-        self.runtime = runtime or Runtime.start(self.config, embedder, apply_schema=apply_schema)
-        try:
-            self.services = Services.over(self.runtime)
-            self.cubes = self.services.cubes
-            self.users = self.services.users
-            self.memories = self.services.memories
-            self.searcher = self.services.search
-            self.user_id = self.config.user_id
-            self.users.bootstrap(self.config.user_id, self.config.user_name, self.config.root_api_key)
-        except BaseException:
-            self.close()
-            raise
+        self._started = start_services(self.config, runtime, embedder, apply_schema=apply_schema)
+        self.runtime = self._started.runtime
+        self.services = self._started.services
+        self.cubes = self.services.cubes
+        self.users = self.services.users
+        self.memories = self.services.memories
+        self.searcher = self.services.search
+        self.user_id = self.config.user_id
 
     # -- lifecycle --------------------------------------------------------------------------------
 
     def close(self) -> None:
         """Release the Neo4j driver (when this MOS created it)."""
-        if self._owns_runtime:
-            self.runtime.close()
+        self._started.close()
 
     def __enter__(self) -> MOS:
         return self
@@ -117,11 +153,11 @@ class MOS:
 
     def list_users(self) -> list[dict[str, Any]]:
         """Active users with id, name, role, creation time and status."""
-        return self.users.list_users(self._actor(None))
+        return user_list_shape(self.users.list_users(self._actor(None)))
 
     def get_user_info(self, user_id: str | None = None) -> dict[str, Any]:
         """The user and every cube it may read, with `is_loaded`."""
-        return self.users.user_info(self._actor(user_id))
+        return user_info_shape(self.users.user_info(self._actor(user_id)))
 
     def rotate_api_key(self, user_id: str | None = None) -> str:
         """Issue a new API key for the user (the old one stops working) and return it; shown only now."""
@@ -240,7 +276,8 @@ class MOS:
         its fields as a dict, e.g. {"memory_types": ["UserMemory"], "tags_any": ["work"], "created_from":
         datetime}; MemOS-style {"memory_type": "UserMemory"} too) each cube ranks only the memories that pass.
         """
-        return self.searcher.search(user_id or self.user_id, query, install_cube_ids, top_k, threshold, filter)
+        found = self.searcher.search(user_id or self.user_id, query, install_cube_ids, top_k, threshold, filter)
+        return search_shape(found)
 
     def get(self, mem_cube_id: str, memory_id: str, user_id: str | None = None) -> TextualMemoryItem:
         """One memory."""

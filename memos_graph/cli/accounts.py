@@ -8,6 +8,7 @@ from typing import Any
 
 from memos_graph.cli.session import Outcome, Session, to_jsonable
 from memos_graph.domain import Permission, UserRole
+from memos_graph.mos import user_list_shape
 from memos_graph.services.transfer import TransferReport
 
 
@@ -24,7 +25,7 @@ def run_user_create(args: argparse.Namespace, session: Session) -> Outcome:
 
 def run_user_list(args: argparse.Namespace, session: Session) -> Outcome:
     """Active users (ROOT and ADMIN only)."""
-    users = session.mos.users.list_users(session.actor())
+    users = user_list_shape(session.mos.users.list_users(session.actor()))
     lines = [f"{'ID':<32} {'ROLE':<6} {'CREATED':<32} NAME"]
     lines += [f"{u['user_id']:<32} {u['role']:<6} {u['created_at']:<32} {u['user_name']}" for u in users]
     return Outcome({"users": to_jsonable(users)}, "\n".join(lines))

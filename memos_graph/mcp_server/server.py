@@ -185,8 +185,8 @@ def _register_tools(server: MCPServer[Any], calls: Calls) -> None:
         def work(caller: User) -> SearchResult:
             found = services.search.search(caller, query, cube_ids, top_k, threshold)
             return SearchResult(cubes=[
-                CubeMemories(cube_id=group["cube_id"], memories=[Memory.of(item) for item in group["memories"]])
-                for group in found["text_mem"]
+                CubeMemories(cube_id=group.cube_id, memories=[Memory.of(item) for item in group.memories])
+                for group in found.cubes
             ])
 
         def summary(result: SearchResult) -> str:

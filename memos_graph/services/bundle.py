@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
-from memos_graph.domain import User
+from memos_graph.domain import CubeAccess, User
 from memos_graph.errors import InvalidInput
 from memos_graph.services.chat import ChatService
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.documents import DocumentService
 from memos_graph.services.extraction import FineIngestion
+from memos_graph.services.health import HealthService
 from memos_graph.services.identity import IdentityService
 from memos_graph.services.memories import MemoryService
 from memos_graph.services.runtime import Runtime
@@ -18,6 +20,15 @@ from memos_graph.services.search import SearchService
 from memos_graph.services.transfer import CubeTransferService
 from memos_graph.services.traversal import TraversalService
 from memos_graph.services.users import UserService
+
+
+class AddInput(TypedDict, total=False):
+    """What add() takes besides the actor and the cube."""
+
+    messages: object
+    content: str | Sequence[str] | None
+    doc_path: str | None
+    session_id: str | None
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,7 @@ class Services:
     extraction: FineIngestion
     transfer: CubeTransferService
     traversal: TraversalService
+    health: HealthService
 
     @classmethod
     def over(cls, runtime: Runtime) -> Services:
@@ -54,7 +66,28 @@ class Services:
             extraction=FineIngestion(runtime, memories, search),
             transfer=CubeTransferService(runtime, cubes),
             traversal=TraversalService(runtime, cubes),
+            health=HealthService(runtime),
         )
+
+    def create_cube(
+        self, actor: User, cube_name: str, owner_id: str, cube_path: str | None = None, cube_id: str | None = None
+    ) -> CubeAccess:
+        """Create a cube and answer with the actor's access to it (as GraphQL's createCube returns it)."""
+        cube = self.cubes.create_cube(actor, cube_name, owner_id, cube_path, cube_id)
+        (granted,) = self.cubes.readable(actor, [cube.cube_id])
+        return granted
+
+    def register_cube(self, actor: User, cube_id: str) -> CubeAccess:
+        """Load a cube the actor may read and answer with its access, now loaded."""
+        self.cubes.register(actor, cube_id)
+        (granted,) = self.cubes.readable(actor, [cube_id])
+        return granted
+
+    def add_to(self, actor: User, mem_cube_id: str | None, **given: Unpack[AddInput]) -> tuple[str, list[str]]:
+        """add() that says where it wrote: the named cube, else the actor's default cube; returns the cube id
+        and the memory ids."""
+        target = mem_cube_id or self.cubes.default_cube(actor).cube.cube_id
+        return target, self.add(actor, mem_cube_id=target, **given)
 
     def add(
         self,

@@ -80,7 +80,7 @@ class ChatService:
         self._chat_model()
         found = self._search.search(actor, text)
         memories = sorted(
-            (item for group in found["text_mem"] for item in group["memories"]),
+            found.items(),
             key=lambda item: -(item.metadata.relativity or 0.0),
         )[: self._rt.config.top_k]
         return ChatExchange(actor, session, text, chat_messages(memories, self.history(actor, session), text))

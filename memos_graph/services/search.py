@@ -20,14 +20,13 @@ import math
 from collections.abc import Sequence
 
 from memos_graph.domain import NO_FILTER, MemoryFilter, TextualMemoryItem, User
+from memos_graph.domain.results import CubeMemories, MemoryResults
 from memos_graph.errors import IndexUnavailable, InvalidInput
-from memos_graph.graph.memories import CubeCandidates, SearchStart
-from memos_graph.graph.schema import VECTOR_INDEX
+from memos_graph.graph.memories import CubeCandidates
+from memos_graph.graph.search import SearchIndexes
 from memos_graph.graph.store import phase
-from memos_graph.ranking.analyzer import query_terms
 from memos_graph.ranking.fusion import convex, cosine_relevance, reciprocal_rank
 from memos_graph.services.cubes import CubeService
-from memos_graph.services.memories import SearchShape, grouped
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import check_cube_id, check_filter, check_id, check_text, check_top_k
 
@@ -40,6 +39,8 @@ class SearchService:
     def __init__(self, runtime: Runtime, cubes: CubeService) -> None:
         self._rt = runtime
         self._cubes = cubes
+        config = runtime.config
+        self._indexes = SearchIndexes(runtime.memories, config.search, config.limits.max_cubes_per_search)
 
     def search(
         self,
@@ -49,7 +50,7 @@ class SearchService:
         top_k: int | None = None,
         threshold: float | None = None,
         where: object = None,
-    ) -> SearchShape:
+    ) -> MemoryResults:
         """Top-k memories per cube: the named cubes (each must be readable), else the caller's loaded cubes.
 
         The caller is a user or a user id; either way it is read afresh, with the cubes, in the search's first
@@ -78,8 +79,8 @@ class SearchService:
         with phase("embedding"):
             (vector,) = self._rt.embedder.embed([text])
         hybrid = self._rt.config.search.mode == "hybrid"
-        start = self.candidates(user_id, cube_ids, query_terms(text) if hybrid else [], vector,
-                                self.pool_size(k) if hybrid else k, condition)
+        start = self._indexes.start(user_id, cube_ids, text if hybrid else None, vector,
+                                    self.pool_size(k) if hybrid else k, condition)
         actor = self._cubes.active(user_id, start.caller)
         if cube_ids is not None:
             cubes = self._cubes.readable_among(actor, cube_ids, start.relations)
@@ -90,7 +91,7 @@ class SearchService:
                     f"{len(cubes)} loaded cubes to search; the limit is {most}: name the cubes to search "
                     "(cubeIds / install_cube_ids) or unregister some"
                 )
-        groups = []
+        groups: list[CubeMemories] = []
         for entry in cubes:
             cube_id = entry.cube.cube_id
             found = start.candidates.get(cube_id)
@@ -101,32 +102,14 @@ class SearchService:
             else:
                 ranked = [scored(item, cosine_relevance(item.metadata.relativity or 0.0))
                           for item in self.vector_hits(cube_id, vector, k, found, condition)]
-            groups.append((cube_id, [item for item in ranked if (item.metadata.relativity or 0.0) >= minimum]))
-        return grouped(groups)
+            kept = tuple(item for item in ranked if (item.metadata.relativity or 0.0) >= minimum)
+            groups.append(CubeMemories(cube_id, kept))
+        return MemoryResults(tuple(groups))
 
     def pool_size(self, top_k: int) -> int:
         """How many candidates each ranking contributes to the fusion."""
         settings = self._rt.config.search
         return max(top_k * settings.pool_factor, settings.min_pool)
-
-    def candidates(
-        self,
-        user_id: str,
-        cube_ids: Sequence[str] | None,
-        terms: Sequence[str],
-        vector: Sequence[float],
-        limit: int,
-        where: MemoryFilter = NO_FILTER,
-    ) -> SearchStart:
-        """The caller, its cubes and both rankings' candidates (of memories passing `where`) of every cube it
-        may read, in one round trip (the vector side only for cubes small enough for the exact scan; larger
-        ones add their index search)."""
-        settings = self._rt.config.search
-        with phase("Neo4j search"):
-            return self._rt.memories.search_cubes_hybrid(
-                user_id, cube_ids, terms, vector, limit, settings.exact_scan_max_memories,
-                settings.bm25_k1, settings.bm25_b, self._rt.config.limits.max_cubes_per_search, where,
-            )
 
     def search_hybrid(
         self,
@@ -140,11 +123,12 @@ class SearchService:
     ) -> list[TextualMemoryItem]:
         """The cube's vector and BM25 rankings fused (see memos_graph.ranking.fusion), then the conversational
         neighbours of the best hits; relativity is the fused score, in [0, 1]. `prefetched` is the cube's part
-        of `candidates`, fetched here as user_id when not given (nothing when user_id may not read the cube)."""
+        of the search's first round trip (SearchIndexes.start), fetched here as user_id when not given (nothing
+        when user_id may not read the cube)."""
         settings = self._rt.config.search
         pool = self.pool_size(top_k)
-        found = prefetched or self.candidates(
-            user_id, [cube_id], query_terms(text), vector, pool, where
+        found = prefetched or self._indexes.start(
+            user_id, [cube_id], text, vector, pool, where
         ).candidates.get(cube_id)
         if found is None:
             return []
@@ -196,7 +180,7 @@ class SearchService:
     def search_cube(self, user_id: str, cube_id: str, vector: Sequence[float], top_k: int) -> list[TextualMemoryItem]:
         """Top-k of one cube as user_id (nothing when it may not read the cube), exact for small cubes, index
         with adaptive over-fetch for large ones; relativity is Neo4j's cosine score, (1 + cos) / 2."""
-        found = self.candidates(user_id, [cube_id], [], vector, top_k).candidates.get(cube_id)
+        found = self._indexes.start(user_id, [cube_id], None, vector, top_k).candidates.get(cube_id)
         return [] if found is None else self.vector_hits(cube_id, vector, top_k, found)
 
     def vector_hits(
@@ -245,7 +229,7 @@ class SearchService:
         share = cube_size / total
         candidates = max(settings.min_candidates, math.ceil(top_k / share * settings.overfetch_factor))
         try:
-            found = self.index_rounds(VECTOR_INDEX, cube_id, vector, top_k, candidates, wanted, where)
+            found = self.index_rounds(None, cube_id, vector, top_k, candidates, wanted, where)
             if found is not None:
                 return found
         except IndexUnavailable:
@@ -254,7 +238,7 @@ class SearchService:
 
     def index_rounds(
         self,
-        index: str,
+        own_index: str | None,
         cube_id: str,
         vector: Sequence[float],
         top_k: int,
@@ -262,10 +246,11 @@ class SearchService:
         wanted: int,
         where: MemoryFilter = NO_FILTER,
     ) -> list[TextualMemoryItem] | None:
-        """Ask the index for `candidates`, doubling until `wanted` of the cube's memories (passing `where`)
-        survive; None past max_candidates, or after the first request when there is a filter."""
+        """Ask the cube's own index (None: the shared one) for `candidates`, doubling until `wanted` of the cube's
+        memories (passing `where`) survive; None past max_candidates, or after the first request when there is a
+        filter."""
         while candidates <= self._rt.config.search.max_candidates:
-            found = self._rt.memories.search_index(index, cube_id, vector, top_k, candidates, where)
+            found = self._indexes.nearest(cube_id, vector, top_k, candidates, own_index, where)
             if len(found) >= wanted:
                 return found
             if not where.is_empty():

@@ -1,6 +1,6 @@
 """The graph walks of the GraphQL traversal fields, each for a batch of parents and under the caller's access.
 
-Every method first asks which of the parents' cubes the caller may read (one statement, unless `known`, the
+Every walk first asks which of the parents' cubes the caller may read (one statement, unless `known`, the
 request's record of what it found so far, answers it), then reads only within those (one more): a traversal
 reaches nothing a direct query as the same caller would refuse.
 """
@@ -21,7 +21,8 @@ Known = dict[str, CubeAccess | None] | None
 
 
 class TraversalService:
-    """Batched reads from memories to their versions and provenance, from cubes to shares, users to cubes."""
+    """Batched reads from memories to their versions and provenance, from cubes to shares, users to cubes, and of
+    users and cubes by id."""
 
     def __init__(self, runtime: Runtime, cubes: CubeService) -> None:
         self._rt = runtime
@@ -32,6 +33,20 @@ class TraversalService:
     ) -> list[tuple[str, str]]:
         readable = self._cubes.readable_subset(actor, [cube_id for cube_id, _ in pairs], known)
         return list(dict.fromkeys(pair for pair in pairs if pair[0] in readable))
+
+    def users(self, user_ids: Sequence[str]) -> dict[str, User]:
+        """user id -> the user, for those that exist. No access check: GraphQL reaches users through what the
+        caller may read (a cube's owner, a share's user) or asks sees_user first (node(id:))."""
+        return self._rt.users.list_by_ids(list(user_ids))
+
+    @staticmethod
+    def sees_user(actor: User, user_id: str) -> bool:
+        """Whether looking a user up by id finds it: the actor itself, or any user for those who list users."""
+        return user_id == actor.user_id or access.may_list_users(actor)
+
+    def cubes(self, actor: User, cube_ids: Sequence[str], known: Known = None) -> dict[str, CubeAccess]:
+        """cube id -> the actor's access, for the cubes it may read."""
+        return self._cubes.readable_subset(actor, cube_ids, known)
 
     def histories(
         self, actor: User, pairs: Sequence[tuple[str, str]], known: Known = None

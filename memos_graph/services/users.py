@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any
 
 from pydantic import SecretStr
 
 from memos_graph.config import MAX_KEY_CHARS, MAX_NAME_CHARS
 from memos_graph.domain import User, UserRole
+from memos_graph.domain.results import UserInfo
 from memos_graph.errors import AccessDenied, Conflict, InvalidInput, NotFound, Unauthenticated
 from memos_graph.graph.cubes import PURGE_TIMEOUT_S
 from memos_graph.services import access
@@ -154,35 +154,10 @@ class UserService:
             raise AccessDenied("only ROOT and ADMIN may list users")
         return self._rt.users.list_active()
 
-    def list_users(self, actor: User) -> list[dict[str, Any]]:
-        """Active users as MemOS's list_users shapes them; ROOT and ADMIN only."""
-        return [
-            {
-                "user_id": user.user_id,
-                "user_name": user.user_name,
-                "role": user.role.value,
-                "created_at": user.created_at,
-                "is_active": user.is_active,
-            }
-            for user in self.list_user_objects(actor)
-        ]
+    def list_users(self, actor: User) -> list[User]:
+        """Active users (MOS.list_users gives them MemOS's dict shape); ROOT and ADMIN only."""
+        return self.list_user_objects(actor)
 
-    def user_info(self, actor: User) -> dict[str, Any]:
+    def user_info(self, actor: User) -> UserInfo:
         """The actor and every cube it may read."""
-        return {
-            "user_id": actor.user_id,
-            "user_name": actor.user_name,
-            "role": actor.role.value,
-            "created_at": actor.created_at,
-            "accessible_cubes": [
-                {
-                    "cube_id": entry.cube.cube_id,
-                    "cube_name": entry.cube.cube_name,
-                    "cube_path": entry.cube.cube_path,
-                    "owner_id": entry.cube.owner_id,
-                    "is_loaded": entry.is_loaded,
-                    "can_write": entry.can_write,
-                }
-                for entry in self._cubes.visible(actor)
-            ],
-        }
+        return UserInfo(actor, tuple(self._cubes.visible(actor)))

@@ -1,0 +1,81 @@
+"""The layers of docs/architecture.md, held to their imports: each layer imports only what its row allows.
+
+Read from the source with ast (no import runs), so a forbidden import fails here before it spreads.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DOORS = ("graphql_schema", "memos_graph.mos", "memos_graph.cli", "memos_graph.mcp_server")
+# What each layer must not import (module prefixes).
+FORBIDDEN = {
+    "doors": ("memos_graph.graph", "neo4j", "neomodel"),
+    "memos_graph.services": (*DOORS, "neo4j", "neomodel"),
+    "memos_graph.cube_format": ("memos_graph.graph", "memos_graph.services", *DOORS),
+    "memos_graph.graph": ("memos_graph.services", "memos_graph.cube_format", *DOORS),
+    "memos_graph.domain": (
+        "memos_graph.graph", "memos_graph.services", "memos_graph.cube_format", "memos_graph.embeddings",
+        "memos_graph.llm", "neo4j", "neomodel", *DOORS,
+    ),
+}
+# Imports that cross a line on purpose, each with its reason.
+ALLOWED = {
+    ("memos_graph.services.runtime", "memos_graph.graph"): "the runtime owns the repositories it hands services",
+}
+
+
+def _layer(module: str) -> str | None:
+    if any(module == door or module.startswith(door + ".") for door in DOORS):
+        return "doors"
+    for layer in FORBIDDEN:
+        if module == layer or module.startswith(layer + "."):
+            return layer
+    return None
+
+
+def _imports(path: Path) -> Iterator[str]:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+        elif isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+
+
+def _modules() -> list[tuple[str, Path]]:
+    found = []
+    for root in ("memos_graph", "graphql_schema"):
+        for path in sorted((REPO / root).rglob("*.py")):
+            found.append((".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__"), path))
+    return found
+
+
+def _crosses(importer: str, imported: str) -> bool:
+    layer = _layer(importer)
+    if layer is None:
+        return False
+    for prefix in FORBIDDEN[layer]:
+        if (imported == prefix or imported.startswith(prefix + ".")) and not any(
+            importer.startswith(source) and (imported == target or imported.startswith(target + "."))
+            for source, target in ALLOWED
+        ):
+            return True
+    return False
+
+
+@pytest.mark.parametrize(("module", "path"), _modules(), ids=lambda value: str(value).rsplit("/", 1)[-1])
+def test_a_module_imports_only_what_its_layer_may(module: str, path: Path) -> None:
+    crossing = sorted({name for name in _imports(path) if _crosses(module, name)})
+    assert not crossing, f"{module} ({_layer(module)}) imports {crossing}; see docs/architecture.md"
+
+
+def test_the_rules_catch_a_crossing() -> None:
+    assert _crosses("graphql_schema.query", "memos_graph.graph.memories")
+    assert _crosses("memos_graph.domain.memory", "neo4j")
+    assert not _crosses("memos_graph.services.search", "memos_graph.graph.search")
+    assert not _crosses("memos_graph.services.runtime", "memos_graph.graph.store")
