@@ -211,7 +211,7 @@ class Mutation:
     async def dump_cube(self, info: Info, cube_id: strawberry.ID, dump_dir: str) -> CubeTransferPayload:
         ctx = info.context
         report = await ctx.run(
-            lambda: ctx.services.transfer.dump(ctx.caller, dump_dir, cube_of(cube_id), require_roots=True),
+            lambda: ctx.services.transfer.dump(ctx.caller, dump_dir, cube_of(cube_id)),
             seconds=_bulk_seconds(ctx),
         )
         return CubeTransferPayload.of(report)
@@ -227,7 +227,7 @@ class Mutation:
         ctx = info.context
         target = None if cube_id is None else cube_of(cube_id)
         report = await ctx.run(
-            lambda: ctx.services.transfer.import_directory(ctx.caller, path, target, require_roots=True),
+            lambda: ctx.services.transfer.import_directory(ctx.caller, path, target),
             seconds=_bulk_seconds(ctx),
         )
         return CubeTransferPayload.of(report)

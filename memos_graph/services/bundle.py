@@ -49,8 +49,9 @@ class Services:
     health: HealthService
 
     @classmethod
-    def over(cls, runtime: Runtime) -> Services:
-        """Build every service on one runtime."""
+    def over(cls, runtime: Runtime, served: bool = False) -> Services:
+        """Build every service on one runtime; `served`: for callers over the network (the GraphQL app), whose
+        policy is stricter (dumps and imports only inside configured transfer roots)."""
         cubes = CubeService(runtime)
         search = SearchService(runtime, cubes)
         memories = MemoryService(runtime, cubes)
@@ -64,7 +65,7 @@ class Services:
             chat=ChatService(runtime, search),
             documents=DocumentService(runtime, memories),
             extraction=FineIngestion(runtime, memories, search),
-            transfer=CubeTransferService(runtime, cubes),
+            transfer=CubeTransferService(runtime, cubes, require_roots=served),
             traversal=TraversalService(runtime, cubes),
             health=HealthService(runtime),
         )

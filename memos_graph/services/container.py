@@ -32,14 +32,15 @@ def start_services(
     runtime: Runtime | None = None,
     embedder: Embedder | None = None,
     apply_schema: bool | None = None,
+    served: bool = False,
 ) -> Started:
     """Connect (unless given a runtime; applying the schema as `apply_schema` says, None: as the config says),
-    build every service and make sure the root user and its key exist; a runtime started here is closed again
-    when that fails."""
+    build every service (`served`: with the network's policy, see Services.over) and make sure the root user
+    and its key exist; a runtime started here is closed again when that fails."""
     owned = runtime is None
     running = runtime or Runtime.start(config, embedder, apply_schema=apply_schema)
     try:
-        started = Started(Services.over(running), owned)
+        started = Started(Services.over(running, served), owned)
         started.services.users.bootstrap(config.user_id, config.user_name, config.root_api_key)
     except BaseException:
         if owned:

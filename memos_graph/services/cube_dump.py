@@ -28,10 +28,10 @@ class CubeDumpService(TransferWork):
 
 
     def dump(
-        self, actor: User, dump_dir: str, mem_cube_id: str | None, require_roots: bool = False
+        self, actor: User, dump_dir: str, mem_cube_id: str | None
     ) -> TransferReport:
         """Write the cube as config.json + textual_memory.json (tree_text) into dump_dir, all or nothing."""
-        target = self._paths.path(dump_dir, "dump_dir", require_roots)
+        target = self._paths.path(dump_dir, "dump_dir")
         if mem_cube_id is None:
             granted = self._cubes.default_cube(actor)
         else:

@@ -280,7 +280,7 @@ class CubeImportService(TransferWork):
 
 
     def import_directory(
-        self, actor: User, path: str, mem_cube_id: str | None, require_roots: bool = False
+        self, actor: User, path: str, mem_cube_id: str | None
     ) -> TransferReport:
         """Import a MemOS cube directory (either form) as a cube the actor owns; nothing stays if it fails.
 
@@ -290,7 +290,7 @@ class CubeImportService(TransferWork):
         Conflict and changes nothing while the lease is live, and takes the leftover over (deleting what it
         wrote) only once the lease ran out, i.e. once that import crashed or stalled.
         """
-        directory = self._paths.importable(actor, path, require_roots)
+        directory = self._paths.importable(actor, path)
         survey = self._survey(directory)
         wanted = mem_cube_id or survey.source.cube_id or str(uuid.uuid4())
         cube_id = check_cube_id(wanted, "cube id", self._rt.config.limits)

@@ -25,19 +25,20 @@ __all__ = ["CubeTransferService", "TransferReport"]
 class CubeTransferService:
     """Dump a cube the caller may read; import a cube directory as a cube the caller owns."""
 
-    def __init__(self, runtime: Runtime, cubes: CubeService) -> None:
-        paths = TransferPaths(runtime.config.transfer)
+    def __init__(self, runtime: Runtime, cubes: CubeService, require_roots: bool = False) -> None:
+        """`require_roots`: dumps and imports only inside configured transfer roots (what a server needs)."""
+        paths = TransferPaths(runtime.config.transfer, require_roots)
         self._dumps = CubeDumpService(runtime, cubes, paths)
         self._imports = CubeImportService(runtime, cubes, paths)
 
     def dump(
-        self, actor: User, dump_dir: str, mem_cube_id: str | None, require_roots: bool = False
+        self, actor: User, dump_dir: str, mem_cube_id: str | None
     ) -> TransferReport:
         """Write the cube as a MemOS tree_text directory into dump_dir, all or nothing (CubeDumpService)."""
-        return self._dumps.dump(actor, dump_dir, mem_cube_id, require_roots)
+        return self._dumps.dump(actor, dump_dir, mem_cube_id)
 
     def import_directory(
-        self, actor: User, path: str, mem_cube_id: str | None, require_roots: bool = False
+        self, actor: User, path: str, mem_cube_id: str | None
     ) -> TransferReport:
         """Import a MemOS cube directory as a cube the actor owns (CubeImportService.import_directory)."""
-        return self._imports.import_directory(actor, path, mem_cube_id, require_roots)
+        return self._imports.import_directory(actor, path, mem_cube_id)

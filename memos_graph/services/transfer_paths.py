@@ -29,19 +29,22 @@ class TransferWork:
 class TransferPaths:
     """Paths of dumps and imports, confined to the configured transfer roots."""
 
-    def __init__(self, settings: TransferSettings) -> None:
+    def __init__(self, settings: TransferSettings, require_roots: bool) -> None:
         self._settings = settings
+        # Served over the network, dumps and imports need transfer roots: a server never writes (or reads)
+        # wherever a caller points it. The in-process MOS, its user's own process, may go without.
+        self._require_roots = require_roots
 
-    def path(self, path: str, what: str, require_roots: bool) -> Path:
+    def path(self, path: str, what: str) -> Path:
         roots = real_roots(self._settings.roots)
-        if require_roots and not roots:
+        if self._require_roots and not roots:
             raise FeatureNotAvailable(
                 "cube dumps and imports need configured directories: set MEMOS_TRANSFER_ROOTS "
                 f"(separated by '{os.pathsep}') or transfer.roots in the config"
             )
         return confine(path, roots, what, "transfer roots")
 
-    def importable(self, actor: User, path: str, require_roots: bool) -> Path:
+    def importable(self, actor: User, path: str) -> Path:
         """The cube directory `path` names, if the actor may import it.
 
         Without transfer roots (the in-process MOS only; the API refuses imports then) any path. With them,
@@ -56,7 +59,7 @@ class TransferPaths:
         """
         roots = real_roots(self._settings.roots)
         if not roots or actor.role is UserRole.ROOT:
-            return self.path(path, "cube directory", require_roots)
+            return self.path(path, "cube directory")
         refused = AccessDenied(
             "cube directory is outside the configured transfer roots or not importable by this user: "
             f"import a dump it wrote, or a directory under <transfer root>/{actor.user_id}/"

@@ -147,7 +147,7 @@ def crash_an_import(
     """An import (in process, one memory per batch) that dies after its first batch, leaving its cube behind."""
     config = env.runtime.config
     one_per_batch = config.model_copy(update={"transfer": config.transfer.model_copy(update={"batch_size": 1})})
-    services = Services.over(replace(env.runtime, config=one_per_batch))
+    services = Services.over(replace(env.runtime, config=one_per_batch), served=True)
     real_write = CubeTransferRepository.write
     written: list[int] = []
 
@@ -161,7 +161,7 @@ def crash_an_import(
         patch.setattr(CubeTransferRepository, "write", write)
         patch.setattr(CubeTransferRepository, "discard", lambda *args: None)
         with pytest.raises(Crash):
-            services.transfer.import_directory(services.cubes.actor(caller.user_id), str(directory), cube_id, True)
+            services.transfer.import_directory(services.cubes.actor(caller.user_id), str(directory), cube_id)
 
 
 def marker(env: SecurityEnv, cube_id: str) -> dict[str, Any]:
