@@ -9,8 +9,8 @@ from graphql_schema.context import Info
 from graphql_schema.inputs import MemoryOrderInput, MemoryWhere, filter_of
 from graphql_schema.types import MemoryConnection, MemoryEdge, MemoryType, PageInfo
 from memos_graph.domain import MemoryOrder
+from memos_graph.domain.filters import PageKey
 from memos_graph.errors import InvalidInput
-from memos_graph.graph.memories import PageKey
 from memos_graph.services.memories import MAX_PAGE
 
 

@@ -13,10 +13,10 @@ from typing import TypeVar
 import strawberry
 from strawberry.dataloader import DataLoader
 
+from memos_graph.deadlines import CallDeadline, deadline_scope
 from memos_graph.domain import CubeAccess, TextualMemoryItem, User
+from memos_graph.domain.traversal import Derivation, ProvenanceNode, Share
 from memos_graph.errors import BackendUnavailable
-from memos_graph.graph.store import CallDeadline, deadline_scope
-from memos_graph.graph.traversal import Derivation, ProvenanceNode, Share
 from memos_graph.services.bundle import Services
 from memos_graph.services.traversal import TraversalService
 

@@ -21,7 +21,7 @@ from strawberry.scalars import JSON
 from graphql_schema.context import Info
 from graphql_schema.ids import pair_key, pair_of
 from memos_graph.domain import CubeAccess, TextualMemoryItem, User
-from memos_graph.graph.traversal import ProvenanceNode, Share
+from memos_graph.domain.traversal import ProvenanceNode, Share
 from memos_graph.services.transfer import TransferReport
 
 if TYPE_CHECKING:

@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from memos_graph.config import MOSConfig
+from memos_graph.deadlines import call_within
 from memos_graph.domain import MemoryFilter, Permission, TextualMemoryItem, User, UserRole
 from memos_graph.domain.results import MemoryResults, UserInfo
 from memos_graph.embeddings import Embedder
 from memos_graph.errors import InvalidInput
-from memos_graph.graph.store import call_within
 from memos_graph.services.container import start_services
 from memos_graph.services.memories import SearchShape, grouped
 from memos_graph.services.runtime import Runtime

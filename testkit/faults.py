@@ -40,8 +40,8 @@ from pydantic import SecretStr
 
 from memos_graph import MOS
 from memos_graph.config import ENVIRONMENT_OVERRIDES, Neo4jSettings
+from memos_graph.deadlines import IN_DOUBT
 from memos_graph.errors import MemosError
-from memos_graph.graph.store import IN_DOUBT
 from testkit.servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,8 +1,10 @@
-"""MemoryFilter: which memories a search or a listing considers; MemoryOrder: the order a listing returns."""
+"""MemoryFilter: which memories a search or a listing considers; MemoryOrder: the order a listing returns;
+PageKey: where a page of a listing starts."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -113,3 +115,11 @@ class MemoryOrder(BaseModel):
 
     field: OrderField = OrderField.CREATED_AT
     direction: Direction = Direction.ASC
+
+
+@dataclass(frozen=True)
+class PageKey:
+    """A position in a listing: the order key (Neo4j's text of the timestamp) and the memory id."""
+
+    order_key: str
+    memory_id: str

@@ -21,6 +21,7 @@ from memos_graph.domain import (
     TextualMemoryMetadata,
     User,
 )
+from memos_graph.domain.filters import PageKey
 from memos_graph.domain.memory import MemoryStatus
 from memos_graph.errors import Conflict, NotFound
 from memos_graph.graph.convert import iso
@@ -73,14 +74,6 @@ class SearchStart:
     caller: User | None
     relations: dict[str, CubeRelation]
     candidates: dict[str, CubeCandidates]
-
-
-@dataclass(frozen=True)
-class PageKey:
-    """A position in a listing: the order key (Neo4j's text of the timestamp) and the memory id."""
-
-    order_key: str
-    memory_id: str
 
 
 @dataclass(frozen=True)

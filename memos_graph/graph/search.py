@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from memos_graph.config import SearchSettings
+from memos_graph.deadlines import phase
 from memos_graph.domain import NO_FILTER, MemoryFilter, TextualMemoryItem
 from memos_graph.graph.memories import MemoryRepository, SearchStart
 from memos_graph.graph.schema import VECTOR_INDEX
-from memos_graph.graph.store import phase
 from memos_graph.ranking.analyzer import query_terms
 
 

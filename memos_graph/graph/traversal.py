@@ -7,56 +7,13 @@ traversal reaches lies in a cube the service has already checked the caller may 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from memos_graph.domain import Permission, TextualMemoryItem
+from memos_graph.domain.traversal import Derivation, ProvenanceLabel, ProvenanceNode, Share
 from memos_graph.graph.convert import iso
 from memos_graph.graph.memories import item_from_node
 from memos_graph.graph.store import GraphStore
-
-ProvenanceLabel = Literal["Message", "Document"]
-
-
-@dataclass(frozen=True)
-class ProvenanceNode:
-    """A :Message or :Document of a cube: its key and properties; a message has the keys of its NEXT
-    neighbours."""
-
-    label: ProvenanceLabel
-    cube_id: str
-    key: str
-    properties: dict[str, Any]
-    next_key: str | None = None
-    previous_key: str | None = None
-
-
-@dataclass(frozen=True)
-class Derivation:
-    """A DERIVED_FROM edge's kind ('message', 'document', 'update') and what it points to."""
-
-    kind: str
-    source: ProvenanceNode | TextualMemoryItem
-
-
-@dataclass(frozen=True)
-class Share:
-    """A SHARED_WITH edge: to whom, what it grants, since when (ISO text)."""
-
-    user_id: str
-    permission: Permission
-    since: str | None
-
-
-def provenance_from(label: ProvenanceLabel, cube_id: str, node: dict[str, Any]) -> ProvenanceNode:
-    properties = {name: value for name, value in node.items() if name not in ("next_key", "previous_key")}
-    for name in ("created_at", "updated_at"):
-        properties[name] = iso(properties.get(name))
-    return ProvenanceNode(label, cube_id, str(node["key"]), properties, node.get("next_key"), node.get("previous_key"))
-
-
-def _pairs(pairs: Sequence[tuple[str, str]], second: str) -> list[dict[str, str]]:
-    return [{"cube_id": cube_id, second: value} for cube_id, value in pairs]
 
 
 class TraversalRepository:
@@ -118,3 +75,14 @@ class TraversalRepository:
         """memory id -> (its cube id, the memory), whatever the cube."""
         rows = self._store.read("traversal_memories_by_id", memory_ids=list(memory_ids))
         return {row["memory"]["id"]: (row["cube_id"], item_from_node(row["memory"])) for row in rows}
+
+
+def provenance_from(label: ProvenanceLabel, cube_id: str, node: dict[str, Any]) -> ProvenanceNode:
+    properties = {name: value for name, value in node.items() if name not in ("next_key", "previous_key")}
+    for name in ("created_at", "updated_at"):
+        properties[name] = iso(properties.get(name))
+    return ProvenanceNode(label, cube_id, str(node["key"]), properties, node.get("next_key"), node.get("previous_key"))
+
+
+def _pairs(pairs: Sequence[tuple[str, str]], second: str) -> list[dict[str, str]]:
+    return [{"cube_id": cube_id, second: value} for cube_id, value in pairs]

@@ -21,9 +21,9 @@ import uvicorn
 from mcp.server.mcpserver import Context
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from memos_graph.deadlines import call_within
 from memos_graph.domain import User
 from memos_graph.errors import BackendUnavailable, MemosError, Unauthenticated
-from memos_graph.graph.store import call_within
 from memos_graph.mcp_server.server import build_server
 from memos_graph.services.bundle import Services
 from memos_graph.services.identity import bearer_token

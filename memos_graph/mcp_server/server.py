@@ -20,9 +20,9 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
+from memos_graph.deadlines import call_within
 from memos_graph.domain import Direction, MemoryOrder, TextualMemoryItem, TextualMemoryMetadata, User
 from memos_graph.errors import BackendUnavailable, ConfigurationError, InvalidInput, MemosError
-from memos_graph.graph.store import call_within
 from memos_graph.mcp_server.models import (
     Added,
     ChatAnswer,

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from neo4j import ManagedTransaction
-
 from memos_graph.domain import User
-from memos_graph.graph.store import run_named
+from memos_graph.graph.chat import ChatRepository
 from memos_graph.llm.base import ChatMessage, ChatModel
 from memos_graph.llm.factory import chat_model_from
 from memos_graph.llm.prompts import chat_messages
@@ -55,6 +52,7 @@ class ChatService:
         self._rt = runtime
         self._search = search
         self._model = model
+        self._history = ChatRepository(runtime.store)
 
     def _chat_model(self) -> ChatModel:
         if self._model is None:
@@ -66,10 +64,8 @@ class ChatService:
         limit = self._rt.config.max_turns_window
         if limit == 0:
             return []
-        rows = self._rt.store.read(
-            "chat_history", user_id=actor.user_id, session_id=session_id or DEFAULT_SESSION, limit=limit
-        )
-        return [{"role": row["role"], "content": row["content"]} for row in rows]
+        turns = self._history.history(actor.user_id, session_id or DEFAULT_SESSION, limit)
+        return [{"role": role, "content": content} for role, content in turns]
 
     def prepare(self, actor: User, query: str, session_id: str | None = None) -> ChatExchange:
         """Check the input and that a model is configured, retrieve the actor's memories (the same search,
@@ -87,17 +83,8 @@ class ChatService:
 
     def record(self, exchange: ChatExchange, answer: str) -> None:
         """Store the question and its answer as the session's next two turns, in one transaction."""
-        turns = [
-            {"id": str(uuid.uuid4()), "role": "user", "content": exchange.query, "seq": 0},
-            {"id": str(uuid.uuid4()), "role": "assistant", "content": answer, "seq": 1},
-        ]
-
-        def store(tx: ManagedTransaction) -> None:
-            run_named(
-                tx, "chat_append", user_id=exchange.actor.user_id, session_id=exchange.session_id, turns=turns
-            )
-
-        self._rt.store.run_write(store)
+        turns = [("user", exchange.query), ("assistant", answer)]
+        self._history.append(exchange.actor.user_id, exchange.session_id, turns)
 
     def chat(self, actor: User, query: str, session_id: str | None = None) -> str:
         """Answer the query with the actor's memories and history; store the exchange only if answered."""
@@ -127,5 +114,4 @@ class ChatService:
 
     def clear(self, actor: User) -> int:
         """Delete the actor's chat history (every session); returns how many turns."""
-        rows = self._rt.store.run_write(lambda tx: run_named(tx, "chat_clear", user_id=actor.user_id))
-        return int(rows[0]["cleared"]) if rows else 0
+        return self._history.clear(actor.user_id)

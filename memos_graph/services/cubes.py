@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
 from memos_graph.config import MAX_NAME_CHARS, MAX_PATH_CHARS
+from memos_graph.deadlines import check_deadline
 from memos_graph.domain import CubeAccess, MemCube, Permission, User, UserRole
 from memos_graph.errors import AccessDenied, CubeNotAccessible, InvalidInput, NotFound, Unauthenticated
 from memos_graph.graph.cubes import CubeGuard, CubeRelation
-from memos_graph.graph.store import check_deadline
 from memos_graph.services import access
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import check_cube_id, check_id, check_text, is_valid_cube_id

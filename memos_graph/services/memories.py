@@ -11,11 +11,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from memos_graph.deadlines import phase
 from memos_graph.domain import MemoryOrder, SourceReference, TextualMemoryItem, TextualMemoryMetadata, User
+from memos_graph.domain.filters import PageKey
 from memos_graph.domain.memory import SERVER_FIELDS
 from memos_graph.errors import Conflict, InvalidInput
-from memos_graph.graph.memories import MemoryChange, MemoryPage, NewMemory, PageKey, StaleVersion
-from memos_graph.graph.store import phase
+from memos_graph.graph.memories import MemoryChange, MemoryPage, NewMemory, StaleVersion
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import (

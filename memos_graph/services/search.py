@@ -19,12 +19,12 @@ import logging
 import math
 from collections.abc import Sequence
 
+from memos_graph.deadlines import phase
 from memos_graph.domain import NO_FILTER, MemoryFilter, TextualMemoryItem, User
 from memos_graph.domain.results import CubeMemories, MemoryResults
 from memos_graph.errors import IndexUnavailable, InvalidInput
 from memos_graph.graph.memories import CubeCandidates
 from memos_graph.graph.search import SearchIndexes
-from memos_graph.graph.store import phase
 from memos_graph.ranking.fusion import convex, cosine_relevance, reciprocal_rank
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime

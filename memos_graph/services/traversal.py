@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from memos_graph.domain import CubeAccess, TextualMemoryItem, User
-from memos_graph.graph.traversal import Derivation, ProvenanceLabel, ProvenanceNode, Share
+from memos_graph.domain.traversal import Derivation, ProvenanceLabel, ProvenanceNode, Share
 from memos_graph.services import access
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime

@@ -16,8 +16,8 @@ from starlette.testclient import TestClient
 from graphql_schema.app import create_app
 from memos_graph import MOS
 from memos_graph.config import Neo4jSettings
+from memos_graph.deadlines import CallDeadline, deadline_scope
 from memos_graph.errors import BackendUnavailable, InvalidInput
-from memos_graph.graph.store import CallDeadline, deadline_scope
 from memos_graph.services.runtime import Runtime
 from testkit.keys import ROOT_KEY
 from tests.conftest import count_nodes
