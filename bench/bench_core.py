@@ -50,8 +50,12 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def summary_ms(samples: Sequence[float]) -> dict[str, float]:
     ms = [s * 1000 for s in samples]
-    return {"p50_ms": round(percentile(ms, 50), 2), "p95_ms": round(percentile(ms, 95), 2),
-            "mean_ms": round(statistics.fmean(ms), 2), "n": len(ms)}
+    return {
+        "p50_ms": round(percentile(ms, 50), 2),
+        "p95_ms": round(percentile(ms, 95), 2),
+        "mean_ms": round(statistics.fmean(ms), 2),
+        "n": len(ms),
+    }
 
 
 def timed(call: Callable[[], T]) -> tuple[float, T]:
@@ -74,6 +78,7 @@ def bench_add(mos: MOS, owner: str, count: int, batch: int, repeats: int) -> dic
     for rep in range(repeats):
         texts = all_texts[rep * count : (rep + 1) * count]
         batches = [texts[i : i + batch] for i in range(0, count, batch)]
+
         def embed_all(batches: list[list[str]] = batches) -> list[list[list[float]]]:
             return [embedder.embed(b) for b in batches]
 
@@ -104,8 +109,15 @@ def bench_add(mos: MOS, owner: str, count: int, batch: int, repeats: int) -> dic
 # -- search -----------------------------------------------------------------------------------------
 
 
-def load_cube(rt: Runtime, cube_id: str, owner: str, texts: Sequence[str], vectors: npt.NDArray[np.float32],
-              start: int, batch: int = 5_000) -> None:
+def load_cube(
+    rt: Runtime,
+    cube_id: str,
+    owner: str,
+    texts: Sequence[str],
+    vectors: npt.NDArray[np.float32],
+    start: int,
+    batch: int = 5_000,
+) -> None:
     """Write memories with precomputed vectors through the same repository path (and Cypher) add uses."""
     import datetime as dt
 
@@ -124,8 +136,9 @@ def load_cube(rt: Runtime, cube_id: str, owner: str, texts: Sequence[str], vecto
                 created_at=now + dt.timedelta(microseconds=i),
                 embedding=vector.tolist(),
             )
-            for i, (text, vector) in enumerate(zip(texts[offset : offset + batch],
-                                                   vectors[offset : offset + batch], strict=True))
+            for i, (text, vector) in enumerate(
+                zip(texts[offset : offset + batch], vectors[offset : offset + batch], strict=True)
+            )
         ]
         rt.memories.add(cube_id, rows, no_guard)
         log(f"  {cube_id}: {start + offset + len(rows)} memories")
@@ -135,16 +148,28 @@ def recall(found: Sequence[str], exact: Sequence[str]) -> float:
     return len(set(found) & set(exact)) / max(1, len(exact))
 
 
-def index_sweep(mos: MOS, target: str, vectors: Sequence[list[float]], top_k: int,
-                floors: Sequence[int], exact_ids: Sequence[list[str]]) -> list[dict[str, Any]]:
+def index_sweep(
+    mos: MOS,
+    target: str,
+    vectors: Sequence[list[float]],
+    top_k: int,
+    floors: Sequence[int],
+    exact_ids: Sequence[list[str]],
+) -> list[dict[str, Any]]:
     """Index-path latency and recall for several candidate floors (min_candidates), same queries."""
     rt = mos.runtime
     rows = []
     for floor in floors:
         settings = SearchSettings(exact_scan_max_memories=0, min_candidates=floor, dedicated_index_min_memories=None)
         service = SearchService(
-            Runtime(rt.config.model_copy(update={"search": settings}), rt.store, rt.embedder, rt.users,
-                    rt.cubes, rt.memories),
+            Runtime(
+                rt.config.model_copy(update={"search": settings}),
+                rt.store,
+                rt.embedder,
+                rt.users,
+                rt.cubes,
+                rt.memories,
+            ),
             mos.cubes,
         )
         times, recalls = [], []
@@ -157,15 +182,28 @@ def index_sweep(mos: MOS, target: str, vectors: Sequence[list[float]], top_k: in
     return rows
 
 
-def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], top_k: int,
-                    index_settings: SearchSettings, floors: Sequence[int]) -> dict[str, Any]:
+def bench_search_at(
+    mos: MOS,
+    owner: str,
+    target: str,
+    queries: Sequence[str],
+    top_k: int,
+    index_settings: SearchSettings,
+    floors: Sequence[int],
+) -> dict[str, Any]:
     rt = mos.runtime
     default_service = mos.searcher  # the target's own vector index once it has one (graph/cube_index.py)
 
     def service_with(settings: SearchSettings) -> SearchService:
         return SearchService(
-            Runtime(rt.config.model_copy(update={"search": settings}), rt.store, rt.embedder, rt.users,
-                    rt.cubes, rt.memories),
+            Runtime(
+                rt.config.model_copy(update={"search": settings}),
+                rt.store,
+                rt.embedder,
+                rt.users,
+                rt.cubes,
+                rt.memories,
+            ),
             mos.cubes,
         )
 
@@ -177,8 +215,15 @@ def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], t
         elapsed, (vector,) = timed(partial(rt.embedder.embed, [query]))
         embed_times.append(elapsed)
         vectors.append(vector)
-    timings: dict[str, list[float]] = {"exact": [], "index": [], "service": [], "shared": [], "bm25": [],
-                                       "hybrid": [], "mos_search": []}
+    timings: dict[str, list[float]] = {
+        "exact": [],
+        "index": [],
+        "service": [],
+        "shared": [],
+        "bm25": [],
+        "hybrid": [],
+        "mos_search": [],
+    }
     search = rt.config.search
     pool = default_service.pool_size(top_k)
     recalls: dict[str, list[float]] = {"index": [], "service": [], "shared": []}
@@ -189,8 +234,11 @@ def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], t
         t_index, via_index = timed(partial(index_service.search_cube, owner, target, vector, top_k))
         t_service, via_service = timed(partial(default_service.search_cube, owner, target, vector, top_k))
         t_shared, via_shared = timed(partial(shared_service.search_cube, owner, target, vector, top_k))
-        t_bm25, _ = timed(partial(rt.memories.search_terms, owner, target, query_terms(query), vector, pool,
-                                  search.bm25_k1, search.bm25_b))
+        t_bm25, _ = timed(
+            partial(
+                rt.memories.search_terms, owner, target, query_terms(query), vector, pool, search.bm25_k1, search.bm25_b
+            )
+        )
         t_hybrid, _ = timed(partial(default_service.search_hybrid, owner, target, query, vector, top_k))
         t_mos, _ = timed(partial(mos.search, query, user_id=owner, install_cube_ids=[target], top_k=top_k))
         exact_ids = [m.id for m in exact]
@@ -198,8 +246,15 @@ def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], t
         recalls["index"].append(recall([m.id for m in via_index], exact_ids))
         recalls["service"].append(recall([m.id for m in via_service], exact_ids))
         recalls["shared"].append(recall([m.id for m in via_shared], exact_ids))
-        for name, value in (("exact", t_exact), ("index", t_index), ("service", t_service), ("shared", t_shared),
-                            ("bm25", t_bm25), ("hybrid", t_hybrid), ("mos_search", t_mos)):
+        for name, value in (
+            ("exact", t_exact),
+            ("index", t_index),
+            ("service", t_service),
+            ("shared", t_shared),
+            ("bm25", t_bm25),
+            ("hybrid", t_hybrid),
+            ("mos_search", t_mos),
+        ):
             timings[name].append(value)
     return {
         "index_candidate_sweep": index_sweep(mos, target, vectors, top_k, floors, exact_by_query),
@@ -219,9 +274,17 @@ def bench_search_at(mos: MOS, owner: str, target: str, queries: Sequence[str], t
     }
 
 
-def bench_search(mos: MOS, owner: str, sizes: Sequence[int], cubes: int, per_other: int, queries: int,
-                 top_k: int, floors: Sequence[int],
-                 on_result: Callable[[list[dict[str, Any]]], None]) -> list[dict[str, Any]]:
+def bench_search(
+    mos: MOS,
+    owner: str,
+    sizes: Sequence[int],
+    cubes: int,
+    per_other: int,
+    queries: int,
+    top_k: int,
+    floors: Sequence[int],
+    on_result: Callable[[list[dict[str, Any]]], None],
+) -> list[dict[str, Any]]:
     rt = mos.runtime
     biggest = max(sizes)
     others = cubes - 1
@@ -251,12 +314,18 @@ def bench_search(mos: MOS, owner: str, sizes: Sequence[int], cubes: int, per_oth
         cube_size, total = rt.cubes.size(target)
         for state in ("as written", "after index rebuild"):
             if state == "after index rebuild":
-                elapsed, _ = timed(partial(rebuild_search_indexes, rt.store, rt.embedder.dimension,
-                                           rt.config.search.fulltext_analyzer))
+                elapsed, _ = timed(
+                    partial(rebuild_search_indexes, rt.store, rt.embedder.dimension, rt.config.search.fulltext_analyzer)
+                )
                 log(f"rebuilt the search indexes in {elapsed:.1f} s")
             log(f"searching ({state}): target {cube_size} of {total} memories")
-            entry = {"target_cube_memories": cube_size, "total_memories": total, "cubes": cubes, "index": state,
-                     "own_index_build_s": None if own_index_s is None else round(own_index_s, 1)}
+            entry = {
+                "target_cube_memories": cube_size,
+                "total_memories": total,
+                "cubes": cubes,
+                "index": state,
+                "own_index_build_s": None if own_index_s is None else round(own_index_s, 1),
+            }
             entry.update(bench_search_at(mos, owner, target, query_texts, top_k, index_settings, floors))
             results.append(entry)
             on_result(results)
@@ -292,21 +361,31 @@ def write_results(payload: dict[str, Any], name: str) -> None:
     lines = [f"# {name} benchmark", "", f"Run {payload['started']} on {payload['machine']}.", ""]
     add = payload.get("add")
     if add:
-        lines += ["## add throughput (MOS.add in batches vs the raw embedder, same texts, same run)", "",
-                  "| texts | batch | embedder/s | add/s | ratio | target |", "|---:|---:|---:|---:|---:|---:|",
-                  f"| {add['texts']} | {add['batch']} | {add['raw_embed_per_s']} | {add['add_per_s']} | "
-                  f"{add['ratio_add_to_embed']} | >= {add['target_ratio']} |", ""]
+        lines += [
+            "## add throughput (MOS.add in batches vs the raw embedder, same texts, same run)",
+            "",
+            "| texts | batch | embedder/s | add/s | ratio | target |",
+            "|---:|---:|---:|---:|---:|---:|",
+            f"| {add['texts']} | {add['batch']} | {add['raw_embed_per_s']} | {add['add_per_s']} | "
+            f"{add['ratio_add_to_embed']} | >= {add['target_ratio']} |",
+            "",
+        ]
     rows = payload.get("search", [])
     if rows:
-        lines += ["## search, one target cube among the others (top_k=10; ms)", "",
-                  "| target / total | vector index | query embed p50 | exact p50/p95 | shared index forced p50/p95 | "
-                  "default path, shared index p50/p95 | default path, own index p50/p95 | BM25 (per-cube) p50/p95 | "
-                  "hybrid w/o embed p50/p95 | MOS.search p50/p95 | recall shared forced | recall default shared | "
-                  "recall default own |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "## search, one target cube among the others (top_k=10; ms)",
+            "",
+            "| target / total | vector index | query embed p50 | exact p50/p95 | shared index forced p50/p95 | "
+            "default path, shared index p50/p95 | default path, own index p50/p95 | BM25 (per-cube) p50/p95 | "
+            "hybrid w/o embed p50/p95 | MOS.search p50/p95 | recall shared forced | recall default shared | "
+            "recall default own |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for r in rows:
+
             def pair(key: str, r: dict[str, Any] = r) -> str:
                 return f"{r[key]['p50_ms']} / {r[key]['p95_ms']}"
+
             lines.append(
                 f"| {r['target_cube_memories']} / {r['total_memories']} | {r['index']} | "
                 f"{r['query_embedding']['p50_ms']} | "
@@ -318,14 +397,20 @@ def write_results(payload: dict[str, Any], name: str) -> None:
                 f"{pair('mos_search_end_to_end')} | {r['recall_at_k_index_vs_exact']} | "
                 f"{r.get('recall_at_k_shared_default_vs_exact', '-')} | {r['recall_at_k_default_vs_exact']} |"
             )
-        lines += ["", "## vector-index path by candidate floor (min_candidates), same queries", "",
-                  "| target / total | vector index | min_candidates | p50 ms | p95 ms | recall@k vs exact |",
-                  "|---|---|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "## vector-index path by candidate floor (min_candidates), same queries",
+            "",
+            "| target / total | vector index | min_candidates | p50 ms | p95 ms | recall@k vs exact |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
         for r in rows:
             for sweep in r.get("index_candidate_sweep", []):
-                lines.append(f"| {r['target_cube_memories']} / {r['total_memories']} | {r['index']} | "
-                             f"{sweep['min_candidates']} | "
-                             f"{sweep['p50_ms']} | {sweep['p95_ms']} | {sweep['recall']} |")
+                lines.append(
+                    f"| {r['target_cube_memories']} / {r['total_memories']} | {r['index']} | "
+                    f"{sweep['min_candidates']} | "
+                    f"{sweep['p50_ms']} | {sweep['p95_ms']} | {sweep['recall']} |"
+                )
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
 
 
@@ -362,12 +447,22 @@ def main() -> None:
             payload["add"] = bench_add(mos, owner, args.add_texts, args.add_batch, args.add_repeats)
             write_results(payload, args.name)
         if not args.skip_search:
+
             def partial_results(rows: list[dict[str, Any]]) -> None:
                 payload["search"] = rows
                 write_results(payload, args.name)
 
-            payload["search"] = bench_search(mos, owner, args.sizes, args.cubes, args.per_other_cube,
-                                             args.queries, args.top_k, args.candidate_floors, partial_results)
+            payload["search"] = bench_search(
+                mos,
+                owner,
+                args.sizes,
+                args.cubes,
+                args.per_other_cube,
+                args.queries,
+                args.top_k,
+                args.candidate_floors,
+                partial_results,
+            )
         write_results(payload, args.name)
         log(f"wrote {RESULTS / (args.name + '.md')}")
     finally:

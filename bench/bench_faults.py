@@ -103,9 +103,7 @@ def run_cycle(instance: Neo4jInstance, streams: Sequence[AddStream], kind: str, 
     return outage
 
 
-def cycle_figures(
-    outage: Outage, streams: Sequence[AddStream], health: HealthPoller, bound_s: float
-) -> dict[str, Any]:
+def cycle_figures(outage: Outage, streams: Sequence[AddStream], health: HealthPoller, bound_s: float) -> dict[str, Any]:
     """What one cycle did to the clients: refusals, latencies while Neo4j was away, time to recover."""
     calls = [call for stream in streams for call in stream.calls]
     backs = [first_ack_after(stream.calls, outage.up) for stream in streams]
@@ -126,7 +124,8 @@ def cycle_figures(
         "max_refusal_s": round(max((call.seconds for call in refused), default=0.0), 2),
         "max_call_s_while_away": round(max((call.seconds for call in overlapping), default=0.0), 2),
         "calls_over_bound": sum(call.seconds > bound_s for call in overlapping),
-        "first_client_back_s": None if not any(b is not None for b in backs)
+        "first_client_back_s": None
+        if not any(b is not None for b in backs)
         else round(min(b for b in backs if b is not None), 1),
         "all_clients_back_s": None if all_back is None else round(all_back, 1),
         "healthz_back_s": None if healthy is None else round(healthy, 1),
@@ -208,8 +207,9 @@ def main() -> None:
             "clients": {"graphql": args.clients, "in_process": args.mos_clients},
             "faults": faults,
             "seconds": round(elapsed, 1),
-            "neo4j_timeouts": settings.model_dump(include={"connection_timeout_s", "acquisition_timeout_s",
-                                                           "max_retry_time_s", "transaction_timeout_s"}),
+            "neo4j_timeouts": settings.model_dump(
+                include={"connection_timeout_s", "acquisition_timeout_s", "max_retry_time_s", "transaction_timeout_s"}
+            ),
             "failure_bound_s": round(bound, 1),
         },
         "totals": {
@@ -223,9 +223,7 @@ def main() -> None:
     }
     write_results(figures)
 
-    driver.execute_query(
-        "MATCH (n) WHERE (n:Memory OR n:Message) AND n.cube_id IN $cubes DETACH DELETE n", cubes=cubes
-    )
+    driver.execute_query("MATCH (n) WHERE (n:Memory OR n:Message) AND n.cube_id IN $cubes DETACH DELETE n", cubes=cubes)
     driver.close()
     for adder in adders.values():
         if isinstance(adder, GraphQLAdder):

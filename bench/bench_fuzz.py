@@ -131,8 +131,15 @@ class Tally:
     per_generator: Counter[str] = field(default_factory=Counter)
     failures: dict[tuple[str, str, str], Failure] = field(default_factory=dict)
 
-    def record(self, generator: str, fields: list[str], shown: str, response: Response,
-               problems: list[Problem], causes: list[str]) -> None:
+    def record(
+        self,
+        generator: str,
+        fields: list[str],
+        shown: str,
+        response: Response,
+        problems: list[Problem],
+        causes: list[str],
+    ) -> None:
         self.per_generator[generator] += 1
         body: Any = None
         with contextlib.suppress(ValueError):
@@ -146,7 +153,7 @@ class Tally:
                 where = str((error.get("path") or ["(document)"])[0])
                 errored.add(where)
                 code = str((error.get("extensions") or {}).get("code"))
-                for name in (fields if where == "(document)" else [where]):
+                for name in fields if where == "(document)" else [where]:
                     self.codes[name][code] += 1
             data = body.get("data")
             for name in fields:
@@ -163,13 +170,19 @@ class Tally:
                 failure.example, failure.detail = shown, problem.detail
 
 
-def run_generator(name: str, strategy: st.SearchStrategy[Any], examples: int, send: Callable[[Any], None],
-                  run_seed: int) -> None:
+def run_generator(
+    name: str, strategy: st.SearchStrategy[Any], examples: int, send: Callable[[Any], None], run_seed: int
+) -> None:
     """Draw `examples` inputs (no shrinking: nothing fails here, everything is recorded)."""
 
     @seed(run_seed)
-    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(strategy)
     def run(value: Any) -> None:
         send(value)
@@ -228,15 +241,18 @@ def fuzz(examples: int, run_seed: int) -> dict[str, Any]:
                 causes.take()
                 response = send_raw(api.client, caller.key, method, body, content_type)
                 shown = f"{method} Content-Type: {content_type!r} body: {body[:300]!r}"
-                tally.record("raw", ["(raw request)"], shown, response, response_problems(response, RAW_STATUSES),
-                             causes.take())
+                tally.record(
+                    "raw", ["(raw request)"], shown, response, response_problems(response, RAW_STATUSES), causes.take()
+                )
 
             plan: dict[str, tuple[st.SearchStrategy[Any], Callable[[Any], None]]] = {
                 "queries": (generated_operations(target, "query"), operation("queries")),
                 "mutations": (generated_operations(target, "mutation"), operation("mutations")),
                 "negative": (
-                    st.one_of(generated_operations(target, "query", Mode.NEGATIVE),
-                              generated_operations(target, "mutation", Mode.NEGATIVE)),
+                    st.one_of(
+                        generated_operations(target, "query", Mode.NEGATIVE),
+                        generated_operations(target, "mutation", Mode.NEGATIVE),
+                    ),
                     operation("negative"),
                 ),
                 "variables": (variable_operations(target), operation("variables")),
@@ -246,10 +262,13 @@ def fuzz(examples: int, run_seed: int) -> dict[str, Any]:
                 started = time.perf_counter()
                 run_generator(name, strategy, max(1, round(examples * SHARES[name])), send, run_seed)
                 seconds[name] = round(time.perf_counter() - started, 1)
-            foreign = int(runtime.store.run_statement(
-                "MATCH (m:Memory {user_id: $user}) WHERE NOT EXISTS "
-                "{ (:User {id: $user})-[:OWNS]->(:MemCube {id: m.cube_id}) } RETURN count(m) AS n", user=user_id
-            )[0]["n"])
+            foreign = int(
+                runtime.store.run_statement(
+                    "MATCH (m:Memory {user_id: $user}) WHERE NOT EXISTS "
+                    "{ (:User {id: $user})-[:OWNS]->(:MemCube {id: m.cube_id}) } RETURN count(m) AS n",
+                    user=user_id,
+                )[0]["n"]
+            )
         finally:
             purge_user(runtime, user_id)
             shutil.rmtree(base, ignore_errors=True)
@@ -268,8 +287,15 @@ def fuzz(examples: int, run_seed: int) -> dict[str, Any]:
             for name in sorted(tally.tried)
         },
         "failures": [
-            {"kind": f.kind, "where": f.where, "count": f.count, "shortest_input": f.example, "detail": f.detail,
-             "distinct_causes": len(f.causes), "root_causes": dict(f.causes.most_common(MAX_CAUSES))}
+            {
+                "kind": f.kind,
+                "where": f.where,
+                "count": f.count,
+                "shortest_input": f.example,
+                "detail": f.detail,
+                "distinct_causes": len(f.causes),
+                "root_causes": dict(f.causes.most_common(MAX_CAUSES)),
+            }
             for f in sorted(tally.failures.values(), key=lambda f: (-f.count, f.kind, f.where))
         ],
     }
@@ -277,17 +303,26 @@ def fuzz(examples: int, run_seed: int) -> dict[str, Any]:
 
 def write_markdown(payload: dict[str, Any]) -> None:
     lines = [
-        "# fuzz benchmark", "",
+        "# fuzz benchmark",
+        "",
         f"Run {payload['started']} on {payload['machine']}: {payload['examples']} requests in "
         f"{payload['seconds']} s (seed {payload['seed']}). Memories the fuzz user wrote outside its own cubes: "
-        f"{payload['memories_written_outside_own_cubes']}.", "",
-        "| generator | requests | seconds |", "|---|---:|---:|",
+        f"{payload['memories_written_outside_own_cubes']}.",
+        "",
+        "| generator | requests | seconds |",
+        "|---|---:|---:|",
     ]
     for name, count in payload["per_generator"].items():
         lines.append(f"| {name} | {count} | {payload['seconds_per_generator'].get(name, '')} |")
-    lines += ["", "## Per root field", "",
-              "An operation counts once for each root field it selects; answered: the field has data or an error.",
-              "", "| field | tried | answered | HTTP statuses | error codes |", "|---|---:|---:|---|---|"]
+    lines += [
+        "",
+        "## Per root field",
+        "",
+        "An operation counts once for each root field it selects; answered: the field has data or an error.",
+        "",
+        "| field | tried | answered | HTTP statuses | error codes |",
+        "|---|---:|---:|---|---|",
+    ]
     for name, row in payload["fields"].items():
         statuses = ", ".join(f"{k}: {v}" for k, v in row["statuses"].items())
         codes = ", ".join(f"{k}: {v}" for k, v in row["codes"].items()) or "-"
@@ -300,9 +335,18 @@ def write_markdown(payload: dict[str, Any]) -> None:
         if failure["distinct_causes"] > 6:
             causes += f"; and {failure['distinct_causes'] - 6} more (fuzz.json lists {MAX_CAUSES})"
         lines += [
-            f"### {failure['kind']} at {failure['where']} (x{failure['count']})", "",
-            f"Root cause: {causes}", "", f"Detail: {failure['detail'][:300]}".replace("\n", " "), "",
-            "Shortest input:", "", "```", failure["shortest_input"][:3000], "```", "",
+            f"### {failure['kind']} at {failure['where']} (x{failure['count']})",
+            "",
+            f"Root cause: {causes}",
+            "",
+            f"Detail: {failure['detail'][:300]}".replace("\n", " "),
+            "",
+            "Shortest input:",
+            "",
+            "```",
+            failure["shortest_input"][:3000],
+            "```",
+            "",
         ]
     (RESULTS / "fuzz.md").write_text("\n".join(lines) + "\n", encoding="utf-8", errors="backslashreplace")
 
@@ -315,13 +359,20 @@ def main() -> None:
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     clock = time.perf_counter()
     result = fuzz(args.examples, args.seed)
-    payload = {"started": started, "machine": f"{platform.machine()}, {platform.python_version()}",
-               "seed": args.seed, "seconds": round(time.perf_counter() - clock, 1), **result}
+    payload = {
+        "started": started,
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "seed": args.seed,
+        "seconds": round(time.perf_counter() - clock, 1),
+        **result,
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "fuzz.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     write_markdown(payload)
-    log(f"{payload['examples']} requests in {payload['seconds']} s; {len(payload['failures'])} failure kinds; "
-        "bench/results/fuzz.md")
+    log(
+        f"{payload['examples']} requests in {payload['seconds']} s; {len(payload['failures'])} failure kinds; "
+        "bench/results/fuzz.md"
+    )
 
 
 if __name__ == "__main__":

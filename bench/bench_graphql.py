@@ -122,8 +122,10 @@ def run(args: argparse.Namespace, mos: MOS, owner: str, key: str, cached_url: st
     rt.store.run_slow_statement("CALL db.awaitIndexes(600)", 630, {})
     queries = [f"Tell me about when {s.rstrip('.')}" for s in sentences(args.queries, seed=77)]
     headers = {"Authorization": f"Bearer {key}"}
-    clients = {"cached": httpx.Client(base_url=cached_url, headers=headers),
-               "uncached": httpx.Client(base_url=uncached_url, headers=headers)}
+    clients = {
+        "cached": httpx.Client(base_url=cached_url, headers=headers),
+        "uncached": httpx.Client(base_url=uncached_url, headers=headers),
+    }
     variables: dict[str, Any] = {"cubes": [cube], "k": args.top_k}
     loop = asyncio.new_event_loop()
     workers = WorkerPool(rt.config.limits.max_worker_threads, rt.config.limits.max_workers_per_caller)
@@ -146,8 +148,12 @@ def run(args: argparse.Namespace, mos: MOS, owner: str, key: str, cached_url: st
     for query in queries[:10]:  # warm every path
         for warm in (local, in_strawberry, partial(over_http, "cached"), partial(over_http, "uncached")):
             warm(query)
-    paths: dict[str, list[float]] = {"in_process": [], "strawberry_in_process": [], "http_cached": [],
-                                     "http_uncached": []}
+    paths: dict[str, list[float]] = {
+        "in_process": [],
+        "strawberry_in_process": [],
+        "http_cached": [],
+        "http_uncached": [],
+    }
     for index, query in enumerate(queries):
         # The order rotates, so no path always runs right after another (caches, scheduling).
         calls: list[tuple[str, Callable[[], Any]]] = [
@@ -187,7 +193,8 @@ def measure_pages(mos: MOS, owner: str, cube: str, client: httpx.Client, times: 
         return body
 
     calls: list[tuple[str, Callable[[], object]]] = [
-        ("page_in_process", in_process), ("page_http_flat", partial(over_http, FLAT_PAGE)),
+        ("page_in_process", in_process),
+        ("page_http_flat", partial(over_http, FLAT_PAGE)),
         ("page_http_nested", partial(over_http, NESTED_PAGE)),
     ]
     for _, call in calls * 5:  # warm
@@ -243,25 +250,35 @@ def measure_stages(
     async def noop_loader(keys: list[str]) -> list[None]:
         return [None for _ in keys]
 
-    body = {"data": loop.run_until_complete(schema.execute(
-        SEARCH, variable_values=request, context_value=Context(services=instant, caller=caller, pool=None)
-    )).data}
+    body = {
+        "data": loop.run_until_complete(
+            schema.execute(
+                SEARCH, variable_values=request, context_value=Context(services=instant, caller=caller, pool=None)
+            )
+        ).data
+    }
     services.identity.authenticate(key)  # cached from here on
     return {
         "auth_before: key lookup in Neo4j on a thread (per request)": stage_ms(
-            repeat_async(loop, uncached_auth, times)),
+            repeat_async(loop, uncached_auth, times)
+        ),
         "auth_before: of which the thread hop": stage_ms(repeat_async(loop, noop_on_thread, times)),
         "auth_after: cached lookup on the event loop": stage_ms(
-            repeat(partial(services.identity.authenticate_cached, key), times)),
+            repeat(partial(services.identity.authenticate_cached, key), times)
+        ),
         "dataloader_setup_before: two DataLoaders per request (now made only when a field needs one)": stage_ms(
-            repeat(lambda: (DataLoader(load_fn=noop_loader), DataLoader(load_fn=noop_loader)), times)),
+            repeat(lambda: (DataLoader(load_fn=noop_loader), DataLoader(load_fn=noop_loader)), times)
+        ),
         "strawberry: parse": stage_ms(repeat(partial(parse, SEARCH), times)),
         "strawberry: validate (graphql-core rules)": stage_ms(
-            repeat(partial(validate, schema._schema, document), times)),
+            repeat(partial(validate, schema._schema, document), times)
+        ),
         "strawberry: whole execution, search answered at once, on the worker pool": stage_ms(
-            repeat_async(loop, strawberry_alone, times)),
+            repeat_async(loop, strawberry_alone, times)
+        ),
         "strawberry: whole execution, search answered at once, on asyncio's threads": stage_ms(
-            repeat_async(loop, strawberry_alone_no_pool, times)),
+            repeat_async(loop, strawberry_alone_no_pool, times)
+        ),
         "worker pool hop (a no-op on the pool)": stage_ms(repeat_async(loop, noop_on_worker, times)),
         "json: encoding the response": stage_ms(repeat(partial(json.dumps, body), times)),
     }
@@ -275,8 +292,9 @@ def write(
 ) -> None:
     summaries = {name: summary_ms(samples) for name, samples in paths.items()}
     page_summaries = {name: summary_ms(samples) for name, samples in pages.items()}
-    nested_over_flat = round(float(np.median(np.asarray(pages["page_http_nested"]) /
-                                             np.asarray(pages["page_http_flat"]))), 2)
+    nested_over_flat = round(
+        float(np.median(np.asarray(pages["page_http_nested"]) / np.asarray(pages["page_http_flat"]))), 2
+    )
     local = np.asarray(paths["in_process"])
 
     def adds(name: str) -> dict[str, float]:
@@ -288,8 +306,9 @@ def write(
         }
 
     overhead = {name: adds(name) for name in ("strawberry_in_process", "http_uncached", "http_cached")}
-    http_residual = round(float(np.median(np.asarray(paths["http_cached"]) - np.asarray(
-        paths["strawberry_in_process"]))) * 1000, 2)
+    http_residual = round(
+        float(np.median(np.asarray(paths["http_cached"]) - np.asarray(paths["strawberry_in_process"]))) * 1000, 2
+    )
     payload = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -315,9 +334,10 @@ def write(
     for name, label in labels.items():
         summary = summaries[name]
         extra = overhead.get(name)
-        added = "" if extra is None else (
-            f"{extra['p50_difference_ms']} | {extra['p95_difference_ms']} | {extra['median_per_query_difference_ms']}"
-        )
+        added = ""
+        if extra is not None:
+            differences = ("p50_difference_ms", "p95_difference_ms", "median_per_query_difference_ms")
+            added = " | ".join(str(extra[key]) for key in differences)
         rows.append(f"| {label} | {summary['p50_ms']} | {summary['p95_ms']} | {added or '- | - | -'} |")
     stage_rows = [f"| {name} | {figures['p50_ms']} | {figures['p95_ms']} |" for name, figures in stages.items()]
     (RESULTS / "graphql.md").write_text(

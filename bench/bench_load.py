@@ -96,8 +96,6 @@ def server_env(neo4j: Neo4jSettings, root_key: str, llm_url: str) -> dict[str, s
     }
 
 
-
-
 def apply_root_key(neo4j: Neo4jSettings, root_key: str, root_id: str = "root") -> None:
     """Make root_key the root user's key where the graph has a root already (a server's start-up never
     replaces a key ROOT has); on a fresh graph the server's bootstrap creates root with it."""
@@ -107,7 +105,9 @@ def apply_root_key(neo4j: Neo4jSettings, root_key: str, root_id: str = "root") -
     with GraphDatabase.driver(neo4j.uri, auth=auth) as driver:
         driver.execute_query(
             "MATCH (u:User {id: $id}) SET u.api_key_hash = $digest",
-            id=root_id, digest=hash_api_key(root_key), database_=neo4j.database,
+            id=root_id,
+            digest=hash_api_key(root_key),
+            database_=neo4j.database,
         )
 
 
@@ -298,8 +298,13 @@ class LoadResult:
     @property
     def ok(self) -> bool:
         writes = self.writes
-        return (self.errors == 0 and writes.lost == 0 and not writes.wrong_text_ids and not writes.repeated_ids
-                and not writes.check_errors)
+        return (
+            self.errors == 0
+            and writes.lost == 0
+            and not writes.wrong_text_ids
+            and not writes.repeated_ids
+            and not writes.check_errors
+        )
 
     def summary(self) -> dict[str, Any]:
         total = sum(stats.count for stats in self.operations.values())
@@ -597,9 +602,15 @@ class Timings:
         def pct(q: float) -> float | None:
             return round(float(np.percentile(ms, q)), 1) if ms.size else None
 
-        return {"count": int(ms.size), "failed": sum(self.codes.values()), "codes": dict(self.codes),
-                "first_errors": self.messages, "p50_ms": pct(50), "p95_ms": pct(95),
-                "max_ms": round(float(ms.max()), 1) if ms.size else None}
+        return {
+            "count": int(ms.size),
+            "failed": sum(self.codes.values()),
+            "codes": dict(self.codes),
+            "first_errors": self.messages,
+            "p50_ms": pct(50),
+            "p95_ms": pct(95),
+            "max_ms": round(float(ms.max()), 1) if ms.size else None,
+        }
 
 
 async def timed_call(http: httpx.AsyncClient, key: str, query: str, into: Timings, **variables: Any) -> None:
@@ -630,11 +641,19 @@ async def setup_hostile(base_url: str, root_key: str, token: str, cubes: int, me
             made[f"{role}_id"], made[f"{role}_key"] = user_id, data["createUser"]["apiKey"]
         cube_ids = []
         for index in range(cubes):
-            data = await graphql(client, made["hostile_key"], CREATE_CUBE,
-                                 input={"name": f"hostile {index}", "id": f"load-{token}-h{index}"})
+            data = await graphql(
+                client,
+                made["hostile_key"],
+                CREATE_CUBE,
+                input={"name": f"hostile {index}", "id": f"load-{token}-h{index}"},
+            )
             cube_ids.append(data["createCube"]["cubeId"])
-            await graphql(client, made["hostile_key"], ADD,
-                          input={"cubeId": cube_ids[-1], "content": sentences(memories, seed=index)})
+            await graphql(
+                client,
+                made["hostile_key"],
+                ADD,
+                input={"cubeId": cube_ids[-1], "content": sentences(memories, seed=index)},
+            )
         made["hostile_cubes"] = cube_ids
         data = await graphql(client, made["victim_key"], CREATE_CUBE, input={"name": "victim", "id": f"load-{token}-v"})
         made["victim_cube"] = data["createCube"]["cubeId"]
@@ -664,13 +683,17 @@ async def run_hostile_async(base_url: str, made: Mapping[str, Any], args: argpar
         task = asyncio.create_task(victim_loop(http, victim_key, stop, during))
         await asyncio.sleep(0.5)
         began = len(during.latencies_s)
-        await timed_call(http, hostile_key, aliased_search(args.aliases), hostile,
-                         cubes=made["hostile_cubes"], k=5)
+        await timed_call(http, hostile_key, aliased_search(args.aliases), hostile, cubes=made["hostile_cubes"], k=5)
         stop.set()
         await task
         during.latencies_s = during.latencies_s[began:]
-        result["oversized"] = {"aliases": args.aliases, "cubes": len(made["hostile_cubes"]), "top_k": 5,
-                               "hostile_request": hostile.summary(), "victim_during": during.summary()}
+        result["oversized"] = {
+            "aliases": args.aliases,
+            "cubes": len(made["hostile_cubes"]),
+            "top_k": 5,
+            "hostile_request": hostile.summary(),
+            "victim_during": during.summary(),
+        }
 
         # (2) sustained requests within the limits
         cubes = made["hostile_cubes"][: args.search_cubes]
@@ -685,9 +708,15 @@ async def run_hostile_async(base_url: str, made: Mapping[str, Any], args: argpar
         await asyncio.gather(*(hostile_client() for _ in range(args.hostile_clients)))
         stop.set()
         await task
-        result["sustained"] = {"clients": args.hostile_clients, "aliases": args.aliases, "cubes": len(cubes),
-                               "top_k": 5, "duration_s": args.duration, "hostile_requests": hostile.summary(),
-                               "victim_during": during.summary()}
+        result["sustained"] = {
+            "clients": args.hostile_clients,
+            "aliases": args.aliases,
+            "cubes": len(cubes),
+            "top_k": 5,
+            "duration_s": args.duration,
+            "hostile_requests": hostile.summary(),
+            "victim_during": during.summary(),
+        }
         return result
 
 
@@ -723,18 +752,28 @@ def write_hostile_results(payload: dict[str, Any], name: str) -> None:
         f"{ms(run['victim_alone'], 'p95_ms')} | {ms(run['victim_alone'], 'max_ms')} |",
     ]
     for label, figures, hostile in (
-        (f"one request, {over['aliases']} aliases x {over['cubes']} cubes", over["victim_during"],
-         over["hostile_request"]),
-        (f"{sustained['clients']} clients for {sustained['duration_s']:g} s, {sustained['aliases']} aliases x "
-         f"{sustained['cubes']} cubes", sustained["victim_during"], sustained["hostile_requests"]),
+        (
+            f"one request, {over['aliases']} aliases x {over['cubes']} cubes",
+            over["victim_during"],
+            over["hostile_request"],
+        ),
+        (
+            f"{sustained['clients']} clients for {sustained['duration_s']:g} s, {sustained['aliases']} aliases x "
+            f"{sustained['cubes']} cubes",
+            sustained["victim_during"],
+            sustained["hostile_requests"],
+        ),
     ):
         lines.append(
             f"| {label} | {hostile['count']} | {json.dumps(hostile['codes']) if hostile['codes'] else 'ok'} | "
             f"{ms(hostile, 'p50_ms')} | {ms(hostile, 'max_ms')} | {figures['count']} | {ms(figures, 'p50_ms')} | "
             f"{ms(figures, 'p95_ms')} | {ms(figures, 'max_ms')} |"
         )
-    errors = [message for part in (over["hostile_request"], sustained["hostile_requests"])
-              for message in part["first_errors"][:2]]
+    errors = [
+        message
+        for part in (over["hostile_request"], sustained["hostile_requests"])
+        for message in part["first_errors"][:2]
+    ]
     if errors:
         lines += ["", "First hostile errors:", "", *(f"- `{message[:200]}`" for message in errors)]
     victim_failures = over["victim_during"]["failed"] + sustained["victim_during"]["failed"]
@@ -755,8 +794,9 @@ def hostile_main(args: argparse.Namespace) -> int:
     with serve_fake_openai() as llm, serve(server_env(neo4j, root_key, llm.url), log_path) as server:
         log(f"server {server.base_url} (pid {server.pid}), log {log_path}")
         try:
-            made = asyncio.run(setup_hostile(server.base_url, root_key, token, args.hostile_cubes,
-                                             args.hostile_memories))
+            made = asyncio.run(
+                setup_hostile(server.base_url, root_key, token, args.hostile_cubes, args.hostile_memories)
+            )
             log(f"hostile tenant with {len(made['hostile_cubes'])} cubes ready")
             result = asyncio.run(run_hostile_async(server.base_url, made, args))
         finally:
@@ -766,9 +806,15 @@ def hostile_main(args: argparse.Namespace) -> int:
         "started": started,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "code": args.code_label,
-        "config": {"hostile_cubes": args.hostile_cubes, "hostile_memories": args.hostile_memories,
-                   "aliases": args.aliases, "search_cubes": args.search_cubes,
-                   "hostile_clients": args.hostile_clients, "duration_s": args.duration, "timeout_s": args.timeout},
+        "config": {
+            "hostile_cubes": args.hostile_cubes,
+            "hostile_memories": args.hostile_memories,
+            "aliases": args.aliases,
+            "search_cubes": args.search_cubes,
+            "hostile_clients": args.hostile_clients,
+            "duration_s": args.duration,
+            "timeout_s": args.timeout,
+        },
         "result": result,
         "server_log": str(log_path),
     }
@@ -779,9 +825,12 @@ def hostile_main(args: argparse.Namespace) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--hostile", action="store_true",
-                        help="instead of the mixed load: a hostile tenant's aliased searches next to a quiet "
-                             "tenant's one-field queries (writes bench/results/<--output>.md)")
+    parser.add_argument(
+        "--hostile",
+        action="store_true",
+        help="instead of the mixed load: a hostile tenant's aliased searches next to a quiet "
+        "tenant's one-field queries (writes bench/results/<--output>.md)",
+    )
     parser.add_argument("--hostile-cubes", type=int, default=100, help="--hostile: cubes of the hostile tenant")
     parser.add_argument("--hostile-memories", type=int, default=5, help="--hostile: memories per hostile cube")
     parser.add_argument("--aliases", type=int, default=20, help="--hostile: search fields per request")
@@ -819,8 +868,9 @@ def main() -> int:
             users = asyncio.run(setup_users(server.base_url, root_key, args.users, args.seed_memories, token))
             before = memory_mb(server.pid)
             log(f"{len(users)} users seeded; {args.clients} clients for {args.duration:g} s")
-            result = run_load(server.base_url, users, args.clients, args.duration, weights, args.timeout,
-                              args.seed, server.pid)
+            result = run_load(
+                server.base_url, users, args.clients, args.duration, weights, args.timeout, args.seed, server.pid
+            )
             after = memory_mb(server.pid)
             counts = graph_counts(neo4j, users)
             mismatches = count_mismatches(counts, result.writes.expected_per_cube)
@@ -832,9 +882,15 @@ def main() -> int:
         "started": started,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "note": "client, server, test LLM and Neo4j share this machine (other work may run at the same time)",
-        "config": {"clients": args.clients, "duration_s": args.duration, "users": args.users,
-                   "seed_memories": args.seed_memories, "mix": args.mix, "timeout_s": args.timeout,
-                   "seed": args.seed},
+        "config": {
+            "clients": args.clients,
+            "duration_s": args.duration,
+            "users": args.users,
+            "seed_memories": args.seed_memories,
+            "mix": args.mix,
+            "timeout_s": args.timeout,
+            "seed": args.seed,
+        },
         "load": load,
         "graph_counts": counts,
         "graph_count_mismatches": mismatches,
@@ -845,13 +901,19 @@ def main() -> int:
     }
     write_results(payload)
     for name, figures in load["operations"].items():
-        log(f"{name:6} n={figures['count']:5} errors={figures['errors']} p50={figures['p50_ms']} ms "
-            f"p95={figures['p95_ms']} ms p99={figures['p99_ms']} ms {figures['ops_per_s']} ops/s")
+        log(
+            f"{name:6} n={figures['count']:5} errors={figures['errors']} p50={figures['p50_ms']} ms "
+            f"p95={figures['p95_ms']} ms p99={figures['p99_ms']} ms {figures['ops_per_s']} ops/s"
+        )
     writes = load["writes"]
-    log(f"writes: acknowledged {writes['acknowledged']}, found {writes['found']}, lost {writes['lost']}; "
-        f"graph count mismatches: {mismatches or 'none'}")
-    log(f"server RSS {before['rss_mb']} -> {after['rss_mb']} MB (peak during load "
-        f"{load['server_rss_peak_during_load_mb']} MB); {'PASS' if payload['ok'] else 'FAIL'}")
+    log(
+        f"writes: acknowledged {writes['acknowledged']}, found {writes['found']}, lost {writes['lost']}; "
+        f"graph count mismatches: {mismatches or 'none'}"
+    )
+    log(
+        f"server RSS {before['rss_mb']} -> {after['rss_mb']} MB (peak during load "
+        f"{load['server_rss_peak_during_load_mb']} MB); {'PASS' if payload['ok'] else 'FAIL'}"
+    )
     return 0 if payload["ok"] else 1
 
 

@@ -93,8 +93,9 @@ def session_numbers(conversation: Mapping[str, Any]) -> list[int]:
 
 def known_turns(conversation: Mapping[str, Any]) -> set[str]:
     """The normalised ids of every turn of the conversation."""
-    ids = (normalise_turn_id(str(t["dia_id"])) for n in session_numbers(conversation)
-           for t in conversation[f"session_{n}"])
+    ids = (
+        normalise_turn_id(str(t["dia_id"])) for n in session_numbers(conversation) for t in conversation[f"session_{n}"]
+    )
     return {turn_id for turn_id in ids if turn_id is not None}
 
 
@@ -107,8 +108,15 @@ def session_messages(conversation: Mapping[str, Any], n: int) -> list[dict[str, 
         content = str(turn["text"])
         if turn.get("blip_caption"):
             content += f" [shares a photo: {turn['blip_caption']}]"
-        messages.append({"role": "user" if turn["speaker"] == speaker_a else "assistant", "name": turn["speaker"],
-                         "content": content, "chat_time": chat_time, "message_id": turn["dia_id"]})
+        messages.append(
+            {
+                "role": "user" if turn["speaker"] == speaker_a else "assistant",
+                "name": turn["speaker"],
+                "content": content,
+                "chat_time": chat_time,
+                "message_id": turn["dia_id"],
+            }
+        )
     return messages
 
 
@@ -173,8 +181,10 @@ def dry_run(samples: Sequence[Mapping[str, Any]]) -> None:
             skipped_total[c] += skipped[c]
         totals["sessions"] += len(sessions)
         totals["turns"] += turns
-        print(f"{sample.get('sample_id', '?')}: {len(sessions)} sessions, {turns} turns, questions "
-              f"{per_cat}, skipped (no evidence) {skipped}")
+        print(
+            f"{sample.get('sample_id', '?')}: {len(sessions)} sessions, {turns} turns, questions "
+            f"{per_cat}, skipped (no evidence) {skipped}"
+        )
     print(f"total: {len(samples)} conversations, {totals['sessions']} sessions, {totals['turns']} turns")
     for c, name in CATEGORIES.items():
         print(f"  category {c} ({name}): {asked[c]} questions, {skipped_total[c]} skipped for no evidence")
@@ -192,8 +202,9 @@ class OwnNeo4j:
         self._env = {**os.environ, "NEO4J_BOLT_PORT": str(bolt_port), "NEO4J_HTTP_PORT": str(http_port)}
 
     def _script(self, command: str, capture: bool = False, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(NEO4J_SCRIPT), command], env=self._env, check=check, text=True,
-                              capture_output=capture, timeout=900)
+        return subprocess.run(
+            [str(NEO4J_SCRIPT), command], env=self._env, check=check, text=True, capture_output=capture, timeout=900
+        )
 
     def start(self) -> bool:
         """Start the server unless it runs already; True when this call started it."""
@@ -232,8 +243,9 @@ def count_nodes(config: MOSConfig) -> int:
         store.close()
 
 
-def run_on_own_neo4j(samples: Sequence[Mapping[str, Any]], grid: Sequence[Setting],
-                     args: argparse.Namespace) -> dict[str, Any]:
+def run_on_own_neo4j(
+    samples: Sequence[Mapping[str, Any]], grid: Sequence[Setting], args: argparse.Namespace
+) -> dict[str, Any]:
     """Start (or reuse) the benchmark's server, refuse it if it holds someone's data, run, wipe."""
     from bench.bench_core import log
     from bench.locomo_run import delete_everything, run
@@ -246,9 +258,11 @@ def run_on_own_neo4j(samples: Sequence[Mapping[str, Any]], grid: Sequence[Settin
     config = connect_config(server)
     nodes = count_nodes(config)
     if nodes and not started:
-        raise SystemExit(f"refusing: the Neo4j on port {args.bolt_port} was already running and holds {nodes} "
-                         f"nodes. Use another --bolt-port, or wipe it: NEO4J_BOLT_PORT={args.bolt_port} "
-                         f"scripts/neo4j.sh wipe")
+        raise SystemExit(
+            f"refusing: the Neo4j on port {args.bolt_port} was already running and holds {nodes} "
+            f"nodes. Use another --bolt-port, or wipe it: NEO4J_BOLT_PORT={args.bolt_port} "
+            f"scripts/neo4j.sh wipe"
+        )
     log(f"Neo4j on {args.bolt_port}: {'started' if started else 'already running'}, {nodes} nodes at start")
     try:
         runtime = Runtime.start(config)
@@ -260,20 +274,25 @@ def run_on_own_neo4j(samples: Sequence[Mapping[str, Any]], grid: Sequence[Settin
     finally:
         if not args.keep_neo4j:
             server.wipe()
-    return {"neo4j": {"bolt_port": args.bolt_port, "started_by_bench": started, "nodes_at_start": nodes},
-            **figures}
+    return {"neo4j": {"bolt_port": args.bolt_port, "started_by_bench": started, "nodes_at_start": nodes}, **figures}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="a LoCoMo JSON file")
     parser.add_argument("--conversations", type=int, default=None, help="use only the first N conversations")
-    parser.add_argument("--grid", default="[{}]",
-                        help='search-settings grid: JSON list or a file, e.g. \'[{}, {"name": "x", "expand_top": 0}]\'')
+    parser.add_argument(
+        "--grid",
+        default="[{}]",
+        help='search-settings grid: JSON list or a file, e.g. \'[{}, {"name": "x", "expand_top": 0}]\'',
+    )
     parser.add_argument("--top-k", type=int, default=20)
     parser.add_argument("--name", default="locomo-cv", help="results file stem")
-    parser.add_argument("--tenant-check", action="store_true",
-                        help="first conversation: rank again after 6,000 memories land in another user's cube")
+    parser.add_argument(
+        "--tenant-check",
+        action="store_true",
+        help="first conversation: rank again after 6,000 memories land in another user's cube",
+    )
     parser.add_argument("--bolt-port", type=int, default=7693, help="the benchmark's own Neo4j (Bolt)")
     parser.add_argument("--http-port", type=int, default=7479, help="the benchmark's own Neo4j (HTTP)")
     parser.add_argument("--keep-neo4j", action="store_true", help="leave the server running (emptied) at the end")

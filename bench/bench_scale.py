@@ -83,8 +83,9 @@ class GraphQLClient:
         self.http = http
 
     def call(self, key: str, query: str, **variables: Any) -> dict[str, Any]:
-        response = self.http.post("/graphql", json={"query": query, "variables": variables},
-                                  headers={"Authorization": f"Bearer {key}"})
+        response = self.http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers={"Authorization": f"Bearer {key}"}
+        )
         response.raise_for_status()
         body: dict[str, Any] = response.json()
         if body.get("errors"):
@@ -92,14 +93,18 @@ class GraphQLClient:
         return body
 
 
-SEARCH = "query($q: String!, $c: [ID!]) { search(query: $q, cubeIds: $c, topK: 10) { textMem { memories { memoryId } } } }"  # noqa: E501
+SEARCH = (
+    "query($q: String!, $c: [ID!]) { search(query: $q, cubeIds: $c, topK: 10) { textMem { memories { memoryId } } } }"  # noqa: E501
+)
 
 
 def cube_sizes(mos: MOS, owner: str) -> dict[str, int]:
     """Memories per cube of the benchmark's user (what a resumed run already holds)."""
     rows = mos.runtime.store.run_statement(
         "MATCH (:User {id: $owner})-[:OWNS]->(c:MemCube) "
-        "RETURN c.id AS cube, COUNT { (c)-[:HAS_MEMORY]->() } AS memories", owner=owner)
+        "RETURN c.id AS cube, COUNT { (c)-[:HAS_MEMORY]->() } AS memories",
+        owner=owner,
+    )
     return {row["cube"]: int(row["memories"]) for row in rows}
 
 
@@ -108,16 +113,36 @@ def rotate_key_of(mos: MOS, owner: str) -> str:
     return mos.services.identity.rotate(mos.cubes.actor(owner))
 
 
-def measure_stage(mos: MOS, owner: str, owner_key: str, server: GraphQLClient, cubes: Sequence[str],
-                  queries: Sequence[str], rng: random.Random) -> dict[str, Any]:
+def measure_stage(
+    mos: MOS,
+    owner: str,
+    owner_key: str,
+    server: GraphQLClient,
+    cubes: Sequence[str],
+    queries: Sequence[str],
+    rng: random.Random,
+) -> dict[str, Any]:
     rt = mos.runtime
     forced = SearchService(
-        Runtime(rt.config.model_copy(update={"search": SearchSettings(exact_scan_max_memories=0)}),
-                rt.store, rt.embedder, rt.users, rt.cubes, rt.memories),
+        Runtime(
+            rt.config.model_copy(update={"search": SearchSettings(exact_scan_max_memories=0)}),
+            rt.store,
+            rt.embedder,
+            rt.users,
+            rt.cubes,
+            rt.memories,
+        ),
         mos.cubes,
     )
-    timings: dict[str, list[float]] = {"embed": [], "mos_search": [], "vector_default": [], "vector_index": [],
-                                       "exact_scan": [], "graphql_search": [], "bm25_per_cube": []}
+    timings: dict[str, list[float]] = {
+        "embed": [],
+        "mos_search": [],
+        "vector_default": [],
+        "vector_index": [],
+        "exact_scan": [],
+        "graphql_search": [],
+        "bm25_per_cube": [],
+    }
     search = rt.config.search
     recalls: dict[str, list[float]] = {"default": [], "index": []}
     targets = [rng.choice(cubes) for _ in queries]
@@ -128,14 +153,30 @@ def measure_stage(mos: MOS, owner: str, owner_key: str, server: GraphQLClient, c
         t_index, via_index = timed(partial(forced.search_cube, owner, cube, vector, TOP_K))
         t_exact, exact = timed(partial(rt.memories.search_exact, cube, vector, TOP_K))
         t_http, _ = timed(partial(server.call, owner_key, SEARCH, q=query, c=[cube]))
-        t_bm25, _ = timed(partial(rt.memories.search_terms, owner, cube, query_terms(query), vector,
-                                  mos.searcher.pool_size(TOP_K), search.bm25_k1, search.bm25_b))
+        t_bm25, _ = timed(
+            partial(
+                rt.memories.search_terms,
+                owner,
+                cube,
+                query_terms(query),
+                vector,
+                mos.searcher.pool_size(TOP_K),
+                search.bm25_k1,
+                search.bm25_b,
+            )
+        )
         exact_ids = [m.id for m in exact]
         recalls["default"].append(recall([m.id for m in via_default], exact_ids))
         recalls["index"].append(recall([m.id for m in via_index], exact_ids))
-        for name, value in (("embed", t_embed), ("mos_search", t_mos), ("vector_default", t_default),
-                            ("vector_index", t_index), ("exact_scan", t_exact), ("graphql_search", t_http),
-                            ("bm25_per_cube", t_bm25)):
+        for name, value in (
+            ("embed", t_embed),
+            ("mos_search", t_mos),
+            ("vector_default", t_default),
+            ("vector_index", t_index),
+            ("exact_scan", t_exact),
+            ("graphql_search", t_http),
+            ("bm25_per_cube", t_bm25),
+        ):
             timings[name].append(value)
     result: dict[str, Any] = {name: summary_ms(values) for name, values in timings.items()}
     result["recall_default_vs_exact"] = round(statistics.fmean(recalls["default"]), 4)
@@ -144,17 +185,27 @@ def measure_stage(mos: MOS, owner: str, owner_key: str, server: GraphQLClient, c
     return result
 
 
-def measure_adds(mos: MOS, owner: str, cubes: Sequence[str], stage: int, rng: random.Random,
-                 batches: int = 10, batch: int = 50) -> dict[str, Any]:
+def measure_adds(
+    mos: MOS, owner: str, cubes: Sequence[str], stage: int, rng: random.Random, batches: int = 10, batch: int = 50
+) -> dict[str, Any]:
     """MOS.add in batches into random cubes, next to the raw embedder on the same texts."""
-    texts = [[f"Stage {stage} note {b}-{i}: {s}" for i, s in enumerate(sentences(batch, seed=stage + b))]
-             for b in range(batches)]
+    texts = [
+        [f"Stage {stage} note {b}-{i}: {s}" for i, s in enumerate(sentences(batch, seed=stage + b))]
+        for b in range(batches)
+    ]
     t_embed = sum(timed(partial(mos.runtime.embedder.embed, chunk))[0] for chunk in texts)
-    t_add = sum(timed(partial(mos.add, memory_content=chunk, mem_cube_id=rng.choice(cubes), user_id=owner))[0]
-                for chunk in texts)
+    t_add = sum(
+        timed(partial(mos.add, memory_content=chunk, mem_cube_id=rng.choice(cubes), user_id=owner))[0]
+        for chunk in texts
+    )
     count = batches * batch
-    return {"memories": count, "batch": batch, "add_per_s": round(count / t_add, 1),
-            "raw_embed_per_s": round(count / t_embed, 1), "ratio_add_to_embed": round(t_embed / t_add, 3)}
+    return {
+        "memories": count,
+        "batch": batch,
+        "add_per_s": round(count / t_add, 1),
+        "raw_embed_per_s": round(count / t_embed, 1),
+        "ratio_add_to_embed": round(t_embed / t_add, 3),
+    }
 
 
 def write_results(payload: dict[str, Any]) -> None:
@@ -162,32 +213,49 @@ def write_results(payload: dict[str, Any]) -> None:
     (RESULTS / "scale.json").write_text(json.dumps(payload, indent=2) + "\n")
     stages = payload["stages"]
     lines = [
-        "# scale benchmark", "",
+        "# scale benchmark",
+        "",
         f"Run {payload['started']} on {payload['machine']}; {payload['cubes']} cubes, memories spread evenly; "
         f"{payload['queries']} queries per stage on random cubes, top_k={TOP_K}; Neo4j {payload['neo4j_memory']}. "
         f"{payload.get('note', '')}",
-        "", "## search latency (ms, p50 / p95)", "",
+        "",
+        "## search latency (ms, p50 / p95)",
+        "",
         "| memories (per cube) | MOS.search in-process | GraphQL search over HTTP | vector path (default) | "
         "vector index forced | exact per-cube scan | BM25 per cube | query embedding |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in stages:
+
         def pair(name: str, s: dict[str, Any] = s) -> str:
             return f"{s['search'][name]['p50_ms']} / {s['search'][name]['p95_ms']}"
-        lines.append(f"| {s['memories']} ({s['per_cube']}) | {pair('mos_search')} | {pair('graphql_search')} | "
-                     f"{pair('vector_default')} | {pair('vector_index')} | {pair('exact_scan')} | "
-                     f"{pair('bm25_per_cube') if 'bm25_per_cube' in s['search'] else '-'} | {pair('embed')} |")
-    lines += ["", "## recall@10 against the exact per-cube scan, add throughput, size", "",
-              "| memories | recall default path | recall index forced (mean / min) | add/s (MOS.add, batch 50) | "
-              "raw embedder/s | load time (s) | store (MB) | Neo4j RSS (MB) | GraphQL server RSS (MB) |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+
+        lines.append(
+            f"| {s['memories']} ({s['per_cube']}) | {pair('mos_search')} | {pair('graphql_search')} | "
+            f"{pair('vector_default')} | {pair('vector_index')} | {pair('exact_scan')} | "
+            f"{pair('bm25_per_cube') if 'bm25_per_cube' in s['search'] else '-'} | {pair('embed')} |"
+        )
+    lines += [
+        "",
+        "## recall@10 against the exact per-cube scan, add throughput, size",
+        "",
+        "| memories | recall default path | recall index forced (mean / min) | add/s (MOS.add, batch 50) | "
+        "raw embedder/s | load time (s) | store (MB) | Neo4j RSS (MB) | GraphQL server RSS (MB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for s in stages:
         r, a = s["search"], s["add"]
-        lines.append(f"| {s['memories']} | {r['recall_default_vs_exact']} | {r['recall_index_vs_exact']} / "
-                     f"{r['recall_index_min']} | {a['add_per_s']} | {a['raw_embed_per_s']} | {s['load_seconds']} | "
-                     f"{s['store_mb']} | {s['neo4j_rss_mb']} | {s['graphql_rss_mb']} |")
-    lines += ["", "Targets (issue 6): in-process search p95 <= 60 ms, recall >= 0.99.", "",
-              "![latency against graph size](scale.svg)"]
+        lines.append(
+            f"| {s['memories']} | {r['recall_default_vs_exact']} | {r['recall_index_vs_exact']} / "
+            f"{r['recall_index_min']} | {a['add_per_s']} | {a['raw_embed_per_s']} | {s['load_seconds']} | "
+            f"{s['store_mb']} | {s['neo4j_rss_mb']} | {s['graphql_rss_mb']} |"
+        )
+    lines += [
+        "",
+        "Targets (issue 6): in-process search p95 <= 60 ms, recall >= 0.99.",
+        "",
+        "![latency against graph size](scale.svg)",
+    ]
     (RESULTS / "scale.md").write_text("\n".join(lines) + "\n")
     (RESULTS / "scale.svg").write_text(svg_plot(stages))
 
@@ -211,16 +279,18 @@ def svg_plot(stages: Sequence[dict[str, Any]]) -> str:
     def py(y: float) -> float:
         return height - margin - y / top * (height - 2 * margin)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-             'font-size="11">', f'<rect width="{width}" height="{height}" fill="white"/>',
-             f'<line x1="{margin}" y1="{height - margin}" x2="{width - margin}" y2="{height - margin}" '
-             'stroke="black"/>',
-             f'<line x1="{margin}" y1="{margin}" x2="{margin}" y2="{height - margin}" stroke="black"/>',
-             f'<line x1="{margin}" y1="{py(60):.1f}" x2="{width - margin}" y2="{py(60):.1f}" stroke="#999" '
-             'stroke-dasharray="4 3"/>',
-             f'<text x="{width - margin - 90}" y="{py(60) - 4:.1f}">target p95 60 ms</text>',
-             f'<text x="{width / 2 - 60}" y="{height - 12}">memories in the graph (log)</text>',
-             f'<text x="8" y="{margin - 12}">search latency, ms</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+        'font-size="11">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<line x1="{margin}" y1="{height - margin}" x2="{width - margin}" y2="{height - margin}" stroke="black"/>',
+        f'<line x1="{margin}" y1="{margin}" x2="{margin}" y2="{height - margin}" stroke="black"/>',
+        f'<line x1="{margin}" y1="{py(60):.1f}" x2="{width - margin}" y2="{py(60):.1f}" stroke="#999" '
+        'stroke-dasharray="4 3"/>',
+        f'<text x="{width - margin - 90}" y="{py(60) - 4:.1f}">target p95 60 ms</text>',
+        f'<text x="{width / 2 - 60}" y="{height - 12}">memories in the graph (log)</text>',
+        f'<text x="8" y="{margin - 12}">search latency, ms</text>',
+    ]
     for s, x in zip(stages, xs, strict=True):
         parts.append(f'<text x="{px(x) - 18:.1f}" y="{height - margin + 15}">{s["memories"]:,}</text>')
     for tick in range(0, int(top) + 1, max(10, int(top / 6) // 10 * 10 or 10)):
@@ -247,8 +317,10 @@ def main() -> None:
     root_key = f"mgk_bench_{secrets.token_urlsafe(24)}"
     rng = random.Random(42)
     payload: dict[str, Any] = {
-        "started": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}", "cubes": args.cubes, "queries": args.queries,
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "cubes": args.cubes,
+        "queries": args.queries,
         "neo4j_memory": f"heap {os.environ.get('NEO4J_HEAP', '1g')}, "
         f"page cache {os.environ.get('NEO4J_PAGECACHE', '1g')}",
         "stages": [],
@@ -259,9 +331,13 @@ def main() -> None:
         payload["stages"] = [stage for stage in earlier.get("stages", []) if stage["memories"] not in args.stages]
         kept = ", ".join(str(stage["memories"]) for stage in payload["stages"])
         payload["note"] = (
-            f"Resumed run: the stages at {kept} memories were measured by the run of {earlier['started']}; "
-            "this run measured the others on the kept graph (load time 0 where nothing was missing)."
-        ) if kept else ""
+            (
+                f"Resumed run: the stages at {kept} memories were measured by the run of {earlier['started']}; "
+                "this run measured the others on the kept graph (load time 0 where nothing was missing)."
+            )
+            if kept
+            else ""
+        )
     config = MOSConfig.load()
     # One benchmark user owns every cube: lift the per-user cube cap (100 by default) for it.
     most = max(args.cubes + 1, config.limits.max_cubes_per_user)
@@ -277,11 +353,15 @@ def main() -> None:
                 owner_key = rotate_key_of(mos, owner)
                 cubes = [f"{owner}-{i:04d}" for i in range(args.cubes)]
             else:
-                created = server.call(root_key, "mutation($i: CreateUserInput!) { createUser(input: $i) { apiKey } }",
-                                      i={"id": owner, "name": "scale bench", "role": "USER"})
+                created = server.call(
+                    root_key,
+                    "mutation($i: CreateUserInput!) { createUser(input: $i) { apiKey } }",
+                    i={"id": owner, "name": "scale bench", "role": "USER"},
+                )
                 owner_key = created["data"]["createUser"]["apiKey"]
-                cubes = [mos.create_cube_for_user(f"scale {i}", owner, cube_id=f"{owner}-{i:04d}")
-                         for i in range(args.cubes)]
+                cubes = [
+                    mos.create_cube_for_user(f"scale {i}", owner, cube_id=f"{owner}-{i:04d}") for i in range(args.cubes)
+                ]
             log(f"benchmark user {owner}")
             total = max(args.stages)
             per_cube_max = total // args.cubes

@@ -72,15 +72,17 @@ def run(mos: MOS, owner: str, args: argparse.Namespace) -> None:
     for index in range(args.cubes):
         cube = mos.create_cube_for_user(f"stages {index}", owner_id=owner, cube_id=f"stages-{index}")
         for start in range(0, args.per_cube, 100):
-            chunk = texts[index * args.per_cube + start: index * args.per_cube + min(start + 100, args.per_cube)]
+            chunk = texts[index * args.per_cube + start : index * args.per_cube + min(start + 100, args.per_cube)]
             mos.add(memory_content=chunk, mem_cube_id=cube, user_id=owner)
         cubes.append(cube)
         print(f"[stages] cube {index + 1}/{args.cubes} loaded ({time.perf_counter() - began:.0f} s)", file=sys.stderr)
 
     rt, service, settings = mos.runtime, mos.searcher, mos.runtime.config.search
     rng = random.Random(3)
-    queries = [f"What did {rng.choice(SUBJECTS)} do {rng.choice(['last summer', 'in Lyon', 'at dawn'])}?"
-               for _ in range(args.queries)]
+    queries = [
+        f"What did {rng.choice(SUBJECTS)} do {rng.choice(['last summer', 'in Lyon', 'at dawn'])}?"
+        for _ in range(args.queries)
+    ]
     pool = service.pool_size(10)
     exact_max = settings.exact_scan_max_memories
     five = cubes[:5]
@@ -98,8 +100,10 @@ def run(mos: MOS, owner: str, args: argparse.Namespace) -> None:
         (vector,) = rt.embedder.embed([query])
         actor = mos.cubes.actor(owner)
         record("caller lookup (users.get; now inside the search statement)", lambda: mos.cubes.actor(owner))
-        record("access check (readable, 1 cube; now inside the search statement)",
-               lambda: mos.cubes.readable(actor, [cube]))
+        record(
+            "access check (readable, 1 cube; now inside the search statement)",
+            lambda: mos.cubes.readable(actor, [cube]),
+        )
 
         def two_statements(names: list[str]) -> None:
             for name in names:
@@ -107,17 +111,20 @@ def run(mos: MOS, owner: str, args: argparse.Namespace) -> None:
                 rt.memories.search_terms(owner, name, terms, vector, pool, settings.bm25_k1, settings.bm25_b)
 
         def folded(names: list[str]) -> None:
-            rt.memories.search_cubes_hybrid(owner, names, terms, vector, pool, exact_max, settings.bm25_k1,
-                                            settings.bm25_b, 20)
+            rt.memories.search_cubes_hybrid(
+                owner, names, terms, vector, pool, exact_max, settings.bm25_k1, settings.bm25_b, 20
+            )
 
         record("vector + BM25, 1 cube: two round trips (as before)", lambda: two_statements([cube]))
         record("vector + BM25, 1 cube: one round trip (now)", lambda: folded([cube]))
         record("vector + BM25, 5 cubes: ten round trips (as before)", lambda: two_statements(five))
         record("vector + BM25, 5 cubes: one round trip (now)", lambda: folded(five))
-        found = rt.memories.search_cubes_hybrid(owner, [cube], terms, vector, pool, exact_max, settings.bm25_k1,
-                                                settings.bm25_b, 20).candidates
-        record("fusion and shaping in Python",
-               lambda: service.search_hybrid(owner, cube, query, vector, 10, found[cube]))
+        found = rt.memories.search_cubes_hybrid(
+            owner, [cube], terms, vector, pool, exact_max, settings.bm25_k1, settings.bm25_b, 20
+        ).candidates
+        record(
+            "fusion and shaping in Python", lambda: service.search_hybrid(owner, cube, query, vector, 10, found[cube])
+        )
         record("MOS.search end to end, 1 cube", lambda: mos.search(query, user_id=owner, install_cube_ids=[cube]))
         record("MOS.search end to end, 5 cubes", lambda: mos.search(query, user_id=owner, install_cube_ids=five))
         record("SearchService.search, 1 cube (no MOS deadline)", lambda: service.search(owner, query, [cube]))

@@ -83,8 +83,21 @@ def run_phase(
     name: str, owner: str, cube_id: str, directory: Path, target: str, checkout: Path | None = None
 ) -> dict[str, Any]:
     """Run a phase in a fresh interpreter (of another checkout's code, for the baseline) and parse its figures."""
-    command = [sys.executable, "-m", "bench.bench_transfer", "--phase", name, "--owner", owner, "--cube", cube_id,
-               "--dir", str(directory), "--target", target]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.bench_transfer",
+        "--phase",
+        name,
+        "--owner",
+        owner,
+        "--cube",
+        cube_id,
+        "--dir",
+        str(directory),
+        "--target",
+        target,
+    ]
     env = dict(os.environ)
     if checkout is not None:
         env["PYTHONPATH"] = str(checkout)
@@ -176,7 +189,8 @@ def verify(mos: MOS, owner: str, original: str, copy: str) -> dict[str, Any]:
     rows = store.run_statement(
         "MATCH (a:Memory {cube_id: $a}) WITH a ORDER BY a.created_at LIMIT 500 "
         "MATCH (b:Memory {cube_id: $b, content_hash: a.content_hash}) RETURN a.embedding AS x, b.embedding AS y",
-        a=original, b=copy,
+        a=original,
+        b=copy,
     )
     cosines = [
         float(np.dot(row["x"], row["y"]) / (np.linalg.norm(row["x"]) * np.linalg.norm(row["y"]))) for row in rows
@@ -194,16 +208,19 @@ def write_results(payload: dict[str, Any]) -> None:
     (RESULTS / "transfer.json").write_text(json.dumps(payload, indent=2) + "\n")
     dump, imported, check = payload["dump"], payload["import"], payload["check"]
     lines = [
-        "# transfer benchmark", "",
+        "# transfer benchmark",
+        "",
         f"Run {payload['started']} on {payload['machine']}: one cube of {payload['memories']} memories "
         "(384-d vectors), dumped to a MemOS tree_text directory, then imported as a new cube. Each operation "
-        "ran in its own process; RSS before = that process with the embedder loaded, just before the call.", "",
+        "ran in its own process; RSS before = that process with the embedder loaded, just before the call.",
+        "",
         "| operation | seconds | memories/s | RSS before (MB) | peak RSS (MB) | file (MB) |",
         "|---|---:|---:|---:|---:|---:|",
         f"| dump | {dump['seconds']} | {dump['memories_per_s']} | {dump['rss_before_mb']} | {dump['peak_rss_mb']} | "
         f"{dump['file_mb']} |",
         f"| import | {imported['seconds']} | {imported['memories_per_s']} | {imported['rss_before_mb']} | "
-        f"{imported['peak_rss_mb']} | |", "",
+        f"{imported['peak_rss_mb']} | |",
+        "",
         f"Check: {check['original_memories']} memories dumped, {check['imported_memories']} imported; "
         f"{check['sampled']} sampled vectors, lowest cosine to the original {check['min_vector_cosine']}.",
     ]
@@ -212,7 +229,8 @@ def write_results(payload: dict[str, Any]) -> None:
         growth = imported["peak_rss_mb"] - imported["rss_before_mb"]
         base_growth = base["peak_rss_mb"] - base["rss_before_mb"]
         lines += [
-            "", f"Same run, same file, imported again by the baseline code ({base['code']}), after the import above:",
+            "",
+            f"Same run, same file, imported again by the baseline code ({base['code']}), after the import above:",
             "",
             "| import | seconds | memories/s | RSS before (MB) | peak RSS (MB) | peak growth (MB) |",
             "|---|---:|---:|---:|---:|---:|",
@@ -222,7 +240,8 @@ def write_results(payload: dict[str, Any]) -> None:
             f"{base['peak_rss_mb']} | {base_growth:.1f} |",
             f"| ratio (this / baseline) | {imported['seconds'] / base['seconds']:.2f} | | | | "
             f"{growth / base_growth:.3f} |",
-            "", f"Baseline check: {payload['baseline_check']['imported_memories']} imported.",
+            "",
+            f"Baseline check: {payload['baseline_check']['imported_memories']} imported.",
         ]
     (RESULTS / "transfer.md").write_text("\n".join(lines) + "\n")
 

@@ -152,8 +152,9 @@ def choose_setting(table: Table, names: Sequence[str], held_out: str, metric: st
     return best_name
 
 
-def cross_validate(table: Table, names: Sequence[str], conversations: Sequence[str],
-                   metric: str = SELECTION_METRIC) -> tuple[list[Fold], list[Row]]:
+def cross_validate(
+    table: Table, names: Sequence[str], conversations: Sequence[str], metric: str = SELECTION_METRIC
+) -> tuple[list[Fold], list[Row]]:
     """One fold per conversation; and the pooled held-out rows: each question scored once, by the setting
     chosen without its conversation."""
     folds: list[Fold] = []
@@ -161,8 +162,15 @@ def cross_validate(table: Table, names: Sequence[str], conversations: Sequence[s
     for conv in conversations:
         chosen = choose_setting(table, names, conv, metric)
         rows = list(table[chosen][conv])
-        folds.append(Fold(conv, chosen, scored_mean(pooled_rows(table[chosen], exclude=conv), metric),
-                          scored_mean(rows, metric), sum(c in SCORED for c, _ in rows)))
+        folds.append(
+            Fold(
+                conv,
+                chosen,
+                scored_mean(pooled_rows(table[chosen], exclude=conv), metric),
+                scored_mean(rows, metric),
+                sum(c in SCORED for c, _ in rows),
+            )
+        )
         held_out_rows.extend(rows)
     return folds, held_out_rows
 
@@ -197,16 +205,18 @@ class Bm25Ranker:
         self._retriever.index(self._tokenize(texts, return_ids=True), show_progress=False)
 
     def _tokenize(self, texts: Sequence[str], return_ids: bool) -> Any:
-        return self._bm25s.tokenize(list(texts), stopwords="en", stemmer=self._stemmer, return_ids=return_ids,
-                                    show_progress=False)
+        return self._bm25s.tokenize(
+            list(texts), stopwords="en", stemmer=self._stemmer, return_ids=return_ids, show_progress=False
+        )
 
     def rank(self, query: str) -> list[int]:
         """The documents matching any query term, best first."""
         (tokens,) = self._tokenize([query], return_ids=False)
         if not tokens:
             return []
-        return order_by_score(np.asarray(self._retriever.get_scores(list(tokens)), dtype=np.float64),
-                              positive_only=True)
+        return order_by_score(
+            np.asarray(self._retriever.get_scores(list(tokens)), dtype=np.float64), positive_only=True
+        )
 
 
 def unit_rows(vectors: Sequence[Sequence[float]]) -> npt.NDArray[np.float64]:
@@ -223,8 +233,13 @@ def dense_rank(documents: npt.NDArray[np.float64], query: Sequence[float]) -> li
     return order_by_score(documents @ unit_query)
 
 
-def baseline_rankings(texts: Sequence[str], doc_vectors: Sequence[Sequence[float]], queries: Sequence[str],
-                      query_vectors: Sequence[Sequence[float]], rrf_k: int = 60) -> dict[str, list[list[int]]]:
+def baseline_rankings(
+    texts: Sequence[str],
+    doc_vectors: Sequence[Sequence[float]],
+    queries: Sequence[str],
+    query_vectors: Sequence[Sequence[float]],
+    rrf_k: int = 60,
+) -> dict[str, list[list[int]]]:
     """Per baseline, per query: the documents' indices ranked (BM25, exact cosine, RRF of the two)."""
     bm25 = Bm25Ranker(texts)
     documents = unit_rows(doc_vectors)
@@ -258,5 +273,7 @@ def filler_texts(count: int, words: Sequence[str], seed: int = 17) -> list[str]:
 
     rng = random.Random(seed)
     pool = list(words) or ["weather"]
-    return [f"{sentence[:-1]}, talking about {rng.choice(pool)} and {rng.choice(pool)}."
-            for sentence in sentences(count, seed=seed)]
+    return [
+        f"{sentence[:-1]}, talking about {rng.choice(pool)} and {rng.choice(pool)}."
+        for sentence in sentences(count, seed=seed)
+    ]

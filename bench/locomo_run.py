@@ -78,14 +78,19 @@ class Conversation:
     variant_ingest_s: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
-        return {"conversation": self.conv_id, "turns": self.turns, "memories": self.memories,
-                "ingest_s": round(self.ingest_s, 2), "turns_per_s": round(self.turns / max(self.ingest_s, 1e-9), 1),
-                "raw_embed_s": round(self.embed_s, 2),
-                "ingest_to_embed_ratio": round(self.embed_s / max(self.ingest_s, 1e-9), 3),
-                "questions": len(next(iter(self.rows.values()), [])),
-                "search_s": {name: round(sum(values), 2) for name, values in self.latencies.items()},
-                "baselines_s": round(self.baseline_s, 2),
-                "variant_ingest_s": {key: round(value, 2) for key, value in self.variant_ingest_s.items()}}
+        return {
+            "conversation": self.conv_id,
+            "turns": self.turns,
+            "memories": self.memories,
+            "ingest_s": round(self.ingest_s, 2),
+            "turns_per_s": round(self.turns / max(self.ingest_s, 1e-9), 1),
+            "raw_embed_s": round(self.embed_s, 2),
+            "ingest_to_embed_ratio": round(self.embed_s / max(self.ingest_s, 1e-9), 3),
+            "questions": len(next(iter(self.rows.values()), [])),
+            "search_s": {name: round(sum(values), 2) for name, values in self.latencies.items()},
+            "baselines_s": round(self.baseline_s, 2),
+            "variant_ingest_s": {key: round(value, 2) for key, value in self.variant_ingest_s.items()},
+        }
 
 
 def ingest(mos: MOS, user: str, cube: str, sample: Mapping[str, Any], result: Conversation) -> None:
@@ -94,16 +99,24 @@ def ingest(mos: MOS, user: str, cube: str, sample: Mapping[str, Any], result: Co
     for n in session_numbers(conversation):
         messages = session_messages(conversation, n)
         if messages:
-            elapsed, _ = timed(partial(mos.add, messages=messages, mem_cube_id=cube, user_id=user,
-                                       session_id=f"{result.conv_id}-session_{n}"))
+            elapsed, _ = timed(
+                partial(
+                    mos.add,
+                    messages=messages,
+                    mem_cube_id=cube,
+                    user_id=user,
+                    session_id=f"{result.conv_id}-session_{n}",
+                )
+            )
             result.ingest_s += elapsed
             result.turns += len(messages)
             texts = [message_text(message) for message in messages]
             result.embed_s += timed(partial(mos.runtime.embedder.embed, texts))[0]
 
 
-def answer(mos: MOS, user: str, cube: str, questions: Sequence[Question], top_k: int, name: str,
-           result: Conversation) -> None:
+def answer(
+    mos: MOS, user: str, cube: str, questions: Sequence[Question], top_k: int, name: str, result: Conversation
+) -> None:
     """Every question searched with one setting: rows, ranked turns and latencies."""
     rows, rankings, latencies = result.rows.setdefault(name, []), result.rankings.setdefault(name, []), []
     for question in questions:
@@ -141,8 +154,9 @@ def top_ten(mos: MOS, user: str, cube: str, questions: Sequence[Question], top_k
     return snapshots
 
 
-def tenant_check(mos: MOS, user: str, cube: str, questions: Sequence[Question], texts: Sequence[str],
-                 top_k: int) -> dict[str, Any]:
+def tenant_check(
+    mos: MOS, user: str, cube: str, questions: Sequence[Question], texts: Sequence[str], top_k: int
+) -> dict[str, Any]:
     """Rank alone, add filler to another user's cube, rank again, compare the top ten exactly; drop the filler."""
     before = top_ten(mos, user, cube, questions, top_k)
     other = mos.create_user(f"locomo-other-{uuid.uuid4().hex[:8]}", UserRole.USER)
@@ -150,22 +164,35 @@ def tenant_check(mos: MOS, user: str, cube: str, questions: Sequence[Question], 
     filler = filler_texts(FILLER_MEMORIES, vocabulary(texts))
     add_s = 0.0
     for start in range(0, len(filler), FILLER_BATCH):
-        elapsed, _ = timed(partial(mos.add, memory_content=filler[start : start + FILLER_BATCH],
-                                   mem_cube_id=other_cube, user_id=other))
+        elapsed, _ = timed(
+            partial(mos.add, memory_content=filler[start : start + FILLER_BATCH], mem_cube_id=other_cube, user_id=other)
+        )
         add_s += elapsed
     after = top_ten(mos, user, cube, questions, top_k)
     mos.delete_all(mem_cube_id=other_cube, user_id=other)
     ids_changed = sum([i for i, _ in b] != [i for i, _ in a] for b, a in zip(before, after, strict=True))
     scores_changed = sum([s for _, s in b] != [s for _, s in a] for b, a in zip(before, after, strict=True))
-    figures = {"conversation_cube_memories": len(texts), "filler_memories": len(filler),
-               "filler_add_s": round(add_s, 2), "questions": len(questions), "top": TENANT_TOP,
-               "top_ids_changed": ids_changed, "top_scores_changed": scores_changed}
+    figures = {
+        "conversation_cube_memories": len(texts),
+        "filler_memories": len(filler),
+        "filler_add_s": round(add_s, 2),
+        "questions": len(questions),
+        "top": TENANT_TOP,
+        "top_ids_changed": ids_changed,
+        "top_scores_changed": scores_changed,
+    }
     log(f"tenant check: {figures}")
     return figures
 
 
-def run_conversation(runtime: Runtime, runtimes: Sequence[Runtime], grid: Sequence[Setting],
-                     sample: Mapping[str, Any], top_k: int, tenant: bool) -> tuple[Conversation, dict[str, Any] | None]:
+def run_conversation(
+    runtime: Runtime,
+    runtimes: Sequence[Runtime],
+    grid: Sequence[Setting],
+    sample: Mapping[str, Any],
+    top_k: int,
+    tenant: bool,
+) -> tuple[Conversation, dict[str, Any] | None]:
     """For each ingest variant of the grid (the defaults' first): empty the database, ingest the conversation,
     answer with every setting of that variant; the baselines and the tenant check run on the defaults' ingest."""
     result = Conversation(str(sample["sample_id"]))
@@ -202,12 +229,15 @@ def run_conversation(runtime: Runtime, runtimes: Sequence[Runtime], grid: Sequen
 def ranked_differently(conversations: Sequence[Conversation], names: Sequence[str]) -> dict[str, int]:
     """Per setting, how many questions got a ranking of turns other than the defaults' (a sanity check that
     the setting took effect)."""
-    return {name: sum(a != b for c in conversations for a, b in zip(c.rankings[name], c.rankings[names[0]],
-                                                                      strict=True)) for name in names}
+    return {
+        name: sum(a != b for c in conversations for a, b in zip(c.rankings[name], c.rankings[names[0]], strict=True))
+        for name in names
+    }
 
 
-def run(runtime: Runtime, samples: Sequence[Mapping[str, Any]], grid: Sequence[Setting], top_k: int,
-        tenant: bool) -> dict[str, Any]:
+def run(
+    runtime: Runtime, samples: Sequence[Mapping[str, Any]], grid: Sequence[Setting], top_k: int, tenant: bool
+) -> dict[str, Any]:
     """Every conversation, then the tables: pooled per method, cross-validated over the grid."""
     runtimes = [setting_runtime(runtime, setting) for setting in grid]
     runtime.embedder.embed(["warm up"])  # load the model outside the timings
@@ -220,22 +250,27 @@ def run(runtime: Runtime, samples: Sequence[Mapping[str, Any]], grid: Sequence[S
     return figures(conversations, grid, tenant_figures)
 
 
-def question_rows(table: Mapping[str, Mapping[str, Sequence[Row]]], conversations: Sequence[Conversation],
-                  names: Sequence[str]) -> dict[str, Any]:
+def question_rows(
+    table: Mapping[str, Mapping[str, Sequence[Row]]], conversations: Sequence[Conversation], names: Sequence[str]
+) -> dict[str, Any]:
     """Per method and conversation, one row per question (category, then each metric, rounded), and per
     setting and conversation each question's search latency in ms: enough to redo any table."""
     columns = list(next(iter(next(iter(table.values())).values()))[0][1])
     return {
         "row_columns": ["category", *columns],
-        "rows": {m: {c: [[cat, *(round(s[k], 4) for k in columns)] for cat, s in rows] for c, rows in by_conv.items()}
-                 for m, by_conv in table.items()},
-        "latency_ms": {n: {c.conv_id: [round(t * 1000, 1) for t in c.latencies[n]] for c in conversations}
-                       for n in names},
+        "rows": {
+            m: {c: [[cat, *(round(s[k], 4) for k in columns)] for cat, s in rows] for c, rows in by_conv.items()}
+            for m, by_conv in table.items()
+        },
+        "latency_ms": {
+            n: {c.conv_id: [round(t * 1000, 1) for t in c.latencies[n]] for c in conversations} for n in names
+        },
     }
 
 
-def figures(conversations: Sequence[Conversation], grid: Sequence[Setting],
-            tenant: dict[str, Any] | None) -> dict[str, Any]:
+def figures(
+    conversations: Sequence[Conversation], grid: Sequence[Setting], tenant: dict[str, Any] | None
+) -> dict[str, Any]:
     """The payload: per-conversation costs, pooled and cross-validated tables, latencies, per-question rows."""
     names = [s.name for s in grid]
     methods = [*names, *BASELINE_NAMES]
@@ -248,19 +283,28 @@ def figures(conversations: Sequence[Conversation], grid: Sequence[Setting],
         payload["cv"] = {"folds": [dataclasses.asdict(f) for f in folds], "held_out": aggregate(held_out)}
     turns, seconds = sum(c.turns for c in conversations), sum(c.ingest_s for c in conversations)
     embed_seconds = sum(c.embed_s for c in conversations)
-    payload.update({
-        "per_conversation": [c.summary() for c in conversations],
-        "ingest": {"turns": turns, "seconds": round(seconds, 2), "turns_per_s": round(turns / max(seconds, 1e-9), 1),
-                   "raw_embed_turns_per_s": round(turns / max(embed_seconds, 1e-9), 1),
-                   "ingest_to_embed_ratio": round(embed_seconds / max(seconds, 1e-9), 3)},
-        "search_latency": {n: summary_ms([t for c in conversations for t in c.latencies[n]]) for n in names},
-        "ranked_differently_from_defaults": ranked_differently(conversations, names),
-        "pooled": pooled,
-        "per_conversation_r10": {m: {c: round(scored_mean(rows), 4) for c, rows in table[m].items()}
-                                 for m in methods},
-        "tenant_check": tenant,
-        **question_rows(table, conversations, names),
-    })
-    payload["summary"] = {"held_out_cv": payload.get("cv", {}).get("held_out", {}).get("overall"),
-                          **{m: pooled[m]["overall"] for m in methods}}
+    payload.update(
+        {
+            "per_conversation": [c.summary() for c in conversations],
+            "ingest": {
+                "turns": turns,
+                "seconds": round(seconds, 2),
+                "turns_per_s": round(turns / max(seconds, 1e-9), 1),
+                "raw_embed_turns_per_s": round(turns / max(embed_seconds, 1e-9), 1),
+                "ingest_to_embed_ratio": round(embed_seconds / max(seconds, 1e-9), 3),
+            },
+            "search_latency": {n: summary_ms([t for c in conversations for t in c.latencies[n]]) for n in names},
+            "ranked_differently_from_defaults": ranked_differently(conversations, names),
+            "pooled": pooled,
+            "per_conversation_r10": {
+                m: {c: round(scored_mean(rows), 4) for c, rows in table[m].items()} for m in methods
+            },
+            "tenant_check": tenant,
+            **question_rows(table, conversations, names),
+        }
+    )
+    payload["summary"] = {
+        "held_out_cv": payload.get("cv", {}).get("held_out", {}).get("overall"),
+        **{m: pooled[m]["overall"] for m in methods},
+    }
     return payload

@@ -206,13 +206,19 @@ class GraphQLEndpoint:
         media_type = response_media_type(request.headers.get("accept"))
         if request.method == "GET" and _operation_type(request) not in (None, "query"):
             # GraphQL over HTTP: GET runs queries only; anything else is 405 with the method it needs.
-            await error_response(405, "METHOD_NOT_ALLOWED", "a GET request runs queries only; send mutations by POST",
-                                 {"Allow": "POST"}, media_type)(scope, receive, send)
+            await error_response(
+                405,
+                "METHOD_NOT_ALLOWED",
+                "a GET request runs queries only; send mutations by POST",
+                {"Allow": "POST"},
+                media_type,
+            )(scope, receive, send)
             return
         body = await self._read_body(request)
         if body is None:
-            await error_response(413, "PAYLOAD_TOO_LARGE", f"request body over {self._max_body} bytes",
-                                 media_type=media_type)(scope, receive, send)
+            await error_response(
+                413, "PAYLOAD_TOO_LARGE", f"request body over {self._max_body} bytes", media_type=media_type
+            )(scope, receive, send)
             return
         problem = _body_problem(request, body)
         if problem is not None:

@@ -97,9 +97,7 @@ class WorkerPool:
                 ) from None
             try:
                 context = contextvars.copy_context()
-                future = asyncio.get_running_loop().run_in_executor(
-                    self._executor, context.run, _under(deadline, work)
-                )
+                future = asyncio.get_running_loop().run_in_executor(self._executor, context.run, _under(deadline, work))
             except BaseException:
                 slots.semaphore.release()
                 raise

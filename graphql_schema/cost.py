@@ -54,8 +54,14 @@ NODE_REASON = "NODE_LIMIT"
 # versions and provenance, a message's memories, a document's chunks, the cubes a user sees). Connections
 # count their `first`; a search's memories its topK per cube, its textMem its cubes.
 LIST_BOUNDS = {
-    "cubes": 100, "accessibleCubes": 100, "users": 100, "sharedWith": 20, "history": 10, "derivedFrom": 5,
-    "chunks": 20, "memoryHistory": 10,
+    "cubes": 100,
+    "accessibleCubes": 100,
+    "users": 100,
+    "sharedWith": 20,
+    "history": 10,
+    "derivedFrom": 5,
+    "chunks": 20,
+    "memoryHistory": 10,
 }
 MESSAGE_MEMORIES = 5  # Message.memories
 
@@ -134,8 +140,11 @@ def _size(field: FieldNode, variables: Mapping[str, Any], cubes: int, top_k: int
     if name == "textMem":
         return cubes
     if name == "memories":
-        children = {s.name.value for s in (field.selection_set.selections if field.selection_set else ())
-                    if isinstance(s, FieldNode)}
+        children = {
+            s.name.value
+            for s in (field.selection_set.selections if field.selection_set else ())
+            if isinstance(s, FieldNode)
+        }
         if children & CONNECTION_FIELDS:
             return DEFAULT_PAGE  # a connection without `first`
         return top_k if top_k > 1 else MESSAGE_MEMORIES  # a search group's memories, or Message.memories
@@ -159,8 +168,9 @@ def node_cost(
         by_type: dict[str, int] = {}
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                shape = (_search_shape(selection, values, config) if selection.name.value == SEARCH_FIELD
-                         else (cubes, top_k))
+                shape = (
+                    _search_shape(selection, values, config) if selection.name.value == SEARCH_FIELD else (cubes, top_k)
+                )
                 inner = 0 if selection.selection_set is None else cost(selection.selection_set, *shape, seen)
                 plain += _size(selection, values, *shape) * (1 + inner)
                 continue
@@ -203,9 +213,7 @@ def _search_shape(field: FieldNode, values: Mapping[str, Any], config: MOSConfig
 
 def _over_limit(reason: str, cost: int, limit: int, message: str) -> GraphQLError:
     """The refusal of a request over one of the limits: BAD_USER_INPUT with the reason, cost and limit."""
-    return GraphQLError(
-        message, extensions={"code": "BAD_USER_INPUT", "reason": reason, "cost": cost, "limit": limit}
-    )
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT", "reason": reason, "cost": cost, "limit": limit})
 
 
 class CostLimit(SchemaExtension):
@@ -228,20 +236,28 @@ class CostLimit(SchemaExtension):
                 limits = config.limits
                 cost = search_cost(document, context.variables, context.operation_name, config)
                 if cost > limits.max_request_cost:
-                    errors.append(_over_limit(
-                        COST_REASON, cost, limits.max_request_cost,
-                        f"this request would cost {cost} (the sum over its search fields of cubes x topK; a search "
-                        f"without cubeIds counts {limits.max_cubes_per_search} cubes); the limit is "
-                        f"{limits.max_request_cost}: use fewer aliases, cubes or a smaller topK",
-                    ))
+                    errors.append(
+                        _over_limit(
+                            COST_REASON,
+                            cost,
+                            limits.max_request_cost,
+                            f"this request would cost {cost} (the sum over its search fields of cubes x topK; a search "
+                            f"without cubeIds counts {limits.max_cubes_per_search} cubes); the limit is "
+                            f"{limits.max_request_cost}: use fewer aliases, cubes or a smaller topK",
+                        )
+                    )
                 nodes = node_cost(document, context.variables, context.operation_name, config)
                 if nodes > limits.max_request_nodes:
-                    errors.append(_over_limit(
-                        NODE_REASON, nodes, limits.max_request_nodes,
-                        f"this request may return {nodes} nodes (each list counts its first, topK or bound, times "
-                        f"the nodes below it); the limit is {limits.max_request_nodes}: ask for smaller pages or "
-                        "fewer nested lists",
-                    ))
+                    errors.append(
+                        _over_limit(
+                            NODE_REASON,
+                            nodes,
+                            limits.max_request_nodes,
+                            f"this request may return {nodes} nodes (each list counts its first, topK or bound, times "
+                            f"the nodes below it); the limit is {limits.max_request_nodes}: ask for smaller pages or "
+                            "fewer nested lists",
+                        )
+                    )
             # Strawberry skips its own validation when an extension has run it.
             context.pre_execution_errors = errors
         yield

@@ -55,5 +55,6 @@ def parse_global(value: str) -> GlobalID:
     try:
         return GlobalID.from_id(value)
     except GlobalIDValueError:
-        raise InvalidInput("malformed global id: node(id:) takes the id field of a User, MemCube, Memory, "
-                           "Message or Document") from None
+        raise InvalidInput(
+            "malformed global id: node(id:) takes the id field of a User, MemCube, Memory, Message or Document"
+        ) from None

@@ -71,8 +71,9 @@ class DateTimeRange:
     "values; tagsAll needs every tag. In search, the filter applies inside each cube's ranking, before its topK."
 )
 class MemoryWhere:
-    memory_type: list[str] | None = strawberry.field(default=None, description="WorkingMemory, LongTermMemory, "
-                                                     "UserMemory.")
+    memory_type: list[str] | None = strawberry.field(
+        default=None, description="WorkingMemory, LongTermMemory, UserMemory."
+    )
     type: list[str] | None = None
     source: list[str] | None = None
     session_id: list[str] | None = None
@@ -86,10 +87,14 @@ class MemoryWhere:
     def to_filter(self) -> dict[str, object]:
         """The service's filter (memos_graph.domain.MemoryFilter) fields; the service validates them."""
         fields: dict[str, object] = {
-            "memory_types": self.memory_type, "types": self.type, "sources": self.source,
+            "memory_types": self.memory_type,
+            "types": self.type,
+            "sources": self.source,
             "session_ids": self.session_id,
             "statuses": None if self.status is None else [status.value for status in self.status],
-            "tags_any": self.tags_any, "tags_all": self.tags_all, "text_contains": self.text_contains,
+            "tags_any": self.tags_any,
+            "tags_all": self.tags_all,
+            "text_contains": self.text_contains,
         }
         for prefix, span in (("created", self.created_at), ("updated", self.updated_at)):
             if span is not None:

@@ -153,11 +153,20 @@ class Mutation:
     async def add_memories(self, info: Info, input: AddMemoriesInput) -> AddMemoriesPayload:
         ctx = info.context
         cube_id = None if input.cube_id is None else cube_of(input.cube_id)
-        messages = None if input.messages is None else [
-            {"role": m.role, "content": m.content, "chat_time": m.chat_time, "message_id": m.message_id,
-             "name": m.name}
-            for m in input.messages
-        ]
+        messages = (
+            None
+            if input.messages is None
+            else [
+                {
+                    "role": m.role,
+                    "content": m.content,
+                    "chat_time": m.chat_time,
+                    "message_id": m.message_id,
+                    "name": m.name,
+                }
+                for m in input.messages
+            ]
+        )
         target, ids = await ctx.run(
             lambda: ctx.services.add_to(
                 ctx.caller,
@@ -186,8 +195,9 @@ class Mutation:
         await ctx.run(lambda: ctx.services.memories.delete(ctx.caller, cube_of(cube_id), memory_of(id)))
         return True
 
-    @strawberry.mutation(description="Delete every memory of a cube the caller may write, or (no cubeId) of every cube "
-        "the caller owns.")
+    @strawberry.mutation(
+        description="Delete every memory of a cube the caller may write, or (no cubeId) of every cube the caller owns."
+    )
     async def delete_all_memories(self, info: Info, cube_id: strawberry.ID | None = None) -> int:
         ctx = info.context
         target = None if cube_id is None else cube_of(cube_id)
@@ -221,9 +231,7 @@ class Mutation:
         "MEMOS_TRANSFER_ROOTS, as a cube the caller owns (id: cubeId, else the directory's cube_id). Only a "
         "dump the caller wrote, anything under <root>/<caller id>/, or (ROOT) any directory is importable."
     )
-    async def import_cube(
-        self, info: Info, path: str, cube_id: strawberry.ID | None = None
-    ) -> CubeTransferPayload:
+    async def import_cube(self, info: Info, path: str, cube_id: strawberry.ID | None = None) -> CubeTransferPayload:
         ctx = info.context
         target = None if cube_id is None else cube_of(cube_id)
         report = await ctx.run(

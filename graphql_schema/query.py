@@ -24,8 +24,13 @@ from memos_graph.domain.results import MemoryResults
 from memos_graph.services.memories import MAX_PAGE
 
 NODE_TYPES: dict[str, type[UserType | MemCubeType | MemoryType | MessageType | DocumentType]] = {
-    "User": UserType, "MemCube": MemCubeType, "Memory": MemoryType, "Message": MessageType, "Document": DocumentType,
+    "User": UserType,
+    "MemCube": MemCubeType,
+    "Memory": MemoryType,
+    "Message": MessageType,
+    "Document": DocumentType,
 }
+
 
 def search_result(results: MemoryResults) -> SearchResult:
     """GraphQL form of the MOS result shape (no activation or parametric memories)."""
@@ -126,7 +131,5 @@ class Query:
         ctx = info.context
         ids = None if cube_ids is None else [cube_of(c) for c in cube_ids]
         condition = filter_of(filter)
-        found = await ctx.run(
-            lambda: ctx.services.search.search(ctx.caller, query, ids, top_k, threshold, condition)
-        )
+        found = await ctx.run(lambda: ctx.services.search.search(ctx.caller, query, ids, top_k, threshold, condition))
         return search_result(found)

@@ -20,6 +20,7 @@ MAX_DEPTH = 10  # deep enough for cube > memories > edges > node > derivedFrom >
 MAX_TOKENS = 2_000
 MAX_ALIASES = 20
 
+
 class MemosSchema(strawberry.Schema):
     """Strawberry logs every error with its traceback; expected ones are the client's business, and
     DomainErrors logs the unexpected ones itself."""

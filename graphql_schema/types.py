@@ -54,9 +54,7 @@ class MemoryStatusEnum(Enum):
     DELETED = "deleted"
 
 
-@strawberry.enum(
-    description="Where a memory came from, as MemOS names it (metadata.source); OTHER for any other text."
-)
+@strawberry.enum(description="Where a memory came from, as MemOS names it (metadata.source); OTHER for any other text.")
 class MemorySourceKind(Enum):
     CONVERSATION = "conversation"
     RETRIEVED = "retrieved"
@@ -133,8 +131,11 @@ class ShareEdge:
 
     @classmethod
     def of(cls, share: Share) -> ShareEdge:
-        return cls(permission=SharePermission(share.permission.value), since=when(share.since),
-                   user_id=strawberry.ID(share.user_id))
+        return cls(
+            permission=SharePermission(share.permission.value),
+            since=when(share.since),
+            user_id=strawberry.ID(share.user_id),
+        )
 
 
 @strawberry.type(name="MemCube", description="A memory cube, as the caller sees it.")

@@ -121,8 +121,11 @@ class AuthenticatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             await self._refuse(message, exc.message, "UNAVAILABLE")
             return
         if _operation_type(message) in ("query", "mutation"):
-            await self._refuse(message, "this WebSocket runs subscriptions only; send queries and mutations by "
-                               "HTTP POST to /graphql", "METHOD_NOT_ALLOWED")
+            await self._refuse(
+                message,
+                "this WebSocket runs subscriptions only; send queries and mutations by HTTP POST to /graphql",
+                "METHOD_NOT_ALLOWED",
+            )
             return
         await super().handle_subscribe(message)
 

@@ -359,9 +359,7 @@ class MOSConfig(BaseModel):
         return seconds
 
     @classmethod
-    def load(
-        cls, path: str | Path | None = None, environ: Mapping[str, str] | None = None
-    ) -> MOSConfig:
+    def load(cls, path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> MOSConfig:
         """Read the JSON file (if any), apply environment overrides, validate."""
         data: dict[str, Any] = {}
         if path is not None:

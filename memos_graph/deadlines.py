@@ -87,8 +87,7 @@ class CallDeadline:
         """BackendUnavailable when the deadline has passed; `before` names the step that will not run."""
         if self.remaining() <= 0:
             raise BackendUnavailable(
-                f"the call ran past its {self.seconds:g} s deadline before {before} ({self.spent()}); "
-                f"{self.outcome()}"
+                f"the call ran past its {self.seconds:g} s deadline before {before} ({self.spent()}); {self.outcome()}"
             )
 
     def timeout_message(self) -> str:

@@ -41,8 +41,10 @@ def main() -> None:
         ids = mos.add(memory_content=FACTS, mem_cube_id="demo-alice-cube", user_id="demo-alice")
         again = mos.add(memory_content=FACTS, mem_cube_id="demo-alice-cube", user_id="demo-alice")
         stored = mos.get_all(mem_cube_id="demo-alice-cube", user_id="demo-alice")["text_mem"][0]["memories"]
-        print(f"\nadded {len(ids)} memories; adding them again returned the same ids: {again == ids}; "
-              f"the cube holds {len(stored)}")
+        print(
+            f"\nadded {len(ids)} memories; adding them again returned the same ids: {again == ids}; "
+            f"the cube holds {len(stored)}"
+        )
 
         for question in ("What sport does Alice play?", "What does Alice eat?", "Where is Alice travelling?"):
             result = mos.search(question, user_id="demo-alice", top_k=2)
@@ -59,8 +61,10 @@ def main() -> None:
         print(f"  {len(history)} earlier version(s) kept: {[item.memory for item in history]}")
 
         info = mos.get_user_info("demo-alice")
-        print(f"\nuser info: {info['user_id']} ({info['role']}) sees cubes "
-              f"{[cube['cube_id'] for cube in info['accessible_cubes']]}")
+        print(
+            f"\nuser info: {info['user_id']} ({info['role']}) sees cubes "
+            f"{[cube['cube_id'] for cube in info['accessible_cubes']]}"
+        )
 
 
 if __name__ == "__main__":

@@ -122,14 +122,19 @@ def embedding_text(record: dict[str, Any]) -> str:
 
 
 def _message(properties: dict[str, Any]) -> dict[str, str | None]:
-    return {key: None if properties.get(key) is None else str(properties[key])
-            for key in ("role", "name", "content", "chat_time")}
+    return {
+        key: None if properties.get(key) is None else str(properties[key])
+        for key in ("role", "name", "content", "chat_time")
+    }
 
 
 def describe(report: ReembedReport) -> str:
     """One line for people."""
-    change = f"dimension {report.previous_dimension} -> {report.dimension}" if report.previous_dimension else (
-        f"dimension {report.dimension}")
+    change = (
+        f"dimension {report.previous_dimension} -> {report.dimension}"
+        if report.previous_dimension
+        else (f"dimension {report.dimension}")
+    )
     return (
         f"re-embedded {report.memories} memories of {report.cubes} cubes with {report.model} ({change}; "
         f"{report.cube_indexes} cube indexes rebuilt) in {report.seconds:.1f} s"
@@ -154,7 +159,8 @@ def run_task(task: str, config: MOSConfig, page_size: int = REEMBED_PAGE) -> tup
         rebuild_search_indexes(store, embedder.dimension, config.search.fulltext_analyzer)
         seconds = time.perf_counter() - started
         return {"dimension": embedder.dimension, "seconds": seconds}, (
-            f"rebuilt the vector and fulltext indexes in {seconds:.1f} s")
+            f"rebuilt the vector and fulltext indexes in {seconds:.1f} s"
+        )
     finally:
         store.close()
 

@@ -97,12 +97,12 @@ def from_memos(data: Mapping[str, Any], fields: Collection[str]) -> dict[str, An
         result["embedder"] = embedder
         mapped.append(f"mem_reader.config.embedder -> embedder {embedder['backend']} {embedder['model']}")
     elif "embedder" in reader:
-        ignored.append("mem_reader.config.embedder" if embedder is None else "mem_reader.config.embedder "
-                       "(embedder is set)")
+        ignored.append(
+            "mem_reader.config.embedder" if embedder is None else "mem_reader.config.embedder (embedder is set)"
+        )
     ignored += [f"mem_reader.config.{key}" for key in sorted(reader) if key != "embedder"]
     if "mem_reader" in data:
         ignored.append("mem_reader.backend")
     ignored += sorted(key for key in data if key not in fields and key not in MEMOS_KEYS)
-    logger.info("MemOS config: mapped %s; ignored %s", ", ".join(mapped) or "nothing",
-                ", ".join(ignored) or "nothing")
+    logger.info("MemOS config: mapped %s; ignored %s", ", ".join(mapped) or "nothing", ", ".join(ignored) or "nothing")
     return result

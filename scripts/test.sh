@@ -13,6 +13,6 @@ if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "${CI:
   echo "== installing chromium (apt-get)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-echo "== ruff"; ruff check .
+echo "== ruff"; ruff check . && ruff format --check .
 echo "== mypy --strict"; mypy
 echo "== pytest"; pytest "$@"

@@ -52,7 +52,10 @@ FAULTS_HTTP_PORT = int(os.environ.get("MEMOS_FAULTS_HTTP_PORT", "7477"))
 # Timeouts small enough that an outage shows within seconds (the defaults are 5 s, 10 s and 5 s).
 # call_deadline_s bounds a GraphQL call that waits on a Neo4j which stopped answering (frozen, not down).
 FAULT_TIMEOUTS = {
-    "connection_timeout_s": 2.0, "acquisition_timeout_s": 3.0, "max_retry_time_s": 2.0, "call_deadline_s": 8.0
+    "connection_timeout_s": 2.0,
+    "acquisition_timeout_s": 3.0,
+    "max_retry_time_s": 2.0,
+    "call_deadline_s": 8.0,
 }
 # The driver's managed-transaction retry: the first back-off is 1 s, each next one doubles, jitter 20%.
 _RETRY_JITTER = 1.2
@@ -334,8 +337,15 @@ class GraphQLAdder:
         try:
             response = self._client.post("/graphql", json={"query": ADD_MEMORIES, "variables": {"input": add}})
         except httpx.HTTPError as exc:
-            return Call(client, kind, memory_text(kind, text), began, time.monotonic() - began,
-                        message=f"{type(exc).__name__}: {exc}", answered=False)
+            return Call(
+                client,
+                kind,
+                memory_text(kind, text),
+                began,
+                time.monotonic() - began,
+                message=f"{type(exc).__name__}: {exc}",
+                answered=False,
+            )
         seconds = time.monotonic() - began
         call = Call(client, kind, memory_text(kind, text), began, seconds, http_status=response.status_code)
         try:
@@ -374,11 +384,25 @@ class MOSAdder:
             else:
                 ids = self._mos.add(memory_content=[text], mem_cube_id=self._cube_id, user_id=self._user_id)
         except MemosError as exc:
-            return Call(client, kind, memory_text(kind, text), began, time.monotonic() - began,
-                        code=exc.code, message=exc.message)
+            return Call(
+                client,
+                kind,
+                memory_text(kind, text),
+                began,
+                time.monotonic() - began,
+                code=exc.code,
+                message=exc.message,
+            )
         except Exception as exc:  # noqa: BLE001 (recorded, and the audit fails on it)
-            return Call(client, kind, memory_text(kind, text), began, time.monotonic() - began,
-                        code=f"UNTYPED:{type(exc).__name__}", message=str(exc))
+            return Call(
+                client,
+                kind,
+                memory_text(kind, text),
+                began,
+                time.monotonic() - began,
+                code=f"UNTYPED:{type(exc).__name__}",
+                message=str(exc),
+            )
         return Call(client, kind, memory_text(kind, text), began, time.monotonic() - began, ids=tuple(ids))
 
 

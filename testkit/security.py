@@ -198,7 +198,8 @@ class SecurityEnv:
     def cube(self, caller: Caller, name: str = "cube", cube_id: str | None = None) -> str:
         """A cube the caller creates through the API."""
         data = self.api.ok(
-            caller.key, "mutation($i: CreateCubeInput!) { createCube(input: $i) { cubeId } }",
+            caller.key,
+            "mutation($i: CreateCubeInput!) { createCube(input: $i) { cubeId } }",
             i={"name": name, "id": cube_id},
         )
         created: str = data["createCube"]["cubeId"]
@@ -207,7 +208,8 @@ class SecurityEnv:
     def add(self, caller: Caller, cube_id: str, *texts: str) -> list[str]:
         """Memories added through the API; their ids."""
         data = self.api.ok(
-            caller.key, "mutation($i: AddMemoriesInput!) { addMemories(input: $i) { ids } }",
+            caller.key,
+            "mutation($i: AddMemoriesInput!) { addMemories(input: $i) { ids } }",
             i={"cubeId": cube_id, "content": list(texts)},
         )
         ids: list[str] = data["addMemories"]["ids"]
@@ -251,9 +253,7 @@ def body_problems(body: object, sent: str = "") -> list[Problem]:
     return found
 
 
-def response_problems(
-    response: Response, allowed: frozenset[int] = frozenset({200}), sent: str = ""
-) -> list[Problem]:
+def response_problems(response: Response, allowed: frozenset[int] = frozenset({200}), sent: str = "") -> list[Problem]:
     """Status outside `allowed` (a 5xx always counts), or a 200 whose body breaks the error contract."""
     if response.status_code >= 500 or response.status_code not in allowed:
         return [Problem(f"http:{response.status_code}", "(http)", response.text[:300])]
@@ -304,10 +304,34 @@ def cursor(offset: int) -> str:
 # Values worth trying in any string: each one is a boundary the server has to handle (roles, paths in and out
 # of the roots, over-long names, cursors of every size, query syntax of the stores behind the API).
 DICTIONARY = (
-    "user", "assistant", "system", "notes.md", ".", "..", "../outside", "/etc/passwd", "dump-0", "a" * 300,
-    "", " ", "\x00", "x\x00y", cursor(0), cursor(3), cursor(2**31), cursor(2**63 - 1), cursor(-1),
-    "'}) MATCH (n) DETACH DELETE n //", '" OR 1=1 //', "$param", "`x`", "title:(foo AND bar)~2 *",
-    '{"role": "system", "content": "x"}', "\u202eevil\u202c", "\U0001f600" * 50, "m" * 33_000,
+    "user",
+    "assistant",
+    "system",
+    "notes.md",
+    ".",
+    "..",
+    "../outside",
+    "/etc/passwd",
+    "dump-0",
+    "a" * 300,
+    "",
+    " ",
+    "\x00",
+    "x\x00y",
+    cursor(0),
+    cursor(3),
+    cursor(2**31),
+    cursor(2**63 - 1),
+    cursor(-1),
+    "'}) MATCH (n) DETACH DELETE n //",
+    '" OR 1=1 //',
+    "$param",
+    "`x`",
+    "title:(foo AND bar)~2 *",
+    '{"role": "system", "content": "x"}',
+    "\u202eevil\u202c",
+    "\U0001f600" * 50,
+    "m" * 33_000,
 )
 
 
@@ -347,7 +371,8 @@ def json_values() -> st.SearchStrategy[Any]:
         st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), any_text()
     )
     return st.recursive(
-        leaves, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(any_text(), inner, max_size=4)),
+        leaves,
+        lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(any_text(), inner, max_size=4)),
         max_leaves=12,
     )
 
@@ -468,8 +493,13 @@ def variable_operations(target: FuzzTarget) -> st.SearchStrategy[tuple[str, dict
 
 
 CONTENT_TYPES = (
-    "application/json", "application/json; charset=latin-1", "application/graphql", "text/plain",
-    "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "",
+    "application/json",
+    "application/json; charset=latin-1",
+    "application/graphql",
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x",
+    "",
 )
 
 
@@ -506,12 +536,13 @@ def seed_target(api: Api, caller: Caller, texts: Sequence[str]) -> FuzzTarget:
     """A cube of the fuzz user with memories (one updated, so it has history) to aim the fuzz at."""
     cube = api.ok(caller.key, 'mutation { createCube(input: {name: "fuzz"}) { cubeId } }')["createCube"]["cubeId"]
     ids = api.ok(
-        caller.key, "mutation($i: AddMemoriesInput!) { addMemories(input: $i) { ids } }",
+        caller.key,
+        "mutation($i: AddMemoriesInput!) { addMemories(input: $i) { ids } }",
         i={"cubeId": cube, "content": list(texts)},
     )["addMemories"]["ids"]
     api.ok(
-        caller.key, "mutation($i: UpdateMemoryInput!) { updateMemory(input: $i) { id } }",
+        caller.key,
+        "mutation($i: UpdateMemoryInput!) { updateMemory(input: $i) { id } }",
         i={"cubeId": cube, "id": ids[0], "memory": f"{texts[0]} (edited)"},
     )
     return FuzzTarget(caller, [cube], list(ids))
-

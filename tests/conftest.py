@@ -187,8 +187,6 @@ def llm_server() -> Iterator[FakeOpenAI]:
         yield server
 
 
-
-
 def apply_root_key(runtime: Runtime) -> None:
     """Make ROOT_KEY the root user's key in the suite's database (again, after a test changed it)."""
     users = Services.over(runtime).users

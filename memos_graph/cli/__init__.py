@@ -75,12 +75,16 @@ def _common_options() -> argparse.ArgumentParser:
     # SUPPRESS: an option given before the command is not reset by the subcommand's parser.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--user", default=argparse.SUPPRESS, metavar="ID", help="act as this user (default: the config's user_id, "
-        "MEMOS_USER_ID, else root)"
+        "--user",
+        default=argparse.SUPPRESS,
+        metavar="ID",
+        help="act as this user (default: the config's user_id, MEMOS_USER_ID, else root)",
     )
     common.add_argument(
-        "--config", default=argparse.SUPPRESS, metavar="FILE", help="MOSConfig JSON file; environment variables "
-        "(NEO4J_URI, MEMOS_*, ...) override it"
+        "--config",
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="MOSConfig JSON file; environment variables (NEO4J_URI, MEMOS_*, ...) override it",
     )
     common.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print exactly one JSON document on stdout"

@@ -98,8 +98,10 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
     search = commands.add_parser("search", parents=[common], help="search memories (hybrid: vector + BM25)")
     search.add_argument("query")
     search.add_argument(
-        "--cube", action="append", metavar="CUBE_ID", help="search this cube (repeat for several; default: the "
-        "acting user's loaded cubes)"
+        "--cube",
+        action="append",
+        metavar="CUBE_ID",
+        help="search this cube (repeat for several; default: the acting user's loaded cubes)",
     )
     search.add_argument("--top-k", type=int, help="memories per cube (default: the configured top_k)")
     search.add_argument("--threshold", type=float, help="leave out results with relativity below this (0..1)")

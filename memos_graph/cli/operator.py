@@ -149,6 +149,7 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
         "repopulate the vector and fulltext indexes.",
     )
     maintenance.add_argument("task", choices=("re-embed", "rebuild-indexes"))
-    maintenance.add_argument("--page-size", type=int, default=500, metavar="N", help="memories per transaction "
-                             "(re-embed; default 500)")
+    maintenance.add_argument(
+        "--page-size", type=int, default=500, metavar="N", help="memories per transaction (re-embed; default 500)"
+    )
     maintenance.set_defaults(handler=run_maintenance)

@@ -67,8 +67,10 @@ class MemoryFilter(BaseModel):
 
     @model_validator(mode="after")
     def _ranges(self) -> MemoryFilter:
-        for name, start, end in (("created", self.created_from, self.created_before),
-                                 ("updated", self.updated_from, self.updated_before)):
+        for name, start, end in (
+            ("created", self.created_from, self.created_before),
+            ("updated", self.updated_from, self.updated_before),
+        ):
             if start is not None and end is not None and start >= end:
                 raise ValueError(f"{name}_from must be before {name}_before")
         return self

@@ -72,7 +72,7 @@ class LiteLLMEmbedder:
         size = self._settings.batch_size
         vectors: list[list[float]] = []
         for start in range(0, len(texts), size):
-            vectors.extend(self._embed_batch(list(texts[start:start + size])))
+            vectors.extend(self._embed_batch(list(texts[start : start + size])))
         return vectors
 
     def _embed_batch(self, batch: list[str]) -> list[list[float]]:

@@ -107,8 +107,9 @@ class DedicatedIndexes:
         # Searches start using the index only once it is online: Neo4j makes a query of a populating vector
         # index wait, then fail ("Expected index to come online within a reasonable time").
         self._store.run_slow_statement(
-            "CALL db.awaitIndex($name, $seconds)", POPULATE_TIMEOUT_S + 30, {"name": names.index,
-                                                                            "seconds": POPULATE_TIMEOUT_S}
+            "CALL db.awaitIndex($name, $seconds)",
+            POPULATE_TIMEOUT_S + 30,
+            {"name": names.index, "seconds": POPULATE_TIMEOUT_S},
         )
         self._store.run_write(
             lambda tx: run_named(tx, "cube_vector_ready", cube_id=cube_id, label=names.label, index=names.index)
@@ -134,14 +135,14 @@ class DedicatedIndexes:
             try:
                 self.promote(cube_id)
             except Exception:
-                logger.exception("could not give cube %s its own vector index (its searches use the shared one)",
-                                  cube_id)
+                logger.exception(
+                    "could not give cube %s its own vector index (its searches use the shared one)", cube_id
+                )
             finally:
                 with self._lock:
                     self._running.discard(cube_id)
 
         threading.Thread(target=work, name=f"cube-index-{cube_id[:32]}", daemon=True).start()
-
 
 
 def drop_dedicated_index(store: GraphStore, index_name: str) -> None:

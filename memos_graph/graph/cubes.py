@@ -125,9 +125,7 @@ class CubeRepository:
 
     def unload(self, user_id: str, cube_id: str) -> bool:
         """Unregister the cube for the user; False if it was not loaded."""
-        rows = self._store.run_write(
-            lambda tx: run_named(tx, "cube_unload", user_id=user_id, cube_id=cube_id)
-        )
+        rows = self._store.run_write(lambda tx: run_named(tx, "cube_unload", user_id=user_id, cube_id=cube_id))
         return bool(rows and rows[0]["removed"])
 
     def share(self, cube_id: str, target_user_id: str, permission: Permission) -> None:

@@ -149,8 +149,14 @@ def new_memory_properties(row: NewMemory, cube_id: str) -> dict[str, Any]:
     """The node properties of a memory an add stores."""
     session = {} if row.session_id is None else {"session_id": row.session_id}
     return memory_node_properties(
-        row.metadata, cube_id, id=row.memory_id, memory=row.memory, user_id=row.user_id,
-        status=MemoryStatus.ACTIVATED.value, created_at=row.created_at, **session,
+        row.metadata,
+        cube_id,
+        id=row.memory_id,
+        memory=row.memory,
+        user_id=row.user_id,
+        status=MemoryStatus.ACTIVATED.value,
+        created_at=row.created_at,
+        **session,
     )
 
 
@@ -275,7 +281,10 @@ class MemoryRepository:
                     )
                     reindex_changed_text(tx, cube_id, update.memory_id, properties)
                 run_named(
-                    tx, "memory_link_messages", cube_id=cube_id, memory_id=update.memory_id,
+                    tx,
+                    "memory_link_messages",
+                    cube_id=cube_id,
+                    memory_id=update.memory_id,
                     keys=list(update.message_keys),
                 )
             if pairs:
@@ -287,9 +296,7 @@ class MemoryRepository:
 
     def get(self, cube_id: str, memory_id: str, include_embedding: bool = False) -> TextualMemoryItem:
         """One memory; NotFound if the cube holds no memory with that id."""
-        rows = self._store.read(
-            "memory_get", cube_id=cube_id, memory_id=memory_id, include_embedding=include_embedding
-        )
+        rows = self._store.read("memory_get", cube_id=cube_id, memory_id=memory_id, include_embedding=include_embedding)
         if not rows:
             raise NotFound("memory", memory_id)
         return item_from_node(rows[0]["memory"])
@@ -303,10 +310,17 @@ class MemoryRepository:
         where: MemoryFilter = NO_FILTER,
     ) -> list[TextualMemoryItem]:
         """A page of the cube's memories (those passing `where`) in creation order."""
-        rows = self._store.read_chosen("memory_list", where.choices(), {
-            "cube_id": cube_id, "skip": skip, "limit": limit, "include_embedding": include_embedding,
-            "filter": where.parameters(),
-        })
+        rows = self._store.read_chosen(
+            "memory_list",
+            where.choices(),
+            {
+                "cube_id": cube_id,
+                "skip": skip,
+                "limit": limit,
+                "include_embedding": include_embedding,
+                "filter": where.parameters(),
+            },
+        )
         return [item_from_node(row["memory"]) for row in rows]
 
     def page(
@@ -314,14 +328,24 @@ class MemoryRepository:
     ) -> MemoryPage:
         """Up to `limit` of the cube's memories passing `where` in `order`, after the key (keyset pagination:
         memory_page.cypher)."""
-        choices = (("order_key", str(order.field)), ("direction", str(order.direction)),
-                   ("after", ">" if order.direction == Direction.ASC else "<"), *where.choices(),
-                   *((("page_after", "off"),) if after is None else ()))
-        rows = self._store.read_chosen("memory_page", choices, {
-            "cube_id": cube_id, "filter": where.parameters(), "limit": limit,
-            "after_key": None if after is None else after.order_key,
-            "after_id": None if after is None else after.memory_id,
-        })
+        choices = (
+            ("order_key", str(order.field)),
+            ("direction", str(order.direction)),
+            ("after", ">" if order.direction == Direction.ASC else "<"),
+            *where.choices(),
+            *((("page_after", "off"),) if after is None else ()),
+        )
+        rows = self._store.read_chosen(
+            "memory_page",
+            choices,
+            {
+                "cube_id": cube_id,
+                "filter": where.parameters(),
+                "limit": limit,
+                "after_key": None if after is None else after.order_key,
+                "after_id": None if after is None else after.memory_id,
+            },
+        )
         nodes = rows[0]["memories"]
         return MemoryPage(
             items=[item_from_node(node) for node in nodes],
@@ -334,8 +358,9 @@ class MemoryRepository:
         if where.is_empty():  # the cube's degree, O(1)
             rows = self._store.read("cube_size", cube_id=cube_id)
             return int(rows[0]["cube_memories"]) if rows else 0
-        rows = self._store.read_chosen("memory_count", where.choices(), {"cube_id": cube_id,
-                                                                         "filter": where.parameters()})
+        rows = self._store.read_chosen(
+            "memory_count", where.choices(), {"cube_id": cube_id, "filter": where.parameters()}
+        )
         return int(rows[0]["memories"])
 
     def history(self, cube_id: str, memory_id: str) -> list[TextualMemoryItem]:
@@ -403,9 +428,16 @@ class MemoryRepository:
         self, cube_id: str, vector: Sequence[float], top_k: int, where: MemoryFilter = NO_FILTER
     ) -> list[TextualMemoryItem]:
         """Exact cosine top-k over the cube's active memories that pass `where`."""
-        rows = self._store.read_chosen("search_exact", where.choices(), {
-            "cube_id": cube_id, "vector": list(vector), "top_k": top_k, "filter": where.parameters(),
-        })
+        rows = self._store.read_chosen(
+            "search_exact",
+            where.choices(),
+            {
+                "cube_id": cube_id,
+                "vector": list(vector),
+                "top_k": top_k,
+                "filter": where.parameters(),
+            },
+        )
         return [item_from_node(row["memory"], float(row["score"])) for row in rows]
 
     def search_small_cube(
@@ -435,18 +467,22 @@ class MemoryRepository:
         most max_cubes of them: the cube's size, the graph's, its exact vector top-`limit` (only when it holds
         at most exact_max memories) and its BM25 top-`limit` with the ceiling; both rankings only of memories
         that pass `where`, restricted before their limit."""
-        rows = self._store.read_chosen("search_cubes_hybrid", where.choices(), {
-            "user_id": user_id,
-            "cube_ids": None if cube_ids is None else list(cube_ids),
-            "terms": list(terms),
-            "vector": list(vector),
-            "top_k": limit,
-            "exact_max": exact_max,
-            "k1": k1,
-            "b": b,
-            "max_cubes": max_cubes,
-            "filter": where.parameters(),
-        })
+        rows = self._store.read_chosen(
+            "search_cubes_hybrid",
+            where.choices(),
+            {
+                "user_id": user_id,
+                "cube_ids": None if cube_ids is None else list(cube_ids),
+                "terms": list(terms),
+                "vector": list(vector),
+                "top_k": limit,
+                "exact_max": exact_max,
+                "k1": k1,
+                "b": b,
+                "max_cubes": max_cubes,
+                "filter": where.parameters(),
+            },
+        )
         if not rows:
             return SearchStart(None, {}, {})
         relations: dict[str, CubeRelation] = {}
@@ -481,14 +517,18 @@ class MemoryRepository:
         where: MemoryFilter = NO_FILTER,
     ) -> list[TextualMemoryItem]:
         """Approximate top-k from the vector index, keeping only this cube's memories that pass `where`."""
-        rows = self._store.read_chosen("search_index", where.choices(), {
-            "index_name": index_name,
-            "cube_id": cube_id,
-            "vector": list(vector),
-            "top_k": top_k,
-            "candidates": candidates,
-            "filter": where.parameters(),
-        })
+        rows = self._store.read_chosen(
+            "search_index",
+            where.choices(),
+            {
+                "index_name": index_name,
+                "cube_id": cube_id,
+                "vector": list(vector),
+                "top_k": top_k,
+                "candidates": candidates,
+                "filter": where.parameters(),
+            },
+        )
         return [item_from_node(row["memory"], float(row["score"])) for row in rows]
 
     def search_terms(
@@ -520,9 +560,15 @@ class MemoryRepository:
     ) -> dict[str, list[TextualMemoryItem]]:
         """For each memory, the memories of its messages' conversational neighbours (NEXT either way) that pass
         `where`."""
-        rows = self._store.read_chosen("memory_neighbours", where.choices(), {
-            "cube_id": cube_id, "memory_ids": list(memory_ids), "filter": where.parameters(),
-        })
+        rows = self._store.read_chosen(
+            "memory_neighbours",
+            where.choices(),
+            {
+                "cube_id": cube_id,
+                "memory_ids": list(memory_ids),
+                "filter": where.parameters(),
+            },
+        )
         return {row["memory_id"]: [item_from_node(node) for node in row["neighbours"]] for row in rows}
 
 

@@ -52,8 +52,9 @@ def query(name: str, choices: Choices = ()) -> str:
     if set(declared) - set(picked):
         raise ValueError(f"{name}.cypher needs the choices {sorted(set(declared) - set(picked))}")
     text = _INCLUDE.sub(
-        lambda m: "true" if m["fragment"] in left_out
-        else "(" + fragment(m["fragment"]).replace("__m__", m["variable"]) + ")",
+        lambda m: (
+            "true" if m["fragment"] in left_out else "(" + fragment(m["fragment"]).replace("__m__", m["variable"]) + ")"
+        ),
         text,
     )
     return _PLACEHOLDER.sub(lambda m: picked[m["name"]], text)

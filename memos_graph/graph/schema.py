@@ -35,9 +35,10 @@ def apply_schema(
     A fulltext index built with another analyzer is dropped and rebuilt with the configured one.
     """
     check_no_reembed_pending(store)
-    analyzers = {row["analyzer"] for row in store.run_statement(
-        "CALL db.index.fulltext.listAvailableAnalyzers() YIELD analyzer RETURN analyzer"
-    )}
+    analyzers = {
+        row["analyzer"]
+        for row in store.run_statement("CALL db.index.fulltext.listAvailableAnalyzers() YIELD analyzer RETURN analyzer")
+    }
     if fulltext_analyzer not in analyzers:
         raise ConfigurationError(f"unknown fulltext analyzer {fulltext_analyzer!r}; Neo4j offers {sorted(analyzers)}")
     existing = store.run_statement(

@@ -43,8 +43,16 @@ class SearchIndexes:
         settings = self._settings
         with phase("Neo4j search"):
             return self._memories.search_cubes_hybrid(
-                user_id, cube_ids, terms, vector, limit, settings.exact_scan_max_memories, settings.bm25_k1,
-                settings.bm25_b, self._max_cubes, where,
+                user_id,
+                cube_ids,
+                terms,
+                vector,
+                limit,
+                settings.exact_scan_max_memories,
+                settings.bm25_k1,
+                settings.bm25_b,
+                self._max_cubes,
+                where,
             )
 
     def nearest(

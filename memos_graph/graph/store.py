@@ -112,9 +112,7 @@ class GraphStore:
     def _session(self) -> neo4j.Session:
         # The driver's bookmark manager (the one execute_query uses) makes every session of this process
         # see the writes this process committed before, also when a cluster routes reads to a follower.
-        return self.driver.session(
-            database=self.database, bookmark_manager=self.driver.execute_query_bookmark_manager
-        )
+        return self.driver.session(database=self.database, bookmark_manager=self.driver.execute_query_bookmark_manager)
 
     def _timeout(self, timeout_s: float | None = None) -> float:
         """A transaction's timeout: the configured one, cut to what the current call's deadline leaves."""
@@ -194,7 +192,6 @@ class GraphStore:
         with translate_errors(), phase(READ_PHASE):
             records, _, _ = self.driver.execute_query(self._query(text, timeout_s), params, database_=self.database)
         return records
-
 
     def run_autocommit(self, text: str, timeout_s: float | None = None, **params: Any) -> None:
         """Run a fixed maintenance statement in an auto-commit transaction (needed for IN TRANSACTIONS).

@@ -167,12 +167,17 @@ class CubeTransferRepository:
                     for m in batch.memories
                 ]
                 length_total = sum(int(row["length"]) for row in memories)
-                _expect(run_named(tx, "cube_import_memories", rows=memories, length_total=length_total, **params),
-                        "created", len(memories), "memories")
+                _expect(
+                    run_named(tx, "cube_import_memories", rows=memories, length_total=length_total, **params),
+                    "created",
+                    len(memories),
+                    "memories",
+                )
             if batch.versions:
                 versions = [_version_properties(v, cube_id) for v in batch.versions]
-                _expect(run_named(tx, "cube_import_versions", rows=versions, **params), "created",
-                        len(versions), "versions")
+                _expect(
+                    run_named(tx, "cube_import_versions", rows=versions, **params), "created", len(versions), "versions"
+                )
             if batch.messages or batch.documents:
                 rows = run_named(
                     tx, "cube_import_provenance", messages=batch.messages, documents=batch.documents, **params
@@ -211,16 +216,20 @@ class CubeTransferRepository:
         if the import created it."""
         for written_by in (*leftovers, import_id):
             self.discard_nodes(cube_id, written_by, timeout_s)
-        self._store.run_write(
-            lambda tx: run_named(tx, "cube_import_release", cube_id=cube_id, import_id=import_id)
-        )
+        self._store.run_write(lambda tx: run_named(tx, "cube_import_release", cube_id=cube_id, import_id=import_id))
 
 
 def _memory_properties(memory: ImportedMemory, cube_id: str) -> dict[str, Any]:
     """The stored properties of an imported memory (its vector goes through the vector procedure)."""
     return memory_node_properties(
-        memory.metadata, cube_id, id=memory.id, memory=memory.memory, created_at=memory.created_at,
-        updated_at=memory.updated_at, version=memory.version, content_hash=memory.content_hash,
+        memory.metadata,
+        cube_id,
+        id=memory.id,
+        memory=memory.memory,
+        created_at=memory.created_at,
+        updated_at=memory.updated_at,
+        version=memory.version,
+        content_hash=memory.content_hash,
     )
 
 

@@ -24,9 +24,7 @@ NO_MEMORIES = "(no memories were found for this message)"
 
 # JSON escapes for what could end the block early or read as markup; JSON escapes quotes, backslashes and
 # control characters (newlines included) itself, and U+2028/U+2029 are line breaks to some readers.
-_ESCAPES = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
+_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
 def quoted(text: str) -> str:

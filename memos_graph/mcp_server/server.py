@@ -106,9 +106,7 @@ class Calls:
         """work(caller) on a worker thread; BackendUnavailable when it has not answered within the deadline."""
         caller = self._identify(ctx)
         seconds = self.services.runtime.config.call_deadline_s(uses_llm=uses_llm)
-        return await anyio.to_thread.run_sync(
-            call_within, lambda: work(caller()), seconds, limiter=self._limiter
-        )
+        return await anyio.to_thread.run_sync(call_within, lambda: work(caller()), seconds, limiter=self._limiter)
 
     async def tool(
         self,
@@ -154,9 +152,7 @@ class CubeResource(BaseModel):
 
 def build_server(services: Services, identify: Identify) -> MCPServer[Any]:
     """The MCP server over the services; `identify` says who each call acts as (see Identify)."""
-    server: MCPServer[Any] = MCPServer(
-        "memos-graph", instructions=INSTRUCTIONS, version="1", log_level="WARNING"
-    )
+    server: MCPServer[Any] = MCPServer("memos-graph", instructions=INSTRUCTIONS, version="1", log_level="WARNING")
     calls = Calls(services, identify)
     _register_tools(server, calls)
     if services.runtime.config.llm is not None:
@@ -184,15 +180,18 @@ def _register_tools(server: MCPServer[Any], calls: Calls) -> None:
 
         def work(caller: User) -> SearchResult:
             found = services.search.search(caller, query, cube_ids, top_k, threshold)
-            return SearchResult(cubes=[
-                CubeMemories(cube_id=group.cube_id, memories=[Memory.of(item) for item in group.memories])
-                for group in found.cubes
-            ])
+            return SearchResult(
+                cubes=[
+                    CubeMemories(cube_id=group.cube_id, memories=[Memory.of(item) for item in group.memories])
+                    for group in found.cubes
+                ]
+            )
 
         def summary(result: SearchResult) -> str:
             lines = [
                 f"[{memory.metadata.get('relativity') or 0.0:.3f}] ({group.cube_id} {memory.memory_id}) {memory.memory}"
-                for group in result.cubes for memory in group.memories
+                for group in result.cubes
+                for memory in group.memories
             ]
             return "\n".join(lines) or "no memories found"
 
@@ -237,7 +236,9 @@ def _register_tools(server: MCPServer[Any], calls: Calls) -> None:
     ) -> Annotated[CallToolResult, Memory]:
         """One memory of a cube the caller may read."""
         return await calls.tool(
-            "get_memory", ctx, lambda caller: Memory.of(services.memories.get(caller, cube_id, memory_id)),
+            "get_memory",
+            ctx,
+            lambda caller: Memory.of(services.memories.get(caller, cube_id, memory_id)),
             lambda memory: memory.memory,
         )
 
@@ -246,12 +247,16 @@ def _register_tools(server: MCPServer[Any], calls: Calls) -> None:
         """Every cube the caller may read: owned, shared with it, or (ROOT, ADMIN) anyone's."""
 
         def summary(result: CubeList) -> str:
-            lines = [f"{c.cube_id} ({c.cube_name}, owner {c.owner_id}{', writable' if c.can_write else ''})"
-                     for c in result.cubes]
+            lines = [
+                f"{c.cube_id} ({c.cube_name}, owner {c.owner_id}{', writable' if c.can_write else ''})"
+                for c in result.cubes
+            ]
             return "\n".join(lines) or "no cubes"
 
         return await calls.tool(
-            "list_cubes", ctx, lambda caller: CubeList(cubes=[Cube.of(e) for e in services.cubes.visible(caller)]),
+            "list_cubes",
+            ctx,
+            lambda caller: CubeList(cubes=[Cube.of(e) for e in services.cubes.visible(caller)]),
             summary,
         )
 
@@ -295,13 +300,15 @@ def _register_chat(server: MCPServer[Any], calls: Calls) -> None:
     async def chat(
         ctx: Context[Any, Any],
         query: Annotated[str, Field(description="the question for the chat model")],
-        session_id: Annotated[str | None, Field(description="the chat session (history is kept per session)")]
-        = None,
+        session_id: Annotated[str | None, Field(description="the chat session (history is kept per session)")] = None,
     ) -> Annotated[CallToolResult, ChatAnswer]:
         """Ask the configured chat model, with the caller's memories and recent chat history; the exchange is kept."""
         return await calls.tool(
-            "chat", ctx, lambda caller: ChatAnswer(answer=chat_service.chat(caller, query, session_id)),
-            lambda result: result.answer, uses_llm=True,
+            "chat",
+            ctx,
+            lambda caller: ChatAnswer(answer=chat_service.chat(caller, query, session_id)),
+            lambda result: result.answer,
+            uses_llm=True,
         )
 
 
@@ -315,7 +322,10 @@ def _register_resources(server: MCPServer[Any], calls: Calls) -> None:
     services = calls.services
 
     @server.resource(
-        "memos://cubes/{cube_id}", name="cube", mime_type="application/json", security=_CUBE_ID_PARAM,
+        "memos://cubes/{cube_id}",
+        name="cube",
+        mime_type="application/json",
+        security=_CUBE_ID_PARAM,
         description="A cube the caller may read: name, owner, access, embedding model, number of memories.",
     )
     async def cube(cube_id: str, ctx: Context[Any, Any]) -> str:
@@ -331,8 +341,11 @@ def _register_resources(server: MCPServer[Any], calls: Calls) -> None:
         return await calls.resource(ctx, work)
 
     @server.resource(
-        "memos://cubes/{cube_id}/memories", name="cube-memories", mime_type="application/json",
-        security=_CUBE_ID_PARAM, description=f"The newest {RESOURCE_PAGE} memories of a cube the caller may read.",
+        "memos://cubes/{cube_id}/memories",
+        name="cube-memories",
+        mime_type="application/json",
+        security=_CUBE_ID_PARAM,
+        description=f"The newest {RESOURCE_PAGE} memories of a cube the caller may read.",
     )
     async def cube_memories(cube_id: str, ctx: Context[Any, Any]) -> str:
         def work(caller: User) -> CubeMemories:

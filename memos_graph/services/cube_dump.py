@@ -26,10 +26,7 @@ logger = logging.getLogger(__name__)
 class CubeDumpService(TransferWork):
     """Dump a cube the caller may read."""
 
-
-    def dump(
-        self, actor: User, dump_dir: str, mem_cube_id: str | None
-    ) -> TransferReport:
+    def dump(self, actor: User, dump_dir: str, mem_cube_id: str | None) -> TransferReport:
         """Write the cube as config.json + textual_memory.json (tree_text) into dump_dir, all or nothing."""
         target = self._paths.path(dump_dir, "dump_dir")
         if mem_cube_id is None:

@@ -63,8 +63,9 @@ SMALL_ROWS_FACTOR = 5
 # Ids asked about per statement when checking which of an import's ids the graph already holds.
 TAKEN_IDS_STEP = 10_000
 # A metadata key of the file that the graph keeps for itself (the import sets them).
-SERVER_KEYS = frozenset({"created_at", "updated_at", "version", "relativity", "embedding", KIND_KEY, "memory_id",
-                         "archived_at"})
+SERVER_KEYS = frozenset(
+    {"created_at", "updated_at", "version", "relativity", "embedding", KIND_KEY, "memory_id", "archived_at"}
+)
 
 
 @dataclass(slots=True)
@@ -145,9 +146,7 @@ def _survey_node(node: CubeNode, dimension: int) -> SurveyedNode:
 
 
 def changed_file() -> InvalidInput:
-    return InvalidInput(
-        f"{TEXTUAL_MEMORY_FILE} changed while it was being imported: nothing was kept; import it again"
-    )
+    return InvalidInput(f"{TEXTUAL_MEMORY_FILE} changed while it was being imported: nothing was kept; import it again")
 
 
 @dataclass
@@ -258,14 +257,22 @@ class ImportPlan:
         return batch
 
     def _memory_row(self, node: CubeNode, default_time: dt.datetime) -> ImportedMemory:
-        return _checked(node, f"memory {node.id}", default_time, self.alias[node.id],
-                        embedding=None if self.reembedded else node.vector)
+        return _checked(
+            node,
+            f"memory {node.id}",
+            default_time,
+            self.alias[node.id],
+            embedding=None if self.reembedded else node.vector,
+        )
 
     def _version_row(self, node: CubeNode, now: dt.datetime) -> ImportedMemory:
         where = f"version {node.id}"
         memory_id = str(node.metadata["memory_id"])
         return _checked(
-            node, where, now, self.alias[node.id],
+            node,
+            where,
+            now,
+            self.alias[node.id],
             memory_id=self.alias.get(memory_id, self.rename(memory_id)),
             archived_at=_timestamp(node.metadata.get("archived_at"), f"{where}: metadata.archived_at") or now,
         )
@@ -278,10 +285,7 @@ class CubeImportService(TransferWork):
     import of the id is refused until the lease ran out (see CubeTransferRepository).
     """
 
-
-    def import_directory(
-        self, actor: User, path: str, mem_cube_id: str | None
-    ) -> TransferReport:
+    def import_directory(self, actor: User, path: str, mem_cube_id: str | None) -> TransferReport:
         """Import a MemOS cube directory (either form) as a cube the actor owns; nothing stays if it fails.
 
         Which directories the actor may import: see _importable (with transfer roots, a dump it wrote or
@@ -302,8 +306,9 @@ class CubeImportService(TransferWork):
         plan = self._plan(survey, cube_id, stale)
         import_id = str(uuid.uuid4())
         embedder = self._rt.embedder
-        cube = ImportedCube(self._cube_name(survey.source, directory), str(directory), embedder.model_name,
-                            embedder.dimension)
+        cube = ImportedCube(
+            self._cube_name(survey.source, directory), str(directory), embedder.model_name, embedder.dimension
+        )
         leftovers: list[str] = []
         if not stale:
             self._repository.begin(cube_id, import_id, cube, existing, actor.user_id)
@@ -360,8 +365,11 @@ class CubeImportService(TransferWork):
         except CubeFormatError as exc:
             raise InvalidInput(str(exc)) from exc
         if survey.undecoded_sources:
-            logger.warning("%s: %d sources are text, not source entries: kept verbatim as text sources",
-                           directory, survey.undecoded_sources)
+            logger.warning(
+                "%s: %d sources are text, not source entries: kept verbatim as text sources",
+                directory,
+                survey.undecoded_sources,
+            )
         return survey
 
     @staticmethod
@@ -476,8 +484,10 @@ def _plain_properties(metadata: dict[str, Any], where: str) -> dict[str, Any]:
         if key in ("cube_id", "import_id", "status"):
             continue
         scalar = (str, int, float, bool)
-        if value is None or isinstance(value, scalar) or (
-            isinstance(value, list) and all(isinstance(item, scalar) for item in value)
+        if (
+            value is None
+            or isinstance(value, scalar)
+            or (isinstance(value, list) and all(isinstance(item, scalar) for item in value))
         ):
             properties[key] = value
         else:
@@ -488,9 +498,7 @@ def _plain_properties(metadata: dict[str, Any], where: str) -> dict[str, Any]:
     return {key: value for key, value in properties.items() if value is not None}
 
 
-def _checked(
-    node: CubeNode, where: str, default_time: dt.datetime, graph_id: str, **extra: Any
-) -> ImportedMemory:
+def _checked(node: CubeNode, where: str, default_time: dt.datetime, graph_id: str, **extra: Any) -> ImportedMemory:
     """Pass 2's memory (or version); metadata that no longer validates means the file changed since pass 1."""
     try:
         return _imported_memory(node, where, default_time, graph_id, **extra)

@@ -67,9 +67,7 @@ class FineIngestion:
         self._search = search
         self._model = model
 
-    def add(
-        self, actor: User, messages: object, mem_cube_id: str | None, session_id: str | None = None
-    ) -> list[str]:
+    def add(self, actor: User, messages: object, mem_cube_id: str | None, session_id: str | None = None) -> list[str]:
         """Extract, dedup and store in one transaction; returns the ids of the new or updated memories."""
         settings = self._rt.config.ingest
         checked = check_messages(messages, self._rt.config.limits)
@@ -112,8 +110,13 @@ class FineIngestion:
                     continue
                 merged = metadata.model_copy(update={"sources": [*stored.metadata.sources, *metadata.sources]})
                 updates[stored.id] = MemoryChange(
-                    stored.id, memory=fact.text, content_hash=content_hash(fact.text), embedding=vector,
-                    metadata=merged, fields=("sources", "type", "confidence"), message_keys=provenance,
+                    stored.id,
+                    memory=fact.text,
+                    content_hash=content_hash(fact.text),
+                    embedding=vector,
+                    metadata=merged,
+                    fields=("sources", "type", "confidence"),
+                    message_keys=provenance,
                 )
                 continue
             entries.append(Entry(fact.text, metadata, tuple(fact.message_ids), vector=vector))
@@ -127,8 +130,11 @@ class FineIngestion:
     ) -> list[ExtractedFact]:
         """One bounded, retried extraction call for a window of messages."""
         triples = [
-            (key, " ".join(part for part in (message["chat_time"], message["name"] or message["role"]) if part),
-             str(message["content"]))
+            (
+                key,
+                " ".join(part for part in (message["chat_time"], message["name"] or message["role"]) if part),
+                str(message["content"]),
+            )
             for key, message in zip(keys, window, strict=True)
         ]
         prompt = extraction_messages(triples)

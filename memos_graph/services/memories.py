@@ -104,7 +104,7 @@ class MemoryService:
         for index, (message, node) in enumerate(zip(checked, nodes, strict=True)):
             metadata = TextualMemoryMetadata(source="conversation", type="event", sources=[message_source(message)])
             text = message_text(message)
-            embedding_text = with_context(text, checked[max(0, index - window):index]) if window else None
+            embedding_text = with_context(text, checked[max(0, index - window) : index]) if window else None
             entries.append(Entry(text, metadata, (str(node["key"]),), embedding_text=embedding_text))
         return self.store(actor, self.target_cube(actor, mem_cube_id), session_id, entries, messages=nodes)
 
@@ -148,18 +148,20 @@ class MemoryService:
         now = dt.datetime.now(dt.UTC)
         rows = []
         for index, ((digest, entry), vector) in enumerate(zip(unique.items(), embedded, strict=True)):
-            rows.append(NewMemory(
-                memory_id=str(uuid.uuid4()),
-                content_hash=digest,
-                memory=entry.text,
-                metadata=entry.metadata,
-                user_id=actor.user_id,
-                created_at=now + dt.timedelta(microseconds=index),
-                embedding=vector,
-                session_id=session_id,
-                message_keys=entry.message_keys,
-                document=entry.document,
-            ))
+            rows.append(
+                NewMemory(
+                    memory_id=str(uuid.uuid4()),
+                    content_hash=digest,
+                    memory=entry.text,
+                    metadata=entry.metadata,
+                    user_id=actor.user_id,
+                    created_at=now + dt.timedelta(microseconds=index),
+                    embedding=vector,
+                    session_id=session_id,
+                    message_keys=entry.message_keys,
+                    document=entry.document,
+                )
+            )
         guard = self._cubes.write_guard(actor, [cube_id])
         result = self._rt.memories.add(cube_id, rows, guard, messages, documents, updates)
         if len(result.outcomes) != len(rows):

@@ -44,9 +44,7 @@ class Runtime:
         )
 
     @classmethod
-    def start(
-        cls, config: MOSConfig, embedder: Embedder | None = None, *, apply_schema: bool | None = None
-    ) -> Runtime:
+    def start(cls, config: MOSConfig, embedder: Embedder | None = None, *, apply_schema: bool | None = None) -> Runtime:
         """Connect to Neo4j (waiting for it), load the embedder, apply the schema when `apply_schema` says so
         (None: as config.apply_schema says, the server's start-up path; MOS passes its own choice)."""
         store = GraphStore(config.neo4j)

@@ -79,8 +79,9 @@ class SearchService:
         with phase("embedding"):
             (vector,) = self._rt.embedder.embed([text])
         hybrid = self._rt.config.search.mode == "hybrid"
-        start = self._indexes.start(user_id, cube_ids, text if hybrid else None, vector,
-                                    self.pool_size(k) if hybrid else k, condition)
+        start = self._indexes.start(
+            user_id, cube_ids, text if hybrid else None, vector, self.pool_size(k) if hybrid else k, condition
+        )
         actor = self._cubes.active(user_id, start.caller)
         if cube_ids is not None:
             cubes = self._cubes.readable_among(actor, cube_ids, start.relations)
@@ -100,8 +101,10 @@ class SearchService:
             if hybrid:
                 ranked = self.search_hybrid(user_id, cube_id, text, vector, k, found, condition)
             else:
-                ranked = [scored(item, cosine_relevance(item.metadata.relativity or 0.0))
-                          for item in self.vector_hits(cube_id, vector, k, found, condition)]
+                ranked = [
+                    scored(item, cosine_relevance(item.metadata.relativity or 0.0))
+                    for item in self.vector_hits(cube_id, vector, k, found, condition)
+                ]
             kept = tuple(item for item in ranked if (item.metadata.relativity or 0.0) >= minimum)
             groups.append(CubeMemories(cube_id, kept))
         return MemoryResults(tuple(groups))
@@ -127,9 +130,7 @@ class SearchService:
         when user_id may not read the cube)."""
         settings = self._rt.config.search
         pool = self.pool_size(top_k)
-        found = prefetched or self._indexes.start(
-            user_id, [cube_id], text, vector, pool, where
-        ).candidates.get(cube_id)
+        found = prefetched or self._indexes.start(user_id, [cube_id], text, vector, pool, where).candidates.get(cube_id)
         if found is None:
             return []
         by_vector = self.vector_hits(cube_id, vector, pool, found, where)

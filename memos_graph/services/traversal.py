@@ -86,7 +86,8 @@ class TraversalService:
         found = self._rt.traversal.shares(list(readable))
         return {
             cube_id: [
-                share for share in found.get(cube_id, [])
+                share
+                for share in found.get(cube_id, [])
                 if self._sees_all_shares(actor, entry) or share.user_id == actor.user_id
             ]
             for cube_id, entry in readable.items()

@@ -53,7 +53,9 @@ def _checked(value: object, what: str, valid: bool, rule: str) -> str:
 def check_cube_id(value: object, what: str, limits: LimitSettings) -> str:
     """A cube id: like a user id, and slashes may join segments (MemOS's "owner/name" cube ids)."""
     return _checked(
-        value, what, is_valid_cube_id(value, limits),
+        value,
+        what,
+        is_valid_cube_id(value, limits),
         f"1-{limits.max_id_chars} characters: segments of letters, digits and . _ : @ -, each starting with a "
         "letter or digit, joined by single slashes (such as owner/cube_name)",
     )
@@ -62,7 +64,9 @@ def check_cube_id(value: object, what: str, limits: LimitSettings) -> str:
 def check_id(value: object, what: str, limits: LimitSettings) -> str:
     """A user or cube id: non-empty, bounded, from a safe alphabet."""
     return _checked(
-        value, what, is_valid_id(value, limits),
+        value,
+        what,
+        is_valid_id(value, limits),
         f"1-{limits.max_id_chars} characters of letters, digits and . _ : @ -, starting with a letter or digit",
     )
 
@@ -110,9 +114,7 @@ def check_texts(values: str | Sequence[str], limits: LimitSettings) -> list[str]
         raise InvalidInput("memory_content is an empty list")
     if len(items) > limits.max_items_per_add:
         raise InvalidInput(f"{len(items)} items in one add; the limit is {limits.max_items_per_add}")
-    return [
-        check_text(item, f"memory_content[{index}]", limits.max_memory_chars) for index, item in enumerate(items)
-    ]
+    return [check_text(item, f"memory_content[{index}]", limits.max_memory_chars) for index, item in enumerate(items)]
 
 
 def check_filter(value: object, limits: LimitSettings) -> MemoryFilter:
@@ -133,10 +135,13 @@ def check_filter(value: object, limits: LimitSettings) -> MemoryFilter:
         raise InvalidInput(f"filter must be a mapping of conditions, not {type(value).__name__}")
     for name, entry in found.parameters().items():
         for text in entry if isinstance(entry, list) else [entry]:
-            if isinstance(text, str) and (len(text) > limits.max_query_chars or not is_encodable(text)
-                                          or "\x00" in text):
-                raise InvalidInput(f"filter {name}: a value is over {limits.max_query_chars} characters, "
-                                   "holds NUL or is not valid Unicode")
+            if isinstance(text, str) and (
+                len(text) > limits.max_query_chars or not is_encodable(text) or "\x00" in text
+            ):
+                raise InvalidInput(
+                    f"filter {name}: a value is over {limits.max_query_chars} characters, "
+                    "holds NUL or is not valid Unicode"
+                )
     return found
 
 

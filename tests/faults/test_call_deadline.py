@@ -80,8 +80,10 @@ def test_mos_add_past_its_deadline_answers_unavailable_and_writes_nothing(
     with pytest.raises(BackendUnavailable) as caught:
         slow_mos.add(memory_content=texts, mem_cube_id=cube, user_id=user)
     answered = time.monotonic() - began
-    print(f"MOS.add of {len(texts)} long texts, deadline {DEADLINE_S:g} s: UNAVAILABLE after {answered:.2f} s: "
-          f"{caught.value.message}")
+    print(
+        f"MOS.add of {len(texts)} long texts, deadline {DEADLINE_S:g} s: UNAVAILABLE after {answered:.2f} s: "
+        f"{caught.value.message}"
+    )
     assert answered < DEADLINE_S + 1.0
     assert "embedding" in caught.value.message and "nothing will be written" in caught.value.message
     # The call's thread goes on embedding, then stops before the write transaction.
@@ -112,17 +114,20 @@ def test_graphql_add_past_its_deadline_answers_unavailable_and_writes_nothing(
 ) -> None:
     with TestClient(create_app(runtime=with_deadline(keyed_runtime, DEADLINE_S))) as client:
         call = caller_of(client)
-        created = call("mutation($i: CreateUserInput!) { createUser(input: $i) { apiKey } }", ROOT_KEY,
-                       i={"id": uid("slow-http")})
+        created = call(
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { apiKey } }", ROOT_KEY, i={"id": uid("slow-http")}
+        )
         key = created["data"]["createUser"]["apiKey"]
-        cube = call("mutation { createCube(input: {name: \"slow\"}) { cubeId } }", key)["data"]["createCube"]["cubeId"]
+        cube = call('mutation { createCube(input: {name: "slow"}) { cubeId } }', key)["data"]["createCube"]["cubeId"]
         texts = long_texts(uid("http"))
         began = time.monotonic()
         body = call(ADD, key, input={"cubeId": cube, "content": texts})
         answered = time.monotonic() - began
         error = body["errors"][0]
-        print(f"addMemories of {len(texts)} long texts, deadline {DEADLINE_S:g} s: {error['extensions']['code']} "
-              f"after {answered:.2f} s: {error['message']}")
+        print(
+            f"addMemories of {len(texts)} long texts, deadline {DEADLINE_S:g} s: {error['extensions']['code']} "
+            f"after {answered:.2f} s: {error['message']}"
+        )
         assert error["extensions"]["code"] == "UNAVAILABLE"
         assert "embedding" in error["message"] and "nothing will be written" in error["message"]
         assert answered < DEADLINE_S + 1.5

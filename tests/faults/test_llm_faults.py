@@ -30,23 +30,46 @@ pytestmark = pytest.mark.neo4j
 TIMEOUT_S = 1.0
 RETRIES = 1
 CHAT = [
-    {"role": "user", "name": "Caroline", "content": "I went to the LGBTQ support group yesterday.",
-     "chat_time": "8 May 2023", "message_id": "D1:3"},
-    {"role": "assistant", "name": "Melanie", "content": "Nice! Are you still painting?",
-     "chat_time": "8 May 2023", "message_id": "D1:4"},
+    {
+        "role": "user",
+        "name": "Caroline",
+        "content": "I went to the LGBTQ support group yesterday.",
+        "chat_time": "8 May 2023",
+        "message_id": "D1:3",
+    },
+    {
+        "role": "assistant",
+        "name": "Melanie",
+        "content": "Nice! Are you still painting?",
+        "chat_time": "8 May 2023",
+        "message_id": "D1:4",
+    },
 ]
-GOOD_FACTS = json.dumps({"facts": [
-    {"text": "Caroline attended an LGBTQ support group on 7 May 2023.", "type": "event", "message_ids": ["D1:3"]},
-]})
+GOOD_FACTS = json.dumps(
+    {
+        "facts": [
+            {
+                "text": "Caroline attended an LGBTQ support group on 7 May 2023.",
+                "type": "event",
+                "message_ids": ["D1:3"],
+            },
+        ]
+    }
+)
 
 
 def completion(content: Any) -> bytes:
     """A well-formed chat-completion body around `content`."""
     message = {"role": "assistant", "content": content}
-    return json.dumps({
-        "id": "chatcmpl-fault", "object": "chat.completion", "created": 0, "model": "faulty",
-        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-    }).encode()
+    return json.dumps(
+        {
+            "id": "chatcmpl-fault",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "faulty",
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        }
+    ).encode()
 
 
 # Faults of the HTTP exchange itself: each makes the model call fail (after litellm's retries).
@@ -57,8 +80,11 @@ BODY_FAULTS: dict[str, dict[str, Any]] = {
     "json-of-the-wrong-shape": {"body": b'{"status": "ok", "output": "Caroline likes groups"}'},
     "truncated-json": {"body": completion(GOOD_FACTS)[:70]},
     "empty-body": {"body": b""},
-    "no-choices": {"body": json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "faulty",
-                                       "choices": []}).encode()},
+    "no-choices": {
+        "body": json.dumps(
+            {"id": "x", "object": "chat.completion", "created": 0, "model": "faulty", "choices": []}
+        ).encode()
+    },
     "null-content": {"body": completion(None)},
 }
 # Well-formed completions whose text is not the facts JSON fine mode asks for.
@@ -116,9 +142,7 @@ def fine(runtime: Runtime, root: MOS, llm_server: FakeOpenAI, uid: Callable[[str
 
 
 @pytest.fixture
-def chatter(
-    runtime: Runtime, root: MOS, llm_server: FakeOpenAI, uid: Callable[[str], str]
-) -> tuple[MOS, str]:
+def chatter(runtime: Runtime, root: MOS, llm_server: FakeOpenAI, uid: Callable[[str], str]) -> tuple[MOS, str]:
     """A MOS with the chat model on the fake server, acting as a new user who has one memory."""
     user = root.create_user(uid("chatter"), UserRole.USER)
     cube = root.create_cube_for_user("notes", owner_id=user)
@@ -246,8 +270,16 @@ def test_graphql_reports_unavailable_and_writes_nothing(
     api: tuple[Callable[..., Any], str, str], llm_server: FakeOpenAI, runtime: Runtime, fault: str
 ) -> None:
     post, user, cube = api
-    messages = [{"role": m["role"], "content": m["content"], "chatTime": m["chat_time"], "messageId": m["message_id"],
-                 "name": m["name"]} for m in CHAT]
+    messages = [
+        {
+            "role": m["role"],
+            "content": m["content"],
+            "chatTime": m["chat_time"],
+            "messageId": m["message_id"],
+            "name": m["name"],
+        }
+        for m in CHAT
+    ]
     bound = call_bound_s(llm_settings(llm_server))
     for query, variables in ((ADD, {"input": {"cubeId": cube, "messages": messages}}), (ASK, {"q": "Saturdays?"})):
         llm_server.reset("unused", **BODY_FAULTS[fault])

@@ -17,9 +17,7 @@ pytestmark = pytest.mark.neo4j
 
 NewUser = Callable[..., tuple[str, str]]
 
-CREATE_CUBE = (
-    "mutation($input: CreateCubeInput!) { createCube(input: $input) { cubeId name isLoaded canWrite owner { userId } } }"  # noqa: E501
-)
+CREATE_CUBE = "mutation($input: CreateCubeInput!) { createCube(input: $input) { cubeId name isLoaded canWrite owner { userId } } }"  # noqa: E501
 ADD = "mutation($input: AddMemoriesInput!) { addMemories(input: $input) { cubeId ids } }"
 SEARCH = """query($q: String!, $cubes: [ID!], $k: Int) {
   search(query: $q, cubeIds: $cubes, topK: $k) {
@@ -76,28 +74,40 @@ def test_user_lifecycle_and_memory_crud(gql: Gql, new_user: NewUser) -> None:
     assert hit["metadata"]["userId"] == alice and hit["metadata"]["relativity"] > 0
     assert hit["cube"] == {"cubeId": cube["cubeId"], "name": "notes"}
 
-    one = gql("query($c: ID!, $id: ID!) { memory(cubeId: $c, id: $id) { memory metadata { version } } }",
-              key, c=cube["cubeId"], id=ids[1])
+    one = gql(
+        "query($c: ID!, $id: ID!) { memory(cubeId: $c, id: $id) { memory metadata { version } } }",
+        key,
+        c=cube["cubeId"],
+        id=ids[1],
+    )
     assert one["data"]["memory"] == {"memory": "Alice lives in Lyon", "metadata": {"version": 1}}
 
     updated = gql(
         "mutation($input: UpdateMemoryInput!) { updateMemory(input: $input) "
         "{ memory metadata { version tags extra } } }",
         key,
-        input={"cubeId": cube["cubeId"], "id": ids[1], "memory": "Alice lives in Paris", "tags": ["home"],
-               "extra": {"reason": "moved"}},
+        input={
+            "cubeId": cube["cubeId"],
+            "id": ids[1],
+            "memory": "Alice lives in Paris",
+            "tags": ["home"],
+            "extra": {"reason": "moved"},
+        },
     )
     assert updated["data"]["updateMemory"] == {
         "memory": "Alice lives in Paris",
         "metadata": {"version": 2, "tags": ["home"], "extra": {"reason": "moved"}},
     }
-    history = gql("query($c: ID!, $id: ID!) { memoryHistory(cubeId: $c, id: $id) { memory } }",
-                  key, c=cube["cubeId"], id=ids[1])
+    history = gql(
+        "query($c: ID!, $id: ID!) { memoryHistory(cubeId: $c, id: $id) { memory } }", key, c=cube["cubeId"], id=ids[1]
+    )
     assert history["data"]["memoryHistory"] == [{"memory": "Alice lives in Lyon"}]
 
     deleted = gql("mutation($c: ID!, $id: ID!) { deleteMemory(cubeId: $c, id: $id) }", key, c=cube["cubeId"], id=ids[1])
     assert deleted["data"]["deleteMemory"] is True
-    gone = gql("query($c: ID!, $id: ID!) { memory(cubeId: $c, id: $id) { memoryId } }", key, c=cube["cubeId"], id=ids[1])  # noqa: E501
+    gone = gql(
+        "query($c: ID!, $id: ID!) { memory(cubeId: $c, id: $id) { memoryId } }", key, c=cube["cubeId"], id=ids[1]
+    )  # noqa: E501
     assert codes(gone) == ["NOT_FOUND"]
     cleared = gql("mutation($c: ID) { deleteAllMemories(cubeId: $c) }", key, c=cube["cubeId"])
     assert cleared["data"]["deleteAllMemories"] == 1
@@ -120,7 +130,7 @@ def test_memories_pagination(gql: Gql, new_user: NewUser) -> None:
     assert seen == ids
     too_big = gql("query($c: ID!) { memories(cubeId: $c, first: 1000) { edges { cursor } } }", key, c=cube)
     assert codes(too_big) == ["BAD_USER_INPUT"]
-    bad_cursor = gql("query($c: ID!) { memories(cubeId: $c, after: \"zzz\") { edges { cursor } } }", key, c=cube)
+    bad_cursor = gql('query($c: ID!) { memories(cubeId: $c, after: "zzz") { edges { cursor } } }', key, c=cube)
     assert codes(bad_cursor) == ["BAD_USER_INPUT"]
 
 
@@ -165,15 +175,16 @@ def test_role_rules_over_http(gql: Gql, new_user: NewUser) -> None:
     alice, alice_key = new_user("alice")
     guest, guest_key = new_user("guest", "GUEST")
     _, admin_key = new_user("admin", "ADMIN")
-    refused = gql("mutation { createUser(input: {id: \"x-by-user\"}) { apiKey } }", alice_key)
+    refused = gql('mutation { createUser(input: {id: "x-by-user"}) { apiKey } }', alice_key)
     assert codes(refused) == ["FORBIDDEN"]
     assert codes(gql("{ users { userId } }", alice_key)) == ["FORBIDDEN"]
     assert any(u["userId"] == alice for u in gql("{ users { userId } }", admin_key)["data"]["users"])
     assert codes(gql(CREATE_CUBE, guest_key, input={"name": "guest cube"})) == ["FORBIDDEN"]
     cube = make_cube(gql, alice_key)
     add(gql, alice_key, cube, "a shared fact")
-    shared = gql("mutation($c: ID!, $u: ID!) { shareCube(cubeId: $c, userId: $u, permission: READ) }",
-                 alice_key, c=cube, u=guest)
+    shared = gql(
+        "mutation($c: ID!, $u: ID!) { shareCube(cubeId: $c, userId: $u, permission: READ) }", alice_key, c=cube, u=guest
+    )
     assert shared["data"]["shareCube"] is True
     found = gql(SEARCH, guest_key, q="fact", cubes=[cube], k=3)
     assert [m["memory"] for m in found["data"]["search"]["textMem"][0]["memories"]] == ["a shared fact"]
@@ -188,7 +199,9 @@ def test_rotated_key_replaces_the_old_one(client: TestClient, gql: Gql, new_user
     _, key = new_user("rotator")
     new_key = gql("mutation { rotateApiKey }", key)["data"]["rotateApiKey"]
     assert new_key != key
-    old = client.post("/graphql", json={"query": "{ me { user { userId } } }"}, headers={"Authorization": f"Bearer {key}"})  # noqa: E501
+    old = client.post(
+        "/graphql", json={"query": "{ me { user { userId } } }"}, headers={"Authorization": f"Bearer {key}"}
+    )  # noqa: E501
     assert old.status_code == 401
     assert gql("{ me { user { name } } }", new_key)["data"]["me"]["user"]["name"] == "Rotator"
 
@@ -209,8 +222,11 @@ def test_bad_input_and_limits(client: TestClient, gql: Gql, new_user: NewUser) -
     assert codes(gql(tokens, key))[0] == "GRAPHQL_VALIDATION_FAILED"
     aliases = "{ " + " ".join(f"a{i}: me {{ user {{ id }} }}" for i in range(MAX_ALIASES + 1)) + " }"
     assert codes(gql(aliases, key))[0] == "GRAPHQL_VALIDATION_FAILED"
-    huge = client.post("/graphql", content=b"x" * 1_100_000, headers={"Authorization": f"Bearer {key}",
-                                                                        "Content-Type": "application/json"})
+    huge = client.post(
+        "/graphql",
+        content=b"x" * 1_100_000,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
     assert huge.status_code == 413
     big_text = "y" * 40_000
     assert codes(gql(ADD, key, input={"cubeId": cube, "content": [big_text]})) == ["BAD_USER_INPUT"]
@@ -220,7 +236,7 @@ def test_bad_input_and_limits(client: TestClient, gql: Gql, new_user: NewUser) -
 
 
 def test_features_not_configured_say_so(gql: Gql) -> None:
-    unconfigured = gql("mutation { chat(query: \"hi\") }", ROOT_KEY)
+    unconfigured = gql('mutation { chat(query: "hi") }', ROOT_KEY)
     assert codes(unconfigured) == ["NOT_AVAILABLE"]
     assert "MEMOS_LLM_MODEL" in unconfigured["errors"][0]["message"]
     assert gql("mutation { clearMessages }", ROOT_KEY)["data"] == {"clearMessages": True}

@@ -12,7 +12,7 @@ from tests.graphql.conftest import Gql, codes
 pytestmark = pytest.mark.neo4j
 
 NewUser = Callable[..., tuple[str, str]]
-SEARCH = "query($cs: [ID!], $k: Int) { a: search(query: \"tea\", cubeIds: $cs, topK: $k) { textMem { cubeId } } }"
+SEARCH = 'query($cs: [ID!], $k: Int) { a: search(query: "tea", cubeIds: $cs, topK: $k) { textMem { cubeId } } }'
 
 
 def test_a_repeated_text_is_still_costed_with_its_own_variables(gql: Gql, new_user: NewUser) -> None:

@@ -127,10 +127,13 @@ def turns(runtime: Runtime, user: str) -> list[tuple[str, str]]:
 
 
 def remember(gql: Gql, key: str, *content: str) -> None:
-    body = gql("mutation { createCube(input: {name: \"notes\"}) { id } }", key)
+    body = gql('mutation { createCube(input: {name: "notes"}) { id } }', key)
     cube = body["data"]["createCube"]["id"]
-    body = gql("mutation($input: AddMemoriesInput!) { addMemories(input: $input) { ids } }", key,
-               input={"cubeId": cube, "content": list(content)})
+    body = gql(
+        "mutation($input: AddMemoriesInput!) { addMemories(input: $input) { ids } }",
+        key,
+        input={"cubeId": cube, "content": list(content)},
+    )
     assert body.get("errors") is None, body
 
 
@@ -158,14 +161,19 @@ def test_tokens_arrive_in_order_and_the_exchange_is_stored_once_complete(
     follow_up = stream_chat(client, key, "Do I still play it?")
     assert events(follow_up)[-1]["answer"] == "Yes, on Sundays."
     assert [(m["role"], m["content"]) for m in llm_server.requests[-1]["messages"][1:]] == [
-        ("user", "What instrument do I play?"), ("assistant", REPLY), ("user", "Do I still play it?"),
+        ("user", "What instrument do I play?"),
+        ("assistant", REPLY),
+        ("user", "Do I still play it?"),
     ]
     assert len(turns(keyed_runtime, alice)) == 4
 
 
 @pytest.mark.parametrize("fail_with", ["error", "drop"])
 def test_a_failure_mid_stream_is_an_error_and_stores_nothing(
-    client: TestClient, new_user: NewUser, llm_server: FakeOpenAI, keyed_runtime: Runtime,
+    client: TestClient,
+    new_user: NewUser,
+    llm_server: FakeOpenAI,
+    keyed_runtime: Runtime,
     fail_with: Literal["error", "drop"],
 ) -> None:
     """The model fails after two pieces, by an OpenAI error event or by dropping the connection mid-body."""
@@ -201,7 +209,8 @@ def test_a_client_that_leaves_mid_stream_closes_the_model_stream_and_stores_noth
         first, second = ws.receive_json(), ws.receive_json()
         assert [first["type"], second["type"]] == ["next", "next"]
         assert [first["payload"]["data"]["chatStream"]["delta"], second["payload"]["data"]["chatStream"]["delta"]] == [
-            "word0 ", "word1 "
+            "word0 ",
+            "word1 ",
         ]
         left = time.monotonic()
     # The server closed litellm's stream (the fake model saw the hang-up), long before the answer would end.
@@ -259,8 +268,12 @@ def test_the_stream_outlives_the_call_deadline_but_not_the_llm_timeout(
 
 @pytest.mark.parametrize(
     "payload",
-    [{}, {"Authorization": "Bearer mgk_not-a-key-anybody-has"}, {"Authorization": "Basic dXNlcjpwYXNz"},
-     {"Authorization": "Bearer "}],
+    [
+        {},
+        {"Authorization": "Bearer mgk_not-a-key-anybody-has"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer "},
+    ],
     ids=["no-key", "wrong-key", "not-bearer", "empty-bearer"],
 )
 def test_a_connection_without_a_valid_key_is_refused(
@@ -366,8 +379,9 @@ def test_uvicorn_serves_the_subscription_to_same_origin_clients_only(
         async with connect(url, subprotocols=[Subprotocol(PROTOCOL)]) as ws:
             await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}}))
             assert json.loads(await ws.recv()) == {"type": "connection_ack"}
-            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": STREAM,
-                                                                                  "variables": {"q": "Hi?"}}}))
+            await ws.send(
+                json.dumps({"id": "1", "type": "subscribe", "payload": {"query": STREAM, "variables": {"q": "Hi?"}}})
+            )
             received: list[Message] = []
             while not received or received[-1]["type"] != "complete":
                 received.append(json.loads(await ws.recv()))

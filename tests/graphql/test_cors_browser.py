@@ -92,8 +92,11 @@ def test_a_page_on_a_configured_origin_calls_the_api_with_a_key(origins: Origins
     assert page.evaluate("location.origin") == origins.allowed
     json_body = {"Authorization": f"Bearer {ROOT_KEY}", "Content-Type": "application/json"}
     answer = fetch_from(page, f"{origins.api}/graphql", json_body, WHOAMI)
-    assert answer == {"status": 200, "type": "application/json",
-                      "body": {"data": {"me": {"user": {"userId": "root", "role": "ROOT"}}}}}
+    assert answer == {
+        "status": 200,
+        "type": "application/json",
+        "body": {"data": {"me": {"user": {"userId": "root", "role": "ROOT"}}}},
+    }
     # The Authorization header is not CORS-safelisted: the browser asked first (OPTIONS), then posted.
     assert origins.log.from_origin(origins.allowed) == ["OPTIONS", "POST"]
     # A refusal is readable too (the page can tell a bad key from a network failure) ...

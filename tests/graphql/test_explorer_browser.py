@@ -52,17 +52,25 @@ class SeededCube:
 def seeded(gql: Gql, new_user: Callable[..., tuple[str, str]]) -> SeededCube:
     _, key = new_user("explorer-owner")
     reader_id, reader_key = new_user("explorer-reader")
-    cube_id = ok(gql('mutation { createCube(input: {name: "Alice\'s notebook"}) { cubeId } }', key))[
-        "createCube"]["cubeId"]
+    cube_id = ok(gql('mutation { createCube(input: {name: "Alice\'s notebook"}) { cubeId } }', key))["createCube"][
+        "cubeId"
+    ]
     add = "mutation($input: AddMemoriesInput!) { addMemories(input: $input) { ids } }"
     content_ids = ok(gql(add, key, input={"cubeId": cube_id, "content": CONTENT}))["addMemories"]["ids"]
     message_ids = ok(gql(add, key, input={"cubeId": cube_id, "messages": CONVERSATION, "sessionId": "lesson-1"}))[
-        "addMemories"]["ids"]
+        "addMemories"
+    ]["ids"]
     update = "mutation($input: UpdateMemoryInput!) { updateMemory(input: $input) { memoryId } }"
     for text in UPDATES:
         ok(gql(update, key, input={"cubeId": cube_id, "id": content_ids[1], "memory": text}))
-    ok(gql("mutation($c: ID!, $u: ID!) { shareCube(cubeId: $c, userId: $u, permission: READ) }", key,
-           c=cube_id, u=reader_id))
+    ok(
+        gql(
+            "mutation($c: ID!, $u: ID!) { shareCube(cubeId: $c, userId: $u, permission: READ) }",
+            key,
+            c=cube_id,
+            u=reader_id,
+        )
+    )
     return SeededCube(cube_id, key, reader_id, reader_key, content_ids, message_ids)
 
 
@@ -82,14 +90,17 @@ def click_memory(page: Page, memory_id: str) -> None:
     }})()""")
     for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
         page.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
-    page.wait_for(f"window.explorer.selected && window.explorer.cy.getElementById(window.explorer.selected)"
-                  f".data('record').memoryId === {json.dumps(memory_id)}")
+    page.wait_for(
+        f"window.explorer.selected && window.explorer.cy.getElementById(window.explorer.selected)"
+        f".data('record').memoryId === {json.dumps(memory_id)}"
+    )
 
 
 def connect(page: Page, key: str) -> None:
     """Type the key into the page and press Connect."""
-    page.evaluate(f"document.getElementById('api-key').value = {json.dumps(key)};"
-                  "document.getElementById('connect').click()")
+    page.evaluate(
+        f"document.getElementById('api-key').value = {json.dumps(key)};document.getElementById('connect').click()"
+    )
 
 
 def pick_cube(page: Page, cube_id: str) -> None:
@@ -116,9 +127,7 @@ def test_the_explorer_page_is_locked_down(client: TestClient) -> None:
     assert client.get("/explorer/vendor/cytoscape.min.js").status_code == 200  # installed by scripts/setup.sh
 
 
-def test_the_explorer_draws_a_seeded_cube(
-    server: str, browser: Browser, seeded: SeededCube, tmp_path: Path
-) -> None:
+def test_the_explorer_draws_a_seeded_cube(server: str, browser: Browser, seeded: SeededCube, tmp_path: Path) -> None:
     page = browser.open(f"{server}/explorer")
     page.wait_for("window.explorer && window.explorer.cy !== null")
     connect(page, seeded.owner_key)
@@ -143,14 +152,18 @@ def test_the_explorer_draws_a_seeded_cube(
     # derives from the one before.
     assert drawn(page, 'edge[type = "DERIVED_FROM"]') == len(CONVERSATION) + len(UPDATES)
     assert drawn(page, 'edge[type = "OWNS"]') == 1
-    shares = page.evaluate("window.explorer.cy.edges('[type = \"SHARED_WITH\"]').map((e) => [e.target().data('record')"
-                           ".userId, e.data('label')])")
+    shares = page.evaluate(
+        "window.explorer.cy.edges('[type = \"SHARED_WITH\"]').map((e) => [e.target().data('record')"
+        ".userId, e.data('label')])"
+    )
     assert shares == [[seeded.reader_id, "SHARED_WITH READ"]]
     memory_ids = page.evaluate("window.explorer.cy.nodes('[kind = \"memory\"]').map((n) => n.data('record').memoryId)")
     assert sorted(memory_ids) == sorted(seeded.content_ids + seeded.message_ids)
     # The NEXT chain follows the conversation.
-    chain = page.evaluate("window.explorer.cy.edges('[type = \"NEXT\"]').map((e) => [e.source().data('record')"
-                          ".content, e.target().data('record').content])")
+    chain = page.evaluate(
+        "window.explorer.cy.edges('[type = \"NEXT\"]').map((e) => [e.source().data('record')"
+        ".content, e.target().data('record').content])"
+    )
     expected = [[a["content"], b["content"]] for a, b in zip(CONVERSATION, CONVERSATION[1:], strict=False)]
     assert sorted(chain) == sorted(expected)
     # The version chain runs from the memory through the newest version to the oldest.
@@ -179,8 +192,10 @@ def test_the_explorer_draws_a_seeded_cube(
     assert page.evaluate("window.__injected === undefined")
 
     # A search highlights its hits, best first; the rest fades.
-    page.evaluate("document.getElementById('search').value = 'Which string quartet does Alice play in on Thursdays?';"
-                  "document.querySelector('#search-form button[type=submit]').click()")
+    page.evaluate(
+        "document.getElementById('search').value = 'Which string quartet does Alice play in on Thursdays?';"
+        "document.querySelector('#search-form button[type=submit]').click()"
+    )
     page.wait_for("window.explorer.hits.length > 0")
     hits = page.evaluate("window.explorer.hits.map((id) => window.explorer.memories.get(id).memoryId)")
     assert hits[0] == seeded.content_ids[0], hits

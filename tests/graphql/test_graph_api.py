@@ -60,8 +60,10 @@ def call(app: TestClient) -> Gql:
 
 
 def person(call: Gql, uid: Callable[[str], str], name: str) -> tuple[str, str]:
-    body = call("mutation($i: CreateUserInput!) { createUser(input: $i) { user { userId } apiKey } }",
-                i={"id": uid(name), "name": name})
+    body = call(
+        "mutation($i: CreateUserInput!) { createUser(input: $i) { user { userId } apiKey } }",
+        i={"id": uid(name), "name": name},
+    )
     assert body.get("errors") is None, body
     return body["data"]["createUser"]["user"]["userId"], body["data"]["createUser"]["apiKey"]
 
@@ -95,9 +97,21 @@ def seeded(call: Gql, uid: Callable[[str], str], docs: Path) -> dict[str, Any]:
     ok(call(UPDATE, ana_key, i={"cubeId": cube, "id": first, "memory": "Ana grows basil, mint and thyme"}))
     ok(call(SHARE, ana_key, c=cube, u=ben))
     ok(call(SHARE, ana_key, c=cube, u=cy))
-    return {"ana": ana, "ana_key": ana_key, "ben": ben, "ben_key": ben_key, "cy": cy, "cube": cube,
-            "cube_gid": cube_gid, "first": first, "second": second, "chat": chat, "chunks": chunks,
-            "messages": [m["messageId"] for m in messages], "document": str(docs / document)}
+    return {
+        "ana": ana,
+        "ana_key": ana_key,
+        "ben": ben,
+        "ben_key": ben_key,
+        "cy": cy,
+        "cube": cube,
+        "cube_gid": cube_gid,
+        "first": first,
+        "second": second,
+        "chat": chat,
+        "chunks": chunks,
+        "messages": [m["messageId"] for m in messages],
+        "document": str(docs / document),
+    }
 
 
 TRAVERSAL = """query($c: ID!) {
@@ -141,7 +155,9 @@ def test_traversal_from_a_cube_reaches_versions_messages_documents_and_shares(
     assert [v["version"] for v in updated["history"]] == [2, 1]
     assert {(v["memoryId"], v["updatedBy"]) for v in updated["history"]} == {(s["first"], None), (s["first"], s["ana"])}
     assert [v["memory"] for v in updated["history"]] == ["Ana grows basil and mint", "Ana grows basil"]
-    assert [(d["kind"], d["node"]["memory"]) for d in updated["derivedFrom"]] == [("UPDATE", "Ana grows basil and mint")]  # noqa: E501
+    assert [(d["kind"], d["node"]["memory"]) for d in updated["derivedFrom"]] == [
+        ("UPDATE", "Ana grows basil and mint")
+    ]  # noqa: E501
     assert memories[s["second"]]["history"] == [] and memories[s["second"]]["derivedFrom"] == []
     # The conversation: each message memory derives from its message; NEXT links them in order.
     keys = s["messages"]
@@ -203,11 +219,23 @@ def test_node_finds_every_node_type_by_its_global_id_and_null_when_gone(
     for global_id in ids.values():
         assert ok(call(node, stranger_key, i=global_id))["node"] is None
     # A global id works wherever an ID argument is taken; a deleted memory's node is null.
-    got = ok(call("query($c: ID!, $m: ID!) { memory(cubeId: $c, id: $m) { memoryId } }", s["ana_key"],
-                  c=s["cube_gid"], m=ids["Memory"]))
+    got = ok(
+        call(
+            "query($c: ID!, $m: ID!) { memory(cubeId: $c, id: $m) { memoryId } }",
+            s["ana_key"],
+            c=s["cube_gid"],
+            m=ids["Memory"],
+        )
+    )
     assert got["memory"] == {"memoryId": s["second"]}
-    ok(call("mutation($c: ID!, $m: ID!) { deleteMemory(cubeId: $c, id: $m) }", s["ana_key"], c=s["cube_gid"],
-            m=ids["Memory"]))
+    ok(
+        call(
+            "mutation($c: ID!, $m: ID!) { deleteMemory(cubeId: $c, id: $m) }",
+            s["ana_key"],
+            c=s["cube_gid"],
+            m=ids["Memory"],
+        )
+    )
     assert ok(call(node, s["ana_key"], i=ids["Memory"]))["node"] is None
     assert ok(call(node, s["ana_key"], i=str(GlobalID("Planet", "x"))))["node"] is None
     assert codes(call(node, s["ana_key"], i="not a global id!")) == ["BAD_USER_INPUT"]
@@ -234,10 +262,14 @@ def test_a_nested_query_of_fifty_memories_takes_no_more_statements_than_one_of_f
     counts = {}
     for size in (5, 50):
         cube, _ = new_cube(call, key, f"c{size}")
-        messages = [{"role": "user" if n % 2 == 0 else "assistant", "content": f"turn {n} about {size} kites"}
-                    for n in range(size - 1)]
+        messages = [
+            {"role": "user" if n % 2 == 0 else "assistant", "content": f"turn {n} about {size} kites"}
+            for n in range(size - 1)
+        ]
         ok(call(ADD, key, i={"cubeId": cube, "messages": messages}))
-        first = ok(call(ADD, key, i={"cubeId": cube, "content": [f"the {size}th kite is red"]}))["addMemories"]["ids"][0]  # noqa: E501
+        first = ok(call(ADD, key, i={"cubeId": cube, "content": [f"the {size}th kite is red"]}))["addMemories"]["ids"][
+            0
+        ]  # noqa: E501
         ok(call(UPDATE, key, i={"cubeId": cube, "id": first, "memory": f"the {size}th kite is blue"}))
         with monkeypatch.context() as patch:
             sent = count_statements(patch)
@@ -313,17 +345,17 @@ def test_filters_order_and_keyset_pages(call: Gql, uid: Callable[[str], str]) ->
     assert codes(call(PAGE, key, c=cube, w={"status": ["SLEEPING"]}, n=5)) == ["GRAPHQL_VALIDATION_FAILED"]
 
 
-def test_a_search_filter_applies_inside_the_ranking_not_after_it(
-    call: Gql, uid: Callable[[str], str]
-) -> None:
+def test_a_search_filter_applies_inside_the_ranking_not_after_it(call: Gql, uid: Callable[[str], str]) -> None:
     """Twenty memories close to the query without the tag, five far from it with: a post-filter of the top
     five would leave nothing; the filter inside the ranking returns all five tagged ones."""
     _, key = person(call, uid, "searcher")
     cube, _ = new_cube(call, key, "search")
-    close = ok(call(ADD, key, i={"cubeId": cube, "content": [f"Ravi plays the violin in orchestra {n}"
-                                                              for n in range(20)]}))["addMemories"]["ids"]
-    far = ok(call(ADD, key, i={"cubeId": cube, "content": [f"The invoice number {n} was paid late"
-                                                            for n in range(5)]}))["addMemories"]["ids"]
+    close = ok(
+        call(ADD, key, i={"cubeId": cube, "content": [f"Ravi plays the violin in orchestra {n}" for n in range(20)]})
+    )["addMemories"]["ids"]
+    far = ok(
+        call(ADD, key, i={"cubeId": cube, "content": [f"The invoice number {n} was paid late" for n in range(5)]})
+    )["addMemories"]["ids"]
     for n, memory_id in enumerate(far):
         ok(call(UPDATE, key, i={"cubeId": cube, "id": memory_id, "memory": f"Paid invoice {n}", "tags": ["billing"]}))
     query = "Which instrument does Ravi play?"
@@ -346,22 +378,40 @@ def test_mos_search_and_get_all_take_the_same_filter(
     mos = MOS(runtime=replace(runtime, config=runtime.config.model_copy(update={"search": search})))
     user = mos.create_user(uid("filterer"))
     cube = mos.create_cube_for_user("filters", owner_id=user)
-    mos.add(memory_content=[f"Lena swims in lake {n} every summer" for n in range(15)], mem_cube_id=cube,
-            user_id=user, session_id="lake")
-    mos.add(memory_content=["Lena's tax return is due in April", "Lena renewed her passport"], mem_cube_id=cube,
-            user_id=user, session_id="admin")
-    found = mos.search("Where does Lena swim?", user_id=user, install_cube_ids=[cube], top_k=3,
-                       filter={"session_id": "admin"})
+    mos.add(
+        memory_content=[f"Lena swims in lake {n} every summer" for n in range(15)],
+        mem_cube_id=cube,
+        user_id=user,
+        session_id="lake",
+    )
+    mos.add(
+        memory_content=["Lena's tax return is due in April", "Lena renewed her passport"],
+        mem_cube_id=cube,
+        user_id=user,
+        session_id="admin",
+    )
+    found = mos.search(
+        "Where does Lena swim?", user_id=user, install_cube_ids=[cube], top_k=3, filter={"session_id": "admin"}
+    )
     texts = sorted(m.memory for m in found["text_mem"][0]["memories"])
     assert texts == ["Lena renewed her passport", "Lena's tax return is due in April"]
     since = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
     assert mos.search("Lena", user_id=user, install_cube_ids=[cube], filter={"created_from": since}) == {
-        "text_mem": [{"cube_id": cube, "memories": []}], "act_mem": [], "para_mem": []}
+        "text_mem": [{"cube_id": cube, "memories": []}],
+        "act_mem": [],
+        "para_mem": [],
+    }
     listed = mos.get_all(mem_cube_id=cube, user_id=user, filter={"session_ids": ["admin"], "text_contains": "TAX"})
     assert [m.memory for m in listed["text_mem"][0]["memories"]] == ["Lena's tax return is due in April"]
     bad: object
-    for bad in ({"colour": "red"}, {"created_from": dt.datetime(2026, 1, 1)}, {"tags_any": []},
-                {"memory_types": ["NoSuchMemory"]}, {"session_id": "a", "session_ids": ["b"]}, "tags=x"):
+    for bad in (
+        {"colour": "red"},
+        {"created_from": dt.datetime(2026, 1, 1)},
+        {"tags_any": []},
+        {"memory_types": ["NoSuchMemory"]},
+        {"session_id": "a", "session_ids": ["b"]},
+        "tags=x",
+    ):
         with pytest.raises(InvalidInput, match="filter"):
             mos.search("Lena", user_id=user, install_cube_ids=[cube], filter=bad)  # type: ignore[arg-type]
 
@@ -370,6 +420,7 @@ def test_root_sees_every_share_and_every_user_node(call: Gql, seeded: dict[str, 
     s = seeded
     cube = ok(call(TRAVERSAL, ROOT_KEY, c=s["cube"]))["cube"]
     assert {e["node"]["userId"] for e in cube["sharedWith"]} == {s["ben"], s["cy"]}
-    user = ok(call("query($i: ID!) { node(id: $i) { ... on User { userId } } }", ROOT_KEY,
-                   i=str(GlobalID("User", s["cy"]))))
+    user = ok(
+        call("query($i: ID!) { node(id: $i) { ... on User { userId } } }", ROOT_KEY, i=str(GlobalID("User", s["cy"])))
+    )
     assert user["node"] == {"userId": s["cy"]}

@@ -22,7 +22,10 @@ pytestmark = pytest.mark.neo4j
 
 
 def test_graphiql_runs_an_authorized_query(
-    server: str, browser: Browser, new_user: Callable[..., tuple[str, str]], gql: Gql,
+    server: str,
+    browser: Browser,
+    new_user: Callable[..., tuple[str, str]],
+    gql: Gql,
     tmp_path: Path,
 ) -> None:
     user_id, key = new_user("browser")

@@ -25,10 +25,14 @@ WHOAMI = "{ me { user { userId role } } }"
 
 
 def preflight(client: TestClient, origin: str) -> object:
-    return client.options("/graphql", headers={
-        "Origin": origin, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type",
-    })
+    return client.options(
+        "/graphql",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
 
 
 @pytest.fixture
@@ -43,8 +47,9 @@ def test_by_default_no_other_origin_may_call(client: TestClient) -> None:
     answer = preflight(client, ALLOWED)
     assert answer.status_code == 400  # type: ignore[attr-defined]
     assert "access-control-allow-origin" not in answer.headers  # type: ignore[attr-defined]
-    posted = client.post("/graphql", json={"query": WHOAMI}, headers={"Origin": ALLOWED,
-                                                                       "Authorization": f"Bearer {ROOT_KEY}"})
+    posted = client.post(
+        "/graphql", json={"query": WHOAMI}, headers={"Origin": ALLOWED, "Authorization": f"Bearer {ROOT_KEY}"}
+    )
     assert posted.status_code == 200 and posted.json()["data"]["me"]["user"]["role"] == "ROOT"
     assert "access-control-allow-origin" not in posted.headers  # the page cannot read it
 
@@ -57,16 +62,18 @@ def test_a_configured_origin_gets_its_preflight_and_reads_answers(cors_client: T
     assert "POST" in headers["access-control-allow-methods"]
     assert "authorization" in headers["access-control-allow-headers"].lower()
     assert headers["access-control-max-age"] == "600"
-    posted = cors_client.post("/graphql", json={"query": WHOAMI},
-                              headers={"Origin": ALLOWED, "Authorization": f"Bearer {ROOT_KEY}"})
+    posted = cors_client.post(
+        "/graphql", json={"query": WHOAMI}, headers={"Origin": ALLOWED, "Authorization": f"Bearer {ROOT_KEY}"}
+    )
     assert posted.json()["data"]["me"]["user"]["role"] == "ROOT"
     assert posted.headers["access-control-allow-origin"] == ALLOWED
     refused = cors_client.post("/graphql", json={"query": WHOAMI}, headers={"Origin": ALLOWED})
     assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == ALLOWED
     # Any other origin: preflight refused, answers without the allow header.
     assert preflight(cors_client, OTHER).status_code == 400  # type: ignore[attr-defined]
-    other = cors_client.post("/graphql", json={"query": WHOAMI},
-                             headers={"Origin": OTHER, "Authorization": f"Bearer {ROOT_KEY}"})
+    other = cors_client.post(
+        "/graphql", json={"query": WHOAMI}, headers={"Origin": OTHER, "Authorization": f"Bearer {ROOT_KEY}"}
+    )
     assert "access-control-allow-origin" not in other.headers
 
 
@@ -96,23 +103,26 @@ GRAPHQL_JSON = "application/graphql-response+json"
 PREFERS_GRAPHQL_JSON = f"{GRAPHQL_JSON}, application/json;q=0.9"  # what the spec tells clients to send
 
 
-@pytest.mark.parametrize(("accept", "expected"), [
-    (None, "application/json"),
-    ("", "application/json"),
-    ("*/*", "application/json"),  # fetch's default: today's answers
-    ("application/json", "application/json"),
-    (GRAPHQL_JSON, GRAPHQL_JSON),
-    (PREFERS_GRAPHQL_JSON, GRAPHQL_JSON),
-    (f"{GRAPHQL_JSON}, application/json", GRAPHQL_JSON),  # equal q: the first listed
-    (f"application/json, {GRAPHQL_JSON}", "application/json"),
-    (f"application/json;q=0.5, {GRAPHQL_JSON}", GRAPHQL_JSON),  # q-values before order
-    (f"{GRAPHQL_JSON};q=0.5, application/json", "application/json"),
-    (f"{GRAPHQL_JSON};q=0.5, */*", "application/json"),
-    (f"{GRAPHQL_JSON};q=0.5, application/json;q=0.1, */*", GRAPHQL_JSON),  # the most specific range counts
-    (f"{GRAPHQL_JSON};q=0", "application/json"),  # q=0: not acceptable
-    (f"{GRAPHQL_JSON};q=oops, application/json", "application/json"),
-    (f"text/html, {GRAPHQL_JSON.upper()}", GRAPHQL_JSON),  # media types are case-insensitive
-])
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (None, "application/json"),
+        ("", "application/json"),
+        ("*/*", "application/json"),  # fetch's default: today's answers
+        ("application/json", "application/json"),
+        (GRAPHQL_JSON, GRAPHQL_JSON),
+        (PREFERS_GRAPHQL_JSON, GRAPHQL_JSON),
+        (f"{GRAPHQL_JSON}, application/json", GRAPHQL_JSON),  # equal q: the first listed
+        (f"application/json, {GRAPHQL_JSON}", "application/json"),
+        (f"application/json;q=0.5, {GRAPHQL_JSON}", GRAPHQL_JSON),  # q-values before order
+        (f"{GRAPHQL_JSON};q=0.5, application/json", "application/json"),
+        (f"{GRAPHQL_JSON};q=0.5, */*", "application/json"),
+        (f"{GRAPHQL_JSON};q=0.5, application/json;q=0.1, */*", GRAPHQL_JSON),  # the most specific range counts
+        (f"{GRAPHQL_JSON};q=0", "application/json"),  # q=0: not acceptable
+        (f"{GRAPHQL_JSON};q=oops, application/json", "application/json"),
+        (f"text/html, {GRAPHQL_JSON.upper()}", GRAPHQL_JSON),  # media types are case-insensitive
+    ],
+)
 def test_the_accept_header_picks_the_media_type(accept: str | None, expected: str) -> None:
     assert response_media_type(accept) == expected
 
@@ -131,11 +141,14 @@ def test_graphql_response_json_answers_a_query_with_200(client: TestClient) -> N
     assert answer.json() == {"data": {"me": {"user": {"userId": "root", "role": "ROOT"}}}}
 
 
-@pytest.mark.parametrize("query", [
-    "{ me { user { id }",  # does not parse
-    "{ me { nope } }",  # does not validate
-    "query($id: ID!) { cube(id: $id) { name } }",  # a required variable is missing
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ me { user { id }",  # does not parse
+        "{ me { nope } }",  # does not validate
+        "query($id: ID!) { cube(id: $id) { name } }",  # a required variable is missing
+    ],
+)
 def test_graphql_response_json_answers_a_request_error_with_400_and_no_data(client: TestClient, query: str) -> None:
     answer = post(client, query, GRAPHQL_JSON)
     assert answer.status_code == 400
@@ -168,8 +181,11 @@ def test_graphql_response_json_for_refusals_before_graphql(client: TestClient) -
     assert refused.headers["content-type"] == f"{GRAPHQL_JSON}; charset=utf-8"
     body = refused.json()
     assert "data" not in body and body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-    got = client.get("/graphql", params={"query": 'mutation { createCube(input: {name: "x"}) { id } }'},
-                     headers={"Accept": GRAPHQL_JSON, "Authorization": f"Bearer {ROOT_KEY}"})
+    got = client.get(
+        "/graphql",
+        params={"query": 'mutation { createCube(input: {name: "x"}) { id } }'},
+        headers={"Accept": GRAPHQL_JSON, "Authorization": f"Bearer {ROOT_KEY}"},
+    )
     assert got.status_code == 405 and got.headers["content-type"].startswith(GRAPHQL_JSON)
     legacy = post(client, WHOAMI, "application/json", key=None)
     assert legacy.status_code == 401 and legacy.headers["content-type"] == "application/json"

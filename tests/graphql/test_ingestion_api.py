@@ -26,15 +26,14 @@ GET = """query($c: ID!, $id: ID!) { memory(cubeId: $c, id: $id) {
 
 def post(client: TestClient, key: str, query: str, **variables: object) -> Any:
     """The JSON body of a GraphQL POST (asserting HTTP 200)."""
-    response = client.post("/graphql", json={"query": query, "variables": variables},
-                           headers={"Authorization": f"Bearer {key}"})
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers={"Authorization": f"Bearer {key}"}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def test_messages_documents_and_chat_over_http(
-    keyed_runtime: Runtime, llm_server: FakeOpenAI, tmp_path: Path
-) -> None:
+def test_messages_documents_and_chat_over_http(keyed_runtime: Runtime, llm_server: FakeOpenAI, tmp_path: Path) -> None:
     (tmp_path / "notes.md").write_text("# Trip\n\nThe train to Kyoto leaves at 9:05 from platform 4.\n")
     config = keyed_runtime.config.model_copy(
         update={
@@ -44,12 +43,25 @@ def test_messages_documents_and_chat_over_http(
     )
     llm_server.reset("Your train leaves at 9:05.")
     with TestClient(create_app(runtime=replace(keyed_runtime, config=config))) as client:
-        created = post(client, ROOT_KEY, "mutation($id: ID!) { createUser(input: {id: $id}) { apiKey } }",
-                       id=f"traveller-{uuid.uuid4().hex[:8]}")
+        created = post(
+            client,
+            ROOT_KEY,
+            "mutation($id: ID!) { createUser(input: {id: $id}) { apiKey } }",
+            id=f"traveller-{uuid.uuid4().hex[:8]}",
+        )
         key = created["data"]["createUser"]["apiKey"]
-        cube = post(client, key, "mutation { createCube(input: {name: \"trip\"}) { cubeId } }")["data"]["createCube"]["cubeId"]  # noqa: E501
-        messages = [{"role": "user", "content": "I booked the Kyoto train.", "chatTime": "2 May 2024",
-                     "messageId": "m-1", "name": "Ana"}]
+        cube = post(client, key, 'mutation { createCube(input: {name: "trip"}) { cubeId } }')["data"]["createCube"][
+            "cubeId"
+        ]  # noqa: E501
+        messages = [
+            {
+                "role": "user",
+                "content": "I booked the Kyoto train.",
+                "chatTime": "2 May 2024",
+                "messageId": "m-1",
+                "name": "Ana",
+            }
+        ]
         added = post(client, key, ADD, input={"cubeId": cube, "messages": messages})
         (memory_id,) = added["data"]["addMemories"]["ids"]
         item = post(client, key, GET, c=cube, id=memory_id)["data"]["memory"]
@@ -63,7 +75,7 @@ def test_messages_documents_and_chat_over_http(
         assert chunk["metadata"]["sources"][0]["docPath"] == str(tmp_path / "notes.md")
         outside = post(client, key, ADD, input={"cubeId": cube, "docPath": "../../etc/passwd"})
         assert codes(outside) == ["FORBIDDEN"]
-        answer = post(client, key, "mutation { chat(query: \"When does my train leave?\") }")
+        answer = post(client, key, 'mutation { chat(query: "When does my train leave?") }')
         assert answer["data"] == {"chat": "Your train leaves at 9:05."}
         prompt = llm_server.requests[-1]["messages"][0]["content"]
         assert "9:05" in prompt and "Kyoto" in prompt

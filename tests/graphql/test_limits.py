@@ -25,7 +25,7 @@ SEARCH_FIELDS = "textMem { cubeId memories { memoryId } }"
 
 
 def aliased(count: int, arguments: str) -> str:
-    return " ".join(f"a{n}: search(query: \"q{n}\", {arguments}) {{ {SEARCH_FIELDS} }}" for n in range(count))
+    return " ".join(f'a{n}: search(query: "q{n}", {arguments}) {{ {SEARCH_FIELDS} }}' for n in range(count))
 
 
 # -- point 10: JSON that crashed the app before authentication, and framing ------------------------------------
@@ -109,8 +109,11 @@ def test_cubes_per_search_are_capped(gql: Gql, new_user: NewUser) -> None:
     limit = LimitSettings().max_cubes_per_search
     body = gql(f"query($c: [ID!]) {{ {aliased(1, 'cubeIds: $c, topK: 1')} }}", key, c=[cube] * 3)
     assert body.get("errors") is None, body  # repeated ids count once
-    body = gql(f"query($c: [ID!]) {{ {aliased(1, 'cubeIds: $c, topK: 1')} }}", key,
-               c=[cube] + [f"other-{n}" for n in range(limit)])
+    body = gql(
+        f"query($c: [ID!]) {{ {aliased(1, 'cubeIds: $c, topK: 1')} }}",
+        key,
+        c=[cube] + [f"other-{n}" for n in range(limit)],
+    )
     assert codes(body) == ["BAD_USER_INPUT"], body
     assert f"{limit + 1} cubes in one search; the limit is {limit}" in body["errors"][0]["message"]
 

@@ -40,15 +40,26 @@ def test_dump_and_import_inside_the_roots(
         alice, alice_key = new_user("alice")
         _, bob_key = new_user("bob")
         cube = uid("alice-cube")
-        created = post(client, alice_key, 'mutation($i: ID!) { createCube(input: {name: "n", id: $i}) { cubeId } }', i=cube)  # noqa: E501
+        created = post(
+            client, alice_key, 'mutation($i: ID!) { createCube(input: {name: "n", id: $i}) { cubeId } }', i=cube
+        )  # noqa: E501
         assert created.get("errors") is None, created
-        added = post(client, alice_key, "mutation($c: ID!) { addMemories(input: {cubeId: $c, "
-                     'content: ["Alice keeps a sourdough starter", "Alice bakes on Sundays"]}) { ids } }', c=cube)
+        added = post(
+            client,
+            alice_key,
+            "mutation($c: ID!) { addMemories(input: {cubeId: $c, "
+            'content: ["Alice keeps a sourdough starter", "Alice bakes on Sundays"]}) { ids } }',
+            c=cube,
+        )
         assert added.get("errors") is None, added
 
         dumped = post(client, alice_key, DUMP, c=cube, d="alice-dump")
         assert dumped["data"]["dumpCube"] == {
-            "cubeId": cube, "path": str((tmp_path / "alice-dump").resolve()), "memories": 2, "edges": 0}
+            "cubeId": cube,
+            "path": str((tmp_path / "alice-dump").resolve()),
+            "memories": 2,
+            "edges": 0,
+        }
 
         stolen = post(client, bob_key, DUMP, c=cube, d="bob-dump")
         assert codes(stolen) == ["FORBIDDEN"]

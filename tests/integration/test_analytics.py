@@ -157,24 +157,33 @@ WINDOW = {"since": dt.datetime(2001, 2, 1, tzinfo=UTC), "until": dt.datetime(200
 @pytest.mark.parametrize(
     ("bucket", "expected"),
     [
-        ("day", [
-            ((2001, 2, 1), "b1", "bob", 1),
-            ((2001, 3, 5), "a1", "alice", 2),
-            ((2001, 3, 5), "a2", "alice", 1),
-            ((2001, 3, 7), "a1", "alice", 1),
-            ((2001, 3, 12), "a1", "alice", 1),
-        ]),
-        ("week", [
-            ((2001, 1, 29), "b1", "bob", 1),
-            ((2001, 3, 5), "a1", "alice", 3),
-            ((2001, 3, 5), "a2", "alice", 1),
-            ((2001, 3, 12), "a1", "alice", 1),
-        ]),
-        ("month", [
-            ((2001, 2, 1), "b1", "bob", 1),
-            ((2001, 3, 1), "a1", "alice", 4),
-            ((2001, 3, 1), "a2", "alice", 1),
-        ]),
+        (
+            "day",
+            [
+                ((2001, 2, 1), "b1", "bob", 1),
+                ((2001, 3, 5), "a1", "alice", 2),
+                ((2001, 3, 5), "a2", "alice", 1),
+                ((2001, 3, 7), "a1", "alice", 1),
+                ((2001, 3, 12), "a1", "alice", 1),
+            ],
+        ),
+        (
+            "week",
+            [
+                ((2001, 1, 29), "b1", "bob", 1),
+                ((2001, 3, 5), "a1", "alice", 3),
+                ((2001, 3, 5), "a2", "alice", 1),
+                ((2001, 3, 12), "a1", "alice", 1),
+            ],
+        ),
+        (
+            "month",
+            [
+                ((2001, 2, 1), "b1", "bob", 1),
+                ((2001, 3, 1), "a1", "alice", 4),
+                ((2001, 3, 1), "a2", "alice", 1),
+            ],
+        ),
     ],
 )
 def test_memories_per_cube_over_time(
@@ -299,7 +308,10 @@ def test_provenance_chain_of_an_updated_conversation_memory(
 
     plain = run_analytics(runtime, "provenance_chain", cube_id=cube, memory_id=middle, with_context=False)
     assert [(r["depth"], r["label"], r["kind"]) for r in plain] == [
-        (0, "Memory", None), (1, "MemoryVersion", "update"), (1, "Message", "message"), (2, "MemoryVersion", "update")
+        (0, "Memory", None),
+        (1, "MemoryVersion", "update"),
+        (1, "Message", "message"),
+        (2, "MemoryVersion", "update"),
     ]
     # The memory is looked up inside the named cube only.
     other = root.create_cube_for_user("other", owner_id=user)
@@ -425,8 +437,15 @@ def test_stale_cubes(root: MOS, runtime: Runtime, uid: Callable[[str], str]) -> 
     rows = run_analytics(runtime, "stale_cubes", days=30)
     mine = {forgotten, revisited, unloaded, fresh}
     got = [
-        (r["cube_id"], r["cube_name"], r["owner_id"], r["memories"], native(r["last_memory_at"]),
-         native(r["last_loaded_at"]), r["loaded_by"])
+        (
+            r["cube_id"],
+            r["cube_name"],
+            r["owner_id"],
+            r["memories"],
+            native(r["last_memory_at"]),
+            native(r["last_loaded_at"]),
+            r["loaded_by"],
+        )
         for r in rows
         if r["cube_id"] in mine
     ]
@@ -458,14 +477,37 @@ def test_cube_sizes(document_mos: MOS, runtime: Runtime, tmp_path: Path, uid: Ca
 
     rows = run_analytics(runtime, "cube_sizes", owner_id=owner, limit=10)
     got = [
-        (r["cube_id"], r["cube_name"], r["owner_id"], r["is_active"], r["memories"], r["by_source"], r["versions"],
-         r["messages"], r["documents"], r["shared_with"])
+        (
+            r["cube_id"],
+            r["cube_name"],
+            r["owner_id"],
+            r["is_active"],
+            r["memories"],
+            r["by_source"],
+            r["versions"],
+            r["messages"],
+            r["documents"],
+            r["shared_with"],
+        )
         for r in rows
     ]
     assert got == [
-        (busy, "busy", owner, True, 6,
-         [{"source": "conversation", "memories": 3}, {"source": "system", "memories": 2},
-          {"source": "file", "memories": 1}], 2, 3, 1, 1),
+        (
+            busy,
+            "busy",
+            owner,
+            True,
+            6,
+            [
+                {"source": "conversation", "memories": 3},
+                {"source": "system", "memories": 2},
+                {"source": "file", "memories": 1},
+            ],
+            2,
+            3,
+            1,
+            1,
+        ),
         (empty, "empty", owner, True, 0, [], 0, 0, 0, 0),
     ]
     assert [r["cube_id"] for r in run_analytics(runtime, "cube_sizes", owner_id=owner, limit=1)] == [busy]

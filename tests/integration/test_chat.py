@@ -36,8 +36,11 @@ def test_prompt_holds_memories_and_history_window(
 ) -> None:
     user = root.create_user(uid("fan"), UserRole.USER)
     cube = root.create_cube_for_user("fan", owner_id=user)
-    root.add(memory_content=["The user plays football every Saturday", "The user's cat is called Miso"],
-             mem_cube_id=cube, user_id=user)
+    root.add(
+        memory_content=["The user plays football every Saturday", "The user's cat is called Miso"],
+        mem_cube_id=cube,
+        user_id=user,
+    )
     mos = chat_as(user)
     for turn in range(3):
         assert mos.chat(f"question {turn}: what sport do I play?") == "You like football."
@@ -55,7 +58,6 @@ def test_prompt_holds_memories_and_history_window(
         ("user", "question 2: what sport do I play?"),
     ]
     assert len(mos.services.chat.history(mos.cubes.actor(user))) == 4
-
 
 
 def test_memories_are_quoted_data_a_memory_cannot_break_out_of(

@@ -148,10 +148,14 @@ def test_add_texts_messages_documents_then_search(
     assert texts["cube_id"] == cube and len(texts["ids"]) == 2
 
     conversation = tmp_path / "talk.json"
-    conversation.write_text(json.dumps([
-        {"role": "user", "name": "Alice", "content": "I moved to Lyon last spring.", "message_id": "D1:1"},
-        {"role": "assistant", "content": "How do you like it?", "message_id": "D1:2"},
-    ]))
+    conversation.write_text(
+        json.dumps(
+            [
+                {"role": "user", "name": "Alice", "content": "I moved to Lyon last spring.", "message_id": "D1:1"},
+                {"role": "assistant", "content": "How do you like it?", "message_id": "D1:2"},
+            ]
+        )
+    )
     # No --cube: the user's default cube (its first loaded own cube).
     messages = cli.json("add", "--messages", str(conversation), "--user", user, "--session", "s1")
     assert messages["cube_id"] == cube and len(messages["ids"]) == 2
@@ -160,8 +164,9 @@ def test_add_texts_messages_documents_then_search(
     docs.mkdir()
     (docs / "music.md").write_text("# Practice\n\nAlice practises scales on her cello every morning.\n")
     (docs / "garden.txt").write_text("The garden has three apple trees.\n")
-    documents = cli.json("--user", user, "add", "--cube", cube, "--doc", str(docs),
-                         env={"MEMOS_DOCUMENT_ROOTS": str(tmp_path)})
+    documents = cli.json(
+        "--user", user, "add", "--cube", cube, "--doc", str(docs), env={"MEMOS_DOCUMENT_ROOTS": str(tmp_path)}
+    )
     assert len(documents["ids"]) == 2
 
     stored = root.get_all(cube, user_id=user)["text_mem"][0]["memories"]
@@ -184,8 +189,9 @@ def test_chat_with_configured_model(
     llm_server.reset("You play the cello.")
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"llm": {"model": "openai/test-model", "api_key": "sk-test", "num_retries": 0}}))
-    answer = cli.json("--config", str(config), "--user", user, "chat", "What do I play?",
-                      env={"MEMOS_LLM_API_BASE": llm_server.url})
+    answer = cli.json(
+        "--config", str(config), "--user", user, "chat", "What do I play?", env={"MEMOS_LLM_API_BASE": llm_server.url}
+    )
     assert answer == {"answer": "You play the cello."}
     request = llm_server.requests[-1]
     assert request["model"] == "test-model"

@@ -70,8 +70,9 @@ def test_adds_and_updates_racing_in_one_cube(root: MOS, runtime: Runtime, uid: C
     cube = root.create_cube_for_user("mixed", "root", cube_id=uid("mixed"))
     (target,) = root.add(memory_content=["target v0"], mem_cube_id=cube)
     adds = [lambda i=i: root.add(memory_content=[f"fact {i}"], mem_cube_id=cube) for i in range(WRITERS)]
-    updates = [lambda i=i: root.update(cube, target, TextualMemoryItem(memory=f"target v{i + 1}"))
-               for i in range(WRITERS)]
+    updates = [
+        lambda i=i: root.update(cube, target, TextualMemoryItem(memory=f"target v{i + 1}")) for i in range(WRITERS)
+    ]
     # One update renames the target to a text that an add writes at the same moment.
     clash = [lambda: root.update(cube, target, TextualMemoryItem(memory="fact 0"))]
 

@@ -31,8 +31,15 @@ def tree_file(path: Path, count: int, text: Callable[[int], str] = lambda i: f"M
     """A tree_text textual_memory.json of `count` memories with 384-d vectors and a chain of edges."""
     ids = [str(uuid.UUID(int=i + 1)) for i in range(count)]
     nodes = [
-        {"id": ids[i], "memory": text(i),
-         "metadata": {"memory_type": "LongTermMemory", "tags": ["harbour"], "embedding": [0.001 * (i % 7)] * DIMENSION}}
+        {
+            "id": ids[i],
+            "memory": text(i),
+            "metadata": {
+                "memory_type": "LongTermMemory",
+                "tags": ["harbour"],
+                "embedding": [0.001 * (i % 7)] * DIMENSION,
+            },
+        }
         for i in range(count)
     ]
     edges = [{"source": ids[i], "target": ids[i + 1], "type": "RELATE_TO"} for i in range(count - 1)]
@@ -84,7 +91,10 @@ def test_the_writing_pass_yields_batches_as_it_reads(tmp_path: Path) -> None:
 
 
 def test_a_file_changed_between_the_passes_is_refused_and_nothing_stays(
-    transfer_mos: Callable[..., MOS], runtime: Runtime, uid: Callable[[str], str], tmp_path: Path,
+    transfer_mos: Callable[..., MOS],
+    runtime: Runtime,
+    uid: Callable[[str], str],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     directory = tmp_path / "cube"

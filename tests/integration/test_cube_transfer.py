@@ -101,8 +101,12 @@ def seed_cube(mos: MOS, cube_id: str, docs: Path) -> None:
     ids = mos.add(memory_content=["Alice plays the cello", "Bob drinks green tea"], mem_cube_id=cube_id)
     mos.add(
         messages=[
-            {"role": "user", "content": "I moved to Lisbon in May", "chat_time": "2024-05-02T10:00:00",
-             "message_id": "m-1"},
+            {
+                "role": "user",
+                "content": "I moved to Lisbon in May",
+                "chat_time": "2024-05-02T10:00:00",
+                "message_id": "m-1",
+            },
             {"role": "assistant", "content": "How do you like Lisbon?", "message_id": "m-2"},
         ],
         mem_cube_id=cube_id,
@@ -188,7 +192,9 @@ def general_entry(text: str, vector: list[float], **metadata: Any) -> dict[str, 
         "id": memory_id,
         "vector": vector,
         "payload": {
-            "id": memory_id, "memory": text, "metadata": {"type": "fact", "source": "conversation", **metadata}
+            "id": memory_id,
+            "memory": text,
+            "metadata": {"type": "fact", "source": "conversation", **metadata},
         },
     }
 
@@ -197,8 +203,9 @@ def test_general_text_from_another_model_is_re_embedded(
     transfer_mos: Callable[..., MOS], runtime: Runtime, embedder: Embedder, uid: Callable[[str], str], tmp_path: Path
 ) -> None:
     entries = [
-        general_entry("Carol is allergic to peanuts", [0.1, 0.2, 0.3], tags=["health"], confidence=99.0,
-                      visibility="private"),
+        general_entry(
+            "Carol is allergic to peanuts", [0.1, 0.2, 0.3], tags=["health"], confidence=99.0, visibility="private"
+        ),
         general_entry("Carol's sister lives in Oslo", [0.3, 0.2, 0.1], created_at="2024-03-01T08:00:00"),
     ]
     directory = write_cube(tmp_path / "general", memos_config("general_text", "nomic-embed-text:latest"), entries)
@@ -211,7 +218,10 @@ def test_general_text_from_another_model_is_re_embedded(
     assert {item.id for item in items.values()} == {entries[0]["id"], entries[1]["id"]}  # fresh ids are kept
     first = items["Carol is allergic to peanuts"]
     assert (first.memory, first.metadata.tags, first.metadata.confidence) == (
-        "Carol is allergic to peanuts", ["health"], 99.0)
+        "Carol is allergic to peanuts",
+        ["health"],
+        99.0,
+    )
     assert first.metadata.extra_fields() == {"visibility": "private"}
     assert items["Carol's sister lives in Oslo"].metadata.created_at == "2024-03-01T08:00:00+00:00"
     stored = vectors_of(runtime, cube_id)
@@ -230,15 +240,25 @@ def test_tree_text_from_memos_keeps_its_vectors_and_edges(
     vectors[2] = [-x for x in vectors[2]]  # deliberately not the model's vector: must be stored as given
     ids = [str(uuid.uuid4()) for _ in texts]
     nodes = [
-        {"id": node_id, "memory": text,
-         "metadata": {"memory_type": "LongTermMemory", "status": "activated", "embedding": vector,
-                      "sources": ["chat on 2024-02-01"], "key": "training"}}
+        {
+            "id": node_id,
+            "memory": text,
+            "metadata": {
+                "memory_type": "LongTermMemory",
+                "status": "activated",
+                "embedding": vector,
+                "sources": ["chat on 2024-02-01"],
+                "key": "training",
+            },
+        }
         for node_id, text, vector in zip(ids, texts, vectors, strict=True)
     ]
     tree = {
         "nodes": nodes,
-        "edges": [{"source": ids[0], "target": ids[1], "type": "PARENT"},
-                  {"source": ids[0], "target": ids[2], "type": "RELATE_TO"}],
+        "edges": [
+            {"source": ids[0], "target": ids[1], "type": "PARENT"},
+            {"source": ids[0], "target": ids[2], "type": "RELATE_TO"},
+        ],
         "total_nodes": 3,
         "total_edges": 2,
     }
@@ -276,8 +296,12 @@ def test_tree_text_from_memos_keeps_its_vectors_and_edges(
     ],
 )
 def test_a_bad_file_names_the_problem_and_writes_nothing(
-    transfer_mos: Callable[..., MOS], runtime: Runtime, uid: Callable[[str], str], tmp_path: Path,
-    memory: object, message: str,
+    transfer_mos: Callable[..., MOS],
+    runtime: Runtime,
+    uid: Callable[[str], str],
+    tmp_path: Path,
+    memory: object,
+    message: str,
 ) -> None:
     cube_id = uid("bad")
     directory = write_cube(tmp_path / "bad", memos_config("general_text", "all-MiniLM-L6-v2"), memory)
@@ -297,8 +321,10 @@ def test_tree_text_truncated_or_with_dangling_edges_is_refused(
     node = {"id": str(uuid.uuid4()), "memory": "Erin collects stamps", "metadata": {}}
     short = {"nodes": [node], "edges": [], "total_nodes": 2, "total_edges": 0}
     dangling = {"nodes": [node], "edges": [{"source": node["id"], "target": str(uuid.uuid4()), "type": "PARENT"}]}
-    for name, tree, message in (("short", short, "total_nodes says 2 but the file holds 1"),
-                                ("dangling", dangling, r"edges\[0\]: target .* is not the id of a node")):
+    for name, tree, message in (
+        ("short", short, "total_nodes says 2 but the file holds 1"),
+        ("dangling", dangling, r"edges\[0\]: target .* is not the id of a node"),
+    ):
         directory = write_cube(tmp_path / name, memos_config("tree_text", "all-MiniLM-L6-v2"), tree)
         with pytest.raises(InvalidInput, match=message):
             transfer_mos().register_mem_cube(str(directory), mem_cube_id=uid(name))
@@ -366,7 +392,8 @@ def test_an_import_counts_against_the_cubes_a_user_may_own(
         "MATCH (u:User {id: $u}) UNWIND range(1, $n) AS i "
         "CREATE (u)-[:OWNS]->(:MemCube {id: $u + '-' + toString(i), name: 'filler', is_active: true, "
         "embedding_model: 'm', embedding_dim: 384, created_at: datetime()})",
-        u=owner, n=allowed,
+        u=owner,
+        n=allowed,
     )
     directory = write_cube(tmp_path / "in", memos_config("general_text", "x"), [general_entry("Ida rows", [0.1])])
     refused = uid("one-too-many")
@@ -413,7 +440,10 @@ def break_writes(monkeypatch: pytest.MonkeyPatch, after: int, error: BaseExcepti
 
 
 def test_an_import_that_fails_halfway_leaves_nothing(
-    transfer_mos: Callable[..., MOS], runtime: Runtime, uid: Callable[[str], str], tmp_path: Path,
+    transfer_mos: Callable[..., MOS],
+    runtime: Runtime,
+    uid: Callable[[str], str],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     entries = [general_entry(f"Fact number {i} about the lighthouse", [0.1]) for i in range(7)]
@@ -430,7 +460,10 @@ def test_an_import_that_fails_halfway_leaves_nothing(
 
 
 def test_a_crashed_import_is_invisible_and_cleaned_up_by_the_next_one(
-    transfer_mos: Callable[..., MOS], runtime: Runtime, uid: Callable[[str], str], tmp_path: Path,
+    transfer_mos: Callable[..., MOS],
+    runtime: Runtime,
+    uid: Callable[[str], str],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     entries = [general_entry(f"Note {i} on the garden", [0.1]) for i in range(5)]
@@ -463,8 +496,11 @@ def test_a_crashed_import_is_invisible_and_cleaned_up_by_the_next_one(
 def test_repeated_texts_in_a_file_become_one_memory(
     transfer_mos: Callable[..., MOS], uid: Callable[[str], str], tmp_path: Path
 ) -> None:
-    entries = [general_entry("Jack likes jazz", [0.1]), general_entry("Jack  likes jazz", [0.1]),
-               general_entry("Jack likes blues", [0.1])]
+    entries = [
+        general_entry("Jack likes jazz", [0.1]),
+        general_entry("Jack  likes jazz", [0.1]),
+        general_entry("Jack likes blues", [0.1]),
+    ]
     directory = write_cube(tmp_path / "dups", memos_config("general_text", "x"), entries)
     cube_id = uid("dups")
     mos = transfer_mos()
@@ -534,7 +570,11 @@ class PausedImport:
 
 
 def test_an_import_in_progress_is_not_taken_over(
-    transfer_mos: Callable[..., MOS], runtime: Runtime, root: MOS, uid: Callable[[str], str], tmp_path: Path,
+    transfer_mos: Callable[..., MOS],
+    runtime: Runtime,
+    root: MOS,
+    uid: Callable[[str], str],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     entries = [general_entry(f"Step {i} of the long import", [0.1]) for i in range(4)]
@@ -542,8 +582,9 @@ def test_an_import_in_progress_is_not_taken_over(
     other_dir = write_cube(tmp_path / "other", memos_config("general_text", "x"), [general_entry("Intruder", [0.1])])
     cube_id, other = uid("slow"), uid("other")
     root.create_user(other)
-    first = PausedImport(monkeypatch, cube_id,
-                         lambda: transfer_mos(batch_size=1).register_mem_cube(str(directory), mem_cube_id=cube_id))
+    first = PausedImport(
+        monkeypatch, cube_id, lambda: transfer_mos(batch_size=1).register_mem_cube(str(directory), mem_cube_id=cube_id)
+    )
     marker = marker_of(runtime, cube_id)
 
     with pytest.raises(Conflict, match="is being imported by another call"):  # the same user, a second call
@@ -560,7 +601,11 @@ def test_an_import_in_progress_is_not_taken_over(
 
 
 def test_a_stalled_import_whose_lease_ran_out_is_taken_over_and_fenced_out(
-    transfer_mos: Callable[..., MOS], runtime: Runtime, root: MOS, uid: Callable[[str], str], tmp_path: Path,
+    transfer_mos: Callable[..., MOS],
+    runtime: Runtime,
+    root: MOS,
+    uid: Callable[[str], str],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     stalled = [general_entry(f"Stale line {i}", [0.1]) for i in range(4)]
@@ -568,8 +613,11 @@ def test_a_stalled_import_whose_lease_ran_out_is_taken_over_and_fenced_out(
     stalled_dir = write_cube(tmp_path / "stalled", memos_config("general_text", "x"), stalled)
     fresh_dir = write_cube(tmp_path / "fresh", memos_config("general_text", "x"), fresh)
     cube_id = uid("stalled")
-    first = PausedImport(monkeypatch, cube_id,
-                         lambda: transfer_mos(batch_size=1).register_mem_cube(str(stalled_dir), mem_cube_id=cube_id))
+    first = PausedImport(
+        monkeypatch,
+        cube_id,
+        lambda: transfer_mos(batch_size=1).register_mem_cube(str(stalled_dir), mem_cube_id=cube_id),
+    )
     stale_id = expire_lease(runtime, cube_id)
 
     transfer_mos().register_mem_cube(str(fresh_dir), mem_cube_id=cube_id)  # takes over, deletes the leftover

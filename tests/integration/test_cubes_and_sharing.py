@@ -116,9 +116,7 @@ def test_user_cannot_read_an_unshared_cube_and_learns_nothing(
             call(missing)
         # Same type and the same words for "exists but not yours" and "does not exist".
         assert str(real.value).replace(cube, "X") == str(fake.value).replace(missing, "X")
-    assert [m.memory for m in root.get_all(cube, user_id=alice)["text_mem"][0]["memories"]] == [
-        "alice's secret plan"
-    ]
+    assert [m.memory for m in root.get_all(cube, user_id=alice)["text_mem"][0]["memories"]] == ["alice's secret plan"]
 
 
 def test_read_share_allows_reading_not_writing(
@@ -164,9 +162,7 @@ def test_guest_reads_shared_cube_but_never_writes(
         root.delete_all(cube, user_id=guest)
 
 
-def test_only_owner_root_or_admin_share(
-    root: MOS, as_user: Callable[[str], MOS], uid: Callable[[str], str]
-) -> None:
+def test_only_owner_root_or_admin_share(root: MOS, as_user: Callable[[str], MOS], uid: Callable[[str], str]) -> None:
     alice, bob, carol = (make_user(root, uid, name) for name in ("alice", "bob", "carol"))
     admin = make_user(root, uid, "admin", UserRole.ADMIN)
     cube = root.create_cube_for_user("alice", owner_id=alice)

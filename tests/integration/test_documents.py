@@ -91,9 +91,7 @@ def test_directory_takes_text_files_only(writer: tuple[MOS, str, str], docs: Pat
 
 
 @pytest.mark.parametrize("escape", ["../secret.txt", "../../../../etc/passwd", "/etc/passwd", "sub/../../secret.txt"])
-def test_paths_outside_the_roots_are_refused(
-    writer: tuple[MOS, str, str], runtime: Runtime, escape: str
-) -> None:
+def test_paths_outside_the_roots_are_refused(writer: tuple[MOS, str, str], runtime: Runtime, escape: str) -> None:
     mos, user, cube = writer
     with pytest.raises(AccessDenied, match="outside the configured document roots"):
         mos.add(doc_path=escape, mem_cube_id=cube, user_id=user)

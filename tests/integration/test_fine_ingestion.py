@@ -19,18 +19,34 @@ from tests.conftest import count_nodes
 pytestmark = pytest.mark.neo4j
 
 CHAT = [
-    {"role": "user", "name": "Caroline", "content": "I went to the LGBTQ support group yesterday.",
-     "chat_time": "8 May 2023", "message_id": "D1:3"},
-    {"role": "assistant", "name": "Melanie", "content": "Nice! Are you still painting?",
-     "chat_time": "8 May 2023", "message_id": "D1:4"},
-    {"role": "user", "name": "Caroline", "content": "Yes, sunsets mostly.", "chat_time": "8 May 2023",
-     "message_id": "D1:5"},
+    {
+        "role": "user",
+        "name": "Caroline",
+        "content": "I went to the LGBTQ support group yesterday.",
+        "chat_time": "8 May 2023",
+        "message_id": "D1:3",
+    },
+    {
+        "role": "assistant",
+        "name": "Melanie",
+        "content": "Nice! Are you still painting?",
+        "chat_time": "8 May 2023",
+        "message_id": "D1:4",
+    },
+    {
+        "role": "user",
+        "name": "Caroline",
+        "content": "Yes, sunsets mostly.",
+        "chat_time": "8 May 2023",
+        "message_id": "D1:5",
+    },
 ]
 
 
 def facts(*items: tuple[str, list[str]]) -> str:
-    return json.dumps({"facts": [{"text": text, "type": "event", "message_ids": ids, "confidence": 90}
-                                 for text, ids in items]})
+    return json.dumps(
+        {"facts": [{"text": text, "type": "event", "message_ids": ids, "confidence": 90} for text, ids in items]}
+    )
 
 
 @pytest.fixture
@@ -52,14 +68,17 @@ def test_facts_become_memories_derived_from_their_messages(
 ) -> None:
     mos, user, cube = fine
     llm_server.reset(
-        facts(("Caroline attended an LGBTQ support group on 7 May 2023.", ["D1:3"]),
-              ("Caroline has a painting hobby that Melanie knows about.", ["D1:3", "D1:4"])),
+        facts(
+            ("Caroline attended an LGBTQ support group on 7 May 2023.", ["D1:3"]),
+            ("Caroline has a painting hobby that Melanie knows about.", ["D1:3", "D1:4"]),
+        ),
         facts(("Caroline mostly paints sunsets.", ["D1:5"])),
     )
     ids = mos.add(messages=CHAT, mem_cube_id=cube, user_id=user)
     assert len(llm_server.requests) == 2  # 3 messages, 2 per call
-    assert "[D1:3] 8 May 2023 Caroline: I went to the LGBTQ support group yesterday." in (
-        llm_server.requests[0]["messages"][1]["content"]
+    assert (
+        "[D1:3] 8 May 2023 Caroline: I went to the LGBTQ support group yesterday."
+        in (llm_server.requests[0]["messages"][1]["content"])
     )
     items = {mos.get(cube, memory_id, user_id=user).memory: memory_id for memory_id in ids}
     assert set(items) == {
@@ -72,8 +91,7 @@ def test_facts_become_memories_derived_from_their_messages(
     assert [s.message_id for s in painting.metadata.sources] == ["D1:3", "D1:4"]
     assert painting.metadata.type == "event" and painting.metadata.confidence == 90
     edges = runtime.store.run_statement(
-        "MATCH (m:Memory {id: $m})-[:DERIVED_FROM {kind: 'message'}]->(msg:Message) "
-        "RETURN msg.key AS key ORDER BY key",
+        "MATCH (m:Memory {id: $m})-[:DERIVED_FROM {kind: 'message'}]->(msg:Message) RETURN msg.key AS key ORDER BY key",
         m=hobby,
     )
     assert [r["key"] for r in edges] == ["D1:3", "D1:4"]

@@ -21,8 +21,9 @@ TOPICS = ["tomato", "football", "violin", "glacier", "espresso", "lantern", "har
 
 
 def sentences(count: int, salt: str) -> list[str]:
-    return [f"Note {salt} {i}: the {TOPICS[i % len(TOPICS)]} story number {i} told on day {i % 17}"
-            for i in range(count)]
+    return [
+        f"Note {salt} {i}: the {TOPICS[i % len(TOPICS)]} story number {i} told on day {i % 17}" for i in range(count)
+    ]
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ def test_a_cube_past_the_size_gets_its_own_index_and_its_searches_use_it(
     mos.add(memory_content=sentences(THRESHOLD - 5, "big"), mem_cube_id=cube, user_id=owner)
     rows = runtime.store.run_statement("MATCH (c:MemCube {id: $id}) RETURN c.vector_label AS label", id=cube)
     assert rows[0]["label"] is None  # below the size: nothing happens
-    mos.add(memory_content=sentences(THRESHOLD, "big")[THRESHOLD - 5:], mem_cube_id=cube, user_id=owner)
+    mos.add(memory_content=sentences(THRESHOLD, "big")[THRESHOLD - 5 :], mem_cube_id=cube, user_id=owner)
     index = own_index_of(runtime, cube)
     names = dedicated_names(cube)
     assert index == names.index
@@ -84,10 +85,14 @@ def test_a_cube_past_the_size_gets_its_own_index_and_its_searches_use_it(
     later = mos.add(memory_content=["Note big late: the tomato story told last"], mem_cube_id=cube, user_id=owner)
     labelled = runtime.store.run_statement(
         "MATCH (:MemCube {id: $id})-[:HAS_MEMORY]->(m) RETURN count(m) AS all, "
-        "count(CASE WHEN $label IN labels(m) THEN 1 END) AS labelled", id=cube, label=names.label)
+        "count(CASE WHEN $label IN labels(m) THEN 1 END) AS labelled",
+        id=cube,
+        label=names.label,
+    )
     assert labelled[0]["all"] == THRESHOLD + 1 == labelled[0]["labelled"]
     assert runtime.store.run_statement("MATCH (m:$($label)) RETURN count(m) AS n", label=names.label)[0]["n"] == (
-        THRESHOLD + 1)  # no memory of another cube
+        THRESHOLD + 1
+    )  # no memory of another cube
     # Searches of the cube go to its own index, and find what the exact scan finds.
     used = record_index_use(monkeypatch, runtime)
     (vector,) = runtime.embedder.embed(["the tomato story told last"])

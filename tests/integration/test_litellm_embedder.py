@@ -123,12 +123,17 @@ def seeded(config: MOSConfig, texts: list[str]) -> tuple[MOS, str]:
     return mos, cube
 
 
-TEXTS = [f"Alice noted fact number {n}: the {word} is on the table" for n, word in enumerate(
-    ["cello", "violin", "lamp", "book", "kettle", "plant", "clock", "mirror", "candle", "radio"])]
+TEXTS = [
+    f"Alice noted fact number {n}: the {word} is on the table"
+    for n, word in enumerate(
+        ["cello", "violin", "lamp", "book", "kettle", "plant", "clock", "mirror", "candle", "radio"]
+    )
+]
 
 
-def test_adds_and_searches_through_litellm(neo4j_own: Neo4jSettings, graph: neo4j.Driver,
-                                           llm_server: FakeOpenAI) -> None:
+def test_adds_and_searches_through_litellm(
+    neo4j_own: Neo4jSettings, graph: neo4j.Driver, llm_server: FakeOpenAI
+) -> None:
     config = config_for(neo4j_own, embedder_settings(llm_server))
     mos, cube = seeded(config, [])
     try:
@@ -186,8 +191,9 @@ def test_retries_and_answer_checks(llm_server: FakeOpenAI) -> None:
         "zero vector": {"data": [{"index": 0, "embedding": [0.0] * 16}]},
     }
     for problem, answer in bad_answers.items():
-        body = json.dumps({"object": "list", "model": SMALL, "usage": {"prompt_tokens": 1, "total_tokens": 1},
-                           **answer}).encode()
+        body = json.dumps(
+            {"object": "list", "model": SMALL, "usage": {"prompt_tokens": 1, "total_tokens": 1}, **answer}
+        ).encode()
         llm_server.reset_embeddings(dimensions=DIMENSIONS, body=body)
         with pytest.raises(BackendUnavailable, match=problem.split()[0]):
             embedder.embed(["checked"])
@@ -219,8 +225,9 @@ def test_the_api_key_never_appears_in_logs_or_errors(llm_server: FakeOpenAI, cap
         assert KEY not in text
     assert "LiteLLM" in caplog.text  # litellm's own debug log was captured
     assert KEY not in caplog.text
-    assert KEY not in repr(embedder_settings(llm_server)) and KEY not in repr(MOSConfig(embedder=embedder_settings(
-        llm_server)))
+    assert KEY not in repr(embedder_settings(llm_server)) and KEY not in repr(
+        MOSConfig(embedder=embedder_settings(llm_server))
+    )
 
 
 def test_a_changed_model_is_refused_at_start(neo4j_own: Neo4jSettings, llm_server: FakeOpenAI) -> None:
@@ -258,16 +265,23 @@ def test_an_unfinished_reembed_is_refused_at_start(
 
 
 def test_reembed_switches_the_graph_to_another_model(
-    neo4j_own: Neo4jSettings, graph: neo4j.Driver, llm_server: FakeOpenAI, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    neo4j_own: Neo4jSettings,
+    graph: neo4j.Driver,
+    llm_server: FakeOpenAI,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Cubes of 6 memories or more get their own vector index: the re-embed must rebuild it too.
     small = config_for(neo4j_own, embedder_settings(llm_server), search={"dedicated_index_min_memories": 6})
     mos, big = seeded(small, TEXTS)
     try:
         other = mos.create_cube_for_user("chats", owner_id="alice")
-        conversation = [{"role": "user", "content": "I moved to Lyon"}, {"role": "assistant", "content": "Nice!"},
-                        {"role": "user", "content": "The flat has a balcony"}]
+        conversation = [
+            {"role": "user", "content": "I moved to Lyon"},
+            {"role": "assistant", "content": "Nice!"},
+            {"role": "user", "content": "The flat has a balcony"},
+        ]
         mos.add(messages=conversation, mem_cube_id=other, user_id="alice")
         own_index = wait_for_own_index(graph, big)
         before = stored_vectors(graph, other)
@@ -280,8 +294,11 @@ def test_reembed_switches_the_graph_to_another_model(
     large_settings = embedder_settings(llm_server, model=LARGE).model_dump(mode="json")
     large_settings["api_key"] = KEY
     config_file.write_text(json.dumps({"embedder": large_settings, "search": {"dedicated_index_min_memories": 6}}))
-    for variable, value in (("NEO4J_URI", neo4j_own.uri), ("NEO4J_USER", neo4j_own.user),
-                            ("NEO4J_PASSWORD", neo4j_own.password.get_secret_value())):
+    for variable, value in (
+        ("NEO4J_URI", neo4j_own.uri),
+        ("NEO4J_USER", neo4j_own.user),
+        ("NEO4J_PASSWORD", neo4j_own.password.get_secret_value()),
+    ):
         monkeypatch.setenv(variable, value)
     llm_server.reset_embeddings(dimensions=DIMENSIONS)
     capsys.readouterr()
@@ -306,14 +323,19 @@ def test_reembed_switches_the_graph_to_another_model(
     assert close_to(after[second], unit(fake_embedding(LARGE, f"{second} (after: {first})", 24)))
     assert close_to(after[first], unit(fake_embedding(LARGE, first, 24)))
     assert index_dimensions(graph) == {"memory_embedding": 24, own_index: 24}
-    cubes = graph.execute_query("MATCH (c:MemCube) RETURN c.id AS id, c.embedding_model AS model, "
-                                "c.embedding_dim AS dim, c.vector_index AS index").records
+    cubes = graph.execute_query(
+        "MATCH (c:MemCube) RETURN c.id AS id, c.embedding_model AS model, "
+        "c.embedding_dim AS dim, c.vector_index AS index"
+    ).records
     assert {(r["model"], r["dim"]) for r in cubes} == {(f"openai/{LARGE}", 24)}
     assert {r["id"]: r["index"] for r in cubes}[big] == own_index
     assert graph.execute_query("MATCH (s:MemosGraphSchema) RETURN s.reembed_model AS m").records[0]["m"] is None
 
-    large = config_for(neo4j_own, embedder_settings(llm_server, model=LARGE), search={"dedicated_index_min_memories": 6,
-                                                                                        "exact_scan_max_memories": 0})
+    large = config_for(
+        neo4j_own,
+        embedder_settings(llm_server, model=LARGE),
+        search={"dedicated_index_min_memories": 6, "exact_scan_max_memories": 0},
+    )
     mos = MOS(large, apply_schema=True)
     try:  # searches work, through the cube's own index too (no exact scan)
         assert mos.search(TEXTS[7], user_id="alice", top_k=2)["text_mem"][0]["memories"][0].memory == TEXTS[7]

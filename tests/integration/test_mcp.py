@@ -34,8 +34,15 @@ from testkit.servers import free_port
 
 pytestmark = pytest.mark.neo4j
 
-TOOLS = {"search_memories", "add_memories", "add_messages", "get_memory", "list_cubes", "update_memory",
-         "delete_memory"}
+TOOLS = {
+    "search_memories",
+    "add_memories",
+    "add_messages",
+    "get_memory",
+    "list_cubes",
+    "update_memory",
+    "delete_memory",
+}
 MISSING_ID = "00000000-0000-4000-8000-000000000000"
 
 
@@ -65,8 +72,9 @@ def http_url(keyed_runtime: Runtime, llm_server: FakeOpenAI) -> Iterator[str]:
     llm = LLMSettings(model="openai/test-model", api_base=llm_server.url, api_key="sk-test", num_retries=0)
     runtime = replace(keyed_runtime, config=keyed_runtime.config.model_copy(update={"llm": llm}))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_http_app(Services.over(runtime)), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_http_app(Services.over(runtime)), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -151,8 +159,9 @@ def test_http_add_search_get_update_delete_and_cube_resources(
         async with over_http(http_url, alice.key) as session:
             cubes = await call(session, "list_cubes")
             assert [c["cube_id"] for c in cubes["cubes"]] == [alice.cube_id]
-            added = await call(session, "add_memories", texts=["Alice plays the cello", "Alice lives in Lyon"],
-                               cube_id=alice.cube_id)
+            added = await call(
+                session, "add_memories", texts=["Alice plays the cello", "Alice lives in Lyon"], cube_id=alice.cube_id
+            )
             assert added["cube_id"] == alice.cube_id and len(added["memory_ids"]) == 2
             cello = added["memory_ids"][0]
             found = await call(session, "search_memories", query="Which instrument does Alice play?", top_k=1)
@@ -162,8 +171,14 @@ def test_http_add_search_get_update_delete_and_cube_resources(
             assert group["memories"][0]["metadata"]["relativity"] > 0
             got = await call(session, "get_memory", cube_id=alice.cube_id, memory_id=cello)
             assert got["memory"] == "Alice plays the cello" and got["metadata"]["user_id"] == alice.user_id
-            updated = await call(session, "update_memory", cube_id=alice.cube_id, memory_id=cello,
-                                 text="Alice plays the viola now", tags=["music"])
+            updated = await call(
+                session,
+                "update_memory",
+                cube_id=alice.cube_id,
+                memory_id=cello,
+                text="Alice plays the viola now",
+                tags=["music"],
+            )
             assert updated["memory"] == "Alice plays the viola now" and updated["metadata"]["tags"] == ["music"]
             assert [v.memory for v in root.get_history(alice.cube_id, cello)] == ["Alice plays the cello"]
 
@@ -204,6 +219,7 @@ def test_http_cross_tenant_calls_look_like_a_missing_cube(
                 ("add_memories", {"texts": ["Alice was here"]}),
             ]
             for tool, arguments in calls:
+
                 def naming(cube_id: str, tool: str = tool) -> dict[str, Any]:
                     return {"cube_ids": [cube_id]} if tool == "search_memories" else {"cube_id": cube_id}
 
@@ -227,8 +243,12 @@ def test_http_cross_tenant_calls_look_like_a_missing_cube(
     assert [m.id for m in group["memories"]] == [secret]
 
 
-INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "0"}}}
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "0"}},
+}
 
 
 def test_http_refuses_a_missing_or_wrong_key_before_mcp_runs(http_url: str, tenant: Callable[[str], Tenant]) -> None:
@@ -241,8 +261,9 @@ def test_http_refuses_a_missing_or_wrong_key_before_mcp_runs(http_url: str, tena
         assert answer.headers["www-authenticate"] == "Bearer"
         assert answer.json()["error"]["code"] == "UNAUTHENTICATED"
         assert "jsonrpc" not in answer.text
-    accepted = httpx.post(http_url, headers={**headers, "Authorization": f"Bearer {alice.key}"}, json=INITIALIZE,
-                          timeout=30)
+    accepted = httpx.post(
+        http_url, headers={**headers, "Authorization": f"Bearer {alice.key}"}, json=INITIALIZE, timeout=30
+    )
     assert accepted.status_code == 200 and accepted.json()["result"]["serverInfo"]["name"] == "memos-graph"
 
     async def with_wrong_key() -> None:
@@ -279,10 +300,15 @@ def test_stdio_acts_as_the_configured_user(
     alice, bob = tenant("alice"), tenant("bob")
     (secret,) = root.add(memory_content=["Bob's safe code is 4711"], mem_cube_id=bob.cube_id, user_id=bob.user_id)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("MEMOS_", "NEO4J_"))}
-    env.update(NEO4J_URI=neo4j_settings.uri, NEO4J_USER=neo4j_settings.user,
-               NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(), HF_HUB_OFFLINE="1")
-    command = StdioServerParameters(command=sys.executable, args=["-m", "memos_graph.cli", "mcp", "--user",
-                                                                  alice.user_id], env=env)
+    env.update(
+        NEO4J_URI=neo4j_settings.uri,
+        NEO4J_USER=neo4j_settings.user,
+        NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
+        HF_HUB_OFFLINE="1",
+    )
+    command = StdioServerParameters(
+        command=sys.executable, args=["-m", "memos_graph.cli", "mcp", "--user", alice.user_id], env=env
+    )
 
     async def scenario() -> None:
         async with stdio_client(command) as (read, write), ClientSession(read, write) as session:

@@ -269,9 +269,7 @@ def test_exactly_one_input_kind(root: MOS, alice: tuple[str, str], runtime: Runt
     with pytest.raises(InvalidInput):
         root.add(user_id=user, mem_cube_id=cube)
     with pytest.raises(InvalidInput):
-        root.add(
-            messages=[{"role": "user", "content": "hi"}], memory_content="hi", mem_cube_id=cube, user_id=user
-        )
+        root.add(messages=[{"role": "user", "content": "hi"}], memory_content="hi", mem_cube_id=cube, user_id=user)
     with pytest.raises(FeatureNotAvailable):
         root.add(doc_path="/tmp/notes.md", mem_cube_id=cube, user_id=user)
     assert count_nodes(runtime, "Memory", cube_id=cube) == 0
@@ -303,8 +301,11 @@ def test_an_item_is_changed_and_passed_back_the_memos_way(root: MOS, alice: tupl
     item.metadata.key = "animals"
     root.update(cube, memory_id, item, user_id=user)
     stored = root.get(cube, memory_id, user_id=user)
-    assert (stored.memory, stored.metadata.tags, stored.metadata.key) == ("Alice keeps bees and hens", ["garden"],
-                                                                         "animals")
+    assert (stored.memory, stored.metadata.tags, stored.metadata.key) == (
+        "Alice keeps bees and hens",
+        ["garden"],
+        "animals",
+    )
     assert stored.metadata.version == 2 and stored.metadata.user_id == user
     assert [v.memory for v in root.get_history(cube, memory_id, user_id=user)] == ["Alice keeps bees"]
     root.update(cube, memory_id, {"memory": "Alice keeps hens", "metadata": {"tags": ["yard"]}}, user_id=user)

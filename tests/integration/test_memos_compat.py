@@ -39,7 +39,7 @@ MEMOS_METADATA = {
 }
 
 # The seed's first example (MOS API doc, "使用样例"), verbatim but for its import lines.
-SEED_EXAMPLE = '''
+SEED_EXAMPLE = """
 import uuid
 
 from memos_graph import MOSConfig
@@ -69,7 +69,7 @@ memory.add(
 retrieved_memories = memory.search(query="What do you like?", user_id=user_id)
 # 输出明文记忆: I like playing football, act_memories, para_memories
 print(f"text_memories: {retrieved_memories['text_mem']}")
-'''
+"""
 
 
 def mem_cube_2(directory: Path, cube_id: str = HUB_ID) -> Path:
@@ -82,8 +82,13 @@ def mem_cube_2(directory: Path, cube_id: str = HUB_ID) -> Path:
     for text in ("Alice's favourite sport is tennis", "Alice lives in Lyon"):
         memory_id = str(uuid.uuid4())
         metadata = {"type": "fact", "source": "conversation", "memory_type": "LongTermMemory", **MEMOS_METADATA}
-        entries.append({"id": memory_id, "vector": [0.01] * 768,
-                        "payload": {"id": memory_id, "memory": text, "metadata": metadata}})
+        entries.append(
+            {
+                "id": memory_id,
+                "vector": [0.01] * 768,
+                "payload": {"id": memory_id, "memory": text, "metadata": metadata},
+            }
+        )
     (directory / "textual_memory.json").write_text(json.dumps(entries))
     return directory
 
@@ -92,14 +97,25 @@ def mem_cube_tree(directory: Path) -> Path:
     """A tree_text directory as MemOS's mem_cube_tree example: textual_memory.json alone, its sources JSON
     strings (one encoded twice), and one plain-text source."""
     directory.mkdir(parents=True)
-    source = {"type": "chat", "role": "user", "chat_time": "2 May 2024", "message_id": "m-7",
-              "content": "I moved to Grenoble"}
+    source = {
+        "type": "chat",
+        "role": "user",
+        "chat_time": "2 May 2024",
+        "message_id": "m-7",
+        "content": "I moved to Grenoble",
+    }
     once = json.dumps(source)
     nodes = [
-        {"id": str(uuid.uuid4()), "memory": "The user moved to Grenoble",
-         "metadata": {"memory_type": "LongTermMemory", "sources": [once], **MEMOS_METADATA}},
-        {"id": str(uuid.uuid4()), "memory": "The user works at a lab",
-         "metadata": {"memory_type": "UserMemory", "sources": [json.dumps(once), "said over coffee"]}},
+        {
+            "id": str(uuid.uuid4()),
+            "memory": "The user moved to Grenoble",
+            "metadata": {"memory_type": "LongTermMemory", "sources": [once], **MEMOS_METADATA},
+        },
+        {
+            "id": str(uuid.uuid4()),
+            "memory": "The user works at a lab",
+            "metadata": {"memory_type": "UserMemory", "sources": [json.dumps(once), "said over coffee"]},
+        },
     ]
     (directory / "textual_memory.json").write_text(
         json.dumps({"nodes": nodes, "edges": [], "total_nodes": 2, "total_edges": 0})
@@ -110,27 +126,48 @@ def mem_cube_tree(directory: Path) -> Path:
 def memos_mos_config(path: Path, llm_url: str) -> Path:
     """A MemOS MOS config (simple_memos_config.json's shape)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({
-        "user_id": "root",
-        "chat_model": {"backend": "openai", "config": {"model_name_or_path": "gpt-4o-mini", "temperature": 0.1,
-                                                        "api_key": "sk-test", "api_base": llm_url}},
-        "mem_reader": {"backend": "simple_struct", "config": {
-            "llm": {"backend": "ollama", "config": {"model_name_or_path": "qwen3:0.6b"}},
-            "embedder": {"backend": "sentence_transformer", "config": {"model_name_or_path": "all-MiniLM-L6-v2"}},
-            "chunker": {"backend": "sentence", "config": {"chunk_size": 512}},
-        }},
-        "max_turns_window": 12,
-        "top_k": 4,
-        "enable_textual_memory": True,
-        "enable_activation_memory": False,
-        "PRO_MODE": False,
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "user_id": "root",
+                "chat_model": {
+                    "backend": "openai",
+                    "config": {
+                        "model_name_or_path": "gpt-4o-mini",
+                        "temperature": 0.1,
+                        "api_key": "sk-test",
+                        "api_base": llm_url,
+                    },
+                },
+                "mem_reader": {
+                    "backend": "simple_struct",
+                    "config": {
+                        "llm": {"backend": "ollama", "config": {"model_name_or_path": "qwen3:0.6b"}},
+                        "embedder": {
+                            "backend": "sentence_transformer",
+                            "config": {"model_name_or_path": "all-MiniLM-L6-v2"},
+                        },
+                        "chunker": {"backend": "sentence", "config": {"chunk_size": 512}},
+                    },
+                },
+                "max_turns_window": 12,
+                "top_k": 4,
+                "enable_textual_memory": True,
+                "enable_activation_memory": False,
+                "PRO_MODE": False,
+            }
+        )
+    )
     return path
 
 
 def test_the_seeds_example_runs_verbatim_on_memos_fixtures(
-    neo4j_settings: Neo4jSettings, runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], llm_server: FakeOpenAI,
+    neo4j_settings: Neo4jSettings,
+    runtime: Runtime,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    llm_server: FakeOpenAI,
 ) -> None:
     mem_cube_2(tmp_path / "examples" / "data" / "mem_cube_2", cube_id=f"Ki-Seki/mem_cube_2-{uuid.uuid4().hex[:6]}")
     memos_mos_config(tmp_path / "examples" / "data" / "config" / "simple_memos_config.json", llm_server.url)
@@ -179,8 +216,7 @@ def test_a_cube_id_with_slashes_works_in_mos_graphql_and_dumps(
     root.dump(str(tmp_path / "dump"), user_id=user, mem_cube_id=cube)
     assert json.loads((tmp_path / "dump" / "config.json").read_text())["cube_id"] == cube
     copy = root.register_mem_cube(str(tmp_path / "dump"), mem_cube_id=f"{cube}-copy", user_id=user)
-    assert [m.memory for m in root.get_all(copy, user_id=user)["text_mem"][0]["memories"]] == [
-        "Hub cubes keep slashes"]
+    assert [m.memory for m in root.get_all(copy, user_id=user)["text_mem"][0]["memories"]] == ["Hub cubes keep slashes"]
     for bad in ("/leading", "trailing/", "a//b", "a/../b", "a/./b", "a/ b"):
         with pytest.raises(InvalidInput, match="joined by single slashes"):
             root.create_cube_for_user("bad", owner_id=user, cube_id=bad)
@@ -198,13 +234,19 @@ def test_a_tree_directory_without_config_imports_with_its_sources_decoded(
     moved, works = items["The user moved to Grenoble"], items["The user works at a lab"]
     (source,) = moved.metadata.sources
     assert (source.type, source.role, source.chat_time, source.message_id, source.content) == (
-        "chat", "user", "2 May 2024", "m-7", "I moved to Grenoble")
+        "chat",
+        "user",
+        "2 May 2024",
+        "m-7",
+        "I moved to Grenoble",
+    )
     assert [s.type for s in works.metadata.sources] == ["chat", "text"]  # twice encoded, then plain text
     assert works.metadata.sources[1].content == "said over coffee"  # kept verbatim, never dropped
     assert works.metadata.memory_type == "UserMemory"
     # MemOS's other metadata round-trips: stored, returned, and dumped again.
-    assert {key: moved.metadata.extra_fields().get(key, getattr(moved.metadata, key, None))
-            for key in MEMOS_METADATA} == MEMOS_METADATA
+    assert {
+        key: moved.metadata.extra_fields().get(key, getattr(moved.metadata, key, None)) for key in MEMOS_METADATA
+    } == MEMOS_METADATA
     root.dump(str(tmp_path / "again"), user_id=user, mem_cube_id=cube)
     dumped = json.loads((tmp_path / "again" / "textual_memory.json").read_text())
     node = next(n for n in dumped["nodes"] if n["memory"] == "The user moved to Grenoble")
@@ -221,14 +263,16 @@ def test_the_import_report_counts_sources_kept_as_text(
     with TestClient(create_app(runtime=replace(keyed_runtime, config=config))) as client:
         body = caller_of(client)(
             "mutation($p: String!, $c: ID) { importCube(path: $p, cubeId: $c) { cubeId memories undecodedSources "
-            "reembedded } }", ROOT_KEY, p="shared/tree", c=f"{uid('o')}/tree")
+            "reembedded } }",
+            ROOT_KEY,
+            p="shared/tree",
+            c=f"{uid('o')}/tree",
+        )
     assert body["data"]["importCube"]["memories"] == 2, body
     assert body["data"]["importCube"]["undecodedSources"] == 1 and body["data"]["importCube"]["reembedded"]
 
 
-def test_memos_mos_configs_are_mapped_and_the_rest_named_once(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_memos_mos_configs_are_mapped_and_the_rest_named_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = memos_mos_config(tmp_path / "memos.json", "http://127.0.0.1:9/v1")
     with caplog.at_level(logging.INFO):
         config = MOSConfig.load(path, environ={})
@@ -246,7 +290,9 @@ def test_memos_mos_configs_are_mapped_and_the_rest_named_once(
     path.write_text(json.dumps({"chat_model": {"backend": "ollama", "config": {"model_name_or_path": "qwen3:8b"}}}))
     ollama = MOSConfig.load(path, environ={})
     assert ollama.llm is not None and (ollama.llm.model, ollama.llm.api_base) == (
-        "ollama/qwen3:8b", "http://localhost:11434")
+        "ollama/qwen3:8b",
+        "http://localhost:11434",
+    )
     assert MOSConfig.load(path, environ={"MEMOS_LLM_MODEL": "openai/gpt-4o"}).llm.model == "openai/gpt-4o"  # type: ignore[union-attr]
 
 
@@ -254,8 +300,9 @@ def test_memos_metadata_round_trips_through_a_general_text_import(
     root: MOS, uid: Callable[[str], str], tmp_path: Path
 ) -> None:
     user = root.create_user(uid("general"))
-    cube = root.register_mem_cube(str(mem_cube_2(tmp_path / "mem_cube_2")), mem_cube_id=f"{uid('o')}/general",
-                                  user_id=user)
+    cube = root.register_mem_cube(
+        str(mem_cube_2(tmp_path / "mem_cube_2")), mem_cube_id=f"{uid('o')}/general", user_id=user
+    )
     items = root.get_all(cube, user_id=user)["text_mem"][0]["memories"]
     assert len(items) == 2
     for item in items:

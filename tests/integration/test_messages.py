@@ -13,12 +13,27 @@ from tests.conftest import count_nodes
 pytestmark = pytest.mark.neo4j
 
 CONVERSATION = [
-    {"role": "user", "name": "Caroline", "content": "I went to the LGBTQ support group yesterday.",
-     "chat_time": "1:56 pm on 8 May, 2023", "message_id": "D1:3"},
-    {"role": "assistant", "name": "Melanie", "content": "That's great! How did it feel?",
-     "chat_time": "1:56 pm on 8 May, 2023", "message_id": "D1:4"},
-    {"role": "user", "name": "Caroline", "content": "Really empowering, I'm going back next week.",
-     "chat_time": "1:56 pm on 8 May, 2023", "message_id": "D1:5"},
+    {
+        "role": "user",
+        "name": "Caroline",
+        "content": "I went to the LGBTQ support group yesterday.",
+        "chat_time": "1:56 pm on 8 May, 2023",
+        "message_id": "D1:3",
+    },
+    {
+        "role": "assistant",
+        "name": "Melanie",
+        "content": "That's great! How did it feel?",
+        "chat_time": "1:56 pm on 8 May, 2023",
+        "message_id": "D1:4",
+    },
+    {
+        "role": "user",
+        "name": "Caroline",
+        "content": "Really empowering, I'm going back next week.",
+        "chat_time": "1:56 pm on 8 May, 2023",
+        "message_id": "D1:5",
+    },
 ]
 
 
@@ -37,7 +52,10 @@ def test_messages_become_memories_with_sources(root: MOS, cube_of: tuple[str, st
     assert first.metadata.source == "conversation" and first.metadata.session_id == "s1"
     (source,) = first.metadata.sources
     assert (source.type, source.role, source.message_id, source.chat_time) == (
-        "chat", "user", "D1:3", "1:56 pm on 8 May, 2023"
+        "chat",
+        "user",
+        "D1:3",
+        "1:56 pm on 8 May, 2023",
     )
     assert source.content == CONVERSATION[0]["content"]
     edges = runtime.store.run_statement(
@@ -93,9 +111,7 @@ def test_delete_removes_the_message_too(root: MOS, cube_of: tuple[str, str], run
         [{"role": "user", "content": "ok", "chat_time": 5}],
     ],
 )
-def test_bad_messages_write_nothing(
-    root: MOS, cube_of: tuple[str, str], runtime: Runtime, messages: object
-) -> None:
+def test_bad_messages_write_nothing(root: MOS, cube_of: tuple[str, str], runtime: Runtime, messages: object) -> None:
     user, cube = cube_of
     with pytest.raises(InvalidInput):
         root.add(messages=messages, mem_cube_id=cube, user_id=user)  # type: ignore[arg-type]
@@ -103,9 +119,7 @@ def test_bad_messages_write_nothing(
     assert count_nodes(runtime, "Message", cube_id=cube) == 0
 
 
-def test_context_window_shapes_the_vector_not_the_text(
-    runtime: Runtime, cube_of: tuple[str, str]
-) -> None:
+def test_context_window_shapes_the_vector_not_the_text(runtime: Runtime, cube_of: tuple[str, str]) -> None:
     import dataclasses
 
     user, cube = cube_of
@@ -116,8 +130,10 @@ def test_context_window_shapes_the_vector_not_the_text(
     second = mos.memories.get(mos.cubes.actor(user), cube, ids[1], include_embedding=True)
     assert second.memory == "[1:56 pm on 8 May, 2023] Melanie: That's great! How did it feel?"
     (expected,) = runtime.embedder.embed(
-        ["[1:56 pm on 8 May, 2023] Melanie: That's great! How did it feel? "
-         "(after: Caroline: I went to the LGBTQ support group yesterday.)"]
+        [
+            "[1:56 pm on 8 May, 2023] Melanie: That's great! How did it feel? "
+            "(after: Caroline: I went to the LGBTQ support group yesterday.)"
+        ]
     )
     (plain,) = runtime.embedder.embed([second.memory])
     vector = second.metadata.embedding or []

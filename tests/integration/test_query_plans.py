@@ -18,8 +18,13 @@ from memos_graph.graph.queries import declared_choices, query
 from memos_graph.services.runtime import Runtime
 
 QUERIES = Path(__file__).resolve().parents[2] / "cypher" / "queries"
-SCANS = {"AllNodesScan", "NodeByLabelScan", "NodeIndexScan", "DirectedRelationshipTypeScan",
-         "UndirectedRelationshipTypeScan"}
+SCANS = {
+    "AllNodesScan",
+    "NodeByLabelScan",
+    "NodeIndexScan",
+    "DirectedRelationshipTypeScan",
+    "UndirectedRelationshipTypeScan",
+}
 # Statements whose work is the whole graph, by design (each named with why).
 WHOLE_GRAPH = {
     "user_accessible_cubes_all": "ROOT and ADMIN see every active cube",

@@ -79,7 +79,7 @@ def test_other_tenants_change_no_ranking(root: MOS, runtime: Runtime, uid: Calla
     texts = filler(3_000, seed=11)
     for start in range(0, len(texts), 1_000):
         entries = []
-        for text in texts[start:start + 1_000]:
+        for text in texts[start : start + 1_000]:
             raw = [rng.gauss(0.0, 1.0) for _ in range(dimension)]
             norm = sum(x * x for x in raw) ** 0.5
             entries.append(Entry(text, TextualMemoryMetadata(source="system"), vector=[x / norm for x in raw]))
@@ -133,8 +133,9 @@ def test_bm25_statistics_stay_exact_through_every_write(
     ceiling, hits = runtime.memories.search_terms(owner, cube, query_terms(query), vector, 50, 1.2, 0.75)
     expected = dict(zip(texts, bm25.score_corpus(query_terms(query), docs, 1.2, 0.75), strict=True))
     assert {item.memory: score for item, score in hits} == pytest.approx({t: s for t, s in expected.items() if s > 0})
-    assert ceiling == pytest.approx(bm25.ceiling(
-        [bm25.idf(len(docs), frequencies[t]) for t in query_terms(query) if t in frequencies], 1.2))
+    assert ceiling == pytest.approx(
+        bm25.ceiling([bm25.idf(len(docs), frequencies[t]) for t in query_terms(query) if t in frequencies], 1.2)
+    )
 
     # An imported copy carries the same index.
     dump = tmp_path / "dump"

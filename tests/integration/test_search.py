@@ -131,8 +131,11 @@ def test_bm25_side_keeps_to_the_cube(root: MOS, runtime: Runtime, uid: Callable[
     target = root.create_cube_for_user("quiet", owner_id=owner)
     loud = root.create_cube_for_user("loud", owner_id=other)
     root.add(memory_content=["The zeppelin museum opens on Sundays"] + GARDEN, mem_cube_id=target, user_id=owner)
-    root.add(memory_content=[f"Zeppelin zeppelin zeppelin flight number {i}" for i in range(300)],
-             mem_cube_id=loud, user_id=other)
+    root.add(
+        memory_content=[f"Zeppelin zeppelin zeppelin flight number {i}" for i in range(300)],
+        mem_cube_id=loud,
+        user_id=other,
+    )
     (vector,) = runtime.embedder.embed(["zeppelin"])
     ceiling, found = runtime.memories.search_terms(owner, target, ["zeppelin"], vector, 5, 1.2, 0.75)
     assert [item.memory for item, _ in found] == ["The zeppelin museum opens on Sundays"]
@@ -174,8 +177,9 @@ def test_one_round_trip_finds_what_the_separate_queries_find(
     other = root.create_cube_for_user("other", owner_id=owner)
     empty = root.create_cube_for_user("empty", owner_id=owner)
     root.add(memory_content=GARDEN + SPORTS[:5], mem_cube_id=small, user_id=owner)
-    root.add(memory_content=SPORTS + ["Basil and tomato salad for the football party"], mem_cube_id=other,
-             user_id=owner)
+    root.add(
+        memory_content=SPORTS + ["Basil and tomato salad for the football party"], mem_cube_id=other, user_id=owner
+    )
     query = "When do the tomato and basil go out, and who scored the goal?"
     terms = query_terms(query)
     (vector,) = runtime.embedder.embed([query])
@@ -212,8 +216,10 @@ def test_the_search_statement_reads_exactly_what_the_access_rule_allows(
     from memos_graph.services.access import cube_access
 
     owner = root.create_user(uid("gate-owner"))
-    callers = {role: root.create_user(uid(f"gate-{role.value}"), role) for role in
-               (UserRole.ADMIN, UserRole.USER, UserRole.GUEST)}
+    callers = {
+        role: root.create_user(uid(f"gate-{role.value}"), role)
+        for role in (UserRole.ADMIN, UserRole.USER, UserRole.GUEST)
+    }
     callers[UserRole.ROOT] = root.user_id
     cubes = {"unrelated": root.create_cube_for_user("unrelated", owner_id=owner)}
     for role, caller in callers.items():
@@ -265,9 +271,15 @@ def test_timestamps_read_as_text_equal_the_drivers(runtime: Runtime) -> None:
     from memos_graph.graph.convert import iso
 
     values = [
-        "2026-12-01T13:01:34.659024Z", "2026-12-01T13:01:34Z", "2026-12-01T13:01:34.6Z",
-        "2026-12-01T13:01:34.123456789+05:30", "2026-12-01T13:01:34.000000500Z", "2026-12-01T13:01:34.000001500Z",
-        "2026-12-31T23:59:59.9999995Z", "1999-01-01T00:00:00.5-08:00", "2026-06-01T10:00:00.25[Europe/Paris]",
+        "2026-12-01T13:01:34.659024Z",
+        "2026-12-01T13:01:34Z",
+        "2026-12-01T13:01:34.6Z",
+        "2026-12-01T13:01:34.123456789+05:30",
+        "2026-12-01T13:01:34.000000500Z",
+        "2026-12-01T13:01:34.000001500Z",
+        "2026-12-31T23:59:59.9999995Z",
+        "1999-01-01T00:00:00.5-08:00",
+        "2026-06-01T10:00:00.25[Europe/Paris]",
     ]
     rows = runtime.store.run_statement(
         "UNWIND $values AS value WITH datetime(value) AS d RETURN d, toString(d) AS text", values=values

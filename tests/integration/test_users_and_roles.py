@@ -107,7 +107,8 @@ def test_creation_times_are_the_moment_of_creation_in_utc(
     rows = runtime.store.run_statement(
         "MATCH (u:User {id: $user})-[l:LOADED]->(c:MemCube {id: $cube}) "
         "RETURN u.created_at AS user, c.created_at AS cube, l.since AS loaded",
-        user=carol, cube=cube,
+        user=carol,
+        cube=cube,
     )
     for name in ("user", "cube", "loaded"):
         stamp = rows[0][name].to_native()

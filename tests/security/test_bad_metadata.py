@@ -65,8 +65,9 @@ def target(security_env: SecurityEnv) -> Target:
 
 
 def update(env: SecurityEnv, target: Target, memory: str = "The shared cube's first memory", **fields: Any) -> Any:
-    return env.api.call(target.caller.key, UPDATE, i={"cubeId": target.cube, "id": target.memory_id,
-                                                        "memory": memory, **fields})
+    return env.api.call(
+        target.caller.key, UPDATE, i={"cubeId": target.cube, "id": target.memory_id, "memory": memory, **fields}
+    )
 
 
 def assert_unchanged(env: SecurityEnv, target: Target, version: int = 1) -> None:
@@ -104,7 +105,7 @@ def test_non_finite_numbers_in_extra_are_bad_user_input(
 def test_an_infinite_literal_in_the_query_is_bad_user_input(security_env: SecurityEnv, target: Target) -> None:
     # A GraphQL float literal beyond the double range parses to Infinity in the JSON scalar.
     query = (
-        'mutation($c: ID!, $id: ID!) { updateMemory(input: {cubeId: $c, id: $id, memory: "The shared cube\'s first'
+        "mutation($c: ID!, $id: ID!) { updateMemory(input: {cubeId: $c, id: $id, memory: \"The shared cube's first"
         ' memory", extra: {score: 1e999}}) { id } }'
     )
     body = security_env.api.call(target.caller.key, query, c=target.cube, id=target.memory_id)

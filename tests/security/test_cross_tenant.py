@@ -57,7 +57,7 @@ DEACTIVATE = "mutation($u: ID!) { deactivateUser(userId: $u) { userId isActive }
 REACTIVATE = "mutation($u: ID!) { reactivateUser(userId: $u) { userId isActive } }"
 DELETE_USER = "mutation($u: ID!) { deleteUser(userId: $u) }"
 NODE = "query($i: ID!) { node(id: $i) { id __typename ... on MemCube { cubeId name } ... on Memory { memoryId memory } ... on User { userId name } } }"  # noqa: E501
-FILTERED = "query($q: String!, $cs: [ID!]) { search(query: $q, cubeIds: $cs, filter: {tagsAny: [\"x\"]}) { textMem { memories { memoryId } } } }"  # noqa: E501
+FILTERED = 'query($q: String!, $cs: [ID!]) { search(query: $q, cubeIds: $cs, filter: {tagsAny: ["x"]}) { textMem { memories { memoryId } } } }'  # noqa: E501
 # Every traversal field, walked from A's own roots: nothing of B may be reachable this way.
 WALK_MEMORY = (
     "memoryId memory cube { cubeId } history { id memory } "
@@ -153,72 +153,153 @@ def oracle_directory(ids: Ids) -> tuple[str, dict[str, Any]]:
 
 PROBES = [
     Probe("me", "the caller's own view", lambda t: (ME, {}), Expect.NO_LEAK),
-    Probe("me", "every traversal field from A's cubes", lambda t: (WALK, {"c": t.own_cube}), Expect.NO_LEAK,
-          control="Alice"),
+    Probe(
+        "me",
+        "every traversal field from A's cubes",
+        lambda t: (WALK, {"c": t.own_cube}),
+        Expect.NO_LEAK,
+        control="Alice",
+    ),
     Probe("node", "B's cube", lambda t: (NODE, {"i": global_id("MemCube", t.cube)})),
     Probe("node", "B's memory", lambda t: (NODE, {"i": global_id("Memory", t.memory)})),
     Probe("node", "B", lambda t: (NODE, {"i": global_id("User", t.user)})),
-    Probe("node", "B's message", lambda t: (NODE, {"i": global_id("Message", json.dumps([t.cube, f"m-{SECRET}"],
-                                                                                        separators=(",", ":")))})),
-    Probe("search", "a filter, cubeIds: [B's cube]", lambda t: (FILTERED, {"q": "tulips", "cs": [t.cube]}),
-          expected_code="FORBIDDEN"),
+    Probe(
+        "node",
+        "B's message",
+        lambda t: (NODE, {"i": global_id("Message", json.dumps([t.cube, f"m-{SECRET}"], separators=(",", ":")))}),
+    ),
+    Probe(
+        "search",
+        "a filter, cubeIds: [B's cube]",
+        lambda t: (FILTERED, {"q": "tulips", "cs": [t.cube]}),
+        expected_code="FORBIDDEN",
+    ),
     Probe("users", "a USER lists users", lambda t: (USERS, {}), expected_code="FORBIDDEN"),
     Probe("cube", "B's cube", lambda t: (CUBE, {"c": t.cube}), expected_code="FORBIDDEN"),
     Probe("cubes", "the caller's own list", lambda t: (CUBES, {}), Expect.NO_LEAK),
     Probe("memory", "B's cube and memory", lambda t: (MEMORY, {"c": t.cube, "i": t.memory}), expected_code="FORBIDDEN"),
-    Probe("memory", "B's memory in A's cube", lambda t: (MEMORY, {"c": t.own_cube, "i": t.memory}),
-          expected_code="NOT_FOUND"),
-    Probe("memoryHistory", "B's cube and memory", lambda t: (HISTORY, {"c": t.cube, "i": t.memory}),
-          expected_code="FORBIDDEN"),
-    Probe("memoryHistory", "B's memory in A's cube", lambda t: (HISTORY, {"c": t.own_cube, "i": t.memory}),
-          expected_code="NOT_FOUND"),
+    Probe(
+        "memory",
+        "B's memory in A's cube",
+        lambda t: (MEMORY, {"c": t.own_cube, "i": t.memory}),
+        expected_code="NOT_FOUND",
+    ),
+    Probe(
+        "memoryHistory",
+        "B's cube and memory",
+        lambda t: (HISTORY, {"c": t.cube, "i": t.memory}),
+        expected_code="FORBIDDEN",
+    ),
+    Probe(
+        "memoryHistory",
+        "B's memory in A's cube",
+        lambda t: (HISTORY, {"c": t.own_cube, "i": t.memory}),
+        expected_code="NOT_FOUND",
+    ),
     Probe("memories", "B's cube", lambda t: (MEMORIES, {"c": t.cube}), expected_code="FORBIDDEN"),
-    Probe("search", "cubeIds: [B's cube]", lambda t: (SEARCH, {"q": "tulips", "cs": [t.cube]}),
-          expected_code="FORBIDDEN"),
-    Probe("search", "cubeIds: [A's cube, B's cube]", lambda t: (SEARCH, {"q": "tulips", "cs": [t.own_cube, t.cube]}),
-          expected_code="FORBIDDEN"),
-    Probe("search", "A's loaded cubes, B's secret as the query", lambda t: (SEARCH, {"q": SECRET_QUERY}),
-          Expect.NO_LEAK, control="Alice"),
+    Probe(
+        "search", "cubeIds: [B's cube]", lambda t: (SEARCH, {"q": "tulips", "cs": [t.cube]}), expected_code="FORBIDDEN"
+    ),
+    Probe(
+        "search",
+        "cubeIds: [A's cube, B's cube]",
+        lambda t: (SEARCH, {"q": "tulips", "cs": [t.own_cube, t.cube]}),
+        expected_code="FORBIDDEN",
+    ),
+    Probe(
+        "search",
+        "A's loaded cubes, B's secret as the query",
+        lambda t: (SEARCH, {"q": SECRET_QUERY}),
+        Expect.NO_LEAK,
+        control="Alice",
+    ),
     Probe("createUser", "B's user id", lambda t: (CREATE_USER, {"i": t.user}), expected_code="FORBIDDEN"),
-    Probe("createCube", "owned by B", lambda t: (CREATE_CUBE, {"i": {"name": "mine", "ownerId": t.user}}),
-          expected_code="FORBIDDEN"),
+    Probe(
+        "createCube",
+        "owned by B",
+        lambda t: (CREATE_CUBE, {"i": {"name": "mine", "ownerId": t.user}}),
+        expected_code="FORBIDDEN",
+    ),
     Probe("createCube", "B's cube id", lambda t: (CREATE_CUBE, {"i": {"name": "mine", "id": t.cube}}), Expect.CLAIM),
     Probe("registerCube", "B's cube", lambda t: (REGISTER, {"c": t.cube}), expected_code="FORBIDDEN"),
     Probe("unregisterCube", "B's cube", lambda t: (UNREGISTER, {"c": t.cube}), expected_code="NOT_FOUND"),
-    Probe("revokeShare", "A's share of B's cube", lambda t: (REVOKE, {"c": t.cube, "u": A_PLACEHOLDER}),
-          expected_code="FORBIDDEN"),
-    Probe("revokeShare", "B's share of B's cube", lambda t: (REVOKE, {"c": t.cube, "u": t.user}),
-          expected_code="FORBIDDEN"),
+    Probe(
+        "revokeShare",
+        "A's share of B's cube",
+        lambda t: (REVOKE, {"c": t.cube, "u": A_PLACEHOLDER}),
+        expected_code="FORBIDDEN",
+    ),
+    Probe(
+        "revokeShare",
+        "B's share of B's cube",
+        lambda t: (REVOKE, {"c": t.cube, "u": t.user}),
+        expected_code="FORBIDDEN",
+    ),
     # Before A shares its cube with B (below): no share yet, so B and the ghost both get NOT_FOUND.
-    Probe("revokeShare", "a share of A's cube with B", lambda t: (REVOKE, {"c": t.own_cube, "u": t.user}),
-          expected_code="NOT_FOUND"),
+    Probe(
+        "revokeShare",
+        "a share of A's cube with B",
+        lambda t: (REVOKE, {"c": t.own_cube, "u": t.user}),
+        expected_code="NOT_FOUND",
+    ),
     Probe("deleteCube", "B's cube", lambda t: (DELETE_CUBE, {"c": t.cube}), expected_code="FORBIDDEN"),
     Probe("resetApiKey", "B's key", lambda t: (RESET_KEY, {"u": t.user}), expected_code="FORBIDDEN"),
     Probe("deactivateUser", "B", lambda t: (DEACTIVATE, {"u": t.user}), expected_code="FORBIDDEN"),
     Probe("reactivateUser", "B", lambda t: (REACTIVATE, {"u": t.user}), expected_code="FORBIDDEN"),
     Probe("deleteUser", "B", lambda t: (DELETE_USER, {"u": t.user}), expected_code="FORBIDDEN"),
-    Probe("shareCube", "B's cube with A", lambda t: (SHARE, {"c": t.cube, "u": A_PLACEHOLDER}),
-          expected_code="FORBIDDEN"),
+    Probe(
+        "shareCube", "B's cube with A", lambda t: (SHARE, {"c": t.cube, "u": A_PLACEHOLDER}), expected_code="FORBIDDEN"
+    ),
     Probe("shareCube", "A's cube with B", lambda t: (SHARE, {"c": t.own_cube, "u": t.user}), Expect.SHARE_TARGET),
-    Probe("addMemories", "content into B's cube",
-          lambda t: (ADD, {"i": {"cubeId": t.cube, "content": ["A was here"]}}), expected_code="FORBIDDEN"),
-    Probe("addMemories", "messages into B's cube",
-          lambda t: (ADD, {"i": {"cubeId": t.cube, "messages": [{"role": "user", "content": "A was here"}]}}),
-          expected_code="FORBIDDEN"),
-    Probe("addMemories", "a document into B's cube",
-          lambda t: (ADD, {"i": {"cubeId": t.cube, "docPath": "notes.md"}}), expected_code="FORBIDDEN"),
-    Probe("updateMemory", "B's cube and memory",
-          lambda t: (UPDATE, {"i": {"cubeId": t.cube, "id": t.memory, "memory": "A was here", "tags": ["a"]}}),
-          expected_code="FORBIDDEN"),
-    Probe("updateMemory", "B's memory in A's cube",
-          lambda t: (UPDATE, {"i": {"cubeId": t.own_cube, "id": t.memory, "memory": "A was here"}}),
-          expected_code="NOT_FOUND"),
-    Probe("deleteMemory", "B's cube and memory", lambda t: (DELETE, {"c": t.cube, "i": t.memory}),
-          expected_code="FORBIDDEN"),
-    Probe("deleteMemory", "B's memory in A's cube", lambda t: (DELETE, {"c": t.own_cube, "i": t.memory}),
-          expected_code="NOT_FOUND"),
-    Probe("chat", "B's secret as the query, B's session", lambda t: (CHAT, {"q": SECRET_QUERY, "s": B_SESSION}),
-          Expect.NO_LEAK, control="Alice"),
+    Probe(
+        "addMemories",
+        "content into B's cube",
+        lambda t: (ADD, {"i": {"cubeId": t.cube, "content": ["A was here"]}}),
+        expected_code="FORBIDDEN",
+    ),
+    Probe(
+        "addMemories",
+        "messages into B's cube",
+        lambda t: (ADD, {"i": {"cubeId": t.cube, "messages": [{"role": "user", "content": "A was here"}]}}),
+        expected_code="FORBIDDEN",
+    ),
+    Probe(
+        "addMemories",
+        "a document into B's cube",
+        lambda t: (ADD, {"i": {"cubeId": t.cube, "docPath": "notes.md"}}),
+        expected_code="FORBIDDEN",
+    ),
+    Probe(
+        "updateMemory",
+        "B's cube and memory",
+        lambda t: (UPDATE, {"i": {"cubeId": t.cube, "id": t.memory, "memory": "A was here", "tags": ["a"]}}),
+        expected_code="FORBIDDEN",
+    ),
+    Probe(
+        "updateMemory",
+        "B's memory in A's cube",
+        lambda t: (UPDATE, {"i": {"cubeId": t.own_cube, "id": t.memory, "memory": "A was here"}}),
+        expected_code="NOT_FOUND",
+    ),
+    Probe(
+        "deleteMemory",
+        "B's cube and memory",
+        lambda t: (DELETE, {"c": t.cube, "i": t.memory}),
+        expected_code="FORBIDDEN",
+    ),
+    Probe(
+        "deleteMemory",
+        "B's memory in A's cube",
+        lambda t: (DELETE, {"c": t.own_cube, "i": t.memory}),
+        expected_code="NOT_FOUND",
+    ),
+    Probe(
+        "chat",
+        "B's secret as the query, B's session",
+        lambda t: (CHAT, {"q": SECRET_QUERY, "s": B_SESSION}),
+        Expect.NO_LEAK,
+        control="Alice",
+    ),
     Probe("dumpCube", "B's cube", lambda t: (DUMP, {"c": t.cube, "d": "stolen-dump"}), expected_code="FORBIDDEN"),
     Probe("importCube", "into B's cube id", lambda t: (IMPORT, {"p": A_DUMP, "c": t.cube}), Expect.CLAIM),
     Probe("importCube", "a directory holding B's memory id", oracle_directory, Expect.ID_ORACLE),
@@ -228,6 +309,7 @@ PROBES = [
     # Last: it empties A's own cubes.
     Probe("deleteAllMemories", "every cube A may write", lambda t: (DELETE_ALL, {"c": None}), Expect.NO_LEAK),
 ]
+
 
 @dataclass
 class Tenants:
@@ -274,10 +356,27 @@ def tenants(security_env: SecurityEnv) -> Tenants:
 
     b_cube = env.cube(b, f"bravo vault {SECRET}")
     b_memories = env.add(b, b_cube, *B_TEXTS)
-    env.api.ok(b.key, UPDATE, i={"cubeId": b_cube, "id": b_memories[0], "memory": f"The {SECRET} vault code is 4-4-2",
-                                 "tags": [SECRET], "key": SECRET, "extra": {"marker": SECRET}})
-    messages = [{"role": "user", "content": f"My {SECRET} passport number is X123", "messageId": f"m-{SECRET}",
-                 "chatTime": "2 May 2024"}, {"role": "assistant", "content": f"Noted the {SECRET} passport"}]
+    env.api.ok(
+        b.key,
+        UPDATE,
+        i={
+            "cubeId": b_cube,
+            "id": b_memories[0],
+            "memory": f"The {SECRET} vault code is 4-4-2",
+            "tags": [SECRET],
+            "key": SECRET,
+            "extra": {"marker": SECRET},
+        },
+    )
+    messages = [
+        {
+            "role": "user",
+            "content": f"My {SECRET} passport number is X123",
+            "messageId": f"m-{SECRET}",
+            "chatTime": "2 May 2024",
+        },
+        {"role": "assistant", "content": f"Noted the {SECRET} passport"},
+    ]
     added = env.api.ok(b.key, ADD, i={"cubeId": b_cube, "messages": messages, "sessionId": B_SESSION})
     document = f"bravo-{SECRET}.md"
     (env.roots.documents / document).write_text(f"# Bravo\n\nThe {SECRET} safe is behind the painting.\n")
@@ -348,8 +447,14 @@ def test_b_is_invisible_and_untouched(
     assert SECRET not in prompts, "B's memories or chat turns reached A's chat prompt"
     if probe.control is not None:
         assert probe.control in json.dumps(body_b) + prompts, "the operation found none of A's own memories"
-    placeholders = {victim.cube: "<CUBE>", ghost.cube: "<CUBE>", victim.memory: "<MEMORY>",
-                    ghost.memory: "<MEMORY>", victim.user: "<USER>", ghost.user: "<USER>"}
+    placeholders = {
+        victim.cube: "<CUBE>",
+        ghost.cube: "<CUBE>",
+        victim.memory: "<MEMORY>",
+        ghost.memory: "<MEMORY>",
+        victim.user: "<USER>",
+        ghost.user: "<USER>",
+    }
     seen_b, seen_g = normalise(body_b, placeholders), normalise(body_g, placeholders)
     if probe.expected_code is not None:
         assert codes(body_b) == [probe.expected_code], body_b

@@ -56,15 +56,17 @@ class Strategies(dict[str, st.SearchStrategy[Any]]):
 @pytest.fixture(scope="module")
 def strategies(target: FuzzTarget) -> Strategies:
     """The strategies, built once per module (building one parses the SDL)."""
-    return Strategies({
-        "queries": generated_operations(target, "query"),
-        "mutations": generated_operations(target, "mutation"),
-        "negative": st.one_of(
-            generated_operations(target, "query", Mode.NEGATIVE),
-            generated_operations(target, "mutation", Mode.NEGATIVE),
-        ),
-        "variables": variable_operations(target),
-    })
+    return Strategies(
+        {
+            "queries": generated_operations(target, "query"),
+            "mutations": generated_operations(target, "mutation"),
+            "negative": st.one_of(
+                generated_operations(target, "query", Mode.NEGATIVE),
+                generated_operations(target, "mutation", Mode.NEGATIVE),
+            ),
+            "variables": variable_operations(target),
+        }
+    )
 
 
 def assert_contract(env: SecurityEnv, target: FuzzTarget, query: str, variables: dict[str, Any] | None = None) -> None:
@@ -150,4 +152,7 @@ def test_the_fuzz_user_wrote_only_into_its_own_cubes(security_env: SecurityEnv, 
         "MATCH (u:User {id: $user}) WHERE u.is_active RETURN count(u) AS n", user=target.caller.user_id
     )
     assert active == 1
-    assert security_env.api.ok(target.caller.key, "{ me { user { userId } } }")["me"]["user"]["userId"] == target.caller.user_id  # noqa: E501
+    assert (
+        security_env.api.ok(target.caller.key, "{ me { user { userId } } }")["me"]["user"]["userId"]
+        == target.caller.user_id
+    )  # noqa: E501

@@ -99,8 +99,11 @@ def updated(ctx: Context, fields: dict[str, Any], pick: Pick) -> tuple[dict[str,
 
 def extra_key(ctx: Context, value: str) -> tuple[dict[str, Any], object]:
     marker = uuid.uuid4().hex
-    return updated(ctx, {"extra": {value: marker}},
-                   lambda m: next((k for k, v in m["metadata"]["extra"].items() if v == marker), None))
+    return updated(
+        ctx,
+        {"extra": {value: marker}},
+        lambda m: next((k for k, v in m["metadata"]["extra"].items() if v == marker), None),
+    )
 
 
 def searched(ctx: Context, value: str) -> tuple[dict[str, Any], object]:
@@ -137,26 +140,59 @@ def user_named(ctx: Context, value: str) -> tuple[dict[str, Any], object]:
 
 INPUTS: list[tuple[str, int | None, bool, Send]] = [
     ("addMemories content", 32_000, True, lambda c, v: added(c, {"content": [v]}, lambda m: m["memory"])),
-    ("message content", 32_000, True,
-     lambda c, v: added(c, message(content=v), lambda m: m["metadata"]["sources"][0]["content"])),
-    ("message name", 256, True,
-     lambda c, v: added(c, message(name=v, content="hi"), lambda m: str(m["memory"]).removesuffix(": hi"))),
-    ("message chatTime", 256, True,
-     lambda c, v: added(c, message(chatTime=v), lambda m: m["metadata"]["sources"][0]["chatTime"])),
-    ("message messageId", 256, True,
-     lambda c, v: added(c, message(messageId=v), lambda m: m["metadata"]["sources"][0]["messageId"])),
-    ("sessionId", 128, False,
-     lambda c, v: added(c, {"content": [f"session {uuid.uuid4().hex}"], "sessionId": v},
-                        lambda m: m["metadata"]["sessionId"])),
+    (
+        "message content",
+        32_000,
+        True,
+        lambda c, v: added(c, message(content=v), lambda m: m["metadata"]["sources"][0]["content"]),
+    ),
+    (
+        "message name",
+        256,
+        True,
+        lambda c, v: added(c, message(name=v, content="hi"), lambda m: str(m["memory"]).removesuffix(": hi")),
+    ),
+    (
+        "message chatTime",
+        256,
+        True,
+        lambda c, v: added(c, message(chatTime=v), lambda m: m["metadata"]["sources"][0]["chatTime"]),
+    ),
+    (
+        "message messageId",
+        256,
+        True,
+        lambda c, v: added(c, message(messageId=v), lambda m: m["metadata"]["sources"][0]["messageId"]),
+    ),
+    (
+        "sessionId",
+        128,
+        False,
+        lambda c, v: added(
+            c, {"content": [f"session {uuid.uuid4().hex}"], "sessionId": v}, lambda m: m["metadata"]["sessionId"]
+        ),
+    ),
     ("updateMemory memory", 32_000, True, lambda c, v: updated(c, {"memory": v}, lambda m: m["memory"])),
-    ("updateMemory tags", None, False,
-     lambda c, v: updated(c, {"tags": [v, "plain"]}, lambda m: m["metadata"]["tags"][0])),
+    (
+        "updateMemory tags",
+        None,
+        False,
+        lambda c, v: updated(c, {"tags": [v, "plain"]}, lambda m: m["metadata"]["tags"][0]),
+    ),
     ("updateMemory key", None, False, lambda c, v: updated(c, {"key": v}, lambda m: m["metadata"]["key"])),
     ("updateMemory type", None, False, lambda c, v: updated(c, {"type": v}, lambda m: m["metadata"]["type"])),
-    ("updateMemory background", None, False,
-     lambda c, v: updated(c, {"background": v}, lambda m: m["metadata"]["background"])),
-    ("updateMemory extra value", None, False,
-     lambda c, v: updated(c, {"extra": {"note": v}}, lambda m: m["metadata"]["extra"]["note"])),
+    (
+        "updateMemory background",
+        None,
+        False,
+        lambda c, v: updated(c, {"background": v}, lambda m: m["metadata"]["background"]),
+    ),
+    (
+        "updateMemory extra value",
+        None,
+        False,
+        lambda c, v: updated(c, {"extra": {"note": v}}, lambda m: m["metadata"]["extra"]["note"]),
+    ),
     ("updateMemory extra key", None, False, lambda c, v: extra_key(c, v)),
     ("search query", 4_000, True, searched),
     ("chat query", 4_000, True, chatted),
@@ -179,13 +215,18 @@ def sentinel_state(env: SecurityEnv, user: str, cube: str) -> dict[str, Any]:
         "WITH u, c, m, v ORDER BY m.id "
         "RETURN u.name AS user, c.name AS cube, collect([m.id, m.memory, m.version, v.memory]) AS memories, "
         "COUNT { (c)-[:SHARED_WITH]->() } AS shares",
-        u=user, c=cube,
+        u=user,
+        c=cube,
     )
     schema = env.runtime.store.run_statement("SHOW CONSTRAINTS YIELD name RETURN collect(name) AS names")
     indexes = env.runtime.store.run_statement("SHOW INDEXES YIELD name RETURN collect(name) AS names")
     state = dict(rows[0]) if rows else {}
-    return {**state, "constraints": sorted(schema[0]["names"]), "indexes": sorted(indexes[0]["names"]),
-            "hacked": env.count("MATCH (n:MemCube {id: $c}) WHERE n.hacked IS NOT NULL RETURN count(n) AS n", c=cube)}
+    return {
+        **state,
+        "constraints": sorted(schema[0]["names"]),
+        "indexes": sorted(indexes[0]["names"]),
+        "hacked": env.count("MATCH (n:MemCube {id: $c}) WHERE n.hacked IS NOT NULL RETURN count(n) AS n", c=cube),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -196,8 +237,11 @@ def sentinel(security_env: SecurityEnv) -> Iterator[Sentinel]:
     friend = env.caller("friend")
     cube = env.cube(owner, "sentinel")
     ids = env.add(owner, cube, "The sentinel guards the north gate", "The sentinel sleeps at noon")
-    env.api.ok(owner.key, UPDATE.replace(MEMORY_FIELDS, "memory"), i={"cubeId": cube, "id": ids[0],
-                                                                         "memory": "The sentinel guards both gates"})
+    env.api.ok(
+        owner.key,
+        UPDATE.replace(MEMORY_FIELDS, "memory"),
+        i={"cubeId": cube, "id": ids[0], "memory": "The sentinel guards both gates"},
+    )
     env.api.ok(owner.key, "mutation($c: ID!, $u: ID!) { shareCube(cubeId: $c, userId: $u) }", c=cube, u=friend.user_id)
     state = sentinel_state(env, owner.user_id, cube)
     assert len(state["memories"]) == 2 and state["shares"] == 1

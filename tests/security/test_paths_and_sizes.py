@@ -103,8 +103,7 @@ def test_doc_path_cannot_leave_the_document_roots(setup: Setup) -> None:
     assert not wrong, "\n".join(f"{path!r}: {body}" for path, body in wrong.items())[:3000]
     assert memories_in(env, setup.cube) == before
     assert env.count("MATCH (m:Memory) WHERE m.memory CONTAINS $s RETURN count(m) AS n", s=setup.marker) == 0
-    assert env.count("MATCH (d:Document) WHERE d.path STARTS WITH $p RETURN count(d) AS n",
-                     p=str(roots.outside)) == 0
+    assert env.count("MATCH (d:Document) WHERE d.path STARTS WITH $p RETURN count(d) AS n", p=str(roots.outside)) == 0
 
 
 def test_dumps_cannot_leave_the_transfer_roots(setup: Setup) -> None:
@@ -176,8 +175,10 @@ def test_a_request_body_over_the_cap_is_413_and_writes_nothing(setup: Setup) -> 
             yield b"c" * 65_536
 
     streamed = env.api.client.post(
-        "/graphql", content=chunks(), headers={"Authorization": f"Bearer {setup.caller.key}",
-                                               "Content-Type": "application/json"})
+        "/graphql",
+        content=chunks(),
+        headers={"Authorization": f"Bearer {setup.caller.key}", "Content-Type": "application/json"},
+    )
     assert streamed.status_code == 413
 
     messages = [{"role": "user", "content": f"message {i}"} for i in range(100_000)]

@@ -81,8 +81,9 @@ def tenants(
 
 def post(client: httpx.Client, key: str, query: str, **variables: Any) -> tuple[float, dict[str, Any]]:
     began = time.monotonic()
-    response = client.post("/graphql", json={"query": query, "variables": variables},
-                           headers={"Authorization": f"Bearer {key}"})
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers={"Authorization": f"Bearer {key}"}
+    )
     seconds = time.monotonic() - began
     assert response.status_code == 200, response.text[:300]
     body: dict[str, Any] = response.json()

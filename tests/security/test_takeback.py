@@ -290,7 +290,8 @@ def test_a_deleted_user_leaves_nothing_behind(
     root.reset_api_key(carol)
     runtime.store.run_statement(
         "MATCH (u:User {id: $u}) CREATE (u)-[:HAS_TURN]->(:ChatTurn {id: $t, user_id: $u, content: 'hi'})",
-        u=carol, t=uid("turn"),
+        u=carol,
+        t=uid("turn"),
     )
     with pytest.raises(AccessDenied):
         as_user(people["admin"]).delete_user(carol)
@@ -301,7 +302,8 @@ def test_a_deleted_user_leaves_nothing_behind(
         "OPTIONAL MATCH (u:User {id: $u}) WITH count(u) AS users "
         "OPTIONAL MATCH (t:ChatTurn {user_id: $u}) WITH users, count(t) AS turns "
         "OPTIONAL MATCH (n) WHERE n.cube_id IN $cubes RETURN users, turns, count(n) AS nodes",
-        u=carol, cubes=cubes,
+        u=carol,
+        cubes=cubes,
     )
     assert leftovers[0].data() == {"users": 0, "turns": 0, "nodes": 0}
     assert cubes[0] not in {c["cube_id"] for c in bob.get_user_info()["accessible_cubes"]}

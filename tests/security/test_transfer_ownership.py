@@ -33,8 +33,11 @@ CUBE_OWNER = "MATCH (u:User)-[:OWNS]->(c:MemCube {id: $c}) RETURN u.id AS owner"
 def memos_directory(directory: Path, *texts: str) -> Path:
     """A general_text cube directory as MemOS writes it: no record of who wrote it."""
     directory.mkdir(parents=True)
-    config = {"model_schema": "memos.configs.mem_cube.GeneralMemCubeConfig", "cube_id": "from-memos",
-              "text_mem": {"backend": "general_text", "config": {}}}
+    config = {
+        "model_schema": "memos.configs.mem_cube.GeneralMemCubeConfig",
+        "cube_id": "from-memos",
+        "text_mem": {"backend": "general_text", "config": {}},
+    }
     (directory / "config.json").write_text(json.dumps(config), encoding="utf-8")
     entries = [{"id": str(uuid.uuid4()), "vector": None, "payload": {"memory": text}} for text in texts]
     (directory / "textual_memory.json").write_text(json.dumps(entries), encoding="utf-8")
@@ -167,7 +170,9 @@ def crash_an_import(
 def marker(env: SecurityEnv, cube_id: str) -> dict[str, Any]:
     rows = env.runtime.store.run_statement(
         "MATCH (c:MemCube {id: $c}) RETURN c.import_id AS id, c.import_started_at AS started, "
-        "c.import_lease_until AS lease", c=cube_id)
+        "c.import_lease_until AS lease",
+        c=cube_id,
+    )
     return dict(rows[0])
 
 
@@ -198,7 +203,8 @@ def test_an_import_holding_its_lease_is_not_taken_over_and_an_expired_one_is_cle
     assert held["id"] and held["lease"] > held["started"]  # the lease the crashed import still holds
 
     env.runtime.store.run_statement(
-        "MATCH (c:MemCube {id: $c}) SET c.import_lease_until = datetime() - duration('PT1S')", c=cube_id)
+        "MATCH (c:MemCube {id: $c}) SET c.import_lease_until = datetime() - duration('PT1S')", c=cube_id
+    )
     done = env.api.ok(a.key, IMPORT, p=f"{a.user_id}/second", c=cube_id)["importCube"]
     assert (done["cubeId"], done["memories"], done["newIds"]) == (cube_id, 1, False)
     assert leftover() == 0

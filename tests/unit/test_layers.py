@@ -20,8 +20,14 @@ FORBIDDEN = {
     "memos_graph.cube_format": ("memos_graph.graph", "memos_graph.services", *DOORS),
     "memos_graph.graph": ("memos_graph.services", "memos_graph.cube_format", *DOORS),
     "memos_graph.domain": (
-        "memos_graph.graph", "memos_graph.services", "memos_graph.cube_format", "memos_graph.embeddings",
-        "memos_graph.llm", "neo4j", "neomodel", *DOORS,
+        "memos_graph.graph",
+        "memos_graph.services",
+        "memos_graph.cube_format",
+        "memos_graph.embeddings",
+        "memos_graph.llm",
+        "neo4j",
+        "neomodel",
+        *DOORS,
     ),
 }
 # Imports that cross a line on purpose, each with its reason.

@@ -35,8 +35,9 @@ from bench.locomo_run import Conversation, figures
 
 def rows(*r10: float, category: int = 4) -> list[Row]:
     """Rows whose every metric is the given R@10 (Hit@k: whether it is above zero)."""
-    return [(category, {**{f"R@{k}": value for k in KS}, **{f"Hit@{k}": float(value > 0) for k in KS}})
-            for value in r10]
+    return [
+        (category, {**{f"R@{k}": value for k in KS}, **{f"Hit@{k}": float(value > 0) for k in KS}}) for value in r10
+    ]
 
 
 # -- grid -------------------------------------------------------------------------------------------
@@ -45,7 +46,9 @@ def rows(*r10: float, category: int = 4) -> list[Row]:
 def test_grid_puts_defaults_first_and_strips_names(tmp_path: Path) -> None:
     grid = parse_grid('[{"name": "no-expansion", "expand_top": 0}, {"rrf_k": 30}]')
     assert [(s.name, dict(s.overrides)) for s in grid] == [
-        (DEFAULTS_NAME, {}), ("no-expansion", {"expand_top": 0}), ("rrf_k=30", {"rrf_k": 30})
+        (DEFAULTS_NAME, {}),
+        ("no-expansion", {"expand_top": 0}),
+        ("rrf_k=30", {"rrf_k": 30}),
     ]
     path = tmp_path / "grid.json"
     path.write_text(json.dumps([{}, {"name": "x", "expand_top": 5}]))
@@ -54,24 +57,29 @@ def test_grid_puts_defaults_first_and_strips_names(tmp_path: Path) -> None:
 
 
 def test_grid_entries_with_ingest_overrides_share_an_ingest_key() -> None:
-    grid = parse_grid('[{}, {"ingest": {"context_messages": 1}}, {"name": "c", "ingest": {"context_messages": 1},'
-                      ' "fusion": "convex"}]')
+    grid = parse_grid(
+        '[{}, {"ingest": {"context_messages": 1}}, {"name": "c", "ingest": {"context_messages": 1},'
+        ' "fusion": "convex"}]'
+    )
     assert [s.name for s in grid] == [DEFAULTS_NAME, "ingest.context_messages=1", "c"]
     assert grid[1].ingest_key() == grid[2].ingest_key() != grid[0].ingest_key()
     assert dict(grid[2].overrides) == {"fusion": "convex"}
 
 
-@pytest.mark.parametrize("grid", [
-    '[{"expnd_top": 0}]',  # not a SearchSettings key
-    '[{"expand_top": -1}]',  # invalid value
-    '[{"fulltext_analyzer": "standard"}]',  # needs an index rebuild
-    '[{"name": "a", "expand_top": 1}, {"name": "a", "expand_top": 2}]',  # repeated name
-    '[{}, {"name": "defaults", "rrf_k": 10}]',  # collides with the defaults' name
-    '{"expand_top": 0}',  # not a list
-    '[{"ingest": {"context_messages": -1}}]',  # invalid ingest value
-    '[{"ingest": {"contxt": 1}}]',  # not an IngestSettings key
-    '[{"ingest": 1}]',  # not an object
-])
+@pytest.mark.parametrize(
+    "grid",
+    [
+        '[{"expnd_top": 0}]',  # not a SearchSettings key
+        '[{"expand_top": -1}]',  # invalid value
+        '[{"fulltext_analyzer": "standard"}]',  # needs an index rebuild
+        '[{"name": "a", "expand_top": 1}, {"name": "a", "expand_top": 2}]',  # repeated name
+        '[{}, {"name": "defaults", "rrf_k": 10}]',  # collides with the defaults' name
+        '{"expand_top": 0}',  # not a list
+        '[{"ingest": {"context_messages": -1}}]',  # invalid ingest value
+        '[{"ingest": {"contxt": 1}}]',  # not an IngestSettings key
+        '[{"ingest": 1}]',  # not an object
+    ],
+)
 def test_bad_grids_are_refused(grid: str) -> None:
     with pytest.raises(ValueError):
         parse_grid(grid)
@@ -194,15 +202,24 @@ def test_figures_and_report_from_synthetic_conversations() -> None:
     assert payload["cv"]["held_out"]["overall"]["R@10"] == pytest.approx((0.5 + 0.1) / 2)
     assert payload["ranked_differently_from_defaults"] == {"defaults": 0, "x": 2}
     assert payload["ingest"]["turns_per_s"] == 50.0
-    payload.update({"started": "now", "machine": "m", "data": "d.json", "top_k": 20,
-                    "neo4j": {"bolt_port": 7693}, "grid": [{"name": s.name, "overrides": dict(s.overrides)}
-                                                           for s in grid]})
+    payload.update(
+        {
+            "started": "now",
+            "machine": "m",
+            "data": "d.json",
+            "top_k": 20,
+            "neo4j": {"bolt_port": 7693},
+            "grid": [{"name": s.name, "overrides": dict(s.overrides)} for s in grid],
+        }
+    )
     assert payload["row_columns"] == ["category", *(f"R@{k}" for k in KS), *(f"Hit@{k}" for k in KS)]
     assert payload["rows"]["x"]["c2"][0] == [1, 0.1, 0.1, 0.1, 0.1, 1.0, 1.0, 1.0, 1.0]
     assert payload["latency_ms"]["x"]["c1"] == [50.0, 70.0]
     assert json.loads(to_json(payload)) == json.loads(json.dumps(payload))
     text = markdown(payload, "locomo-cv")
     assert CV_LABEL in text and "| c2 | x |" in text and "Not run (`--tenant-check`)" in text
-    single = {**figures(convs[:1], grid, None), **{k: payload[k] for k in ("started", "machine", "data", "top_k",
-                                                                          "neo4j", "grid")}}
+    single = {
+        **figures(convs[:1], grid, None),
+        **{k: payload[k] for k in ("started", "machine", "data", "top_k", "neo4j", "grid")},
+    }
     assert "cv" not in single and "it needs at least two conversations" in markdown(single, "one")

@@ -10,7 +10,11 @@ from bench.bench_locomo import normalise_turn_id, parse_evidence, ranked_turns, 
 def test_malformed_evidence_is_parsed_and_unknown_turns_dropped() -> None:
     known = {"D8:6", "D9:17", "D11:26", "D30:5", "D1:3"}
     assert parse_evidence(["D8:6; D9:17", "D:11:26", "D30:05", "D99:1", "D1:3", "D1:3"], known) == [
-        "D8:6", "D9:17", "D11:26", "D30:5", "D1:3"
+        "D8:6",
+        "D9:17",
+        "D11:26",
+        "D30:5",
+        "D1:3",
     ]
     assert normalise_turn_id("no turn here") is None
 

@@ -43,9 +43,10 @@ def test_short_work_reports_nothing() -> None:
 
 
 def test_without_a_renderer_the_log_gets_a_line_per_tenth(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="memos_graph.services.progress"), progress(
-        "re-embedding", 1_000, "memory"
-    ) as advance:
+    with (
+        caplog.at_level(logging.INFO, logger="memos_graph.services.progress"),
+        progress("re-embedding", 1_000, "memory") as advance,
+    ):
         for _ in range(20):
             advance(50)
     lines = [record.getMessage() for record in caplog.records]

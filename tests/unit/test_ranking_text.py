@@ -66,7 +66,9 @@ def test_scores_rank_like_an_independent_bm25_implementation() -> None:
     ours = bm25.score_corpus(query_terms(query), [analyze(text) for text in texts], 1.2, 0.75)
     # bm25s with Lucene's method and our tokens as its vocabulary: the same formula, written by others.
     retriever = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
-    retriever.index(bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False),
-                    show_progress=False)
+    retriever.index(
+        bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False),
+        show_progress=False,
+    )
     theirs = retriever.get_scores(query_terms(query))
     assert list(np.argsort(-np.array(ours), kind="stable")[:3]) == list(np.argsort(-theirs, kind="stable")[:3])

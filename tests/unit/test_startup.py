@@ -23,4 +23,3 @@ def test_import_sets_no_environment_variable_and_litellm_imports_offline() -> No
     env = {name: value for name, value in os.environ.items() if name != "LITELLM_LOCAL_MODEL_COST_MAP"}
     result = subprocess.run([sys.executable, "-c", CHECK], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-
