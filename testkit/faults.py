@@ -44,7 +44,7 @@ from memos_graph.deadlines import IN_DOUBT
 from memos_graph.errors import MemosError
 from testkit.servers import free_port
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 NEO4J_SCRIPT = REPO / "scripts" / "neo4j.sh"
 SHARED_BOLT_PORT = 7687
 FAULTS_BOLT_PORT = int(os.environ.get("MEMOS_FAULTS_BOLT_PORT", "7690"))

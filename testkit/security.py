@@ -48,7 +48,7 @@ class Response(Protocol):
     def json(self) -> Any: ...
 
 
-SDL_PATH = Path(__file__).resolve().parents[2] / "graphql_schema" / "schema.graphql"
+SDL_PATH = Path(__file__).resolve().parents[1] / "graphql_schema" / "schema.graphql"
 
 # extensions.code values a client may see; INTERNAL_SERVER_ERROR (a masked exception) is a bug by definition,
 # and UNAVAILABLE means Neo4j failed under the fuzz, which is worth a look too.
