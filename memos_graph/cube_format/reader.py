@@ -79,6 +79,7 @@ class TextualMemoryFile:
         if size > max_bytes:
             raise CubeFormatError(f"{path.name} has {size} bytes; the limit is {max_bytes}")
         self.path = path
+        self.last_digest = b""  # the hash of what the last finished entries() pass read
 
     def shape(self, backend: str | None) -> FileShape:
         """The form (the one config.json announced, or the file's own when `backend` is None), tree_text's
@@ -102,8 +103,6 @@ class TextualMemoryFile:
             except ijson.JSONError as exc:
                 raise _syntax_error(exc) from None
             self.last_digest = reader.digest()
-
-    last_digest: bytes = b""
 
 
 def read_config(directory: Path) -> CubeSource | None:
