@@ -48,6 +48,7 @@ from neo4j import GraphDatabase
 
 from bench.corpus import ACTIONS, PLACES, SUBJECTS, sentences
 from memos_graph.config import MOSConfig, Neo4jSettings
+from testkit.security import aliased_search
 from testkit.servers import memory_mb, serve
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -569,16 +570,6 @@ def write_results(payload: dict[str, Any]) -> None:
 # -- a hostile tenant next to a quiet one --------------------------------------------------------------------
 
 VICTIM_QUERY = "{ me { user { userId } } }"
-
-
-def aliased_search(aliases: int) -> str:
-    """One request of `aliases` search fields over the same cubes (issue 11: one request can stall everyone)."""
-    fields = " ".join(
-        f'a{n}: search(query: "What did the hostile tenant note {n}?", cubeIds: $cubes, topK: $k) '
-        "{ textMem { cubeId memories { memoryId } } }"
-        for n in range(aliases)
-    )
-    return f"query($cubes: [ID!], $k: Int) {{ {fields} }}"
 
 
 @dataclass

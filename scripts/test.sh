@@ -3,7 +3,7 @@
 # Extra arguments go to pytest.
 set -euo pipefail
 # The tests get a Neo4j of their own (port 7697, its own cache directory), never the one run.sh serves from;
-# the suite marks an empty database as its own and refuses any other that holds data (tests/conftest.py).
+# the suite marks an empty database as its own and refuses any other that holds data (testkit/fixtures.py).
 if [ -z "${NEO4J_URI:-}" ]; then
   export NEO4J_BOLT_PORT="${MEMOS_TEST_BOLT_PORT:-7697}" NEO4J_HTTP_PORT="${MEMOS_TEST_HTTP_PORT:-7484}"
 fi

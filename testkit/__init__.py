@@ -4,6 +4,8 @@
 - fake_llm.py: the OpenAI-compatible server the tests and benchmarks start on 127.0.0.1 (the only test
   double: it stands in for paid LLM and embedding APIs, behind the real litellm call);
 - faults.py: Neo4j instances to stop and freeze, callers that keep adding, the audit of what landed;
-- security.py: callers, the GraphQL client, the fuzz strategies and the oracle that judges a response;
-- keys.py: the session's own ROOT key.
+- security.py: callers, the GraphQL client, the fuzz strategies and the oracle that judges a response, the
+  many-aliased search a hostile tenant sends;
+- keys.py: the session's own ROOT key;
+- fixtures.py: the pytest fixtures of tests/ and bench/tests/ (a plugin, loaded by pyproject's addopts).
 """

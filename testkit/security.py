@@ -546,3 +546,13 @@ def seed_target(api: Api, caller: Caller, texts: Sequence[str]) -> FuzzTarget:
         i={"cubeId": cube, "id": ids[0], "memory": f"{texts[0]} (edited)"},
     )
     return FuzzTarget(caller, [cube], list(ids))
+
+
+def aliased_search(aliases: int) -> str:
+    """One request of `aliases` search fields over the same cubes (issue 11: one request can stall everyone)."""
+    fields = " ".join(
+        f'a{n}: search(query: "What did the hostile tenant note {n}?", cubeIds: $cubes, topK: $k) '
+        "{ textMem { cubeId memories { memoryId } } }"
+        for n in range(aliases)
+    )
+    return f"query($cubes: [ID!], $k: Int) {{ {fields} }}"

@@ -19,8 +19,8 @@ from memos_graph.config import Neo4jSettings
 from memos_graph.deadlines import CallDeadline, deadline_scope
 from memos_graph.errors import BackendUnavailable, InvalidInput
 from memos_graph.services.runtime import Runtime
+from testkit.fixtures import count_nodes
 from testkit.keys import ROOT_KEY
-from tests.conftest import count_nodes
 from tests.graphql.conftest import caller_of
 
 pytestmark = pytest.mark.neo4j

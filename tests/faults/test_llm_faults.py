@@ -23,7 +23,7 @@ from memos_graph.services.bundle import Services
 from memos_graph.services.identity import new_api_key
 from memos_graph.services.runtime import Runtime
 from testkit.fake_llm import FakeOpenAI
-from tests.conftest import count_nodes
+from testkit.fixtures import count_nodes
 
 pytestmark = pytest.mark.neo4j
 

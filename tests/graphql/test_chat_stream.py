@@ -26,7 +26,7 @@ from graphql_schema.app import create_app
 from memos_graph.config import LLMSettings
 from memos_graph.services.runtime import Runtime
 from testkit.fake_llm import FakeOpenAI, stream_pieces
-from tests.conftest import count_nodes
+from testkit.fixtures import count_nodes
 from tests.graphql.conftest import Gql
 
 pytestmark = pytest.mark.neo4j

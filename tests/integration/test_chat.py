@@ -13,7 +13,7 @@ from memos_graph.config import LLMSettings
 from memos_graph.llm.prompts import MEMORIES_CLOSE, MEMORIES_OPEN
 from memos_graph.services.runtime import Runtime
 from testkit.fake_llm import FakeOpenAI
-from tests.conftest import count_nodes
+from testkit.fixtures import count_nodes
 
 pytestmark = pytest.mark.neo4j
 

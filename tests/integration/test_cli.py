@@ -24,9 +24,9 @@ from memos_graph.cli import ExitCode
 from memos_graph.config import Neo4jSettings
 from memos_graph.services.runtime import Runtime
 from testkit.fake_llm import FakeOpenAI
+from testkit.fixtures import count_nodes
 from testkit.keys import ROOT_KEY
 from testkit.servers import free_port
-from tests.conftest import count_nodes
 
 pytestmark = pytest.mark.neo4j
 
@@ -115,7 +115,7 @@ def test_users_cubes_and_sharing(cli: Cli, root: MOS, as_user: Callable[[str], M
 def test_taking_access_back_and_the_root_key(
     cli: Cli, root: MOS, keyed_runtime: Runtime, uid: Callable[[str], str]
 ) -> None:
-    from tests.conftest import apply_root_key
+    from testkit.fixtures import apply_root_key
 
     alice, bob, cube = uid("alice"), uid("bob"), uid("cube")
     root.create_user(alice)

@@ -16,7 +16,7 @@ from memos_graph import MOS
 from memos_graph.domain import TextualMemoryItem, TextualMemoryMetadata
 from memos_graph.errors import Conflict
 from memos_graph.services.runtime import Runtime
-from tests.conftest import count_nodes
+from testkit.fixtures import count_nodes
 
 pytestmark = pytest.mark.neo4j
 WRITERS = 20

@@ -19,7 +19,7 @@ from memos_graph.errors import InvalidInput
 from memos_graph.graph.transfer import CubeTransferRepository
 from memos_graph.services.cube_import import ImportPlan, ImportSurvey
 from memos_graph.services.runtime import Runtime
-from tests.conftest import count_nodes
+from testkit.fixtures import count_nodes
 from tests.integration.test_cube_transfer import memos_config, transfer_mos, write_cube
 
 __all__ = ["transfer_mos"]  # the fixture, shared with the transfer tests

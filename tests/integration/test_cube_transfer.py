@@ -19,7 +19,7 @@ from memos_graph.embeddings import Embedder
 from memos_graph.errors import AccessDenied, BackendUnavailable, Conflict, CubeNotAccessible, InvalidInput
 from memos_graph.graph.transfer import CubeTransferRepository
 from memos_graph.services.runtime import Runtime
-from tests.conftest import count_nodes
+from testkit.fixtures import count_nodes
 
 pytestmark = pytest.mark.neo4j
 

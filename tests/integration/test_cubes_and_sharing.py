@@ -16,7 +16,7 @@ from memos_graph import (
     UserRole,
 )
 from memos_graph.services.runtime import Runtime
-from tests.conftest import count_nodes
+from testkit.fixtures import count_nodes
 
 pytestmark = pytest.mark.neo4j
 

@@ -11,7 +11,7 @@ import pytest
 from memos_graph import MOS, AccessDenied, InvalidInput, NotFound, UserRole
 from memos_graph.config import DocumentSettings
 from memos_graph.services.runtime import Runtime
-from tests.conftest import count_nodes
+from testkit.fixtures import count_nodes
 
 pytestmark = pytest.mark.neo4j
 

@@ -14,7 +14,7 @@ from memos_graph.config import IngestSettings, LLMSettings
 from memos_graph.services.extraction import parse_facts
 from memos_graph.services.runtime import Runtime
 from testkit.fake_llm import FakeOpenAI
-from tests.conftest import count_nodes
+from testkit.fixtures import count_nodes
 
 pytestmark = pytest.mark.neo4j
 

@@ -21,7 +21,7 @@ from memos_graph import (
 )
 from memos_graph.config import Neo4jSettings
 from memos_graph.services.runtime import Runtime
-from tests.conftest import count_nodes
+from testkit.fixtures import count_nodes
 
 pytestmark = pytest.mark.neo4j
 

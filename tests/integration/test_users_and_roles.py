@@ -8,7 +8,7 @@ import pytest
 
 from memos_graph import MOS, AccessDenied, Conflict, InvalidInput, Unauthenticated, UserRole
 from memos_graph.services.runtime import Runtime
-from tests.conftest import count_nodes
+from testkit.fixtures import count_nodes
 
 pytestmark = pytest.mark.neo4j
 

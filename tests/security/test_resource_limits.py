@@ -23,13 +23,12 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.bench_load import aliased_search
 from memos_graph.config import Neo4jSettings
 from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
 from testkit.faults import ServerProcess
 from testkit.keys import ROOT_KEY
-from testkit.security import Caller, create_caller, purge_user
+from testkit.security import Caller, aliased_search, create_caller, purge_user
 
 pytestmark = pytest.mark.neo4j
 

@@ -20,8 +20,8 @@ from memos_graph.errors import CubeNotAccessible
 from memos_graph.services.bundle import Services
 from memos_graph.services.identity import new_api_key
 from memos_graph.services.runtime import Runtime
+from testkit.fixtures import ForeignDatabase, apply_root_key, claim_test_database
 from testkit.keys import ROOT_KEY
-from tests.conftest import ForeignDatabase, apply_root_key, claim_test_database
 
 pytestmark = pytest.mark.neo4j
 

@@ -85,3 +85,40 @@ def test_the_rules_catch_a_crossing() -> None:
     assert _crosses("memos_graph.domain.memory", "neo4j")
     assert not _crosses("memos_graph.services.search", "memos_graph.graph.search")
     assert not _crosses("memos_graph.services.runtime", "memos_graph.graph.store")
+
+
+# The service imports none of the testing trees; the tests and the benchmarks share testkit/ and nothing else
+# (the benchmarks' own tests live in bench/tests/, with testkit's fixtures).
+TREE_FORBIDDEN = {
+    "memos_graph": ("tests", "bench", "testkit"),
+    "graphql_schema": ("tests", "bench", "testkit"),
+    "testkit": ("tests", "bench"),
+    "bench": ("tests",),
+    "tests": ("bench",),
+}
+
+
+def _tree_modules() -> list[tuple[str, Path]]:
+    return [
+        (".".join(path.relative_to(REPO).with_suffix("").parts), path)
+        for root in TREE_FORBIDDEN
+        for path in sorted((REPO / root).rglob("*.py"))
+    ]
+
+
+def _tree_crossings(module: str, imports: list[str]) -> list[str]:
+    forbidden = TREE_FORBIDDEN[module.split(".", 1)[0]]
+    return sorted({name for name in imports if any(name == f or name.startswith(f + ".") for f in forbidden)})
+
+
+@pytest.mark.parametrize(("module", "path"), _tree_modules(), ids=lambda value: str(value).rsplit("/", 1)[-1])
+def test_tests_and_benchmarks_import_each_other_only_through_testkit(module: str, path: Path) -> None:
+    crossing = _tree_crossings(module, list(_imports(path)))
+    assert not crossing, f"{module} imports {crossing}; shared testing code belongs in testkit/"
+
+
+def test_the_tree_rule_catches_a_crossing() -> None:
+    assert _tree_crossings("tests.unit.test_x", ["bench.bench_load", "testkit.servers"]) == ["bench.bench_load"]
+    assert _tree_crossings("bench.tests.test_y", ["tests.conftest"]) == ["tests.conftest"]
+    assert _tree_crossings("memos_graph.mos", ["testkit.keys"]) == ["testkit.keys"]
+    assert _tree_crossings("bench.bench_core", ["benchmark_tools"]) == []

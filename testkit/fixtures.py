@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Neo4j over Bolt, the real embedder, and per-test ids for isolation.
+"""The suite's fixtures, a pytest plugin (pyproject's addopts load it with `-p testkit.fixtures`) shared by
+tests/ and bench/tests/: a real Neo4j over Bolt, the real embedder, and per-test ids for isolation.
 
 Neo4j comes from NEO4J_URI (+ NEO4J_USER, NEO4J_PASSWORD) when set; otherwise from testcontainers where a
 Docker engine answers; otherwise from scripts/neo4j.sh (the project's own local server). If none of those
