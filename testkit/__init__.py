@@ -6,6 +6,6 @@
 - faults.py: Neo4j instances to stop and freeze, callers that keep adding, the audit of what landed;
 - security.py: callers, the GraphQL client, the fuzz strategies and the oracle that judges a response, the
   many-aliased search a hostile tenant sends;
-- keys.py: the session's own ROOT key;
+- keys.py: the session's own ROOT key; conversations.py: a chat for fine ingestion;
 - fixtures.py: the pytest fixtures of tests/ and bench/tests/ (a plugin, loaded by pyproject's addopts).
 """

@@ -22,6 +22,7 @@ from memos_graph.config import IngestSettings, LLMSettings
 from memos_graph.services.bundle import Services
 from memos_graph.services.identity import new_api_key
 from memos_graph.services.runtime import Runtime
+from testkit.conversations import SUPPORT_GROUP_CHAT
 from testkit.fake_llm import FakeOpenAI
 from testkit.fixtures import count_nodes
 
@@ -29,22 +30,7 @@ pytestmark = pytest.mark.neo4j
 
 TIMEOUT_S = 1.0
 RETRIES = 1
-CHAT = [
-    {
-        "role": "user",
-        "name": "Caroline",
-        "content": "I went to the LGBTQ support group yesterday.",
-        "chat_time": "8 May 2023",
-        "message_id": "D1:3",
-    },
-    {
-        "role": "assistant",
-        "name": "Melanie",
-        "content": "Nice! Are you still painting?",
-        "chat_time": "8 May 2023",
-        "message_id": "D1:4",
-    },
-]
+CHAT = SUPPORT_GROUP_CHAT[:2]
 GOOD_FACTS = json.dumps(
     {
         "facts": [

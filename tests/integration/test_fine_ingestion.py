@@ -13,34 +13,13 @@ from memos_graph import MOS, BackendUnavailable, InvalidInput, UserRole
 from memos_graph.config import IngestSettings, LLMSettings
 from memos_graph.services.extraction import parse_facts
 from memos_graph.services.runtime import Runtime
+from testkit.conversations import SUPPORT_GROUP_CHAT
 from testkit.fake_llm import FakeOpenAI
 from testkit.fixtures import count_nodes
 
 pytestmark = pytest.mark.neo4j
 
-CHAT = [
-    {
-        "role": "user",
-        "name": "Caroline",
-        "content": "I went to the LGBTQ support group yesterday.",
-        "chat_time": "8 May 2023",
-        "message_id": "D1:3",
-    },
-    {
-        "role": "assistant",
-        "name": "Melanie",
-        "content": "Nice! Are you still painting?",
-        "chat_time": "8 May 2023",
-        "message_id": "D1:4",
-    },
-    {
-        "role": "user",
-        "name": "Caroline",
-        "content": "Yes, sunsets mostly.",
-        "chat_time": "8 May 2023",
-        "message_id": "D1:5",
-    },
-]
+CHAT = SUPPORT_GROUP_CHAT
 
 
 def facts(*items: tuple[str, list[str]]) -> str:
