@@ -59,7 +59,7 @@ class Query:
     @strawberry.field(description="Active users (ROOT and ADMIN only).")
     async def users(self, info: Info) -> list[UserType]:
         ctx = info.context
-        users = await ctx.run(lambda: ctx.services.users.list_user_objects(ctx.caller))
+        users = await ctx.run(lambda: ctx.services.users.list_users(ctx.caller))
         return [UserType.of(user) for user in users]
 
     @strawberry.field(

@@ -19,7 +19,6 @@ from memos_graph.domain.results import MemoryResults, UserInfo
 from memos_graph.embeddings import Embedder
 from memos_graph.errors import InvalidInput
 from memos_graph.services.container import start_services
-from memos_graph.services.memories import SearchShape, grouped
 from memos_graph.services.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -42,9 +41,19 @@ def _deadline_s(mos: Any, name: str) -> float:
     return config.call_deadline_s(uses_llm=name in _LLM_CALLS)
 
 
+# MemOS's result of search and get_all: {"text_mem": [{"cube_id": ..., "memories": [...]}], "act_mem": [],
+# "para_mem": []}.
+SearchShape = dict[str, list[Any]]
+
+
 def search_shape(results: MemoryResults) -> SearchShape:
-    """MemOS's search result: textual memories grouped by cube, empty activation and parametric memories."""
-    return grouped([(group.cube_id, list(group.memories)) for group in results.cubes])
+    """MemOS's search result: textual memories grouped by cube, empty activation and parametric memories
+    (this server has neither backend)."""
+    return {
+        "text_mem": [{"cube_id": group.cube_id, "memories": list(group.memories)} for group in results.cubes],
+        "act_mem": [],
+        "para_mem": [],
+    }
 
 
 def user_list_shape(users: Sequence[User]) -> list[dict[str, Any]]:
@@ -290,7 +299,7 @@ class MOS:
         filter: MemoryFilter | dict[str, Any] | None = None,
     ) -> SearchShape:
         """Every memory (passing the filter, as in search) of a cube, or of every cube the user may read."""
-        return self.memories.get_all(self._actor(user_id), mem_cube_id, filter)
+        return search_shape(self.memories.get_all(self._actor(user_id), mem_cube_id, filter))
 
     def get_history(self, mem_cube_id: str, memory_id: str, user_id: str | None = None) -> list[TextualMemoryItem]:
         """Earlier versions of a memory, newest first (not in the seed; update keeps them)."""

@@ -13,7 +13,7 @@ from typing import Any
 import memos_graph
 from memos_graph.cli.session import Outcome, Session
 from memos_graph.errors import BackendUnavailable, ConfigurationError, FeatureNotAvailable
-from memos_graph.services.runtime import Runtime
+from memos_graph.services.container import apply_schema
 
 NEO4J_ACTIONS = ("start", "stop", "status")
 
@@ -59,14 +59,8 @@ def run_serve(args: argparse.Namespace, session: Session) -> Outcome:
 
 def run_schema(args: argparse.Namespace, session: Session) -> Outcome:
     """Create missing constraints and indexes and check the vector index against the embedder's dimension."""
-    # The vector index's dimension is the embedder's, which is only known once the model is loaded; a
-    # runtime (driver + embedder, no MOS, no user bootstrap) is the least that can apply the schema.
-    runtime = Runtime.start(session.config, apply_schema=True)
-    try:
-        dimension = runtime.embedder.dimension
-        model = runtime.embedder.model_name
-    finally:
-        runtime.close()
+    applied = apply_schema(session.config)
+    model, dimension = applied.embedding_model, applied.embedding_dim
     return Outcome(
         {"applied": True, "embedding_model": model, "embedding_dim": dimension},
         f"schema applied (vector index: {model}, dimension {dimension})",

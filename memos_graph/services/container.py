@@ -47,3 +47,23 @@ def start_services(
             running.close()
         raise
     return started
+
+
+@dataclass(frozen=True)
+class SchemaApplied:
+    """The vector index's model and dimension, as the schema now holds them."""
+
+    embedding_model: str
+    embedding_dim: int
+
+
+def apply_schema(config: MOSConfig) -> SchemaApplied:
+    """Create missing constraints and indexes and check the vector index against the embedder's dimension.
+
+    The dimension is the embedder's, known only once the model is loaded, so this connects and loads it; no
+    services are built and no user is bootstrapped (an operator's step before anything serves)."""
+    runtime = Runtime.start(config, apply_schema=True)
+    try:
+        return SchemaApplied(runtime.embedder.model_name, runtime.embedder.dimension)
+    finally:
+        runtime.close()

@@ -15,6 +15,7 @@ from memos_graph.deadlines import phase
 from memos_graph.domain import MemoryOrder, SourceReference, TextualMemoryItem, TextualMemoryMetadata, User
 from memos_graph.domain.filters import PageKey
 from memos_graph.domain.memory import SERVER_FIELDS
+from memos_graph.domain.results import CubeMemories, MemoryResults
 from memos_graph.errors import Conflict, InvalidInput
 from memos_graph.graph.memories import MemoryChange, MemoryPage, NewMemory, StaleVersion
 from memos_graph.services.cubes import CubeService
@@ -31,7 +32,6 @@ from memos_graph.services.validation import (
     is_page_key,
 )
 
-SearchShape = dict[str, list[Any]]
 # The most memories one page of a listing returns.
 MAX_PAGE = 100
 DEFAULT_ORDER = MemoryOrder()
@@ -53,15 +53,6 @@ class Entry:
     vector: list[float] | None = None
     # What to embed when it is not the text itself (the text with its conversational context).
     embedding_text: str | None = None
-
-
-def grouped(groups: Sequence[tuple[str, list[TextualMemoryItem]]]) -> SearchShape:
-    """The MOS result shape: textual memories grouped by cube; no activation or parametric backends."""
-    return {
-        "text_mem": [{"cube_id": cube_id, "memories": memories} for cube_id, memories in groups],
-        "act_mem": [],
-        "para_mem": [],
-    }
 
 
 class MemoryService:
@@ -209,14 +200,18 @@ class MemoryService:
         self._cubes.readable(actor, [mem_cube_id])
         return self._rt.memories.count(mem_cube_id, where)
 
-    def get_all(self, actor: User, mem_cube_id: str | None = None, where: object = None) -> SearchShape:
+    def get_all(self, actor: User, mem_cube_id: str | None = None, where: object = None) -> MemoryResults:
         """Every memory (passing the filter, if any) of one cube, or of every cube the actor may read."""
         where = check_filter(where, self._rt.config.limits)
         if mem_cube_id is not None:
             cube_ids = [entry.cube.cube_id for entry in self._cubes.readable(actor, [mem_cube_id])]
         else:
             cube_ids = [entry.cube.cube_id for entry in self._cubes.visible(actor)]
-        return grouped([(cube_id, self._rt.memories.list_page(cube_id, where=where)) for cube_id in cube_ids])
+        return MemoryResults(
+            tuple(
+                CubeMemories(cube_id, tuple(self._rt.memories.list_page(cube_id, where=where))) for cube_id in cube_ids
+            )
+        )
 
     def update(
         self, actor: User, mem_cube_id: str, memory_id: str, item: TextualMemoryItem | dict[str, Any]

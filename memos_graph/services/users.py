@@ -148,15 +148,11 @@ class UserService:
         logger.warning("user '%s' and %d cubes deleted by '%s'", target.user_id, len(cube_ids), actor.user_id)
         return cube_ids
 
-    def list_user_objects(self, actor: User) -> list[User]:
-        """Active users; ROOT and ADMIN only."""
+    def list_users(self, actor: User) -> list[User]:
+        """Active users (MOS.list_users gives them MemOS's dict shape); ROOT and ADMIN only."""
         if not access.may_list_users(actor):
             raise AccessDenied("only ROOT and ADMIN may list users")
         return self._rt.users.list_active()
-
-    def list_users(self, actor: User) -> list[User]:
-        """Active users (MOS.list_users gives them MemOS's dict shape); ROOT and ADMIN only."""
-        return self.list_user_objects(actor)
 
     def user_info(self, actor: User) -> UserInfo:
         """The actor and every cube it may read."""

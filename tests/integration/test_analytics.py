@@ -419,7 +419,8 @@ def test_stale_cubes(root: MOS, runtime: Runtime, uid: Callable[[str], str]) -> 
     )
     now = dt.datetime.now(UTC).replace(microsecond=0)
     long_ago = now - dt.timedelta(days=40)
-    # One old load as a local datetime (as neomodel writes it) and one as a zoned datetime: both must compare.
+    # One old load as a local datetime (as graphs written through neomodel, before issue 15, hold them) and one
+    # as a zoned datetime: both must compare.
     loads = [
         {"user": owner, "cube": forgotten, "since": long_ago.replace(tzinfo=None)},
         {"user": owner, "cube": revisited, "since": long_ago},
