@@ -1,10 +1,13 @@
 """Foundation benchmark: add throughput vs the raw embedder, search latency and recall at 10k and 100k.
 
     python -m bench.bench_core [--sizes 10000 100000] [--cubes 100] [--per-other-cube 1000]
+    python -m bench.bench_core --baseline CHECKOUT [--rounds 4] [--sizes 10000] [--cubes 10] [--queries 100]
 
 Writes bench/results/core.json and bench/results/core.md. Needs NEO4J_URI/NEO4J_USER/NEO4J_PASSWORD (the
 scripts set them; `bash bench/run.sh core` does everything). Ratios are measured side by side in one run,
-since this machine's speed varies from minute to minute.
+since this machine's speed varies from minute to minute. With --baseline (a checkout of earlier code),
+MOS.add and MOS.search of this code and of that checkout's alternate on one seeded graph instead
+(bench/baseline.py), written to bench/results/core-baseline.json and .md.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from bench import baseline
 from bench.corpus import noisy_vectors, pool_vectors, sentences
 from memos_graph import MOS, MOSConfig, UserRole
 from memos_graph.config import SearchSettings
@@ -274,6 +278,39 @@ def bench_search_at(
     }
 
 
+def seed_other_cubes(
+    mos: MOS, owner: str, target_size: int, others: int, per_other: int
+) -> tuple[list[str], npt.NDArray[np.float32]]:
+    """Load `others` cubes of `per_other` memories; return the texts and vectors, the target's first."""
+    total_texts = target_size + others * per_other
+    texts = sentences(total_texts, seed=23)
+    pool = pool_vectors(mos.runtime.embedder, sentences(20_000, seed=23), CACHE)
+    vectors = noisy_vectors(pool, total_texts, seed=5)
+    log(f"loading {others} cubes x {per_other} memories")
+    for index in range(others):
+        cube = mos.create_cube_for_user(f"bench other {index}", owner_id=owner)
+        start = target_size + index * per_other
+        load_cube(mos.runtime, cube, owner, texts[start : start + per_other], vectors[start : start + per_other], 0)
+    return texts, vectors
+
+
+def search_queries(count: int) -> list[str]:
+    """Questions about generated sentences, phrased unlike the memories (no text matches exactly)."""
+    return [f"Tell me about when {s.rstrip('.')}" for s in sentences(count, seed=99)]
+
+
+def settle_target(rt: Runtime, target: str, size: int) -> float | None:
+    """Wait for the indexes to be online; build the target's own vector index when it is large enough (what
+    an add past the size starts in the background) and return how long that took."""
+    rt.store.run_slow_statement("CALL db.awaitIndexes(600)", 630, {})
+    threshold = rt.config.search.dedicated_index_min_memories
+    if threshold is None or size < threshold:
+        return None
+    own_index_s, _ = timed(partial(rt.cube_indexes.promote, target))
+    log(f"the target's own vector index built in {own_index_s:.1f} s")
+    return own_index_s
+
+
 def bench_search(
     mos: MOS,
     owner: str,
@@ -287,30 +324,16 @@ def bench_search(
 ) -> list[dict[str, Any]]:
     rt = mos.runtime
     biggest = max(sizes)
-    others = cubes - 1
-    total_texts = biggest + others * per_other
-    texts = sentences(total_texts, seed=23)
-    pool = pool_vectors(rt.embedder, sentences(20_000, seed=23), CACHE)
-    vectors = noisy_vectors(pool, total_texts, seed=5)
-    log(f"loading {others} cubes x {per_other} memories")
-    for index in range(others):
-        cube = mos.create_cube_for_user(f"bench other {index}", owner_id=owner)
-        start = biggest + index * per_other
-        load_cube(rt, cube, owner, texts[start : start + per_other], vectors[start : start + per_other], 0)
+    texts, vectors = seed_other_cubes(mos, owner, biggest, cubes - 1, per_other)
     target = mos.create_cube_for_user("bench target", owner_id=owner)
-    query_texts = [f"Tell me about when {s.rstrip('.')}" for s in sentences(queries, seed=99)]
+    query_texts = search_queries(queries)
     index_settings = SearchSettings(exact_scan_max_memories=0, dedicated_index_min_memories=None)
     results = []
     loaded = 0
     for size in sorted(sizes):
         load_cube(rt, target, owner, texts[loaded:size], vectors[loaded:size], loaded)
         loaded = size
-        rt.store.run_slow_statement("CALL db.awaitIndexes(600)", 630, {})
-        threshold = rt.config.search.dedicated_index_min_memories
-        own_index_s = None
-        if threshold is not None and size >= threshold:  # what an add past the size starts in the background
-            own_index_s, _ = timed(partial(rt.cube_indexes.promote, target))
-            log(f"the target's own vector index built in {own_index_s:.1f} s")
+        own_index_s = settle_target(rt, target, size)
         cube_size, total = rt.cubes.size(target)
         for state in ("as written", "after index rebuild"):
             if state == "after index rebuild":
@@ -331,6 +354,100 @@ def bench_search(
             on_result(results)
             log(json.dumps(entry))
     return results
+
+
+# -- same run against a baseline checkout -----------------------------------------------------------
+
+
+def bench_against_baseline(mos: MOS, owner: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Seed one target cube among the others once, then alternate this code's and the baseline's phases
+    (bench/baseline.py): MOS.add of the same texts into a fresh cube each, MOS.search on the target."""
+    rt = mos.runtime
+    codes = baseline.both_codes(args.baseline)
+    size = max(args.sizes)
+    texts, vectors = seed_other_cubes(mos, owner, size, args.cubes - 1, args.per_other_cube)
+    target = mos.create_cube_for_user("bench target", owner_id=owner)
+    load_cube(rt, target, owner, texts[:size], vectors[:size], 0)
+    settle_target(rt, target, size)
+    queries = search_queries(args.queries)
+    exact = [[m.id for m in rt.memories.search_exact(target, v, args.top_k)] for v in rt.embedder.embed(queries)]
+    add_texts = sentences(args.add_texts + 100, seed=11)
+    answers: dict[str, list[list[list[str]]]] = {"this": [], "baseline": []}
+    imported: dict[str, dict[str, str]] = {}
+
+    def measure(code: baseline.Code, number: int) -> baseline.Samples:
+        spec = {
+            "owner": owner,
+            "add_cube": mos.create_cube_for_user(f"bench add {code.name} {number}", owner_id=owner),
+            "search_cube": target,
+            "top_k": args.top_k,
+            "queries": queries,
+            "add_texts": add_texts[: args.add_texts],
+            "warm_texts": add_texts[args.add_texts :],
+            "batch": args.add_batch,
+        }
+        result = baseline.run_phase(code, "core", spec)
+        imported[code.name] = result["modules"]
+        answers[code.name].append(result["ids"]["mos_search"])
+        samples: baseline.Samples = result["samples"]
+        return samples
+
+    rounds = baseline.alternate(args.rounds, codes, measure, log)
+    recalls = {
+        name: round(
+            statistics.fmean(recall(ids, best) for one in runs for ids, best in zip(one, exact, strict=True)), 4
+        )
+        for name, runs in answers.items()
+    }
+    pairs = zip(answers["this"], answers["baseline"], strict=True)
+    same = [a == b for this, base in pairs for a, b in zip(this, base, strict=True)]
+    return {
+        "codes": baseline.describe(codes, imported),
+        "rounds": args.rounds,
+        "target_cube_memories": size,
+        "total_memories": size + (args.cubes - 1) * args.per_other_cube,
+        "cubes": args.cubes,
+        "queries": args.queries,
+        "top_k": args.top_k,
+        "add": {
+            "texts": args.add_texts,
+            "batch": args.add_batch,
+            **baseline.rates(rounds, "add_batch", args.add_texts),
+        },
+        "latency": baseline.compare(rounds),
+        "recall_at_k_vs_exact": recalls,
+        "identical_top_k_share": round(sum(same) / len(same), 4),
+        "samples": rounds,
+    }
+
+
+def write_baseline_results(payload: dict[str, Any], name: str) -> None:
+    """core-baseline.json with every sample, core-baseline.md with the ratio tables."""
+    add = payload["add"]
+    lines = [
+        f"# {name}: this code against a baseline, same run",
+        "",
+        f"Run {payload['started']} on {payload['machine']}. One target cube of {payload['target_cube_memories']} "
+        f"memories among {payload['cubes']} cubes ({payload['total_memories']} memories), seeded once by this "
+        f"code; {payload['queries']} queries, top_k={payload['top_k']}.",
+        "",
+        *baseline.header(payload["codes"], payload["rounds"]),
+        f"## MOS.add: {add['texts']} texts in batches of {add['batch']}, each code into a fresh cube of its own",
+        "",
+        *baseline.rate_table(add, "memories/s"),
+        "",
+        "## Latency (ms): one MOS.add batch, MOS.search end to end on the target cube",
+        "",
+        *baseline.markdown_table(
+            payload["latency"], {"add_batch": f"MOS.add of {add['batch']}", "mos_search": "MOS.search"}
+        ),
+        "",
+        f"MOS.search (hybrid: vector and BM25 fused) top {payload['top_k']} against an exact vector scan's, "
+        f"recall: this {payload['recall_at_k_vs_exact']['this']}, "
+        f"baseline {payload['recall_at_k_vs_exact']['baseline']}; identical top {payload['top_k']} in "
+        f"{payload['identical_top_k_share']:.1%} of the query-rounds.",
+    ]
+    baseline.write_results(name, payload, lines)
 
 
 def cleanup(rt: Runtime, owner: str) -> None:
@@ -429,11 +546,14 @@ def main() -> None:
     parser.add_argument("--skip-search", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark data in the graph")
     parser.add_argument("--name", default="core")
+    baseline.add_arguments(
+        parser, "MOS.add and MOS.search (a target cube of the largest of --sizes)", "<name>-baseline.md"
+    )
     args = parser.parse_args()
 
     config = MOSConfig.load()
     # One benchmark user owns every cube: lift the per-user cube cap (100 by default) for it.
-    most = max(args.cubes + 1, config.limits.max_cubes_per_user)
+    most = max(args.cubes + 1 + 2 * args.rounds, config.limits.max_cubes_per_user)
     limits = config.limits.model_copy(update={"max_cubes_per_user": most})
     mos = MOS(config.model_copy(update={"limits": limits}), apply_schema=config.apply_schema)
     owner = mos.create_user(f"bench-{uuid.uuid4().hex[:8]}", UserRole.USER)
@@ -443,6 +563,11 @@ def main() -> None:
         "settings": mos.config.search.model_dump(),
     }
     try:
+        if args.baseline is not None:
+            payload.update(bench_against_baseline(mos, owner, args))
+            write_baseline_results(payload, f"{args.name}-baseline")
+            log(f"wrote {RESULTS / (args.name + '-baseline.md')}")
+            return
         if not args.skip_add:
             payload["add"] = bench_add(mos, owner, args.add_texts, args.add_batch, args.add_repeats)
             write_results(payload, args.name)

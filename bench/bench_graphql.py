@@ -1,6 +1,7 @@
 """GraphQL over HTTP vs in-process MOS.search, on the same queries in the same run, and where the difference goes.
 
     python -m bench.bench_graphql [--memories 10000] [--queries 200] [--repeat 300]
+    python -m bench.bench_graphql --baseline CHECKOUT [--rounds 4] [--memories 10000] [--queries 150]
 
 Starts the real server (python -m graphql_schema, uvicorn) twice as subprocesses on 127.0.0.1: one as
 configured (API-key cache on, limits.api_key_cache_s) and one with MEMOS_API_KEY_CACHE_S=0 (every request
@@ -10,7 +11,9 @@ turn: MOS.search in this process, the same GraphQL operation through Strawberry 
 server (keep-alive client). Then times each stage of the overhead on its own (--repeat times each): the key
 lookup in Neo4j and the thread it ran on, the cached lookup, DataLoader set-up, parse, validation,
 Strawberry's whole execution with the search answered instantly, the worker-pool hop, JSON encoding.
-Writes bench/results/graphql.json and .md.
+Writes bench/results/graphql.json and .md. With --baseline (a checkout of earlier code), this code's and that
+checkout's search and page paths alternate on one seeded cube instead, each with its own server
+(bench/baseline.py), written to bench/results/graphql-baseline.json and .md.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import contextlib
 import json
 import os
 import platform
+import statistics
 import tempfile
 import time
 import uuid
@@ -35,6 +39,7 @@ import numpy as np
 from graphql import parse, validate
 from strawberry.dataloader import DataLoader
 
+from bench import baseline
 from bench.bench_core import CACHE, RESULTS, cleanup, load_cube, log, summary_ms, timed
 from bench.corpus import noisy_vectors, pool_vectors, sentences
 from graphql_schema.context import Context, WorkerPool, within_deadline
@@ -69,6 +74,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=300, help="repetitions of each stage timing")
+    baseline.add_arguments(parser, "search and pages (each code's own server)", "graphql-baseline.md")
     args = parser.parse_args()
 
     mos = MOS(MOSConfig.load(), apply_schema=True)
@@ -78,6 +84,9 @@ def main() -> None:
     server_env = {**os.environ, "MEMOS_ROOT_API_KEY": f"mgk_bench_root_{uuid.uuid4().hex}"}
     logs = [Path(tempfile.mkstemp(prefix=f"memos-graphql-bench-{n}-", suffix=".log")[1]) for n in ("on", "off")]
     try:
+        if args.baseline is not None:
+            write_baseline(against_baseline(args, mos, owner, key, server_env, logs[0]))
+            return
         with contextlib.ExitStack() as stack:
             cached = stack.enter_context(serve(server_env, logs[0]))
             uncached = stack.enter_context(serve({**server_env, "MEMOS_API_KEY_CACHE_S": "0"}, logs[1]))
@@ -85,6 +94,17 @@ def main() -> None:
     finally:
         cleanup(rt, owner)
         mos.close()
+
+
+def seed(mos: MOS, owner: str, memories: int, queries: int) -> tuple[str, list[str]]:
+    """One cube of `memories` generated memories, its indexes online; the cube's id and the query texts."""
+    rt = mos.runtime
+    cube = mos.create_cube_for_user("bench graphql", owner_id=owner)
+    texts = sentences(memories, seed=31)
+    pool = pool_vectors(rt.embedder, sentences(20_000, seed=23), CACHE)
+    load_cube(rt, cube, owner, texts, noisy_vectors(pool, memories, seed=9), 0)
+    rt.store.run_slow_statement("CALL db.awaitIndexes(600)", 630, {})
+    return cube, [f"Tell me about when {s.rstrip('.')}" for s in sentences(queries, seed=77)]
 
 
 def stage_ms(samples: list[float]) -> dict[str, float]:
@@ -115,12 +135,7 @@ def run(args: argparse.Namespace, mos: MOS, owner: str, key: str, cached_url: st
     services = mos.services
     caller = rt.users.get(owner)
     assert caller is not None
-    cube = mos.create_cube_for_user("bench graphql", owner_id=owner)
-    texts = sentences(args.memories, seed=31)
-    pool = pool_vectors(rt.embedder, sentences(20_000, seed=23), CACHE)
-    load_cube(rt, cube, owner, texts, noisy_vectors(pool, args.memories, seed=9), 0)
-    rt.store.run_slow_statement("CALL db.awaitIndexes(600)", 630, {})
-    queries = [f"Tell me about when {s.rstrip('.')}" for s in sentences(args.queries, seed=77)]
+    cube, queries = seed(mos, owner, args.memories, args.queries)
     headers = {"Authorization": f"Bearer {key}"}
     clients = {
         "cached": httpx.Client(base_url=cached_url, headers=headers),
@@ -176,6 +191,93 @@ def run(args: argparse.Namespace, mos: MOS, owner: str, key: str, cached_url: st
     loop.close()
     workers.shutdown()
     write(args, paths, stages, pages)
+
+
+def against_baseline(
+    args: argparse.Namespace, mos: MOS, owner: str, key: str, server_env: dict[str, str], log_path: Path
+) -> dict[str, Any]:
+    """Seed the cube once, then alternate the two codes (bench/baseline.py), each round with a server of the
+    measured code's own: MOS.search in process and GraphQL search over HTTP (key cache on), query by query;
+    a page of 50 in process, flat and nested over HTTP."""
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    codes = baseline.both_codes(args.baseline)
+    cube, queries = seed(mos, owner, args.memories, args.queries)
+    spec = {
+        "owner": owner,
+        "cube": cube,
+        "key": key,
+        "top_k": args.top_k,
+        "queries": queries,
+        "page_rounds": args.queries,
+        "search_document": SEARCH,
+        "flat_page_document": FLAT_PAGE,
+        "nested_page_document": NESTED_PAGE,
+    }
+    answers: dict[str, list[dict[str, list[list[str]]]]] = {"this": [], "baseline": []}
+    imported: dict[str, dict[str, str]] = {}
+
+    def measure(code: baseline.Code, _: int) -> baseline.Samples:
+        env = {**server_env, "PYTHONPATH": str(code.checkout)}
+        # `python -m` puts the working directory first on sys.path: the server's must be the measured checkout.
+        with contextlib.ExitStack() as stack:
+            with contextlib.chdir(code.checkout):
+                server = stack.enter_context(serve(env, log_path))
+            result = baseline.run_phase(code, "graphql", {**spec, "url": server.base_url})
+        imported[code.name] = result["modules"]
+        answers[code.name].append(result["ids"])
+        samples: baseline.Samples = result["samples"]
+        return samples
+
+    rounds = baseline.alternate(args.rounds, codes, measure, log)
+    reference = answers["this"][0]["in_process"]
+    same = {
+        name: round(
+            statistics.fmean(
+                ids == best for one in runs for path in one.values() for ids, best in zip(path, reference, strict=True)
+            ),
+            4,
+        )
+        for name, runs in answers.items()
+    }
+    return {
+        "started": started,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "codes": baseline.describe(codes, imported),
+        "rounds": args.rounds,
+        "memories_in_cube": args.memories,
+        "queries": args.queries,
+        "top_k": args.top_k,
+        "latency": baseline.compare(rounds),
+        "identical_to_this_in_process_share": same,
+        "samples": rounds,
+    }
+
+
+def write_baseline(payload: dict[str, Any]) -> None:
+    """graphql-baseline.json with every sample, graphql-baseline.md with the ratio table."""
+    labels = {
+        "in_process": "MOS.search in-process",
+        "http_cached": "GraphQL search over HTTP, key cache on",
+        "page_in_process": "page of 50 in process (MemoryService.page)",
+        "page_http_flat": "page of 50 over HTTP, flat",
+        "page_http_nested": "page of 50 over HTTP, nested (cube, owner, shares, history, provenance)",
+    }
+    same = payload["identical_to_this_in_process_share"]
+    lines = [
+        "# graphql-baseline: this code against a baseline, same run",
+        "",
+        f"Run {payload['started']} on {payload['machine']}; {payload['memories_in_cube']} memories in one cube, "
+        f"seeded once by this code; {payload['queries']} queries (each through both search paths, in rotating "
+        f"order), top_k={payload['top_k']}, and as many rounds of the three page paths. Each phase had a server "
+        "of its own code (`python -m graphql_schema` with the checkout as PYTHONPATH and working directory).",
+        "",
+        *baseline.header(payload["codes"], payload["rounds"]),
+        *baseline.markdown_table(payload["latency"], labels),
+        "",
+        f"Search answers (memory ids, in order) identical to this code's first in-process round: this "
+        f"{same['this']:.1%}, baseline {same['baseline']:.1%} (both paths, every round).",
+    ]
+    baseline.write_results("graphql-baseline", payload, lines)
 
 
 def measure_pages(mos: MOS, owner: str, cube: str, client: httpx.Client, times: int) -> dict[str, list[float]]:

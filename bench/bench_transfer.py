@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.baseline import commit_of, run_child
 from bench.bench_core import CACHE, RESULTS, cleanup, load_cube, log
 from bench.corpus import noisy_vectors, pool_vectors, sentences
 from memos_graph import MOS, MOSConfig, UserRole
@@ -98,14 +98,7 @@ def run_phase(
         "--target",
         target,
     ]
-    env = dict(os.environ)
-    if checkout is not None:
-        env["PYTHONPATH"] = str(checkout)
-    done = subprocess.run(command, capture_output=True, text=True, cwd=checkout, env=env)
-    if done.returncode != 0:
-        sys.exit(f"the {name} phase failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_child(command, checkout, f"the {name} phase")
 
 
 def main() -> None:
@@ -161,7 +154,7 @@ def main() -> None:
                 payload["baseline_import"] = run_phase(
                     "import", owner, cube_id, workdir / "dump", baseline_target, args.baseline.resolve()
                 )
-                payload["baseline_import"]["code"] = baseline_commit(args.baseline)
+                payload["baseline_import"]["code"] = commit_of(args.baseline)
                 payload["baseline_import"]["memories_per_s"] = round(
                     args.memories / payload["baseline_import"]["seconds"]
                 )
@@ -172,11 +165,6 @@ def main() -> None:
             shutil.rmtree(workdir, ignore_errors=True)
             if not args.keep:
                 cleanup(mos.runtime, owner)
-
-
-def baseline_commit(checkout: Path) -> str:
-    done = subprocess.run(["git", "-C", str(checkout), "log", "-1", "--format=%h %s"], capture_output=True, text=True)
-    return done.stdout.strip()[:100] or str(checkout)
 
 
 def verify(mos: MOS, owner: str, original: str, copy: str) -> dict[str, Any]:
