@@ -218,10 +218,7 @@ def against_baseline(
 
     def measure(code: baseline.Code, _: int) -> baseline.Samples:
         env = {**server_env, "PYTHONPATH": str(code.checkout)}
-        # `python -m` puts the working directory first on sys.path: the server's must be the measured checkout.
-        with contextlib.ExitStack() as stack:
-            with contextlib.chdir(code.checkout):
-                server = stack.enter_context(serve(env, log_path))
+        with serve(env, log_path, cwd=code.checkout) as server:
             result = baseline.run_phase(code, "graphql", {**spec, "url": server.base_url})
         imported[code.name] = result["modules"]
         answers[code.name].append(result["ids"])

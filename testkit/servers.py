@@ -30,14 +30,18 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(env: Mapping[str, str], log_path: Path, start_timeout: float = 180.0) -> Iterator[Server]:
+def serve(
+    env: Mapping[str, str], log_path: Path, start_timeout: float = 180.0, cwd: Path | None = None
+) -> Iterator[Server]:
     """Run `python -m graphql_schema` on a free loopback port until the block ends; its output goes to
-    log_path."""
+    log_path. `python -m` puts its working directory first on sys.path, so `cwd` (default: this process's)
+    decides which checkout's code the server runs, whatever PYTHONPATH says after it."""
     port = free_port()
     with open(log_path, "wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "graphql_schema", "--host", "127.0.0.1", "--port", str(port)],
             env=dict(env),
+            cwd=cwd,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
