@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from bench.stats import summary_ms
+
 REPO = Path(__file__).resolve().parent.parent
 DRIVER = Path(__file__).resolve().parent / "baseline_phase.py"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -115,19 +117,13 @@ def alternate(
     return results
 
 
-def p50_p95_ms(samples: Sequence[float]) -> dict[str, float]:
-    """p50 and p95 of seconds, in ms."""
-    ms = np.asarray(samples) * 1000
-    return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p95_ms": round(float(np.percentile(ms, 95)), 2)}
-
-
 def compare(rounds: Sequence[Mapping[str, Samples]]) -> dict[str, dict[str, Any]]:
     """Per path: each code's p50/p95 pooled over the rounds, the ratio this / baseline of the pooled p50 (and
     p95), and the ratio of p50 in each round, so the noise between rounds is visible."""
     table: dict[str, dict[str, Any]] = {}
     for path in rounds[0]["this"]:
         pooled = {name: [s for one in rounds for s in one[name][path]] for name in ("this", "baseline")}
-        this, base = p50_p95_ms(pooled["this"]), p50_p95_ms(pooled["baseline"])
+        this, base = summary_ms(pooled["this"]), summary_ms(pooled["baseline"])
         table[path] = {
             "this": this,
             "baseline": base,

@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from bench import baseline
 from bench.corpus import noisy_vectors, pool_vectors, sentences
+from bench.stats import summary_ms, timed
 from memos_graph import MOS, MOSConfig, UserRole
 from memos_graph.config import SearchSettings
 from memos_graph.domain import TextualMemoryMetadata
@@ -46,26 +47,6 @@ CACHE = Path(__file__).resolve().parent / "cache"
 
 def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q))
-
-
-def summary_ms(samples: Sequence[float]) -> dict[str, float]:
-    ms = [s * 1000 for s in samples]
-    return {
-        "p50_ms": round(percentile(ms, 50), 2),
-        "p95_ms": round(percentile(ms, 95), 2),
-        "mean_ms": round(statistics.fmean(ms), 2),
-        "n": len(ms),
-    }
-
-
-def timed(call: Callable[[], T]) -> tuple[float, T]:
-    start = time.perf_counter()
-    result = call()
-    return time.perf_counter() - start, result
 
 
 # -- add throughput ---------------------------------------------------------------------------------
@@ -294,9 +275,9 @@ def seed_other_cubes(
     return texts, vectors
 
 
-def search_queries(count: int) -> list[str]:
+def search_queries(count: int, seed: int = 99) -> list[str]:
     """Questions about generated sentences, phrased unlike the memories (no text matches exactly)."""
-    return [f"Tell me about when {s.rstrip('.')}" for s in sentences(count, seed=99)]
+    return [f"Tell me about when {s.rstrip('.')}" for s in sentences(count, seed=seed)]
 
 
 def settle_target(rt: Runtime, target: str, size: int) -> float | None:

@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from bench.bench_core import RESULTS, log, percentile
+from bench.bench_core import RESULTS, log
 from bench.corpus import sentences
+from bench.stats import percentile
 from memos_graph.embeddings.onnx import OnnxEmbedder
 from memos_graph.embeddings.sentence_transformer import SentenceTransformerEmbedder
 

@@ -40,8 +40,9 @@ from graphql import parse, validate
 from strawberry.dataloader import DataLoader
 
 from bench import baseline
-from bench.bench_core import CACHE, RESULTS, cleanup, load_cube, log, summary_ms, timed
+from bench.bench_core import CACHE, RESULTS, cleanup, load_cube, log, search_queries
 from bench.corpus import noisy_vectors, pool_vectors, sentences
+from bench.stats import summary_ms, timed
 from graphql_schema.context import Context, WorkerPool, within_deadline
 from graphql_schema.schema import schema
 from memos_graph import MOS, MOSConfig, UserRole
@@ -104,7 +105,7 @@ def seed(mos: MOS, owner: str, memories: int, queries: int) -> tuple[str, list[s
     pool = pool_vectors(rt.embedder, sentences(20_000, seed=23), CACHE)
     load_cube(rt, cube, owner, texts, noisy_vectors(pool, memories, seed=9), 0)
     rt.store.run_slow_statement("CALL db.awaitIndexes(600)", 630, {})
-    return cube, [f"Tell me about when {s.rstrip('.')}" for s in sentences(queries, seed=77)]
+    return cube, search_queries(queries, seed=77)
 
 
 def stage_ms(samples: list[float]) -> dict[str, float]:

@@ -37,8 +37,9 @@ from typing import Any
 import httpx
 import numpy as np
 
-from bench.bench_core import CACHE, RESULTS, cleanup, load_cube, log, recall, summary_ms, timed
+from bench.bench_core import CACHE, RESULTS, cleanup, load_cube, log, recall
 from bench.corpus import noisy_vectors, pool_vectors, sentences
+from bench.stats import summary_ms, timed
 from memos_graph import MOS, MOSConfig
 from memos_graph.config import SearchSettings
 from memos_graph.ranking.analyzer import query_terms

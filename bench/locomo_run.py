@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from bench.bench_core import log, summary_ms, timed
+from bench.bench_core import log
 from bench.bench_locomo import (
     Question,
     load_questions,
@@ -34,6 +34,7 @@ from bench.locomo_cv import (
     turns_in_order,
     vocabulary,
 )
+from bench.stats import summary_ms, timed
 from memos_graph import MOS, UserRole
 from memos_graph.graph.store import GraphStore
 from memos_graph.services.memories import message_text
