@@ -194,12 +194,21 @@ def test_stopped_neo4j_fails_fast_loses_nothing_and_recovers(
     assert {call.http_status for call in refusals(http.calls)} <= {200, 503}
 
     # /healthz answered throughout, said 503 while Neo4j was down and 200 again soon after it was back.
+    # "While down": asked after Neo4j was seen down and answered before its restart began. The health
+    # statement retries (the driver's max_retry_time), so a request asked just before the restart may
+    # truthfully answer 200 once Neo4j is back. (A CI run failed on a 200 asked before the restart; pytest
+    # cut the sample list, hence the message below shows only the outage's samples and its timeline.)
     assert all(status is not None for _, status, _ in health.samples), health.samples
-    down = {status for began, status, _ in health.samples if outage.seen_down <= began < outage.restarting}
-    assert down == {503}, health.samples
+    down = [
+        status
+        for began, status, seconds in health.samples
+        if began >= outage.seen_down and began + seconds < outage.restarting
+    ]
+    assert set(down) == {503}, (outage, [sample for sample in health.samples if sample[0] >= outage.down])
     healthy = first_healthy_after(health.samples, outage.up)
     assert healthy is not None and healthy <= RECOVERY_BOUND_S, health.samples
-    print(f"healthz: slowest answer {max(s for _, _, s in health.samples):.2f}s, ok again after {healthy:.1f}s")
+    slowest = max(seconds for _, _, seconds in health.samples)
+    print(f"healthz: {len(down)} answers while down, slowest {slowest:.2f}s, ok again after {healthy:.1f}s")
 
     retried = readd_in_doubt(http_adder, http.calls, outage) + readd_in_doubt(local_adder, local.calls, outage)
     assert all(call.acknowledged for call in retried), [call.summary() for call in retried]
