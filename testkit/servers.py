@@ -1,4 +1,5 @@
-"""The GraphQL server as a subprocess for benchmarks and tests, and process memory from /proc."""
+"""The GraphQL server as a subprocess for benchmarks and tests, an ASGI app under uvicorn in a thread, and
+process memory from /proc."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import contextlib
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
 
 
 def free_port() -> int:
@@ -65,6 +69,26 @@ def serve(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextlib.contextmanager
+def serve_app(app: Any, port: int | None = None, start_timeout: float = 30.0) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn (its real HTTP and WebSocket stack) in a thread of this process, on a
+    loopback port (a free one unless given), until the block ends; yields its origin, http://127.0.0.1:<port>."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="auto"))
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + start_timeout
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError(f"uvicorn did not start on port {port}")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def memory_mb(pid: int) -> dict[str, float]:

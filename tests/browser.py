@@ -1,4 +1,4 @@
-"""Headless Chromium for the browser tests, driven over the DevTools protocol, and ASGI apps served by uvicorn.
+"""Headless Chromium for the browser tests, driven over the DevTools protocol.
 
 Used by tests/graphql/test_graphiql_browser.py, test_cors_browser.py and test_explorer_browser.py. Where no
 Chromium is installed the tests skip, unless CI=true: there a missing browser fails them (scripts/test.sh
@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,10 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from websockets.sync.client import ClientConnection, connect
-
-from testkit.servers import free_port
 
 # This machine has no route out: everything that would phone home (updates, sync, safe browsing lists,
 # QUIC probes) is off, or Chromium stalls on it.
@@ -157,23 +153,3 @@ def launch_chromium(profile: Path) -> Iterator[Browser]:
             stack.close()
             process.terminate()
             process.wait(timeout=20)
-
-
-@contextlib.contextmanager
-def serve(app: Any, port: int | None = None) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn on a loopback port (a free one unless given) until the block ends;
-    yields its origin, http://127.0.0.1:<port>."""
-    port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="auto"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                pytest.fail(f"uvicorn did not start on port {port}")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -1,9 +1,11 @@
 """The call deadline (neo4j.call_deadline_s) on the session's Neo4j: a call answered UNAVAILABLE at its deadline
 has written nothing, also when its thread goes on (issue 11, point 4), and the answer says which part ran out
-of time. GraphQL through the real ASGI app; in process through MOS (point 5)."""
+of time. GraphQL through the real ASGI app; in process through MOS (point 5); MCP over streamable HTTP under
+uvicorn, through the MCP SDK's client."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,13 +16,17 @@ from neo4j import ManagedTransaction
 from starlette.testclient import TestClient
 
 from graphql_schema.app import create_app
-from memos_graph import MOS
+from memos_graph import MOS, UserRole
 from memos_graph.config import Neo4jSettings
 from memos_graph.deadlines import CallDeadline, deadline_scope
 from memos_graph.errors import BackendUnavailable, InvalidInput
+from memos_graph.mcp_server import create_http_app
+from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
 from testkit.fixtures import count_nodes
 from testkit.keys import ROOT_KEY
+from testkit.mcp_client import call, over_http, refused
+from testkit.servers import serve_app
 from tests.graphql.conftest import caller_of
 
 pytestmark = pytest.mark.neo4j
@@ -144,6 +150,48 @@ def test_graphql_add_past_its_deadline_answers_unavailable_and_writes_nothing(
                 break
             assert ok["errors"][0]["extensions"]["code"] == "UNAVAILABLE" and attempt < 5, ok
         assert count_nodes(keyed_runtime, "Memory", cube_id=cube) == 1
+
+
+def test_mcp_add_past_its_deadline_answers_unavailable_and_writes_nothing(
+    keyed_runtime: Runtime, root: MOS, uid: Callable[[str], str]
+) -> None:
+    """The MCP door over HTTP: the tool answers UNAVAILABLE at the deadline (the session stays usable), and
+    the call's thread, still embedding, stops before it writes."""
+    runtime = with_deadline(keyed_runtime, DEADLINE_S)
+    assert runtime.config.llm is None  # so add_memories' deadline is neo4j.call_deadline_s alone
+    services = Services.over(runtime)
+    user, key = services.users.create_user_with_key(
+        root.cubes.actor(root.user_id), uid("slow-mcp"), UserRole.USER, "slow"
+    )
+    cube = root.create_cube_for_user("slow", owner_id=user.user_id)
+    texts = long_texts(uid("mcp"))
+
+    async def scenario(url: str) -> tuple[float, dict[str, str], int]:
+        async with over_http(url, key) as session:
+            began = time.monotonic()
+            error = await refused(session, "add_memories", texts=texts, cube_id=cube)
+            answered = time.monotonic() - began
+            for attempt in range(1, 6):  # retrying is safe, as the answer says: see the MOS test above
+                result = await session.call_tool("add_memories", {"texts": ["a short fact"], "cube_id": cube})
+                if not result.is_error:
+                    break
+                assert attempt < 5, result.content
+            listed = await call(session, "list_cubes")
+            return answered, error, len(listed["cubes"])
+
+    with serve_app(create_http_app(services)) as origin:
+        answered, error, cubes = asyncio.run(asyncio.wait_for(scenario(f"{origin}/mcp"), 120))
+    print(f"MCP add_memories of {len(texts)} long texts, deadline {DEADLINE_S:g} s: after {answered:.2f} s: {error}")
+    assert error["code"] == "UNAVAILABLE"
+    assert "embedding" in error["message"] and "nothing will be written" in error["message"]
+    assert answered < DEADLINE_S + 1.5
+    assert cubes == 1
+    # Wait for the call's thread (it goes on embedding), then only the short fact is stored.
+    waited = time.monotonic()
+    while memos_call_threads() and time.monotonic() - waited < 120:
+        time.sleep(0.2)
+    assert not memos_call_threads()
+    assert count_nodes(keyed_runtime, "Memory", cube_id=cube) == 1
 
 
 def test_an_add_too_large_for_the_deadline_is_refused_before_embedding(

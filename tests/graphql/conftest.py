@@ -12,7 +12,8 @@ from starlette.testclient import TestClient
 from graphql_schema.app import create_app
 from memos_graph.services.runtime import Runtime
 from testkit.keys import ROOT_KEY
-from tests.browser import Browser, launch_chromium, serve
+from testkit.servers import serve_app
+from tests.browser import Browser, launch_chromium
 
 __all__ = ["ROOT_KEY"]  # tests import it from here too
 
@@ -79,7 +80,7 @@ def ok(body: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def server(keyed_runtime: Runtime) -> Iterator[str]:
     """The app served by uvicorn on a loopback port (the browser tests)."""
-    with serve(create_app(runtime=keyed_runtime)) as origin:
+    with serve_app(create_app(runtime=keyed_runtime)) as origin:
         yield origin
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +13,6 @@ from dataclasses import replace
 from typing import Any, Literal
 
 import pytest
-import uvicorn
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 from websockets.asyncio.client import connect
@@ -27,6 +24,7 @@ from memos_graph.config import LLMSettings
 from memos_graph.services.runtime import Runtime
 from testkit.fake_llm import FakeOpenAI, stream_pieces
 from testkit.fixtures import count_nodes
+from testkit.servers import serve_app
 from tests.graphql.conftest import Gql
 
 pytestmark = pytest.mark.neo4j
@@ -366,16 +364,9 @@ def test_uvicorn_serves_the_subscription_to_same_origin_clients_only(
     not allow (none by default) cannot even open the socket."""
     user, key = new_user("socket")
     config = keyed_runtime.config.model_copy(update={"llm": llm_for(llm_server)})
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     app = create_app(runtime=replace(keyed_runtime, config=config))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"ws://127.0.0.1:{port}/graphql"
 
-    async def converse() -> list[Message]:
+    async def converse(url: str) -> list[Message]:
         async with connect(url, subprotocols=[Subprotocol(PROTOCOL)]) as ws:
             await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}}))
             assert json.loads(await ws.recv()) == {"type": "connection_ack"}
@@ -387,20 +378,15 @@ def test_uvicorn_serves_the_subscription_to_same_origin_clients_only(
                 received.append(json.loads(await ws.recv()))
             return received
 
-    async def from_elsewhere() -> int:
+    async def from_elsewhere(url: str) -> int:
         with pytest.raises(InvalidStatus) as refused:
             async with connect(url, subprotocols=[Subprotocol(PROTOCOL)], origin=Origin("http://elsewhere.example")):
                 pass
         return refused.value.response.status_code
 
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        messages = asyncio.run(converse())
+    with serve_app(app) as origin:
+        url = "ws://" + origin.removeprefix("http://") + "/graphql"
+        messages = asyncio.run(converse(url))
         assert "".join(e["delta"] for e in events(messages)) == REPLY == events(messages)[-1]["answer"]
-        assert asyncio.run(from_elsewhere()) == 403
-    finally:
-        server.should_exit = True
-        thread.join(10)
+        assert asyncio.run(from_elsewhere(url)) == 403
     assert turns(keyed_runtime, user) == [("user", "Hi?"), ("assistant", REPLY)]

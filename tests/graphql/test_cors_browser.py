@@ -24,8 +24,8 @@ from graphql_schema.app import create_app
 from memos_graph.config import HTTPSettings
 from memos_graph.services.runtime import Runtime
 from testkit.keys import ROOT_KEY
-from testkit.servers import free_port
-from tests.browser import Browser, Page, serve
+from testkit.servers import free_port, serve_app
+from tests.browser import Browser, Page
 
 pytestmark = pytest.mark.neo4j
 
@@ -70,7 +70,7 @@ def origins(keyed_runtime: Runtime) -> Iterator[Origins]:
     config = keyed_runtime.config.model_copy(update={"http": HTTPSettings(cors_origins=(allowed,))})
     log = RequestLog(create_app(runtime=replace(keyed_runtime, config=config)))
     pages = Starlette(routes=[Route("/", blank_page)])
-    with serve(log) as api, serve(pages, page_port), serve(pages) as other:
+    with serve_app(log) as api, serve_app(pages, page_port), serve_app(pages) as other:
         yield Origins(api, allowed, other, log)
 
 

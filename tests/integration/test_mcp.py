@@ -7,22 +7,15 @@ import asyncio
 import json
 import os
 import sys
-import threading
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
-import httpx2
 import pytest
-import uvicorn
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from mcp_types import CallToolResult, ReadResourceResult, TextContent, TextResourceContents
 
 from memos_graph import MOS, UserRole
 from memos_graph.config import LLMSettings, Neo4jSettings
@@ -30,7 +23,8 @@ from memos_graph.mcp_server import create_http_app
 from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
 from testkit.fake_llm import FakeOpenAI
-from testkit.servers import free_port
+from testkit.mcp_client import call, over_http, refused, resource
+from testkit.servers import serve_app
 
 pytestmark = pytest.mark.neo4j
 
@@ -71,62 +65,8 @@ def http_url(keyed_runtime: Runtime, llm_server: FakeOpenAI) -> Iterator[str]:
     """The MCP app (chat model: the fake OpenAI server) under uvicorn on a free loopback port."""
     llm = LLMSettings(model="openai/test-model", api_base=llm_server.url, api_key="sk-test", num_retries=0)
     runtime = replace(keyed_runtime, config=keyed_runtime.config.model_copy(update={"llm": llm}))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_http_app(Services.over(runtime)), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
-@asynccontextmanager
-async def over_http(url: str, key: str) -> AsyncIterator[ClientSession]:
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60) as http,
-        streamable_http_client(url, http_client=http) as (read, write),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
-        yield session
-
-
-async def call(session: ClientSession, tool: str, **arguments: Any) -> dict[str, Any]:
-    """A tool's structured answer; fails on a tool error."""
-    result = await session.call_tool(tool, arguments)
-    assert isinstance(result, CallToolResult)
-    assert not result.is_error, result.content
-    answer = result.structured_content
-    assert isinstance(answer, dict) and result.content
-    return answer
-
-
-async def refused(session: ClientSession, tool: str, **arguments: Any) -> dict[str, str]:
-    """A tool error's {code, message}; fails when the tool answered."""
-    result = await session.call_tool(tool, arguments)
-    assert isinstance(result, CallToolResult) and result.is_error, result
-    assert result.structured_content is not None
-    error = result.structured_content["error"]
-    assert isinstance(error, dict) and set(error) == {"code", "message"}
-    (text,) = result.content
-    assert isinstance(text, TextContent) and text.text == f"{error['code']}: {error['message']}"
-    return {"code": str(error["code"]), "message": str(error["message"])}
-
-
-async def resource(session: ClientSession, uri: str) -> Any:
-    result = await session.read_resource(uri)
-    assert isinstance(result, ReadResourceResult)
-    (content,) = result.contents
-    assert isinstance(content, TextResourceContents) and content.mime_type == "application/json"
-    return json.loads(content.text)
+    with serve_app(create_http_app(Services.over(runtime))) as origin:
+        yield f"{origin}/mcp"
 
 
 def test_http_tools_have_schemas_and_chat_is_offered_with_a_model(
