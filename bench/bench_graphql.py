@@ -43,12 +43,13 @@ from bench import baseline
 from bench.bench_core import CACHE, RESULTS, cleanup, load_cube, log, search_queries
 from bench.corpus import noisy_vectors, pool_vectors, sentences
 from bench.stats import summary_ms, timed
-from graphql_schema.context import Context, WorkerPool, within_deadline
+from graphql_schema.context import Context
 from graphql_schema.schema import schema
 from memos_graph import MOS, MOSConfig, UserRole
 from memos_graph.domain import User
 from memos_graph.services.bundle import Services
 from memos_graph.services.identity import hash_api_key
+from memos_graph.workers import WorkerPool, within_deadline
 from testkit.servers import serve
 
 T = TypeVar("T")

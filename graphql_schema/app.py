@@ -26,7 +26,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from graphql_schema.assets import installed_node_modules
-from graphql_schema.context import Context, WorkerPool, within_deadline
+from graphql_schema.context import Context
 from graphql_schema.explorer import explorer_routes
 from graphql_schema.media import (
     GRAPHQL_RESPONSE_JSON,
@@ -43,6 +43,7 @@ from memos_graph.services.bundle import Services
 from memos_graph.services.container import Started, start_services
 from memos_graph.services.identity import bearer_token
 from memos_graph.services.runtime import Runtime
+from memos_graph.workers import WorkerPool, within_deadline
 
 logger = logging.getLogger(__name__)
 

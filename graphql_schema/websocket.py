@@ -26,12 +26,13 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, SubscribeMessage
 from strawberry.types.unset import UnsetType
 
-from graphql_schema.context import Context, WorkerPool, within_deadline
+from graphql_schema.context import Context
 from graphql_schema.schema import schema
 from memos_graph.domain import User
 from memos_graph.errors import BackendUnavailable, Unauthenticated
 from memos_graph.services.bundle import Services
 from memos_graph.services.identity import bearer_token
+from memos_graph.workers import WorkerPool, within_deadline
 
 # A socket that has not sent connection_init by then is closed (4408): an unauthenticated socket costs memory.
 CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)

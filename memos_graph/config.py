@@ -232,7 +232,7 @@ class LimitSettings(_Section):
     # GraphQL: the most nodes a request may return, each list counted at its page size or bound times what it
     # nests (graphql_schema/cost.py): the traversal fields cannot fan a request out past this.
     max_request_nodes: int = Field(default=100_000, ge=1)
-    # GraphQL: blocking calls run on a pool of this many threads; one caller holds at most
+    # GraphQL and MCP: blocking calls run on a pool of this many threads (one per app); one caller holds at most
     # max_workers_per_caller of them at a time (its other calls wait, within their deadline).
     max_worker_threads: int = Field(default=8, ge=1)
     max_workers_per_caller: int = Field(default=2, ge=1)

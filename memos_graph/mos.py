@@ -94,7 +94,7 @@ def user_info_shape(info: UserInfo) -> dict[str, Any]:
 
 def with_deadlines(cls: M) -> M:
     """Every public method of the class runs under the call deadline GraphQL calls have (neo4j.call_deadline_s):
-    BackendUnavailable when it has not answered by then, as memos_graph.graph.store.call_within says."""
+    BackendUnavailable when it has not answered by then, as memos_graph.deadlines.call_within says."""
 
     def wrap(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)

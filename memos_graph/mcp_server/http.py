@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
-import anyio.to_thread
 import uvicorn
 from mcp.server.mcpserver import Context
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from memos_graph.deadlines import call_within
 from memos_graph.domain import User
 from memos_graph.errors import BackendUnavailable, MemosError, Unauthenticated
-from memos_graph.mcp_server.server import build_server
+from memos_graph.mcp_server.server import Caller, build_server
 from memos_graph.services.bundle import Services
 from memos_graph.services.identity import bearer_token
+from memos_graph.workers import within_deadline
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +68,7 @@ class ApiKeyGate:
         if cached is not None:
             return cached
         seconds = self.services.runtime.config.neo4j.call_deadline_s
-        return await anyio.to_thread.run_sync(call_within, lambda: identity.authenticate(key), seconds)
+        return await within_deadline(lambda: identity.authenticate(key), seconds)
 
 
 async def _refuse(send: Send, status: int, error: MemosError) -> None:
@@ -99,9 +97,9 @@ def create_http_app(services: Services, host: str = DEFAULT_HOST) -> ASGIApp:
     is not loopback (DNS rebinding).
     """
 
-    def identify(ctx: Context[Any, Any]) -> Callable[[], User]:
-        caller = request_caller(ctx)  # on the event loop: no Neo4j, the gate read it already
-        return lambda: caller
+    def identify(ctx: Context[Any, Any]) -> Caller:
+        user = request_caller(ctx)  # the gate read it already
+        return Caller(user.user_id, lambda: user)
 
     server = build_server(services, identify)
     app = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True, json_response=True, host=host)

@@ -1,9 +1,11 @@
 """The MCP server: tools for the MOS operations an agent needs and resources for cubes, over the services.
 
 Every tool and resource runs its service call on a worker thread (never on the event loop) under the call
-deadline the MOS class has (neo4j.call_deadline_s, plus the chat model's timeouts for add and chat), as
-memos_graph.graph.store.call_within applies it. Expected errors (MemosError) become MCP tool errors carrying
-the error's code and message; anything else is logged and answered with a masked INTERNAL error.
+deadline the MOS class has (neo4j.call_deadline_s, plus the chat model's timeouts for add and chat). The
+threads are a memos_graph.workers.WorkerPool, shared fairly between callers as GraphQL's are: one caller
+holds at most limits.max_workers_per_caller of the limits.max_worker_threads at once. Expected errors
+(MemosError) become MCP tool errors carrying the error's code and message; anything else is logged and
+answered with a masked INTERNAL error.
 """
 
 from __future__ import annotations
@@ -11,16 +13,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-import anyio
-import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer, ResourceSecurity
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
-from memos_graph.deadlines import call_within
 from memos_graph.domain import Direction, MemoryOrder, TextualMemoryItem, TextualMemoryMetadata, User
 from memos_graph.errors import BackendUnavailable, ConfigurationError, InvalidInput, MemosError
 from memos_graph.mcp_server.models import (
@@ -35,14 +35,25 @@ from memos_graph.mcp_server.models import (
     SearchResult,
 )
 from memos_graph.services.bundle import Services
+from memos_graph.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
-# How the server learns who calls: given a request's context, a function (run on the worker thread, so it
-# may ask Neo4j) that returns the active user the call acts as, or raises Unauthenticated.
-Identify = Callable[[Context[Any, Any]], Callable[[], User]]
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a call acts as: `id`, the user id its share of the worker threads is counted under, and
+    `resolve`, run on the worker thread with the call (so it may ask Neo4j), which returns the active user
+    or raises Unauthenticated."""
+
+    id: str
+    resolve: Callable[[], User]
+
+
+# How the server learns who calls, given a request's context (on the event loop: no Neo4j).
+Identify = Callable[[Context[Any, Any]], Caller]
 
 INSTRUCTIONS = """\
 Long-term memory in memory cubes. search_memories before answering from what the user told you earlier;
@@ -99,14 +110,15 @@ class Calls:
     def __init__(self, services: Services, identify: Identify) -> None:
         self.services = services
         self._identify = identify
-        # At most this many service calls at once (the threads GraphQL's resolvers get, too).
-        self._limiter = anyio.CapacityLimiter(services.runtime.config.limits.max_worker_threads)
+        limits = services.runtime.config.limits
+        self._pool = WorkerPool(limits.max_worker_threads, limits.max_workers_per_caller)
 
     async def run(self, ctx: Context[Any, Any], work: Callable[[User], T], uses_llm: bool = False) -> T:
-        """work(caller) on a worker thread; BackendUnavailable when it has not answered within the deadline."""
+        """work(caller) on a worker thread; BackendUnavailable when it has not answered within the deadline
+        (waiting for one of the caller's worker slots counts)."""
         caller = self._identify(ctx)
         seconds = self.services.runtime.config.call_deadline_s(uses_llm=uses_llm)
-        return await anyio.to_thread.run_sync(call_within, lambda: work(caller()), seconds, limiter=self._limiter)
+        return await self._pool.run(caller.id, lambda: work(caller.resolve()), seconds)
 
     async def tool(
         self,

@@ -6,21 +6,19 @@ The user is read again at every call, so deactivating it takes effect at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import anyio
 from mcp.server.mcpserver import Context
 
-from memos_graph.domain import User
-from memos_graph.mcp_server.server import build_server
+from memos_graph.mcp_server.server import Caller, build_server
 from memos_graph.services.bundle import Services
 
 
 def serve_stdio(services: Services, user_id: str) -> None:
     """Serve MCP on standard input and output until the client closes them."""
 
-    def identify(ctx: Context[Any, Any]) -> Callable[[], User]:
-        return lambda: services.cubes.actor(user_id)  # on the worker thread, with the call
+    def identify(ctx: Context[Any, Any]) -> Caller:
+        return Caller(user_id, lambda: services.cubes.actor(user_id))  # resolved on the worker thread
 
     anyio.run(build_server(services, identify).run_stdio_async)

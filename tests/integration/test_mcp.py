@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -214,6 +215,56 @@ def test_http_refuses_a_missing_or_wrong_key_before_mcp_runs(http_url: str, tena
     with pytest.raises(BaseExceptionGroup) as caught:
         asyncio.run(asyncio.wait_for(with_wrong_key(), 30))
     assert caught.group_contains(MCPError)
+
+
+def test_http_one_caller_cannot_take_every_worker(
+    keyed_runtime: Runtime, tenant: Callable[[str], Tenant], root: MOS
+) -> None:
+    """Two worker threads, one per caller. A hog sends three updates of a memory whose write lock the test
+    holds: one blocks on the lock in its worker until its deadline, the other two wait for the hog's one
+    slot without a thread. Another user's call, sent meanwhile, gets the second thread and answers at once.
+    (With both threads open to one caller, the hog's first two updates would hold them and that call would
+    wait for their deadlines.)"""
+    deadline_s = 4.0
+    config = keyed_runtime.config
+    limits = config.limits.model_copy(update={"max_worker_threads": 2, "max_workers_per_caller": 1})
+    neo4j = config.neo4j.model_copy(update={"call_deadline_s": deadline_s})
+    runtime = replace(keyed_runtime, config=config.model_copy(update={"limits": limits, "neo4j": neo4j}))
+    hog, quiet = tenant("hog"), tenant("quiet")
+    (held,) = root.add(memory_content=["a memory the test keeps locked"], mem_cube_id=hog.cube_id, user_id=hog.user_id)
+
+    async def hogging(url: str, n: int) -> tuple[float, dict[str, str]]:
+        async with over_http(url, hog.key) as session:
+            error = await refused(session, "update_memory", cube_id=hog.cube_id, memory_id=held, text=f"take {n}")
+            return time.monotonic(), error
+
+    async def scenario(url: str) -> tuple[list[tuple[float, dict[str, str]]], float, float, dict[str, Any]]:
+        hogs = [asyncio.create_task(hogging(url, n)) for n in range(3)]
+        await asyncio.sleep(1.0)  # the hog's updates hold its worker by now
+        async with over_http(url, quiet.key) as session:
+            began = time.monotonic()
+            listed = await call(session, "list_cubes")
+            answered = time.monotonic()
+        return await asyncio.gather(*hogs), began, answered, listed
+
+    store = keyed_runtime.store
+    with (
+        serve_app(create_http_app(Services.over(runtime))) as origin,
+        store.driver.session(database=store.database) as session,
+    ):
+        lock = session.begin_transaction()
+        try:
+            lock.run("MATCH (m:Memory {id: $id}) SET m.update_lock = true", id=held).consume()
+            hogged, began, answered, listed = asyncio.run(asyncio.wait_for(scenario(f"{origin}/mcp"), 60))
+        finally:
+            lock.rollback()
+    print(f"quiet caller answered in {answered - began:.2f} s; the hog's calls: {[e for _, e in hogged]}")
+    assert [c["cube_id"] for c in listed["cubes"]] == [quiet.cube_id]
+    assert answered - began < 1.5
+    assert all(error["code"] == "UNAVAILABLE" for _, error in hogged)
+    assert answered < min(ended for ended, _ in hogged)  # served while all three were in flight
+    assert sum("no worker for this call" in error["message"] for _, error in hogged) >= 1
+    assert root.get(hog.cube_id, held).memory == "a memory the test keeps locked"  # no update landed
 
 
 def test_http_chat_calls_the_model_through_litellm(
