@@ -101,7 +101,7 @@ def create_http_app(services: Services, host: str = DEFAULT_HOST) -> ASGIApp:
         user = request_caller(ctx)  # the gate read it already
         return Caller(user.user_id, lambda: user)
 
-    server = build_server(services, identify)
+    server = build_server(services, identify, shared=True)
     app = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True, json_response=True, host=host)
     return ApiKeyGate(app, services)
 

@@ -2,8 +2,8 @@
 
 Every tool and resource runs its service call on a worker thread (never on the event loop) under the call
 deadline the MOS class has (neo4j.call_deadline_s, plus the chat model's timeouts for add and chat). The
-threads are a memos_graph.workers.WorkerPool, shared fairly between callers as GraphQL's are: one caller
-holds at most limits.max_workers_per_caller of the limits.max_worker_threads at once. Expected errors
+threads are a memos_graph.workers.WorkerPool of limits.max_worker_threads, shared fairly between callers
+over HTTP as GraphQL's are (one caller holds at most limits.max_workers_per_caller at once). Expected errors
 (MemosError) become MCP tool errors carrying the error's code and message; anything else is logged and
 answered with a masked INTERNAL error.
 """
@@ -107,11 +107,10 @@ def _added(result: Added) -> str:
 class Calls:
     """Runs one tool's or resource's service call as the caller, off the event loop, within its deadline."""
 
-    def __init__(self, services: Services, identify: Identify) -> None:
+    def __init__(self, services: Services, identify: Identify, pool: WorkerPool) -> None:
         self.services = services
         self._identify = identify
-        limits = services.runtime.config.limits
-        self._pool = WorkerPool(limits.max_worker_threads, limits.max_workers_per_caller)
+        self._pool = pool
 
     async def run(self, ctx: Context[Any, Any], work: Callable[[User], T], uses_llm: bool = False) -> T:
         """work(caller) on a worker thread; BackendUnavailable when it has not answered within the deadline
@@ -162,10 +161,14 @@ class CubeResource(BaseModel):
     memory_count: int
 
 
-def build_server(services: Services, identify: Identify) -> MCPServer[Any]:
-    """The MCP server over the services; `identify` says who each call acts as (see Identify)."""
+def build_server(services: Services, identify: Identify, shared: bool = True) -> MCPServer[Any]:
+    """The MCP server over the services; `identify` says who each call acts as (see Identify). `shared`: many
+    users call it (HTTP), so one caller holds at most limits.max_workers_per_caller of the worker threads;
+    otherwise (stdio, one user) its calls may use them all."""
     server: MCPServer[Any] = MCPServer("memos-graph", instructions=INSTRUCTIONS, version="1", log_level="WARNING")
-    calls = Calls(services, identify)
+    limits = services.runtime.config.limits
+    per_caller = limits.max_workers_per_caller if shared else limits.max_worker_threads
+    calls = Calls(services, identify, WorkerPool(limits.max_worker_threads, per_caller))
     _register_tools(server, calls)
     if services.runtime.config.llm is not None:
         _register_chat(server, calls)

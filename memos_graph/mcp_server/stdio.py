@@ -21,4 +21,4 @@ def serve_stdio(services: Services, user_id: str) -> None:
     def identify(ctx: Context[Any, Any]) -> Caller:
         return Caller(user_id, lambda: services.cubes.actor(user_id))  # resolved on the worker thread
 
-    anyio.run(build_server(services, identify).run_stdio_async)
+    anyio.run(build_server(services, identify, shared=False).run_stdio_async)
