@@ -263,7 +263,6 @@ def test_http_one_caller_cannot_take_every_worker(
     assert answered - began < 1.5
     assert all(error["code"] == "UNAVAILABLE" for _, error in hogged)
     assert answered < min(ended for ended, _ in hogged)  # served while all three were in flight
-    assert sum("no worker for this call" in error["message"] for _, error in hogged) >= 1
     assert root.get(hog.cube_id, held).memory == "a memory the test keeps locked"  # no update landed
 
 
