@@ -38,7 +38,8 @@ from graphql_schema.media import (
 from graphql_schema.schema import schema
 from graphql_schema.websocket import SubscriptionEndpoint
 from memos_graph.config import MOSConfig
-from memos_graph.errors import BackendUnavailable, MemosError
+from memos_graph.errors import BackendUnavailable, MemosError, TooManyAttempts
+from memos_graph.services.auth_throttle import FailedAuthThrottle, KeyCheck
 from memos_graph.services.bundle import Services
 from memos_graph.services.container import Started, start_services
 from memos_graph.services.identity import bearer_token
@@ -226,19 +227,12 @@ class GraphQLEndpoint:
             await error_response(400, "BAD_REQUEST", problem, media_type=media_type)(scope, receive, send)
             return
         try:
-            services = self._holder.get()
             key = bearer_token(request.headers.get("authorization"))
-            # A key looked up within limits.api_key_cache_s is answered here, without a thread or Neo4j.
-            caller = services.identity.authenticate_cached(key)
-            if caller is None:
-                caller = await within_deadline(
-                    lambda: services.identity.authenticate(key), services.runtime.config.neo4j.call_deadline_s
-                )
+            # A key looked up within limits.api_key_cache_s is answered without a thread or Neo4j; failed keys
+            # are budgeted per client address (429 once spent, before any lookup).
+            caller = await self._holder.key_check.authenticate(key, client_address(scope))
         except MemosError as exc:
-            status = 503 if isinstance(exc, BackendUnavailable) else 401
-            await error_response(status, exc.code, exc.message, {"WWW-Authenticate": "Bearer"}, media_type)(
-                scope, receive, send
-            )
+            await auth_refusal(exc, media_type)(scope, receive, send)
             return
         scope.setdefault("state", {})["caller"] = caller
         await self._graphql(scope, _replay(body), send)
@@ -255,6 +249,23 @@ class GraphQLEndpoint:
                 return None
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def client_address(scope: Scope) -> str | None:
+    """The client's address as the ASGI server reports it (behind a proxy: the proxy's, unless the server
+    trusts its forwarded headers)."""
+    client = scope.get("client")
+    return str(client[0]) if client else None
+
+
+def auth_refusal(error: MemosError, media_type: str | None) -> Response:
+    """The answer to a request whose key did not check out: 429 with Retry-After when the client address
+    spent its budget of failed keys, 503 when Neo4j could not say, else 401."""
+    if isinstance(error, TooManyAttempts):
+        headers = {"Retry-After": str(error.retry_after_s), "WWW-Authenticate": "Bearer"}
+        return error_response(429, error.code, error.message, headers, media_type)
+    status = 503 if isinstance(error, BackendUnavailable) else 401
+    return error_response(status, error.code, error.message, {"WWW-Authenticate": "Bearer"}, media_type)
 
 
 def _operation_type(request: Request) -> str | None:
@@ -284,11 +295,16 @@ def _replay(body: bytes) -> Receive:
 class ServiceHolder:
     """The services, created at start-up (schema applied, model loaded once) and closed at shutdown."""
 
-    def __init__(self, config: MOSConfig | None, runtime: Runtime | None) -> None:
+    def __init__(
+        self, config: MOSConfig | None, runtime: Runtime | None, throttle: FailedAuthThrottle | None = None
+    ) -> None:
         self._config = config
         self._runtime = runtime
         self._started: Started | None = None
         self._pool: WorkerPool | None = None
+        limits = (runtime.config if runtime is not None else config or MOSConfig.load()).limits
+        # One budget of failed keys per client address for the whole app: HTTP and WebSocket alike.
+        self.key_check = KeyCheck(self.get, FailedAuthThrottle.of(limits) if throttle is None else throttle)
 
     def pool(self) -> WorkerPool | None:
         """The worker pool resolvers run their service calls on (made at start-up)."""
@@ -317,10 +333,13 @@ class ServiceHolder:
         self._started = None
 
 
-def create_app(config: MOSConfig | None = None, runtime: Runtime | None = None) -> Starlette:
-    """The ASGI application; pass a runtime to share one (tests), or a config (or nothing: file + env)."""
+def create_app(
+    config: MOSConfig | None = None, runtime: Runtime | None = None, auth_throttle: FailedAuthThrottle | None = None
+) -> Starlette:
+    """The ASGI application; pass a runtime to share one (tests), or a config (or nothing: file + env), and a
+    throttle of failed API keys to drive its clock (tests; by default one made from config.limits)."""
     config = runtime.config if runtime is not None else (config or MOSConfig.load())
-    holder = ServiceHolder(config, runtime)
+    holder = ServiceHolder(config, runtime, auth_throttle)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -346,7 +365,11 @@ def create_app(config: MOSConfig | None = None, runtime: Runtime | None = None) 
     endpoint = GraphQLEndpoint(holder, assets_url=ASSETS_URL if assets is not None else None)
     routes.append(Route("/graphql", endpoint, methods=["GET", "POST"]))
     # Subscriptions: graphql-transport-ws on the same path, the key in connection_init (graphql_schema.websocket).
-    routes.append(WebSocketRoute("/graphql", SubscriptionEndpoint(holder.get, holder.pool, config.http.cors_origins)))
+    routes.append(
+        WebSocketRoute(
+            "/graphql", SubscriptionEndpoint(holder.get, holder.pool, holder.key_check, config.http.cors_origins)
+        )
+    )
     routes.extend(explorer_routes())  # the memory explorer page, a client of /graphql like any other
     # CORS outermost, so that refusals (401, 413, ...) carry its headers too and a page can read them. With
     # no origins configured every cross-origin preflight is refused and no answer carries an allow header.

@@ -5,9 +5,10 @@ Browsers cannot set headers on a WebSocket, so the API key travels in connection
 Strawberry closes a rejected connection; a subscribe before the acknowledgement gets 4401. The key is the same
 as over HTTP (the same identity service and key cache), and each later subscribe checks it again, so a key
 rotated, reset or deactivated while the socket is open refuses the connection's next subscription (closing it
-with 4403). Only subscriptions run here: queries and mutations go over HTTP, where each request has its own
-context (the DataLoaders of a connection's context would otherwise cache what it read for the connection's
-whole life). The legacy graphql-ws protocol is not offered.
+with 4403). Failed keys count against the client address's budget, as over HTTP; once it is spent,
+connection_init is closed with 4429 before any lookup. Only subscriptions run here: queries and mutations
+go over HTTP, where each request has its own context (the DataLoaders of a connection's context would
+otherwise cache what it read for the connection's whole life). The legacy graphql-ws protocol is not offered.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from strawberry.types.unset import UnsetType
 from graphql_schema.context import Context
 from graphql_schema.schema import schema
 from memos_graph.domain import User
-from memos_graph.errors import BackendUnavailable, Unauthenticated
+from memos_graph.errors import BackendUnavailable, TooManyAttempts, Unauthenticated
+from memos_graph.services.auth_throttle import KeyCheck
 from memos_graph.services.bundle import Services
 from memos_graph.services.identity import bearer_token
-from memos_graph.workers import WorkerPool, within_deadline
+from memos_graph.workers import WorkerPool
 
 # A socket that has not sent connection_init by then is closed (4408): an unauthenticated socket costs memory.
 CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
@@ -40,6 +42,7 @@ CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 CLOSE_FORBIDDEN = 4403
 CLOSE_UNAVAILABLE = 1011  # RFC 6455: the server met a condition that kept it from answering
+CLOSE_TOO_MANY = 4429  # the client's address spent its budget of failed API keys (HTTP's 429)
 MAX_CLOSE_REASON_BYTES = 123  # RFC 6455: what a close frame's reason may hold
 
 
@@ -52,11 +55,15 @@ class ConnectionContext(Context):
     """The context of one WebSocket connection: its subscriptions run as the caller whose key connection_init
     carried (known once that key checked out)."""
 
-    def __init__(self, services: Services, pool: WorkerPool | None) -> None:
+    def __init__(
+        self, services: Services, pool: WorkerPool | None, key_check: KeyCheck, address: str | None = None
+    ) -> None:
         self.services = services
         self.pool = pool
         self.connection_params: dict[str, object] = {}
         self._caller: User | None = None
+        self._key_check = key_check
+        self._address = address
 
     @property
     def caller(self) -> User:
@@ -71,13 +78,9 @@ class ConnectionContext(Context):
 
     async def authenticate(self) -> User:
         """The active user of connection_init's key (the key cache, else Neo4j within the call deadline);
-        Unauthenticated for a missing, wrong or revoked key."""
-        key = bearer_key(self.connection_params)
-        identity = self.services.identity
-        user = identity.authenticate_cached(key)
-        if user is None:
-            deadline = self.services.runtime.config.neo4j.call_deadline_s
-            user = await within_deadline(lambda: identity.authenticate(key), deadline)
+        Unauthenticated for a missing, wrong or revoked key, TooManyAttempts when the client's address spent
+        its budget of failed keys (as over HTTP: one budget per address for the app)."""
+        user = await self._key_check.authenticate(bearer_key(self.connection_params), self._address)
         self.caller = user
         return user
 
@@ -104,6 +107,8 @@ class AuthenticatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         try:
             await super().handle_connection_init(message)
+        except TooManyAttempts as exc:  # the address spent its budget of failed keys: nothing was looked up
+            await self.websocket.close(CLOSE_TOO_MANY, _close_reason(f"{exc.code}: retry in {exc.retry_after_s} s"))
         except BackendUnavailable as exc:  # Neo4j could not say whether the key is good: not a refusal
             await self.websocket.close(CLOSE_UNAVAILABLE, _close_reason(f"UNAVAILABLE: {exc.message}"))
 
@@ -115,6 +120,9 @@ class AuthenticatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         assert isinstance(context, ConnectionContext)
         try:
             await context.authenticate()
+        except TooManyAttempts as exc:
+            await self._refuse(message, exc.message, exc.code)
+            return
         except Unauthenticated:
             await self.websocket.close(CLOSE_FORBIDDEN, "Forbidden")
             return
@@ -141,7 +149,9 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
 
     graphql_transport_ws_handler_class = AuthenticatedTransportWS
 
-    def __init__(self, services_of: Any, pool_of: Any, allowed_origins: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, services_of: Any, pool_of: Any, key_check: KeyCheck, allowed_origins: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide=None,
@@ -153,14 +163,18 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
         )
         self._services_of = services_of
         self._pool_of = pool_of
+        self._key_check = key_check
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        return ConnectionContext(self._services_of(), self._pool_of())
+        address = request.client.host if request.client is not None else None
+        return ConnectionContext(self._services_of(), self._pool_of(), self._key_check, address)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         assert isinstance(context, ConnectionContext)
         try:
             await context.authenticate()
+        except TooManyAttempts:
+            raise  # handle_connection_init closes with CLOSE_TOO_MANY
         except Unauthenticated:
             raise ConnectionRejectionError() from None
         return UnsetType()  # connection_ack without a payload

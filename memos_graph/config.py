@@ -32,6 +32,8 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "MEMOS_TRANSFER_ROOTS": "transfer.roots",
     "MEMOS_CALL_DEADLINE_S": "neo4j.call_deadline_s",
     "MEMOS_API_KEY_CACHE_S": "limits.api_key_cache_s",
+    "MEMOS_AUTH_FAILURES_PER_S": "limits.auth_failures_per_s",
+    "MEMOS_AUTH_FAILURE_BURST": "limits.auth_failure_burst",
     "MEMOS_INGEST_MODE": "ingest.mode",
     "MEMOS_LLM_API_BASE": "llm.api_base",
     "MEMOS_LLM_STREAM_IDLE_TIMEOUT_S": "llm.stream_idle_timeout_s",
@@ -240,6 +242,13 @@ class LimitSettings(_Section):
     # A key rotated, reset, deactivated or deleted elsewhere (another replica, the CLI) keeps working here for
     # at most this long; in the process that revoked it, it is refused at once.
     api_key_cache_s: float = Field(default=5.0, ge=0, le=60)
+    # Failed API-key attempts per client address (services/auth_throttle.py): a token bucket of
+    # auth_failure_burst refilled at auth_failures_per_s; a wrong key spends a token, a good one gives it back.
+    # Spent, the address's next unknown key is refused with HTTP 429 before any lookup (0 per second: off).
+    # At most auth_throttle_addresses buckets are kept (least recently used out first).
+    auth_failures_per_s: float = Field(default=2.0, ge=0)
+    auth_failure_burst: int = Field(default=20, ge=1)
+    auth_throttle_addresses: int = Field(default=10_000, ge=1)
 
 
 class DocumentSettings(_Section):

@@ -57,6 +57,17 @@ class Unauthenticated(MemosError):
     code = "UNAUTHENTICATED"
 
 
+class TooManyAttempts(Unauthenticated):
+    """No caller was identified, and this client address has spent its budget of failed API-key attempts:
+    refused before the key is looked up (HTTP 429; retry after `retry_after_s` seconds)."""
+
+    code = "TOO_MANY_REQUESTS"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message, retry_after_s=retry_after_s)
+        self.retry_after_s = retry_after_s
+
+
 class Conflict(MemosError):
     """The write clashes with what is stored (an id taken, a duplicate where one is not allowed)."""
 

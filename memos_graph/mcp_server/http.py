@@ -2,7 +2,9 @@
 
 `Authorization: Bearer <key>` is checked before the MCP layer sees the request (the key cache of
 memos_graph.services.identity first, then Neo4j off the event loop within the call deadline); no key, a
-wrong one or a revoked one gets HTTP 401 and nothing runs. The caller is taken from each request, never
+wrong one or a revoked one gets HTTP 401 and nothing runs. Failed keys are budgeted per client address
+(services/auth_throttle.py): once an address spent its budget, it gets HTTP 429 with Retry-After before
+any lookup. The caller is taken from each request, never
 from the MCP session, so a session id presented with another key acts as that key's user.
 
 Plain HTTP: keys travel in clear. Bind it to 127.0.0.1 (the default) or put it behind a TLS-terminating
@@ -20,11 +22,11 @@ from mcp.server.mcpserver import Context
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from memos_graph.domain import User
-from memos_graph.errors import BackendUnavailable, MemosError, Unauthenticated
+from memos_graph.errors import BackendUnavailable, MemosError, TooManyAttempts, Unauthenticated
 from memos_graph.mcp_server.server import Caller, build_server
+from memos_graph.services.auth_throttle import FailedAuthThrottle, KeyCheck
 from memos_graph.services.bundle import Services
 from memos_graph.services.identity import bearer_token
-from memos_graph.workers import within_deadline
 
 logger = logging.getLogger(__name__)
 
@@ -45,36 +47,36 @@ def bearer_key(scope: Scope) -> str | None:
 class ApiKeyGate:
     """ASGI middleware: every HTTP request needs a valid API key; its user rides in the request's state."""
 
-    def __init__(self, app: ASGIApp, services: Services) -> None:
+    def __init__(self, app: ASGIApp, services: Services, throttle: FailedAuthThrottle | None = None) -> None:
         self.app = app
         self.services = services
+        if throttle is None:
+            throttle = FailedAuthThrottle.of(services.runtime.config.limits)
+        self.key_check = KeyCheck(lambda: services, throttle)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan
             await self.app(scope, receive, send)
             return
+        client = scope.get("client")
         try:
-            caller = await self._authenticate(bearer_key(scope))
+            # A key looked up within limits.api_key_cache_s is answered without a thread or Neo4j.
+            caller = await self.key_check.authenticate(bearer_key(scope), str(client[0]) if client else None)
         except MemosError as exc:
-            await _refuse(send, 503 if isinstance(exc, BackendUnavailable) else 401, exc)
+            await _refuse(send, exc)
             return
         scope.setdefault("state", {})[_CALLER] = caller
         await self.app(scope, receive, send)
 
-    async def _authenticate(self, key: str | None) -> User:
-        identity = self.services.identity
-        # A key looked up within limits.api_key_cache_s is answered here, without a thread or Neo4j.
-        cached = identity.authenticate_cached(key)
-        if cached is not None:
-            return cached
-        seconds = self.services.runtime.config.neo4j.call_deadline_s
-        return await within_deadline(lambda: identity.authenticate(key), seconds)
 
-
-async def _refuse(send: Send, status: int, error: MemosError) -> None:
+async def _refuse(send: Send, error: MemosError) -> None:
+    """429 (Retry-After) for an address out of failed-key budget, 503 when Neo4j could not say, else 401."""
+    status = 429 if isinstance(error, TooManyAttempts) else 503 if isinstance(error, BackendUnavailable) else 401
     body = json.dumps({"error": {"code": error.code, "message": error.message}}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if status == 401:
+    if isinstance(error, TooManyAttempts):
+        headers.append((b"retry-after", str(error.retry_after_s).encode()))
+    if status in (401, 429):
         headers.append((b"www-authenticate", b"Bearer"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -90,11 +92,14 @@ def request_caller(ctx: Context[Any, Any]) -> User:
     return caller
 
 
-def create_http_app(services: Services, host: str = DEFAULT_HOST) -> ASGIApp:
+def create_http_app(
+    services: Services, host: str = DEFAULT_HOST, auth_throttle: FailedAuthThrottle | None = None
+) -> ASGIApp:
     """The ASGI app: streamable HTTP at /mcp, stateless (each request stands alone), behind ApiKeyGate.
 
     `host` is where it will listen: on loopback the SDK also refuses requests whose Host or Origin header
-    is not loopback (DNS rebinding).
+    is not loopback (DNS rebinding). `auth_throttle`: the failed-key budget to use (tests drive its clock;
+    by default one made from the configured limits).
     """
 
     def identify(ctx: Context[Any, Any]) -> Caller:
@@ -103,7 +108,7 @@ def create_http_app(services: Services, host: str = DEFAULT_HOST) -> ASGIApp:
 
     server = build_server(services, identify, shared=True)
     app = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True, json_response=True, host=host)
-    return ApiKeyGate(app, services)
+    return ApiKeyGate(app, services, auth_throttle)
 
 
 def serve_http(services: Services, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:

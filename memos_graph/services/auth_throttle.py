@@ -1,0 +1,149 @@
+"""Failed API-key attempts are budgeted per client address, so guessing keys cannot load Neo4j for everyone.
+
+Each address (an IPv6 address counts by its /64, which one host usually holds whole) has a token bucket of
+`limits.auth_failure_burst` tokens refilled at `limits.auth_failures_per_s`. A key the cache knows to be
+good costs nothing and is never refused here. Any other presented key takes a token before it is checked:
+a key that turns out good gives it back, a wrong one keeps it spent. With no token left, the request is
+refused with TooManyAttempts (HTTP 429, Retry-After) before the key is looked up. So one address makes at
+most burst + rate x seconds lookups of wrong keys, however many requests it sends, while every other
+address, and every good key already looked up, goes on as before.
+
+The table of buckets is bounded (`limits.auth_throttle_addresses`, least recently used out first): evicting
+an address forgets only its spent budget, which is what a full bucket is anyway after burst / rate seconds.
+The address is the one the ASGI server reports (behind a reverse proxy, the proxy's unless the server is
+told to trust its forwarded headers: uvicorn's --forwarded-allow-ips).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from memos_graph.config import LimitSettings
+from memos_graph.domain import User
+from memos_graph.errors import TooManyAttempts, Unauthenticated
+from memos_graph.services.bundle import Services
+from memos_graph.workers import within_deadline
+
+Clock = Callable[[], float]
+
+
+def bucket_of(address: str | None) -> str:
+    """The budget an address draws on: an IPv4 address itself, an IPv6 address's /64, anything else as is."""
+    if not address:
+        return "(unknown)"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
+
+
+class FailedAuthThrottle:
+    """Token buckets of failed-key budget per client address (thread-safe; the lock never waits on I/O)."""
+
+    def __init__(self, per_second: float, burst: int, max_addresses: int, clock: Clock = time.monotonic) -> None:
+        self.per_second = per_second
+        self.burst = burst
+        self.max_addresses = max_addresses
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # bucket -> (tokens, as of)
+
+    @classmethod
+    def of(cls, limits: LimitSettings, clock: Clock = time.monotonic) -> FailedAuthThrottle:
+        """The throttle limits.auth_failures_per_s, auth_failure_burst and auth_throttle_addresses describe."""
+        return cls(limits.auth_failures_per_s, limits.auth_failure_burst, limits.auth_throttle_addresses, clock)
+
+    @property
+    def enabled(self) -> bool:
+        """auth_failures_per_s == 0 turns throttling off."""
+        return self.per_second > 0
+
+    def take(self, address: str | None) -> None:
+        """Spend one token of the address's budget; TooManyAttempts (with the seconds until the next token)
+        when none is left, and then nothing is spent."""
+        if not self.enabled:
+            return
+        bucket = bucket_of(address)
+        with self._lock:
+            tokens = self._tokens(bucket)
+            if tokens < 1:
+                self._buckets[bucket] = (tokens, self.clock())
+                wait_s = (1 - tokens) / self.per_second
+                raise TooManyAttempts(
+                    f"too many failed API-key attempts from this address; retry in {math.ceil(wait_s)} s",
+                    retry_after_s=max(1, math.ceil(wait_s)),
+                )
+            self._buckets[bucket] = (tokens - 1, self.clock())
+            self._buckets.move_to_end(bucket)
+            while len(self._buckets) > self.max_addresses:
+                self._buckets.popitem(last=False)
+
+    def give_back(self, address: str | None) -> None:
+        """Return the token a check took that did not fail (a good key, or a backend that could not answer)."""
+        if not self.enabled:
+            return
+        bucket = bucket_of(address)
+        with self._lock:
+            if bucket in self._buckets:
+                self._buckets[bucket] = (min(self.burst, self._tokens(bucket) + 1), self.clock())
+
+    def remaining(self, address: str | None) -> float:
+        """Tokens the address has now (for tests and diagnostics)."""
+        with self._lock:
+            return self._tokens(bucket_of(address))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._buckets)
+
+    def _tokens(self, bucket: str) -> float:
+        entry = self._buckets.get(bucket)
+        if entry is None:
+            return float(self.burst)
+        tokens, as_of = entry
+        return min(float(self.burst), tokens + max(0.0, self.clock() - as_of) * self.per_second)
+
+
+class KeyCheck:
+    """One door's API-key check (GraphQL over HTTP and WebSocket, MCP over HTTP): the key cache first, then the
+    address's failed-attempt budget, then Neo4j off the event loop within the call deadline."""
+
+    def __init__(self, services_of: Callable[[], Services], throttle: FailedAuthThrottle) -> None:
+        self._services_of = services_of
+        self.throttle = throttle
+
+    async def authenticate(self, key: str | None, address: str | None) -> User:
+        """The key's active user; Unauthenticated for a missing, wrong or revoked key, TooManyAttempts when the
+        address has spent its budget of failures (refused before any lookup), BackendUnavailable when Neo4j
+        cannot say."""
+        services = self._services_of()
+        identity = services.identity
+        try:
+            cached = identity.authenticate_cached(key)
+        except Unauthenticated:
+            if key:  # a presented key known to be wrong: a guess like any other, though it cost no lookup
+                self.throttle.take(address)
+            raise
+        if cached is not None:
+            return cached
+        self.throttle.take(address)
+        try:
+            deadline_s = services.runtime.config.neo4j.call_deadline_s
+            user = await within_deadline(lambda: identity.authenticate(key), deadline_s)
+        except Unauthenticated:
+            raise  # the token stays spent
+        except BaseException:
+            self.throttle.give_back(address)  # Neo4j could not say: not the client's failure
+            raise
+        self.throttle.give_back(address)
+        return user

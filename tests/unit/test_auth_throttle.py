@@ -1,0 +1,56 @@
+"""The failed-key throttle's buckets: per address (IPv6 by /64), refilled by the clock, bounded in number."""
+
+from __future__ import annotations
+
+import pytest
+
+from memos_graph.errors import TooManyAttempts
+from memos_graph.services.auth_throttle import FailedAuthThrottle, bucket_of
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_addresses_are_grouped_as_hosts_hold_them() -> None:
+    assert bucket_of("2001:db8:1:2::1") == bucket_of("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert bucket_of("2001:db8:1:3::1") != bucket_of("2001:db8:1:2::1")
+    assert bucket_of("::ffff:192.0.2.1") == bucket_of("192.0.2.1") == "192.0.2.1"
+    assert bucket_of(None) == bucket_of("") and bucket_of("testclient") == "testclient"
+
+
+def test_a_spent_budget_refuses_with_the_wait_and_refills() -> None:
+    clock = Clock()
+    throttle = FailedAuthThrottle(per_second=0.5, burst=2, max_addresses=10, clock=clock)
+    throttle.take("192.0.2.1")
+    throttle.take("192.0.2.1")
+    with pytest.raises(TooManyAttempts) as refused:
+        throttle.take("192.0.2.1")
+    assert refused.value.retry_after_s == 2 and refused.value.code == "TOO_MANY_REQUESTS"
+    throttle.take("192.0.2.2")  # another address has its own budget
+    clock.now += 2.0
+    throttle.take("192.0.2.1")
+    with pytest.raises(TooManyAttempts):
+        throttle.take("192.0.2.1")
+    throttle.give_back("192.0.2.1")  # a key that turned out good costs nothing
+    throttle.take("192.0.2.1")
+    clock.now += 1_000
+    assert throttle.remaining("192.0.2.1") == 2  # never more than the burst
+
+
+def test_the_table_of_addresses_is_bounded() -> None:
+    throttle = FailedAuthThrottle(per_second=1.0, burst=1, max_addresses=5, clock=Clock())
+    for n in range(1_000):
+        throttle.take(f"10.0.{n // 256}.{n % 256}")
+    assert len(throttle) == 5
+
+
+def test_zero_per_second_turns_it_off() -> None:
+    throttle = FailedAuthThrottle(per_second=0, burst=1, max_addresses=5, clock=Clock())
+    for _ in range(100):
+        throttle.take("192.0.2.1")
+    assert len(throttle) == 0
