@@ -120,10 +120,11 @@ class Mutation:
         return True
 
     @strawberry.mutation(
-        description="A new API key for a user: your own, or (ROOT; ADMIN for USER and GUEST) another's. "
-        "The old key stops working at once; the new one is shown only now."
+        description="Stop a user's API key at once: your own, or (ROOT; ADMIN for USER and GUEST) another's. "
+        "Returns the user's new key, shown only now, to the user itself and to ROOT; an ADMIN's reset of "
+        "another user only revokes the key and returns null (ROOT issues the user a new one). Audited."
     )
-    async def reset_api_key(self, info: Info, user_id: strawberry.ID) -> str:
+    async def reset_api_key(self, info: Info, user_id: strawberry.ID) -> str | None:
         ctx = info.context
         return await ctx.run(lambda: ctx.services.users.reset_api_key(ctx.caller, user_of(user_id)))
 

@@ -80,14 +80,35 @@ class DerivationKind(Enum):
     UPDATE = "update"
 
 
-@strawberry.type(name="User", description="A user of the memory service.")
+@strawberry.type(
+    name="User",
+    description="A user of the memory service. Its name, role, createdAt and isActive are shown to the user "
+    "itself and to ROOT and ADMIN; anyone else (a cube's owner or a share's user, seen by a USER or GUEST) "
+    "sees the user id alone, and null for those.",
+)
 class UserType(relay.Node):
     user_key: relay.NodeID[str]
     user_id: strawberry.ID = strawberry.field(description="The plain user id.")
-    name: str
-    role: Role
-    created_at: dt.datetime | None
-    is_active: bool
+    profile: strawberry.Private[User]
+
+    def _shown(self, info: Info) -> bool:
+        return info.context.services.traversal.sees_user(info.context.caller, self.profile.user_id)
+
+    @strawberry.field(description="Display name (null unless the caller may see this user's profile).")
+    def name(self, info: Info) -> str | None:
+        return self.profile.user_name if self._shown(info) else None
+
+    @strawberry.field(description="Role (null unless the caller may see this user's profile).")
+    def role(self, info: Info) -> Role | None:
+        return Role(self.profile.role.value) if self._shown(info) else None
+
+    @strawberry.field(description="When the user was created (null unless the caller may see its profile).")
+    def created_at(self, info: Info) -> dt.datetime | None:
+        return when(self.profile.created_at) if self._shown(info) else None
+
+    @strawberry.field(description="Whether the user is active (null unless the caller may see its profile).")
+    def is_active(self, info: Info) -> bool | None:
+        return self.profile.is_active if self._shown(info) else None
 
     @strawberry.field(description="The active cubes this user owns that the caller may read, oldest first.")
     async def cubes(self, info: Info) -> list[MemCubeType]:
@@ -96,14 +117,7 @@ class UserType(relay.Node):
     @classmethod
     def of(cls, user: User) -> UserType:
         """From the domain user."""
-        return cls(
-            user_key=user.user_id,
-            user_id=strawberry.ID(user.user_id),
-            name=user.user_name,
-            role=Role(user.role.value),
-            created_at=when(user.created_at),
-            is_active=user.is_active,
-        )
+        return cls(user_key=user.user_id, user_id=strawberry.ID(user.user_id), profile=user)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

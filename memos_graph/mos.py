@@ -172,8 +172,9 @@ class MOS:
         """Issue a new API key for the user (the old one stops working) and return it; shown only now."""
         return self.services.identity.rotate(self._actor(user_id))
 
-    def reset_api_key(self, user_id: str) -> str:
-        """As the configured user (ROOT, or ADMIN for USER and GUEST): a new key for user_id; the old one stops."""
+    def reset_api_key(self, user_id: str) -> str | None:
+        """As the configured user (ROOT, or ADMIN for USER and GUEST): stop user_id's key. Returns the new key
+        for one's own key and for ROOT; an ADMIN's reset of another user only revokes (None)."""
         return self.users.reset_api_key(self._actor(None), user_id)
 
     def deactivate_user(self, user_id: str) -> None:

@@ -53,10 +53,16 @@ def run_user_delete(args: argparse.Namespace, session: Session) -> Outcome:
 
 
 def run_user_reset_key(args: argparse.Namespace, session: Session) -> Outcome:
-    """A new API key for a user (its own, or as ROOT/ADMIN another's); shown only now."""
+    """Stop a user's API key; prints the new one (own key, or as ROOT), shown only now. As an ADMIN it only
+    revokes another user's key, as resetApiKey does (api_key null)."""
     key = session.mos.users.reset_api_key(session.actor(), args.user_id)
+    if key is None:
+        return Outcome(
+            {"user_id": args.user_id, "api_key": None, "revoked": True},
+            f"revoked the API key of '{args.user_id}'; ROOT issues a new one (memos-graph user reset-key)",
+        )
     return Outcome(
-        {"user_id": args.user_id, "api_key": key},
+        {"user_id": args.user_id, "api_key": key, "revoked": True},
         f"new API key for '{args.user_id}' (shown once; the old key no longer works): {key}",
     )
 
@@ -138,7 +144,11 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
         ("deactivate", run_user_deactivate, "refuse every call and key of a user (ROOT; ADMIN for USER/GUEST)"),
         ("reactivate", run_user_reactivate, "undo deactivate"),
         ("delete", run_user_delete, "ROOT: delete a user, its own cubes with their contents, its history and key"),
-        ("reset-key", run_user_reset_key, "print a new API key for a user (own; ROOT/ADMIN: another's)"),
+        (
+            "reset-key",
+            run_user_reset_key,
+            "stop a user's API key: print the new one (own; ROOT: another's); an ADMIN only revokes",
+        ),
     ):
         managed = user.add_parser(name, parents=[common], help=text, description=text)
         managed.add_argument("user_id")

@@ -56,3 +56,13 @@ class CubeAccess:
     can_write: bool
     is_owner: bool
     is_loaded: bool
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """The stored record of a user's latest API-key change: when, by whom, and how (rotate: one's own new key;
+    reset: ROOT's, the key handed to ROOT; revoke: an ADMIN's, no key for anyone; root_key_apply: the operator's)."""
+
+    at: str
+    by: str
+    action: str

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from memos_graph.domain import User, UserRole
+from memos_graph.domain.users import KeyChange
 from memos_graph.errors import Conflict
-from memos_graph.graph.convert import iso
+from memos_graph.graph.convert import iso, iso_from_text
 from memos_graph.graph.queries import query
 from memos_graph.graph.store import GraphStore, run_named
 
@@ -49,9 +50,23 @@ class UserRepository:
         records = self._store.read("user_by_api_key_hash", digest=digest)
         return None if not records else to_user_from_map(records[0]["user"])
 
-    def set_api_key_hash(self, user_id: str, digest: str) -> None:
-        """Replace the user's key hash."""
-        self._store.run_write(lambda tx: run_named(tx, "user_set_api_key_hash", user_id=user_id, digest=digest))
+    def replace_api_key_hash(self, user_id: str, digest: str | None, actor_id: str, action: str) -> str:
+        """Replace the user's key hash (None: no key at all) and record by whom, how and when; the time
+        (ISO 8601, UTC) it recorded."""
+        records = self._store.run_write(
+            lambda tx: run_named(
+                tx, "user_replace_api_key", user_id=user_id, digest=digest, actor_id=actor_id, action=action
+            )
+        )
+        return iso_from_text(records[0]["reset_at"]) if records else ""
+
+    def key_change(self, user_id: str) -> KeyChange | None:
+        """The stored record of the user's latest key change, or None (no change recorded, no such user)."""
+        records = self._store.read("user_key_change", user_id=user_id)
+        if not records or records[0]["at"] is None:
+            return None
+        record = records[0]
+        return KeyChange(at=iso(record["at"]) or "", by=record["by"], action=record["action"])
 
     def claim_api_key_hash(self, user_id: str, digest: str) -> bool:
         """Set the user's key hash only if it has none; whether it was set (one statement, so races are safe)."""

@@ -57,6 +57,19 @@ def may_reset_key(actor: User, target: User) -> bool:
     return actor.user_id == target.user_id or may_manage_user(actor, target)
 
 
+def receives_reset_key(actor: User, target: User) -> bool:
+    """Whether a key reset hands the new key to the actor: for one's own key, and for ROOT (who may do anything
+    any user may). An ADMIN's reset of another user only revokes: were the key handed over, an ADMIN could act
+    as every USER and GUEST, writing their cubes and granting itself WRITE."""
+    return actor.user_id == target.user_id or actor.role is UserRole.ROOT
+
+
+def sees_profile(viewer: User, user_id: str) -> bool:
+    """Whether the viewer sees a user's name, role, creation time and status: its own, and (ROOT, ADMIN, who
+    list users anyway) anyone's. Others appear by id alone (a cube's owner, a share's user)."""
+    return viewer.user_id == user_id or may_list_users(viewer)
+
+
 def may_delete_cube(user: User, cube: MemCube) -> bool:
     """The owner and ROOT delete a cube."""
     return cube.owner_id == user.user_id or user.role is UserRole.ROOT

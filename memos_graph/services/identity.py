@@ -16,6 +16,7 @@ from memos_graph.config import MAX_KEY_CHARS
 from memos_graph.domain import User
 from memos_graph.errors import Unauthenticated
 from memos_graph.graph.store import GraphStore
+from memos_graph.services.audit import audit
 from memos_graph.services.runtime import Runtime
 
 KEY_PREFIX = "mgk_"
@@ -173,16 +174,18 @@ def _active(user: User | None) -> User:
     return user
 
 
-def store_key(runtime: Runtime, user_id: str, key: str) -> None:
-    """Store the hash of a key for a user, replacing any earlier key (refused at once in this process)."""
-    runtime.users.set_api_key_hash(user_id, hash_api_key(key))
+def store_key(runtime: Runtime, user_id: str, key: str | None, actor_id: str, action: str) -> None:
+    """Store the hash of a key for a user (None: leave it without a key), replacing any earlier key, and audit
+    it: by whom, how, when, on the User node and on the memos_graph.audit log. Refused at once here."""
+    at = runtime.users.replace_api_key_hash(user_id, None if key is None else hash_api_key(key), actor_id, action)
     forget_user(runtime, user_id)
+    audit(f"api_key_{action}", actor_id, user_id, at or None)
 
 
-def issue_key(runtime: Runtime, user_id: str) -> str:
+def issue_key(runtime: Runtime, user_id: str, actor_id: str, action: str) -> str:
     """A new key for the user, stored as its only key; returned once, never stored itself."""
     key = new_api_key()
-    store_key(runtime, user_id, key)
+    store_key(runtime, user_id, key, actor_id, action)
     return key
 
 
@@ -214,10 +217,10 @@ class IdentityService:
         return _active(user) if known else None
 
     def set_key(self, user_id: str, key: str) -> None:
-        """Store the hash of a key for a user, replacing any earlier key."""
-        store_key(self._rt, user_id, key)
+        """Store the hash of a given key for a user, replacing any earlier key (tests, tools)."""
+        store_key(self._rt, user_id, key, user_id, "set")
 
     def rotate(self, user: User) -> str:
         """Issue a new key for the user; the old one stops working at once (here; elsewhere within the cache's
         limits.api_key_cache_s)."""
-        return issue_key(self._rt, user.user_id)
+        return issue_key(self._rt, user.user_id, user.user_id, "rotate")

@@ -41,8 +41,9 @@ class TraversalService:
 
     @staticmethod
     def sees_user(actor: User, user_id: str) -> bool:
-        """Whether looking a user up by id finds it: the actor itself, or any user for those who list users."""
-        return user_id == actor.user_id or access.may_list_users(actor)
+        """Whether looking a user up by id finds it, and whether its profile (name, role, creation time,
+        status) is shown where a cube names it: the actor itself, or any user for those who list users."""
+        return access.sees_profile(actor, user_id)
 
     def cubes(self, actor: User, cube_ids: Sequence[str], known: Known = None) -> dict[str, CubeAccess]:
         """cube id -> the actor's access, for the cubes it may read."""

@@ -13,6 +13,7 @@ from memos_graph.domain.results import UserInfo
 from memos_graph.errors import AccessDenied, Conflict, InvalidInput, NotFound, Unauthenticated
 from memos_graph.graph.cubes import PURGE_TIMEOUT_S
 from memos_graph.services import access
+from memos_graph.services.audit import audit
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.identity import forget_user, hash_api_key, issue_key, new_api_key, store_key
 from memos_graph.services.runtime import Runtime
@@ -67,7 +68,7 @@ class UserService:
         key = root_api_key.get_secret_value()
         if not key.strip() or len(key) > MAX_KEY_CHARS:
             raise InvalidInput(f"the root API key must be 1 to {MAX_KEY_CHARS} characters")
-        store_key(self._rt, user.user_id, key)
+        store_key(self._rt, user.user_id, key, user.user_id, "root_key_apply")
         logger.warning("root user '%s' API key replaced by operator request", user.user_id)
         return user
 
@@ -109,6 +110,7 @@ class UserService:
         target = self._managed(actor, user_id, "deactivate")
         self._rt.users.set_active(target.user_id, False)
         forget_user(self._rt, target.user_id)
+        audit("user_deactivate", actor.user_id, target.user_id)
         return dataclasses.replace(target, is_active=False)
 
     def reactivate_user(self, actor: User, user_id: str) -> User:
@@ -116,14 +118,23 @@ class UserService:
         target = self._managed(actor, user_id, "reactivate")
         self._rt.users.set_active(target.user_id, True)
         forget_user(self._rt, target.user_id)
+        audit("user_reactivate", actor.user_id, target.user_id)
         return dataclasses.replace(target, is_active=True)
 
-    def reset_api_key(self, actor: User, user_id: str) -> str:
-        """A new key for a user (one's own, or another's as ROOT/ADMIN may manage it); the old one stops now."""
+    def reset_api_key(self, actor: User, user_id: str) -> str | None:
+        """Stop a user's key now (one's own, or another's as ROOT/ADMIN may manage it) and return the new key to
+        whoever may receive it (access.receives_reset_key: the user itself and ROOT). An ADMIN's reset of
+        another user only revokes and returns None: the user is left without a key until ROOT (or the
+        operator's `memos-graph user reset-key`) issues one. Every reset is audited."""
         target = actor if actor.user_id == user_id else self._managed(actor, user_id, "reset the API key of")
         if not access.may_reset_key(actor, target):
             raise AccessDenied(f"a {actor.role.value} may not reset the key of '{user_id}'")
-        return issue_key(self._rt, target.user_id)
+        if target.user_id == actor.user_id:
+            return issue_key(self._rt, target.user_id, actor.user_id, "rotate")
+        if access.receives_reset_key(actor, target):
+            return issue_key(self._rt, target.user_id, actor.user_id, "reset")
+        store_key(self._rt, target.user_id, None, actor.user_id, "revoke")
+        return None
 
     def delete_user(self, actor: User, user_id: str) -> list[str]:
         """ROOT forgets a user: its own cubes with everything in them, its chat history, its key, its shares, itself.

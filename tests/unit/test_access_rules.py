@@ -105,3 +105,13 @@ def test_one_rule_says_which_roles_act_beyond_their_own_cubes(role: UserRole) ->
     assert access.sees_every_cube(actor) is privileged
     assert access.may_list_users(actor) is privileged
     assert access.may_create_cube(actor, user(UserRole.USER, "another")) is privileged
+
+
+def test_who_is_handed_a_reset_key_and_who_sees_a_profile() -> None:
+    root, admin = user(UserRole.ROOT, "root"), user(UserRole.ADMIN, "admin")
+    dave, guest = user(UserRole.USER, "dave"), user(UserRole.GUEST, "g")
+    assert access.receives_reset_key(root, dave) and access.receives_reset_key(root, admin)
+    assert access.receives_reset_key(dave, dave) and access.receives_reset_key(admin, admin)
+    assert not access.receives_reset_key(admin, dave) and not access.receives_reset_key(admin, guest)
+    assert access.sees_profile(dave, "dave") and access.sees_profile(admin, "dave") and access.sees_profile(root, "g")
+    assert not access.sees_profile(dave, "admin") and not access.sees_profile(guest, "dave")

@@ -224,13 +224,16 @@
     const cubeNode = `cube:${cube.id}`;
     addNode(cubeNode, "cube", cube.name, cube);
     if (cube.owner) {
-      addNode(`user:${cube.owner.id}`, "user", cube.owner.name, { ...cube.owner, relation: "owner" });
+      // A USER sees other users by id alone (name and role null): label them by id then.
+      const owner = cube.owner;
+      addNode(`user:${owner.id}`, "user", owner.name ?? owner.userId, { ...owner, relation: "owner" });
       addEdge(`user:${cube.owner.id}`, cubeNode, "OWNS", "OWNS");
     }
     for (const share of cube.sharedWith) {
       const userNode = `user:${share.node.id}`;
-      addNode(userNode, "user", share.node.name, { ...share.node, relation: "shared", permission: share.permission,
-                                                   since: share.since });
+      addNode(userNode, "user", share.node.name ?? share.node.userId, { ...share.node, relation: "shared",
+                                                                         permission: share.permission,
+                                                                         since: share.since });
       addEdge(cubeNode, userNode, "SHARED_WITH", `SHARED_WITH ${share.permission}`);
     }
     const messages = new Map();
@@ -430,7 +433,7 @@
               fields([["edited by", record.updatedBy], ["created", record.createdAt], ["updated", record.updatedAt]])];
     }
     if (kind === "user") {
-      return [heading("h2", "user", ` ${record.name}`),
+      return [heading("h2", "user", ` ${record.name ?? record.userId}`),
               fields([["user id", record.userId], ["role", record.role],
                       ["access", record.relation === "owner" ? "owner" : record.permission],
                       ["shared since", record.since]])];
