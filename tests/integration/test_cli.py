@@ -125,6 +125,13 @@ def test_taking_access_back_and_the_root_key(
     revoked = cli.json("--user", alice, "cube", "revoke", cube, bob)
     assert revoked["revoked"] == "write"
     assert cube not in {c["cube_id"] for c in root.get_user_info(bob)["accessible_cubes"]}
+    admin = uid("admin")
+    root.create_user(admin, UserRole.ADMIN)
+    # An ADMIN's reset only revokes (issue 22, M5): no key is printed; the graph records who did it.
+    revoked = cli.json("--user", admin, "user", "reset-key", bob)
+    assert revoked == {"user_id": bob, "api_key": None, "revoked": True}
+    change = keyed_runtime.users.key_change(bob)
+    assert change is not None and (change.by, change.action) == (admin, "revoke")
     key = cli.json("user", "reset-key", bob)["api_key"]
     assert root.services.identity.authenticate(key).user_id == bob
     assert cli.json("user", "delete", alice)["deleted_cubes"] == [cube]
