@@ -278,11 +278,20 @@ def foreign() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return [*nodes, other, theirs], [*edges, derived(nodes[-1], theirs)]
 
 
+def twins() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Two memories with one text (an import merges them), each with a history: two chains on one memory."""
+    first, first_edges = chain(1)
+    second, second_edges = chain(1)
+    second[0]["memory"] = first[0]["memory"]
+    return first + second, first_edges + second_edges
+
+
 CHAINS: dict[str, tuple[tuple[Nodes, Nodes], str]] = {
     "a diamond of 14 layers": (dag(14), "already"),
     "a loop of versions": (looped(), "is not on its memory's history"),
     "a version nobody links": (stray(), "is not on its memory's history"),
     "another memory's version": (foreign(), "is not a version of it"),
+    "two histories merged into one memory": (twins(), "their histories cannot be merged"),
 }
 
 
