@@ -134,7 +134,7 @@ def parse_config(data: object) -> CubeSource:
         raise CubeFormatError(f"{CONFIG_FILE}: 'text_mem' must be an object with a 'backend'")
     backend = text_mem.get("backend")
     if backend not in ("general_text", "tree_text"):
-        raise CubeFormatError(f"{CONFIG_FILE}: text_mem.backend must be 'general_text' or 'tree_text', got {backend!r}")
+        raise CubeFormatError(f"{CONFIG_FILE}: text_mem.backend must be 'general_text' or 'tree_text'")
     settings = _section(text_mem, "config")
     embedder_config = _section(_section(settings, "embedder"), "config")
     model = embedder_config.get("model_name_or_path")
@@ -178,8 +178,9 @@ def _optional_str(value: object) -> str | None:
 def check_total(declared: object, key: str, actual: int) -> None:
     """A tree_text total (total_nodes, total_edges) must match what the file holds, when given."""
     if declared is not None and declared != actual:
+        said = declared if isinstance(declared, int) else "something else"
         raise CubeFormatError(
-            f"{TEXTUAL_MEMORY_FILE}: {key} says {declared!r} but the file holds {actual} (truncated or edited?)"
+            f"{TEXTUAL_MEMORY_FILE}: {key} says {said} but the file holds {actual} (truncated or edited?)"
         )
 
 
@@ -193,7 +194,7 @@ def _general_entry(index: int, entry: object, max_chars: int, tally: SourceTally
     if not isinstance(payload, Mapping):
         raise CubeFormatError(f"{where}: 'payload' must be an object with 'memory' and 'metadata'")
     if payload.get("id") is not None and str(payload.get("id")) != str(entry.get("id")):
-        raise CubeFormatError(f"{where}: payload.id {payload.get('id')!r} differs from the entry's id")
+        raise CubeFormatError(f"{where}: payload.id differs from the entry's id")
     metadata = _memory_metadata(payload.get("metadata"), where, tally, validate)
     metadata.pop("embedding", None)
     memory = _text(payload.get("memory"), f"{where}: payload.memory", max_chars)
@@ -207,14 +208,16 @@ def _tree_node(index: int, node: object, max_chars: int, tally: SourceTally, val
     raw_id = node.get("id")
     if not isinstance(raw_id, str) or not raw_id:
         raise CubeFormatError(f"{where}: 'id' must be a non-empty string")
-    where = f"{where} (id {raw_id})"
+    if canonical_uuid(raw_id) == raw_id:  # other ids are not quoted: errors never echo the file's text
+        where = f"{where} (id {raw_id})"
     metadata = node.get("metadata", {})
     if not isinstance(metadata, Mapping):
         raise CubeFormatError(f"{where}: 'metadata' must be an object")
     try:
         kind = NodeKind(metadata.get(KIND_KEY, NodeKind.MEMORY))
     except ValueError as exc:
-        raise CubeFormatError(f"{where}: metadata.{KIND_KEY} {metadata.get(KIND_KEY)!r} is not a node kind") from exc
+        kinds = ", ".join(kind.value for kind in NodeKind)
+        raise CubeFormatError(f"{where}: metadata.{KIND_KEY} must be one of {kinds}") from exc
     fields = {key: value for key, value in metadata.items() if key not in (KIND_KEY, "embedding")}
     if kind in (NodeKind.MESSAGE, NodeKind.DOCUMENT):
         if not isinstance(fields.get("key"), str) or not fields["key"]:
@@ -243,7 +246,7 @@ def parse_edge(index: int, edge: object, kinds: Mapping[str, NodeKind]) -> CubeE
         raise CubeFormatError(f"{where}: 'type' must be a non-empty string")
     for end, value in (("source", source), ("target", target)):
         if not isinstance(value, str) or value not in kinds:
-            raise CubeFormatError(f"{where}: {end} {value!r} is not the id of a node in this file")
+            raise CubeFormatError(f"{where}: its {end} is not the id of a node in this file")
     assert isinstance(source, str) and isinstance(target, str)
     pair = (kinds[source], kinds[target])
     if pair == (NodeKind.MEMORY, NodeKind.MEMORY):
@@ -253,7 +256,8 @@ def parse_edge(index: int, edge: object, kinds: Mapping[str, NodeKind]) -> CubeE
     elif edge_type == "NEXT" and pair == (NodeKind.MESSAGE, NodeKind.MESSAGE):
         kind = EdgeKind.MESSAGE_NEXT
     else:
-        raise CubeFormatError(f"{where}: a {edge_type} edge from a {pair[0]} node to a {pair[1]} node is not stored")
+        named = f"a {edge_type}" if edge_type in ("DERIVED_FROM", "NEXT") else "an"
+        raise CubeFormatError(f"{where}: {named} edge from a {pair[0]} node to a {pair[1]} node is not stored")
     at = edge.get("at")
     return CubeEdge(source, target, edge_type, kind, at if isinstance(at, str) else None)
 
@@ -261,7 +265,7 @@ def parse_edge(index: int, edge: object, kinds: Mapping[str, NodeKind]) -> CubeE
 def _uuid(value: object, where: str) -> str:
     canonical = canonical_uuid(str(value))
     if canonical is None:
-        raise CubeFormatError(f"{where}: id must be a UUID, got {str(value)[:64]!r}")
+        raise CubeFormatError(f"{where}: id must be a UUID")
     return canonical
 
 

@@ -25,6 +25,7 @@ from memos_graph.cube_format.entries import (
     PROVENANCE_NAMESPACE,
     NodeKind,
 )
+from memos_graph.cube_format.reader import open_in_directory
 from memos_graph.domain.cube_content import CubeSnapshot, ExportedEdge
 from memos_graph.domain.memory import MemoryStatus, TextualMemoryItem
 from memos_graph.domain.users import MemCube
@@ -130,14 +131,15 @@ def manifest_document(user_id: str, cube_id: str) -> dict[str, Any]:
 
 def dumped_by(directory: Path) -> str | None:
     """The writer a dump's manifest names; None when there is no readable manifest (never an error, so a
-    missing directory and a foreign one look alike to the caller)."""
+    missing directory and a foreign one look alike to the caller). A manifest that is a link, or not a
+    regular file, is no manifest (see open_in_directory)."""
     try:
-        with (directory / MANIFEST_FILE).open("rb") as handle:
+        with open_in_directory(directory, MANIFEST_FILE) as handle:
             raw = handle.read(MANIFEST_MAX_BYTES + 1)
         if len(raw) > MANIFEST_MAX_BYTES:
             return None
         data = json.loads(raw)
-    except (OSError, ValueError, RecursionError):
+    except (OSError, ValueError, RecursionError):  # CubeFormatError is a ValueError
         return None
     writer = data.get("dumped_by") if isinstance(data, dict) else None
     return writer if isinstance(writer, str) else None

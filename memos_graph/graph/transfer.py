@@ -155,11 +155,12 @@ class CubeTransferRepository:
         if not run_named(tx, "cube_import_hold", cube_id=cube_id, import_id=import_id, lease_s=self._lease_s):
             raise Conflict(f"the import into cube '{cube_id}' lost its cube to another import", cube_id=cube_id)
 
-    def write(self, cube_id: str, import_id: str, batch: ImportBatch) -> None:
-        """Write one batch in one transaction; every row must land, or the transaction fails."""
+    def write(self, cube_id: str, import_id: str, batch: ImportBatch) -> int:
+        """Write one batch in one transaction; every row must land, or the transaction fails. The number of
+        edges it created (an edge the graph has already, a repeat of the file, is not created again)."""
         params = {"cube_id": cube_id, "import_id": import_id}
 
-        def work(tx: ManagedTransaction) -> None:
+        def work(tx: ManagedTransaction) -> int:
             self._hold(tx, cube_id, import_id)
             if batch.memories:
                 memories = [
@@ -188,11 +189,14 @@ class CubeTransferRepository:
                 groups: dict[str, list[dict[str, Any]]] = {kind.value: [] for kind in EdgeKind}
                 for edge in batch.edges:
                     groups[edge.kind.value].append(_edge_row(edge))
-                rows = run_named(tx, "cube_import_edges", **groups, **params)
+                result = tx.run(query("cube_import_edges"), {**groups, **params})
+                rows = list(result)
                 for kind, sent in groups.items():
                     _expect(rows, kind, len(sent), f"{kind} edges")
+                return int(result.consume().counters.relationships_created)
+            return 0
 
-        self._store.run_write(work)
+        return self._store.run_write(work)
 
     def finish(self, cube_id: str, import_id: str, owner_id: str) -> None:
         """Hand the cube to its owner (loaded) and drop the import marker, in one transaction."""

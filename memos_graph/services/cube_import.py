@@ -1,12 +1,18 @@
-"""A cube import in two passes over textual_memory.json, so its memory stays flat however big the file is.
+"""A cube import in passes over textual_memory.json, so its memory stays flat however big the file is.
 
-Pass 1 (`survey`) parses and checks every entry and every edge, keeping only what the plan needs per node
-(kind, id, content hash, key, whether a usable vector is stored): any bad entry is refused here, before
-anything is written. `ImportPlan.build` then settles ids (renamed when the graph holds them), merges texts
-the file repeats, and turns edges into rows between the new ids. Pass 2 (`ImportPlan.batches`) reads the
-file again and yields ready batches: node rows in file order (memories embedded batch by batch when their
-vectors cannot be reused), then the edges. If the file changed in between (other bytes, other ids), pass 2
-refuses, and the caller discards what it wrote.
+Pass 1 (`survey`) parses and checks every entry, under the limits an add or update puts on what it stores
+(text, metadata size and depth, message content and keys), keeping only what the plan needs per node (kind,
+id, content hash, key, whether a usable vector is stored); then it reads the edges one by one and checks
+each against those node ids, and the version edges to form one linear chain per memory (VersionChains).
+Any bad entry or edge is refused here, before anything is written; no edge is kept. `ImportPlan.build`
+then settles ids (renamed when the graph holds them) and merges texts the file repeats. Pass 2
+(`ImportPlan.batches`) reads the file again and yields ready batches: node rows in file order (memories
+embedded batch by batch when their vectors cannot be reused), then the edges, read once more and written as
+they come. If the file changed in between (other bytes, other ids), pass 2 refuses, and the caller
+discards what it wrote.
+
+An import is signed by its caller: every memory and version it stores has the caller as user_id (and as
+updated_by when the file names an editor); the author the file named is kept as metadata.imported_user_id.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from memos_graph.config import LimitSettings
 from memos_graph.cube_format.entries import (
     KIND_KEY,
     PROVENANCE_NAMESPACE,
@@ -44,7 +51,7 @@ from memos_graph.cube_format.entries import (
 from memos_graph.cube_format.reader import TREE_TEXT, FileShape, TextualMemoryFile, read_config
 from memos_graph.domain import User
 from memos_graph.domain.cube_content import EdgeKind, ImportBatch, ImportedCube, ImportedEdge, ImportedMemory
-from memos_graph.domain.memory import TextualMemoryMetadata
+from memos_graph.domain.memory import TextualMemoryMetadata, canonical_uuid
 from memos_graph.embeddings.names import normalise_model_name
 from memos_graph.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from memos_graph.graph.convert import iso
@@ -52,7 +59,14 @@ from memos_graph.services import access
 from memos_graph.services.progress import progress
 from memos_graph.services.transfer_paths import TransferWork
 from memos_graph.services.transfer_report import TransferReport
-from memos_graph.services.validation import check_cube_id, content_hash
+from memos_graph.services.validation import (
+    check_cube_id,
+    check_imported_metadata,
+    check_provenance_node,
+    content_hash,
+    is_usable_vector,
+)
+from memos_graph.services.version_chains import VersionChains
 
 logger = logging.getLogger(__name__)
 # Batches read (and embedded) ahead of the one being written.
@@ -66,6 +80,8 @@ TAKEN_IDS_STEP = 10_000
 SERVER_KEYS = frozenset(
     {"created_at", "updated_at", "version", "relativity", "embedding", KIND_KEY, "memory_id", "archived_at"}
 )
+# Where an import keeps the author its file named (the import itself is signed by its caller).
+IMPORTED_AUTHOR_KEY = "imported_user_id"
 
 
 @dataclass(slots=True)
@@ -76,7 +92,8 @@ class SurveyedNode:
     id: str  # the id in the file
     digest: str | None = None  # memories: the content hash (duplicates are merged by it)
     key: str | None = None  # messages and documents: their key in the graph
-    vector: bool = False  # memories: a stored vector of the configured dimension
+    vector: bool = False  # memories: a stored vector of the configured dimension that search can use
+    memory_id: str | None = None  # versions: the file id of the memory they are a version of
 
 
 @dataclass
@@ -87,35 +104,56 @@ class ImportSurvey:
     file: TextualMemoryFile
     digest: bytes
     nodes: list[SurveyedNode] = field(default_factory=list)
-    edges: list[CubeEdge] = field(default_factory=list)
+    kinds: dict[str, NodeKind] = field(default_factory=dict)  # file id -> kind, for the edges
+    edge_count: int = 0  # the file's edges (each checked, none kept)
+    chained: set[str] = field(default_factory=set)  # file ids of memories that have earlier versions
     undecoded_sources: int = 0
 
     @classmethod
     def take(
-        cls, source: CubeSource, file: TextualMemoryFile, shape: FileShape, max_memory_chars: int, dimension: int
+        cls, source: CubeSource, file: TextualMemoryFile, shape: FileShape, limits: LimitSettings, dimension: int
     ) -> ImportSurvey:
-        """Check every node entry (pass 1) and the edges the shape pass read; the first bad one is refused."""
-        survey = cls(source, file, shape.digest)
+        """Check every node entry (pass 1), then every edge, read one by one; the first bad one is refused."""
+        survey = cls(source, file, shape.digest, edge_count=shape.edge_count)
         tally = SourceTally()
-        kinds: dict[str, NodeKind] = {}
         for index, entry in file.entries(source.backend):
-            node = parse_entry(source.backend, index, entry, max_memory_chars, tally)
-            if node.id in kinds:
+            node = parse_entry(source.backend, index, entry, limits.max_memory_chars, tally)
+            if node.id in survey.kinds:
                 raise repeated_id(index, node.id)
-            kinds[node.id] = node.kind
-            survey.nodes.append(_survey_node(node, dimension))
+            survey.kinds[node.id] = node.kind
+            survey.nodes.append(_survey_node(_place(source.backend, index, node), node, dimension, limits))
         if file.last_digest != shape.digest:
             raise changed_file()
         if source.backend == TREE_TEXT:
             check_total(shape.total_nodes, "total_nodes", len(survey.nodes))
-            check_total(shape.total_edges, "total_edges", len(shape.edges))
-        for index, raw in enumerate(shape.edges):
-            edge = parse_edge(index, raw, kinds)
-            if edge.kind in (EdgeKind.MEMORY_VERSION, EdgeKind.VERSION_VERSION):
-                _timestamp(edge.at, f"edge {edge.source} -> {edge.target}: at")
-            survey.edges.append(edge)
+            check_total(shape.total_edges, "total_edges", shape.edge_count)
+        survey.chained = survey._check_edges()
         survey.undecoded_sources = tally.undecoded
         return survey
+
+    def edges(self) -> Iterator[CubeEdge]:
+        """The file's edges, read again one by one and parsed against the surveyed nodes."""
+        read = 0
+        if self.edge_count:
+            for index, raw in self.file.edges():
+                read += 1
+                yield parse_edge(index, raw, self.kinds)
+            if self.file.last_digest != self.digest:
+                raise changed_file()
+        if read != self.edge_count:
+            raise changed_file()
+
+    def _check_edges(self) -> set[str]:
+        """Every edge's ends among the nodes, and the version edges one chain per memory (see VersionChains);
+        the memories with earlier versions."""
+        chains = VersionChains()
+        for index, edge in enumerate(self.edges()):
+            if edge.kind in (EdgeKind.MEMORY_VERSION, EdgeKind.VERSION_VERSION):
+                _timestamp(edge.at, f"edges[{index}]: at")
+                chains.link(index, edge.source, edge.target)
+        memories = [node.id for node in self.nodes if node.kind is NodeKind.MEMORY]
+        versions = {node.id: str(node.memory_id) for node in self.nodes if node.kind is NodeKind.VERSION}
+        return chains.check(memories, versions)
 
     def memory_ids(self) -> list[str]:
         """The file's ids of memories and versions (the ones that become graph ids)."""
@@ -130,19 +168,37 @@ def _check_times(node: CubeNode, where: str) -> None:
         _timestamp(node.metadata.get(key), f"{where}: metadata.{key}")
 
 
-def _survey_node(node: CubeNode, dimension: int) -> SurveyedNode:
-    """Everything pass 2 will turn into rows, checked now (rows are built again then, and thrown away here)."""
-    where = f"{node.kind} {node.id}"
-    if node.kind is NodeKind.MEMORY:
-        _check_times(node, where)  # the metadata itself was validated by parse_entry
-        usable = node.vector is not None and len(node.vector) == dimension
-        return SurveyedNode(node.kind, node.id, digest=content_hash(node.memory), vector=usable)
-    if node.kind is NodeKind.VERSION:
-        _check_times(node, where)
-        _timestamp(node.metadata.get("archived_at"), f"{where}: metadata.archived_at")
-        return SurveyedNode(node.kind, node.id)
-    properties = _plain_properties(node.metadata, where)
-    return SurveyedNode(node.kind, node.id, key=str(properties["key"]))
+def _place(backend: str, index: int, node: CubeNode) -> str:
+    """An entry as errors name it: its position, its kind, and its id when that is a UUID (other ids are the
+    file's own text, which errors never quote)."""
+    position = f"entry [{index}]" if backend != TREE_TEXT else f"nodes[{index}]"
+    shown = f" {node.id}" if canonical_uuid(node.id) == node.id else ""
+    return f"{position} ({node.kind}{shown})"
+
+
+def _survey_node(where: str, node: CubeNode, dimension: int, limits: LimitSettings) -> SurveyedNode:
+    """Everything pass 2 will turn into rows, checked now (rows are built again then, and thrown away here),
+    under the limits add and update put on what they store."""
+    try:
+        if node.kind in (NodeKind.MEMORY, NodeKind.VERSION):
+            _check_times(node, where)  # the metadata itself was validated by parse_entry
+            check_imported_metadata(_metadata(node), limits)
+        if node.kind is NodeKind.MEMORY:
+            usable = node.vector is not None and len(node.vector) == dimension and is_usable_vector(node.vector)
+            return SurveyedNode(node.kind, node.id, digest=content_hash(node.memory), vector=usable)
+        if node.kind is NodeKind.VERSION:
+            _timestamp(node.metadata.get("archived_at"), f"{where}: metadata.archived_at")
+            memory_id = str(node.metadata["memory_id"])
+            return SurveyedNode(node.kind, node.id, memory_id=canonical_uuid(memory_id) or memory_id)
+        properties = _plain_properties(node.metadata, where)
+        times = ("created_at", "updated_at")  # parsed by _plain_properties, bounded as times
+        plain = {key: value for key, value in properties.items() if key not in times}
+        check_provenance_node(node.kind.value, node.memory, plain, limits)
+        return SurveyedNode(node.kind, node.id, key=str(properties["key"]))
+    except InvalidInput as exc:
+        if exc.message.startswith(TEXTUAL_MEMORY_FILE):
+            raise
+        raise InvalidInput(f"{TEXTUAL_MEMORY_FILE}: {where}: {exc.message}") from None
 
 
 def changed_file() -> InvalidInput:
@@ -151,7 +207,7 @@ def changed_file() -> InvalidInput:
 
 @dataclass
 class ImportPlan:
-    """Ids settled, duplicates merged, edge rows ready; `batches` streams the rows (pass 2)."""
+    """Ids settled, duplicates merged; `batches` streams the rows (pass 2), the edges last."""
 
     survey: ImportSurvey
     cube_id: str
@@ -160,15 +216,17 @@ class ImportPlan:
     new_ids: bool
     alias: dict[str, str]  # file id -> graph id (memories, versions) or key (messages, documents)
     kept: list[bool]  # per node: False for a memory whose text an earlier memory of the file has
-    edges: list[ImportedEdge]
     counts: dict[NodeKind, int]
+    importer: str  # the caller: every memory and version is signed by it
 
     @classmethod
-    def build(cls, survey: ImportSurvey, cube_id: str, taken: bool, reuse_vectors: bool) -> ImportPlan:
-        """The plan for `survey` into `cube_id`; `taken`: the graph holds some of its ids (all are renamed)."""
+    def build(cls, survey: ImportSurvey, cube_id: str, taken: bool, reuse_vectors: bool, importer: str) -> ImportPlan:
+        """The plan for `survey` into `cube_id` by `importer`; `taken`: the graph holds some of its ids (all are
+        renamed)."""
         rename = _renamer(cube_id) if taken else _same
         alias: dict[str, str] = {}
         by_hash: dict[str, str] = {}
+        chained: set[str] = set()  # graph ids of memories given a history
         kept: list[bool] = []
         counts = dict.fromkeys(NodeKind, 0)
         for node in survey.nodes:
@@ -179,6 +237,13 @@ class ImportPlan:
                     alias[node.id], keep = by_hash[node.digest], False
                 else:
                     alias[node.id] = by_hash[node.digest] = rename(node.id)
+                if node.id in survey.chained:
+                    if alias[node.id] in chained:  # two histories would hang off the one memory they merge into
+                        raise InvalidInput(
+                            f"{TEXTUAL_MEMORY_FILE}: memory {node.id} has the text of an earlier memory of the "
+                            "file and both have earlier versions: their histories cannot be merged"
+                        )
+                    chained.add(alias[node.id])
             elif node.kind is NodeKind.VERSION:
                 alias[node.id] = rename(node.id)
             else:
@@ -186,15 +251,7 @@ class ImportPlan:
                 alias[node.id] = node.key
             kept.append(keep)
             counts[node.kind] += keep
-        edges: list[ImportedEdge] = []
-        seen: set[ImportedEdge] = set()
-        for edge in survey.edges:
-            imported = _imported_edge(edge, alias)
-            if imported.source == imported.target or imported in seen:
-                continue  # duplicates merged into one memory leave self-loops and repeats behind
-            seen.add(imported)
-            edges.append(imported)
-        return cls(survey, cube_id, rename, not reuse_vectors, taken, alias, kept, edges, counts)
+        return cls(survey, cube_id, rename, not reuse_vectors, taken, alias, kept, counts, importer)
 
     @property
     def merged(self) -> int:
@@ -202,14 +259,15 @@ class ImportPlan:
         return sum(1 for node in self.survey.nodes if node.kind is NodeKind.MEMORY) - self.counts[NodeKind.MEMORY]
 
     def items(self) -> int:
-        """Nodes and edges the import writes (for progress)."""
-        return sum(self.counts.values()) + len(self.edges)
+        """Nodes and edges the import writes, at most (for progress; repeated edges are written once)."""
+        return sum(self.counts.values()) + self.survey.edge_count
 
     def batches(
         self, size: int, max_memory_chars: int, embed: Callable[[list[str]], list[list[float]]]
     ) -> Iterator[ImportBatch]:
         """Pass 2: node rows in file order, `size` nodes a batch (memories embedded per batch when their
-        vectors are not reused), then the edges, `size` * SMALL_ROWS_FACTOR a batch."""
+        vectors are not reused), then the edges as the file gives them, `size` * SMALL_ROWS_FACTOR a batch
+        (none held longer than its batch)."""
         now = dt.datetime.now(dt.UTC)
         file, nodes = self.survey.file, self.survey.nodes
         batch, pending = ImportBatch(), 0.0
@@ -243,9 +301,25 @@ class ImportPlan:
             raise changed_file()
         if pending:
             yield self._embedded(batch, embed)
-        step = size * SMALL_ROWS_FACTOR
-        for start in range(0, len(self.edges), step):
-            yield ImportBatch(edges=self.edges[start : start + step])
+        yield from self._edge_batches(size * SMALL_ROWS_FACTOR)
+
+    def _edge_batches(self, step: int) -> Iterator[ImportBatch]:
+        batch: list[ImportedEdge] = []
+        seen: set[ImportedEdge] = set()  # repeats within a batch (the graph's MERGE takes the others)
+        try:
+            for edge in self.survey.edges():
+                imported = _imported_edge(edge, self.alias)
+                if imported.source == imported.target or imported in seen:
+                    continue  # duplicates merged into one memory leave self-loops and repeats behind
+                seen.add(imported)
+                batch.append(imported)
+                if len(batch) >= step:
+                    yield ImportBatch(edges=batch)
+                    batch, seen = [], set()
+        except (CubeFormatError, InvalidInput):  # pass 1 checked every edge: the file changed since
+            raise changed_file() from None
+        if batch:
+            yield ImportBatch(edges=batch)
 
     def _embedded(self, batch: ImportBatch, embed: Callable[[list[str]], list[list[float]]]) -> ImportBatch:
         if self.reembedded and batch.memories:
@@ -262,17 +336,20 @@ class ImportPlan:
             f"memory {node.id}",
             default_time,
             self.alias[node.id],
+            self.importer,
             embedding=None if self.reembedded else node.vector,
         )
 
     def _version_row(self, node: CubeNode, now: dt.datetime) -> ImportedMemory:
         where = f"version {node.id}"
-        memory_id = str(node.metadata["memory_id"])
+        written = str(node.metadata["memory_id"])
+        memory_id = canonical_uuid(written) or written
         return _checked(
             node,
             where,
             now,
             self.alias[node.id],
+            self.importer,
             memory_id=self.alias.get(memory_id, self.rename(memory_id)),
             archived_at=_timestamp(node.metadata.get("archived_at"), f"{where}: metadata.archived_at") or now,
         )
@@ -303,13 +380,14 @@ class CubeImportService(TransferWork):
         existing, stale = self._prepare_target(actor, cube_id)
         if not existing:
             self._cubes.check_quota(actor)  # a new cube counts against limits.max_cubes_per_user
-        plan = self._plan(survey, cube_id, stale)
+        plan = self._plan(survey, cube_id, actor.user_id, stale)
         import_id = str(uuid.uuid4())
         embedder = self._rt.embedder
         cube = ImportedCube(
             self._cube_name(survey.source, directory), str(directory), embedder.model_name, embedder.dimension
         )
         leftovers: list[str] = []
+        edges = 0  # edges written (a repeated edge of the file is one edge in the graph)
         if not stale:
             self._repository.begin(cube_id, import_id, cube, existing, actor.user_id)
         else:
@@ -324,7 +402,7 @@ class CubeImportService(TransferWork):
             with progress(f"importing {cube_id}", plan.items()) as advance:
                 max_chars = self._rt.config.limits.max_memory_chars
                 for batch in prefetched(plan.batches(self._settings.batch_size, max_chars, embedder.embed)):
-                    self._repository.write(cube_id, import_id, batch)
+                    edges += self._repository.write(cube_id, import_id, batch)
                     advance(batch.size())
             self._repository.finish(cube_id, import_id, actor.user_id)
         except BaseException:
@@ -342,7 +420,7 @@ class CubeImportService(TransferWork):
             versions=plan.counts[NodeKind.VERSION],
             messages=plan.counts[NodeKind.MESSAGE],
             documents=plan.counts[NodeKind.DOCUMENT],
-            edges=len(plan.edges),
+            edges=edges,
             reembedded=plan.reembedded,
             merged_duplicates=plan.merged,
             new_ids=plan.new_ids,
@@ -355,13 +433,11 @@ class CubeImportService(TransferWork):
         if not directory.is_dir():
             raise NotFound("cube directory", str(directory))
         try:
-            file = TextualMemoryFile(directory / TEXTUAL_MEMORY_FILE, self._settings.max_file_bytes)
+            file = TextualMemoryFile(directory, self._settings.max_file_bytes)
             config = read_config(directory)
             shape = file.shape(config.backend if config else None)
             source = config or unknown_source(shape.backend)
-            survey = ImportSurvey.take(
-                source, file, shape, self._rt.config.limits.max_memory_chars, self._rt.embedder.dimension
-            )
+            survey = ImportSurvey.take(source, file, shape, self._rt.config.limits, self._rt.embedder.dimension)
         except CubeFormatError as exc:
             raise InvalidInput(str(exc)) from exc
         if survey.undecoded_sources:
@@ -401,13 +477,14 @@ class CubeImportService(TransferWork):
         # The lease ran out: that import crashed or stalled. Its leftover is taken over and deleted.
         return state.owner_id is not None, (state.import_id, *state.leftovers)
 
-    def _plan(self, survey: ImportSurvey, cube_id: str, leftovers: Sequence[str] = ()) -> ImportPlan:
+    def _plan(self, survey: ImportSurvey, cube_id: str, importer: str, leftovers: Sequence[str] = ()) -> ImportPlan:
         ids = survey.memory_ids()
         step = TAKEN_IDS_STEP
         taken = any(self._repository.taken_ids(ids[i : i + step], cube_id, leftovers) for i in range(0, len(ids), step))
         embedder = self._rt.embedder
         same_model = normalise_model_name(survey.source.embedder_model) == normalise_model_name(embedder.model_name)
-        return ImportPlan.build(survey, cube_id, taken, reuse_vectors=same_model and survey.all_vectors_stored())
+        reuse = same_model and survey.all_vectors_stored()
+        return ImportPlan.build(survey, cube_id, taken, reuse_vectors=reuse, importer=importer)
 
 
 def prefetched(items: Iterator[T], depth: int = PREFETCH_DEPTH) -> Iterator[T]:
@@ -473,7 +550,7 @@ def _timestamp(value: object, where: str) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidInput(f"{TEXTUAL_MEMORY_FILE}: {where} is not an ISO 8601 time: {value[:40]!r}") from exc
+        raise InvalidInput(f"{TEXTUAL_MEMORY_FILE}: {where} is not an ISO 8601 time") from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
@@ -491,26 +568,52 @@ def _plain_properties(metadata: dict[str, Any], where: str) -> dict[str, Any]:
         ):
             properties[key] = value
         else:
-            raise InvalidInput(f"{TEXTUAL_MEMORY_FILE}: {where}: metadata.{key} must be a scalar or a list of scalars")
+            raise InvalidInput(
+                f"{TEXTUAL_MEMORY_FILE}: {where}: a metadata value must be a scalar or a list of scalars"
+            )
     for key in ("created_at", "updated_at"):
         if key in properties:
             properties[key] = _timestamp(properties[key], f"{where}: metadata.{key}")
     return {key: value for key, value in properties.items() if value is not None}
 
 
-def _checked(node: CubeNode, where: str, default_time: dt.datetime, graph_id: str, **extra: Any) -> ImportedMemory:
+def _checked(
+    node: CubeNode, where: str, default_time: dt.datetime, graph_id: str, importer: str, **extra: Any
+) -> ImportedMemory:
     """Pass 2's memory (or version); metadata that no longer validates means the file changed since pass 1."""
     try:
-        return _imported_memory(node, where, default_time, graph_id, **extra)
+        return _imported_memory(node, where, default_time, graph_id, importer, **extra)
     except (ValidationError, InvalidInput):
         raise changed_file() from None
 
 
+def _metadata(node: CubeNode) -> TextualMemoryMetadata:
+    """A memory's (or version's) metadata as the file gives it, without what the server sets itself."""
+    return TextualMemoryMetadata.model_validate(
+        {key: value for key, value in node.metadata.items() if key not in SERVER_KEYS}
+    )
+
+
+def _signed(fields: dict[str, Any], importer: str) -> dict[str, Any]:
+    """Metadata signed by the importer: it is the user_id (and the updated_by, when the file names an editor:
+    the import is the latest edit); an author the file named that is not the importer is kept as
+    imported_user_id (a file naming the importer keeps the imported_user_id it has, so a user's own dump
+    round-trips)."""
+    author = fields.get("user_id")
+    signed = dict(fields)
+    if isinstance(author, str) and author and author != importer:
+        signed[IMPORTED_AUTHOR_KEY] = author
+    signed["user_id"] = importer
+    if signed.get("updated_by") is not None:
+        signed["updated_by"] = importer
+    return signed
+
+
 def _imported_memory(
-    node: CubeNode, where: str, default_time: dt.datetime, graph_id: str, **extra: Any
+    node: CubeNode, where: str, default_time: dt.datetime, graph_id: str, importer: str, **extra: Any
 ) -> ImportedMemory:
     metadata = TextualMemoryMetadata.model_validate(
-        {key: value for key, value in node.metadata.items() if key not in SERVER_KEYS}
+        _signed({key: value for key, value in node.metadata.items() if key not in SERVER_KEYS}, importer)
     )
     created = _timestamp(node.metadata.get("created_at"), f"{where}: metadata.created_at") or default_time
     updated = _timestamp(node.metadata.get("updated_at"), f"{where}: metadata.updated_at") or created
@@ -530,7 +633,7 @@ def _imported_memory(
 def _imported_edge(edge: CubeEdge, alias: dict[str, str]) -> ImportedEdge:
     at = None
     if edge.kind in (EdgeKind.MEMORY_VERSION, EdgeKind.VERSION_VERSION):
-        at = _timestamp(edge.at, f"edge {edge.source} -> {edge.target}: at")
+        at = _timestamp(edge.at, "an edge's at")
     return ImportedEdge(
         edge.kind, alias[edge.source], alias[edge.target], at, edge.type if edge.kind is EdgeKind.RELATED else None
     )

@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from memos_graph.config import MAX_METADATA_DEPTH, MAX_NAME_CHARS, LimitSettings
@@ -18,6 +19,7 @@ from memos_graph.domain.filters import NO_FILTER, MemoryFilter
 from memos_graph.domain.memory import TextualMemoryMetadata, canonical_uuid, checked_text, is_encodable
 from memos_graph.errors import InvalidInput
 from memos_graph.graph.convert import iso_from_text
+from memos_graph.services.paths import MAX_PATH_BYTES
 
 # User and cube ids: what MemOS uses (uuids, slugs, names with dots) but no spaces, slashes or control
 # characters, so ids are safe in paths and logs. Matched with fullmatch: `$` would also match before a final
@@ -197,6 +199,60 @@ def metadata_values(metadata: TextualMemoryMetadata) -> dict[str, Any]:
     fail on deep values), without the embedding and the search score."""
     fields = {name: getattr(metadata, name) for name in type(metadata).model_fields if name not in _UNMEASURED}
     return fields | metadata.extra_fields()
+
+
+def check_imported_metadata(metadata: TextualMemoryMetadata, limits: LimitSettings) -> None:
+    """An imported memory's (or version's) metadata: check_metadata's limits (JSON values, depth, every string
+    bounded, the whole no larger than a memory's text), except that `sources` are measured on their own,
+    against limits.max_chars_per_add: the server writes sources itself (the messages a memory derives from,
+    merged over later adds), so a dump may hold more of them than a caller may set, but never more than this."""
+    values = metadata_values(metadata)
+    sources = values.pop("sources", None) or []
+    check_json_value(values, "metadata", limits.max_memory_chars)
+    size = json_size(values)
+    if size > limits.max_memory_chars:
+        raise InvalidInput(f"metadata has {size} characters as JSON; the limit is {limits.max_memory_chars}")
+    check_json_value(sources, "metadata.sources", limits.max_memory_chars)
+    size = json_size(sources)
+    if size > limits.max_chars_per_add:
+        raise InvalidInput(f"metadata.sources has {size} characters as JSON; the limit is {limits.max_chars_per_add}")
+
+
+def check_provenance_node(kind: str, text: str, properties: dict[str, Any], limits: LimitSettings) -> None:
+    """An imported message or document node: the limits an add puts on what it stores of one. Its text (a
+    message's content) at most max_memory_chars; its key as an add makes them (a message id of at most
+    MAX_NAME_CHARS characters, or a document path of at most MAX_PATH_BYTES bytes, which Neo4j's key index
+    also needs); its other properties JSON values with bounded strings, no larger than a memory's text."""
+    if len(text) > limits.max_memory_chars:
+        raise InvalidInput(f"its text has {len(text)} characters; the limit is {limits.max_memory_chars}")
+    key = str(properties.get("key", ""))
+    if kind == "message" and len(key) > MAX_NAME_CHARS:
+        raise InvalidInput(f"metadata.key has {len(key)} characters; a message key has at most {MAX_NAME_CHARS}")
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        raise InvalidInput(f"metadata.key is over {MAX_PATH_BYTES} bytes; a document key (its path) is at most that")
+    content = properties.get("content")
+    rest = {name: value for name, value in properties.items() if name != "content"}
+    check_json_value(content, "metadata.content", limits.max_memory_chars)
+    check_json_value(rest, "metadata", limits.max_memory_chars)
+    size = json_size(rest)
+    if size > limits.max_memory_chars:
+        raise InvalidInput(f"metadata has {size} characters as JSON; the limit is {limits.max_memory_chars}")
+
+
+# A stored vector whose length (as the float32 Neo4j keeps) lies outside these bounds is not used: cosine
+# similarity fails on a zero vector (every search of its cube then fails) and on one that overflows.
+MIN_VECTOR_NORM, MAX_VECTOR_NORM = 1e-6, 1e6
+
+
+def is_usable_vector(vector: Sequence[float]) -> bool:
+    """Whether a vector from outside (an imported file) can be stored for cosine search: every component
+    finite as float32, and a length between MIN_VECTOR_NORM and MAX_VECTOR_NORM."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        array = np.asarray(vector, dtype=np.float32)
+        if array.ndim != 1 or not bool(np.isfinite(array).all()):
+            return False
+        norm = float(np.linalg.norm(array))
+    return math.isfinite(norm) and MIN_VECTOR_NORM < norm < MAX_VECTOR_NORM
 
 
 def json_size(value: object) -> int:

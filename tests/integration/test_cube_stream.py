@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from memos_graph import MOS
+from memos_graph.config import LimitSettings
 from memos_graph.cube_format.entries import CubeFormatError, unknown_source
 from memos_graph.cube_format.reader import MAX_DEPTH, TextualMemoryFile
 from memos_graph.errors import InvalidInput
@@ -37,7 +38,7 @@ def tree_file(path: Path, count: int, text: Callable[[int], str] = lambda i: f"M
             "metadata": {
                 "memory_type": "LongTermMemory",
                 "tags": ["harbour"],
-                "embedding": [0.001 * (i % 7)] * DIMENSION,
+                "embedding": [0.001 * (1 + i % 7)] * DIMENSION,
             },
         }
         for i in range(count)
@@ -49,9 +50,11 @@ def tree_file(path: Path, count: int, text: Callable[[int], str] = lambda i: f"M
 
 
 def survey_of(path: Path) -> ImportSurvey:
-    file = TextualMemoryFile(path, 10**10)
+    file = TextualMemoryFile(path.parent, 10**10)
     shape = file.shape("tree_text")
-    return ImportSurvey.take(unknown_source("tree_text"), file, shape, 10_000, DIMENSION)
+    return ImportSurvey.take(
+        unknown_source("tree_text"), file, shape, LimitSettings(max_memory_chars=10_000), DIMENSION
+    )
 
 
 def test_the_validating_pass_holds_a_fraction_of_what_parsing_the_whole_file_holds(tmp_path: Path) -> None:
@@ -69,15 +72,15 @@ def test_the_validating_pass_holds_a_fraction_of_what_parsing_the_whole_file_hol
     finally:
         tracemalloc.stop()
 
-    assert len(survey.nodes) == 4_000 and len(survey.edges) == 3_999 and survey.all_vectors_stored()
-    # What stays is a few hundred bytes per node (id, hash, kind, the edges), not its text and vector.
+    assert len(survey.nodes) == 4_000 and survey.edge_count == 3_999 and survey.all_vectors_stored()
+    # What stays is a few hundred bytes per node (id, hash, kind), not its text, vector or edges.
     assert streamed_peak - baseline < whole_peak / 5, (streamed_peak - baseline, whole_peak)
 
 
 def test_the_writing_pass_yields_batches_as_it_reads(tmp_path: Path) -> None:
     path = tree_file(tmp_path / "t" / "textual_memory.json", 25, text=lambda i: f"Fact {i % 20}")  # 5 repeats
     survey = survey_of(path)
-    plan = ImportPlan.build(survey, "stream-cube", taken=False, reuse_vectors=True)
+    plan = ImportPlan.build(survey, "stream-cube", taken=False, reuse_vectors=True, importer="root")
 
     def never(texts: list[str]) -> list[list[float]]:
         raise AssertionError("stored vectors of the configured model are reused, not re-embedded")
@@ -119,7 +122,7 @@ def test_a_file_changed_between_the_passes_is_refused_and_nothing_stays(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('{"nodes": [], "nodes": []}', "the key 'nodes' appears twice"),
+        ('{"nodes": [], "nodes": []}', "'nodes' appears twice at the top level"),
         ('{"nodes": {}, "edges": []}', "'nodes' and 'edges' must be lists"),
         ('{"nodes": [], "edges": 3}', "'nodes' and 'edges' must be lists"),
         ('[{"id": 1}] [2]', "trailing garbage"),
@@ -132,7 +135,7 @@ def test_the_shape_pass_refuses_what_a_whole_file_parse_would_have_taken_differe
     path = tmp_path / "textual_memory.json"
     path.write_text(text)
     with pytest.raises(CubeFormatError, match=message):
-        TextualMemoryFile(path, 10**9).shape(None)
+        TextualMemoryFile(tmp_path, 10**9).shape(None)
 
 
 def test_millions_of_brackets_are_refused_at_once(tmp_path: Path) -> None:
@@ -140,7 +143,7 @@ def test_millions_of_brackets_are_refused_at_once(tmp_path: Path) -> None:
     path = tmp_path / "textual_memory.json"
     path.write_text("[" * 3_000_000)
     with pytest.raises(CubeFormatError, match=f"too deep \\(more than {MAX_DEPTH}\\)"):
-        TextualMemoryFile(path, 10**9).shape(None)
+        TextualMemoryFile(tmp_path, 10**9).shape(None)
 
 
 def test_a_directory_without_config_is_imported_in_the_form_its_file_has(
@@ -154,3 +157,49 @@ def test_a_directory_without_config_is_imported_in_the_form_its_file_has(
     write_cube(tmp_path / "scalar", memos_config("tree_text", "x"), 5)
     with pytest.raises(InvalidInput, match="tree_text holds an object"):
         transfer_mos().register_mem_cube(str(tmp_path / "scalar"), mem_cube_id=uid("scalar"))
+
+
+def test_edges_are_checked_one_by_one_never_collected(tmp_path: Path) -> None:
+    # Issue 22, M3: the shape pass kept every edge as a Python object before checking any (a 57 MB file of
+    # dangling edges added 565 MB to the server). Now no pass holds more than one edge (or one batch of them).
+    edges = [{"source": f"s{i}", "target": f"t{i}", "type": "RELATED"} for i in range(200_000)]
+    directory = tmp_path / "edges"
+    directory.mkdir()
+    (directory / "textual_memory.json").write_text(json.dumps({"nodes": [], "edges": edges}))
+    size = (directory / "textual_memory.json").stat().st_size
+    del edges
+
+    tracemalloc.start()
+    try:
+        baseline, _ = tracemalloc.get_traced_memory()
+        with pytest.raises(CubeFormatError, match=r"edges\[0\]: its source is not the id of a node in this file"):
+            survey_of(directory / "textual_memory.json")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    # 200,000 edges as objects are about 100 MB (six times the file's 11 MB); one read buffer is 64 KB.
+    assert peak - baseline < 4 * 2**20, (peak - baseline, size)
+
+
+def test_a_valid_file_of_many_edges_is_surveyed_without_them(tmp_path: Path) -> None:
+    path = tree_file(tmp_path / "many" / "textual_memory.json", 300)
+    document = json.loads(path.read_text())
+    ids = [node["id"] for node in document["nodes"]]
+    document["edges"] = [{"source": ids[i % 300], "target": ids[i // 300], "type": "RELATE_TO"} for i in range(60_000)]
+    document["total_edges"] = 60_000
+    path.write_text(json.dumps(document))
+
+    tracemalloc.start()
+    try:
+        baseline, _ = tracemalloc.get_traced_memory()
+        survey = survey_of(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert survey.edge_count == 60_000 and len(survey.nodes) == 300
+    assert peak - baseline < 4 * 2**20, peak - baseline  # 60,000 edges held would be about 30 MB
+    plan = ImportPlan.build(survey, "edges-cube", taken=False, reuse_vectors=True, importer="root")
+    sizes = [len(batch.edges) for batch in plan.batches(1_000, 10_000, lambda texts: []) if batch.edges]
+    assert sizes == [5_000] * 11 + [60_000 - 200 - 55_000], sizes  # 200 self-loops (i % 300 == i // 300) skipped

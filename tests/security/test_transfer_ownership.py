@@ -154,11 +154,12 @@ def crash_an_import(
     real_write = CubeTransferRepository.write
     written: list[int] = []
 
-    def write(repo: CubeTransferRepository, cube: str, import_id: str, batch: Any) -> None:
+    def write(repo: CubeTransferRepository, cube: str, import_id: str, batch: Any) -> int:
         if written:
             raise Crash
-        real_write(repo, cube, import_id, batch)
+        created = real_write(repo, cube, import_id, batch)
         written.append(1)
+        return created
 
     with monkeypatch.context() as patch:
         patch.setattr(CubeTransferRepository, "write", write)
