@@ -8,6 +8,8 @@ CREATE INDEX memory_created_at IF NOT EXISTS FOR (m:Memory) ON (m.created_at);
 // (an imported version graph may branch, and a walk enumerates its paths): the seek is confined to the cube,
 // so versions another cube's import claims for the same memory id cost nothing here.
 CREATE INDEX memory_version_history IF NOT EXISTS FOR (v:MemoryVersion) ON (v.cube_id, v.memory_id, v.version);
+// It replaces the single-property index on memory_id, which no statement reads any more.
+DROP INDEX memory_version_memory_id IF EXISTS;
 CREATE INDEX user_role IF NOT EXISTS FOR (u:User) ON (u.role);
 CREATE INDEX cube_created_at IF NOT EXISTS FOR (c:MemCube) ON (c.created_at);
 CREATE INDEX chat_turn_user_session IF NOT EXISTS FOR (t:ChatTurn) ON (t.user_id, t.session_id, t.created_at);
