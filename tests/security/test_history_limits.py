@@ -69,7 +69,8 @@ def branching_history(env: SecurityEnv, cube: str, memory_id: str, layers: int) 
     )
     store.run_statement(
         "MATCH (m:Memory {id: $m}), (v:MemoryVersion) WHERE v.cube_id = $c AND v.memory_id = $m "
-        "AND v.version = $layers CREATE (m)-[:DERIVED_FROM {kind: 'update', at: datetime()}]->(v)",
+        "AND v.version = $layers SET m.version = $layers + 1 "
+        "CREATE (m)-[:DERIVED_FROM {kind: 'update', at: datetime()}]->(v)",
         m=memory_id,
         c=cube,
         layers=layers,
@@ -161,6 +162,12 @@ def test_a_branching_version_graph_is_read_in_time_linear_in_its_versions(securi
     assert sorted((row["depth"], row["key"]) for row in versions) == [
         (index + 1, version_id) for index, (_, version_id) in enumerate(expected)
     ]
+
+    # An update makes one version (not one per edge the memory had), and the history stays whole.
+    updated(env, owner, cube, memory_id, 1)
+    page = env.api.ok(owner.key, HISTORY, c=cube, i=memory_id, first=100)["memoryHistory"]
+    assert [(v["version"], v["id"]) for v in versions_of(page)][1:] == expected
+    assert versions_of(page)[0]["version"] == LAYERS + 1  # the state the update replaced
 
     # Deleting the memory deletes the whole branching history, in time too.
     started = time.monotonic()
