@@ -92,11 +92,6 @@ NEWEST = 2**63 - 1
 TRIM_BATCH = 100
 
 
-def version_key(item: TextualMemoryItem) -> VersionKey:
-    """The position of a version (an item of a history page) in its history."""
-    return VersionKey(item.metadata.version or 0, item.id)
-
-
 def history_position(after: VersionKey | None) -> dict[str, Any]:
     """The cursor parameters of memory_history.cypher and traversal_histories.cypher for `after`."""
     if after is None:
