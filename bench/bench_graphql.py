@@ -66,7 +66,7 @@ FLAT_PAGE = "query($c: ID!) { memories(cubeId: $c, first: 50) { edges { node { m
 NESTED_PAGE = """query($c: ID!) {
   cube(id: $c) { name owner { name } sharedWith { permission }
     memories(first: 50) { totalCount edges { node { memoryId memory cube { cubeId name }
-      history { version memory } derivedFrom { kind node { __typename } } } } } }
+      history { edges { node { version memory } } } derivedFrom { kind node { __typename } } } } } }
 }"""
 
 

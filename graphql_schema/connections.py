@@ -1,4 +1,5 @@
-"""Relay connections of memories: keyset cursors over a cube's listing in the order asked for."""
+"""Relay connections of memories and of a memory's versions: keyset cursors over a cube's listing in the order
+asked for, and over a memory's history (newest first)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,20 @@ import json
 
 from graphql_schema.context import Info
 from graphql_schema.inputs import MemoryOrderInput, MemoryWhere, filter_of
-from graphql_schema.types import MemoryConnection, MemoryEdge, MemoryType, PageInfo
+from graphql_schema.types import (
+    MemoryConnection,
+    MemoryEdge,
+    MemoryType,
+    MemoryVersion,
+    MemoryVersionConnection,
+    MemoryVersionEdge,
+    PageInfo,
+)
 from memos_graph.domain import MemoryOrder
-from memos_graph.domain.filters import PageKey
+from memos_graph.domain.filters import PageKey, VersionKey
+from memos_graph.domain.results import VersionPage
 from memos_graph.errors import InvalidInput
-from memos_graph.services.memories import MAX_PAGE
+from memos_graph.services.validation import MAX_PAGE
 
 
 def encode_cursor(order: MemoryOrder, key: PageKey) -> str:
@@ -64,4 +74,55 @@ async def memory_connection(
         ),
         cube_id=cube_id,
         where=condition,
+    )
+
+
+# A history cursor's first element: says what the cursor is a position in (a listing's cursor starts with its order).
+VERSION_CURSOR = "version"
+
+
+def encode_version_cursor(key: VersionKey) -> str:
+    """An opaque cursor for a position in a memory's history: the version's number and id."""
+    payload = json.dumps([VERSION_CURSOR, key.version, key.version_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode()
+
+
+def decode_version_cursor(cursor: str | None) -> VersionKey | None:
+    """The history position a cursor names; InvalidInput for one this server did not make (a listing's cursor
+    included). Its values are checked again by the service (check_version_key)."""
+    if cursor is None:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("malformed cursor") from exc
+    if not (
+        isinstance(value, list)
+        and len(value) == 3
+        and value[0] == VERSION_CURSOR
+        and isinstance(value[1], int)
+        and not isinstance(value[1], bool)
+        and isinstance(value[2], str)
+    ):
+        raise InvalidInput("malformed cursor")
+    return VersionKey(value[1], value[2])
+
+
+def version_connection(page: VersionPage, first: int, memory_id: str) -> MemoryVersionConnection:
+    """The connection of a history page read with one row more than `first` (that row says another follows)."""
+    edges = [
+        MemoryVersionEdge(
+            cursor=encode_version_cursor(VersionKey(item.metadata.version or 0, item.id)),
+            node=MemoryVersion.of(item, memory_id),
+        )
+        for item in page.items[:first]
+    ]
+    return MemoryVersionConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(page.items) > first,
+            has_previous_page=page.has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
     )

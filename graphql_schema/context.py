@@ -11,6 +11,8 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from memos_graph.domain import CubeAccess, TextualMemoryItem, User
+from memos_graph.domain.filters import HistoryRequest
+from memos_graph.domain.results import VersionPage
 from memos_graph.domain.traversal import Derivation, ProvenanceNode, Share
 from memos_graph.services.bundle import Services
 from memos_graph.services.traversal import TraversalService
@@ -26,6 +28,10 @@ def by_pair(pairs: Sequence[tuple[str, str]], found: Mapping[str, V]) -> dict[tu
     return {pair: found[pair[1]] for pair in pairs if pair[1] in found}
 
 
+# A history page where the caller may not read the memory's cube (or it holds no such memory any more).
+EMPTY_HISTORY = VersionPage([], False)
+
+
 @dataclass
 class Context:
     """Built once per request by the ASGI app after the API key was checked."""
@@ -37,6 +43,7 @@ class Context:
     # The caller's access to each cube this request has looked at (None: may not read it), read once per
     # request by whichever field asks first and reused by the others.
     access: dict[str, CubeAccess | None] = field(default_factory=dict)
+    _history_loaders: dict[int, DataLoader[HistoryRequest, VersionPage]] = field(default_factory=dict)
 
     # Made on first use: most operations (search, add, me) resolve no nested field. Each loader gathers the
     # keys one level of a query asks for and answers them with one service call (one or two statements), under
@@ -58,9 +65,15 @@ class Context:
     def shares_loader(self) -> DataLoader[str, list[Share]]:
         return self._loader(lambda ids: self._walk.shares(self.caller, ids, self.access), [])
 
-    @functools.cached_property
-    def history_loader(self) -> DataLoader[tuple[str, str], list[TextualMemoryItem]]:
-        return self._loader(lambda pairs: by_pair(pairs, self._walk.histories(self.caller, pairs, self.access)), [])
+    def history_loader(self, first: int) -> DataLoader[HistoryRequest, VersionPage]:
+        """Pages of `first` versions (one loader per page size a request asks for: one statement per level and
+        size), keyed by (cube_id, memory_id, position)."""
+        loader = self._history_loaders.get(first)
+        if loader is None:
+            loader = self._history_loaders[first] = self._loader(
+                lambda requests: self._walk.histories(self.caller, requests, first, self.access), EMPTY_HISTORY
+            )
+        return loader
 
     @functools.cached_property
     def derivation_loader(self) -> DataLoader[tuple[str, str], list[Derivation]]:

@@ -58,10 +58,10 @@ LIST_BOUNDS = {
     "accessibleCubes": 100,
     "users": 100,
     "sharedWith": 20,
-    "history": 10,
+    "history": 20,  # a page of versions: counts its `first` when given, else the default page (HISTORY_PAGE)
     "derivedFrom": 5,
     "chunks": 20,
-    "memoryHistory": 10,
+    "memoryHistory": 20,  # as history
 }
 MESSAGE_MEMORIES = 5  # Message.memories
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from graphql_schema.connections import memory_connection
+from graphql_schema.connections import decode_version_cursor, memory_connection, version_connection
 from graphql_schema.context import Info
 from graphql_schema.ids import cube_of, memory_of, parse_global
 from graphql_schema.inputs import MemoryOrderInput, MemoryWhere, filter_of
@@ -15,13 +15,15 @@ from graphql_schema.types import (
     MemCubeType,
     MemoryConnection,
     MemoryType,
+    MemoryVersionConnection,
     MessageType,
     SearchResult,
     UserInfo,
     UserType,
 )
 from memos_graph.domain.results import MemoryResults
-from memos_graph.services.memories import MAX_PAGE
+from memos_graph.services.memories import HISTORY_PAGE
+from memos_graph.services.validation import MAX_PAGE
 
 NODE_TYPES: dict[str, type[UserType | MemCubeType | MemoryType | MessageType | DocumentType]] = {
     "User": UserType,
@@ -92,12 +94,21 @@ class Query:
         item = await ctx.run(lambda: ctx.services.memories.get(ctx.caller, cube, memory_of(id)))
         return MemoryType.of(item, cube)
 
-    @strawberry.field(description="Earlier versions of a memory, newest first (Memory.history, as memories).")
-    async def memory_history(self, info: Info, cube_id: strawberry.ID, id: strawberry.ID) -> list[MemoryType]:
+    @strawberry.field(
+        description=f"A page of a memory's earlier versions, newest first (as Memory.history); first <= {MAX_PAGE}."
+    )
+    async def memory_history(
+        self,
+        info: Info,
+        cube_id: strawberry.ID,
+        id: strawberry.ID,
+        first: int = HISTORY_PAGE,
+        after: str | None = None,
+    ) -> MemoryVersionConnection:
         ctx = info.context
-        cube = cube_of(cube_id)
-        items = await ctx.run(lambda: ctx.services.memories.history(ctx.caller, cube, memory_of(id)))
-        return [MemoryType.of(item, cube) for item in items]
+        cube, memory_id, position = cube_of(cube_id), memory_of(id), decode_version_cursor(after)
+        page = await ctx.run(lambda: ctx.services.memories.history_page(ctx.caller, cube, memory_id, first, position))
+        return version_connection(page, first, memory_id)
 
     @strawberry.field(
         description=f"A page of a cube's memories that pass `where`, in `orderBy` (default: oldest first); "

@@ -22,7 +22,10 @@ from graphql_schema.context import Info
 from graphql_schema.ids import pair_key, pair_of
 from memos_graph.domain import CubeAccess, TextualMemoryItem, User
 from memos_graph.domain.traversal import ProvenanceNode, Share
+from memos_graph.errors import InvalidInput
+from memos_graph.services.memories import HISTORY_PAGE
 from memos_graph.services.transfer import TransferReport
+from memos_graph.services.validation import MAX_PAGE
 
 if TYPE_CHECKING:
     from graphql_schema.inputs import MemoryOrderInput, MemoryWhere
@@ -445,10 +448,18 @@ class MemoryType(relay.Node):
         access = await info.context.cube_loader.load(str(self.cube_id))
         return None if access is None else MemCubeType.of(access)
 
-    @strawberry.field(description="Earlier versions of this memory, newest first.")
-    async def history(self, info: Info) -> list[MemoryVersion]:
-        items = await info.context.history_loader.load((str(self.cube_id), str(self.memory_id)))
-        return [MemoryVersion.of(item, str(self.memory_id)) for item in items]
+    @strawberry.field(
+        description=f"A page of this memory's earlier versions, newest first; first <= {MAX_PAGE} (a memory keeps "
+        "its newest limits.max_versions versions)."
+    )
+    async def history(self, info: Info, first: int = HISTORY_PAGE, after: str | None = None) -> MemoryVersionConnection:
+        from graphql_schema.connections import decode_version_cursor, version_connection
+
+        position = decode_version_cursor(after)
+        if not 1 <= first <= MAX_PAGE:
+            raise InvalidInput(f"first must be from 1 to {MAX_PAGE}")
+        page = await info.context.history_loader(first).load((str(self.cube_id), str(self.memory_id), position))
+        return version_connection(page, first, str(self.memory_id))
 
     @strawberry.field(description="What this memory derives from: messages, documents, its previous version.")
     async def derived_from(self, info: Info) -> list[DerivationEdge]:
@@ -530,6 +541,18 @@ class MemoryConnection:
     async def total_count(self, info: Info) -> int:
         ctx = info.context
         return await ctx.run(lambda: ctx.services.memories.count(ctx.caller, self.cube_id, self.where))
+
+
+@strawberry.type
+class MemoryVersionEdge:
+    cursor: str
+    node: MemoryVersion
+
+
+@strawberry.type(description="A page of a memory's earlier versions, newest first.")
+class MemoryVersionConnection:
+    edges: list[MemoryVersionEdge]
+    page_info: PageInfo
 
 
 @strawberry.type(description="A new user and its API key. The key is shown only here; only its hash is kept.")

@@ -225,6 +225,10 @@ class LimitSettings(_Section):
     max_query_chars: int = Field(default=4_000, ge=1)
     max_id_chars: int = Field(default=128, ge=1)
     max_document_bytes: int = Field(default=10_000_000, ge=1)
+    # Earlier versions a memory keeps: an update that would leave more deletes the oldest (lowest version) in
+    # its own transaction. Each version holds up to max_memory_chars of text and as much metadata, so this
+    # bounds a memory's history (what one page of history can show is bounded apart: 100 versions a page).
+    max_versions: int = Field(default=100, ge=1, le=100_000)
     # One search reads each cube on its own: at most this many cubes per search (named or loaded).
     max_cubes_per_search: int = Field(default=20, ge=1)
     # Cubes a (non-ROOT) user may own; createCube refuses the next one.

@@ -303,7 +303,9 @@ class MOS:
         return search_shape(self.memories.get_all(self._actor(user_id), mem_cube_id, filter))
 
     def get_history(self, mem_cube_id: str, memory_id: str, user_id: str | None = None) -> list[TextualMemoryItem]:
-        """Earlier versions of a memory, newest first (not in the seed; update keeps them)."""
+        """Earlier versions of a memory, newest first (not in the seed; update keeps them): all it keeps, which is
+        its newest limits.max_versions (100 by default) once it has been updated; an imported history longer
+        than that gives its newest limits.max_versions. Pages of it: services.memories.history_page."""
         return self.memories.history(self._actor(user_id), mem_cube_id, memory_id)
 
     def update(

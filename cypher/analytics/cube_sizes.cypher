@@ -9,7 +9,8 @@
 //   MemoryVersion nodes), messages (int), documents (int), shared_with (int, users it is shared with).
 //   Ordered by memories descending, then cube_id.
 // Index: message_key_unique and document_key_unique (composite on cube_id, key) count a cube's
-//   messages and documents; the rest walks the cube's own edges.
+//   messages and documents, memory_version_cube its versions (never a walk of the version edges, whose
+//   paths multiply where an imported history branches); the rest walks the cube's own edges.
 MATCH (owner:User)-[:OWNS]->(c:MemCube)
 WHERE $owner_id IS NULL OR owner.id = $owner_id
 CALL (c) {
@@ -20,7 +21,7 @@ CALL (c) {
 }
 RETURN c.id AS cube_id, c.name AS cube_name, owner.id AS owner_id, c.is_active AS is_active, memories,
        by_source,
-       COUNT { (c)-[:HAS_MEMORY]->(:Memory)-[:DERIVED_FROM*1.. {kind: 'update'}]->(:MemoryVersion) } AS versions,
+       COUNT { MATCH (v:MemoryVersion) WHERE v.cube_id = c.id } AS versions,
        COUNT { MATCH (msg:Message) WHERE msg.cube_id = c.id AND msg.key IS NOT NULL } AS messages,
        COUNT { MATCH (doc:Document) WHERE doc.cube_id = c.id AND doc.key IS NOT NULL } AS documents,
        COUNT { (c)-[:SHARED_WITH]->(:User) } AS shared_with

@@ -16,13 +16,25 @@
 //   text was written: updated_at, else created_at), detail (a map of the label's other useful fields).
 //   Ordered by depth, label, key.
 // Index: memory_id_unique (uniqueness constraint on Memory.id) finds the memory; its HAS_MEMORY edge
-//   checks the cube, and the rest is edge traversal.
+//   checks the cube; its messages and document are its own DERIVED_FROM edges, and its versions are read by
+//   memory id through memory_version_history, newest first (depth 1 the newest, each hanging off the one
+//   before), never by walking the version edges: a branching version graph (an import could hold one)
+//   costs its versions, not its paths.
 MATCH (:MemCube {id: $cube_id})-[:HAS_MEMORY]->(m:Memory {id: $memory_id})
 CALL (m) {
   RETURN m AS node, 0 AS depth, null AS kind, null AS via
   UNION
-  MATCH path = (m)-[:DERIVED_FROM*1..]->(node)
-  RETURN node, length(path) AS depth, last(relationships(path)).kind AS kind, nodes(path)[-2] AS via
+  MATCH (m)-[d:DERIVED_FROM]->(node)
+  WHERE NOT node:MemoryVersion
+  RETURN node, 1 AS depth, d.kind AS kind, m AS via
+  UNION
+  MATCH (v:MemoryVersion)
+  WHERE v.cube_id = $cube_id AND v.memory_id = m.id AND v.version IS NOT NULL
+  WITH v
+  ORDER BY v.version DESC, v.id DESC
+  WITH collect(v) AS versions
+  UNWIND range(0, size(versions) - 1) AS i
+  RETURN versions[i] AS node, i + 1 AS depth, 'update' AS kind, CASE i WHEN 0 THEN m ELSE versions[i - 1] END AS via
   UNION
   MATCH (m)-[:DERIVED_FROM {kind: 'message'}]->(source:Message)-[:NEXT]-(node:Message)
   WHERE $with_context AND NOT (m)-[:DERIVED_FROM]->(node)

@@ -7,7 +7,8 @@ WITH doc, document
 CALL (doc) {
   MATCH (m:Memory)-[:DERIVED_FROM {kind: 'document'}]->(doc)
   WHERE NOT EXISTS { (m)-[:DERIVED_FROM {kind: 'document'}]->(other:Document) WHERE other <> doc }
-  OPTIONAL MATCH (m)-[:DERIVED_FROM*1.. {kind: 'update'}]->(v:MemoryVersion)
+  OPTIONAL MATCH (v:MemoryVersion)
+  WHERE v.cube_id = $cube_id AND v.memory_id = m.id AND v.version IS NOT NULL
   WITH m, collect(v) AS versions
   FOREACH (v IN versions | DETACH DELETE v)
   WITH m

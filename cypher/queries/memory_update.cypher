@@ -6,15 +6,22 @@ MATCH (:MemCube {id: $cube_id})-[:HAS_MEMORY]->(m:Memory {id: $memory_id})
 SET m.update_lock = true
 REMOVE m.update_lock
 WITH m
-OPTIONAL MATCH (m)-[previous:DERIVED_FROM {kind: 'update'}]->(older:MemoryVersion)
+// Collected, so that the update makes one copy even where the memory points at several versions (an
+// imported graph that branches): the copy takes over every such edge.
+OPTIONAL MATCH (m)-[previous:DERIVED_FROM {kind: 'update'}]->(:MemoryVersion)
+WITH m, collect(previous) AS previous
 // The copy takes its own id at once: a transient copy of the memory's id would collide in the
 // memory_version_id_unique constraint with a concurrent update's copy.
 CREATE (v:MemoryVersion)
 SET v = m {.*, id: $version_id, memory_id: m.id, archived_at: datetime(), status: 'archived', embedding: null}
 CREATE (m)-[:DERIVED_FROM {kind: 'update', at: datetime()}]->(v)
-FOREACH (o IN CASE WHEN older IS NULL THEN [] ELSE [older] END |
-  CREATE (v)-[:DERIVED_FROM {kind: 'update', at: previous.at}]->(o))
-DELETE previous
+WITH m, v, previous
+CALL (v, previous) {
+  UNWIND previous AS edge
+  WITH v, edge, endNode(edge) AS older
+  CREATE (v)-[:DERIVED_FROM {kind: 'update', at: edge.at}]->(older)
+  DELETE edge
+}
 SET m += $properties, m.updated_at = datetime(), m.version = coalesce(m.version, 1) + 1
 WITH m
 CALL (m) {

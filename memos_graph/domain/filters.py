@@ -1,5 +1,5 @@
 """MemoryFilter: which memories a search or a listing considers; MemoryOrder: the order a listing returns;
-PageKey: where a page of a listing starts."""
+PageKey: where a page of a listing starts; VersionKey: where a page of a memory's history starts."""
 
 from __future__ import annotations
 
@@ -125,3 +125,15 @@ class PageKey:
 
     order_key: str
     memory_id: str
+
+
+@dataclass(frozen=True)
+class VersionKey:
+    """A position in a memory's history (newest first: by version number, then version id, both descending)."""
+
+    version: int
+    version_id: str
+
+
+# A page of history asked for: the memory's cube and id, and the position it starts after (None: the newest).
+HistoryRequest = tuple[str, str, VersionKey | None]

@@ -36,3 +36,11 @@ class UserInfo:
 
     user: User
     accessible_cubes: tuple[CubeAccess, ...]
+
+
+@dataclass(frozen=True)
+class VersionPage:
+    """A page of a memory's history, newest first, and whether any version lies before the first."""
+
+    items: list[TextualMemoryItem]
+    has_previous: bool

@@ -21,8 +21,9 @@ from memos_graph.domain import (
     TextualMemoryMetadata,
     User,
 )
-from memos_graph.domain.filters import PageKey
+from memos_graph.domain.filters import PageKey, VersionKey
 from memos_graph.domain.memory import MemoryStatus
+from memos_graph.domain.results import VersionPage
 from memos_graph.errors import Conflict, NotFound
 from memos_graph.graph.convert import iso
 from memos_graph.graph.cubes import CubeRelation, relation_from_record
@@ -83,6 +84,19 @@ class MemoryPage:
     items: list[TextualMemoryItem]
     keys: list[PageKey]
     has_previous: bool
+
+
+# The cursor of a first page of history: below every version number (Neo4j integers are 64-bit).
+NEWEST = 2**63 - 1
+# Versions over limits.max_versions one update deletes at most (bounded work per update).
+TRIM_BATCH = 100
+
+
+def history_position(after: VersionKey | None) -> dict[str, Any]:
+    """The cursor parameters of memory_history.cypher and traversal_histories.cypher for `after`."""
+    if after is None:
+        return {"below_version": NEWEST, "after_id": None}
+    return {"below_version": after.version, "after_id": after.version_id}
 
 
 class StaleVersion(Conflict):
@@ -233,12 +247,14 @@ class MemoryRepository:
         messages: Sequence[dict[str, Any]] = (),
         documents: Sequence[dict[str, Any]] = (),
         updates: Sequence[MemoryChange] = (),
+        max_versions: int | None = None,
     ) -> AddResult:
         """Store a batch in one transaction; text the cube already holds maps to the stored memory.
 
         `messages` (in conversation order) become :Message nodes linked by NEXT; rows and updates point to
         theirs with DERIVED_FROM. `documents` are registered first (a changed one loses its old chunks).
-        `updates` rewrite stored memories (keeping their history) in the same transaction.
+        `updates` rewrite stored memories (keeping their history, trimmed to `max_versions`) in the same
+        transaction.
         """
         payload = [
             {
@@ -280,6 +296,7 @@ class MemoryRepository:
                         embedding=update.embedding,
                     )
                     reindex_changed_text(tx, cube_id, update.memory_id, properties)
+                    trim_history(tx, cube_id, update.memory_id, max_versions)
                 run_named(
                     tx,
                     "memory_link_messages",
@@ -363,15 +380,27 @@ class MemoryRepository:
         )
         return int(rows[0]["memories"])
 
-    def history(self, cube_id: str, memory_id: str) -> list[TextualMemoryItem]:
-        """Earlier versions of a memory, newest first."""
-        rows = self._store.read("memory_history", cube_id=cube_id, memory_id=memory_id)
-        return [item_from_node(row["memory"]) for row in rows]
+    def history(self, cube_id: str, memory_id: str, limit: int, after: VersionKey | None = None) -> VersionPage:
+        """Up to `limit` of a memory's earlier versions, newest first, after the position `after` (keyset
+        pagination over the memory_version_history index: memory_history.cypher); NotFound if the cube holds
+        no memory with that id."""
+        rows = self._store.read(
+            "memory_history", cube_id=cube_id, memory_id=memory_id, limit=limit, **history_position(after)
+        )
+        if not rows:
+            raise NotFound("memory", memory_id)
+        return VersionPage([item_from_node(node) for node in rows[0]["versions"]], bool(rows[0]["has_previous"]))
 
     def update(
-        self, cube_id: str, change: MemoryChange, guard: Guard, expected_version: int | None = None
+        self,
+        cube_id: str,
+        change: MemoryChange,
+        guard: Guard,
+        expected_version: int | None = None,
+        max_versions: int | None = None,
     ) -> TextualMemoryItem:
-        """Version the current state, then apply the new properties (and vector) in one transaction.
+        """Version the current state, then apply the new properties (and vector) in one transaction; with
+        `max_versions`, the oldest versions beyond it are deleted in the same transaction (trim_history).
 
         With expected_version, the memory's write lock is taken first and StaleVersion raised (nothing
         written) when another update committed since the caller read it.
@@ -399,6 +428,7 @@ class MemoryRepository:
             if not records:
                 raise NotFound("memory", memory_id)
             reindex_changed_text(tx, cube_id, memory_id, properties)
+            trim_history(tx, cube_id, memory_id, max_versions)
             return item_from_node(records[0]["memory"])
 
         return self._store.run_write(work)
@@ -599,3 +629,10 @@ def reindex_changed_text(tx: ManagedTransaction, cube_id: str, memory_id: str, p
     if text is None:
         return
     run_named(tx, "memory_terms_replace", cube_id=cube_id, memory_id=memory_id, **posting_fields(str(text)))
+
+
+def trim_history(tx: ManagedTransaction, cube_id: str, memory_id: str, max_versions: int | None) -> None:
+    """Delete a memory's oldest versions beyond the newest `max_versions` (at most TRIM_BATCH of them) inside
+    the caller's transaction; None keeps them all."""
+    if max_versions is not None:
+        run_named(tx, "memory_history_trim", cube_id=cube_id, memory_id=memory_id, keep=max_versions, batch=TRIM_BATCH)

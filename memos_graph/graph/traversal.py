@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from memos_graph.domain import Permission, TextualMemoryItem
+from memos_graph.domain.filters import HistoryRequest, VersionKey
+from memos_graph.domain.results import VersionPage
 from memos_graph.domain.traversal import Derivation, ProvenanceLabel, ProvenanceNode, Share
 from memos_graph.graph.convert import iso
-from memos_graph.graph.memories import item_from_node
+from memos_graph.graph.memories import history_position, item_from_node
 from memos_graph.graph.store import GraphStore
 
 
@@ -22,10 +24,27 @@ class TraversalRepository:
     def __init__(self, store: GraphStore) -> None:
         self._store = store
 
-    def histories(self, pairs: Sequence[tuple[str, str]]) -> dict[str, list[TextualMemoryItem]]:
-        """memory id -> its earlier versions, newest first, for (cube_id, memory_id) pairs."""
-        rows = self._store.read("traversal_histories", pairs=_pairs(pairs, "memory_id"))
-        return {row["memory_id"]: [item_from_node(node) for node in row["versions"]] for row in rows}
+    def histories(self, requests: Sequence[HistoryRequest], limit: int) -> dict[HistoryRequest, VersionPage]:
+        """For each (cube_id, memory_id, position) request, up to `limit` of the memory's earlier versions after
+        the position, newest first (traversal_histories.cypher); absent where the cube holds no such memory."""
+        rows = self._store.read(
+            "traversal_histories",
+            pairs=[
+                {"cube_id": cube_id, "memory_id": memory_id, **history_position(after)}
+                for cube_id, memory_id, after in requests
+            ],
+            limit=limit,
+        )
+        by_position = {(memory_id, after): (cube_id, memory_id, after) for cube_id, memory_id, after in requests}
+        found: dict[HistoryRequest, VersionPage] = {}
+        for row in rows:
+            after = None if row["after_id"] is None else VersionKey(int(row["below_version"]), str(row["after_id"]))
+            request = by_position.get((str(row["memory_id"]), after))
+            if request is not None:
+                found[request] = VersionPage(
+                    [item_from_node(node) for node in row["versions"]], bool(row["has_previous"])
+                )
+        return found
 
     def derivations(self, pairs: Sequence[tuple[str, str]]) -> dict[str, list[Derivation]]:
         """memory id -> what it derives from within its cube, for (cube_id, memory_id) pairs."""

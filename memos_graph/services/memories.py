@@ -13,27 +13,30 @@ from pydantic import ValidationError
 
 from memos_graph.deadlines import phase
 from memos_graph.domain import MemoryOrder, SourceReference, TextualMemoryItem, TextualMemoryMetadata, User
-from memos_graph.domain.filters import PageKey
+from memos_graph.domain.filters import PageKey, VersionKey
 from memos_graph.domain.memory import SERVER_FIELDS
-from memos_graph.domain.results import CubeMemories, MemoryResults
+from memos_graph.domain.results import CubeMemories, MemoryResults, VersionPage
 from memos_graph.errors import Conflict, InvalidInput
 from memos_graph.graph.memories import MemoryChange, MemoryPage, NewMemory, StaleVersion
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import (
+    MAX_PAGE,
     check_filter,
     check_memory_id,
     check_messages,
     check_metadata,
+    check_page_size,
     check_text,
     check_texts,
     check_updated_metadata,
+    check_version_key,
     content_hash,
     is_page_key,
 )
 
-# The most memories one page of a listing returns.
-MAX_PAGE = 100
+# The versions a page of history holds when the caller does not say (GraphQL's `first` default).
+HISTORY_PAGE = 20
 DEFAULT_ORDER = MemoryOrder()
 # An update re-reads and re-applies when another one committed in between; this many times at most.
 UPDATE_ATTEMPTS = 50
@@ -154,7 +157,9 @@ class MemoryService:
                 )
             )
         guard = self._cubes.write_guard(actor, [cube_id])
-        result = self._rt.memories.add(cube_id, rows, guard, messages, documents, updates)
+        result = self._rt.memories.add(
+            cube_id, rows, guard, messages, documents, updates, max_versions=self._rt.config.limits.max_versions
+        )
         if len(result.outcomes) != len(rows):
             raise RuntimeError(f"stored {len(result.outcomes)} of {len(rows)} rows")  # the UNWIND lost rows: a bug
         if result.cube is not None:
@@ -168,11 +173,30 @@ class MemoryService:
         return self._rt.memories.get(mem_cube_id, memory_id, include_embedding)
 
     def history(self, actor: User, mem_cube_id: str, memory_id: str) -> list[TextualMemoryItem]:
-        """Earlier versions of a memory, newest first."""
+        """Earlier versions of a memory, newest first: all it keeps, which is at most limits.max_versions after
+        any update (an import may bring more; then the newest limits.max_versions of them)."""
+        page = self.history_page(actor, mem_cube_id, memory_id, self._rt.config.limits.max_versions, unbounded=True)
+        return page.items[: self._rt.config.limits.max_versions]
+
+    def history_page(
+        self,
+        actor: User,
+        mem_cube_id: str,
+        memory_id: str,
+        first: int = HISTORY_PAGE,
+        after: VersionKey | None = None,
+        unbounded: bool = False,
+    ) -> VersionPage:
+        """Up to `first` (1..MAX_PAGE, unless `unbounded`) of a memory's earlier versions, newest first, after
+        the position `after` (keyset pagination on (version, version id), read by memory id through an index:
+        the cost is the page, whatever the version edges look like). The page holds one row more than `first`
+        when another page follows. NotFound for a memory the cube does not hold, not an empty page."""
         memory_id = check_memory_id(memory_id)
+        check_page_size(first, None if unbounded else MAX_PAGE)
+        if after is not None:
+            check_version_key(after)
         self._cubes.readable(actor, [mem_cube_id])
-        self._rt.memories.get(mem_cube_id, memory_id)  # NotFound for an unknown memory, not an empty list
-        return self._rt.memories.history(mem_cube_id, memory_id)
+        return self._rt.memories.history(mem_cube_id, memory_id, first + 1, after)
 
     def page(
         self,
@@ -187,8 +211,7 @@ class MemoryService:
         the position `after` (keyset pagination: what is added or deleted meanwhile never shifts a page). The
         page holds one row more than `first` when another page follows."""
         where = check_filter(where, self._rt.config.limits)
-        if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= MAX_PAGE:
-            raise InvalidInput(f"first must be an integer from 1 to {MAX_PAGE}")
+        check_page_size(first, MAX_PAGE)
         if after is not None and not is_page_key(after.order_key, after.memory_id):
             raise InvalidInput("malformed cursor")
         self._cubes.readable(actor, [mem_cube_id])
@@ -227,8 +250,9 @@ class MemoryService:
         holds on the metadata the memory would have after the update (its current metadata with the item's
         merged in), not just on the item's keys. History grows by one MemoryVersion per update, a copy of the
         state replaced; every stored state passed these limits, so each version holds at most max_memory_chars
-        of text and max_memory_chars of metadata (plus sources the server derived from bounded messages). The
-        number of versions is not capped; deleting the memory deletes them.
+        of text and max_memory_chars of metadata (plus sources the server derived from bounded messages). A
+        memory keeps its newest limits.max_versions versions: the update deletes older ones in its own
+        transaction (at most graph.memories.TRIM_BATCH of them); deleting the memory deletes them all.
         """
         memory_id = check_memory_id(memory_id)
         if isinstance(item, dict):  # MemOS also takes the item as a dict: {"memory": ..., "metadata": {...}}
@@ -260,7 +284,11 @@ class MemoryService:
                 change = dataclasses.replace(change, memory=text, content_hash=content_hash(text), embedding=vector)
             try:
                 return self._rt.memories.update(
-                    mem_cube_id, change, guard, expected_version=current.metadata.version or 1
+                    mem_cube_id,
+                    change,
+                    guard,
+                    expected_version=current.metadata.version or 1,
+                    max_versions=self._rt.config.limits.max_versions,
                 )
             except StaleVersion:
                 continue

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from memos_graph.domain import CubeAccess, TextualMemoryItem, User
+from memos_graph.domain.filters import HistoryRequest
+from memos_graph.domain.results import VersionPage
 from memos_graph.domain.traversal import Derivation, ProvenanceLabel, ProvenanceNode, Share
 from memos_graph.services import access
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime
-from memos_graph.services.validation import is_valid_memory_id
+from memos_graph.services.validation import MAX_PAGE, check_page_size, check_version_key, is_valid_memory_id
 
 # One request's record of the cubes whose access it read (None: not readable), shared by its fields.
 Known = dict[str, CubeAccess | None] | None
@@ -50,11 +52,17 @@ class TraversalService:
         return self._cubes.readable_subset(actor, cube_ids, known)
 
     def histories(
-        self, actor: User, pairs: Sequence[tuple[str, str]], known: Known = None
-    ) -> dict[str, list[TextualMemoryItem]]:
-        """memory id -> earlier versions, newest first, for (cube_id, memory_id) pairs in readable cubes."""
-        allowed = self._readable_pairs(actor, pairs, known)
-        return self._rt.traversal.histories(allowed) if allowed else {}
+        self, actor: User, requests: Sequence[HistoryRequest], first: int, known: Known = None
+    ) -> dict[HistoryRequest, VersionPage]:
+        """(cube_id, memory_id, position) -> a page of up to `first` (1..MAX_PAGE) earlier versions after the
+        position, newest first, for memories in readable cubes; the page holds one more when another follows."""
+        check_page_size(first, MAX_PAGE)
+        for _, _, after in requests:
+            if after is not None:
+                check_version_key(after)
+        readable = self._cubes.readable_subset(actor, [cube_id for cube_id, _, _ in requests], known)
+        allowed = list(dict.fromkeys(request for request in requests if request[0] in readable))
+        return self._rt.traversal.histories(allowed, first + 1) if allowed else {}
 
     def derivations(
         self, actor: User, pairs: Sequence[tuple[str, str]], known: Known = None

@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from memos_graph.config import MAX_METADATA_DEPTH, MAX_NAME_CHARS, LimitSettings
-from memos_graph.domain.filters import NO_FILTER, MemoryFilter
+from memos_graph.domain.filters import NO_FILTER, MemoryFilter, VersionKey
 from memos_graph.domain.memory import TextualMemoryMetadata, canonical_uuid, checked_text, is_encodable
 from memos_graph.errors import InvalidInput
 from memos_graph.graph.convert import iso_from_text
@@ -357,3 +357,22 @@ def check_messages(messages: object, limits: LimitSettings) -> list[dict[str, st
             entry[optional] = None if value is None else check_text(value, f"{where}.{optional}", MAX_NAME_CHARS)
         checked.append(entry)
     return checked
+
+
+# The most memories one page of a listing returns, and the most versions one page of a memory's history does.
+MAX_PAGE = 100
+
+
+def check_page_size(first: object, most: int | None) -> None:
+    """A page size: an integer from 1 to `most` (None: no upper bound)."""
+    if isinstance(first, bool) or not isinstance(first, int) or first < 1 or (most is not None and first > most):
+        raise InvalidInput("first must be a positive integer" if most is None else f"first must be from 1 to {most}")
+
+
+def check_version_key(after: VersionKey) -> None:
+    """A history position the server could have given: a 64-bit version number and a version id (a UUID)."""
+    version, version_id = after.version, after.version_id
+    if isinstance(version, bool) or not isinstance(version, int) or not -(2**63) <= version < 2**63:
+        raise InvalidInput("malformed cursor")
+    if not is_valid_memory_id(version_id):
+        raise InvalidInput("malformed cursor")

@@ -99,9 +99,12 @@ def test_user_lifecycle_and_memory_crud(gql: Gql, new_user: NewUser) -> None:
         "metadata": {"version": 2, "tags": ["home"], "extra": {"reason": "moved"}},
     }
     history = gql(
-        "query($c: ID!, $id: ID!) { memoryHistory(cubeId: $c, id: $id) { memory } }", key, c=cube["cubeId"], id=ids[1]
+        "query($c: ID!, $id: ID!) { memoryHistory(cubeId: $c, id: $id) { edges { node { memory } } } }",
+        key,
+        c=cube["cubeId"],
+        id=ids[1],
     )
-    assert history["data"]["memoryHistory"] == [{"memory": "Alice lives in Lyon"}]
+    assert history["data"]["memoryHistory"]["edges"] == [{"node": {"memory": "Alice lives in Lyon"}}]
 
     deleted = gql("mutation($c: ID!, $id: ID!) { deleteMemory(cubeId: $c, id: $id) }", key, c=cube["cubeId"], id=ids[1])
     assert deleted["data"]["deleteMemory"] is True
@@ -144,7 +147,7 @@ def test_cross_tenant_access_is_forbidden_and_leaks_nothing(gql: Gql, new_user: 
         ("query($c: ID!, $id: ID!) { memory(cubeId: $c, id: $id) { memory } }", lambda c: {"c": c, "id": memory_id}),
         ("query($c: ID!) { memories(cubeId: $c) { edges { node { memory } } } }", lambda c: {"c": c}),
         (
-            "query($c: ID!, $id: ID!) { memoryHistory(cubeId: $c, id: $id) { memory } }",
+            "query($c: ID!, $id: ID!) { memoryHistory(cubeId: $c, id: $id) { edges { node { memory } } } }",
             lambda c: {"c": c, "id": memory_id},
         ),
         (SEARCH, lambda c: {"q": "PIN", "cubes": [c], "k": 5}),

@@ -123,7 +123,7 @@ TRAVERSAL = """query($c: ID!) {
       totalCount
       edges { node {
         memoryId cube { cubeId }
-        history { version memory memoryId updatedBy }
+        history { edges { node { version memory memoryId updatedBy } } }
         derivedFrom { kind node {
           __typename
           ... on Message { id key role content next { key } previous { key } memories { memoryId } }
@@ -152,13 +152,14 @@ def test_traversal_from_a_cube_reaches_versions_messages_documents_and_shares(
     assert all(node["cube"] == {"cubeId": s["cube"]} for node in memories.values())
     # Versions, newest first, and the edge to the latest one.
     updated = memories[s["first"]]
-    assert [v["version"] for v in updated["history"]] == [2, 1]
-    assert {(v["memoryId"], v["updatedBy"]) for v in updated["history"]} == {(s["first"], None), (s["first"], s["ana"])}
-    assert [v["memory"] for v in updated["history"]] == ["Ana grows basil and mint", "Ana grows basil"]
+    versions = [edge["node"] for edge in updated["history"]["edges"]]
+    assert [v["version"] for v in versions] == [2, 1]
+    assert {(v["memoryId"], v["updatedBy"]) for v in versions} == {(s["first"], None), (s["first"], s["ana"])}
+    assert [v["memory"] for v in versions] == ["Ana grows basil and mint", "Ana grows basil"]
     assert [(d["kind"], d["node"]["memory"]) for d in updated["derivedFrom"]] == [
         ("UPDATE", "Ana grows basil and mint")
     ]  # noqa: E501
-    assert memories[s["second"]]["history"] == [] and memories[s["second"]]["derivedFrom"] == []
+    assert memories[s["second"]]["history"]["edges"] == [] and memories[s["second"]]["derivedFrom"] == []
     # The conversation: each message memory derives from its message; NEXT links them in order.
     keys = s["messages"]
     for position, memory_id in enumerate(s["chat"]):

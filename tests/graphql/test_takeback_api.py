@@ -56,9 +56,12 @@ def test_admin_shares_read_only_and_edits_are_signed(gql: Gql, new_user: NewUser
     assert gql(update, bob_key, c=cube, i=memory_id).get("errors") is None
     node = gql(MEMORIES, alice_key, c=cube)["data"]["memories"]["edges"][0]["node"]
     assert node == {"memory": "The kettle works", "metadata": {"updatedBy": bob}}
-    history = "query($c: ID!, $i: ID!) { memoryHistory(cubeId: $c, id: $i) { memory metadata { updatedBy } } }"
-    assert gql(history, alice_key, c=cube, i=memory_id)["data"]["memoryHistory"] == [
-        {"memory": "The kettle is broken", "metadata": {"updatedBy": None}}
+    history = (
+        "query($c: ID!, $i: ID!) { memoryHistory(cubeId: $c, id: $i) "
+        "{ edges { node { memory metadata { updatedBy } } } } }"
+    )
+    assert gql(history, alice_key, c=cube, i=memory_id)["data"]["memoryHistory"]["edges"] == [
+        {"node": {"memory": "The kettle is broken", "metadata": {"updatedBy": None}}}
     ]
 
 

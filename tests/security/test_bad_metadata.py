@@ -27,7 +27,7 @@ pytestmark = pytest.mark.neo4j
 
 UPDATE = "mutation($i: UpdateMemoryInput!) { updateMemory(input: $i) { id metadata { version extra } } }"
 LIST = "query($c: ID!) { memories(cubeId: $c, first: 100) { edges { node { memoryId memory metadata { version extra } } } } }"  # noqa: E501
-HISTORY = "query($c: ID!, $id: ID!) { memoryHistory(cubeId: $c, id: $id) { memory } }"
+HISTORY = "query($c: ID!, $id: ID!) { memoryHistory(cubeId: $c, id: $id) { edges { node { memory } } } }"
 LIMIT = 32_000
 
 
@@ -78,7 +78,7 @@ def assert_unchanged(env: SecurityEnv, target: Target, version: int = 1) -> None
     assert body.get("errors") is None, body
     (edge,) = body["data"]["memories"]["edges"]
     assert edge["node"]["metadata"]["version"] == version
-    history = env.api.ok(target.caller.key, HISTORY, c=target.cube, id=target.memory_id)["memoryHistory"]
+    history = env.api.ok(target.caller.key, HISTORY, c=target.cube, id=target.memory_id)["memoryHistory"]["edges"]
     assert len(history) == version - 1
 
 

@@ -34,7 +34,10 @@ MEMORY_FIELDS = (
     "memoryId memory metadata { tags key sessionId version sources { content messageId docPath } } cube { cubeId name }"
 )
 MEMORY = f"query($c: ID!, $i: ID!) {{ memory(cubeId: $c, id: $i) {{ {MEMORY_FIELDS} }} }}"
-HISTORY = f"query($c: ID!, $i: ID!) {{ memoryHistory(cubeId: $c, id: $i) {{ {MEMORY_FIELDS} }} }}"
+VERSION_FIELDS = "id memoryId memory metadata { tags key sessionId version sources { content messageId docPath } }"
+HISTORY = (
+    f"query($c: ID!, $i: ID!) {{ memoryHistory(cubeId: $c, id: $i) {{ edges {{ node {{ {VERSION_FIELDS} }} }} }} }}"
+)
 MEMORIES = f"query($c: ID!) {{ memories(cubeId: $c, first: 100) {{ edges {{ node {{ {MEMORY_FIELDS} }} }} }} }}"
 SEARCH = "query($q: String!, $cs: [ID!]) { search(query: $q, cubeIds: $cs, topK: 20) { textMem { cubeId memories { memoryId memory cube { cubeId } } } } }"  # noqa: E501
 CREATE_USER = 'mutation($i: ID!) { createUser(input: {id: $i, name: "Mallory"}) { apiKey user { userId } } }'
@@ -60,7 +63,7 @@ NODE = "query($i: ID!) { node(id: $i) { id __typename ... on MemCube { cubeId na
 FILTERED = 'query($q: String!, $cs: [ID!]) { search(query: $q, cubeIds: $cs, filter: {tagsAny: ["x"]}) { textMem { memories { memoryId } } } }'  # noqa: E501
 # Every traversal field, walked from A's own roots: nothing of B may be reachable this way.
 WALK_MEMORY = (
-    "memoryId memory cube { cubeId } history { id memory } "
+    "memoryId memory cube { cubeId } history { edges { node { id memory } } } "
     "derivedFrom { kind node { __typename ... on Message { key content next { key content memories { memoryId memory } }"  # noqa: E501
     " previous { key content } memories { memoryId memory } } ... on Document { key path chunks { memoryId memory } }"
     " ... on MemoryVersion { id memory } } }"

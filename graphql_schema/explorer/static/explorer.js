@@ -10,6 +10,8 @@
   const PAGE_SIZE = Math.min(100, Math.max(1, Number(new URLSearchParams(location.search).get("pageSize")) || 100));
   const MAX_MEMORIES = 2000; // beyond this the drawing is neither fast nor readable
   const SEARCH_TOP_K = 5;
+  // Versions drawn per memory (its newest); the detail says when a memory has more.
+  const HISTORY_PAGE = 20;
   const FORCE_LAYOUT_MAX_NODES = 400;
 
   const ME_QUERY = `query ExplorerMe {
@@ -18,7 +20,7 @@
 
   // One page of a cube's memories with everything drawn around them. Depth: cube > memories > edges >
   // node > derivedFrom > node > next > id stays within the API's depth limit.
-  const CUBE_QUERY = `query ExplorerCube($cube: ID!, $first: Int!, $after: String) {
+  const CUBE_QUERY = `query ExplorerCube($cube: ID!, $first: Int!, $after: String, $historyFirst: Int!) {
     cube(id: $cube) {
       id cubeId name ownerId createdAt canWrite
       owner { id userId name role }
@@ -30,7 +32,10 @@
           node {
             id memoryId memory
             metadata { memoryType type source sessionId status tags key userId updatedBy createdAt updatedAt }
-            history { id version memory updatedBy createdAt updatedAt }
+            history(first: $historyFirst) {
+              pageInfo { hasNextPage }
+              edges { node { id version memory updatedBy createdAt updatedAt } }
+            }
             derivedFrom {
               kind
               node {
@@ -190,7 +195,7 @@
     const memories = [];
     explorer.pages = 0;
     for (;;) {
-      const data = await graphql(CUBE_QUERY, { cube: cubeId, first: PAGE_SIZE, after });
+      const data = await graphql(CUBE_QUERY, { cube: cubeId, first: PAGE_SIZE, after, historyFirst: HISTORY_PAGE });
       explorer.pages += 1;
       cube = data.cube;
       for (const edge of cube.memories.edges) memories.push(edge.node);
@@ -255,7 +260,7 @@
       }
       // history is newest first: the memory derives from the newest version, each version from the one before.
       let newer = memoryNode;
-      for (const version of memory.history) {
+      for (const version of memory.history.edges.map((edge) => edge.node)) {
         const versionNode = `version:${version.id}`;
         addNode(versionNode, "version", `v${version.version}: ${clip(version.memory, 24)}`,
                 { ...version, memoryId: memory.id });
@@ -403,11 +408,13 @@
           : fields([["document", source.name || source.key], ["path", source.path], ["checksum", source.checksum]]));
       }
     }
-    if (memory.history.length) {
-      parts.push(heading("h3", "version", ` history (${memory.history.length} earlier, newest first)`));
+    const versions = memory.history.edges.map((edge) => edge.node);
+    if (versions.length) {
+      const more = memory.history.pageInfo.hasNextPage ? ", older ones not shown" : "";
+      parts.push(heading("h3", "version", ` history (${versions.length} earlier${more}, newest first)`));
       const list = document.createElement("ul");
       list.className = "history";
-      for (const version of memory.history) {
+      for (const version of versions) {
         const item = document.createElement("li");
         item.append(fields([["version", version.version], ["edited by", version.updatedBy],
                             ["updated", version.updatedAt || version.createdAt]]), block(version.memory));
