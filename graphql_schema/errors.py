@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from memos_graph.errors import MemosError
+from memos_graph.errors import MemosError, RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,9 @@ class DomainErrors(MaskErrors):
 
     def _convert(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
+        if isinstance(original, RateLimited) and original.retry_after_s is not None:
+            retry_after = max(1, math.ceil(original.retry_after_s))
+            return _coded(error, original.message, {"code": original.code, "retryAfterSeconds": retry_after})
         if isinstance(original, MemosError):
             return _coded(error, original.message, {"code": original.code})
         if original is None or isinstance(original, GraphQLError):

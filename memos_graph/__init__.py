@@ -25,6 +25,7 @@ from memos_graph.errors import (
     InvalidInput,
     MemosError,
     NotFound,
+    RateLimited,
     Unauthenticated,
 )
 from memos_graph.mos import MOS
@@ -44,6 +45,7 @@ __all__ = [
     "MemosError",
     "NotFound",
     "Permission",
+    "RateLimited",
     "SourceReference",
     "TextualMemoryItem",
     "TextualMemoryMetadata",

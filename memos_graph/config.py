@@ -37,6 +37,10 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "MEMOS_INGEST_MODE": "ingest.mode",
     "MEMOS_LLM_API_BASE": "llm.api_base",
     "MEMOS_LLM_STREAM_IDLE_TIMEOUT_S": "llm.stream_idle_timeout_s",
+    "MEMOS_LLM_MAX_CONCURRENT_PER_USER": "llm.max_concurrent_per_user",
+    "MEMOS_LLM_MAX_CONCURRENT": "llm.max_concurrent",
+    "MEMOS_LLM_MAX_CALLS_PER_USER_PER_MINUTE": "llm.max_calls_per_user_per_minute",
+    "MEMOS_LLM_MAX_TOKENS_PER_USER_PER_HOUR": "llm.max_tokens_per_user_per_hour",
     "MEMOS_EMBEDDER_MODEL": "embedder.model",
     "MEMOS_EMBEDDER_BACKEND": "embedder.backend",
     "MEMOS_EMBEDDER_DEVICE": "embedder.device",
@@ -182,6 +186,18 @@ class LLMSettings(_Section):
     # for stream_idle_timeout_s (the first token included), so a stalled stream is not held for the whole
     # of timeout_s.
     stream_idle_timeout_s: float = Field(default=20.0, gt=0)
+    # The provider key is shared by every user, so each user's use of it is bounded; a call past a bound is
+    # refused before the model is called (RateLimited, TOO_MANY_REQUESTS), by every door alike. The counts
+    # live in the process (services/llm_quota.py): with several server processes each keeps its own.
+    # Model work one user may have running at once (a chat, a chatStream, a fine-mode add each hold one while
+    # they run), and all users together.
+    max_concurrent_per_user: int = Field(default=4, ge=1)
+    max_concurrent: int = Field(default=32, ge=1)
+    # Model calls per user in any 60 s (a fine-mode add makes one per window of messages and per retry), and
+    # tokens per user in any hour (the provider's count where it reports one, else about 4 characters a
+    # token); None: unbounded.
+    max_calls_per_user_per_minute: int | None = Field(default=60, ge=1)
+    max_tokens_per_user_per_hour: int | None = Field(default=1_000_000, ge=1)
 
 
 class IngestSettings(_Section):

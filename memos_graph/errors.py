@@ -89,6 +89,18 @@ class IndexUnavailable(BackendUnavailable):
     """A search index is missing or still populating (after a rebuild); callers may fall back."""
 
 
+class RateLimited(MemosError):
+    """The caller has reached a bound on its use of a shared backend (the chat model: calls at once, calls per
+    minute, tokens per hour) or the server on all callers' use of it. Refused before the backend was called:
+    nothing was done, and the same call may succeed later (`retry_after_s`, when known, says when)."""
+
+    code = "TOO_MANY_REQUESTS"
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message, retry_after_s=retry_after_s)
+        self.retry_after_s = retry_after_s
+
+
 class ConfigurationError(MemosError):
     """The configuration is inconsistent (for example the index dimension differs from the model's)."""
 

@@ -3,7 +3,8 @@ against it. It records each request and answers with a reply the test sets (or f
 
 Fault behaviours (tests/faults): `delay_s` holds every answer back that long, `body` replaces the whole
 response body with raw bytes (non-JSON, JSON of the wrong shape, truncated JSON), `status` answers with an
-error status and an OpenAI-style error body.
+error status and an OpenAI-style error body. A completion reports `usage_tokens` as its total token count
+(what the chat model's per-user token budget counts).
 
 Streaming (a request with `"stream": true`): the reply goes out as server-sent events, one
 `chat.completion.chunk` per piece of `stream_pieces` (the reply cut after each space, so the pieces join to
@@ -62,6 +63,7 @@ class FakeOpenAI:
     status: int = 200
     delay_s: float = 0.0
     body: bytes | None = None
+    usage_tokens: int = 2
     chunk_delay_s: float = 0.0
     fail_after: int | None = None
     fail_with: Literal["error", "drop"] = "error"
@@ -127,10 +129,12 @@ class FakeOpenAI:
         chunk_delay_s: float = 0.0,
         fail_after: int | None = None,
         fail_with: Literal["error", "drop"] = "error",
+        usage_tokens: int = 2,
     ) -> None:
         """Forget recorded requests and streams and set what to answer next (and how: late, raw bytes, an error
-        status; for streams: slowly, or failing after some pieces)."""
+        status, the token count reported; for streams: slowly, or failing after some pieces)."""
         self.requests.clear()
+        self.usage_tokens = usage_tokens
         self.replies = list(replies) or ["You like football."]
         self.status = status
         self.delay_s = delay_s
@@ -173,7 +177,11 @@ class FakeOpenAI:
                 "created": 0,
                 "model": model,
                 "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                "usage": {
+                    "prompt_tokens": self.usage_tokens - 1,
+                    "completion_tokens": 1,
+                    "total_tokens": self.usage_tokens,
+                },
             }
         return json.dumps(payload).encode()
 

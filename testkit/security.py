@@ -53,7 +53,15 @@ SDL_PATH = Path(__file__).resolve().parents[1] / "graphql_schema" / "schema.grap
 # extensions.code values a client may see; INTERNAL_SERVER_ERROR (a masked exception) is a bug by definition,
 # and UNAVAILABLE means Neo4j failed under the fuzz, which is worth a look too.
 CLIENT_CODES = frozenset(
-    {"FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "NOT_AVAILABLE", "GRAPHQL_VALIDATION_FAILED"}
+    {
+        "FORBIDDEN",
+        "NOT_FOUND",
+        "BAD_USER_INPUT",
+        "CONFLICT",
+        "NOT_AVAILABLE",
+        "GRAPHQL_VALIDATION_FAILED",
+        "TOO_MANY_REQUESTS",  # a long fuzz run (bench/bench_fuzz.py) spends a user's chat-model budget
+    }
 )
 # Internals that must never reach a client, by name: tracebacks, driver and server errors, Python exception
 # class names, library validation dumps, OS error texts, codec failures, object reprs.

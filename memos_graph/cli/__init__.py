@@ -26,6 +26,7 @@ Exit codes (also in ``memos-graph --help``):
     6    Conflict
     7    BackendUnavailable, IndexUnavailable (and `neo4j status` when the local server is stopped)
     8    ConfigurationError, FeatureNotAvailable
+    9    RateLimited (a per-user bound on the chat model; the same call may succeed later)
     130  interrupted
 """
 

@@ -14,6 +14,7 @@ from memos_graph.errors import (
     InvalidInput,
     MemosError,
     NotFound,
+    RateLimited,
     Unauthenticated,
 )
 
@@ -30,6 +31,7 @@ class ExitCode(IntEnum):
     CONFLICT = 6
     UNAVAILABLE = 7
     NOT_CONFIGURED = 8
+    RATE_LIMITED = 9
     INTERRUPTED = 130
 
 
@@ -42,6 +44,7 @@ _FAMILIES: tuple[tuple[tuple[type[MemosError], ...], ExitCode], ...] = (
     ((Conflict,), ExitCode.CONFLICT),
     ((BackendUnavailable,), ExitCode.UNAVAILABLE),
     ((ConfigurationError, FeatureNotAvailable), ExitCode.NOT_CONFIGURED),
+    ((RateLimited,), ExitCode.RATE_LIMITED),
 )
 
 
@@ -66,4 +69,6 @@ exit codes:
        also `neo4j status` when the local server is stopped, or a failed `neo4j start|stop`)
   8    not configured or not available (ConfigurationError, FeatureNotAvailable: e.g. chat without a model,
        `neo4j` or `serve` in an installation that lacks scripts/neo4j.sh or the GraphQL package)
+  9    rate limited (RateLimited: the user's bound on the chat model, calls at once, per minute or tokens
+       per hour; nothing was done and the same command may succeed later)
   130  interrupted (Ctrl-C)"""

@@ -51,9 +51,26 @@ def constraint_conflict(message: str | None) -> Conflict:
     return Conflict(f"the write conflicts with {what}")
 
 
+def _failed(reason: str) -> BackendUnavailable:
+    """UNAVAILABLE saying what failed and what the call wrote: the failed transaction was rolled back, and an
+    earlier one of the same call may have committed (the call deadline knows). `reason` alone stays in the
+    details, for a write that must say instead that its commit may have landed (GraphStore.run_write)."""
+    deadline = current_deadline()
+    outcome = deadline.outcome() if deadline is not None else "nothing was written"
+    return BackendUnavailable(f"{reason}; {outcome}", reason=reason)
+
+
+def _logged(kind: str, exc: Exception) -> None:
+    """Neo4j's own text (index names and ids, element ids, settings, addresses) for the operator, once and
+    without a traceback: the client's message says only what failed."""
+    code = getattr(exc, "code", None) or type(exc).__name__
+    logger.warning("Neo4j %s: %s: %s", kind, code, getattr(exc, "message", None) or exc)
+
+
 @contextlib.contextmanager
 def translate_errors() -> Iterator[None]:
-    """Map driver and server errors to the project's error types."""
+    """Map driver and server errors to the project's error types. A client sees our words only: Neo4j's text
+    carries index names and ids, element ids, memory settings and server addresses, so it goes to the log."""
     try:
         yield
     except MemosError:
@@ -62,16 +79,28 @@ def translate_errors() -> Iterator[None]:
         raise constraint_conflict(exc.message) from exc
     except neo4j_errors.AuthError as exc:
         raise BackendUnavailable("Neo4j refused the configured credentials") from exc
-    except (neo4j_errors.DriverError, neo4j_errors.TransientError, OSError) as exc:
-        raise BackendUnavailable(f"Neo4j is unavailable: {type(exc).__name__}: {exc}") from exc
+    except neo4j_errors.IncompleteCommit as exc:
+        _logged("lost the connection during a commit", exc)
+        raise BackendUnavailable(f"the connection to Neo4j was lost during a commit, which {IN_DOUBT}") from exc
+    except (neo4j_errors.DriverError, OSError) as exc:
+        _logged("is unavailable", exc)
+        raise BackendUnavailable("Neo4j is unavailable (the connection failed)") from exc
+    except neo4j_errors.TransientError as exc:
+        _logged("refused the transaction for now", exc)
+        raise BackendUnavailable("Neo4j is unavailable for now (busy, short of memory or restarting)") from exc
     except neo4j_errors.ClientError as exc:
         if exc.code and "TransactionTimedOut" in exc.code:
             raise BackendUnavailable("the Neo4j transaction timed out") from exc
         if exc.code and "ProcedureCallFailed" in exc.code and "index" in (exc.message or "").lower():
-            raise IndexUnavailable(f"a search index is unavailable: {exc.message}") from exc
+            _logged("has no usable search index", exc)
+            raise IndexUnavailable("a search index is unavailable") from exc
+        if exc.code and "Memory" in exc.code:  # a transaction over its memory limit: not the caller's input
+            _logged("ran out of transaction memory", exc)
+            raise _failed("Neo4j failed (out of transaction memory)") from exc
         raise
     except neo4j_errors.DatabaseError as exc:
-        raise BackendUnavailable(f"Neo4j failed: {exc.message}") from exc
+        _logged("failed", exc)
+        raise _failed("Neo4j failed") from exc
 
 
 class GraphStore:
@@ -177,7 +206,10 @@ class GraphStore:
             # An attempt sent its COMMIT and the outcome never came back as a success: a Neo4j shutting down
             # may apply a COMMIT and still answer it DatabaseUnavailable (the driver then retries into a
             # Neo4j that is gone), and a connection lost after COMMIT was sent leaves it unknown. Say so.
-            raise BackendUnavailable(f"{exc.message}; the write reached its commit, which {IN_DOUBT}") from exc
+            if IN_DOUBT in exc.message:
+                raise
+            reason = exc.details.get("reason", exc.message)
+            raise BackendUnavailable(f"{reason}; the write reached its commit, which {IN_DOUBT}") from exc
         if deadline is not None:
             deadline.committed = True
         return result

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from memos_graph.config import LLMSettings
 from memos_graph.errors import BackendUnavailable
-from memos_graph.llm.base import ChatMessage
+from memos_graph.llm.base import ChatMessage, TokenMeter
 from memos_graph.llm.loader import import_litellm
 
 T = TypeVar("T")
@@ -39,21 +39,24 @@ class LiteLLMChat:
             options["api_key"] = settings.api_key.get_secret_value()
         return options
 
-    def complete(self, messages: list[ChatMessage]) -> str:
+    def complete(self, messages: list[ChatMessage], meter: TokenMeter | None = None) -> str:
         """One completion; any provider error or an empty answer is BackendUnavailable."""
+        meter = meter or TokenMeter()
         try:
             response = self._litellm.completion(**self._options(messages))
         except Exception as exc:  # litellm raises provider-specific types; all mean "the LLM failed"
             raise BackendUnavailable(f"the chat model failed: {type(exc).__name__}: {exc}") from exc
+        _count_usage(response, meter)
         try:
             content = response.choices[0].message.content
         except (AttributeError, IndexError, TypeError) as exc:
             raise BackendUnavailable("the chat model returned a malformed answer") from exc
         if not isinstance(content, str) or not content.strip():
             raise BackendUnavailable("the chat model returned an empty answer")
+        meter.answer_chars = len(content)
         return content.strip()
 
-    async def stream(self, messages: list[ChatMessage]) -> AsyncGenerator[str, None]:
+    async def stream(self, messages: list[ChatMessage], meter: TokenMeter | None = None) -> AsyncGenerator[str, None]:
         """A streamed completion (litellm.acompletion, stream=True): each non-empty text delta as it arrives.
 
         The whole stream ends within llm.timeout_s and each piece (the first included) arrives within
@@ -62,6 +65,7 @@ class LiteLLMChat:
         generator ends (also when the consumer closes it or is cancelled).
         """
         settings = self._settings
+        meter = meter or TokenMeter()
         clock = asyncio.get_running_loop().time
         ends = clock() + settings.timeout_s
 
@@ -92,14 +96,23 @@ class LiteLLMChat:
                     chunk = await bounded(chunks.__anext__(), idle=True)
                 except StopAsyncIteration:
                     break
+                _count_usage(chunk, meter)  # providers that report usage in a stream do so in a late chunk
                 piece = _delta_text(chunk)
                 if piece:
+                    meter.answer_chars += len(piece)
                     answered = answered or bool(piece.strip())
                     yield piece
             if not answered:
                 raise BackendUnavailable("the chat model returned an empty answer")
         finally:
             await response.aclose()
+
+
+def _count_usage(response: Any, meter: TokenMeter) -> None:
+    """The provider's token count for the call (prompt and answer), where the response carries one."""
+    total = getattr(getattr(response, "usage", None), "total_tokens", None)
+    if isinstance(total, int) and not isinstance(total, bool) and total > 0:
+        meter.reported = total
 
 
 def _delta_text(chunk: Any) -> str | None:

@@ -87,9 +87,12 @@ class ChatService:
         self._history.append(exchange.actor.user_id, exchange.session_id, turns)
 
     def chat(self, actor: User, query: str, session_id: str | None = None) -> str:
-        """Answer the query with the actor's memories and history; store the exchange only if answered."""
-        exchange = self.prepare(actor, query, session_id)
-        answer = self._chat_model().complete(exchange.messages)
+        """Answer the query with the actor's memories and history; store the exchange only if answered.
+        RateLimited, before any retrieval or model call, when the actor has reached a bound of llm_quota."""
+        with self._rt.llm_quota.slot(actor.user_id) as slot:
+            exchange = self.prepare(actor, query, session_id)
+            with slot.call(exchange.messages) as meter:
+                answer = self._chat_model().complete(exchange.messages, meter)
         self.record(exchange, answer)
         return answer
 
@@ -101,15 +104,19 @@ class ChatService:
 
         Nothing is stored unless the model's stream completes: a failure (BackendUnavailable) or the consumer
         leaving (the generator closed or cancelled) before that closes the model's stream and writes nothing.
+        The stream holds one of the actor's llm_quota places until it ends: RateLimited, before any retrieval,
+        when the actor has as many running or has reached a budget.
         """
-        exchange = await run(lambda: self.prepare(actor, query, session_id))
-        pieces: list[str] = []
-        async with aclosing(self._chat_model().stream(exchange.messages)) as deltas:
-            async for piece in deltas:
-                pieces.append(piece)
-                yield ChatStreamEvent(delta=piece)
-        answer = "".join(pieces).strip()
-        await run(lambda: self.record(exchange, answer))
+        with self._rt.llm_quota.slot(actor.user_id) as slot:
+            exchange = await run(lambda: self.prepare(actor, query, session_id))
+            pieces: list[str] = []
+            with slot.call(exchange.messages) as meter:
+                async with aclosing(self._chat_model().stream(exchange.messages, meter)) as deltas:
+                    async for piece in deltas:
+                        pieces.append(piece)
+                        yield ChatStreamEvent(delta=piece)
+            answer = "".join(pieces).strip()
+            await run(lambda: self.record(exchange, answer))
         yield ChatStreamEvent(delta="", answer=answer)
 
     def clear(self, actor: User) -> int:

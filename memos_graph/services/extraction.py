@@ -17,6 +17,7 @@ from memos_graph.graph.memories import MemoryChange
 from memos_graph.llm.base import ChatModel
 from memos_graph.llm.factory import chat_model_from
 from memos_graph.llm.prompts import extraction_messages
+from memos_graph.services.llm_quota import QuotaSlot
 from memos_graph.services.memories import Entry, MemoryService, message_nodes, message_source
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
@@ -83,10 +84,14 @@ class FineIngestion:
         by_key = {str(node["key"]): message for node, message in zip(nodes, checked, strict=True)}
         facts: list[ExtractedFact] = []
         offset = 0
-        for window in windows:
-            keys = [str(node["key"]) for node in nodes[offset : offset + len(window)]]
-            offset += len(window)
-            facts.extend(self._extract(model, window, keys))
+        # One place in the actor's llm_quota for the whole extraction, every call counted; refused before the
+        # first call when the actor's minute has no room for one call per window.
+        with self._rt.llm_quota.slot(actor.user_id) as slot:
+            slot.require_calls(len(windows))
+            for window in windows:
+                keys = [str(node["key"]) for node in nodes[offset : offset + len(window)]]
+                offset += len(window)
+                facts.extend(self._extract(model, slot, window, keys))
         if not facts:
             return []
         vectors = self._rt.embedder.embed([fact.text for fact in facts])
@@ -126,7 +131,7 @@ class FineIngestion:
         return list(dict.fromkeys([*added, *updates]))
 
     def _extract(
-        self, model: ChatModel, window: Sequence[dict[str, str | None]], keys: list[str]
+        self, model: ChatModel, slot: QuotaSlot, window: Sequence[dict[str, str | None]], keys: list[str]
     ) -> list[ExtractedFact]:
         """One bounded, retried extraction call for a window of messages."""
         triples = [
@@ -141,7 +146,8 @@ class FineIngestion:
         attempts = self._rt.config.ingest.max_attempts
         problem = ""
         for attempt in range(1, attempts + 1):
-            answer = model.complete(prompt)
+            with slot.call(prompt) as meter:
+                answer = model.complete(prompt, meter)
             try:
                 return parse_facts(answer, set(keys))
             except ValueError as exc:

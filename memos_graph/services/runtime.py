@@ -14,6 +14,7 @@ from memos_graph.graph.memories import MemoryRepository
 from memos_graph.graph.store import GraphStore
 from memos_graph.graph.traversal import TraversalRepository
 from memos_graph.graph.users import UserRepository
+from memos_graph.services.llm_quota import LLMQuota
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +37,12 @@ class Runtime:
     cube_indexes: DedicatedIndexes = field(init=False)
     # The batched reads of the GraphQL traversal fields.
     traversal: TraversalRepository = field(init=False)
+    # Each user's use of the chat model, counted across every door over this runtime (services/llm_quota.py).
+    llm_quota: LLMQuota = field(init=False)
 
     def __post_init__(self) -> None:
         self.traversal = TraversalRepository(self.store)
+        self.llm_quota = LLMQuota(self.config.llm)
         self.cube_indexes = DedicatedIndexes(
             self.store, schema.VECTOR_INDEX, self.config.search.dedicated_index_min_memories
         )
