@@ -127,7 +127,7 @@ class ImportSurvey:
         if source.backend == TREE_TEXT:
             check_total(shape.total_nodes, "total_nodes", len(survey.nodes))
             check_total(shape.total_edges, "total_edges", shape.edge_count)
-        survey.chained = survey._check_edges()
+        survey.chained = survey._check_edges(limits.max_versions)
         survey.undecoded_sources = tally.undecoded
         return survey
 
@@ -143,9 +143,9 @@ class ImportSurvey:
         if read != self.edge_count:
             raise changed_file()
 
-    def _check_edges(self) -> set[str]:
-        """Every edge's ends among the nodes, and the version edges one chain per memory (see VersionChains);
-        the memories with earlier versions."""
+    def _check_edges(self, max_versions: int) -> set[str]:
+        """Every edge's ends among the nodes, and the version edges one chain per memory of at most
+        `max_versions` versions (see VersionChains); the memories with earlier versions."""
         chains = VersionChains()
         for index, edge in enumerate(self.edges()):
             if edge.kind in (EdgeKind.MEMORY_VERSION, EdgeKind.VERSION_VERSION):
@@ -153,7 +153,7 @@ class ImportSurvey:
                 chains.link(index, edge.source, edge.target)
         memories = [node.id for node in self.nodes if node.kind is NodeKind.MEMORY]
         versions = {node.id: str(node.memory_id) for node in self.nodes if node.kind is NodeKind.VERSION}
-        return chains.check(memories, versions)
+        return chains.check(memories, versions, max_versions)
 
     def memory_ids(self) -> list[str]:
         """The file's ids of memories and versions (the ones that become graph ids)."""

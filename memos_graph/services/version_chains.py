@@ -42,9 +42,10 @@ class VersionChains:
         self._earlier[source] = target
         self._later[target] = source
 
-    def check(self, memories: Iterable[str], versions: Mapping[str, str]) -> set[str]:
-        """Every version (file id -> the id of the memory it names) lies on the chain of its own memory;
-        the memories that have earlier versions. InvalidInput otherwise (a loop, a stray or foreign version)."""
+    def check(self, memories: Iterable[str], versions: Mapping[str, str], max_versions: int) -> set[str]:
+        """Every version (file id -> the id of the memory it names) lies on the chain of its own memory, and no
+        chain is longer than `max_versions` (limits.max_versions, what updates keep); the memories that have
+        earlier versions. InvalidInput otherwise (a loop, a stray or foreign version, a history too long)."""
         reached: set[str] = set()
         heads: set[str] = set()
         for memory in memories:
@@ -52,7 +53,14 @@ class VersionChains:
             if state is not None:
                 heads.add(memory)
             # Memories have no predecessor and every version at most one (link), so this walk cannot loop.
+            length = 0
             while state is not None:
+                length += 1
+                if length > max_versions:
+                    raise InvalidInput(
+                        f"{TEXTUAL_MEMORY_FILE}: memory {memory} has more than {max_versions} earlier versions; "
+                        "a memory keeps at most limits.max_versions"
+                    )
                 if versions.get(state) != memory:
                     raise InvalidInput(
                         f"{TEXTUAL_MEMORY_FILE}: {state} is in the history of memory {memory} but is not a version "

@@ -292,6 +292,8 @@ CHAINS: dict[str, tuple[tuple[Nodes, Nodes], str]] = {
     "a version nobody links": (stray(), "is not on its memory's history"),
     "another memory's version": (foreign(), "is not a version of it"),
     "two histories merged into one memory": (twins(), "their histories cannot be merged"),
+    # limits.max_versions (100 by default) is what updates keep; an import may not bring more.
+    "a history longer than limits.max_versions": (chain(101), "more than 100 earlier versions"),
 }
 
 
@@ -315,9 +317,9 @@ def test_a_chain_of_versions_is_imported_and_read_back(security_env: SecurityEnv
     cube_id = new_id()
     done = env.api.ok(bob.key, IMPORT, p=tree(area(env, bob, "chain"), nodes, edges), c=cube_id)["importCube"]
     assert (done["memories"], done["versions"]) == (1, 5)
-    history = "query($c: ID!, $m: ID!) { memoryHistory(cubeId: $c, id: $m) { memory } }"
-    states = env.api.ok(bob.key, history, c=cube_id, m=nodes[0]["id"])["memoryHistory"]
-    assert [state["memory"] for state in states] == [f"State {5 - i}" for i in range(5)]
+    history = "query($c: ID!, $m: ID!) { memoryHistory(cubeId: $c, id: $m) { edges { node { memory } } } }"
+    states = env.api.ok(bob.key, history, c=cube_id, m=nodes[0]["id"])["memoryHistory"]["edges"]
+    assert [state["node"]["memory"] for state in states] == [f"State {5 - i}" for i in range(5)]
 
 
 # -- L7: signed by the importer ----------------------------------------------------------------------------------
