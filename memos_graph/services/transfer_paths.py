@@ -135,6 +135,13 @@ class TransferPaths:
             if not _is_area_name(user_id) or not os.path.lexists(area):
                 continue
             if area.is_symlink() or not area.is_dir():
+                if area.is_symlink():
+                    logger.warning(
+                        "transfer area %s of user '%s' was a link: removed the link, not its target %s",
+                        area,
+                        user_id,
+                        os.path.realpath(area),
+                    )
                 area.unlink()
             else:
                 shutil.rmtree(area)
