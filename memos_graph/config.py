@@ -268,6 +268,16 @@ class DocumentSettings(_Section):
             raise ValueError("documents.chunk_overlap must be smaller than documents.chunk_size")
         return self
 
+    @model_validator(mode="after")
+    def _shared_apart_from_areas(self) -> DocumentSettings:
+        # A shared root holding a root would let every user read every area; one inside a root is an area.
+        for shared in self.shared_roots:
+            for root in self.roots:
+                a, b = Path(os.path.realpath(shared)), Path(os.path.realpath(root))
+                if a.is_relative_to(b) or b.is_relative_to(a):
+                    raise ValueError(f"documents.shared_roots entry {shared} overlaps documents.roots entry {root}")
+        return self
+
 
 class TransferSettings(_Section):
     """Cube dumps and imports (MemOS cube directories)."""

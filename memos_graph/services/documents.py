@@ -4,7 +4,8 @@
 Served over the network (`per_user`), the document roots are split like the transfer roots: a user reads
 only its own area <root>/<user id>/ (ROOT: the whole root) and the operator's shared roots
 (documents.shared_roots), files every tenant may read. A relative doc_path is looked up in the user's areas,
-then in the shared roots. The in-process MOS (one trust domain) reads the whole roots as before. Either way
+then in the shared roots. The in-process MOS (one trust domain) reads the whole roots as before (and the
+shared roots). Either way
 a single file must have one of documents.extensions, hidden files (".env") are never read, and a missing
 path, a forbidden one and one outside the caller's areas get the same answer.
 """
@@ -68,7 +69,7 @@ class DocumentService:
         """The configured roots, symlinks resolved."""
         settings = self._rt.config.documents
         roots = real_roots(settings.roots)
-        if not roots and not (self._per_user and settings.shared_roots):
+        if not roots and not settings.shared_roots:
             raise FeatureNotAvailable(
                 "no document roots are configured: set MEMOS_DOCUMENT_ROOTS (directories, separated by "
                 f"'{os.pathsep}') or documents.roots in the config"
@@ -78,8 +79,9 @@ class DocumentService:
     def bases(self, actor: User) -> list[DocumentBase]:
         """Where the actor may read documents, in the order a relative doc_path is looked up."""
         roots = self.roots()
+        shared = real_roots(self._rt.config.documents.shared_roots)
         if not self._per_user:
-            return [DocumentBase(root, "") for root in roots]
+            return [DocumentBase(root, "") for root in [*roots, *shared]]
         bases = []
         for index, root in enumerate(roots):
             prefix = "" if index == 0 else f"{ROOT_KEY}{index}/"
@@ -88,7 +90,6 @@ class DocumentService:
             else:
                 area = Path(os.path.realpath(root / actor.user_id))  # an operator may link an area elsewhere
                 bases.append(DocumentBase(area, f"{prefix}{actor.user_id}/"))
-        shared = real_roots(self._rt.config.documents.shared_roots)
         bases += [DocumentBase(root, f"{SHARED_KEY}{index or ''}/") for index, root in enumerate(shared)]
         return bases
 
