@@ -3,7 +3,8 @@
 The directory is written into a hidden sibling and renamed into place at the end, so a failed dump leaves
 nothing; the cube is read in one read transaction (one consistent snapshot). With transfer roots, a dump
 goes into the caller's own area and stops (leaving nothing) when the area would pass
-transfer.max_user_bytes; the area's size is measured when the dump begins.
+transfer.max_user_bytes; the area's size is measured when the dump begins, and a process runs one dump per
+area at a time (a second answers CONFLICT), so two dumps cannot each pass the check with the same free space.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ import json
 import logging
 import shutil
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from memos_graph.cube_format.entries import CONFIG_FILE, TEXTUAL_MEMORY_FILE
 from memos_graph.cube_format.writer import MANIFEST_FILE, TreeCounts, config_document, manifest_document, write_tree
-from memos_graph.domain import User
+from memos_graph.domain import MemCube, User
 from memos_graph.domain.cube_content import CubeSnapshot
 from memos_graph.errors import Conflict, InvalidInput
 from memos_graph.services.transfer_paths import TransferWork, area_bytes
@@ -28,6 +32,10 @@ if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
 logger = logging.getLogger(__name__)
+
+# Areas a dump of this process is writing into (see _one_dump_per_area).
+_AREAS_DUMPING: set[Path] = set()
+_AREAS_LOCK = threading.Lock()
 
 
 class CubeDumpService(TransferWork):
@@ -49,20 +57,8 @@ class CubeDumpService(TransferWork):
         except OSError as exc:  # a file where a directory should be, no permission, a full disk
             raise InvalidInput(f"cannot create dump_dir '{dump_dir}': {exc.strerror}") from exc
         try:
-            counts = TreeCounts()
-            config = json.dumps(config_document(cube, self._rt.config.neo4j.database), indent=2).encode()
-            manifest = json.dumps(manifest_document(actor.user_id, actor.uid, cube.cube_id), indent=2).encode()
-            budget = self._budget(actor, target, len(config) + len(manifest))
-
-            def consume(snapshot: CubeSnapshot) -> None:
-                nonlocal counts
-                raw = _Capped(staging / TEXTUAL_MEMORY_FILE, budget, self._settings.max_user_bytes)
-                with io.TextIOWrapper(io.BufferedWriter(raw), encoding="utf-8") as out:
-                    counts = write_tree(out, snapshot)
-
-            self._repository.export(cube.cube_id, self._settings.timeout_s, consume)
-            (staging / CONFIG_FILE).write_bytes(config)
-            (staging / MANIFEST_FILE).write_bytes(manifest)
+            with _one_dump_per_area(self._paths.area_of(actor, target)):
+                counts = self._write(actor, cube, staging)
             if target.exists():
                 target.rmdir()  # empty (checked above); rename needs the name free
             staging.rename(target)
@@ -80,6 +76,24 @@ class CubeDumpService(TransferWork):
             edges=counts.edges,
         )
 
+    def _write(self, actor: User, cube: MemCube, staging: Path) -> TreeCounts:
+        """The dump's three files, written into the staging directory within the actor's quota."""
+        counts = TreeCounts()
+        config = json.dumps(config_document(cube, self._rt.config.neo4j.database), indent=2).encode()
+        manifest = json.dumps(manifest_document(actor.user_id, actor.uid, cube.cube_id), indent=2).encode()
+        budget = self._budget(actor, staging, len(config) + len(manifest))
+
+        def consume(snapshot: CubeSnapshot) -> None:
+            nonlocal counts
+            raw = _Capped(staging / TEXTUAL_MEMORY_FILE, budget, self._settings.max_user_bytes)
+            with io.TextIOWrapper(io.BufferedWriter(raw), encoding="utf-8") as out:
+                counts = write_tree(out, snapshot)
+
+        self._repository.export(cube.cube_id, self._settings.timeout_s, consume)
+        (staging / CONFIG_FILE).write_bytes(config)
+        (staging / MANIFEST_FILE).write_bytes(manifest)
+        return counts
+
     def _budget(self, actor: User, target: Path, small_files: int) -> int | None:
         """Bytes textual_memory.json may take before the actor's area passes its quota (None: no quota)."""
         area = self._paths.area_of(actor, target)
@@ -90,6 +104,23 @@ class CubeDumpService(TransferWork):
         if left <= 0:
             raise _over_quota(quota)
         return left
+
+
+@contextmanager
+def _one_dump_per_area(area: Path | None) -> Iterator[None]:
+    """Hold the area for one dump of this process (None: no quota, nothing to hold); Conflict while another has it."""
+    if area is None:
+        yield
+        return
+    with _AREAS_LOCK:
+        if area in _AREAS_DUMPING:
+            raise Conflict("another dump into this user's transfer area is running; dump again when it has finished")
+        _AREAS_DUMPING.add(area)
+    try:
+        yield
+    finally:
+        with _AREAS_LOCK:
+            _AREAS_DUMPING.discard(area)
 
 
 def _over_quota(quota: int) -> InvalidInput:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -24,6 +25,9 @@ from starlette.testclient import TestClient
 from graphql_schema.app import create_app
 from memos_graph.config import DocumentSettings
 from memos_graph.domain import UserRole
+from memos_graph.graph.transfer import CubeTransferRepository
+from memos_graph.services.bundle import Services
+from memos_graph.services.transfer_report import TransferReport
 from testkit.keys import ROOT_KEY
 from testkit.security import Api, Caller, SecurityEnv, codes
 
@@ -122,6 +126,39 @@ def test_a_dump_that_would_pass_the_quota_stops_and_leaves_nothing(security_env:
         # ROOT's dump in the user's area is not the user's to import.
         refused = api.call(user.key, IMPORT, p="by-root", c=f"rooted-{token()}")
         assert codes(refused) == ["FORBIDDEN"], refused
+
+
+def test_a_process_runs_one_dump_per_area_at_a_time(security_env: SecurityEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each dump measures the area when it begins: two at once could both fit the same free space."""
+    env = security_env
+    user = env.caller("twice")
+    cube = env.cube(user, "twice")
+    env.add(user, cube, "A note dumped twice")
+    entered, release = threading.Event(), threading.Event()
+    real_export = CubeTransferRepository.export
+
+    def export(repo: CubeTransferRepository, cube_id: str, timeout_s: float, consume: Any) -> None:
+        entered.set()
+        assert release.wait(120)
+        real_export(repo, cube_id, timeout_s, consume)
+
+    monkeypatch.setattr(CubeTransferRepository, "export", export)
+    services = Services.over(env.runtime, served=True)
+    reports: list[TransferReport] = []
+    first = threading.Thread(
+        target=lambda: reports.append(services.transfer.dump(services.cubes.actor(user.user_id), "first", cube))
+    )
+    first.start()
+    try:
+        assert entered.wait(120)
+        second = env.api.call(user.key, DUMP, c=cube, d="second")
+        assert codes(second) == ["CONFLICT"], second
+        assert not (env.roots.transfer / user.user_id / "second").exists()
+    finally:
+        release.set()
+        first.join(120)
+    assert [report.path for report in reports] == ["first"]
+    assert env.api.ok(user.key, DUMP, c=cube, d="second")["dumpCube"] == {"path": "second", "memories": 1}
 
 
 # -- M6: deleteUser removes the user's dumps; a reused id inherits nothing ------------------------------
