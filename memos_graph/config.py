@@ -29,7 +29,9 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "MEMOS_ROOT_API_KEY": "root_api_key",
     "MEMOS_LLM_MODEL": "llm.model",
     "MEMOS_DOCUMENT_ROOTS": "documents.roots",
+    "MEMOS_SHARED_DOCUMENT_ROOTS": "documents.shared_roots",
     "MEMOS_TRANSFER_ROOTS": "transfer.roots",
+    "MEMOS_TRANSFER_MAX_USER_BYTES": "transfer.max_user_bytes",
     "MEMOS_CALL_DEADLINE_S": "neo4j.call_deadline_s",
     "MEMOS_API_KEY_CACHE_S": "limits.api_key_cache_s",
     "MEMOS_AUTH_FAILURES_PER_S": "limits.auth_failures_per_s",
@@ -275,12 +277,16 @@ class DocumentSettings(_Section):
     """Where add(doc_path=...) may read from, and how documents are chunked."""
 
     # Files outside these directories (after resolving symlinks) are refused. Empty: documents are off.
+    # Served over the network, a user reads only its own area <root>/<user id>/ of each (ROOT: all of it).
     roots: tuple[str, ...] = ()
+    # Served over the network: directories every user may read documents from (a company handbook), after
+    # its own area. Never a directory holding users' areas.
+    shared_roots: tuple[str, ...] = ()
     chunk_size: int = Field(default=1000, ge=100)
     chunk_overlap: int = Field(default=150, ge=0)
     extensions: tuple[str, ...] = (".md", ".markdown", ".txt")
 
-    @field_validator("roots", mode="before")
+    @field_validator("roots", "shared_roots", mode="before")
     @classmethod
     def _split_path_list(cls, value: Any) -> Any:
         return split_path_list(value)
@@ -291,13 +297,27 @@ class DocumentSettings(_Section):
             raise ValueError("documents.chunk_overlap must be smaller than documents.chunk_size")
         return self
 
+    @model_validator(mode="after")
+    def _shared_apart_from_areas(self) -> DocumentSettings:
+        # A shared root holding a root would let every user read every area; one inside a root is an area.
+        for shared in self.shared_roots:
+            for root in self.roots:
+                a, b = Path(os.path.realpath(shared)), Path(os.path.realpath(root))
+                if a.is_relative_to(b) or b.is_relative_to(a):
+                    raise ValueError(f"documents.shared_roots entry {shared} overlaps documents.roots entry {root}")
+        return self
+
 
 class TransferSettings(_Section):
     """Cube dumps and imports (MemOS cube directories)."""
 
     # Directories dump and import may use (symlinks resolved). Empty: the in-process MOS may use any path,
     # and the GraphQL API refuses dumps and imports (a server must never write where a caller points it).
+    # Each user dumps and imports only inside its own area <root>/<user id>/ (ROOT: the whole root).
     roots: tuple[str, ...] = ()
+    # Bytes a user's area <root>/<user id>/ may hold: a dump that would pass it stops and leaves nothing.
+    # ROOT, the operator, has no quota.
+    max_user_bytes: int = Field(default=1_000_000_000, ge=1)
     # Nodes per import transaction (each memory row carries its vector); edges go 5x as many per batch.
     batch_size: int = Field(default=1_000, ge=1, le=50_000)
     # A dump reads the cube in one read transaction; it may take this long.

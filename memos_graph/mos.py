@@ -227,11 +227,11 @@ class MOS:
 
         A directory (config.json + textual_memory.json, or textual_memory.json alone; general_text or
         tree_text) becomes a cube the user owns, with id mem_cube_id (else the directory's cube_id); returns
-        the cube id. Cube ids may hold slashes as MemOS's do ("Ki-Seki/mem_cube_2"), so the argument is read
-        as a directory when it is written as a path ("./x", "../x", "/x", "~/x"); otherwise, with a slash,
-        as the id of a cube the user may read if there is one, else as a directory (relative to the first
-        transfer root when those are configured); without a slash, as a cube id unless a directory of that
-        name exists here.
+        the cube id. Cube ids may hold slashes as MemOS's do ("Ki-Seki/mem_cube_2"), so the argument is read as a
+        directory when it is written as a path ("./x", "../x", "/x", "~/x"); otherwise, with a slash, as the id of a
+        cube the user may read if there is one, else as a directory (relative to the user's area <first transfer
+        root>/<user id>/, ROOT's to the root, when those are configured); without a slash, as a cube id unless a
+        directory of that name exists here.
         """
         actor = self._actor(user_id)
         name = mem_cube_name_or_path
@@ -341,6 +341,7 @@ class MOS:
     def dump(self, dump_dir: str, user_id: str | None = None, mem_cube_id: str | None = None) -> None:
         """Write a cube (default: the user's first own loaded cube) as a MemOS directory (tree_text form).
 
-        dump_dir must not exist or be empty; with transfer.roots configured it must lie inside one.
+        dump_dir must not exist or be empty; with transfer.roots configured it must lie inside the user's own
+        area <root>/<user id>/ (ROOT: inside a root), where a relative dump_dir starts.
         """
         self.services.transfer.dump(self._actor(user_id), dump_dir, mem_cube_id)

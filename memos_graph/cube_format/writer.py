@@ -3,13 +3,15 @@
 `write_tree` streams textual_memory.json from a CubeSnapshot (the graph's one consistent read of a cube):
 nodes as they come, then every edge whose ends were written, then the totals, so a cube of any size is
 written in constant memory. `config_document` is the config.json MemOS reads; `manifest_document` and
-`dumped_by` are the manifest (memos_graph_dump.json) that says which user dumped a directory.
+`dump_writer` are the manifest (memos_graph_dump.json) that says which user (id and immutable uid) dumped a
+directory.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -124,14 +126,33 @@ def config_document(cube: MemCube, database: str) -> dict[str, Any]:
     }
 
 
-def manifest_document(user_id: str, cube_id: str) -> dict[str, Any]:
-    """memos_graph_dump.json: who dumped which cube, when."""
-    return {"dumped_by": user_id, "cube_id": cube_id, "dumped_at": dt.datetime.now(dt.UTC).isoformat()}
+def manifest_document(user_id: str, user_uid: str, cube_id: str) -> dict[str, Any]:
+    """memos_graph_dump.json: who dumped which cube, when; `dumped_by_uid` is the writer's immutable uid."""
+    return {
+        "dumped_by": user_id,
+        "dumped_by_uid": user_uid,
+        "cube_id": cube_id,
+        "dumped_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
 
 
-def dumped_by(directory: Path) -> str | None:
-    """The writer a dump's manifest names; None when there is no readable manifest (never an error, so a
-    missing directory and a foreign one look alike to the caller). A manifest that is a link, or not a
+@dataclass(frozen=True)
+class DumpWriter:
+    """Who a dump's manifest says wrote it (`uid` empty in manifests written before uids existed)."""
+
+    user_id: str
+    uid: str
+    dumped_at: str
+
+
+def has_manifest(directory: Path) -> bool:
+    """Whether the directory holds a manifest (anything by its name): a dump, not a directory MemOS wrote."""
+    return os.path.lexists(directory / MANIFEST_FILE)
+
+
+def dump_writer(directory: Path) -> DumpWriter | None:
+    """The writer the directory's manifest names; None when there is no readable manifest (never an error,
+    so a missing directory and a foreign one look alike to the caller). A manifest that is a link, or not a
     regular file, is no manifest (see open_in_directory)."""
     try:
         with open_in_directory(directory, MANIFEST_FILE) as handle:
@@ -141,8 +162,12 @@ def dumped_by(directory: Path) -> str | None:
         data = json.loads(raw)
     except (OSError, ValueError, RecursionError):  # CubeFormatError is a ValueError
         return None
-    writer = data.get("dumped_by") if isinstance(data, dict) else None
-    return writer if isinstance(writer, str) else None
+    if not isinstance(data, dict):
+        return None
+    user_id, uid, dumped_at = data.get("dumped_by"), data.get("dumped_by_uid", ""), data.get("dumped_at", "")
+    if not (isinstance(user_id, str) and isinstance(uid, str) and isinstance(dumped_at, str)):
+        return None
+    return DumpWriter(user_id, uid, dumped_at)
 
 
 def provenance_id(kind: str, key: str) -> str:

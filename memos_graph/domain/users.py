@@ -31,6 +31,9 @@ class User:
     role: UserRole
     created_at: str
     is_active: bool = True
+    # Immutable and never reused (a random UUID given at creation): what a dump's manifest names, so a later
+    # user created with the same id owns none of an earlier one's dumps.
+    uid: str = ""
 
 
 @dataclass(frozen=True)

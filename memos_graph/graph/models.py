@@ -52,6 +52,8 @@ class UserNode(StructuredNode):
 
     # `id` is reserved by neomodel for the element id, so the attribute maps onto the `id` property.
     user_id = StringProperty(db_property="id", required=True, unique_index=True)
+    # Random at creation, never changed or reused: owns the user's dumps (an id may be reused after a delete).
+    uid = StringProperty(unique_index=True)
     name = StringProperty(required=True)
     role = StringProperty(choices=ROLE_CHOICES, required=True, index=True)
     created_at = DateTimeNeo4jFormatProperty(default=utc_now)

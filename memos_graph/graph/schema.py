@@ -69,6 +69,7 @@ def apply_schema(
         check_embedding_model(store, model)
     if version < 3:
         backfill_terms(store)
+    backfill_user_uids(store)  # every start: a replica of an older version may have created users since
     if version < DATA_VERSION:
         store.run_statement(
             "MATCH (s:MemosGraphSchema {id: 'memos-graph'}) SET s.data_version = $version", version=DATA_VERSION
@@ -152,6 +153,11 @@ def backfill_cube_keys(store: GraphStore) -> None:
             cube_id=row["cube_id"],
             key=cube_key(row["cube_id"]),
         )
+
+
+def backfill_user_uids(store: GraphStore) -> None:
+    """Give users created before uids existed their immutable uid (what a dump's manifest names)."""
+    store.run_statement("MATCH (u:User) WHERE u.uid IS NULL SET u.uid = randomUUID()")
 
 
 def backfill_terms(store: GraphStore) -> None:

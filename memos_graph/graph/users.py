@@ -20,6 +20,7 @@ def to_user_from_map(properties: dict[str, Any]) -> User:
         role=UserRole(properties["role"]),
         created_at=iso(properties.get("created_at")) or "",
         is_active=bool(properties.get("is_active", True)),
+        uid=str(properties.get("uid") or ""),
     )
 
 

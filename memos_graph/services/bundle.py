@@ -51,7 +51,8 @@ class Services:
     @classmethod
     def over(cls, runtime: Runtime, served: bool = False) -> Services:
         """Build every service on one runtime; `served`: for callers over the network (the GraphQL app), whose
-        policy is stricter (dumps and imports only inside configured transfer roots)."""
+        policy is stricter (dumps and imports only inside configured transfer roots; documents only from the
+        caller's own area of the document roots and the shared roots)."""
         cubes = CubeService(runtime)
         search = SearchService(runtime, cubes)
         memories = MemoryService(runtime, cubes)
@@ -63,7 +64,7 @@ class Services:
             search=search,
             identity=IdentityService(runtime),
             chat=ChatService(runtime, search),
-            documents=DocumentService(runtime, memories),
+            documents=DocumentService(runtime, memories, per_user=served),
             extraction=FineIngestion(runtime, memories, search),
             transfer=CubeTransferService(runtime, cubes, require_roots=served),
             traversal=TraversalService(runtime, cubes),

@@ -365,13 +365,14 @@ class CubeImportService(TransferWork):
     def import_directory(self, actor: User, path: str, mem_cube_id: str | None) -> TransferReport:
         """Import a MemOS cube directory (either form) as a cube the actor owns; nothing stays if it fails.
 
-        Which directories the actor may import: see _importable (with transfer roots, a dump it wrote or
-        one under <root>/<user id>/; ROOT any inside the roots). The cube id is held for the import with a
-        lease (transfer.import_lease_s) that every batch renews: another import of the same id answers
-        Conflict and changes nothing while the lease is live, and takes the leftover over (deleting what it
-        wrote) only once the lease ran out, i.e. once that import crashed or stalled.
+        Which directories the actor may import: see TransferPaths.importable (with transfer roots, one in its own area
+        <root>/<user id>/ that is no other user's dump; ROOT any inside the roots). The cube id is held for the import
+        with a lease (transfer.import_lease_s) that every batch renews: another import of the same id answers Conflict
+        and changes nothing while the lease is live, and takes the leftover over (deleting what it wrote) only once the
+        lease ran out, i.e. once that import crashed or stalled.
         """
         directory = self._paths.importable(actor, path)
+        shown = self._paths.shown(actor, directory)  # answers and the cube's path never name a server path
         survey = self._survey(directory)
         wanted = mem_cube_id or survey.source.cube_id or str(uuid.uuid4())
         cube_id = check_cube_id(wanted, "cube id", self._rt.config.limits)
@@ -383,9 +384,7 @@ class CubeImportService(TransferWork):
         plan = self._plan(survey, cube_id, actor.user_id, stale)
         import_id = str(uuid.uuid4())
         embedder = self._rt.embedder
-        cube = ImportedCube(
-            self._cube_name(survey.source, directory), str(directory), embedder.model_name, embedder.dimension
-        )
+        cube = ImportedCube(self._cube_name(survey.source, directory), shown, embedder.model_name, embedder.dimension)
         leftovers: list[str] = []
         edges = 0  # edges written (a repeated edge of the file is one edge in the graph)
         if not stale:
@@ -415,7 +414,7 @@ class CubeImportService(TransferWork):
         self._rt.cube_indexes.promote_if_large(cube_id, plan.counts[NodeKind.MEMORY])  # see graph/cube_index.py
         return TransferReport(
             cube_id,
-            str(directory),
+            shown,
             memories=plan.counts[NodeKind.MEMORY],
             versions=plan.counts[NodeKind.VERSION],
             messages=plan.counts[NodeKind.MESSAGE],

@@ -4,9 +4,9 @@ Two services behind one door: CubeDumpService (services/cube_dump.py) writes a d
 (services/cube_import.py) imports a directory; TransferPaths (services/transfer_paths.py) decides where
 either may touch. The format itself (read and write) is memos_graph/cube_format/.
 
-Who may import what (with transfer roots configured; see TransferPaths.importable): a dump records its
-writer in memos_graph_dump.json, and only that user or ROOT may import it, unless it lies in the caller's
-own directory <root>/<user id>/.
+Where (with transfer roots configured; see TransferPaths): each user dumps and imports only inside its own
+area <root>/<user id>/ (ROOT: the whole roots), within transfer.max_user_bytes. A dump records its writer's
+immutable uid in memos_graph_dump.json, and only that user or ROOT may import it.
 """
 
 from __future__ import annotations

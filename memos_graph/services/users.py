@@ -16,7 +16,9 @@ from memos_graph.services import access
 from memos_graph.services.audit import audit
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.identity import forget_user, hash_api_key, issue_key, new_api_key, store_key
+from memos_graph.services.paths import real_roots
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.transfer_paths import TransferPaths
 from memos_graph.services.validation import check_id, check_text
 
 logger = logging.getLogger(__name__)
@@ -141,9 +143,11 @@ class UserService:
 
         One operation in steps (each re-runnable): the user is made inactive and keyless and its cubes
         inactive in one transaction, so nothing more is read or written as it or into its cubes; then each
-        cube is purged in batches, then its chat turns, then the node. Interrupted, it leaves an inactive
-        user that calling again finishes deleting. Memories it wrote into other users' cubes belong to those
-        cubes and stay (their user_id / updated_by still name it). Returns the ids of the cubes deleted.
+        cube is purged in batches, then its area <root>/<user id>/ of every transfer root (its dumps) is
+        removed, then its chat turns, then the node. Interrupted, it leaves an inactive user that calling
+        again finishes deleting. Memories it wrote into other users' cubes belong to those cubes and stay
+        (their user_id / updated_by still name it). Its document areas are the operator's files, never
+        written by the service: they stay, with a warning to remove them. Returns the ids of the cubes deleted.
         """
         if actor.role is not UserRole.ROOT:
             # It destroys cubes the actor does not own, so it is ROOT's alone (refused before any lookup).
@@ -155,6 +159,16 @@ class UserService:
         for cube_id in cube_ids:
             self._rt.cubes.delete(cube_id)
             logger.info("deleted cube '%s' of user '%s'", cube_id, target.user_id)
+        for area in TransferPaths(self._rt.config.transfer, require_roots=False).remove_areas(target.user_id):
+            logger.info("removed the transfer area %s of user '%s'", area, target.user_id)
+        for root in real_roots(self._rt.config.documents.roots):
+            if (root / target.user_id).exists():
+                logger.warning(
+                    "document area %s of deleted user '%s' left in place (the operator's files): remove it "
+                    "before creating a user with that id again",
+                    root / target.user_id,
+                    target.user_id,
+                )
         self._rt.users.finish_delete(target.user_id, PURGE_TIMEOUT_S)
         logger.warning("user '%s' and %d cubes deleted by '%s'", target.user_id, len(cube_ids), actor.user_id)
         return cube_ids

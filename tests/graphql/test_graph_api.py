@@ -91,7 +91,8 @@ def seeded(call: Gql, uid: Callable[[str], str], docs: Path) -> dict[str, Any]:
     ]
     chat = ok(call(ADD, ana_key, i={"cubeId": cube, "messages": messages, "sessionId": "s1"}))["addMemories"]["ids"]
     document = f"{uid('doc')}.md"
-    (docs / document).write_text("# Garden\n\nBasil needs six hours of sun a day.\n")
+    (docs / ana).mkdir()  # Ana's own area of the document root
+    (docs / ana / document).write_text("# Garden\n\nBasil needs six hours of sun a day.\n")
     chunks = ok(call(ADD, ana_key, i={"cubeId": cube, "docPath": document}))["addMemories"]["ids"]
     ok(call(UPDATE, ana_key, i={"cubeId": cube, "id": first, "memory": "Ana grows basil and mint"}))
     ok(call(UPDATE, ana_key, i={"cubeId": cube, "id": first, "memory": "Ana grows basil, mint and thyme"}))
@@ -110,7 +111,7 @@ def seeded(call: Gql, uid: Callable[[str], str], docs: Path) -> dict[str, Any]:
         "chat": chat,
         "chunks": chunks,
         "messages": [m["messageId"] for m in messages],
-        "document": str(docs / document),
+        "document": document,  # the path as Ana gave it, relative to her area
     }
 
 

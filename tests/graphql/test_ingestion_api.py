@@ -34,7 +34,9 @@ def post(client: TestClient, key: str, query: str, **variables: object) -> Any:
 
 
 def test_messages_documents_and_chat_over_http(keyed_runtime: Runtime, llm_server: FakeOpenAI, tmp_path: Path) -> None:
-    (tmp_path / "notes.md").write_text("# Trip\n\nThe train to Kyoto leaves at 9:05 from platform 4.\n")
+    traveller = f"traveller-{uuid.uuid4().hex[:8]}"
+    (tmp_path / traveller).mkdir()  # the user's own area of the document root
+    (tmp_path / traveller / "notes.md").write_text("# Trip\n\nThe train to Kyoto leaves at 9:05 from platform 4.\n")
     config = keyed_runtime.config.model_copy(
         update={
             "llm": LLMSettings(model="openai/chat", api_base=llm_server.url, api_key="sk-test", num_retries=0),
@@ -47,7 +49,7 @@ def test_messages_documents_and_chat_over_http(keyed_runtime: Runtime, llm_serve
             client,
             ROOT_KEY,
             "mutation($id: ID!) { createUser(input: {id: $id}) { apiKey } }",
-            id=f"traveller-{uuid.uuid4().hex[:8]}",
+            id=traveller,
         )
         key = created["data"]["createUser"]["apiKey"]
         cube = post(client, key, 'mutation { createCube(input: {name: "trip"}) { cubeId } }')["data"]["createCube"][
@@ -72,7 +74,7 @@ def test_messages_documents_and_chat_over_http(keyed_runtime: Runtime, llm_serve
         doc = post(client, key, ADD, input={"cubeId": cube, "docPath": "notes.md"})
         (chunk_id,) = doc["data"]["addMemories"]["ids"]
         chunk = post(client, key, GET, c=cube, id=chunk_id)["data"]["memory"]
-        assert chunk["metadata"]["sources"][0]["docPath"] == str(tmp_path / "notes.md")
+        assert chunk["metadata"]["sources"][0]["docPath"] == "notes.md"  # as given: no server path
         outside = post(client, key, ADD, input={"cubeId": cube, "docPath": "../../etc/passwd"})
         assert codes(outside) == ["FORBIDDEN"]
         answer = post(client, key, 'mutation { chat(query: "When does my train leave?") }')

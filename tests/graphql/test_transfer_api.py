@@ -56,7 +56,7 @@ def test_dump_and_import_inside_the_roots(
         dumped = post(client, alice_key, DUMP, c=cube, d="alice-dump")
         assert dumped["data"]["dumpCube"] == {
             "cubeId": cube,
-            "path": str((tmp_path / "alice-dump").resolve()),
+            "path": "alice-dump",  # inside alice's own area <root>/<alice>/, named as she gave it
             "memories": 2,
             "edges": 0,
         }
@@ -64,7 +64,7 @@ def test_dump_and_import_inside_the_roots(
         stolen = post(client, bob_key, DUMP, c=cube, d="bob-dump")
         assert codes(stolen) == ["FORBIDDEN"]
         assert "does not exist or is not accessible" in stolen["errors"][0]["message"]
-        assert not (tmp_path / "bob-dump").exists()
+        assert not (tmp_path / "bob-dump").exists() and not list(tmp_path.glob("*/bob-dump"))
 
         escaped = post(client, alice_key, DUMP, c=cube, d="../escaped")
         assert codes(escaped) == ["FORBIDDEN"]
@@ -72,11 +72,12 @@ def test_dump_and_import_inside_the_roots(
         assert codes(post(client, alice_key, IMPORT, p="/etc", c=uid("etc"))) == ["FORBIDDEN"]
 
         # Bob may not import Alice's dump, and cannot tell it from a directory that does not exist.
-        stolen = post(client, bob_key, IMPORT, p="alice-dump", c=uid("bob-copy"))
-        missing = post(client, bob_key, IMPORT, p="no-such-dump", c=uid("bob-copy"))
+        stolen = post(client, bob_key, IMPORT, p=f"../{alice}/alice-dump", c=uid("bob-copy"))
+        missing = post(client, bob_key, IMPORT, p=f"../{alice}/no-such-dump", c=uid("bob-copy"))
         assert codes(stolen) == ["FORBIDDEN"]
         assert stolen == missing
-        assert codes(post(client, bob_key, IMPORT, p=str(tmp_path / "alice-dump"), c=uid("bob-copy"))) == ["FORBIDDEN"]
+        absolute = str(tmp_path / alice / "alice-dump")
+        assert codes(post(client, bob_key, IMPORT, p=absolute, c=uid("bob-copy"))) == ["FORBIDDEN"]
 
         copy = uid("alice-copy")
         imported = post(client, alice_key, IMPORT, p="alice-dump", c=copy)
@@ -86,7 +87,7 @@ def test_dump_and_import_inside_the_roots(
         assert listed.get("errors") is None, listed
         texts = sorted(edge["node"]["memory"] for edge in listed["data"]["memories"]["edges"])
         assert texts == ["Alice bakes on Sundays", "Alice keeps a sourdough starter"]
-        assert codes(post(client, ROOT_KEY, IMPORT, p="alice-dump", c=copy)) == ["CONFLICT"]
-        by_root = post(client, ROOT_KEY, IMPORT, p="alice-dump", c=uid("root-copy"))
+        assert codes(post(client, ROOT_KEY, IMPORT, p=f"{alice}/alice-dump", c=copy)) == ["CONFLICT"]
+        by_root = post(client, ROOT_KEY, IMPORT, p=f"{alice}/alice-dump", c=uid("root-copy"))  # ROOT: the whole root
         assert by_root["data"]["importCube"]["memories"] == 2, by_root
-        assert json.loads((tmp_path / "alice-dump" / "memos_graph_dump.json").read_text())["dumped_by"] == alice
+        assert json.loads((tmp_path / alice / "alice-dump" / "memos_graph_dump.json").read_text())["dumped_by"] == alice

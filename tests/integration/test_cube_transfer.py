@@ -643,11 +643,18 @@ def test_with_transfer_roots_a_dump_is_importable_by_its_writer_root_or_from_the
     as_bob = transfer_mos(bob, transfer_roots=(str(roots),))
     cube = as_alice.create_cube_for_user("diary", alice, cube_id=uid("diary"))
     as_alice.add(memory_content=["Alice's locker code is 4471"], mem_cube_id=cube)
-    as_alice.dump("alice-diary", mem_cube_id=cube)  # in the shared part of the root
+    as_alice.dump("alice-diary", mem_cube_id=cube)  # into Alice's own area <root>/<alice>/
+    assert (roots / alice / "alice-diary" / "config.json").is_file()
 
     refusals = []
     # (A name with a slash that is no cube Bob may read is a directory, so it answers alike too.)
-    for path in ("./alice-diary", str(roots / "alice-diary"), "./no-such-dump", "../outside", f"{alice}/nothing"):
+    for path in (
+        f"../{alice}/alice-diary",
+        str(roots / alice / "alice-diary"),
+        f"../{alice}/no-such-dump",
+        "../../outside",
+        str(roots / "no-such-dump"),
+    ):
         with pytest.raises(AccessDenied) as refused:
             as_bob.register_mem_cube(path, mem_cube_id=uid("stolen"))
         refusals.append(str(refused.value))
@@ -655,18 +662,18 @@ def test_with_transfer_roots_a_dump_is_importable_by_its_writer_root_or_from_the
     assert count_nodes(runtime, "MemCube", id=uid("stolen")) == 0
 
     assert as_alice.register_mem_cube("./alice-diary", mem_cube_id=uid("alice-copy")) == uid("alice-copy")
-    as_root = transfer_mos(transfer_roots=(str(roots),))
-    by_root = as_root.register_mem_cube("./alice-diary", mem_cube_id=uid("root-copy"))
+    as_root = transfer_mos(transfer_roots=(str(roots),))  # ROOT's paths start at the root
+    by_root = as_root.register_mem_cube(f"./{alice}/alice-diary", mem_cube_id=uid("root-copy"))
     assert [m.memory for m in memories_of(root, by_root)] == ["Alice's locker code is 4471"]
 
     # A MemOS directory (no record of who wrote it) in Bob's own area: Bob's to import, nobody else's.
     write_cube(roots / bob / "from-memos", memos_config("general_text", "x"), [general_entry("Bob's kite", [0.1])])
-    assert as_bob.register_mem_cube(f"{bob}/from-memos", mem_cube_id=uid("kite")) == uid("kite")
+    assert as_bob.register_mem_cube("./from-memos", mem_cube_id=uid("kite")) == uid("kite")
     with pytest.raises(AccessDenied) as refused:
-        as_alice.register_mem_cube(f"{bob}/from-memos", mem_cube_id=uid("alice-kite"))
+        as_alice.register_mem_cube(f"../{bob}/from-memos", mem_cube_id=uid("alice-kite"))
     with pytest.raises(AccessDenied) as missing:
-        as_alice.register_mem_cube(f"{bob}/no-such", mem_cube_id=uid("alice-kite"))
+        as_alice.register_mem_cube(f"../{bob}/no-such", mem_cube_id=uid("alice-kite"))
     assert str(refused.value) == str(missing.value)
-    (roots / bob / "link").symlink_to(roots / "alice-diary")  # a link in Bob's area to Alice's dump
+    (roots / bob / "link").symlink_to(roots / alice / "alice-diary")  # a link in Bob's area to Alice's dump
     with pytest.raises(AccessDenied):
-        as_bob.register_mem_cube(f"{bob}/link", mem_cube_id=uid("linked"))
+        as_bob.register_mem_cube("./link", mem_cube_id=uid("linked"))

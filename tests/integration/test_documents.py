@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from memos_graph import MOS, AccessDenied, InvalidInput, NotFound, UserRole
+from memos_graph import MOS, AccessDenied, InvalidInput, UserRole
 from memos_graph.config import DocumentSettings
 from memos_graph.services.runtime import Runtime
 from testkit.fixtures import count_nodes
@@ -93,7 +93,7 @@ def test_directory_takes_text_files_only(writer: tuple[MOS, str, str], docs: Pat
 @pytest.mark.parametrize("escape", ["../secret.txt", "../../../../etc/passwd", "/etc/passwd", "sub/../../secret.txt"])
 def test_paths_outside_the_roots_are_refused(writer: tuple[MOS, str, str], runtime: Runtime, escape: str) -> None:
     mos, user, cube = writer
-    with pytest.raises(AccessDenied, match="outside the configured document roots"):
+    with pytest.raises(AccessDenied, match="names no readable document"):
         mos.add(doc_path=escape, mem_cube_id=cube, user_id=user)
     assert count_nodes(runtime, "Memory", cube_id=cube) == 0
 
@@ -110,8 +110,14 @@ def test_symlinks_out_of_a_root_are_refused(writer: tuple[MOS, str, str], docs: 
 
 def test_missing_and_unusable_documents(writer: tuple[MOS, str, str], docs: Path, runtime: Runtime) -> None:
     mos, user, cube = writer
-    with pytest.raises(NotFound):
+    refused = "doc_path names no readable document"  # a missing path answers like a forbidden one
+    with pytest.raises(AccessDenied, match=refused):
         mos.add(doc_path="nope.md", mem_cube_id=cube, user_id=user)
+    (docs / ".env").write_text("DB_PASSWORD=hunter2\n")
+    (docs / "key.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    for unread in (".env", "key.pem", "sub/photo.bin"):  # hidden, or not of documents.extensions
+        with pytest.raises(AccessDenied, match=refused):
+            mos.add(doc_path=unread, mem_cube_id=cube, user_id=user)
     (docs / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
     with pytest.raises(InvalidInput, match="UTF-8"):
         mos.add(doc_path="latin1.txt", mem_cube_id=cube, user_id=user)

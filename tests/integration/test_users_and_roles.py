@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from memos_graph import MOS, AccessDenied, Conflict, InvalidInput, Unauthenticated, UserRole
+from memos_graph.graph.schema import backfill_user_uids
 from memos_graph.services.runtime import Runtime
 from testkit.fixtures import count_nodes
 
@@ -114,3 +115,22 @@ def test_creation_times_are_the_moment_of_creation_in_utc(
         stamp = rows[0][name].to_native()
         assert stamp.tzinfo is not None, name  # comparable with the datetime() the Cypher statements write
         assert (stamp - before).total_seconds() >= -1, name  # not the time the process started
+
+
+def test_every_user_has_an_immutable_uid_that_a_reused_id_does_not_inherit(
+    root: MOS, runtime: Runtime, uid: Callable[[str], str]
+) -> None:
+    eve = uid("eve")
+    root.create_user(eve)
+    first = root.services.cubes.actor(eve).uid
+    assert len(first) == 36  # a random UUID, given at creation
+    root.services.users.delete_user(root.services.cubes.actor("root"), eve)
+    root.create_user(eve)
+    assert root.services.cubes.actor(eve).uid not in ("", first)
+    # A user from before uids existed gets one at start-up (schema.backfill_user_uids), once.
+    runtime.store.run_statement("MATCH (u:User {id: $u}) REMOVE u.uid", u=eve)
+    backfill_user_uids(runtime.store)
+    given = root.services.cubes.actor(eve).uid
+    assert len(given) == 36
+    backfill_user_uids(runtime.store)
+    assert root.services.cubes.actor(eve).uid == given

@@ -14,6 +14,7 @@ share target; they cannot answer "taken" and "free" alike, so they have their ow
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -151,7 +152,7 @@ def oracle_directory(ids: Ids) -> tuple[str, dict[str, Any]]:
     (directory / "config.json").write_text(json.dumps({"text_mem": {"backend": "general_text"}}))
     entry = {"id": ids.memory, "vector": None, "payload": {"memory": "An imported note about tulips"}}
     (directory / "textual_memory.json").write_text(json.dumps([entry]))
-    return IMPORT, {"p": f"{ids.caller}/{name}", "c": name}
+    return IMPORT, {"p": name, "c": name}  # relative paths start in the caller's own area
 
 
 PROBES = [
@@ -356,6 +357,8 @@ def tenants(security_env: SecurityEnv) -> Tenants:
     env.add(a, a_cube, "Alice grows tulips on the balcony", "Alice's bike is red")
     a_dump = f"alice-dump-{uuid.uuid4().hex[:8]}"
     env.api.ok(a.key, DUMP, c=a_cube, d=a_dump)
+    (env.roots.documents / a.user_id).mkdir()  # A's own document, for the probe that adds it to B's cube
+    shutil.copy(env.roots.documents / "notes.md", env.roots.documents / a.user_id / "notes.md")
 
     b_cube = env.cube(b, f"bravo vault {SECRET}")
     b_memories = env.add(b, b_cube, *B_TEXTS)
@@ -382,7 +385,8 @@ def tenants(security_env: SecurityEnv) -> Tenants:
     ]
     added = env.api.ok(b.key, ADD, i={"cubeId": b_cube, "messages": messages, "sessionId": B_SESSION})
     document = f"bravo-{SECRET}.md"
-    (env.roots.documents / document).write_text(f"# Bravo\n\nThe {SECRET} safe is behind the painting.\n")
+    (env.roots.documents / b.user_id).mkdir()  # B's own area of the document root
+    (env.roots.documents / b.user_id / document).write_text(f"# Bravo\n\nThe {SECRET} safe is behind the painting.\n")
     documented = env.api.ok(b.key, ADD, i={"cubeId": b_cube, "docPath": document})
     env.llm.reset(f"Your {SECRET} answer")
     env.api.ok(b.key, CHAT, q=f"Remember my {SECRET} locker", s=B_SESSION)
@@ -480,6 +484,7 @@ def test_b_is_invisible_and_untouched(
 
     assert b_state(env, t) == baseline, "B's data changed"
     assert not (env.roots.transfer / "stolen-dump").exists()
+    assert not (env.roots.transfer / t.a.user_id / "stolen-dump").exists()
 
 
 def test_every_root_field_is_probed() -> None:

@@ -11,6 +11,7 @@ The fuzz user is a USER: writes land only in its own cubes. `python -m bench.ben
 from __future__ import annotations
 
 import json
+import shutil
 from typing import Any
 
 import pytest
@@ -42,8 +43,13 @@ SEED_TEXTS = ["The fuzz user waters the ferns on Mondays", "The fuzz user keeps 
 
 @pytest.fixture(scope="module")
 def target(security_env: SecurityEnv) -> FuzzTarget:
-    """A USER with a cube of memories (one with history) that the generated ids point at."""
-    return seed_target(security_env.api, security_env.caller("fuzz"), SEED_TEXTS)
+    """A USER with a cube of memories (one with history) that the generated ids point at, and the document
+    notes.md in its own area of the document root (so a generated docPath can be read)."""
+    caller = security_env.caller("fuzz")
+    documents = security_env.roots.documents
+    (documents / caller.user_id).mkdir()
+    shutil.copy(documents / "notes.md", documents / caller.user_id / "notes.md")
+    return seed_target(security_env.api, caller, SEED_TEXTS)
 
 
 class Strategies(dict[str, st.SearchStrategy[Any]]):

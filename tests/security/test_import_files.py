@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from memos_graph.cube_format.writer import dumped_by
+from memos_graph.cube_format.writer import dump_writer
 from testkit.security import Caller, SecurityEnv, codes
 
 pytestmark = pytest.mark.neo4j
@@ -164,8 +164,9 @@ def test_a_linked_manifest_names_no_writer(tmp_path: Path) -> None:
     planted = tmp_path / "planted"
     planted.mkdir()
     (planted / "memos_graph_dump.json").symlink_to(own / "memos_graph_dump.json")
-    assert dumped_by(own) == "bob"
-    assert dumped_by(planted) is None
+    writer = dump_writer(own)
+    assert writer is not None and writer.user_id == "bob"
+    assert dump_writer(planted) is None
 
 
 # -- M4: the limits of add and update ---------------------------------------------------------------------------

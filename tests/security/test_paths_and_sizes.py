@@ -1,10 +1,11 @@
 """Paths out of the configured roots, and inputs too big to take: refused with a clear error, nothing done.
 
-docPath, dumpCube's dumpDir and importCube's path are confined to MEMOS_DOCUMENT_ROOTS and
-MEMOS_TRANSFER_ROOTS: `..`, absolute paths elsewhere, symlinks pointing out, NUL bytes and over-long names are
-refused (FORBIDDEN or BAD_USER_INPUT; a URL-encoded `..` is just an odd file name, so at most NOT_FOUND),
-and nothing outside is read or written. Over HTTP the request body is capped (413); in process, the
-per-input limits name themselves (characters per memory, items per add, bytes per document).
+docPath, dumpCube's dumpDir and importCube's path are confined to the caller's own area <root>/<user id>/ of
+MEMOS_DOCUMENT_ROOTS and MEMOS_TRANSFER_ROOTS (relative paths start there): `..`, absolute paths elsewhere,
+symlinks pointing out, NUL bytes and over-long names are refused (FORBIDDEN or BAD_USER_INPUT; a URL-encoded
+`..` is just an odd file name, so at most NOT_FOUND), and nothing outside is read or written. Over HTTP the
+request body is capped (413); in process, the per-input limits name themselves (characters per memory, items
+per add, bytes per document).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def setup(security_env: SecurityEnv) -> Iterator[Setup]:
     name = f"valid-{marker}"
     env.api.ok(caller.key, DUMP, c=cube, d=name)
     outside_cube = roots.outside / name
-    shutil.move(roots.transfer / name, outside_cube)
+    shutil.move(roots.transfer / caller.user_id / name, outside_cube)
     yield Setup(env, caller, cube, marker, outside_file, outside_cube)
 
 
@@ -74,14 +75,16 @@ def link(at: Path, target: Path) -> str:
 
 def test_doc_path_cannot_leave_the_document_roots(setup: Setup) -> None:
     env, roots = setup.env, setup.env.roots
-    inner = roots.documents / f"inner-{uuid.uuid4().hex[:8]}"
-    inner.mkdir()
+    area = roots.documents / setup.caller.user_id  # the caller's own area of the document root
+    inner = area / f"inner-{uuid.uuid4().hex[:8]}"
+    inner.mkdir(parents=True)
     (inner / "fine.md").write_text("# Fine\n\nA file that may be read.\n", encoding="utf-8")
-    link(inner, setup.outside_file)  # a directory of the root holding a link that points out
-    linked_file = link(roots.documents, setup.outside_file)
-    linked_dir = link(roots.documents, roots.outside)
+    link(inner, setup.outside_file)  # a directory of the area holding a link that points out
+    linked_file = link(area, setup.outside_file)
+    linked_dir = link(area, roots.outside)
     cases = {
         f"../outside/{setup.outside_file.name}": REFUSED,
+        f"../../outside/{setup.outside_file.name}": REFUSED,
         str(setup.outside_file): REFUSED,
         "/etc/passwd": REFUSED,
         linked_file: REFUSED,
@@ -109,8 +112,9 @@ def test_doc_path_cannot_leave_the_document_roots(setup: Setup) -> None:
 def test_dumps_cannot_leave_the_transfer_roots(setup: Setup) -> None:
     env, roots = setup.env, setup.env.roots
     token = uuid.uuid4().hex[:8]
-    linked = link(roots.transfer, roots.outside)
-    (roots.transfer / f"file-{token}").write_text("not a directory", encoding="utf-8")
+    area = roots.transfer / setup.caller.user_id
+    linked = link(area, roots.outside)
+    (area / f"file-{token}").write_text("not a directory", encoding="utf-8")
     cases = {
         f"../outside/escaped-{token}": REFUSED,
         str(roots.outside / f"absolute-{token}"): REFUSED,
@@ -119,7 +123,7 @@ def test_dumps_cannot_leave_the_transfer_roots(setup: Setup) -> None:
         f"dump-{token}\x00": ["BAD_USER_INPUT"],
         "z" * 300: ["BAD_USER_INPUT"],
         f"file-{token}/below-a-file": ["BAD_USER_INPUT", "CONFLICT"],
-        ".": ["CONFLICT"],  # the root itself: not empty, and dumps never overwrite
+        ".": ["FORBIDDEN"],  # the area itself: a dump goes into a directory of it
     }
     outside_before = sorted(os.listdir(roots.outside))
     wrong = {}
@@ -132,15 +136,17 @@ def test_dumps_cannot_leave_the_transfer_roots(setup: Setup) -> None:
     assert not (roots.transfer.parent / f"escaped-{token}").exists()
 
     encoded = env.api.call(setup.caller.key, DUMP, c=setup.cube, d=f"..%2fencoded-{token}")
-    if encoded.get("errors") is None:  # an odd name, but a name inside the root
-        assert Path(encoded["data"]["dumpCube"]["path"]).parent == roots.transfer.resolve()
+    if encoded.get("errors") is None:  # an odd name, but a name inside the area, shown as given
+        assert encoded["data"]["dumpCube"]["path"] == f"..%2fencoded-{token}"
+        assert (area / f"..%2fencoded-{token}").is_dir()
     assert sorted(os.listdir(roots.outside)) == outside_before
 
 
 def test_imports_cannot_read_outside_the_transfer_roots(setup: Setup) -> None:
     env, roots = setup.env, setup.env.roots
-    linked = link(roots.transfer, setup.outside_cube)
-    relative = os.path.relpath(setup.outside_cube, roots.transfer)
+    area = roots.transfer / setup.caller.user_id
+    linked = link(area, setup.outside_cube)
+    relative = os.path.relpath(setup.outside_cube, area)
     cases = {
         relative: REFUSED,
         str(setup.outside_cube): REFUSED,

@@ -1,10 +1,12 @@
-"""Transfer directories shared by every user: who may import what, and imports that must not be taken over.
+"""Transfer directories: who may import what, and imports that must not be taken over.
 
-With MEMOS_TRANSFER_ROOTS set, importCube takes a dump only from the user who wrote it (memos_graph_dump.json
-records the writer) or ROOT, or any cube directory from the caller's own area <root>/<user id>/. Everything
-else is refused with one answer, whatever lies at the path, so another user's dump looks like a directory
-that does not exist. An import holds its cube id with a lease renewed by each batch: a second import of the
-id answers CONFLICT and changes nothing while the lease is live, and cleans the leftover up once it ran out.
+With MEMOS_TRANSFER_ROOTS set, a user dumps and imports only inside its own area <root>/<user id>/ (relative
+paths start there); ROOT works on the whole root. A dump in the area is importable only by its writer
+(memos_graph_dump.json records the writer's immutable uid) or ROOT; a cube directory MemOS wrote (no manifest)
+by the area's user. Everything outside the area is refused with one answer, whatever lies at the path, so
+another user's dump looks like a directory that does not exist. An import holds its cube id with a lease
+renewed by each batch: a second import of the id answers CONFLICT and changes nothing while the lease is live,
+and cleans the leftover up once it ran out.
 """
 
 from __future__ import annotations
@@ -55,8 +57,7 @@ def cubes_named(env: SecurityEnv, cube_id: str) -> int:
 
 @pytest.fixture
 def writer(security_env: SecurityEnv) -> tuple[Caller, str, str]:
-    """A user with a cube holding a secret, dumped into the shared part of the transfer root: (user, cube,
-    the dump's name)."""
+    """A user with a cube holding a secret, dumped into its own area: (user, cube, the dump's name there)."""
     env = security_env
     a = env.caller("writer")
     cube = env.cube(a, "writer's notes")
@@ -75,20 +76,21 @@ def test_another_users_dump_answers_like_a_directory_that_does_not_exist(
     memos_directory(transfer / a.user_id / "from-memos", "A note in the writer's own area")
     memos_directory(transfer / f"unmarked-{uuid.uuid4().hex[:8]}", "A directory nobody claims")
     (transfer / b.user_id).mkdir(exist_ok=True)
-    (transfer / b.user_id / "link-to-the-dump").symlink_to(transfer / dump)
+    (transfer / b.user_id / "link-to-the-dump").symlink_to(transfer / a.user_id / dump)
     (transfer / f"a-file-{uuid.uuid4().hex[:8]}").write_text("not a directory", encoding="utf-8")
     target = f"stolen-{uuid.uuid4().hex[:8]}"  # one cube id for every probe, so the answers can be compared
 
     probes = {
-        "A's dump": dump,
-        "A's dump, absolute": str(transfer / dump),
-        "A's dump through a link in B's area": f"{b.user_id}/link-to-the-dump",
-        "a directory in A's area": f"{a.user_id}/from-memos",
-        "a directory without a writer": next(p.name for p in transfer.iterdir() if p.name.startswith("unmarked-")),
-        "a file": next(p.name for p in transfer.iterdir() if p.name.startswith("a-file-")),
+        "A's dump": f"../{a.user_id}/{dump}",
+        "A's dump, absolute": str(transfer / a.user_id / dump),
+        "A's dump through a link in B's area": "link-to-the-dump",
+        "a directory in A's area": f"../{a.user_id}/from-memos",
+        "a directory without a writer": "../" + next(p.name for p in transfer.iterdir() if p.name.startswith("unm")),
+        "a file": "../" + next(p.name for p in transfer.iterdir() if p.name.startswith("a-file-")),
         "a path outside the root": str(env.roots.outside),
+        "the transfer root": str(transfer),
     }
-    missing = env.api.call(b.key, IMPORT, p=f"no-such-dump-{uuid.uuid4().hex[:8]}", c=target)
+    missing = env.api.call(b.key, IMPORT, p=f"../{a.user_id}/no-such-dump-{uuid.uuid4().hex[:8]}", c=target)
     assert codes(missing) == ["FORBIDDEN"], missing
     assert missing["data"] is None
     different = {}
@@ -99,7 +101,7 @@ def test_another_users_dump_answers_like_a_directory_that_does_not_exist(
     assert not different, f"answers that differ from a missing directory's {missing}: {different}"
     assert a.user_id not in json.dumps(missing)  # nothing of A in the refusal
     assert cubes_named(env, target) == 0
-    assert json.loads((transfer / dump / "memos_graph_dump.json").read_text())["dumped_by"] == a.user_id
+    assert json.loads((transfer / a.user_id / dump / "memos_graph_dump.json").read_text())["dumped_by"] == a.user_id
 
 
 def test_the_writer_root_and_the_own_area_may_import(
@@ -111,17 +113,15 @@ def test_the_writer_root_and_the_own_area_may_import(
     own = f"own-copy-{uuid.uuid4().hex[:8]}"
     assert env.api.ok(a.key, IMPORT, p=dump, c=own)["importCube"]["memories"] == 2
     assert secret in texts_of(env, a.key, own)
-    by_root = f"root-copy-{uuid.uuid4().hex[:8]}"
-    assert env.api.ok(ROOT_KEY, IMPORT, p=dump, c=by_root)["importCube"]["memories"] == 2
+    by_root = f"root-copy-{uuid.uuid4().hex[:8]}"  # ROOT's paths start at the root
+    assert env.api.ok(ROOT_KEY, IMPORT, p=f"{a.user_id}/{dump}", c=by_root)["importCube"]["memories"] == 2
 
     memos_directory(env.roots.transfer / a.user_id / "notes-from-memos", "A kept the receipt in the blue folder")
     area = f"area-copy-{uuid.uuid4().hex[:8]}"
-    assert env.api.ok(a.key, IMPORT, p=f"{a.user_id}/notes-from-memos", c=area)["importCube"]["memories"] == 1
+    assert env.api.ok(a.key, IMPORT, p="notes-from-memos", c=area)["importCube"]["memories"] == 1
     assert texts_of(env, a.key, area) == ["A kept the receipt in the blue folder"]
     # In its own area a user may learn what is there: a missing directory is just not found.
-    assert codes(env.api.call(a.key, IMPORT, p=f"{a.user_id}/nothing-here", c=f"x-{uuid.uuid4().hex[:8]}")) == [
-        "NOT_FOUND"
-    ]
+    assert codes(env.api.call(a.key, IMPORT, p="nothing-here", c=f"x-{uuid.uuid4().hex[:8]}")) == ["NOT_FOUND"]
     # A dump of another user's cube that A may read is A's dump: A wrote it.
     b = env.caller("sharer")
     shared = env.cube(b, "shared with the writer")
@@ -131,12 +131,14 @@ def test_the_writer_root_and_the_own_area_may_import(
     name = f"dump-of-shared-{uuid.uuid4().hex[:8]}"
     env.api.ok(a.key, DUMP, c=shared, d=name)
     assert env.api.ok(a.key, IMPORT, p=name, c=f"shared-copy-{uuid.uuid4().hex[:8]}")["importCube"]["memories"] == 1
-    assert codes(env.api.call(b.key, IMPORT, p=name, c=f"b-copy-{uuid.uuid4().hex[:8]}")) == ["FORBIDDEN"]
-    # Nor can A hand B a copy by dumping into B's own area: a dump there that B did not write is refused.
-    planted = f"{b.user_id}/planted-{uuid.uuid4().hex[:8]}"
-    env.api.ok(a.key, DUMP, c=cube, d=planted)
-    refused = env.api.call(b.key, IMPORT, p=planted, c=f"planted-copy-{uuid.uuid4().hex[:8]}")
+    assert codes(env.api.call(b.key, IMPORT, p=f"../{a.user_id}/{name}", c=f"b-{uuid.uuid4().hex[:8]}")) == [
+        "FORBIDDEN"
+    ]
+    # Nor can A hand B a copy by dumping into B's own area: A's dumps stay in A's area.
+    planted = f"../{b.user_id}/planted-{uuid.uuid4().hex[:8]}"
+    refused = env.api.call(a.key, DUMP, c=cube, d=planted)
     assert codes(refused) == ["FORBIDDEN"], refused
+    assert not list((env.roots.transfer / b.user_id).glob("planted-*"))
     assert env.runtime.store.run_statement(CUBE_OWNER, c=cube)[0]["owner"] == a.user_id
 
 
@@ -194,10 +196,10 @@ def test_an_import_holding_its_lease_is_not_taken_over_and_an_expired_one_is_cle
 
     assert leftover() == 1
 
-    again = env.api.call(a.key, IMPORT, p=f"{a.user_id}/second", c=cube_id)
+    again = env.api.call(a.key, IMPORT, p="second", c=cube_id)
     assert codes(again) == ["CONFLICT"], again
     assert "is being imported by another call" in again["errors"][0]["message"]
-    other = env.api.call(b.key, IMPORT, p=f"{b.user_id}/mine", c=cube_id)
+    other = env.api.call(b.key, IMPORT, p="mine", c=cube_id)
     assert codes(other) == ["CONFLICT"] and other["errors"][0]["message"] == f"cube id '{cube_id}' is taken"
     assert marker(env, cube_id) == held and leftover() == 1  # nothing touched
     assert cubes_named(env, cube_id) == 1
@@ -206,7 +208,7 @@ def test_an_import_holding_its_lease_is_not_taken_over_and_an_expired_one_is_cle
     env.runtime.store.run_statement(
         "MATCH (c:MemCube {id: $c}) SET c.import_lease_until = datetime() - duration('PT1S')", c=cube_id
     )
-    done = env.api.ok(a.key, IMPORT, p=f"{a.user_id}/second", c=cube_id)["importCube"]
+    done = env.api.ok(a.key, IMPORT, p="second", c=cube_id)["importCube"]
     assert (done["cubeId"], done["memories"], done["newIds"]) == (cube_id, 1, False)
     assert leftover() == 0
     assert texts_of(env, a.key, cube_id) == ["A replacement line"]

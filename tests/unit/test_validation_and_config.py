@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,22 @@ def test_bad_config_is_a_configuration_error(tmp_path: Path) -> None:
     path.write_text('{"neo4j": {"url": "typo"}}')
     with pytest.raises(ConfigurationError):
         MOSConfig.load(path, environ={})
+
+
+def test_area_settings_from_the_environment_and_shared_roots_apart_from_areas(tmp_path: Path) -> None:
+    environ = {
+        "MEMOS_DOCUMENT_ROOTS": str(tmp_path / "areas"),
+        "MEMOS_SHARED_DOCUMENT_ROOTS": f"{tmp_path / 'handbook'}{os.pathsep}{tmp_path / 'policies'}",
+        "MEMOS_TRANSFER_MAX_USER_BYTES": "5000000",
+    }
+    config = MOSConfig.load(None, environ=environ)
+    assert config.documents.shared_roots == (str(tmp_path / "handbook"), str(tmp_path / "policies"))
+    assert config.transfer.max_user_bytes == 5_000_000
+    assert MOSConfig.load(None, environ={}).transfer.max_user_bytes == 1_000_000_000
+    # A shared root holding the per-user root would let every user read every area; one inside it is an area.
+    for shared in (tmp_path, tmp_path / "areas", tmp_path / "areas" / "shared"):
+        with pytest.raises(ConfigurationError, match="overlaps"):
+            MOSConfig.load(None, environ={**environ, "MEMOS_SHARED_DOCUMENT_ROOTS": str(shared)})
 
 
 def test_split_statements() -> None:
