@@ -53,10 +53,11 @@ def area(env: SecurityEnv, caller: Caller, name: str) -> Path:
 
 
 def tree(directory: Path, nodes: list[dict[str, Any]], edges: list[dict[str, Any]] | None = None) -> str:
-    """A tree_text textual_memory.json in `directory`; the import path of the directory."""
+    """A tree_text textual_memory.json in `directory` (one of a caller's area); its import path, which is
+    relative to the caller's own area."""
     document = {"nodes": nodes, "edges": edges or []}
     (directory / "textual_memory.json").write_text(json.dumps(document), encoding="utf-8")
-    return f"{directory.parent.name}/{directory.name}"
+    return directory.name
 
 
 def memory(text: str, **metadata: Any) -> dict[str, Any]:
@@ -90,9 +91,8 @@ def alice_dump(security_env: SecurityEnv) -> tuple[Caller, Path]:
     alice = env.caller("alice")
     cube = env.cube(alice, "alice-private")
     env.add(alice, cube, "Alice SECRET bank PIN is 4921", "Alice lives at 12 Hidden Lane")
-    name = f"{alice.user_id}/private-dump"
-    env.api.ok(alice.key, DUMP, c=cube, d=name)
-    return alice, env.roots.transfer / name
+    env.api.ok(alice.key, DUMP, c=cube, d="private-dump")  # relative to her own area
+    return alice, env.roots.transfer / alice.user_id / "private-dump"
 
 
 def test_files_linked_into_the_own_area_are_refused_and_no_answer_shows_what_they_hold(
@@ -112,7 +112,7 @@ def test_files_linked_into_the_own_area_are_refused_and_no_answer_shows_what_the
             (directory / file_name).symlink_to(target)
         if "textual_memory.json" not in files:
             tree(directory, [memory("Bob's own note")])
-        return f"{bob.user_id}/{name}"
+        return name
 
     links = {
         "alice's dump, linked": planted(
@@ -125,10 +125,10 @@ def test_files_linked_into_the_own_area_are_refused_and_no_answer_shows_what_the
     }
     hard = area(env, bob, "hard")
     os.link(dump / "textual_memory.json", hard / "textual_memory.json")
-    links["alice's dump, hard-linked"] = f"{bob.user_id}/hard"
+    links["alice's dump, hard-linked"] = "hard"
     fifo = area(env, bob, "fifo")
     os.mkfifo(fifo / "textual_memory.json")  # opening it must not wait for a writer
-    links["a pipe"] = f"{bob.user_id}/fifo"
+    links["a pipe"] = "fifo"
 
     answers = {what: env.api.call(bob.key, IMPORT, p=path, c=new_id()) for what, path in links.items()}
 
@@ -150,7 +150,7 @@ def test_a_file_that_is_not_json_is_refused_without_quoting_it(security_env: Sec
     bob = env.caller("bob")
     directory = area(env, bob, "garbage")
     (directory / "textual_memory.json").write_text(f"root:x:0:0:{SECRET}:/root:/bin/bash\n", encoding="utf-8")
-    body = env.api.call(bob.key, IMPORT, p=f"{bob.user_id}/garbage", c=new_id())
+    body = env.api.call(bob.key, IMPORT, p="garbage", c=new_id())
     assert codes(body) == ["BAD_USER_INPUT"], body
     message = body["errors"][0]["message"]
     assert "not valid JSON" in message and "bytes 0-" in message, message
@@ -348,9 +348,9 @@ def test_an_import_is_signed_by_its_caller_and_keeps_the_named_author_apart(secu
     assert seen[plain["memory"]] == {"userId": bob.user_id, "updatedBy": None, "extra": {"imported_user_id": "alice"}}
 
     # Bob's own dump of it comes back the same: he signed it, and the author the first file named stays.
-    env.api.ok(bob.key, DUMP, c=cube_id, d=f"{bob.user_id}/forge-dump")
+    env.api.ok(bob.key, DUMP, c=cube_id, d="forge-dump")
     copy = new_id()
-    env.api.ok(bob.key, IMPORT, p=f"{bob.user_id}/forge-dump", c=copy)
+    env.api.ok(bob.key, IMPORT, p="forge-dump", c=copy)
     assert metadata_of(bob.key, copy) == metadata_of(bob.key, cube_id)
 
 
