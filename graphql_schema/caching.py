@@ -4,7 +4,7 @@ Clients send the same few operations again and again; parsing and validating the
 the 2-3 ms Strawberry takes per request. Both caches are bounded in entries and in the size of the texts
 they keep (texts over MAX_CACHED_QUERY_CHARS are parsed and validated each time), so unique query texts
 cannot grow memory without limit: at most 256 x 16 KB of text for the parse cache, 1,024 digests for the
-validation cache.
+validation cache, 1,024 digests with their few errors for the cache of shape refusals.
 """
 
 from __future__ import annotations
@@ -83,3 +83,34 @@ class ValidatedTexts:
 
 
 VALIDATED = ValidatedTexts()
+
+
+class RefusedTexts:
+    """The shape refusals (graphql_schema.shape: depth, aliases, expanded size, cycles) of recent query texts,
+    by digest and node limit (least recently used out first), thread-safe: a flood of one oversized document
+    costs a lookup per request after the first. Bounded like ValidatedTexts."""
+
+    def __init__(self, capacity: int = VALIDATED_TEXTS) -> None:
+        self._capacity = capacity
+        self._errors: OrderedDict[tuple[str, int], list[GraphQLError]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str, limit: int) -> list[GraphQLError] | None:
+        """The refusal remembered for this text under this node limit, or None."""
+        with self._lock:
+            errors = self._errors.get((digest, limit))
+            if errors is not None:
+                self._errors.move_to_end((digest, limit))
+                return list(errors)
+            return None
+
+    def add(self, digest: str, limit: int, errors: list[GraphQLError]) -> None:
+        """Remember a text's shape refusal."""
+        with self._lock:
+            self._errors[(digest, limit)] = list(errors)
+            self._errors.move_to_end((digest, limit))
+            while len(self._errors) > self._capacity:
+                self._errors.popitem(last=False)
+
+
+REFUSED = RefusedTexts()

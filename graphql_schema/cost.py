@@ -43,7 +43,7 @@ from graphql.language import (
 from graphql.validation import validate
 from strawberry.extensions import SchemaExtension
 
-from graphql_schema.caching import VALIDATED
+from graphql_schema.caching import REFUSED, VALIDATED
 from graphql_schema.shape import (
     MAX_ALIASES,
     MAX_DEPTH,
@@ -266,7 +266,10 @@ class CostLimit(SchemaExtension):
             if digest is not None and digest in VALIDATED:
                 errors: list[GraphQLError] = []  # this text validated before: the rules are fixed
             else:
-                errors = _shape_errors(document, limits)
+                refused = None if digest is None else REFUSED.get(digest, limits.max_request_nodes)
+                errors = _shape_errors(document, limits) if refused is None else refused
+                if errors and refused is None and digest is not None:
+                    REFUSED.add(digest, limits.max_request_nodes, errors)
                 if not errors:
                     errors = list(validate(context.schema._schema, document, context.validation_rules))
                 if not errors and digest is not None:
