@@ -288,9 +288,8 @@ def _shape_errors(document: DocumentNode, limits: LimitSettings) -> list[GraphQL
         shape = Shape.of(document)
     except FragmentCycle as cycle:
         return [GraphQLError(str(cycle))]
-    errors = shape.errors(MAX_DEPTH, MAX_ALIASES)
-    if not errors and shape.fields > limits.max_request_nodes:
-        errors.append(
+    if shape.fields > limits.max_request_nodes:  # first: the most telling refusal of a document that big
+        return [
             _over_limit(
                 NODE_REASON,
                 shape.fields,
@@ -298,7 +297,8 @@ def _shape_errors(document: DocumentNode, limits: LimitSettings) -> list[GraphQL
                 f"this request selects {shape.fields} fields once its fragments are expanded, so it may return at "
                 f"least as many nodes; the limit is {limits.max_request_nodes}: spread fewer fragments",
             )
-        )
+        ]
+    errors = shape.errors(MAX_DEPTH, MAX_ALIASES)
     return errors
 
 

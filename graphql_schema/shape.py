@@ -16,8 +16,9 @@ so a document refused for it would be refused by the node count too.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from graphql.error import GraphQLError
@@ -33,6 +34,10 @@ from graphql.language import (
 
 MAX_DEPTH = 10  # deep enough for cube > memories > edges > node > derivedFrom > node > next > ...
 MAX_ALIASES = 20
+# GraphQL's OverlappingFieldsCanBeMerged compares every two selections of one response key in a selection set
+# (and their sub-selections): quadratic. 300 copies of `me { user { userId } }` (1,800 tokens) kept it busy
+# for 3 s; no sensible document selects one key this often in one place.
+MAX_REPEATS = 30
 # Selections nested deeper than this (introspection's included) are refused before anything walks them, so
 # no walk below recurses deeper than this.
 MAX_NESTING = 64
@@ -110,6 +115,15 @@ class Figures:
     fields: int  # fields (see the module docstring)
     nesting: int = 0  # nested selection sets, introspection's included
     empty: bool = False  # some selection set in it selects nothing
+    # How often each response key is selected at its top level (through the fragments spread there), and the
+    # most any key is selected in one of the selection sets of its fields.
+    keys: Mapping[str, int] = field(default_factory=dict)
+    repeats: int = 0
+
+    @property
+    def most_repeated(self) -> int:
+        """The most one response key is selected in one selection set, this one's top level included."""
+        return max(self.repeats, max(self.keys.values(), default=0))
 
 
 def _is_introspection(field: FieldNode) -> bool:
@@ -124,19 +138,21 @@ def _measure(
 ) -> Figures:
     """The figures of one selection set, from those of the fragments it spreads (`known`); recursion only
     through nested fields and inline fragments, at most MAX_NESTING deep."""
-    depth = aliases = plain = nesting = 0
+    depth = aliases = plain = nesting = repeats = 0
     empty = not selection_set.selections
     by_type: dict[str, int] = {}
     spread: set[str] = set()
+    keys: Counter[str] = Counter()
     for selection in selection_set.selections:
         if level > MAX_NESTING:
             return Figures(MAX_NESTING + 1, aliases, plain, MAX_NESTING + 1, empty)
         if isinstance(selection, FieldNode):
             aliases += selection.alias is not None
             plain += 1
+            keys[(selection.alias or selection.name).value] += 1
             if selection.selection_set is not None:
                 inner = _measure(selection.selection_set, fragments, known, level + 1)
-                nesting = max(nesting, 1 + inner.nesting)
+                nesting, repeats = max(nesting, 1 + inner.nesting), max(repeats, inner.most_repeated)
                 if not _is_introspection(selection):
                     depth = max(depth, 1 + inner.depth)
                 aliases, plain, empty = aliases + inner.aliases, plain + inner.fields, empty or inner.empty
@@ -154,12 +170,14 @@ def _measure(
         else:
             continue  # a fragment the document does not define: GraphQL's validation names it
         depth, nesting = max(depth, part.depth), max(nesting, part.nesting)
-        aliases, empty = aliases + part.aliases, empty or part.empty
+        aliases, empty, repeats = aliases + part.aliases, empty or part.empty, max(repeats, part.repeats)
+        keys.update(part.keys)
         if condition is None:
             plain += part.fields
         else:
             by_type[condition.name.value] = by_type.get(condition.name.value, 0) + part.fields
-    return Figures(depth, aliases, plain + max(by_type.values(), default=0), nesting, empty)
+    fields = plain + max(by_type.values(), default=0)
+    return Figures(depth, aliases, fields, nesting, empty, dict(keys), repeats)
 
 
 @dataclass(frozen=True)
@@ -194,7 +212,8 @@ class Shape:
 
     def errors(self, max_depth: int = MAX_DEPTH, max_aliases: int = MAX_ALIASES) -> list[GraphQLError]:
         """The document's refusals: an empty selection, nesting past MAX_NESTING, depth past `max_depth` (per
-        operation), aliases past `max_aliases` (over all operations), as Strawberry's limiters word them."""
+        operation), aliases past `max_aliases` (over all operations), as Strawberry's limiters word them; a
+        response key selected more than MAX_REPEATS times in one selection set."""
         errors: list[GraphQLError] = []
         if any(figures.empty for figures in self.operations.values()):
             errors.append(GraphQLError("a selection set must select at least one field"))
@@ -204,4 +223,12 @@ class Shape:
         aliases = sum(figures.aliases for figures in self.operations.values())
         if aliases > max_aliases:
             errors.append(GraphQLError(f"{aliases} aliases found. Allowed: {max_aliases}"))
+        repeats = max((figures.most_repeated for figures in self.operations.values()), default=0)
+        if repeats > MAX_REPEATS:
+            errors.append(
+                GraphQLError(
+                    f"a field is selected {repeats} times in one selection set (fragments included); the limit is "
+                    f"{MAX_REPEATS}: select it once"
+                )
+            )
         return errors

@@ -13,7 +13,7 @@ from strawberry.extensions.query_depth_limiter import determine_depth, get_fragm
 
 from graphql_schema.cost import node_cost, search_cost
 from graphql_schema.schema import schema
-from graphql_schema.shape import MAX_NESTING, FragmentCycle, Shape
+from graphql_schema.shape import MAX_NESTING, MAX_REPEATS, FragmentCycle, Shape
 from memos_graph.config import MOSConfig
 from testkit.diamond import diamond
 
@@ -117,3 +117,33 @@ def test_a_fragment_costs_what_its_search_makes_it() -> None:
     # a: 1 x (1 + 2 cubes x (1 + 3 x (1 + 1))) = 15; b: 1 x (1 + 1 x (1 + 5 x 2)) = 12
     assert node_cost(document, {}, None, CONFIG) == 15 + 12
     assert search_cost(document, {}, None, CONFIG) == 2 * 3 + 1 * 5
+
+
+@pytest.mark.parametrize(
+    ("text", "repeats"),
+    [
+        ("{ " + "me { user { userId } } " * 31 + "}", 31),
+        ("{ me { " + "user { userId } " * 31 + "} }", 31),
+        (
+            "{ "
+            + " ".join(f"...F{n}" for n in range(31))
+            + " } "
+            + " ".join(f"fragment F{n} on Query {{ me {{ user {{ userId }} }} }}" for n in range(31)),
+            31,
+        ),
+        ("{ ...F ...F } fragment F on Query { " + "me { user { userId } } " * 31 + "}", 31),  # merged: once
+    ],
+)
+def test_a_key_selected_too_often_in_one_selection_is_refused(text: str, repeats: int) -> None:
+    """GraphQL's overlapping-fields rule compares every two selections of one key: quadratic (300 copies of
+    one field kept it busy for 3 s), so more than MAX_REPEATS in one selection set are refused first."""
+    shape = Shape.of(parse(text))
+    assert shape.operations["anonymous"].most_repeated == repeats
+    assert [e.message for e in shape.errors()] == [
+        f"a field is selected {repeats} times in one selection set (fragments included); the limit is {MAX_REPEATS}: "
+        "select it once"
+    ]
+
+
+def test_thirty_repeats_pass() -> None:
+    assert Shape.of(parse("{ " + "me { user { userId } } " * MAX_REPEATS + "}")).errors() == []
