@@ -16,10 +16,9 @@ so a document refused for it would be refused by the node count too.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from graphql.error import GraphQLError
 from graphql.language import (
@@ -34,9 +33,10 @@ from graphql.language import (
 
 MAX_DEPTH = 10  # deep enough for cube > memories > edges > node > derivedFrom > node > next > ...
 MAX_ALIASES = 20
-# GraphQL's OverlappingFieldsCanBeMerged compares every two selections of one response key in a selection set
-# (and their sub-selections): quadratic. 300 copies of `me { user { userId } }` (1,800 tokens) kept it busy
-# for 3 s; no sensible document selects one key this often in one place.
+# GraphQL's OverlappingFieldsCanBeMerged compares every two selections of one response key in a selection set,
+# merged with the selections of the same key's other fields: quadratic. 280 copies of `me { user { userId } }`
+# or 15 of `me` each selecting `user` 30 times (2,000 tokens) kept it busy for 1-3 s; no sensible document
+# selects one key this often in one merged place.
 MAX_REPEATS = 30
 # Selections nested deeper than this (introspection's included) are refused before anything walks them, so
 # no walk below recurses deeper than this.
@@ -106,6 +106,10 @@ def spreads(selection_set: SelectionSetNode) -> Iterator[tuple[FragmentSpreadNod
                 pending.append((selection.selection_set, (*fields, selection)))
 
 
+# A merged selection: response key -> [times selected, the merged selection below those fields].
+Merged = dict[str, list[Any]]
+
+
 @dataclass(frozen=True)
 class Figures:
     """What a selection set holds once its fragments are expanded."""
@@ -115,15 +119,30 @@ class Figures:
     fields: int  # fields (see the module docstring)
     nesting: int = 0  # nested selection sets, introspection's included
     empty: bool = False  # some selection set in it selects nothing
-    # How often each response key is selected at its top level (through the fragments spread there), and the
-    # most any key is selected in one of the selection sets of its fields.
-    keys: Mapping[str, int] = field(default_factory=dict)
-    repeats: int = 0
+    # The selection merged as GraphQL merges it: each response key with how often it is selected (through the
+    # fragments spread there) and the merged selections of those fields.
+    keys: Merged = field(default_factory=dict)
 
     @property
     def most_repeated(self) -> int:
-        """The most one response key is selected in one selection set, this one's top level included."""
-        return max(self.repeats, max(self.keys.values(), default=0))
+        """The most one response key is selected in one merged selection set."""
+        most, pending = 0, [self.keys]
+        while pending:
+            for count, below in pending.pop().values():
+                most = max(most, count)
+                pending.append(below)
+        return most
+
+
+def _merge(into: Merged, source: Merged) -> None:
+    """Add a merged selection into another (an explicit stack: no recursion)."""
+    pending = [(into, source)]
+    while pending:
+        target, other = pending.pop()
+        for key, (count, below) in other.items():
+            entry = target.setdefault(key, [0, {}])
+            entry[0] += count
+            pending.append((entry[1], below))
 
 
 def _is_introspection(field: FieldNode) -> bool:
@@ -138,21 +157,23 @@ def _measure(
 ) -> Figures:
     """The figures of one selection set, from those of the fragments it spreads (`known`); recursion only
     through nested fields and inline fragments, at most MAX_NESTING deep."""
-    depth = aliases = plain = nesting = repeats = 0
+    depth = aliases = plain = nesting = 0
     empty = not selection_set.selections
     by_type: dict[str, int] = {}
     spread: set[str] = set()
-    keys: Counter[str] = Counter()
+    keys: Merged = {}
     for selection in selection_set.selections:
         if level > MAX_NESTING:
             return Figures(MAX_NESTING + 1, aliases, plain, MAX_NESTING + 1, empty)
         if isinstance(selection, FieldNode):
             aliases += selection.alias is not None
             plain += 1
-            keys[(selection.alias or selection.name).value] += 1
+            entry = keys.setdefault((selection.alias or selection.name).value, [0, {}])
+            entry[0] += 1
             if selection.selection_set is not None:
                 inner = _measure(selection.selection_set, fragments, known, level + 1)
-                nesting, repeats = max(nesting, 1 + inner.nesting), max(repeats, inner.most_repeated)
+                nesting = max(nesting, 1 + inner.nesting)
+                _merge(entry[1], inner.keys)
                 if not _is_introspection(selection):
                     depth = max(depth, 1 + inner.depth)
                 aliases, plain, empty = aliases + inner.aliases, plain + inner.fields, empty or inner.empty
@@ -170,14 +191,14 @@ def _measure(
         else:
             continue  # a fragment the document does not define: GraphQL's validation names it
         depth, nesting = max(depth, part.depth), max(nesting, part.nesting)
-        aliases, empty, repeats = aliases + part.aliases, empty or part.empty, max(repeats, part.repeats)
-        keys.update(part.keys)
+        aliases, empty = aliases + part.aliases, empty or part.empty
+        _merge(keys, part.keys)
         if condition is None:
             plain += part.fields
         else:
             by_type[condition.name.value] = by_type.get(condition.name.value, 0) + part.fields
     fields = plain + max(by_type.values(), default=0)
-    return Figures(depth, aliases, fields, nesting, empty, dict(keys), repeats)
+    return Figures(depth, aliases, fields, nesting, empty, keys)
 
 
 @dataclass(frozen=True)
