@@ -134,7 +134,12 @@ def test_a_fragment_costs_what_its_search_makes_it() -> None:
         ("{ ...F ...F } fragment F on Query { " + "me { user { userId } } " * 31 + "}", 31),  # merged: once
         # Fields of one key merge their selections: 2 x 16 users under `me` are 32 in one merged selection.
         ("{ " + ("me { " + "user { userId } " * 16 + "} ") * 2 + "}", 32),
-        ("{ me { ...U } me { ...U } me { ...U } a: me { ...U } } fragment U on Viewer { " + "user { userId } " * 11 + "}", 33),
+        (
+            "{ me { ...U } me { ...U } me { ...U } a: me { ...U } } fragment U on Viewer { "
+            + "user { userId } " * 11
+            + "}",
+            33,
+        ),
     ],
 )
 def test_a_key_selected_too_often_in_one_selection_is_refused(text: str, repeats: int) -> None:
