@@ -10,8 +10,9 @@ environment, creates a GUEST (the attacker) and a USER (the victim) through the 
    time (target: every one within 50 ms);
 2. the victim's `{ me { user { userId } } }`, one at a time --victim-gap-s apart: alone, then during floods
    (for each count in --flood-clients, that many clients sending diamonds of 19 and 95 levels back to back
-   for --flood-s seconds, then the same flood of `{ __typename }` as a control), then alone again (target:
-   p50 during the flood within 2x of alone, alone being both idle phases pooled).
+   for --flood-s seconds, each text new (a comment differs, so no cache answers it), then the same flood of
+   `{ __typename }` as a control), then alone again (target: p50 during the flood within 2x of alone, alone
+   being both idle phases pooled).
 
 Writes bench/results/diamond.json (every sample) and diamond.md; deletes its users at the end.
 """
@@ -112,33 +113,42 @@ def run(base_url: str, root_key: str, args: argparse.Namespace) -> dict[str, Any
             made.append(user_id)
         attacker, victim = keys["GUEST"], keys["USER"]
         try:
-            result: dict[str, Any] = {"refusals": {}}
+            result: dict[str, Any] = {"refusals": []}
             for _ in range(5):  # warm: connection, key cache, parse cache
                 call(client, victim, VICTIM_QUERY)
                 for levels in LEVELS:
                     call(client, attacker, diamond(levels))
             for levels in LEVELS:
-                document = diamond(levels)
-                samples, reasons = [], set()
-                for _ in range(args.samples):
-                    took, body = call(client, attacker, document)
-                    samples.append(took)
-                    reasons.add(refusal_reason(body))
-                result["refusals"][str(levels)] = {
-                    "characters": len(document),
-                    "answers": sorted(reasons),
-                    **summary(samples),
-                    "samples_ms": [round(s * 1000, 3) for s in samples],
-                }
-                log(f"{levels} levels: {result['refusals'][str(levels)]['p50_ms']} ms p50, answers {sorted(reasons)}")
+                # The same text again (answered from the caches after its first time), and a new text each
+                # time (a comment differs: parsed and measured every time).
+                for fresh in (False, True):
+                    mode = "new text each time" if fresh else "same text"
 
+                    def text_of(n: int, levels: int = levels, fresh: bool = fresh) -> str:
+                        return f"{diamond(levels)}\n# {token} {n}" if fresh else diamond(levels)
+
+                    samples, reasons = [], set()
+                    for n in range(args.samples):
+                        took, body = call(client, attacker, text_of(n))
+                        samples.append(took)
+                        reasons.add(refusal_reason(body))
+                    row = {
+                        "levels": levels,
+                        "mode": mode,
+                        "characters": len(text_of(0)),
+                        "answers": sorted(reasons),
+                        **summary(samples),
+                        "samples_ms": [round(s * 1000, 3) for s in samples],
+                    }
+                    result["refusals"].append(row)
+                    log(f"{levels} levels, {mode}: {row['p50_ms']} ms p50, max {row['max_ms']}, {sorted(reasons)}")
             idle_before = victim_phase(client, victim, args.idle_s, args.victim_gap_s)
             floods = []
             for clients in args.flood_clients:
                 # Diamonds, then the same flood of the cheapest query there is (the control: what any
                 # back-to-back flood of this many clients costs the victim here).
                 for kind, make in (
-                    ("diamonds", lambda n: diamond(LEVELS[n % 2])),
+                    ("diamonds, a new text each", lambda n, c=clients: f"{diamond(LEVELS[n % 2])}\n# {token} {c} {n}"),
                     (f"`{CONTROL_QUERY}` (control)", lambda n: CONTROL_QUERY),
                 ):
                     during, flood = flood_phase(base_url, client, attacker, victim, args, clients, make)
@@ -218,13 +228,14 @@ def write_results(payload: dict[str, Any]) -> None:
         "spreads both fragments of the next level: 2^levels paths), a USER sends "
         f"`{VICTIM_QUERY}` one at a time, {payload['config']['victim_gap_s']} s apart.",
         "",
-        "| diamond | characters | answer | requests | p50 ms | p95 ms | max ms | target |",
-        "|---|---:|---|---:|---:|---:|---:|---|",
+        "| diamond | text | characters | answer | requests | p50 ms | p95 ms | max ms | target |",
+        "|---|---|---:|---|---:|---:|---:|---:|---|",
     ]
-    for levels, figures in run_result["refusals"].items():
+    for figures in run_result["refusals"]:
         ok = figures["max_ms"] < REFUSAL_TARGET_MS
         lines.append(
-            f"| {levels} levels | {figures['characters']} | {', '.join(figures['answers'])} | {figures['count']} | "
+            f"| {figures['levels']} levels | {figures['mode']} | {figures['characters']} | "
+            f"{', '.join(figures['answers'])} | {figures['count']} | "
             f"{figures['p50_ms']} | {figures['p95_ms']} | {figures['max_ms']} | "
             f"every one < {REFUSAL_TARGET_MS:g} ms: {'yes' if ok else 'NO'} |"
         )
