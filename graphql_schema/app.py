@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import json
 import logging
 import re
@@ -16,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
@@ -52,6 +54,13 @@ MAX_BODY_BYTES = 1_000_000
 ASSETS_URL = "/graphiql-assets"
 # https://unpkg.com/<package>@<version>/<path>: the package (scoped or not) and the path inside it.
 _UNPKG = re.compile(r"https://unpkg\.com/((?:@[^/@]+/)?[^/@]+)@[^/]+/([^\"']+)")
+UNPKG_ORIGIN = "https://unpkg.com"
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+# GraphiQL keeps its tabs, with the headers typed into them (the API key), in localStorage, which outlives the
+# tab; its query history keeps the headers of every query run whatever shouldPersistHeaders says. So it is told
+# not to persist them and given the tab's sessionStorage for everything it stores, as the explorer keeps its key.
+PERSIST_HEADERS = "shouldPersistHeaders: true,"
+FORGET_HEADERS = "shouldPersistHeaders: false,\n          storage: window.sessionStorage,"
 
 
 MAX_JSON_DEPTH = 64
@@ -151,13 +160,17 @@ class MemosGraphQL(GraphQL[Context, None]):
         self._services_of = services_of
         self._assets_url = assets_url
         self._pool_of = pool_of
+        html = super().graphql_ide_html
+        if assets_url is not None:
+            html = _UNPKG.sub(lambda m: f"{assets_url}/{m.group(1)}/{m.group(2)}", html)
+        self._page, self._page_headers = graphiql_page(html, from_unpkg=assets_url is None)
 
     @property
     def graphql_ide_html(self) -> str:
-        html = super().graphql_ide_html
-        if self._assets_url is None:
-            return html
-        return _UNPKG.sub(lambda m: f"{self._assets_url}/{m.group(1)}/{m.group(2)}", html)
+        return self._page
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self._page, headers=self._page_headers)
 
     async def get_context(self, request: Request | Any, response: Response | Any) -> Context:
         pool = None if self._pool_of is None else self._pool_of()
@@ -187,6 +200,32 @@ class MemosGraphQL(GraphQL[Context, None]):
             if sub_response.status_code is None and isinstance(response_data, dict) and "data" not in response_data:
                 response.status_code = 400
         return response
+
+
+def graphiql_page(html: str, from_unpkg: bool) -> tuple[str, dict[str, str]]:
+    """Strawberry's GraphiQL page with what it stores (the API key in its history) kept for the tab only, and
+    the headers to serve it with: a Content-Security-Policy that runs the page's own inline script by its hash
+    and scripts from this origin (or unpkg, where the assets are not installed) only, and talks to this origin
+    only."""
+    if PERSIST_HEADERS not in html:
+        raise RuntimeError(f"Strawberry's GraphiQL page no longer sets {PERSIST_HEADERS!r}: check what it keeps")
+    html = html.replace(PERSIST_HEADERS, FORGET_HEADERS)
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
+        for script in _INLINE_SCRIPT.findall(html)
+    )
+    assets = f"'self' {UNPKG_ORIGIN}" if from_unpkg else "'self'"
+    policy = (
+        f"default-src 'none'; script-src {assets} {hashes}; style-src {assets} 'unsafe-inline'; "
+        f"font-src {assets} data:; img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    )
+    return html, {
+        "Content-Security-Policy": policy,
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
 
 
 class GraphQLEndpoint:

@@ -2,9 +2,10 @@
 
 Clients send the same few operations again and again; parsing and validating them cost more than 1 ms of
 the 2-3 ms Strawberry takes per request. Both caches are bounded in entries and in the size of the texts
-they keep (texts over MAX_CACHED_QUERY_CHARS are parsed and validated each time), so unique query texts
-cannot grow memory without limit: at most 256 x 16 KB of text for the parse cache, 1,024 digests for the
-validation cache.
+they keep (texts over MAX_PARSED_QUERY_CHARS are parsed each time, over MAX_CACHED_QUERY_CHARS validated
+each time), so unique query texts cannot grow memory without limit: at most 64 x 4 KB of text for the parse
+cache, 1,024 digests for the validation cache, 1,024 digests with their few errors for the cache of shape
+refusals. The parse cache is small because what it keeps lengthens every full garbage collection.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ from graphql.language.parser import parse
 from strawberry.extensions import SchemaExtension
 
 MAX_CACHED_QUERY_CHARS = 16_384
-PARSED_TEXTS = 256
+# Parsed documents are kept only for texts this short (clients' usual operations, GraphiQL's introspection): a
+# parsed text holds about 2.5 objects per character, and 256 kept documents of 8 KB (fresh texts of 2,000
+# tokens, say a flood of them) made Python's full garbage collections stall the event loop for 0.5 s; 256 of
+# 1.7 KB, for 0.13 s.
+MAX_PARSED_QUERY_CHARS = 4_096
+PARSED_TEXTS = 64
 VALIDATED_TEXTS = 1_024
 
 
@@ -39,7 +45,7 @@ class ParseCache(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         query = context.query
-        if context.graphql_document is None and query and len(query) <= MAX_CACHED_QUERY_CHARS:
+        if context.graphql_document is None and query and len(query) <= MAX_PARSED_QUERY_CHARS:
             try:
                 context.graphql_document = _parse(query, tuple(sorted(context.parse_options.items())))
             except (GraphQLError, TypeError):  # a syntax error or too many tokens; unhashable options
@@ -83,3 +89,34 @@ class ValidatedTexts:
 
 
 VALIDATED = ValidatedTexts()
+
+
+class RefusedTexts:
+    """The shape refusals (graphql_schema.shape: depth, aliases, expanded size, cycles) of recent query texts,
+    by digest and node limit (least recently used out first), thread-safe: a flood of one oversized document
+    costs a lookup per request after the first. Bounded like ValidatedTexts."""
+
+    def __init__(self, capacity: int = VALIDATED_TEXTS) -> None:
+        self._capacity = capacity
+        self._errors: OrderedDict[tuple[str, int], list[GraphQLError]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str, limit: int) -> list[GraphQLError] | None:
+        """The refusal remembered for this text under this node limit, or None."""
+        with self._lock:
+            errors = self._errors.get((digest, limit))
+            if errors is not None:
+                self._errors.move_to_end((digest, limit))
+                return list(errors)
+            return None
+
+    def add(self, digest: str, limit: int, errors: list[GraphQLError]) -> None:
+        """Remember a text's shape refusal."""
+        with self._lock:
+            self._errors[(digest, limit)] = list(errors)
+            self._errors.move_to_end((digest, limit))
+            while len(self._errors) > self._capacity:
+                self._errors.popitem(last=False)
+
+
+REFUSED = RefusedTexts()

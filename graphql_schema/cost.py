@@ -29,7 +29,6 @@ from graphql.language import (
     ArgumentNode,
     DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
     FragmentSpreadNode,
     InlineFragmentNode,
     IntValueNode,
@@ -44,8 +43,17 @@ from graphql.language import (
 from graphql.validation import validate
 from strawberry.extensions import SchemaExtension
 
-from graphql_schema.caching import VALIDATED
-from memos_graph.config import MOSConfig
+from graphql_schema.caching import REFUSED, VALIDATED
+from graphql_schema.shape import (
+    MAX_ALIASES,
+    MAX_DEPTH,
+    FragmentCycle,
+    Shape,
+    fragments_of,
+    in_dependency_order,
+    spreads,
+)
+from memos_graph.config import LimitSettings, MOSConfig
 
 SEARCH_FIELD = "search"
 COST_REASON = "COST_LIMIT"
@@ -64,6 +72,7 @@ LIST_BOUNDS = {
     "memoryHistory": 20,  # as history
 }
 MESSAGE_MEMORIES = 5  # Message.memories
+Under = tuple[str, int, int]  # a fragment, and the (cubes, topK) of the search it is spread under
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -73,20 +82,15 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
     return next((o for o in operations if o.name is not None and o.name.value == name), None)
 
 
-def _root_fields(
-    selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode], seen: frozenset[str] = frozenset()
-) -> Iterator[FieldNode]:
-    """The fields selected at the root, through fragment spreads and inline fragments."""
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            yield selection
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _root_fields(selection.selection_set, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in seen:
-                yield from _root_fields(fragment.selection_set, fragments, seen | {name})
+def _root_spreads(selection_set: SelectionSetNode) -> Iterator[str]:
+    """The fragments spread at the root of a selection set (through inline fragments, not into fields)."""
+    pending = [selection_set]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FragmentSpreadNode):
+                yield selection.name.value
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
 
 
 def _value(node: ValueNode | None, variables: Mapping[str, Any]) -> Any:
@@ -111,18 +115,32 @@ def _argument(field: FieldNode, name: str) -> ArgumentNode | None:
 def search_cost(
     document: DocumentNode, variables: Mapping[str, Any] | None, operation_name: str | None, config: MOSConfig
 ) -> int:
-    """cubes x topK summed over the operation's root `search` fields (see the module docstring)."""
+    """cubes x topK summed over the operation's root `search` fields (see the module docstring); a fragment
+    counts at every spread of it, its own sum computed once."""
     operation = _operation(document, operation_name)
     if operation is None:
         return 0
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    fragments = fragments_of(document)
     values = variables or {}
-    total = 0
-    for field in _root_fields(operation.selection_set, fragments):
-        if field.name.value == SEARCH_FIELD:
-            cubes, top_k = _search_shape(field, values, config)
-            total += cubes * top_k
-    return total
+
+    def cost(selection_set: SelectionSetNode, known: Mapping[str, int]) -> int:
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode) and selection.name.value == SEARCH_FIELD:
+                cubes, top_k = _search_shape(selection, values, config)
+                total += cubes * top_k
+            elif isinstance(selection, InlineFragmentNode):
+                total += cost(selection.selection_set, known)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += known.get(selection.name.value, 0)
+        return total
+
+    known = in_dependency_order(
+        (name for name in _root_spreads(operation.selection_set) if name in fragments),
+        lambda name: (spread for spread in _root_spreads(fragments[name].selection_set) if spread in fragments),
+        lambda name, known: cost(fragments[name].selection_set, known),
+    )
+    return cost(operation.selection_set, known)
 
 
 CONNECTION_FIELDS = frozenset({"edges", "pageInfo", "totalCount"})
@@ -156,42 +174,58 @@ def node_cost(
 ) -> int:
     """The most nodes the operation may return: over every field, the product of the list sizes on its path;
     of fragments on different types (a union's or an interface's members) only the costliest counts, since a
-    node is of one type (see the module docstring)."""
+    node is of one type (see the module docstring). Each fragment's cost is computed once per search shape it
+    is spread under (the sizes in it depend on that search's cubes and topK), from those of the fragments it
+    spreads: a fragment spread many times is multiplied, not walked again."""
     operation = _operation(document, operation_name)
     if operation is None:
         return 0
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    fragments = fragments_of(document)
     values = variables or {}
 
-    def cost(selection_set: SelectionSetNode, cubes: int, top_k: int, seen: frozenset[str]) -> int:
+    def shape(field: FieldNode, cubes: int, top_k: int) -> tuple[int, int]:
+        return _search_shape(field, values, config) if field.name.value == SEARCH_FIELD else (cubes, top_k)
+
+    def dependencies(selection_set: SelectionSetNode, cubes: int, top_k: int) -> Iterator[Under]:
+        for spread, fields in spreads(selection_set):
+            if spread.name.value in fragments:
+                shape_here = (cubes, top_k)
+                for field in fields:
+                    shape_here = shape(field, *shape_here)
+                yield (spread.name.value, *shape_here)
+
+    def cost(selection_set: SelectionSetNode, cubes: int, top_k: int, known: Mapping[Under, int]) -> int:
         plain = 0
         by_type: dict[str, int] = {}
+        spread: set[str] = set()
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                shape = (
-                    _search_shape(selection, values, config) if selection.name.value == SEARCH_FIELD else (cubes, top_k)
-                )
-                inner = 0 if selection.selection_set is None else cost(selection.selection_set, *shape, seen)
-                plain += _size(selection, values, *shape) * (1 + inner)
+                field_shape = shape(selection, cubes, top_k)
+                inner = 0 if selection.selection_set is None else cost(selection.selection_set, *field_shape, known)
+                plain += _size(selection, values, *field_shape) * (1 + inner)
                 continue
             if isinstance(selection, InlineFragmentNode):
-                condition, body = selection.type_condition, selection.selection_set
-            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-                fragment = fragments.get(selection.name.value)
-                if fragment is None:
-                    continue
-                condition, body = fragment.type_condition, fragment.selection_set
-                seen = seen | {selection.name.value}
+                condition, part = selection.type_condition, cost(selection.selection_set, cubes, top_k, known)
+            elif isinstance(selection, FragmentSpreadNode) and (selection.name.value, cubes, top_k) in known:
+                if selection.name.value in spread:
+                    continue  # merged with its first spread in this selection
+                spread.add(selection.name.value)
+                condition = fragments[selection.name.value].type_condition
+                part = known[(selection.name.value, cubes, top_k)]
             else:
                 continue
-            part = cost(body, cubes, top_k, seen)
             if condition is None:
                 plain += part
             else:
                 by_type[condition.name.value] = by_type.get(condition.name.value, 0) + part
         return plain + max(by_type.values(), default=0)
 
-    return cost(operation.selection_set, 1, 1, frozenset())
+    known = in_dependency_order(
+        dependencies(operation.selection_set, 1, 1),
+        lambda under: dependencies(fragments[under[0]].selection_set, under[1], under[2]),
+        lambda under, known: cost(fragments[under[0]].selection_set, under[1], under[2], known),
+    )
+    return cost(operation.selection_set, 1, 1, known)
 
 
 def _search_shape(field: FieldNode, values: Mapping[str, Any], config: MOSConfig) -> tuple[int, int]:
@@ -217,47 +251,85 @@ def _over_limit(reason: str, cost: int, limit: int, message: str) -> GraphQLErro
 
 
 class CostLimit(SchemaExtension):
-    """Validate the document, then refuse it (a validation error) when its cost exceeds the budget."""
+    """Check the document's shape (depth, aliases, expanded size, fragment cycles: graphql_schema.shape, in
+    time linear in the document), validate it, then refuse it (a validation error) when its cost exceeds the
+    budget. A document refused for its shape reaches none of GraphQL's validation rules."""
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        services = getattr(context.context, "services", None)
-        if document is not None and context.pre_execution_errors is None and services is not None:
+        if document is not None and context.pre_execution_errors is None:
+            services = getattr(context.context, "services", None)
+            config: MOSConfig | None = None if services is None else services.runtime.config
+            limits = LimitSettings() if config is None else config.limits
             digest = VALIDATED.digest(context.query)
             if digest is not None and digest in VALIDATED:
                 errors: list[GraphQLError] = []  # this text validated before: the rules are fixed
             else:
-                errors = list(validate(context.schema._schema, document, context.validation_rules))
+                refused = None if digest is None else REFUSED.get(digest, limits.max_request_nodes)
+                errors = _shape_errors(document, limits) if refused is None else refused
+                if errors and refused is None and digest is not None:
+                    REFUSED.add(digest, limits.max_request_nodes, errors)
+                if not errors:
+                    errors = list(validate(context.schema._schema, document, context.validation_rules))
                 if not errors and digest is not None:
                     VALIDATED.add(digest)
-            if not errors:
-                config: MOSConfig = services.runtime.config
-                limits = config.limits
-                cost = search_cost(document, context.variables, context.operation_name, config)
-                if cost > limits.max_request_cost:
-                    errors.append(
-                        _over_limit(
-                            COST_REASON,
-                            cost,
-                            limits.max_request_cost,
-                            f"this request would cost {cost} (the sum over its search fields of cubes x topK; a search "
-                            f"without cubeIds counts {limits.max_cubes_per_search} cubes); the limit is "
-                            f"{limits.max_request_cost}: use fewer aliases, cubes or a smaller topK",
-                        )
-                    )
-                nodes = node_cost(document, context.variables, context.operation_name, config)
-                if nodes > limits.max_request_nodes:
-                    errors.append(
-                        _over_limit(
-                            NODE_REASON,
-                            nodes,
-                            limits.max_request_nodes,
-                            f"this request may return {nodes} nodes (each list counts its first, topK or bound, times "
-                            f"the nodes below it); the limit is {limits.max_request_nodes}: ask for smaller pages or "
-                            "fewer nested lists",
-                        )
-                    )
+            if not errors and config is not None:
+                errors = _cost_errors(document, context.variables, context.operation_name, config)
             # Strawberry skips its own validation when an extension has run it.
             context.pre_execution_errors = errors
         yield
+
+
+def _shape_errors(document: DocumentNode, limits: LimitSettings) -> list[GraphQLError]:
+    """The shape's refusals (graphql_schema.shape), and NODE_LIMIT for a document whose fields, once its
+    fragments are expanded, are more than the node limit (the node count could only be larger)."""
+    try:
+        shape = Shape.of(document)
+    except FragmentCycle as cycle:
+        return [GraphQLError(str(cycle))]
+    if shape.fields > limits.max_request_nodes:  # first: the most telling refusal of a document that big
+        return [
+            _over_limit(
+                NODE_REASON,
+                shape.fields,
+                limits.max_request_nodes,
+                f"this request selects {shape.fields} fields once its fragments are expanded, so it may return at "
+                f"least as many nodes; the limit is {limits.max_request_nodes}: spread fewer fragments",
+            )
+        ]
+    errors = shape.errors(MAX_DEPTH, MAX_ALIASES)
+    return errors
+
+
+def _cost_errors(
+    document: DocumentNode, variables: Mapping[str, Any] | None, operation_name: str | None, config: MOSConfig
+) -> list[GraphQLError]:
+    """COST_LIMIT and NODE_LIMIT refusals of a valid document with these variables."""
+    errors: list[GraphQLError] = []
+    limits = config.limits
+    cost = search_cost(document, variables, operation_name, config)
+    if cost > limits.max_request_cost:
+        errors.append(
+            _over_limit(
+                COST_REASON,
+                cost,
+                limits.max_request_cost,
+                f"this request would cost {cost} (the sum over its search fields of cubes x topK; a search "
+                f"without cubeIds counts {limits.max_cubes_per_search} cubes); the limit is "
+                f"{limits.max_request_cost}: use fewer aliases, cubes or a smaller topK",
+            )
+        )
+    nodes = node_cost(document, variables, operation_name, config)
+    if nodes > limits.max_request_nodes:
+        errors.append(
+            _over_limit(
+                NODE_REASON,
+                nodes,
+                limits.max_request_nodes,
+                f"this request may return {nodes} nodes (each list counts its first, topK or bound, times "
+                f"the nodes below it); the limit is {limits.max_request_nodes}: ask for smaller pages or "
+                "fewer nested lists",
+            )
+        )
+    return errors

@@ -1,12 +1,10 @@
-"""The Strawberry schema with its guards: depth, token and alias limits, and coded errors."""
+"""The Strawberry schema with its guards: the token limit, the document's shape and cost, and coded errors."""
 
 from __future__ import annotations
 
 import strawberry
 from graphql.error import GraphQLError
-from graphql.language import Node, SelectionSetNode
-from graphql.validation import ASTValidationRule, ValidationContext
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import MaxTokensLimiter
 from strawberry.types import ExecutionContext
 
 from graphql_schema.caching import ParseCache
@@ -14,11 +12,11 @@ from graphql_schema.cost import CostLimit
 from graphql_schema.errors import DomainErrors
 from graphql_schema.mutation import Mutation
 from graphql_schema.query import Query
+from graphql_schema.shape import MAX_ALIASES, MAX_DEPTH
 from graphql_schema.subscription import Subscription
 
-MAX_DEPTH = 10  # deep enough for cube > memories > edges > node > derivedFrom > node > next > ...
 MAX_TOKENS = 2_000
-MAX_ALIASES = 20
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "schema", "sdl"]
 
 
 class MemosSchema(strawberry.Schema):
@@ -29,34 +27,6 @@ class MemosSchema(strawberry.Schema):
         return None
 
 
-class DepthLimit(QueryDepthLimiter):
-    """QueryDepthLimiter that first refuses empty selection sets (`{ }`), on which it would crash."""
-
-    def __init__(self, max_depth: int) -> None:
-        super().__init__(max_depth=max_depth)
-        (depth_rule,) = self.validation_rules
-
-        class GuardedDepthRule(ASTValidationRule):
-            def __init__(self, context: ValidationContext) -> None:
-                super().__init__(context)
-                if _has_empty_selection(context.document):
-                    context.report_error(GraphQLError("a selection set must select at least one field"))
-                else:
-                    depth_rule(context)  # reports its errors from its constructor
-
-        self.validation_rules = [GuardedDepthRule]
-
-
-def _has_empty_selection(node: Node) -> bool:
-    selection_set = getattr(node, "selection_set", None)
-    if isinstance(selection_set, SelectionSetNode) and not selection_set.selections:
-        return True
-    children: list[Node] = list(getattr(node, "definitions", ()))
-    if isinstance(selection_set, SelectionSetNode):
-        children += list(selection_set.selections)
-    return any(_has_empty_selection(child) for child in children)
-
-
 schema = MemosSchema(
     query=Query,
     mutation=Mutation,
@@ -64,10 +34,10 @@ schema = MemosSchema(
     # Factories, not instances: an extension instance holds per-operation state.
     extensions=[
         ParseCache,  # first: a recent text's document, parsed once (the token limit is a parse option)
-        lambda: DepthLimit(max_depth=MAX_DEPTH),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        CostLimit,  # runs the validation above itself, then refuses a request over limits.max_request_cost
+        # Depth (MAX_DEPTH), aliases (MAX_ALIASES), expanded size and fragment cycles, measured once per
+        # fragment (graphql_schema.shape), then GraphQL's validation, then the request's cost.
+        CostLimit,
         DomainErrors,
     ],
 )

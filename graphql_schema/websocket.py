@@ -6,9 +6,11 @@ Strawberry closes a rejected connection; a subscribe before the acknowledgement 
 as over HTTP (the same identity service and key cache), and each later subscribe checks it again, so a key
 rotated, reset or deactivated while the socket is open refuses the connection's next subscription (closing it
 with 4403). Failed keys count against the client address's budget, as over HTTP; once it is spent,
-connection_init is closed with 4429 before any lookup. Only subscriptions run here: queries and mutations
-go over HTTP, where each request has its own context (the DataLoaders of a connection's context would
-otherwise cache what it read for the connection's whole life). The legacy graphql-ws protocol is not offered.
+connection_init is closed with 4429 before any lookup. Only subscriptions run here, one per subscribe (a
+document of several operations must name one in operationName, and that one must be a subscription):
+queries and mutations go over HTTP, where each request has its own context (the DataLoaders of a
+connection's context would otherwise cache what it read for the connection's whole life). The legacy
+graphql-ws protocol is not offered.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from graphql import GraphQLError, get_operation_ast, parse
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -89,16 +91,30 @@ def _close_reason(text: str) -> str:
     return text.encode()[:MAX_CLOSE_REASON_BYTES].decode(errors="ignore")
 
 
-def _operation_type(message: SubscribeMessage) -> str | None:
-    """The type of the operation a subscribe message names; None when it does not parse or names none
-    (Strawberry answers those itself)."""
+def _not_a_subscription(message: SubscribeMessage) -> tuple[str, str] | None:
+    """Why a subscribe message does not run exactly one subscription, with the error code; None when it
+    does, or when its query does not parse (Strawberry answers that itself). Without this, a document of
+    several operations and no operationName ran the first, a mutation or a query too."""
     payload = message.get("payload") or {}
     try:
         document = parse(str(payload.get("query") or ""))
     except GraphQLError:
         return None
-    operation = get_operation_ast(document, payload.get("operationName"))
-    return None if operation is None else operation.operation.value
+    name = payload.get("operationName")
+    if name is not None and not isinstance(name, str):
+        return "operationName must be a string", "BAD_USER_INPUT"
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None and len(operations) != 1:
+        return "a document of several operations needs an operationName naming one of them", "BAD_USER_INPUT"
+    operation = get_operation_ast(document, name)
+    if operation is None:
+        return f"the document has no operation named {name!r}", "BAD_USER_INPUT"
+    if operation.operation != OperationType.SUBSCRIPTION:
+        return (
+            "this WebSocket runs subscriptions only; send queries and mutations by HTTP POST to /graphql",
+            "METHOD_NOT_ALLOWED",
+        )
+    return None
 
 
 class AuthenticatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
@@ -129,12 +145,9 @@ class AuthenticatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         except BackendUnavailable as exc:
             await self._refuse(message, exc.message, "UNAVAILABLE")
             return
-        if _operation_type(message) in ("query", "mutation"):
-            await self._refuse(
-                message,
-                "this WebSocket runs subscriptions only; send queries and mutations by HTTP POST to /graphql",
-                "METHOD_NOT_ALLOWED",
-            )
+        refusal = _not_a_subscription(message)
+        if refusal is not None:
+            await self._refuse(message, *refusal)
             return
         await super().handle_subscribe(message)
 

@@ -18,7 +18,6 @@ from memos_graph.config import MAX_METADATA_DEPTH, MAX_NAME_CHARS, LimitSettings
 from memos_graph.domain.filters import NO_FILTER, MemoryFilter, VersionKey
 from memos_graph.domain.memory import TextualMemoryMetadata, canonical_uuid, checked_text, is_encodable
 from memos_graph.errors import InvalidInput
-from memos_graph.graph.convert import iso_from_text
 from memos_graph.services.paths import MAX_PATH_BYTES
 
 # User and cube ids: what MemOS uses (uuids, slugs, names with dots) but no spaces, slashes or control
@@ -78,18 +77,31 @@ def is_valid_memory_id(value: object) -> bool:
     return isinstance(value, str) and canonical_uuid(value) == value
 
 
+# Neo4j's toString of a DATETIME with an offset, as memory_page.cypher returns order keys: seconds always, a
+# fraction of 1-9 digits, Z or +HH:MM. Only this form may reach Cypher's datetime() from a cursor: Python's
+# fromisoformat takes more (a space for T, offsets to 23:59, any number of fraction digits), which datetime()
+# refuses with an error.
+_ORDER_KEY = re.compile(
+    r"(?P<local>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.\d{1,9})?(?:Z|(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2}))"
+)
+MAX_OFFSET_MINUTES = 18 * 60  # the widest offset Neo4j (java.time) takes
+
+
 def is_page_key(order_key: str, memory_id: str) -> bool:
-    """Whether a listing position is one the server gives: Neo4j's text of a datetime with its offset, and a
-    memory id (a forged one would reach Cypher's datetime() and fail there)."""
-    if not is_valid_memory_id(memory_id) or len(order_key) > 64:
+    """Whether a listing position is one the server gives: Neo4j's text of a datetime with its offset (see
+    _ORDER_KEY; a valid date and time, an offset within 18 hours), and a memory id."""
+    match = _ORDER_KEY.fullmatch(order_key)
+    if not is_valid_memory_id(memory_id) or match is None:
         return False
-    text = iso_from_text(order_key)
-    if text == order_key and not order_key[:4].isdigit():
+    if match["sign"] is not None and int(match["hours"]) * 60 + int(match["minutes"]) > MAX_OFFSET_MINUTES:
+        return False
+    if match["minutes"] is not None and int(match["minutes"]) > 59:
         return False
     try:
-        return dt.datetime.fromisoformat(text).utcoffset() is not None
-    except ValueError:
+        dt.datetime.fromisoformat(match["local"])
+    except ValueError:  # no such date or time (Feb 30, 24:00, second 60)
         return False
+    return True
 
 
 def check_memory_id(value: object) -> str:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from graphql import GraphQLError
 
-from graphql_schema.caching import MAX_CACHED_QUERY_CHARS, VALIDATED, ValidatedTexts
+from graphql_schema.caching import MAX_CACHED_QUERY_CHARS, REFUSED, VALIDATED, RefusedTexts, ValidatedTexts
+from memos_graph.config import LimitSettings
+from testkit.diamond import diamond
 from tests.graphql.conftest import Gql, codes
 
 pytestmark = pytest.mark.neo4j
@@ -51,3 +54,20 @@ def test_the_validation_cache_is_bounded() -> None:
         texts.add(digest)
     assert [digest in texts for digest in digests] == [False, False, True, True, True]
     assert texts.digest("x" * (MAX_CACHED_QUERY_CHARS + 1)) is None
+
+
+def test_a_refused_shape_is_refused_again_from_the_cache(gql: Gql) -> None:
+    text = diamond(30)
+    first, second = gql(text), gql(text)
+    digest = VALIDATED.digest(text)
+    assert digest is not None and REFUSED.get(digest, LimitSettings().max_request_nodes) is not None
+    assert first == second and codes(first) == ["BAD_USER_INPUT"], first
+    assert first["errors"][0]["extensions"]["reason"] == "NODE_LIMIT"
+    assert REFUSED.get(digest, 1) is None  # remembered per node limit
+
+
+def test_the_refusal_cache_is_bounded() -> None:
+    refused = RefusedTexts(capacity=2)
+    for n in range(3):
+        refused.add(f"d{n}", 10, [GraphQLError(f"no {n}")])
+    assert [refused.get(f"d{n}", 10) is not None for n in range(3)] == [False, True, True]

@@ -1,5 +1,7 @@
 """GraphiQL in headless Chromium: the page loads (its scripts served by this server), a query with the
-Authorization header runs, and the answer shows on screen.
+Authorization header runs, and the answer shows on screen; under its Content-Security-Policy (no inline
+script but its own, by hash), with the key typed into the Headers tab kept out of localStorage (security
+probe 2026-12, L9).
 
 Chromium is driven over the DevTools protocol (tests/browser.py). Skipped only where no Chromium is
 installed and CI is not set; under CI=true a missing browser fails the test.
@@ -14,7 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
+from graphql_schema.app import MemosGraphQL
 from tests.browser import Browser
 from tests.graphql.conftest import Gql
 
@@ -48,3 +52,60 @@ def test_graphiql_runs_an_authorized_query(
     )
     assert user_id in shown and "Browser" in shown
     page.screenshot(Path(os.environ.get("MEMOS_SCREENSHOT_DIR") or tmp_path) / "graphiql.png")
+
+
+def test_the_graphiql_page_keeps_no_key_and_runs_only_its_own_scripts(client: TestClient) -> None:
+    page = client.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    assert "shouldPersistHeaders: false" in page.text and "shouldPersistHeaders: true" not in page.text
+    assert "storage: window.sessionStorage" in page.text
+    policy = dict(
+        part.strip().split(" ", 1) for part in page.headers["content-security-policy"].split(";") if part.strip()
+    )
+    assert policy["default-src"] == "'none'" and policy["connect-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'" and policy["base-uri"] == "'none'"
+    assert "unsafe-inline" not in policy["script-src"] and "unsafe-eval" not in policy["script-src"]
+    assert policy["script-src"].count("'sha256-") == page.text.count("<script>") == 1
+    assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_key_typed_into_graphiql_is_not_kept_in_local_storage(
+    server: str,
+    browser: Browser,
+    new_user: Callable[..., tuple[str, str]],
+    tmp_path: Path,
+) -> None:
+    user_id, key = new_user("typist")
+    query = "{ me { user { userId } } }"
+    page = browser.open(f"{server}/graphql?" + urllib.parse.urlencode({"q": query}, quote_via=urllib.parse.quote))
+    page.wait_for("document.querySelector('.graphiql-execute-button') !== null")
+    # Type the header as a person would: open the Headers tab, focus its editor, insert the text.
+    page.evaluate("[...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Headers').click(), 1")
+    editor = "document.querySelector('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror')"
+    page.wait_for(f"!!{editor}")
+    page.evaluate(f"{editor}.CodeMirror.focus(), 1")
+    page.call("Input.insertText", text=json.dumps({"Authorization": f"Bearer {key}"}))
+    page.evaluate("document.querySelector('.graphiql-execute-button').click()")
+    shown = page.wait_for(
+        "(() => { const pane = document.querySelector('.result-window');"
+        f" const text = pane ? pane.innerText : ''; return text.includes({json.dumps(user_id)}) ? text : ''; }})()"
+    )
+    assert user_id in shown
+    # GraphiQL saves its tabs and history as it goes; give it the time to, then read what the origin keeps.
+    page.evaluate("new Promise(resolve => setTimeout(resolve, 1000))", await_promise=True)
+    kept = "JSON.stringify(Object.fromEntries(Object.keys({0}).map(k => [k, {0}.getItem(k)])))"
+    stored = page.evaluate(kept.format("localStorage"))
+    assert "mgk_" not in stored and key not in stored, stored
+    # What GraphiQL keeps (its history holds the headers of each query run) lives in this tab only.
+    assert "graphiql:queries" in page.evaluate(kept.format("sessionStorage"))
+    assert "mgk_" not in page.evaluate("document.cookie")
+    assert page.errors == []  # no CSP violation, no script error
+    page.screenshot(Path(os.environ.get("MEMOS_SCREENSHOT_DIR") or tmp_path) / "graphiql-typed-key.png")
+
+
+def test_without_installed_assets_the_policy_admits_unpkg_for_scripts_only_by_source() -> None:
+    page = MemosGraphQL(services_of=None, assets_url=None)
+    policy = dict(part.strip().split(" ", 1) for part in page._page_headers["Content-Security-Policy"].split(";"))
+    assert policy["script-src"].startswith("'self' https://unpkg.com 'sha256-"), policy
+    assert "unsafe-inline" not in policy["script-src"] and policy["connect-src"] == "'self'"
+    assert 'src="https://unpkg.com/graphiql@' in page.graphql_ide_html  # SRI-pinned, as Strawberry ships them
