@@ -37,10 +37,11 @@ from graphql_schema.media import (
     response_media_type,
     without_data,
 )
+from graphql_schema.refusals import RefusedDocuments
 from graphql_schema.schema import schema
 from graphql_schema.websocket import SubscriptionEndpoint
 from memos_graph.config import MOSConfig
-from memos_graph.errors import BackendUnavailable, MemosError, TooManyAttempts
+from memos_graph.errors import BackendUnavailable, MemosError, RateLimited, TooManyAttempts
 from memos_graph.services.auth_throttle import FailedAuthThrottle, KeyCheck
 from memos_graph.services.bundle import Services
 from memos_graph.services.container import Started, start_services
@@ -155,9 +156,16 @@ class MemosGraphQL(GraphQL[Context, None]):
     GraphiQL works without internet access.
     """
 
-    def __init__(self, services_of: Any, assets_url: str | None = None, pool_of: Any = None) -> None:
+    def __init__(
+        self,
+        services_of: Any,
+        assets_url: str | None = None,
+        pool_of: Any = None,
+        refused: RefusedDocuments | None = None,
+    ) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self._services_of = services_of
+        self._refused = refused
         self._assets_url = assets_url
         self._pool_of = pool_of
         html = super().graphql_ide_html
@@ -185,10 +193,12 @@ class MemosGraphQL(GraphQL[Context, None]):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)
-        if is_request_error(result.data, result.errors) and (
-            response_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON
-        ):
-            processed.pop("data", None)  # nothing executed: the response has no data entry
+        if is_request_error(result.data, result.errors):
+            state = request.scope.get("state", {})
+            if self._refused is not None and "caller" in state:  # refused before execution: its size is spent
+                self._refused.charge(state["caller"].user_id, state.get("document_bytes", 0))
+            if response_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON:
+                processed.pop("data", None)  # nothing executed: the response has no data entry
         return processed
 
     def create_response(
@@ -236,7 +246,7 @@ class GraphQLEndpoint:
     ) -> None:
         self._holder = holder
         self._max_body = max_body_bytes
-        self._graphql = MemosGraphQL(holder.get, assets_url, holder.pool)
+        self._graphql = MemosGraphQL(holder.get, assets_url, holder.pool, holder.refused)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -273,7 +283,15 @@ class GraphQLEndpoint:
         except MemosError as exc:
             await auth_refusal(exc, media_type)(scope, receive, send)
             return
-        scope.setdefault("state", {})["caller"] = caller
+        try:  # a caller whose refused documents spent its budget is refused before its text is parsed
+            self._holder.refused.check(caller.user_id)
+        except RateLimited as exc:
+            retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
+            await error_response(429, exc.code, exc.message, retry, media_type)(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["caller"] = caller
+        state["document_bytes"] = len(body) if request.method == "POST" else len(request.url.query)
         await self._graphql(scope, _replay(body), send)
 
     async def _read_body(self, request: Request) -> bytes | None:
@@ -335,7 +353,11 @@ class ServiceHolder:
     """The services, created at start-up (schema applied, model loaded once) and closed at shutdown."""
 
     def __init__(
-        self, config: MOSConfig | None, runtime: Runtime | None, throttle: FailedAuthThrottle | None = None
+        self,
+        config: MOSConfig | None,
+        runtime: Runtime | None,
+        throttle: FailedAuthThrottle | None = None,
+        refused: RefusedDocuments | None = None,
     ) -> None:
         self._config = config
         self._runtime = runtime
@@ -344,6 +366,8 @@ class ServiceHolder:
         limits = (runtime.config if runtime is not None else config or MOSConfig.load()).limits
         # One budget of failed keys per client address for the whole app: HTTP and WebSocket alike.
         self.key_check = KeyCheck(self.get, FailedAuthThrottle.of(limits) if throttle is None else throttle)
+        # One budget of refused documents per caller for the whole app, HTTP and WebSocket alike.
+        self.refused = RefusedDocuments.of(limits) if refused is None else refused
 
     def pool(self) -> WorkerPool | None:
         """The worker pool resolvers run their service calls on (made at start-up)."""
@@ -373,12 +397,16 @@ class ServiceHolder:
 
 
 def create_app(
-    config: MOSConfig | None = None, runtime: Runtime | None = None, auth_throttle: FailedAuthThrottle | None = None
+    config: MOSConfig | None = None,
+    runtime: Runtime | None = None,
+    auth_throttle: FailedAuthThrottle | None = None,
+    refused_documents: RefusedDocuments | None = None,
 ) -> Starlette:
     """The ASGI application; pass a runtime to share one (tests), or a config (or nothing: file + env), and a
-    throttle of failed API keys to drive its clock (tests; by default one made from config.limits)."""
+    throttle of failed API keys or a budget of refused documents to drive their clocks (tests; by default
+    made from config.limits)."""
     config = runtime.config if runtime is not None else (config or MOSConfig.load())
-    holder = ServiceHolder(config, runtime, auth_throttle)
+    holder = ServiceHolder(config, runtime, auth_throttle, refused_documents)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -406,7 +434,8 @@ def create_app(
     # Subscriptions: graphql-transport-ws on the same path, the key in connection_init (graphql_schema.websocket).
     routes.append(
         WebSocketRoute(
-            "/graphql", SubscriptionEndpoint(holder.get, holder.pool, holder.key_check, config.http.cors_origins)
+            "/graphql",
+            SubscriptionEndpoint(holder.get, holder.pool, holder.key_check, config.http.cors_origins, holder.refused),
         )
     )
     routes.extend(explorer_routes())  # the memory explorer page, a client of /graphql like any other

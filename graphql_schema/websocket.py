@@ -30,9 +30,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Connec
 from strawberry.types.unset import UnsetType
 
 from graphql_schema.context import Context
-from graphql_schema.schema import schema
+from graphql_schema.refusals import RefusedDocuments
+from graphql_schema.schema import MAX_TOKENS, schema
 from memos_graph.domain import User
-from memos_graph.errors import BackendUnavailable, TooManyAttempts, Unauthenticated
+from memos_graph.errors import BackendUnavailable, RateLimited, TooManyAttempts, Unauthenticated
 from memos_graph.services.auth_throttle import KeyCheck
 from memos_graph.services.bundle import Services
 from memos_graph.services.identity import bearer_token
@@ -58,9 +59,15 @@ class ConnectionContext(Context):
     carried (known once that key checked out)."""
 
     def __init__(
-        self, services: Services, pool: WorkerPool | None, key_check: KeyCheck, address: str | None = None
+        self,
+        services: Services,
+        pool: WorkerPool | None,
+        key_check: KeyCheck,
+        address: str | None = None,
+        refused: RefusedDocuments | None = None,
     ) -> None:
         self.services = services
+        self.refused = refused
         self.pool = pool
         self.connection_params: dict[str, object] = {}
         self._caller: User | None = None
@@ -96,8 +103,8 @@ def _not_a_subscription(message: SubscribeMessage) -> tuple[str, str] | None:
     does, or when its query does not parse (Strawberry answers that itself). Without this, a document of
     several operations and no operationName ran the first, a mutation or a query too."""
     payload = message.get("payload") or {}
-    try:
-        document = parse(str(payload.get("query") or ""))
+    try:  # bounded as Strawberry's own parse is (graphql_schema.schema.MAX_TOKENS)
+        document = parse(str(payload.get("query") or ""), max_tokens=MAX_TOKENS)
     except GraphQLError:
         return None
     name = payload.get("operationName")
@@ -119,6 +126,11 @@ def _not_a_subscription(message: SubscribeMessage) -> tuple[str, str] | None:
 
 class AuthenticatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws with the key checked at connection_init and again at each subscribe."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The document size of each subscription still starting (to charge if Strawberry refuses it).
+        self._sizes: dict[str, int] = {}
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         try:
@@ -145,11 +157,35 @@ class AuthenticatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         except BackendUnavailable as exc:
             await self._refuse(message, exc.message, "UNAVAILABLE")
             return
+        size = len(str((message.get("payload") or {}).get("query") or "").encode())
+        if context.refused is not None:
+            try:  # as over HTTP: a caller that spent its budget of refused documents is refused unparsed
+                context.refused.check(context.caller.user_id)
+            except RateLimited as exc:
+                await self._refuse(message, exc.message, exc.code)
+                return
         refusal = _not_a_subscription(message)
         if refusal is not None:
+            self._charge(context, size)
             await self._refuse(message, *refusal)
             return
+        self._sizes[message["id"]] = size
         await super().handle_subscribe(message)
+
+    @staticmethod
+    def _charge(context: ConnectionContext, size: int) -> None:
+        if context.refused is not None:
+            context.refused.charge(context.caller.user_id, size)
+
+    async def send_message(self, message: Any) -> None:
+        # Strawberry answers a subscribe whose document does not parse or validate with `error` (a running
+        # subscription's failures come as `next` with errors): that document's size is spent like over HTTP.
+        size = self._sizes.pop(str(message.get("id")), None) if isinstance(message, dict) else None
+        if size is not None and message.get("type") == "error":
+            context = self.context
+            if isinstance(context, ConnectionContext):
+                self._charge(context, size)
+        await super().send_message(message)
 
     async def _refuse(self, message: SubscribeMessage, text: str, code: str) -> None:
         """Answer one subscribe with an `error` message; the connection stays open."""
@@ -163,7 +199,12 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = AuthenticatedTransportWS
 
     def __init__(
-        self, services_of: Any, pool_of: Any, key_check: KeyCheck, allowed_origins: tuple[str, ...] = ()
+        self,
+        services_of: Any,
+        pool_of: Any,
+        key_check: KeyCheck,
+        allowed_origins: tuple[str, ...] = (),
+        refused: RefusedDocuments | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -177,10 +218,11 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
         self._services_of = services_of
         self._pool_of = pool_of
         self._key_check = key_check
+        self._refused = refused
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         address = request.client.host if request.client is not None else None
-        return ConnectionContext(self._services_of(), self._pool_of(), self._key_check, address)
+        return ConnectionContext(self._services_of(), self._pool_of(), self._key_check, address, self._refused)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         assert isinstance(context, ConnectionContext)

@@ -36,6 +36,7 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "MEMOS_API_KEY_CACHE_S": "limits.api_key_cache_s",
     "MEMOS_AUTH_FAILURES_PER_S": "limits.auth_failures_per_s",
     "MEMOS_AUTH_FAILURE_BURST": "limits.auth_failure_burst",
+    "MEMOS_REFUSED_DOCUMENT_BYTES_PER_S": "limits.refused_document_bytes_per_s",
     "MEMOS_INGEST_MODE": "ingest.mode",
     "MEMOS_LLM_API_BASE": "llm.api_base",
     "MEMOS_LLM_STREAM_IDLE_TIMEOUT_S": "llm.stream_idle_timeout_s",
@@ -271,6 +272,11 @@ class LimitSettings(_Section):
     auth_failures_per_s: float = Field(default=2.0, ge=0)
     auth_failure_burst: int = Field(default=20, ge=1)
     auth_throttle_addresses: int = Field(default=10_000, ge=1)
+    # GraphQL documents refused before execution, per caller (graphql_schema/refusals.py): their bytes spend a
+    # bucket of refused_document_bytes_burst refilled at refused_document_bytes_per_s (0: off); an empty
+    # bucket refuses the caller's documents unparsed (TOO_MANY_REQUESTS) until it refills.
+    refused_document_bytes_per_s: float = Field(default=8_192.0, ge=0)
+    refused_document_bytes_burst: int = Field(default=65_536, ge=1)
 
 
 class DocumentSettings(_Section):

@@ -18,18 +18,15 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 from memos_graph.config import LimitSettings
 from memos_graph.domain import User
 from memos_graph.errors import TooManyAttempts, Unauthenticated
 from memos_graph.services.bundle import Services
+from memos_graph.services.token_buckets import Clock, TokenBuckets
 from memos_graph.workers import within_deadline
-
-Clock = Callable[[], float]
 
 
 def bucket_of(address: str | None) -> str:
@@ -48,15 +45,10 @@ def bucket_of(address: str | None) -> str:
 
 
 class FailedAuthThrottle:
-    """Token buckets of failed-key budget per client address (thread-safe; the lock never waits on I/O)."""
+    """Token buckets of failed-key budget per client address (see TokenBuckets)."""
 
     def __init__(self, per_second: float, burst: int, max_addresses: int, clock: Clock = time.monotonic) -> None:
-        self.per_second = per_second
-        self.burst = burst
-        self.max_addresses = max_addresses
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # bucket -> (tokens, as of)
+        self._buckets = TokenBuckets(per_second, burst, max_addresses, clock)
 
     @classmethod
     def of(cls, limits: LimitSettings, clock: Clock = time.monotonic) -> FailedAuthThrottle:
@@ -66,52 +58,28 @@ class FailedAuthThrottle:
     @property
     def enabled(self) -> bool:
         """auth_failures_per_s == 0 turns throttling off."""
-        return self.per_second > 0
+        return self._buckets.enabled
 
     def take(self, address: str | None) -> None:
         """Spend one token of the address's budget; TooManyAttempts (with the seconds until the next token)
         when none is left, and then nothing is spent."""
-        if not self.enabled:
-            return
-        bucket = bucket_of(address)
-        with self._lock:
-            tokens = self._tokens(bucket)
-            if tokens < 1:
-                self._buckets[bucket] = (tokens, self.clock())
-                wait_s = (1 - tokens) / self.per_second
-                raise TooManyAttempts(
-                    f"too many failed API-key attempts from this address; retry in {math.ceil(wait_s)} s",
-                    retry_after_s=max(1, math.ceil(wait_s)),
-                )
-            self._buckets[bucket] = (tokens - 1, self.clock())
-            self._buckets.move_to_end(bucket)
-            while len(self._buckets) > self.max_addresses:
-                self._buckets.popitem(last=False)
+        wait_s = self._buckets.take(bucket_of(address))
+        if wait_s is not None:
+            raise TooManyAttempts(
+                f"too many failed API-key attempts from this address; retry in {math.ceil(wait_s)} s",
+                retry_after_s=max(1, math.ceil(wait_s)),
+            )
 
     def give_back(self, address: str | None) -> None:
         """Return the token a check took that did not fail (a good key, or a backend that could not answer)."""
-        if not self.enabled:
-            return
-        bucket = bucket_of(address)
-        with self._lock:
-            if bucket in self._buckets:
-                self._buckets[bucket] = (min(self.burst, self._tokens(bucket) + 1), self.clock())
+        self._buckets.give_back(bucket_of(address))
 
     def remaining(self, address: str | None) -> float:
         """Tokens the address has now (for tests and diagnostics)."""
-        with self._lock:
-            return self._tokens(bucket_of(address))
+        return self._buckets.remaining(bucket_of(address))
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._buckets)
-
-    def _tokens(self, bucket: str) -> float:
-        entry = self._buckets.get(bucket)
-        if entry is None:
-            return float(self.burst)
-        tokens, as_of = entry
-        return min(float(self.burst), tokens + max(0.0, self.clock() - as_of) * self.per_second)
+        return len(self._buckets)
 
 
 class KeyCheck:

@@ -18,8 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from graphql_schema.app import create_app
+from graphql_schema.refusals import RefusedDocuments
 from memos_graph.domain import UserRole
 from testkit.diamond import diamond
 from testkit.security import Caller, SecurityEnv
@@ -138,3 +140,60 @@ def test_one_key_selected_hundreds_of_times_is_refused_at_once(server: str, gues
     assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED", error
     assert "times in one selection set" in error["message"], error
     assert seconds < REFUSAL_MAX_S, seconds
+
+
+class FakeClock:
+    """A clock the test moves (the budget refills with time)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_caller_whose_documents_keep_being_refused_is_refused_unparsed(security_env: SecurityEnv) -> None:
+    """A flood of fresh diamonds still costs a parse each (about 9 ms of the event loop for 95 levels):
+    the caller's refused documents spend a byte budget, and once it is spent the caller's documents are
+    answered 429 TOO_MANY_REQUESTS before they are parsed, on HTTP and the WebSocket, until it refills.
+    Another caller is not affected."""
+    clock = FakeClock()
+    document = diamond(95)
+    size = len(document.encode())
+    budget = RefusedDocuments(bytes_per_s=1_000.0, burst_bytes=3 * size, max_callers=100, clock=clock)
+    env = security_env
+    flooder, other = env.caller("flood", UserRole.GUEST), env.caller("bystander")
+    valid = "{ me { user { userId } } }"
+    with TestClient(create_app(runtime=env.runtime, refused_documents=budget)) as client:
+
+        def send(key: str, query: str) -> Any:
+            return client.post("/graphql", json={"query": query}, headers={"Authorization": f"Bearer {key}"})
+
+        for _ in range(3):  # the burst: each one parsed, validated and refused as usual
+            response = send(flooder.key, document)
+            assert response.status_code == 200, response.text[:300]
+            assert_node_limit(response.json())
+        assert budget.remaining(flooder.user_id) < 1
+        for query in (document, valid):  # spent: refused before parsing, even a valid document
+            refused = send(flooder.key, query)
+            assert refused.status_code == 429, refused.text[:300]
+            assert refused.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_REQUESTS", refused.text
+            assert int(refused.headers["Retry-After"]) >= 1
+        answered = send(other.key, valid)  # another caller goes on
+        assert answered.status_code == 200 and answered.json()["data"]["me"]["user"]["userId"] == other.user_id
+
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {flooder.key}"}})
+            assert ws.receive_json() == {"type": "connection_ack"}
+            ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": document}})
+            refusal = ws.receive_json()
+            assert refusal["type"] == "error", refusal
+            assert refusal["payload"][0]["extensions"]["code"] == "TOO_MANY_REQUESTS", refusal
+
+        clock.now += 1.0  # 1,000 bytes back: the caller may send documents again
+        again = send(flooder.key, valid)
+        assert again.status_code == 200, again.text[:300]
+        assert again.json()["data"]["me"]["user"]["userId"] == flooder.user_id
+        # A valid document costs nothing; the next refused one spends what came back.
+        assert send(flooder.key, document).status_code == 200
+        assert send(flooder.key, valid).status_code == 429

@@ -1,0 +1,58 @@
+"""Each caller's budget of refused GraphQL documents, so a flood of documents that are refused anyway cannot
+keep the event loop parsing for everyone (issue 22, H2).
+
+Validation is linear in a document (graphql_schema.shape), but parsing a 2,000-token document still takes
+about 9 ms of the event loop here, and a document refused for its shape or cost does no work a caller
+wanted. So every document refused before execution (a parse or validation error, a shape or cost refusal,
+variables that do not coerce) spends its size in bytes from its caller's bucket:
+`limits.refused_document_bytes_burst` (64 KB by default) refilled at `limits.refused_document_bytes_per_s`
+(8 KB a second; 0 turns the budget off). A caller whose bucket is empty gets TOO_MANY_REQUESTS (HTTP 429 with
+Retry-After, or an `error` message on the WebSocket) for every document, before it is parsed, until the
+bucket holds a byte again. A client that makes an occasional mistake never notices (a typical refused
+query is a few hundred bytes); a flood of 8 KB fragment diamonds is refused at parse-free cost after eight.
+Budgets are per caller (user id), per process, for the whole app (HTTP and WebSocket alike).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from memos_graph.config import LimitSettings
+from memos_graph.errors import RateLimited
+from memos_graph.services.token_buckets import Clock, TokenBuckets
+
+
+class RefusedDocuments:
+    """Per caller: the bytes of refused documents it may still send before it is refused unparsed."""
+
+    def __init__(self, bytes_per_s: float, burst_bytes: int, max_callers: int, clock: Clock = time.monotonic) -> None:
+        self._buckets = TokenBuckets(bytes_per_s, burst_bytes, max_callers, clock)
+
+    @classmethod
+    def of(cls, limits: LimitSettings, clock: Clock = time.monotonic) -> RefusedDocuments:
+        """The budget limits.refused_document_bytes_per_s and refused_document_bytes_burst describe."""
+        return cls(
+            limits.refused_document_bytes_per_s,
+            limits.refused_document_bytes_burst,
+            limits.auth_throttle_addresses,
+            clock,
+        )
+
+    def check(self, caller: str) -> None:
+        """RateLimited while the caller's bucket is empty (nothing is spent)."""
+        wait_s = self._buckets.wait_s(caller, amount=1.0)
+        if wait_s > 0:
+            retry = max(1, math.ceil(wait_s))
+            raise RateLimited(
+                f"too many refused documents from this caller; retry in {retry} s (send documents that validate)",
+                retry_after_s=retry,
+            )
+
+    def charge(self, caller: str, size: int) -> None:
+        """A document of `size` bytes was refused before execution: spend its size."""
+        self._buckets.spend(caller, float(max(1, size)))
+
+    def remaining(self, caller: str) -> float:
+        """Bytes the caller may still have refused (tests and diagnostics)."""
+        return self._buckets.remaining(caller)
