@@ -14,6 +14,10 @@ environment, creates a GUEST (the attacker) and a USER (the victim) through the 
    `{ __typename }` as a control), then alone again (target: p50 during the flood within 2x of alone, alone
    being both idle phases pooled).
 
+Both run twice, each on a server of its own: with the budget of refused documents turned off
+(MEMOS_REFUSED_DOCUMENT_BYTES_PER_S=0: what validation and parsing cost) and with the default budget (what a
+server answers: once a caller's refused documents spent 64 KB, its documents are answered 429 unparsed).
+
 Writes bench/results/diamond.json (every sample) and diamond.md; deletes its users at the end.
 """
 
@@ -55,13 +59,13 @@ def log(message: str) -> None:
 
 
 def call(client: httpx.Client, key: str, query: str, **variables: Any) -> tuple[float, dict[str, Any]]:
-    """POST one operation: seconds taken and the body (HTTP 200 required)."""
+    """POST one operation: seconds taken and the body (HTTP 200 required, or 429 for a spent budget)."""
     began = time.perf_counter()
     response = client.post(
         "/graphql", json={"query": query, "variables": variables}, headers={"Authorization": f"Bearer {key}"}
     )
     seconds = time.perf_counter() - began
-    if response.status_code != 200:
+    if response.status_code not in (200, 429):
         raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
     body: dict[str, Any] = response.json()
     return seconds, body
@@ -101,7 +105,7 @@ def victim_phase(client: httpx.Client, key: str, seconds: float, gap_s: float) -
     return samples
 
 
-def run(base_url: str, root_key: str, args: argparse.Namespace) -> dict[str, Any]:
+def run(base_url: str, root_key: str, args: argparse.Namespace, time_refusals: bool = True) -> dict[str, Any]:
     token = uuid.uuid4().hex[:8]
     made: list[str] = []
     with httpx.Client(base_url=base_url, timeout=120.0) as client:
@@ -118,7 +122,7 @@ def run(base_url: str, root_key: str, args: argparse.Namespace) -> dict[str, Any
                 call(client, victim, VICTIM_QUERY)
                 for levels in LEVELS:
                     call(client, attacker, diamond(levels))
-            for levels in LEVELS:
+            for levels in LEVELS if time_refusals else ():
                 # The same text again (answered from the caches after its first time), and a new text each
                 # time (a comment differs: parsed and measured every time).
                 for fresh in (False, True):
@@ -218,8 +222,7 @@ def flood_phase(
 def write_results(payload: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "diamond.json").write_text(json.dumps(payload, indent=2) + "\n")
-    run_result = payload["result"]
-    alone = run_result["victim_alone"]
+    run_result = payload["result"]["budget_off"]
     lines = [
         "# fragment diamonds (security probe 2026-12, H2)",
         "",
@@ -231,7 +234,7 @@ def write_results(payload: dict[str, Any]) -> None:
         "| diamond | text | characters | answer | requests | p50 ms | p95 ms | max ms | target |",
         "|---|---|---:|---|---:|---:|---:|---:|---|",
     ]
-    for figures in run_result["refusals"]:
+    for figures in run_result["refusals"]:  # timed with the budget off: validation's own cost
         ok = figures["max_ms"] < REFUSAL_TARGET_MS
         lines.append(
             f"| {figures['levels']} levels | {figures['mode']} | {figures['characters']} | "
@@ -239,24 +242,32 @@ def write_results(payload: dict[str, Any]) -> None:
             f"{figures['p50_ms']} | {figures['p95_ms']} | {figures['max_ms']} | "
             f"every one < {REFUSAL_TARGET_MS:g} ms: {'yes' if ok else 'NO'} |"
         )
-    lines += [
-        "",
-        f"The victim alone (before and after the floods): {alone['both']['count']} queries, p50 "
-        f"{alone['both']['p50_ms']} ms (before {alone['before']['p50_ms']}, after {alone['after']['p50_ms']}), "
-        f"p95 {alone['both']['p95_ms']} ms. During floods of {payload['config']['flood_s']:g} s, clients sending "
-        "back to back:",
-        "",
-        "| flood | clients | requests/s | answers | victim queries | victim p50 ms | p95 ms | max ms | "
-        f"p50 / alone (target <= {FLOOD_TARGET_RATIO:g}) |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|",
-    ]
-    for flood in run_result["floods"]:
-        victim = flood["victim"]
-        lines.append(
-            f"| {flood['kind']} | {flood['clients']} | {flood['requests_per_s']} | {', '.join(flood['answers'])} | "
-            f"{victim['count']} | {victim['p50_ms']} | {victim['p95_ms']} | {victim['max_ms']} | "
-            f"**{flood['victim_p50_ratio']}** |"
-        )
+    for budget, title in (
+        ("budget_off", "Budget of refused documents off (MEMOS_REFUSED_DOCUMENT_BYTES_PER_S=0): parsing each"),
+        ("budget_on", "Default budget of refused documents (64 KB a caller, 8 KB/s): a spent caller gets 429"),
+    ):
+        figures = payload["result"][budget]
+        alone = figures["victim_alone"]
+        lines += [
+            "",
+            f"### {title}",
+            "",
+            f"The victim alone (before and after the floods): {alone['both']['count']} queries, p50 "
+            f"{alone['both']['p50_ms']} ms (before {alone['before']['p50_ms']}, after {alone['after']['p50_ms']}), "
+            f"p95 {alone['both']['p95_ms']} ms. During floods of {payload['config']['flood_s']:g} s, clients sending "
+            "back to back:",
+            "",
+            "| flood | clients | requests/s | answers | victim queries | victim p50 ms | p95 ms | max ms | "
+            f"p50 / alone (target <= {FLOOD_TARGET_RATIO:g}) |",
+            "|---|---:|---:|---|---:|---:|---:|---:|---:|",
+        ]
+        for flood in figures["floods"]:
+            victim = flood["victim"]
+            lines.append(
+                f"| {flood['kind']} | {flood['clients']} | {flood['requests_per_s']} | "
+                f"{', '.join(flood['answers'])} | {victim['count']} | {victim['p50_ms']} | {victim['p95_ms']} | "
+                f"{victim['max_ms']} | **{flood['victim_p50_ratio']}** |"
+            )
     lines += [
         "",
         "The control rows flood with the cheapest query there is: what any back-to-back flood of that many "
@@ -297,9 +308,14 @@ def main() -> int:
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     apply_root_key(neo4j, root_key, MOSConfig.load().user_id)
     # No chat here: the model address is never called.
-    with serve(server_env(neo4j, root_key, "http://127.0.0.1:9"), log_path) as server:
-        log(f"server {server.base_url} (pid {server.pid}), log {log_path}")
-        result = run(server.base_url, root_key, args)
+    result: dict[str, Any] = {}
+    for budget, extra in (("off", {"MEMOS_REFUSED_DOCUMENT_BYTES_PER_S": "0"}), ("on", {})):
+        env = {**server_env(neo4j, root_key, "http://127.0.0.1:9"), **extra}
+        if not extra:  # the default, whatever this shell says
+            env.pop("MEMOS_REFUSED_DOCUMENT_BYTES_PER_S", None)
+        with serve(env, log_path) as server:
+            log(f"server {server.base_url} (pid {server.pid}), budget of refused documents {budget}, log {log_path}")
+            result[f"budget_{budget}"] = run(server.base_url, root_key, args, time_refusals=budget == "off")
     payload = {
         "started": started,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -310,9 +326,13 @@ def main() -> int:
         "server_log": str(log_path),
     }
     write_results(payload)
-    for flood in result["floods"]:
-        victim = flood["victim"]
-        log(f"{flood['kind']} x {flood['clients']}: victim p50 {victim['p50_ms']} ms, {flood['victim_p50_ratio']}x")
+    for budget, figures in result.items():
+        for flood in figures["floods"]:
+            victim = flood["victim"]
+            log(
+                f"{budget}: {flood['kind']} x {flood['clients']}: victim p50 {victim['p50_ms']} ms, "
+                f"{flood['victim_p50_ratio']}x"
+            )
     return 0
 
 

@@ -58,6 +58,11 @@ from memos_graph.config import LimitSettings, MOSConfig
 SEARCH_FIELD = "search"
 COST_REASON = "COST_LIMIT"
 NODE_REASON = "NODE_LIMIT"
+ALONE_REASON = "KEY_FIELD_NOT_ALONE"
+# Mutations that answer with a new API key. Beside another root field that fails, GraphQL's null propagation
+# (every mutation field is non-null) would drop the whole response's data: the key would be issued, the old
+# one revoked, and the caller would never see the new one (locked out by its own rotateApiKey).
+KEY_ISSUING_FIELDS = frozenset({"rotateApiKey", "resetApiKey", "createUser"})
 # The most items a list field without a size argument is counted as returning (a cube's shares, a memory's
 # versions and provenance, a message's memories, a document's chunks, the cubes a user sees). Connections
 # count their `first`; a search's memories its topK per cube, its textMem its cubes.
@@ -302,11 +307,41 @@ def _shape_errors(document: DocumentNode, limits: LimitSettings) -> list[GraphQL
     return errors
 
 
+def _key_field_alone_errors(document: DocumentNode, operation_name: str | None) -> list[GraphQLError]:
+    """A refusal for an operation that selects a key-issuing mutation beside any other root field."""
+    operation = _operation(document, operation_name)
+    if operation is None:
+        return []
+    fragments = fragments_of(document)
+    names: list[str] = []
+    pending, seen = [operation.selection_set], set()
+    while pending:  # the root fields, through inline fragments and spreads (each fragment once)
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                names.append(selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                seen.add(selection.name.value)
+                if selection.name.value in fragments:
+                    pending.append(fragments[selection.name.value].selection_set)
+    issuing = sorted(set(names) & KEY_ISSUING_FIELDS)
+    if not issuing or len([name for name in names if name != "__typename"]) == 1:
+        return []
+    return [
+        GraphQLError(
+            f"{issuing[0]} must be the only field of its operation: a new API key issued beside a field that "
+            "fails would be lost with the response's data",
+            extensions={"code": "BAD_USER_INPUT", "reason": ALONE_REASON},
+        )
+    ]
+
+
 def _cost_errors(
     document: DocumentNode, variables: Mapping[str, Any] | None, operation_name: str | None, config: MOSConfig
 ) -> list[GraphQLError]:
     """COST_LIMIT and NODE_LIMIT refusals of a valid document with these variables."""
-    errors: list[GraphQLError] = []
+    errors: list[GraphQLError] = _key_field_alone_errors(document, operation_name)
     limits = config.limits
     cost = search_cost(document, variables, operation_name, config)
     if cost > limits.max_request_cost:

@@ -120,6 +120,30 @@ def test_the_mos_door_agrees(security_env: SecurityEnv) -> None:
     assert env.api.post(frank.key, ME).status_code == 401
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        'mutation { a: rotateApiKey b: deleteCube(cubeId: "ghost-cube") }',
+        "mutation { rotateApiKey again: rotateApiKey }",
+        'mutation { ...Both } fragment Both on Mutation { rotateApiKey deleteCube(cubeId: "ghost-cube") }',
+    ],
+    ids=["beside-a-failing-field", "twice", "through-a-fragment"],
+)
+def test_a_new_key_is_never_issued_beside_another_field(security_env: SecurityEnv, document: str) -> None:
+    """Found while fixing issue 22: `rotateApiKey` beside a field that fails (every mutation field is non-null)
+    rotated the key and answered `data: null`, so the caller never saw its new key and was locked out. An
+    operation with a key-issuing field and any other root field is refused before anything runs."""
+    env = security_env
+    grace = env.caller("grace")
+    body = env.api.call(grace.key, document)
+    assert codes(body) == ["BAD_USER_INPUT"], body
+    assert body["errors"][0]["extensions"]["reason"] == "KEY_FIELD_NOT_ALONE", body
+    assert env.api.ok(grace.key, ME)["me"]["user"]["userId"] == grace.user_id  # the old key still works
+    assert env.runtime.users.key_change(grace.user_id) is None  # nothing was rotated
+    alone = env.api.ok(grace.key, "mutation { rotateApiKey __typename }")["rotateApiKey"]
+    assert env.api.ok(alone, ME)["me"]["user"]["userId"] == grace.user_id
+
+
 # -- L3 --------------------------------------------------------------------------------------------------
 
 
