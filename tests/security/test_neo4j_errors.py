@@ -98,9 +98,10 @@ def test_the_reports_import_of_a_long_message_key_leaks_no_neo4j_internals(
     owner = env.caller("longkey")
     cube = env.cube(owner)
     env.api.ok(owner.key, ADD, i={"cubeId": cube, "messages": [{"role": "user", "content": "I like tea."}]})
-    name = f"{owner.user_id}/longkey-{uuid.uuid4().hex[:8]}"
+    name = f"longkey-{uuid.uuid4().hex[:8]}"  # in the owner's own area
     path = env.api.ok(owner.key, DUMP, c=cube, d=name)["dumpCube"]["path"]
-    assert with_long_message_key(Path(path) / "textual_memory.json") >= 1
+    assert path == name  # answers name paths relative to the area, never the server's
+    assert with_long_message_key(env.roots.transfer / owner.user_id / name / "textual_memory.json") >= 1
 
     imported = f"{cube}-copy"
     with caplog.at_level(logging.WARNING, logger=STORE_LOGGER):
