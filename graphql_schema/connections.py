@@ -66,12 +66,7 @@ async def memory_connection(
     edges = [MemoryEdge(cursor=encode_cursor(order, key), node=MemoryType.of(item, cube_id)) for item, key in rows]
     return MemoryConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(page.items) > first,
-            has_previous_page=page.has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=page_info([edge.cursor for edge in edges], len(page.items) > first, page.has_previous),
         cube_id=cube_id,
         where=condition,
     )
@@ -119,10 +114,15 @@ def version_connection(page: VersionPage, first: int, memory_id: str) -> MemoryV
     ]
     return MemoryVersionConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(page.items) > first,
-            has_previous_page=page.has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=page_info([edge.cursor for edge in edges], len(page.items) > first, page.has_previous),
+    )
+
+
+def page_info(cursors: list[str], has_next: bool, has_previous: bool) -> PageInfo:
+    """A page's PageInfo from its edges' cursors, in order."""
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
     )

@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 
 from graphql_schema.app import create_app
 from testkit.security import Caller, SecurityEnv
+from tests.graphql.test_chat_stream import until_done
 
 pytestmark = pytest.mark.neo4j
 
@@ -42,16 +43,6 @@ def mixed(cube_id: str) -> str:
         'subscription A { chatStream(query: "x") { delta } } '
         "query Q { me { user { userId } } }"
     )
-
-
-def until_done(ws: Any, op_id: str) -> list[Message]:
-    messages: list[Message] = []
-    while True:
-        message = ws.receive_json()
-        assert message.get("id") == op_id, message
-        messages.append(message)
-        if message["type"] in ("complete", "error"):
-            return messages
 
 
 @pytest.mark.parametrize(
