@@ -283,15 +283,16 @@ class GraphQLEndpoint:
         except MemosError as exc:
             await auth_refusal(exc, media_type)(scope, receive, send)
             return
+        size = len(body) if request.method == "POST" else len(request.url.query)
         try:  # a caller whose refused documents spent its budget is refused before its text is parsed
-            self._holder.refused.check(caller.user_id)
+            self._holder.refused.check(caller.user_id, size)
         except RateLimited as exc:
             retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
             await error_response(429, exc.code, exc.message, retry, media_type)(scope, receive, send)
             return
         state = scope.setdefault("state", {})
         state["caller"] = caller
-        state["document_bytes"] = len(body) if request.method == "POST" else len(request.url.query)
+        state["document_bytes"] = size
         await self._graphql(scope, _replay(body), send)
 
     async def _read_body(self, request: Request) -> bytes | None:

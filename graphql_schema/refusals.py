@@ -6,10 +6,12 @@ about 9 ms of the event loop here, and a document refused for its shape or cost 
 wanted. So every document refused before execution (a parse or validation error, a shape or cost refusal,
 variables that do not coerce) spends its size in bytes from its caller's bucket:
 `limits.refused_document_bytes_burst` (64 KB by default) refilled at `limits.refused_document_bytes_per_s`
-(8 KB a second; 0 turns the budget off). A caller whose bucket is empty gets TOO_MANY_REQUESTS (HTTP 429 with
-Retry-After, or an `error` message on the WebSocket) for every document, before it is parsed, until the
-bucket holds a byte again. A client that makes an occasional mistake never notices (a typical refused
-query is a few hundred bytes); a flood of 8 KB fragment diamonds is refused at parse-free cost after eight.
+(8 KB a second; 0 turns the budget off). A document is admitted only while the caller's bucket holds its
+size (at most a quarter of the burst, 16 KB: a large valid add needs no more than that), else it gets
+TOO_MANY_REQUESTS (HTTP 429 with Retry-After, or an `error` message on the WebSocket) before it is parsed.
+So a caller's refused documents cost at most the refill rate in bytes parsed a second: a flood of 8 KB
+fragment diamonds gets eight parses, then one a second. A client that makes an occasional mistake never
+notices (a typical refused query is a few hundred bytes, and valid documents spend nothing).
 Budgets are per caller (user id), per process, for the whole app (HTTP and WebSocket alike).
 """
 
@@ -28,6 +30,7 @@ class RefusedDocuments:
 
     def __init__(self, bytes_per_s: float, burst_bytes: int, max_callers: int, clock: Clock = time.monotonic) -> None:
         self._buckets = TokenBuckets(bytes_per_s, burst_bytes, max_callers, clock)
+        self._admit_max = max(1, burst_bytes // 4)
 
     @classmethod
     def of(cls, limits: LimitSettings, clock: Clock = time.monotonic) -> RefusedDocuments:
@@ -39,9 +42,10 @@ class RefusedDocuments:
             clock,
         )
 
-    def check(self, caller: str) -> None:
-        """RateLimited while the caller's bucket is empty (nothing is spent)."""
-        wait_s = self._buckets.wait_s(caller, amount=1.0)
+    def check(self, caller: str, size: int) -> None:
+        """RateLimited while the caller's bucket holds less than a document of `size` bytes would spend if it
+        were refused (at most a quarter of the burst); nothing is spent."""
+        wait_s = self._buckets.wait_s(caller, amount=float(max(1, min(size, self._admit_max))))
         if wait_s > 0:
             retry = max(1, math.ceil(wait_s))
             raise RateLimited(

@@ -160,7 +160,7 @@ class AuthenticatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         size = len(str((message.get("payload") or {}).get("query") or "").encode())
         if context.refused is not None:
             try:  # as over HTTP: a caller that spent its budget of refused documents is refused unparsed
-                context.refused.check(context.caller.user_id)
+                context.refused.check(context.caller.user_id, size)
             except RateLimited as exc:
                 await self._refuse(message, exc.message, exc.code)
                 return

@@ -154,9 +154,9 @@ class FakeClock:
 
 def test_a_caller_whose_documents_keep_being_refused_is_refused_unparsed(security_env: SecurityEnv) -> None:
     """A flood of fresh diamonds still costs a parse each (about 9 ms of the event loop for 95 levels):
-    the caller's refused documents spend a byte budget, and once it is spent the caller's documents are
-    answered 429 TOO_MANY_REQUESTS before they are parsed, on HTTP and the WebSocket, until it refills.
-    Another caller is not affected."""
+    the caller's refused documents spend a byte budget, and a document is admitted only while the budget
+    holds what it would spend if refused; otherwise it is answered 429 TOO_MANY_REQUESTS before it is
+    parsed, on HTTP and the WebSocket, until the budget refills. Another caller is not affected."""
     clock = FakeClock()
     document = diamond(95)
     size = len(document.encode())
@@ -190,10 +190,13 @@ def test_a_caller_whose_documents_keep_being_refused_is_refused_unparsed(securit
             assert refusal["type"] == "error", refusal
             assert refusal["payload"][0]["extensions"]["code"] == "TOO_MANY_REQUESTS", refusal
 
-        clock.now += 1.0  # 1,000 bytes back: the caller may send documents again
+        clock.now += 1.0  # 1,000 bytes back: enough for a small document, not for another diamond
         again = send(flooder.key, valid)
         assert again.status_code == 200, again.text[:300]
         assert again.json()["data"]["me"]["user"]["userId"] == flooder.user_id
-        # A valid document costs nothing; the next refused one spends what came back.
-        assert send(flooder.key, document).status_code == 200
-        assert send(flooder.key, valid).status_code == 429
+        assert send(flooder.key, document).status_code == 429  # it could spend more than the bucket holds
+        clock.now += size / 1_000.0  # a diamond's worth back: admitted, parsed, refused, and spent again
+        before = budget.remaining(flooder.user_id)
+        assert_node_limit(send(flooder.key, document).json())
+        assert before - budget.remaining(flooder.user_id) >= size  # the request's bytes, the document's at least
+        assert send(flooder.key, document).status_code == 429
