@@ -2,11 +2,13 @@
 
 Each address (an IPv6 address counts by its /64, which one host usually holds whole) has a token bucket of
 `limits.auth_failure_burst` tokens refilled at `limits.auth_failures_per_s`. A key the cache knows to be
-good costs nothing and is never refused here. Any other presented key takes a token before it is checked:
-a key that turns out good gives it back, a wrong one keeps it spent. With no token left, the request is
-refused with TooManyAttempts (HTTP 429, Retry-After) before the key is looked up. So one address makes at
-most burst + rate x seconds lookups of wrong keys, however many requests it sends, while every other
-address, and every good key already looked up, goes on as before.
+good costs nothing and is never refused here. Any other presented key is looked up only while the address
+holds a token, and a key that turns out wrong spends one; a good key spends nothing, however many requests
+look it up at once (taking a token before each lookup and giving it back refused good keys: 32 clients of
+one address whose cached keys expired together got 429 in the load benchmark). With no token left, the
+request is refused with TooManyAttempts (HTTP 429, Retry-After) before the key is looked up. So one address
+makes about burst + rate x seconds lookups of wrong keys (plus those in flight when a token comes back),
+however many requests it sends, while every other address, and every good key, goes on as before.
 
 The table of buckets is bounded (`limits.auth_throttle_addresses`, least recently used out first): evicting
 an address forgets only its spent budget, which is what a full bucket is anyway after burst / rate seconds.
@@ -70,6 +72,20 @@ class FailedAuthThrottle:
                 retry_after_s=max(1, math.ceil(wait_s)),
             )
 
+    def check(self, address: str | None) -> None:
+        """TooManyAttempts (with the seconds until the next token) when the address holds no token; nothing
+        is spent."""
+        wait_s = self._buckets.wait_s(bucket_of(address))
+        if wait_s > 0:
+            raise TooManyAttempts(
+                f"too many failed API-key attempts from this address; retry in {math.ceil(wait_s)} s",
+                retry_after_s=max(1, math.ceil(wait_s)),
+            )
+
+    def spend(self, address: str | None) -> None:
+        """A presented key turned out wrong: one token of the address's budget."""
+        self._buckets.spend(bucket_of(address), 1.0)
+
     def give_back(self, address: str | None) -> None:
         """Return the token a check took that did not fail (a good key, or a backend that could not answer)."""
         self._buckets.give_back(bucket_of(address))
@@ -100,18 +116,16 @@ class KeyCheck:
             cached = identity.authenticate_cached(key)
         except Unauthenticated:
             if key:  # a presented key known to be wrong: a guess like any other, though it cost no lookup
-                self.throttle.take(address)
+                self.throttle.check(address)
+                self.throttle.spend(address)
             raise
         if cached is not None:
             return cached
-        self.throttle.take(address)
+        self.throttle.check(address)
         try:
             deadline_s = services.runtime.config.neo4j.call_deadline_s
             user = await within_deadline(lambda: identity.authenticate(key), deadline_s)
         except Unauthenticated:
-            raise  # the token stays spent
-        except BaseException:
-            self.throttle.give_back(address)  # Neo4j could not say: not the client's failure
+            self.throttle.spend(address)  # a wrong key; Neo4j failing to say is not the client's failure
             raise
-        self.throttle.give_back(address)
         return user
