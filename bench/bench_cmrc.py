@@ -63,6 +63,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cmrc-t
 DEFAULT_GRID = json.dumps(
     [
         {},
+        {"name": "bm25-alone", "vector_weight": 0.0},
         {"name": "vector-0.1", "vector_weight": 0.1},
         {"name": "vector-0.25", "vector_weight": 0.25},
         {"name": "vector-0.75", "vector_weight": 0.75},
@@ -194,6 +195,11 @@ def run(
     return {"embedder": runtime.embedder.model_name, **payload}
 
 
+def gold_rank(ranked: Sequence[int], gold: int) -> int | None:
+    """The 1-based rank of the gold paragraph, None when it is not in the ranking."""
+    return ranked.index(gold) + 1 if gold in ranked else None
+
+
 def figures(
     questions: Sequence[Question],
     folds: Sequence[int],
@@ -233,6 +239,11 @@ def figures(
         "per_fold": per_fold,
         "search_latency": {n: summary_ms(latencies[n]) for n in names},
         "mixed": mixed,
+        # Enough to redo any table: per question its id and fold, and per method the rank of its paragraph
+        # (null when not returned; the baselines rank every paragraph).
+        "question_ids": [q.question_id for q in questions],
+        "question_folds": [folds[q.paragraph] + 1 for q in questions],
+        "ranks": {m: [gold_rank(r, q.paragraph) for q, r in zip(questions, rankings[m], strict=True)] for m in methods},
         "summary": {"held_out_cv": mean_scores([s for _, s in held_out]), **pooled},
     }
 
@@ -311,7 +322,8 @@ def markdown(payload: Mapping[str, Any], name: str) -> str:
         f"# {name}: CMRC 2018 retrieval through MOS, settings chosen by cross-validation over paragraph folds",
         "",
         f"Run {payload['started']} on {payload['machine']} at commit {payload['commit']}; data `{payload['data']}`: "
-        f"{payload['paragraphs']} paragraphs (one memory each, one cube), {payload['questions']} questions, search "
+        f"{payload['paragraphs']} paragraphs (one memory each, one cube), {payload['questions']} questions "
+        f"({payload.get('questions_blank', 0)} more have a blank text and are skipped), search "
         f"top_k={payload['top_k']}; a Neo4j of the benchmark's own (port {payload['neo4j']['bolt_port']}). "
         f"Embedder `{payload['embedder']}`.",
         "",
@@ -398,12 +410,15 @@ def main() -> None:
     if args.folds < 2:
         parser.error("--folds must be at least 2")
 
-    contexts, questions = load_squad(json.loads(args.data.read_text()))
+    document = json.loads(args.data.read_text())
+    contexts, questions = load_squad(document)
+    asked = sum(len(p.get("qas", [])) for a in document["data"] for p in a["paragraphs"])
     grid = parse_grid(args.grid)
     if any(setting.ingest for setting in grid):
         parser.error("this benchmark ingests once: grid entries cannot carry ingest overrides")
     if args.dry_run:
-        print(f"{len(contexts)} paragraphs, {len(questions)} questions, {args.folds} folds")
+        blank = asked - len(questions)
+        print(f"{len(contexts)} paragraphs, {len(questions)} questions ({blank} blank), {args.folds} folds")
         print("grid: " + "; ".join(f"{s.name} {json.dumps(dict(s.overrides))}" for s in grid))
         return
     from bench.bench_core import RESULTS, log
@@ -415,6 +430,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "commit": commit,
         "data": args.data.name,
+        "questions_blank": asked - len(questions),
         "top_k": args.top_k,
         "batch": args.batch,
         "grid": [{"name": s.name, "overrides": dict(s.overrides)} for s in grid],

@@ -97,6 +97,8 @@ def test_cross_validation_chooses_on_the_other_folds_and_the_report_renders() ->
     held = payload["cv"]["held_out"]
     assert held["n"] == 5 and held["MRR@10"] == round((0.5 + 0.5 + 1.0 + 0 + 0) / 5, 4)
     assert payload["pooled"]["other"]["Hit@1"] == 0.6
+    assert payload["ranks"]["defaults"] == [2] * 5 and payload["ranks"]["other"] == [1, 1, 1, None, None]
+    assert payload["question_folds"] == [1, 2, 1, 2, 2]
     payload.update(
         started="now",
         machine="m",
