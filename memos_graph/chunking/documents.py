@@ -1,4 +1,9 @@
-"""Document chunking with langchain-text-splitters: markdown by its headers, then by size; text by size."""
+"""Document chunking with langchain-text-splitters: markdown by its headers, then by size; text by size.
+
+Within the size, text breaks at paragraphs, then lines, then sentence ends of scripts written without spaces
+(Chinese and Japanese: 。！？；…), then clauses (，、：), then spaces, and only then anywhere; a separator stays
+at the end of the piece it closes, so a sentence keeps its full stop and a closing quote stays with it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,10 @@ from dataclasses import dataclass
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
 MARKDOWN_HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
+# Regular expressions, without capturing groups (the splitter wraps each in one to keep it).
+CJK_SENTENCE_END = "(?:[。！？；｡]|…+)+[”’」』）》〉】]*"
+CJK_CLAUSE_END = "[，、：][”’」』）》〉】]*"
+SEPARATORS = ["\n\n", "\n", CJK_SENTENCE_END, CJK_CLAUSE_END, " ", ""]
 
 
 @dataclass(frozen=True)
@@ -22,7 +31,13 @@ class DocumentChunker:
     """Splits text into chunks of about `chunk_size` characters with `overlap` characters shared."""
 
     def __init__(self, chunk_size: int = 1000, overlap: int = 150) -> None:
-        self._splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=overlap)
+        self._splitter = RecursiveCharacterTextSplitter(
+            separators=SEPARATORS,
+            is_separator_regex=True,
+            keep_separator="end",
+            chunk_size=chunk_size,
+            chunk_overlap=overlap,
+        )
         self._markdown = MarkdownHeaderTextSplitter(MARKDOWN_HEADERS, strip_headers=False)
 
     def split(self, text: str, markdown: bool) -> list[Chunk]:

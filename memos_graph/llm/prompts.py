@@ -59,6 +59,8 @@ EXTRACTION_PROMPT = """You turn a conversation into durable memories about its p
 Write each fact as one sentence in the third person: use names instead of pronouns, and absolute dates
 instead of relative ones (resolve "yesterday" or "next week" against the message's time). Keep only what
 is worth remembering later: facts, events, preferences, plans, opinions. Skip greetings and filler.
+Write each fact in the language of the conversation: a conversation in Chinese gives facts in Chinese.
+Never translate; keep names as they are written. Use the conversation's language also for the dates.
 Answer with JSON only, no prose, in exactly this shape:
 {"facts": [{"text": "...", "type": "fact|event|preference|plan|opinion", "message_ids": ["<id>", ...],
             "confidence": 0-100}]}

@@ -297,3 +297,13 @@ def test_a_cube_id_with_slashes_through_the_cli(cli: Cli, root: MOS, uid: Callab
     imported = cli.json("--user", user, "cube", "import", str(tmp_path / "d"), "--cube-id", f"{cube}/copy")
     assert imported["cube_id"] == f"{cube}/copy" and imported["memories"] == 1
     assert cli.json("--user", user, "cube", "delete", cube)["deleted"] is True
+
+
+def test_a_chinese_memory_prints_as_chinese(cli: Cli, root: MOS, owner_with_cube: tuple[str, str]) -> None:
+    # JSON printed for people keeps the characters: an escaped "\\u6211" is unreadable in a terminal.
+    user, cube = owner_with_cube
+    root.add(memory_content=["我对花生过敏。"], mem_cube_id=cube, user_id=user)
+    for mode in (["--json"], []):
+        done = cli.run(*mode, "--user", user, "search", "我对什么过敏？", "--cube", cube, "--top-k", "1")
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "我对花生过敏。" in done.stdout and "\\u" not in done.stdout, done.stdout

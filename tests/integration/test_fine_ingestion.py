@@ -139,3 +139,28 @@ def test_parse_facts_accepts_fenced_json_and_rejects_junk() -> None:
     for junk in ("", "[]", '{"facts": [{"text": "no ids"}]}', '{"facts": "many"}'):
         with pytest.raises(ValueError):
             parse_facts(junk, {"a"})
+
+
+def test_a_chinese_conversation_is_extracted_in_chinese(
+    fine: tuple[MOS, str, str], llm_server: FakeOpenAI, runtime: Runtime
+) -> None:
+    # The prompt is in English; without the instruction models tend to answer in English, and a Chinese
+    # question then has to find an English memory.
+    mos, user, cube = fine
+    chat = [
+        {
+            "role": "user",
+            "name": "小王",
+            "content": "我下个月要去成都出差。",
+            "message_id": "c1",
+            "chat_time": "2024-03-01",
+        },
+        {"role": "assistant", "content": "一路顺风！", "message_id": "c2", "chat_time": "2024-03-01"},
+    ]
+    llm_server.reset(facts(("小王2024年4月要去成都出差。", ["c1"])))
+    (memory_id,) = mos.add(messages=chat, mem_cube_id=cube, user_id=user)
+    (request,) = llm_server.requests
+    system, conversation = request["messages"][0]["content"], request["messages"][1]["content"]
+    assert "in the language of the conversation" in system and "Never translate" in system
+    assert "[c1] 2024-03-01 小王: 我下个月要去成都出差。" in conversation
+    assert mos.get(cube, memory_id, user_id=user).memory == "小王2024年4月要去成都出差。"
