@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import hashlib
 import json
 import logging
@@ -412,6 +413,11 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await asyncio.to_thread(holder.start)
+        # What start-up made (the model, torch, the schema) lives as long as the process: moved out of the
+        # collector's generations, a full collection no longer walks it, and its pauses on the event loop
+        # shrink (one was 0.1 s here, about 43 ms frozen; measured by bench_diamond's slowest refusals).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
