@@ -197,7 +197,12 @@ def reindex_terms(store: GraphStore, batch_size: int = BACKFILL_BATCH) -> None:
     records on its cube the last memory it finished and each finished cube the analyzer version, so a start
     interrupted here continues where it stopped (the graph's data version moves only once all is done).
     """
-    cubes = store.read("cube_terms_reindex_pending", pattern=EAST_ASIAN_TEXT_JAVA, analyzer_version=ANALYZER_VERSION)
+    # The scans read the whole graph, then a whole cube: at 1M memories about 12 s (bench/results/reindex.md),
+    # so they get the migration's own timeout, not a request's.
+    pattern = {"pattern": EAST_ASIAN_TEXT_JAVA}
+    cubes = store.run_slow_statement(
+        query("cube_terms_reindex_pending"), AWAIT_INDEXES_S, {**pattern, "analyzer_version": ANALYZER_VERSION}
+    )
     if cubes:
         total = sum(int(row["memories"]) for row in cubes)
         logger.info(
@@ -209,12 +214,9 @@ def reindex_terms(store: GraphStore, batch_size: int = BACKFILL_BATCH) -> None:
     for row in cubes:
         cube_id = str(row["cube_id"])
         after = "" if row["after"] is None else str(row["after"])
-        ids = sorted(
-            str(r["id"])
-            for r in store.read(
-                "memory_terms_reindex_candidates", cube_id=cube_id, after=after, pattern=EAST_ASIAN_TEXT_JAVA
-            )
-        )
+        candidates = query("memory_terms_reindex_candidates")
+        found = store.run_slow_statement(candidates, AWAIT_INDEXES_S, {**pattern, "cube_id": cube_id, "after": after})
+        ids = sorted(str(r["id"]) for r in found)
         for start in range(0, len(ids), batch_size):
             batch = ids[start : start + batch_size]
             store.run_write(partial(_reindex_batch, cube_id=cube_id, ids=batch))
