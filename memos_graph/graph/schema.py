@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from functools import partial
 
+from neo4j import ManagedTransaction
 from neo4j.exceptions import ClientError
 
 from memos_graph.embeddings.factory import same_model
 from memos_graph.errors import ConfigurationError
 from memos_graph.graph.memories import cube_key, index_postings, posting_fields
-from memos_graph.graph.queries import CYPHER_DIR, split_statements
-from memos_graph.graph.store import GraphStore
+from memos_graph.graph.queries import CYPHER_DIR, query, split_statements
+from memos_graph.graph.store import GraphStore, run_named
+from memos_graph.ranking.analyzer import ANALYZER_VERSION, EAST_ASIAN_TEXT_JAVA
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ def apply_schema(
         check_embedding_model(store, model)
     if version < 3:
         backfill_terms(store)
+    if version < 4:
+        reindex_terms(store)
     backfill_user_uids(store)  # every start: a replica of an older version may have created users since
     if version < DATA_VERSION:
         store.run_statement(
@@ -128,7 +132,9 @@ def check_no_reembed_pending(store: GraphStore) -> None:
 
 
 AWAIT_INDEXES_S = 1800
-DATA_VERSION = 3  # 2: every Memory has cube_key; 3: every Memory has its BM25 postings (HAS_TERM, term_count)
+# 2: every Memory has cube_key; 3: every Memory has its BM25 postings (HAS_TERM, term_count); 4: those of
+# texts holding CJK characters are of the analyzer's version 2 (bigrams).
+DATA_VERSION = 4
 BACKFILL_BATCH = 1_000
 
 
@@ -180,6 +186,50 @@ def backfill_terms(store: GraphStore) -> None:
             store.run_write(partial(index_postings, cube_id=cube_id, rows=rows))
             indexed += len(rows)
         logger.info("indexed %d memories of cube %s for BM25", indexed, cube_id)
+
+
+def reindex_terms(store: GraphStore, batch_size: int = BACKFILL_BATCH) -> None:
+    """Rebuild the BM25 postings an older analyzer wrote (ranking/analyzer.py ANALYZER_VERSION): a one-off
+    migration, a cube at a time, in transactions of `batch_size` memories.
+
+    Only texts holding East Asian characters analyse differently, so only their memories are read: one
+    scan of the graph finds the cubes holding any, one scan of each such cube their ids. Resumable: each batch
+    records on its cube the last memory it finished and each finished cube the analyzer version, so a start
+    interrupted here continues where it stopped (the graph's data version moves only once all is done).
+    """
+    # The scans read the whole graph, then a whole cube: at 1M memories about 12 s (bench/results/reindex.md),
+    # so they get the migration's own timeout, not a request's.
+    pattern = {"pattern": EAST_ASIAN_TEXT_JAVA}
+    cubes = store.run_slow_statement(
+        query("cube_terms_reindex_pending"), AWAIT_INDEXES_S, {**pattern, "analyzer_version": ANALYZER_VERSION}
+    )
+    if cubes:
+        total = sum(int(row["memories"]) for row in cubes)
+        logger.info(
+            "re-indexing the BM25 postings of %d memories in %d cubes (analyzer %d)",
+            total,
+            len(cubes),
+            ANALYZER_VERSION,
+        )
+    for row in cubes:
+        cube_id = str(row["cube_id"])
+        after = "" if row["after"] is None else str(row["after"])
+        candidates = query("memory_terms_reindex_candidates")
+        found = store.run_slow_statement(candidates, AWAIT_INDEXES_S, {**pattern, "cube_id": cube_id, "after": after})
+        ids = sorted(str(r["id"]) for r in found)
+        for start in range(0, len(ids), batch_size):
+            batch = ids[start : start + batch_size]
+            store.run_write(partial(_reindex_batch, cube_id=cube_id, ids=batch))
+            logger.info("re-indexed %d of %d memories of cube %s", start + len(batch), len(ids), cube_id)
+        store.run_statement(query("cube_terms_reindexed"), cube_id=cube_id, analyzer_version=ANALYZER_VERSION)
+        logger.info("cube %s re-indexed with analyzer %d", cube_id, ANALYZER_VERSION)
+
+
+def _reindex_batch(tx: ManagedTransaction, cube_id: str, ids: list[str]) -> None:
+    """Read, analyse and re-index a batch of a cube's memories in the caller's transaction."""
+    texts = run_named(tx, "memory_terms_reindex_read", cube_id=cube_id, ids=ids)
+    rows = [{"id": str(r["id"]), "memory": r["memory"], **posting_fields(str(r["memory"]))} for r in texts]
+    run_named(tx, "memory_terms_reindex", cube_id=cube_id, rows=rows, after=ids[-1])
 
 
 def rebuild_search_indexes(store: GraphStore, dimension: int, fulltext_analyzer: str = "english") -> None:

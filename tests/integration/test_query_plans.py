@@ -31,6 +31,7 @@ WHOLE_GRAPH = {
     "users_active": "ROOT and ADMIN list every active user",
     "reembed_cubes": "maintenance re-embed walks every cube",
     "reembed_forget_cube_indexes": "maintenance re-embed drops every per-cube index record",
+    "cube_terms_reindex_pending": "the analyzer migration finds, once at start, the cubes holding CJK text",
 }
 
 
