@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.locomo_cv import BASELINE_NAMES, dense_rank, order_by_score, rrf_fuse, unit_rows
+from bench.locomo_cv import BASELINE_NAMES, baseline_rankings, order_by_score
 
 KS = (1, 5, 10)
 MRR_DEPTH = 10
@@ -129,15 +129,8 @@ def bigram_baselines(
     query_vectors: Sequence[Sequence[float]],
     rrf_k: int = 60,
 ) -> dict[str, list[list[int]]]:
-    """Per baseline (BASELINE_NAMES' order: BM25, dense, RRF), per query: the documents' indices ranked."""
-    bm25 = BigramBm25(texts)
-    documents = unit_rows(doc_vectors)
-    result: dict[str, list[list[int]]] = {name: [] for name in BASELINES}
-    for query, vector in zip(queries, query_vectors, strict=True):
-        lexical, dense = bm25.rank(query), dense_rank(documents, vector)
-        for name, ranking in zip(BASELINES, (lexical, dense, rrf_fuse([lexical, dense], rrf_k)), strict=True):
-            result[name].append(ranking)
-    return result
+    """Per baseline (BASELINES' order: BM25 over bigrams, dense, RRF), per query: the documents' indices ranked."""
+    return baseline_rankings(texts, doc_vectors, queries, query_vectors, rrf_k, BigramBm25, BASELINES)
 
 
 BASELINES = ("BM25 (bm25s, CJK bigrams + words)", BASELINE_NAMES[1], BASELINE_NAMES[2])

@@ -14,7 +14,7 @@ import random
 import re
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -239,14 +239,17 @@ def baseline_rankings(
     queries: Sequence[str],
     query_vectors: Sequence[Sequence[float]],
     rrf_k: int = 60,
+    lexical_ranker: Callable[[Sequence[str]], Any] = Bm25Ranker,
+    names: Sequence[str] = BASELINE_NAMES,
 ) -> dict[str, list[list[int]]]:
-    """Per baseline, per query: the documents' indices ranked (BM25, exact cosine, RRF of the two)."""
-    bm25 = Bm25Ranker(texts)
+    """Per baseline, per query: the documents' indices ranked (BM25, exact cosine, RRF of the two), under
+    `names`; `lexical_ranker` builds the BM25 side from the texts (an object with rank(query))."""
+    bm25 = lexical_ranker(texts)
     documents = unit_rows(doc_vectors)
-    result: dict[str, list[list[int]]] = {name: [] for name in BASELINE_NAMES}
+    result: dict[str, list[list[int]]] = {name: [] for name in names}
     for query, vector in zip(queries, query_vectors, strict=True):
         lexical, dense = bm25.rank(query), dense_rank(documents, vector)
-        for name, ranking in zip(BASELINE_NAMES, (lexical, dense, rrf_fuse([lexical, dense], rrf_k)), strict=True):
+        for name, ranking in zip(names, (lexical, dense, rrf_fuse([lexical, dense], rrf_k)), strict=True):
             result[name].append(ranking)
     return result
 

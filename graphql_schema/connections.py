@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 from graphql_schema.context import Info
 from graphql_schema.inputs import MemoryOrderInput, MemoryWhere, filter_of
@@ -30,15 +31,20 @@ def encode_cursor(order: MemoryOrder, key: PageKey) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode()
 
 
+def _cursor_value(cursor: str) -> Any:
+    """The JSON a cursor encodes; InvalidInput when it is not base64 of JSON."""
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("malformed cursor") from exc
+
+
 def decode_cursor(cursor: str | None, order: MemoryOrder) -> PageKey | None:
     """The position a cursor names; InvalidInput for one this server did not make or one made for another
     order (a cursor belongs to the listing order it came from)."""
     if cursor is None:
         return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("malformed cursor") from exc
+    value = _cursor_value(cursor)
     if not (isinstance(value, list) and len(value) == 3 and all(isinstance(part, str) for part in value)):
         raise InvalidInput("malformed cursor")
     if value[0] != f"{order.field}:{order.direction}":
@@ -87,10 +93,7 @@ def decode_version_cursor(cursor: str | None) -> VersionKey | None:
     included). Its values are checked again by the service (check_version_key)."""
     if cursor is None:
         return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("malformed cursor") from exc
+    value = _cursor_value(cursor)
     if not (
         isinstance(value, list)
         and len(value) == 3
