@@ -13,6 +13,12 @@ if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "${CI:
   echo "== installing chromium (apt-get)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+# The explorer's Chinese screenshot needs a CJK font (without one Chromium draws empty boxes).
+if [ "${CI:-}" = "true" ] && command -v apt-get >/dev/null && command -v fc-list >/dev/null \
+  && [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+  echo "== installing a CJK font (fonts-wqy-zenhei, apt-get)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null
+fi
 echo "== ruff"; ruff check . && ruff format --check .
 echo "== mypy --strict"; mypy
 echo "== pytest"; pytest "$@"
