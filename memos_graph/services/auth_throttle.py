@@ -62,16 +62,6 @@ class FailedAuthThrottle:
         """auth_failures_per_s == 0 turns throttling off."""
         return self._buckets.enabled
 
-    def take(self, address: str | None) -> None:
-        """Spend one token of the address's budget; TooManyAttempts (with the seconds until the next token)
-        when none is left, and then nothing is spent."""
-        wait_s = self._buckets.take(bucket_of(address))
-        if wait_s is not None:
-            raise TooManyAttempts(
-                f"too many failed API-key attempts from this address; retry in {math.ceil(wait_s)} s",
-                retry_after_s=max(1, math.ceil(wait_s)),
-            )
-
     def check(self, address: str | None) -> None:
         """TooManyAttempts (with the seconds until the next token) when the address holds no token; nothing
         is spent."""
@@ -85,10 +75,6 @@ class FailedAuthThrottle:
     def spend(self, address: str | None) -> None:
         """A presented key turned out wrong: one token of the address's budget."""
         self._buckets.spend(bucket_of(address), 1.0)
-
-    def give_back(self, address: str | None) -> None:
-        """Return the token a check took that did not fail (a good key, or a backend that could not answer)."""
-        self._buckets.give_back(bucket_of(address))
 
     def remaining(self, address: str | None) -> float:
         """Tokens the address has now (for tests and diagnostics)."""

@@ -16,7 +16,8 @@ Clock = Callable[[], float]
 
 
 class TokenBuckets:
-    """Budgets per key; per_second == 0 turns them off (every take succeeds, nothing is kept)."""
+    """Budgets per key, spent after the fact and checked before work; per_second == 0 turns them off
+    (nothing is ever owed, nothing is kept)."""
 
     def __init__(self, per_second: float, burst: float, max_keys: int, clock: Clock = time.monotonic) -> None:
         self.per_second = per_second
@@ -30,32 +31,12 @@ class TokenBuckets:
     def enabled(self) -> bool:
         return self.per_second > 0
 
-    def take(self, key: str, amount: float = 1.0) -> float | None:
-        """Spend `amount` tokens of the key's budget: None when spent, else the seconds until the key has
-        `amount` again (and then nothing is spent)."""
-        if not self.enabled:
-            return None
-        with self._lock:
-            tokens = self._tokens(key)
-            if tokens < amount:
-                return (amount - tokens) / self.per_second
-            self._store(key, tokens - amount)
-            return None
-
     def spend(self, key: str, amount: float) -> None:
         """Spend up to `amount` tokens after the fact (what a refused request cost); never below empty."""
         if not self.enabled:
             return
         with self._lock:
             self._store(key, max(0.0, self._tokens(key) - amount))
-
-    def give_back(self, key: str, amount: float = 1.0) -> None:
-        """Return tokens a take spent on work that turned out free (never above the burst)."""
-        if not self.enabled:
-            return
-        with self._lock:
-            if key in self._buckets:
-                self._store(key, min(self.burst, self._tokens(key) + amount))
 
     def wait_s(self, key: str, amount: float = 1.0) -> float:
         """Seconds until the key holds `amount` tokens (0 when it does now); nothing is spent."""

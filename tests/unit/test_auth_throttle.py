@@ -26,18 +26,17 @@ def test_addresses_are_grouped_as_hosts_hold_them() -> None:
 def test_a_spent_budget_refuses_with_the_wait_and_refills() -> None:
     clock = Clock()
     throttle = FailedAuthThrottle(per_second=0.5, burst=2, max_addresses=10, clock=clock)
-    throttle.take("192.0.2.1")
-    throttle.take("192.0.2.1")
+    throttle.spend("192.0.2.1")
+    throttle.spend("192.0.2.1")
     with pytest.raises(TooManyAttempts) as refused:
-        throttle.take("192.0.2.1")
+        throttle.check("192.0.2.1")
     assert refused.value.retry_after_s == 2 and refused.value.code == "TOO_MANY_REQUESTS"
-    throttle.take("192.0.2.2")  # another address has its own budget
+    throttle.check("192.0.2.2")  # another address has its own budget
     clock.now += 2.0
-    throttle.take("192.0.2.1")
+    throttle.check("192.0.2.1")
+    throttle.spend("192.0.2.1")
     with pytest.raises(TooManyAttempts):
-        throttle.take("192.0.2.1")
-    throttle.give_back("192.0.2.1")  # a key that turned out good costs nothing
-    throttle.take("192.0.2.1")
+        throttle.check("192.0.2.1")
     clock.now += 1_000
     assert throttle.remaining("192.0.2.1") == 2  # never more than the burst
 
@@ -45,14 +44,15 @@ def test_a_spent_budget_refuses_with_the_wait_and_refills() -> None:
 def test_the_table_of_addresses_is_bounded() -> None:
     throttle = FailedAuthThrottle(per_second=1.0, burst=1, max_addresses=5, clock=Clock())
     for n in range(1_000):
-        throttle.take(f"10.0.{n // 256}.{n % 256}")
+        throttle.spend(f"10.0.{n // 256}.{n % 256}")
     assert len(throttle) == 5
 
 
 def test_zero_per_second_turns_it_off() -> None:
     throttle = FailedAuthThrottle(per_second=0, burst=1, max_addresses=5, clock=Clock())
     for _ in range(100):
-        throttle.take("192.0.2.1")
+        throttle.spend("192.0.2.1")
+        throttle.check("192.0.2.1")
     assert len(throttle) == 0
 
 
