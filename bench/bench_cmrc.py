@@ -252,35 +252,14 @@ def run_on_own_neo4j(
     contexts: Sequence[str], questions: Sequence[Question], grid: Sequence[Setting], args: argparse.Namespace
 ) -> dict[str, Any]:
     """Start (or reuse) the benchmark's server, refuse it if it holds someone's data, run, wipe."""
-    from bench.bench_core import log
-    from bench.bench_locomo import SHARED_BOLT_PORT, OwnNeo4j, connect_config, count_nodes
+    from bench.bench_locomo import on_own_neo4j
     from bench.locomo_run import delete_everything
-    from memos_graph.services.runtime import Runtime
 
-    if args.bolt_port == SHARED_BOLT_PORT:
-        raise SystemExit(f"refusing: port {SHARED_BOLT_PORT} is the shared local Neo4j; pick another --bolt-port")
-    server = OwnNeo4j(args.bolt_port, args.http_port)
-    started = server.start()
-    config = connect_config(server)
-    nodes = count_nodes(config)
-    if nodes and not started:
-        raise SystemExit(
-            f"refusing: the Neo4j on port {args.bolt_port} was already running and holds {nodes} nodes. Use "
-            f"another --bolt-port, or wipe it: NEO4J_BOLT_PORT={args.bolt_port} scripts/neo4j.sh wipe"
-        )
-    log(f"Neo4j on {args.bolt_port}: {'started' if started else 'already running'}, {nodes} nodes at start")
-    try:
-        runtime = Runtime.start(config)
-        try:
-            delete_everything(runtime.store)
-            figures = run(runtime, contexts, questions, grid, args)
-        finally:
-            delete_everything(runtime.store)
-            runtime.close()
-    finally:
-        if not args.keep_neo4j:
-            server.wipe()
-    return {"neo4j": {"bolt_port": args.bolt_port, "started_by_bench": started, "nodes_at_start": nodes}, **figures}
+    def work(runtime: Runtime) -> dict[str, Any]:
+        delete_everything(runtime.store)
+        return run(runtime, contexts, questions, grid, args)
+
+    return on_own_neo4j(args, work)
 
 
 # -- the report -------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +46,7 @@ from bench.locomo_cv import CATEGORIES, SCORED, Setting, parse_grid, turns_in_or
 
 if TYPE_CHECKING:
     from memos_graph.config import MOSConfig
+    from memos_graph.services.runtime import Runtime
 
 # The team's shared data sits beside the repository (shared/ next to the checkout); never inside it.
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo-dev" / "locomo-dev.json"
@@ -247,8 +248,17 @@ def run_on_own_neo4j(
     samples: Sequence[Mapping[str, Any]], grid: Sequence[Setting], args: argparse.Namespace
 ) -> dict[str, Any]:
     """Start (or reuse) the benchmark's server, refuse it if it holds someone's data, run, wipe."""
+    from bench.locomo_run import run
+
+    return on_own_neo4j(args, lambda runtime: run(runtime, samples, grid, args.top_k, args.tenant_check))
+
+
+def on_own_neo4j(args: argparse.Namespace, work: Callable[[Runtime], dict[str, Any]]) -> dict[str, Any]:
+    """Start (or reuse) the Neo4j of args.bolt_port / args.http_port, refusing the shared one and one that
+    already holds someone's data; run `work` on a runtime over it, then delete everything and wipe it (unless
+    args.keep_neo4j). Returns work's figures with how the server was found."""
     from bench.bench_core import log
-    from bench.locomo_run import delete_everything, run
+    from bench.locomo_run import delete_everything
     from memos_graph.services.runtime import Runtime
 
     if args.bolt_port == SHARED_BOLT_PORT:
@@ -267,7 +277,7 @@ def run_on_own_neo4j(
     try:
         runtime = Runtime.start(config)
         try:
-            figures = run(runtime, samples, grid, args.top_k, args.tenant_check)
+            figures = work(runtime)
         finally:
             delete_everything(runtime.store)
             runtime.close()
