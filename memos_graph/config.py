@@ -54,6 +54,7 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "MEMOS_EMBEDDER_TIMEOUT_S": "embedder.timeout_s",
     "MEMOS_EMBEDDER_NUM_RETRIES": "embedder.num_retries",
     "MEMOS_EMBEDDER_DIMENSIONS": "embedder.dimensions",
+    "MEMOS_EMBEDDER_MULTILINGUAL": "embedder.multilingual",
     "MEMOS_CORS_ORIGINS": "http.cors_origins",
 }
 
@@ -122,6 +123,20 @@ class EmbedderSettings(_Section):
     onnx_query_threads: int = Field(default=1, ge=1, le=64)
     onnx_batch_threads: int = Field(default=2, ge=1, le=64)
     onnx_batch_from: int = Field(default=8, ge=2)
+    # onnx / sentence_transformer: text in other scripts than Latin (Chinese, Japanese, Korean, Cyrillic,
+    # Arabic, Thai, ...) is embedded by a multilingual model, English by `model`, each in its half of one
+    # vector of both models' dimensions (embeddings/routed.py). "use-multilingual-v3": Google's Universal
+    # Sentence Encoder multilingual v3 (512 dimensions; numpy; about as fast as MiniLM). "multilingual-e5-small":
+    # e5 (384; better on paraphrased questions, but ~10 ms a question and ~1.5 Chinese paragraphs a second
+    # here; bench/results/embed-zh.md). "off": `model` embeds every text, vectors of its own dimension (a graph
+    # built before multilingual embedding, or English only). Changing it on a graph holding memories needs a
+    # re-embed (the service says so at start; a graph built with "off" keeps working with the English model
+    # alone). The litellm backend ignores it: a hosted model serves every language it was trained on.
+    multilingual: Literal["use-multilingual-v3", "multilingual-e5-small", "off"] = "use-multilingual-v3"
+    # The multilingual model's threads: for a question (e5), for every call (USE: numpy's BLAS, process-wide).
+    multilingual_threads: int = Field(default=1, ge=1, le=64)
+    # e5 only: threads for a batch of texts (onnx_batch_from or more).
+    multilingual_batch_threads: int = Field(default=2, ge=1, le=64)
 
     @model_validator(mode="after")
     def _litellm_settings_need_litellm(self) -> EmbedderSettings:
@@ -147,6 +162,9 @@ class SearchSettings(_Section):
     # Defaults chosen by leave-one-conversation-out cross-validation on LoCoMo (bench/results/locomo-cv.md).
     fusion: Literal["convex", "rrf"] = "convex"
     vector_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    # The same weight for questions the multilingual model embeds (other scripts than Latin, see
+    # embedder.multilingual), chosen by cross-validation on Chinese (bench/results/cmrc.md).
+    multilingual_vector_weight: float = Field(default=0.25, ge=0.0, le=1.0)
     # BM25 over each cube's own term statistics (Lucene's defaults are 1.2 and 0.75; short conversational
     # memories did better with less length normalisation under cross-validation).
     bm25_k1: float = Field(default=0.9, ge=0.0)

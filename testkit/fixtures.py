@@ -24,6 +24,8 @@ from memos_graph import MOS, MOSConfig
 from memos_graph.config import Neo4jSettings
 from memos_graph.embeddings import Embedder
 from memos_graph.embeddings.onnx import OnnxEmbedder
+from memos_graph.embeddings.routed import RoutedEmbedder
+from memos_graph.embeddings.use import UseEmbedder
 from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
 from testkit.fake_llm import FakeOpenAI, serve_fake_openai
@@ -127,10 +129,10 @@ def neo4j_settings() -> Iterator[Neo4jSettings]:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real all-MiniLM-L6-v2 embedder the service runs by default (set-up's ONNX export through
-    onnxruntime), loaded once; built directly so that a missing export fails the suite instead of quietly
-    testing the torch fallback."""
-    return OnnxEmbedder("all-MiniLM-L6-v2")
+    """The real embedder the service runs by default, loaded once: all-MiniLM-L6-v2 (set-up's ONNX export
+    through onnxruntime) for Latin-script text, USE multilingual v3 for other scripts; built directly so that
+    a missing export fails the suite instead of quietly testing the torch fallback."""
+    return RoutedEmbedder(OnnxEmbedder("all-MiniLM-L6-v2"), UseEmbedder())
 
 
 @pytest.fixture(scope="session")

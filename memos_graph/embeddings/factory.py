@@ -13,7 +13,31 @@ logger = logging.getLogger(__name__)
 
 
 def build_embedder(settings: EmbedderSettings) -> Embedder:
-    """Return the embedder the settings name; "onnx" falls back to torch (logged) when it cannot load."""
+    """Return the embedder the settings name: with embedder.multilingual (the default) on a local backend, the
+    configured model for Latin-script text and multilingual-e5-small for other scripts (embeddings/routed.py)."""
+    english = build_english_embedder(settings)
+    if settings.backend == "litellm" or settings.multilingual == "off":
+        return english
+    from memos_graph.embeddings.routed import MultilingualModel, RoutedEmbedder
+
+    multilingual: MultilingualModel
+    if settings.multilingual == "multilingual-e5-small":
+        from memos_graph.embeddings.e5 import E5Embedder
+
+        multilingual = E5Embedder(
+            query_threads=settings.multilingual_threads,
+            batch_threads=settings.multilingual_batch_threads,
+            batch_from=settings.onnx_batch_from,
+        )
+    else:
+        from memos_graph.embeddings.use import UseEmbedder
+
+        multilingual = UseEmbedder(threads=settings.multilingual_threads)
+    return RoutedEmbedder(english, multilingual)
+
+
+def build_english_embedder(settings: EmbedderSettings) -> Embedder:
+    """The embedder of `model` alone; "onnx" falls back to torch (logged) when it cannot load."""
     if settings.backend == "onnx":
         if settings.device == "cpu":
             from memos_graph.embeddings.onnx import OnnxEmbedder, OnnxUnavailable

@@ -53,6 +53,11 @@ def apply_schema(
     ):
         logger.warning("rebuilding fulltext index %s (analyzer %s)", FULLTEXT_INDEX, fulltext_analyzer)
         store.run_statement(f"DROP INDEX {FULLTEXT_INDEX}")  # a constant name, not user input
+    stored = stored_vector_dimension(store)
+    if stored is not None and stored != dimension and not store.run_statement("MATCH (m:Memory) RETURN m LIMIT 1"):
+        # No memory holds a vector yet: the index is remade for this embedder, nothing to re-embed.
+        logger.warning("vector index %s: dimension %d, was %d (no memories yet)", VECTOR_INDEX, dimension, stored)
+        store.run_statement(f"DROP INDEX {VECTOR_INDEX}")  # a constant name, not user input
     version = data_version(store)
     if version < 2:
         backfill_cube_keys(store)
@@ -99,6 +104,22 @@ def check_vector_dimension(store: GraphStore, dimension: int) -> None:
 
 
 REEMBED_COMMAND = "memos-graph maintenance re-embed"
+
+
+def stored_vector_dimension(store: GraphStore) -> int | None:
+    """The dimension the shared vector index was built for, None when there is none yet."""
+    records = store.run_statement(
+        "SHOW VECTOR INDEXES YIELD name, options WHERE name = $name RETURN options", name=VECTOR_INDEX
+    )
+    return int(records[0]["options"]["indexConfig"]["vector.dimensions"]) if records else None
+
+
+def embedding_models(store: GraphStore) -> list[str]:
+    """The embedding models recorded by cubes holding memories."""
+    records = store.run_statement(
+        "MATCH (c:MemCube) WHERE EXISTS { (c)-[:HAS_MEMORY]->(:Memory) } RETURN DISTINCT c.embedding_model AS model"
+    )
+    return [str(row["model"]) for row in records]
 
 
 def check_embedding_model(store: GraphStore, model: str) -> None:

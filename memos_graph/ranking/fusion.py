@@ -17,9 +17,11 @@ from collections.abc import Mapping, Sequence
 Ranking = Sequence[tuple[str, float]]
 
 
-def cosine_relevance(similarity: float) -> float:
-    """Neo4j's cosine score ((1 + cos) / 2, in [0, 1]) as cos clipped at 0: unrelated text scores about 0."""
-    return min(1.0, max(0.0, 2.0 * similarity - 1.0))
+def cosine_relevance(similarity: float, scale: float = 1.0, offset: float = 0.0) -> float:
+    """Neo4j's cosine score ((1 + cos) / 2, in [0, 1]) as scale * cos + offset clipped to [0, 1]: unrelated
+    text scores about 0. The identity map suits MiniLM; a model whose cosines crowd near 1 (e5) comes with
+    its own (embeddings/routed.py)."""
+    return min(1.0, max(0.0, scale * (2.0 * similarity - 1.0) + offset))
 
 
 def _ordered(scores: Mapping[str, float]) -> list[tuple[str, float]]:

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from memos_graph.domain import TextualMemoryMetadata, User
+from memos_graph.embeddings.base import stored_similarity_map
 from memos_graph.errors import BackendUnavailable, InvalidInput
 from memos_graph.graph.memories import MemoryChange
 from memos_graph.llm.base import ChatModel
 from memos_graph.llm.factory import chat_model_from
 from memos_graph.llm.prompts import extraction_messages
+from memos_graph.ranking.fusion import cosine_relevance
 from memos_graph.services.llm_quota import QuotaSlot
 from memos_graph.services.memories import Entry, MemoryService, message_nodes, message_source
 from memos_graph.services.runtime import Runtime
@@ -106,7 +108,7 @@ class FineIngestion:
             )
             nearest = self._search.search_cube(actor.user_id, cube_id, vector, 1)
             score = nearest[0].metadata.relativity if nearest else None
-            if nearest and score is not None and score >= self._rt.config.ingest.dedup_threshold:
+            if nearest and score is not None and self._duplicate(fact.text, score):
                 stored = nearest[0]
                 earlier = updates[stored.id].message_keys if stored.id in updates else ()
                 provenance = tuple(dict.fromkeys([*earlier, *fact.message_ids]))
@@ -129,6 +131,12 @@ class FineIngestion:
             actor, cube_id, session_id, entries, messages=nodes, updates=list(updates.values())
         )
         return list(dict.fromkeys([*added, *updates]))
+
+    def _duplicate(self, text: str, score: float) -> bool:
+        """Whether a fact is a duplicate of its nearest stored memory (`score`: Neo4j's cosine score): the
+        cosine, read on the English model's scale for the fact's model, reaches ingest.dedup_threshold's."""
+        scale, offset = stored_similarity_map(self._rt.embedder, text)
+        return cosine_relevance(score, scale, offset) >= 2.0 * self._rt.config.ingest.dedup_threshold - 1.0
 
     def _extract(
         self, model: ChatModel, slot: QuotaSlot, window: Sequence[dict[str, str | None]], keys: list[str]

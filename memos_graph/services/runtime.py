@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from memos_graph.config import MOSConfig
 from memos_graph.embeddings import Embedder, build_embedder
+from memos_graph.embeddings.factory import same_model
+from memos_graph.embeddings.routed import RoutedEmbedder
 from memos_graph.graph import schema
 from memos_graph.graph.cube_index import DedicatedIndexes
 from memos_graph.graph.cubes import CubeRepository
@@ -54,7 +56,9 @@ class Runtime:
         store = GraphStore(config.neo4j)
         try:
             store.wait_until_ready(timeout_s=config.neo4j.connection_timeout_s * 4)
-            embedder = embedder or build_embedder(config.embedder)
+            # An embedder built here from the configuration fits itself to a graph built before multilingual
+            # embedding; one passed in is used as given (the checks below refuse it when it does not fit).
+            embedder = embedder or fit_graph(store, build_embedder(config.embedder))
             if config.apply_schema if apply_schema is None else apply_schema:
                 schema.apply_schema(
                     store,
@@ -77,3 +81,26 @@ class Runtime:
     def close(self) -> None:
         """Release the driver."""
         self.store.close()
+
+
+def fit_graph(store: GraphStore, embedder: Embedder) -> Embedder:
+    """The embedder to run on this graph: a graph built before multilingual embedding (its vector index of
+    the English model's dimension, its memories of that model alone) keeps the English model for every text,
+    with a warning naming the re-embed that gives other scripts the multilingual model; else `embedder`."""
+    if not isinstance(embedder, RoutedEmbedder):
+        return embedder
+    english = embedder.english
+    if schema.stored_vector_dimension(store) != english.dimension or english.dimension == embedder.dimension:
+        return embedder
+    models = schema.embedding_models(store)
+    if not models or any(not same_model(model, english.model_name) for model in models):
+        return embedder  # no memories (the index is rebuilt), or another model's (the start-up checks name it)
+    logger.warning(
+        "this graph was built with %s alone (vector dimension %d): texts in every script are embedded with it; "
+        "`%s` re-embeds it so that Chinese, Japanese, Korean and other non-Latin texts get %s",
+        english.model_name,
+        english.dimension,
+        schema.REEMBED_COMMAND,
+        embedder.model_name,
+    )
+    return english

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from memos_graph.deadlines import phase
 from memos_graph.domain import NO_FILTER, MemoryFilter, TextualMemoryItem, User
 from memos_graph.domain.results import CubeMemories, MemoryResults
+from memos_graph.embeddings.base import QueryVector, embed_query
 from memos_graph.errors import IndexUnavailable, InvalidInput
 from memos_graph.graph.memories import CubeCandidates
 from memos_graph.graph.search import SearchIndexes
@@ -77,7 +78,8 @@ class SearchService:
         # Embedded before the statement, which needs the vector; on 2 cores, running the BM25 half in Neo4j
         # meanwhile was measured slower (torch and Neo4j compete for the same cores).
         with phase("embedding"):
-            (vector,) = self._rt.embedder.embed([text])
+            query_vector = embed_query(self._rt.embedder, text)
+        vector = query_vector.vector
         hybrid = self._rt.config.search.mode == "hybrid"
         start = self._indexes.start(
             user_id, cube_ids, text if hybrid else None, vector, self.pool_size(k) if hybrid else k, condition
@@ -99,10 +101,10 @@ class SearchService:
             if found is None:  # the statement's access rule and access.cube_access disagree: a bug, never empty
                 raise RuntimeError(f"cube '{cube_id}' is readable but the search statement did not rank it")
             if hybrid:
-                ranked = self.search_hybrid(user_id, cube_id, text, vector, k, found, condition)
+                ranked = self.search_hybrid(user_id, cube_id, text, query_vector, k, found, condition)
             else:
                 ranked = [
-                    scored(item, cosine_relevance(item.metadata.relativity or 0.0))
+                    scored(item, relevance(query_vector, item))
                     for item in self.vector_hits(cube_id, vector, k, found, condition)
                 ]
             kept = tuple(item for item in ranked if (item.metadata.relativity or 0.0) >= minimum)
@@ -119,16 +121,20 @@ class SearchService:
         user_id: str,
         cube_id: str,
         text: str,
-        vector: Sequence[float],
+        query: Sequence[float] | QueryVector,
         top_k: int,
         prefetched: CubeCandidates | None = None,
         where: MemoryFilter = NO_FILTER,
     ) -> list[TextualMemoryItem]:
         """The cube's vector and BM25 rankings fused (see memos_graph.ranking.fusion), then the conversational
-        neighbours of the best hits; relativity is the fused score, in [0, 1]. `prefetched` is the cube's part
-        of the search's first round trip (SearchIndexes.start), fetched here as user_id when not given (nothing
-        when user_id may not read the cube)."""
+        neighbours of the best hits; relativity is the fused score, in [0, 1]. `query` is the question's vector
+        (a QueryVector from embeddings.embed_query, or a plain one of the English model). `prefetched` is the
+        cube's part of the search's first round trip (SearchIndexes.start), fetched here as user_id when not
+        given (nothing when user_id may not read the cube)."""
         settings = self._rt.config.search
+        query_vector = query if isinstance(query, QueryVector) else QueryVector(list(query))
+        vector = query_vector.vector
+        weight = settings.multilingual_vector_weight if query_vector.multilingual else settings.vector_weight
         pool = self.pool_size(top_k)
         found = prefetched or self._indexes.start(user_id, [cube_id], text, vector, pool, where).candidates.get(cube_id)
         if found is None:
@@ -140,11 +146,11 @@ class SearchService:
             items.setdefault(item.id, item)
         if settings.fusion == "convex":
             # Each BM25 hit comes with its exact cosine; a vector hit outside the BM25 pool counts 0 there.
-            similarity = {item.id: cosine_relevance(item.metadata.relativity or 0.0) for item in by_vector}
+            similarity = {item.id: relevance(query_vector, item) for item in by_vector}
             for item, _ in by_text:
-                similarity.setdefault(item.id, cosine_relevance(item.metadata.relativity or 0.0))
+                similarity.setdefault(item.id, relevance(query_vector, item))
             lexical = {item.id: bm25 / ceiling for item, bm25 in by_text} if ceiling > 0 else {}
-            fused = convex(similarity, lexical, settings.vector_weight)
+            fused = convex(similarity, lexical, weight)
         else:
             fused = reciprocal_rank([[item.id for item in by_vector], [item.id for item, _ in by_text]], settings.rrf_k)
         ranked = [scored(items[memory_id], score) for memory_id, score in fused[:pool]]
@@ -267,6 +273,12 @@ def check_threshold(threshold: float | None) -> float:
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0:
         raise InvalidInput(f"threshold must be a number from 0 to 1, not {threshold!r}")
     return float(threshold)
+
+
+def relevance(query: QueryVector, item: TextualMemoryItem) -> float:
+    """The item's cosine score (its relativity as the vector side returned it) as a relevance in [0, 1], read
+    with the question's model's map."""
+    return cosine_relevance(item.metadata.relativity or 0.0, query.scale, query.offset)
 
 
 def scored(item: TextualMemoryItem, score: float) -> TextualMemoryItem:

@@ -36,7 +36,7 @@ from testkit.faults import (
 
 pytestmark = pytest.mark.neo4j
 
-DIMENSION = 384  # all-MiniLM-L6-v2
+DIMENSION = 896  # the default embedder: all-MiniLM-L6-v2 (384) and USE multilingual v3 (512) side by side
 CREATE_USER = "mutation($input: CreateUserInput!) { createUser(input: $input) { apiKey } }"
 CREATE_CUBE = "mutation($input: CreateCubeInput!) { createCube(input: $input) { cubeId } }"
 # After Neo4j answers again, the first calls wait for it to plan their queries afresh on a cold JVM: 8-20 s

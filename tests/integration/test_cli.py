@@ -234,7 +234,7 @@ def test_neo4j_status(cli: Cli) -> None:
 
 def test_schema_apply(cli: Cli) -> None:
     applied = cli.json("schema", "apply")
-    assert applied["applied"] is True and applied["embedding_dim"] == 384
+    assert applied["applied"] is True and applied["embedding_dim"] == 896
 
 
 def test_serve_answers_healthz(cli: Cli, tmp_path: Path) -> None:

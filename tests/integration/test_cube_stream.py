@@ -25,11 +25,11 @@ from tests.integration.test_cube_transfer import memos_config, transfer_mos, wri
 
 __all__ = ["transfer_mos"]  # the fixture, shared with the transfer tests
 
-DIMENSION = 384
+DIMENSION = 896  # the default embedder: all-MiniLM-L6-v2 (384) and USE multilingual v3 (512) side by side
 
 
 def tree_file(path: Path, count: int, text: Callable[[int], str] = lambda i: f"Memory {i} about the harbour") -> Path:
-    """A tree_text textual_memory.json of `count` memories with 384-d vectors and a chain of edges."""
+    """A tree_text textual_memory.json of `count` memories with 896-d vectors and a chain of edges."""
     ids = [str(uuid.UUID(int=i + 1)) for i in range(count)]
     nodes = [
         {

@@ -43,7 +43,7 @@ def test_user_creates_own_cube_which_is_loaded(
     owns = runtime.store.run_statement(
         "MATCH (:User {id: $u})-[:OWNS]->(c:MemCube {id: $c}) RETURN c.embedding_dim AS dim", u=alice, c=cube
     )
-    assert owns[0]["dim"] == 384
+    assert owns[0]["dim"] == 896
 
 
 def test_cube_id_conflict(root: MOS, runtime: Runtime, uid: Callable[[str], str]) -> None:

@@ -81,7 +81,7 @@ def test_get_returns_item_with_metadata(root: MOS, alice: tuple[str, str], runti
         c=cube,
         m=memory_id,
     )
-    assert edge[0]["dim"] == 384
+    assert edge[0]["dim"] == 896
 
 
 def test_get_unknown_memory(root: MOS, alice: tuple[str, str]) -> None:

@@ -13,10 +13,11 @@ from neo4j import ManagedTransaction
 
 from memos_graph import MOS
 from memos_graph.embeddings import Embedder
+from memos_graph.embeddings.base import embed_query
 from memos_graph.graph import schema
 from memos_graph.graph.memories import posting_fields
 from memos_graph.graph.store import GraphStore, run_named
-from memos_graph.ranking.analyzer import ANALYZER_VERSION, EAST_ASIAN_TEXT_JAVA, has_east_asian
+from memos_graph.ranking.analyzer import ANALYZER_VERSION, EAST_ASIAN_TEXT_JAVA, has_east_asian, query_terms
 from memos_graph.services.runtime import Runtime
 from testkit.multilingual import ALLERGY, CHINESE_MEMORIES, ENGINEER, FOOTBALL, version_one_terms
 
@@ -51,6 +52,25 @@ def test_a_mixed_cube_answers_each_language_from_its_own_memory(root: MOS, uid: 
     assert _texts(root.search("Who lives in Toronto?", user_id=user, top_k=6))[0] == english[1]
     assert _texts(root.search("我女儿在哪里读书？", user_id=user, top_k=6))[0] == chinese[0]
     assert _texts(root.search("我早上喝什么？", user_id=user, top_k=6))[0] == chinese[1]
+
+
+def test_chinese_questions_in_other_words_are_found_by_the_multilingual_vectors(
+    root: MOS, uid: Callable[[str], str]
+) -> None:
+    """Questions sharing no character bigram with their memory: BM25 cannot find them, the vector half can."""
+    user = root.create_user(uid("paraphrase"))
+    cube = root.create_cube_for_user("paraphrase", owner_id=user)
+    english = ["I work as a nurse at the city hospital", "I am allergic to shellfish"]
+    root.add(memory_content=[*CHINESE_MEMORIES, *english], mem_cube_id=cube, user_id=user)
+    for question, expected in {"我的职业是什么？": ENGINEER, "哪些食物会让我身体不舒服？": ALLERGY}.items():
+        assert not set(query_terms(question)) & set(query_terms(expected)), question
+        found = _texts(root.search(question, user_id=user, top_k=6))
+        assert found[0] == expected, (question, found)
+    # The English memories are on the other half: a Chinese question's cosine to them is 0, so the
+    # vector side ranks them last (relativity 0 from it).
+    results = root.search("哪些食物会让我身体不舒服？", user_id=user, top_k=6)["text_mem"][0]["memories"]
+    scores = {m.memory: m.metadata.relativity for m in results}
+    assert all(scores.get(text, 0.0) == 0.0 for text in english), scores
 
 
 def test_neo4j_selects_the_texts_the_analyzer_tells_apart(runtime: Runtime) -> None:
@@ -117,7 +137,8 @@ def test_an_old_graph_is_reindexed_at_start_and_resumes_after_an_interruption(
     store.run_statement("MATCH (c:MemCube {id: $id}) REMOVE c.terms_analyzer, c.terms_reindexed_to", id=cube)
     store.run_statement("MATCH (s:MemosGraphSchema {id: 'memos-graph'}) SET s.data_version = 3")
     assert _stored_postings(store, ids[ENGINEER]) == _version_one_postings(ENGINEER)
-    assert _texts(root.search("我在哪里工作？", user_id=user, top_k=5))[0] != ENGINEER  # the issue's failure
+    # The issue's failure, on the BM25 side (the multilingual vectors would find it meanwhile).
+    assert _bm25_first(runtime, root, user, cube, "我在哪里工作？") != ENGINEER
     before = _cube_state(store, cube)
     assert before["total"] == sum(before["lengths"])
 
@@ -159,6 +180,14 @@ def test_an_old_graph_is_reindexed_at_start_and_resumes_after_an_interruption(
     assert after["total"] == sum(after["lengths"])
     for text, memory_id in ids.items():
         assert _stored_postings(store, memory_id) == posting_fields(text), text
+    assert _bm25_first(runtime, root, user, cube, "我在哪里工作？") == ENGINEER
+    assert _bm25_first(runtime, root, user, cube, "我对什么过敏？") == ALLERGY
     assert _texts(root.search("我在哪里工作？", user_id=user, top_k=5))[0] == ENGINEER
-    assert _texts(root.search("我对什么过敏？", user_id=user, top_k=5))[0] == ALLERGY
     assert _texts(root.search("Who plays the violin?", user_id=user, top_k=5))[0] == texts[4]
+
+
+def _bm25_first(runtime: Runtime, root: MOS, user: str, cube: str, question: str) -> str | None:
+    """The first memory of the cube's BM25 ranking of the question (None: no memory shares a term with it)."""
+    vector = embed_query(runtime.embedder, question).vector
+    _, by_text = runtime.memories.search_terms(user, cube, query_terms(question), vector, 5, 0.9, 0.4)
+    return by_text[0][0].memory if by_text else None

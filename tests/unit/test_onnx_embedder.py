@@ -16,7 +16,9 @@ import pytest
 from memos_graph.config import EmbedderSettings
 from memos_graph.embeddings import Embedder, build_embedder
 from memos_graph.embeddings.export_onnx import export_onnx
+from memos_graph.embeddings.factory import build_english_embedder
 from memos_graph.embeddings.onnx import OnnxEmbedder, OnnxUnavailable, model_layout, onnx_dir
+from memos_graph.embeddings.routed import RoutedEmbedder
 from memos_graph.embeddings.sentence_transformer import SentenceTransformerEmbedder
 
 MODEL = "all-MiniLM-L6-v2"
@@ -156,9 +158,20 @@ def test_order_is_kept(onnx_embedder: OnnxEmbedder) -> None:
 
 def test_factory_picks_onnx_when_the_export_exists(onnx_path: Path) -> None:
     assert onnx_path.parent == onnx_dir()
-    embedder = build_embedder(EmbedderSettings())
+    embedder = build_english_embedder(EmbedderSettings())
     assert isinstance(embedder, OnnxEmbedder)
     assert embedder.onnx_path == onnx_path
+
+
+def test_the_default_embedder_routes_english_to_onnx_and_other_scripts_to_use(onnx_path: Path) -> None:
+    embedder = build_embedder(EmbedderSettings())
+    assert isinstance(embedder, RoutedEmbedder)
+    assert isinstance(embedder.english, OnnxEmbedder) and embedder.english.onnx_path == onnx_path
+    assert embedder.model_name == f"{MODEL}+use-multilingual-v3" and embedder.dimension == 896
+    e5 = build_embedder(EmbedderSettings(multilingual="multilingual-e5-small"))
+    assert e5.model_name == f"{MODEL}+multilingual-e5-small" and e5.dimension == 768
+    off = build_embedder(EmbedderSettings(multilingual="off"))
+    assert isinstance(off, OnnxEmbedder) and off.dimension == 384
 
 
 def test_factory_falls_back_to_torch_with_a_warning(
@@ -168,7 +181,7 @@ def test_factory_falls_back_to_torch_with_a_warning(
     with pytest.raises(OnnxUnavailable):
         OnnxEmbedder(MODEL)
     with caplog.at_level(logging.WARNING, logger="memos_graph.embeddings.factory"):
-        embedder = build_embedder(EmbedderSettings())
+        embedder = build_english_embedder(EmbedderSettings())
     assert isinstance(embedder, SentenceTransformerEmbedder)
     assert embedder.model_name == MODEL
     assert any("no ONNX export" in record.getMessage() for record in caplog.records)
@@ -181,7 +194,7 @@ def test_factory_falls_back_when_the_export_is_corrupt(
     corrupt.write_bytes(onnx_path.read_bytes()[:1000])
     monkeypatch.setenv("MEMOS_ONNX_DIR", str(tmp_path))
     with caplog.at_level(logging.WARNING, logger="memos_graph.embeddings.factory"):
-        embedder = build_embedder(EmbedderSettings())
+        embedder = build_english_embedder(EmbedderSettings())
     assert isinstance(embedder, SentenceTransformerEmbedder)
     assert any("cannot load ONNX export" in record.getMessage() for record in caplog.records)
 
@@ -195,7 +208,8 @@ def test_models_the_export_cannot_reproduce_are_refused(tmp_path: Path) -> None:
 
 
 def test_explicit_sentence_transformer_backend_is_torch() -> None:
-    assert isinstance(build_embedder(EmbedderSettings(backend="sentence_transformer")), SentenceTransformerEmbedder)
+    english = build_english_embedder(EmbedderSettings(backend="sentence_transformer"))
+    assert isinstance(english, SentenceTransformerEmbedder)
 
 
 def test_export_is_idempotent_and_atomic(onnx_path: Path, tmp_path: Path) -> None:
