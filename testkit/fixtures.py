@@ -141,9 +141,32 @@ def base_config(neo4j_settings: Neo4jSettings) -> MOSConfig:
     return MOSConfig(neo4j=neo4j_settings)
 
 
+def fit_suite_database(settings: Neo4jSettings, dimension: int) -> bool:
+    """Empty a database of the suite's own whose vector index has another dimension than `dimension` (left by a
+    run of an earlier embedder), and drop its vector indexes, so the schema is built for this embedder. Only
+    for databases the suite made its own (claim_test_database, or a server the suite starts on its own port).
+    True when it emptied it."""
+    from neo4j import GraphDatabase
+
+    auth = (settings.user, settings.password.get_secret_value())
+    with GraphDatabase.driver(settings.uri, auth=auth) as driver:
+        indexes = driver.execute_query("SHOW VECTOR INDEXES YIELD name, options RETURN name, options").records
+        if all(int(row["options"]["indexConfig"]["vector.dimensions"]) == dimension for row in indexes):
+            return False
+        with driver.session() as session:  # CALL ... IN TRANSACTIONS runs in an auto-commit transaction only
+            session.run(
+                f"MATCH (n) WHERE NOT n:{TEST_MARKER_LABEL} CALL (n) {{ DETACH DELETE n }} IN TRANSACTIONS OF 5000 ROWS"
+            ).consume()
+        for row in indexes:
+            driver.execute_query(f"DROP INDEX `{row['name']}` IF EXISTS")  # names read back from this database
+    return True
+
+
 @pytest.fixture(scope="session")
 def runtime(base_config: MOSConfig, embedder: Embedder) -> Iterator[Runtime]:
-    """One connected runtime (schema applied) shared by the session."""
+    """One connected runtime (schema applied) shared by the session, on the suite's database emptied first when
+    an earlier run left vectors of another embedder."""
+    fit_suite_database(base_config.neo4j, embedder.dimension)
     rt = Runtime.start(base_config, embedder)
     yield rt
     rt.close()

@@ -15,15 +15,19 @@ from memos_graph.config import Neo4jSettings
 from memos_graph.embeddings import Embedder
 from memos_graph.services.runtime import Runtime
 from testkit.faults import Neo4jInstance, ServerProcess, driver_for
+from testkit.fixtures import fit_suite_database
 
 ROOT_KEY = "mgk_faults-root-key-for-the-outage-suite"
 
 
 @pytest.fixture(scope="session")
-def outage_neo4j() -> Iterator[Neo4jInstance]:
+def outage_neo4j(embedder: Embedder) -> Iterator[Neo4jInstance]:
     """A separate Neo4j (scripts/neo4j.sh on MEMOS_FAULTS_BOLT_PORT, 7690 by default) that tests may stop."""
     instance = Neo4jInstance()
     instance.start()
+    # The suite's own server: an earlier run's vectors of another embedder are cleared before the server and
+    # the in-process runtimes start on it.
+    fit_suite_database(instance.settings(), embedder.dimension)
     try:
         yield instance
     finally:

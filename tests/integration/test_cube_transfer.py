@@ -262,7 +262,11 @@ def test_tree_text_from_memos_keeps_its_vectors_and_edges(
         "total_nodes": 3,
         "total_edges": 2,
     }
-    directory = write_cube(tmp_path / "tree", memos_config("tree_text", "sentence-transformers/all-MiniLM-L6-v2"), tree)
+    # The service's own embedder, as its hub name ("sentence-transformers/all-MiniLM-L6-v2" before multilingual
+    # embedding): the vectors are of the same model, so they are kept.
+    directory = write_cube(
+        tmp_path / "tree", memos_config("tree_text", f"sentence-transformers/{embedder.model_name}"), tree
+    )
     cube_id = uid("tree")
 
     transfer_mos().register_mem_cube(str(directory), mem_cube_id=cube_id)
