@@ -45,8 +45,11 @@ Encode = Callable[[Sequence[str]], np.ndarray[Any, Any]]
 
 
 def rss_mb() -> float:
-    """Peak resident size of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Resident size of this process now (VmRSS), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # elsewhere: the peak
 
 
 def load_models() -> tuple[dict[str, tuple[Encode, Encode]], dict[str, float]]:
