@@ -100,8 +100,13 @@ def known_turns(conversation: Mapping[str, Any]) -> set[str]:
     return {turn_id for turn_id in ids if turn_id is not None}
 
 
-def session_messages(conversation: Mapping[str, Any], n: int) -> list[dict[str, Any]]:
-    """Session n as add(messages=...) input: one message per turn, role by speaker, photo caption appended."""
+PROTOCOLS = ("name", "content")
+
+
+def session_messages(conversation: Mapping[str, Any], n: int, protocol: str = "name") -> list[dict[str, Any]]:
+    """Session n as add(messages=...) input: one message per turn, role by speaker, photo caption appended.
+    Protocol "name": the speaker in the message's `name`; "content": as MemOS users send it, the speaker inside
+    the content ("Caroline: ...") and no `name`."""
     speaker_a = conversation["speaker_a"]
     chat_time = str(conversation.get(f"session_{n}_date_time", ""))
     messages: list[dict[str, Any]] = []
@@ -109,15 +114,16 @@ def session_messages(conversation: Mapping[str, Any], n: int) -> list[dict[str, 
         content = str(turn["text"])
         if turn.get("blip_caption"):
             content += f" [shares a photo: {turn['blip_caption']}]"
-        messages.append(
-            {
-                "role": "user" if turn["speaker"] == speaker_a else "assistant",
-                "name": turn["speaker"],
-                "content": content,
-                "chat_time": chat_time,
-                "message_id": turn["dia_id"],
-            }
-        )
+        message = {
+            "role": "user" if turn["speaker"] == speaker_a else "assistant",
+            "name": turn["speaker"],
+            "content": content,
+            "chat_time": chat_time,
+            "message_id": turn["dia_id"],
+        }
+        if protocol == "content":
+            message["content"] = f"{message.pop('name')}: {content}"
+        messages.append(message)
     return messages
 
 
@@ -250,7 +256,7 @@ def run_on_own_neo4j(
     """Start (or reuse) the benchmark's server, refuse it if it holds someone's data, run, wipe."""
     from bench.locomo_run import run
 
-    return on_own_neo4j(args, lambda runtime: run(runtime, samples, grid, args.top_k, args.tenant_check))
+    return on_own_neo4j(args, lambda runtime: run(runtime, samples, grid, args.top_k, args.tenant_check, args.protocol))
 
 
 def on_own_neo4j(args: argparse.Namespace, work: Callable[[Runtime], dict[str, Any]]) -> dict[str, Any]:
@@ -297,6 +303,12 @@ def main() -> None:
         help='search-settings grid: JSON list or a file, e.g. \'[{}, {"name": "x", "expand_top": 0}]\'',
     )
     parser.add_argument("--top-k", type=int, default=20)
+    parser.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default="name",
+        help="speaker in each message's name (default), or inside its content as MemOS users send it",
+    )
     parser.add_argument("--name", default="locomo-cv", help="results file stem")
     parser.add_argument(
         "--tenant-check",
@@ -324,6 +336,7 @@ def main() -> None:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "data": args.data.name,
+        "protocol": args.protocol,
         "top_k": args.top_k,
         "grid": [{"name": s.name, "overrides": dict(s.overrides), "ingest": dict(s.ingest)} for s in grid],
     }

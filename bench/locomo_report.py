@@ -163,6 +163,12 @@ def tenant_lines(tenant: Mapping[str, Any] | None) -> list[str]:
     ]
 
 
+PROTOCOL_TEXT = {
+    "name": "the speaker in each message's `name`.",
+    "content": 'the speaker inside each message\'s content ("Caroline: ..."), no `name`, as MemOS users send it.',
+}
+
+
 def markdown(payload: Mapping[str, Any], name: str) -> str:
     neo4j = payload["neo4j"]
     grid = [
@@ -177,7 +183,8 @@ def markdown(payload: Mapping[str, Any], name: str) -> str:
         f"Run {payload['started']} on {payload['machine']}; data `{payload['data']}`, conversations "
         f"{', '.join(payload['conversations'])}; search top_k={payload['top_k']}; a Neo4j of the benchmark's "
         f"own (port {neo4j['bolt_port']}), emptied before each conversation. A turn counts as retrieved when a "
-        "returned memory lists it in metadata.sources[*].message_id.",
+        "returned memory lists it in metadata.sources[*].message_id. Input protocol: "
+        + PROTOCOL_TEXT[payload.get("protocol", "name")],
         "",
         f"**Held-out R@10 (CV, categories 1-4): {figure(held_out) if held_out is not None else 'n/a'}**",
         "",

@@ -94,11 +94,13 @@ class Conversation:
         }
 
 
-def ingest(mos: MOS, user: str, cube: str, sample: Mapping[str, Any], result: Conversation) -> None:
-    """One add(messages=...) per session, timed."""
+def ingest(
+    mos: MOS, user: str, cube: str, sample: Mapping[str, Any], result: Conversation, protocol: str = "name"
+) -> None:
+    """One add(messages=...) per session, timed; messages as the protocol lays them out (session_messages)."""
     conversation = sample["conversation"]
     for n in session_numbers(conversation):
-        messages = session_messages(conversation, n)
+        messages = session_messages(conversation, n, protocol)
         if messages:
             elapsed, _ = timed(
                 partial(
@@ -193,6 +195,7 @@ def run_conversation(
     sample: Mapping[str, Any],
     top_k: int,
     tenant: bool,
+    protocol: str = "name",
 ) -> tuple[Conversation, dict[str, Any] | None]:
     """For each ingest variant of the grid (the defaults' first): empty the database, ingest the conversation,
     answer with every setting of that variant; the baselines and the tenant check run on the defaults' ingest."""
@@ -208,11 +211,11 @@ def run_conversation(
         user = root.create_user(f"locomo-{uuid.uuid4().hex[:8]}", UserRole.USER)
         cube = root.create_cube_for_user(f"locomo {result.conv_id}", owner_id=user)
         if variant == variants[0]:
-            ingest(root, user, cube, sample, result)
+            ingest(root, user, cube, sample, result, protocol)
             log(f"{result.conv_id}: {result.turns} turns in {result.ingest_s:.1f} s")
         else:
             other = Conversation(result.conv_id)
-            ingest(root, user, cube, sample, other)
+            ingest(root, user, cube, sample, other, protocol)
             result.variant_ingest_s[variant] = other.ingest_s
             log(f"{result.conv_id}: ingest {variant}: {other.turns} turns in {other.ingest_s:.1f} s")
         for (setting, _), mos in zip(members, moses, strict=True):
@@ -237,7 +240,12 @@ def ranked_differently(conversations: Sequence[Conversation], names: Sequence[st
 
 
 def run(
-    runtime: Runtime, samples: Sequence[Mapping[str, Any]], grid: Sequence[Setting], top_k: int, tenant: bool
+    runtime: Runtime,
+    samples: Sequence[Mapping[str, Any]],
+    grid: Sequence[Setting],
+    top_k: int,
+    tenant: bool,
+    protocol: str = "name",
 ) -> dict[str, Any]:
     """Every conversation, then the tables: pooled per method, cross-validated over the grid."""
     runtimes = [setting_runtime(runtime, setting) for setting in grid]
@@ -245,7 +253,7 @@ def run(
     conversations: list[Conversation] = []
     tenant_figures = None
     for index, sample in enumerate(samples):
-        result, checked = run_conversation(runtime, runtimes, grid, sample, top_k, tenant and index == 0)
+        result, checked = run_conversation(runtime, runtimes, grid, sample, top_k, tenant and index == 0, protocol)
         conversations.append(result)
         tenant_figures = tenant_figures or checked
     return figures(conversations, grid, tenant_figures)
