@@ -113,7 +113,7 @@ def ingest(
             )
             result.ingest_s += elapsed
             result.turns += len(messages)
-            texts = [message_text(message) for message in messages]
+            texts = [message_text({"name": None, **message}) for message in messages]
             result.embed_s += timed(partial(mos.runtime.embedder.embed, texts))[0]
 
 
