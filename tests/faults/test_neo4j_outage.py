@@ -40,8 +40,10 @@ DIMENSION = 896  # the default embedder: all-MiniLM-L6-v2 (384) and USE multilin
 CREATE_USER = "mutation($input: CreateUserInput!) { createUser(input: $input) { apiKey } }"
 CREATE_CUBE = "mutation($input: CreateCubeInput!) { createCube(input: $input) { cubeId } }"
 # After Neo4j answers again, the first calls wait for it to plan their queries afresh on a cold JVM: 8-20 s
-# on this 2-core machine. Every stream must be acknowledged again within this.
-RECOVERY_BOUND_S = 30.0
+# on this 2-core machine when quiet, and more than 40 s with two benchmarks running beside the suite (load
+# 4.5; a clean-clone CI run failed at 30 s + 10 that way). Every stream must be acknowledged again within
+# this: it tells recovery from a hang, not how fast a cold JVM is.
+RECOVERY_BOUND_S = 90.0
 
 
 def http_client(server: ServerProcess, uid: Callable[[str], str], name: str) -> tuple[str, str]:
