@@ -125,26 +125,22 @@ def dense_quality(
 
 
 def cmrc(path: Path) -> tuple[list[str], list[tuple[str, int]]]:
-    """The paragraphs and (question, paragraph index) pairs of a SQuAD-style file."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    contexts: list[str] = []
-    questions: list[tuple[str, int]] = []
-    for article in data["data"] if isinstance(data, dict) else data:
-        for paragraph in article["paragraphs"]:
-            contexts.append(paragraph["context"])
-            for qa in paragraph["qas"]:
-                if qa["question"].strip():
-                    questions.append((qa["question"], len(contexts) - 1))
-    return contexts, questions
+    """The distinct paragraphs and (question, paragraph index) pairs of a SQuAD-style file (bench/cmrc_cv.py)."""
+    from bench.cmrc_cv import load_squad
+
+    contexts, questions = load_squad(json.loads(path.read_text(encoding="utf-8")))
+    return contexts, [(question.text, question.paragraph) for question in questions]
 
 
 def locomo_turns(path: Path, count: int) -> list[str]:
     """The first `count` turns of the LoCoMo dev conversations, "Speaker: text"."""
+    from bench.bench_locomo import session_numbers
+
     turns: list[str] = []
     for sample in json.loads(path.read_text(encoding="utf-8")):
-        for key, session in sample["conversation"].items():
-            if key.startswith("session_") and isinstance(session, list):
-                turns.extend(f"{turn['speaker']}: {turn['text']}" for turn in session)
+        conversation = sample["conversation"]
+        for n in session_numbers(conversation):
+            turns.extend(f"{turn['speaker']}: {turn['text']}" for turn in conversation[f"session_{n}"])
     return turns[:count]
 
 

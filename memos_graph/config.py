@@ -127,7 +127,7 @@ class EmbedderSettings(_Section):
     # Arabic, Thai, ...) is embedded by a multilingual model, English by `model`, each in its half of one
     # vector of both models' dimensions (embeddings/routed.py). "use-multilingual-v3": Google's Universal
     # Sentence Encoder multilingual v3 (512 dimensions; numpy; about as fast as MiniLM). "multilingual-e5-small":
-    # e5 (384; better on paraphrased questions, but ~10 ms a question and ~1.5 Chinese paragraphs a second
+    # e5 (384; better on paraphrased questions, but ~25 ms a question and ~1.2 Chinese paragraphs a second
     # here; bench/results/embed-zh.md). "off": `model` embeds every text, vectors of its own dimension (a graph
     # built before multilingual embedding, or English only). Changing it on a graph holding memories needs a
     # re-embed (the service says so at start; a graph built with "off" keeps working with the English model

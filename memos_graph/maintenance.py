@@ -16,7 +16,7 @@ from neo4j import ManagedTransaction
 from memos_graph.config import MOSConfig
 from memos_graph.embeddings import Embedder, build_embedder
 from memos_graph.graph.cube_index import DedicatedIndexes, drop_dedicated_index
-from memos_graph.graph.schema import VECTOR_INDEX, apply_schema, rebuild_search_indexes
+from memos_graph.graph.schema import VECTOR_INDEX, apply_schema, rebuild_search_indexes, stored_vector_dimension
 from memos_graph.graph.store import GraphStore, run_named
 from memos_graph.services.memories import message_text, with_context
 from memos_graph.services.progress import progress as report_progress
@@ -59,10 +59,7 @@ def reembed_graph(
     """
     started = time.perf_counter()
     model, dimension = embedder.model_name, embedder.dimension
-    stored = store.run_statement(
-        "SHOW VECTOR INDEXES YIELD name, options WHERE name = $name RETURN options", name=VECTOR_INDEX
-    )
-    previous = int(stored[0]["options"]["indexConfig"]["vector.dimensions"]) if stored else None
+    previous = stored_vector_dimension(store)
     store.run_statement(
         "MERGE (s:MemosGraphSchema {id: 'memos-graph'}) SET s.reembed_model = $model, s.reembed_dim = $dimension",
         model=model,

@@ -13,8 +13,9 @@ logger = logging.getLogger(__name__)
 
 
 def build_embedder(settings: EmbedderSettings) -> Embedder:
-    """Return the embedder the settings name: with embedder.multilingual (the default) on a local backend, the
-    configured model for Latin-script text and multilingual-e5-small for other scripts (embeddings/routed.py)."""
+    """Return the embedder the settings name: on a local backend, unless embedder.multilingual is "off", the
+    configured model for Latin-script text and the multilingual model it names for other scripts
+    (embeddings/routed.py)."""
     english = build_english_embedder(settings)
     if settings.backend == "litellm" or settings.multilingual == "off":
         return english

@@ -90,13 +90,10 @@ def apply_schema(
 
 def check_vector_dimension(store: GraphStore, dimension: int) -> None:
     """Raise ConfigurationError when the stored index was built for another vector length."""
-    records = store.run_statement(
-        "SHOW VECTOR INDEXES YIELD name, options WHERE name = $name RETURN options", name=VECTOR_INDEX
-    )
-    if not records:
+    stored = stored_vector_dimension(store)
+    if stored is None:
         raise ConfigurationError(f"vector index {VECTOR_INDEX} is missing after schema apply")
-    stored = records[0]["options"]["indexConfig"]["vector.dimensions"]
-    if int(stored) != dimension:
+    if stored != dimension:
         raise ConfigurationError(
             f"vector index {VECTOR_INDEX} has dimension {stored} but the embedder produces {dimension}; "
             f"configure the model the graph was built with, or re-embed the graph with this one: {REEMBED_COMMAND}"
@@ -114,23 +111,20 @@ def stored_vector_dimension(store: GraphStore) -> int | None:
     return int(records[0]["options"]["indexConfig"]["vector.dimensions"]) if records else None
 
 
-def embedding_models(store: GraphStore) -> list[str]:
-    """The embedding models recorded by cubes holding memories."""
+def embedding_models(store: GraphStore) -> list[tuple[str, int]]:
+    """(model, cubes) recorded by the cubes holding memories, the most used first."""
     records = store.run_statement(
-        "MATCH (c:MemCube) WHERE EXISTS { (c)-[:HAS_MEMORY]->(:Memory) } RETURN DISTINCT c.embedding_model AS model"
+        "MATCH (c:MemCube) WHERE EXISTS { (c)-[:HAS_MEMORY]->(:Memory) } "
+        "RETURN c.embedding_model AS model, count(c) AS cubes ORDER BY cubes DESC"
     )
-    return [str(row["model"]) for row in records]
+    return [(str(row["model"]), int(row["cubes"])) for row in records]
 
 
 def check_embedding_model(store: GraphStore, model: str) -> None:
     """Raise ConfigurationError when cubes holding memories record another embedding model than `model`
     (names compared as embeddings.factory.same_model does): their vectors are of another space, even where
     the dimension is the same."""
-    records = store.run_statement(
-        "MATCH (c:MemCube) WHERE EXISTS { (c)-[:HAS_MEMORY]->(:Memory) } "
-        "RETURN c.embedding_model AS model, count(c) AS cubes ORDER BY cubes DESC"
-    )
-    others = [(str(row["model"]), int(row["cubes"])) for row in records if not same_model(row["model"], model)]
+    others = [(name, cubes) for name, cubes in embedding_models(store) if not same_model(name, model)]
     if others:
         named = ", ".join(f"{name} ({cubes} cube{'s' if cubes > 1 else ''})" for name, cubes in others[:5])
         raise ConfigurationError(

@@ -93,7 +93,7 @@ def fit_graph(store: GraphStore, embedder: Embedder) -> Embedder:
     if schema.stored_vector_dimension(store) != english.dimension or english.dimension == embedder.dimension:
         return embedder
     models = schema.embedding_models(store)
-    if not models or any(not same_model(model, english.model_name) for model in models):
+    if not models or any(not same_model(model, english.model_name) for model, _ in models):
         return embedder  # no memories (the index is rebuilt), or another model's (the start-up checks name it)
     logger.warning(
         "this graph was built with %s alone (vector dimension %d): texts in every script are embedded with it; "
