@@ -57,6 +57,9 @@ class UpdateMemoryInput:
     type: str | None = None
     confidence: float | None = None
     background: str | None = None
+    memory_time: str | None = strawberry.field(
+        default=None, description="When the memory's event happened (YYYY-MM-DD or ISO 8601)."
+    )
     extra: JSON | None = strawberry.field(default=None, description="Extra metadata keys, kept and returned.")
 
 
@@ -82,6 +85,9 @@ class MemoryWhere:
     tags_all: list[str] | None = None
     created_at: DateTimeRange | None = None
     updated_at: DateTimeRange | None = None
+    event_time: DateTimeRange | None = strawberry.field(
+        default=None, description="When the memory's event happened (metadata eventStart..eventEnd) overlaps this."
+    )
     text_contains: str | None = strawberry.field(default=None, description="In the text, ignoring case.")
 
     def to_filter(self) -> dict[str, object]:
@@ -96,7 +102,7 @@ class MemoryWhere:
             "tags_all": self.tags_all,
             "text_contains": self.text_contains,
         }
-        for prefix, span in (("created", self.created_at), ("updated", self.updated_at)):
+        for prefix, span in (("created", self.created_at), ("updated", self.updated_at), ("time", self.event_time)):
             if span is not None:
                 fields[f"{prefix}_from"], fields[f"{prefix}_before"] = span.gte, span.lt
         return {name: value for name, value in fields.items() if value is not None}

@@ -27,7 +27,7 @@ from memos_graph.services.validation import check_strings
 def _update_item(data: UpdateMemoryInput, max_chars: int) -> TextualMemoryItem:
     fields: dict[str, Any] = {
         name: getattr(data, name)
-        for name in ("tags", "key", "type", "confidence", "background")
+        for name in ("tags", "key", "type", "confidence", "background", "memory_time")
         if getattr(data, name) is not None
     }
     extra: object = data.extra or {}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Annotated
+
 import strawberry
 from strawberry import relay
 
@@ -128,7 +131,10 @@ class Query:
     @strawberry.field(
         description="Top-k memories per cube: the named cubes, or the caller's loaded cubes. metadata.relativity "
         "is a relevance in [0, 1], higher is better; with `threshold`, results below it are left out. With "
-        "`filter`, each cube ranks only its memories that pass it (inside the ranking, before topK)."
+        "`filter`, each cube ranks only its memories that pass it (inside the ranking, before topK); "
+        "`filter: {eventTime: {gte:, lt:}}` keeps memories whose event happened in that range. Time named in "
+        "the query ('last week', 'in May 2023', '上周') favours memories of that time, read against "
+        "`referenceTime` (default: now)."
     )
     async def search(
         self,
@@ -138,9 +144,15 @@ class Query:
         top_k: int | None = None,
         threshold: float | None = None,
         filter: MemoryWhere | None = None,
+        reference_time: Annotated[
+            dt.datetime | None,
+            strawberry.argument(description="When the question is asked (relative times in it are read against it)."),
+        ] = None,
     ) -> SearchResult:
         ctx = info.context
         ids = None if cube_ids is None else [cube_of(c) for c in cube_ids]
         condition = filter_of(filter)
-        found = await ctx.run(lambda: ctx.services.search.search(ctx.caller, query, ids, top_k, threshold, condition))
+        found = await ctx.run(
+            lambda: ctx.services.search.search(ctx.caller, query, ids, top_k, threshold, condition, reference_time)
+        )
         return search_result(found)

@@ -251,6 +251,14 @@ class MemoryMetadata:
         description="Who made the latest edit of this state (null: unedited since userId wrote it)."
     )
     background: str | None
+    memory_time: str | None = strawberry.field(
+        description="When the memory's event happened, YYYY-MM-DD (set on add from the text and chat_time, or given)."
+    )
+    event_start: dt.datetime | None = strawberry.field(description="The event's span starts (included).")
+    event_end: dt.datetime | None = strawberry.field(description="The event's span ends (excluded).")
+    time_source: str | None = strawberry.field(
+        description="Where the event time came from: text, chat_time, added or caller."
+    )
     version: int | None
     relativity: float | None = strawberry.field(
         description="Search relevance in [0, 1], higher is better (search results only)."
@@ -286,6 +294,10 @@ class MemoryMetadata:
             updated_at=when(meta.updated_at),
             updated_by=meta.updated_by,
             background=meta.background,
+            memory_time=meta.memory_time,
+            event_start=when(meta.event_start),
+            event_end=when(meta.event_end),
+            time_source=meta.time_source,
             version=meta.version,
             relativity=meta.relativity,
             extra=cast(JSON, meta.extra_fields()),

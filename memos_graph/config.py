@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
 import re
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -177,6 +179,15 @@ class SearchSettings(_Section):
     # the hit's score times `neighbour_weight` (0 turns it off).
     expand_top: int = Field(default=10, ge=0)
     neighbour_weight: float = Field(default=0.8, ge=0.0, le=1.0)
+    # Boosts added to a memory's relativity after fusion (memos_graph/ranking/context.py); 0 turns one off.
+    # time_match_boost: the question names a time and the memory's event span overlaps it; stated_time_boost:
+    # the question asks when and the memory's text states a time; speaker_boost: the question names who said
+    # the memory. Measured by leave-one-conversation-out CV on LoCoMo (bench/results/locomo-time-content.md):
+    # speaker 0.1 scores 0.003 higher on categories 1-4 but drops LoCoMo's adversarial questions (about what
+    # the *other* speaker did) below plain BM25; 0.05 keeps them above it.
+    time_match_boost: float = Field(default=0.05, ge=0.0, le=1.0)
+    stated_time_boost: float = Field(default=0.06, ge=0.0, le=1.0)
+    speaker_boost: float = Field(default=0.05, ge=0.0, le=1.0)
 
     # Cubes with at most this many memories are scored exactly (cosine over the cube's own memories).
     exact_scan_max_memories: int = Field(default=2_000, ge=0)
@@ -237,6 +248,24 @@ class IngestSettings(_Section):
     max_attempts: int = Field(default=3, ge=1, le=10)
     # A fact whose nearest stored memory scores at least this (cosine mapped to 0..1) updates that memory.
     dedup_threshold: float = Field(default=0.95, gt=0.5, le=1.0)
+    # The timezone of a chat_time (or memory_time) written without an offset, an IANA name ("Asia/Shanghai");
+    # it places each memory's event span (metadata.event_start / event_end) in time.
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        if value in ("UTC", "Z"):
+            return "UTC"
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r} (an IANA name such as 'UTC' or 'Asia/Shanghai')") from None
+        return value
+
+    def tzinfo(self) -> dt.tzinfo:
+        """The timezone as a tzinfo (UTC without reading the system's timezone database)."""
+        return dt.UTC if self.timezone == "UTC" else zoneinfo.ZoneInfo(self.timezone)
 
 
 # Fixed input bounds beside LimitSettings' configurable ones (every refusal is InvalidInput): names (of users

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import os
@@ -279,14 +280,20 @@ class MOS:
         top_k: int | None = None,
         threshold: float | None = None,
         filter: MemoryFilter | dict[str, Any] | None = None,  # the name MemOS users know
+        reference_time: dt.datetime | str | None = None,
     ) -> SearchShape:
         """Top-k memories per readable cube; each item's metadata.relativity is its relevance in [0, 1].
 
         With a threshold, results whose relativity is below it are left out. With a filter (a MemoryFilter or
         its fields as a dict, e.g. {"memory_types": ["UserMemory"], "tags_any": ["work"], "created_from":
-        datetime}; MemOS-style {"memory_type": "UserMemory"} too) each cube ranks only the memories that pass.
+        datetime}; MemOS-style {"memory_type": "UserMemory"} too) each cube ranks only the memories that pass;
+        {"time_from": ..., "time_before": ...} keeps those whose event happened in that range. Times the query
+        names ("last week", "in May 2023", "上周") favour memories of that time, read against reference_time
+        (when the question is asked: an aware datetime or ISO 8601 text; default now).
         """
-        found = self.searcher.search(user_id or self.user_id, query, install_cube_ids, top_k, threshold, filter)
+        found = self.searcher.search(
+            user_id or self.user_id, query, install_cube_ids, top_k, threshold, filter, reference_time
+        )
         return search_shape(found)
 
     def get(self, mem_cube_id: str, memory_id: str, user_id: str | None = None) -> TextualMemoryItem:

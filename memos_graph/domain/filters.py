@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from memos_graph.domain.memory import MemoryStatus, MemoryType
+from memos_graph.domain.temporal import iso_utc
 
 # MemOS-style singular keys (an exact value) accepted for the list fields (any of the values).
 SINGULAR_KEYS = {
@@ -27,7 +28,8 @@ MAX_FILTER_VALUES = 100
 class MemoryFilter(BaseModel):
     """Conditions a memory must all meet; an unset one always holds. Lists match any of their values (tags_all:
     every one). Time ranges include their start (`*_from`) and exclude their end (`*_before`), and need a
-    timezone. text_contains matches the text without regard to case."""
+    timezone; time_from / time_before keep the memories whose event span overlaps the range (a memory without
+    one, stored before event times existed, does not pass). text_contains matches the text without regard to case."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -42,6 +44,9 @@ class MemoryFilter(BaseModel):
     created_before: dt.datetime | None = None
     updated_from: dt.datetime | None = None
     updated_before: dt.datetime | None = None
+    # The memory's event span (metadata.event_start / event_end) overlaps [time_from, time_before).
+    time_from: dt.datetime | None = None
+    time_before: dt.datetime | None = None
     text_contains: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="before")
@@ -58,7 +63,7 @@ class MemoryFilter(BaseModel):
                 data[plural] = value if isinstance(value, list) else [value]
         return data
 
-    @field_validator("created_from", "created_before", "updated_from", "updated_before")
+    @field_validator("created_from", "created_before", "updated_from", "updated_before", "time_from", "time_before")
     @classmethod
     def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
         if value is not None and value.utcoffset() is None:
@@ -70,6 +75,7 @@ class MemoryFilter(BaseModel):
         for name, start, end in (
             ("created", self.created_from, self.created_before),
             ("updated", self.updated_from, self.updated_before),
+            ("time", self.time_from, self.time_before),
         ):
             if start is not None and end is not None and start >= end:
                 raise ValueError(f"{name}_from must be before {name}_before")
@@ -90,6 +96,9 @@ class MemoryFilter(BaseModel):
         for name in ("memory_types", "statuses"):
             if values[name] is not None:
                 values[name] = [str(value) for value in values[name]]
+        for name in ("time_from", "time_before"):  # event spans are stored as UTC text (domain.temporal.iso_utc)
+            if values[name] is not None:
+                values[name] = iso_utc(values[name])
         if self.text_contains is not None:
             values["text_contains"] = self.text_contains.lower()
         return values

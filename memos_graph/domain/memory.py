@@ -54,7 +54,9 @@ def is_encodable(text: str) -> bool:
 
 
 # Metadata fields the service keeps itself: set on write, never taken from a caller's metadata.
-SERVER_FIELDS = frozenset({"created_at", "updated_at", "version", "relativity", "embedding"})
+SERVER_FIELDS = frozenset(
+    {"created_at", "updated_at", "version", "relativity", "embedding", "event_start", "event_end", "time_source"}
+)
 
 
 class MemoryStatus(StrEnum):
@@ -109,6 +111,16 @@ class TextualMemoryMetadata(BaseModel):
     # Who made the latest edit of this state (None: nobody edited it since user_id wrote it); set by the server.
     updated_by: str | None = None
     background: str | None = None
+    # When the memory's event happened (MemOS's field): the day, YYYY-MM-DD. A caller may set it; else the
+    # service derives it on add from the text's first time expression ("yesterday", "上周六") read against the
+    # message's chat_time (or the time of the add), or the day the message was said.
+    memory_time: str | None = None
+    # The event's span, [event_start, event_end) as UTC ISO 8601 text, and what it came from ("text": a time
+    # expression of the text; "chat_time": the day it was said; "added": the day of the add; "caller":
+    # memory_time as given). Set by the service; filters (time_from / time_before) and ranking read them.
+    event_start: str | None = None
+    event_end: str | None = None
+    time_source: str | None = None
     version: int | None = None
     relativity: float | None = None
     embedding: list[float] | None = None

@@ -47,6 +47,10 @@ SCALAR_FIELDS = (
     "source",
     "background",
     "updated_by",
+    "memory_time",
+    "event_start",
+    "event_end",
+    "time_source",
 )
 
 

@@ -190,11 +190,23 @@ def _register_tools(server: MCPServer[Any], calls: Calls) -> None:
         threshold: Annotated[
             float | None, Field(description="leave out memories whose relativity (0..1) is below this")
         ] = None,
+        time_from: Annotated[
+            str | None, Field(description="only memories whose event happened at or after this (ISO 8601)")
+        ] = None,
+        time_before: Annotated[
+            str | None, Field(description="only memories whose event happened before this (ISO 8601)")
+        ] = None,
+        reference_time: Annotated[
+            str | None,
+            Field(description="when the question is asked (ISO 8601; default now): 'last week' is read against it"),
+        ] = None,
     ) -> Annotated[CallToolResult, SearchResult]:
-        """Search memories (vector + BM25 hybrid) in each cube the caller may read; best first per cube."""
+        """Search memories (vector + BM25 hybrid) in each cube the caller may read; best first per cube. Times
+        the query names ('last week', 'in May 2023', '上周') favour memories of that time."""
+        where = {name: value for name, value in (("time_from", time_from), ("time_before", time_before)) if value}
 
         def work(caller: User) -> SearchResult:
-            found = services.search.search(caller, query, cube_ids, top_k, threshold)
+            found = services.search.search(caller, query, cube_ids, top_k, threshold, where or None, reference_time)
             return SearchResult(
                 cubes=[
                     CubeMemories(cube_id=group.cube_id, memories=[Memory.of(item) for item in group.memories])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from memos_graph.domain import MemoryOrder, SourceReference, TextualMemoryItem, 
 from memos_graph.domain.filters import PageKey, VersionKey
 from memos_graph.domain.memory import SERVER_FIELDS
 from memos_graph.domain.results import CubeMemories, MemoryResults, VersionPage
+from memos_graph.domain.temporal import event_fields, parse_moment
 from memos_graph.errors import Conflict, InvalidInput
 from memos_graph.graph.memories import MemoryChange, MemoryPage, NewMemory, StaleVersion
 from memos_graph.services.cubes import CubeService
@@ -42,6 +44,10 @@ DEFAULT_ORDER = MemoryOrder()
 UPDATE_ATTEMPTS = 50
 # Who wrote and who last edited a memory: the server records them, an update's item cannot set them.
 AUTHOR_FIELDS = frozenset({"user_id", "updated_by"})
+# The "[chat_time] " that opens a memory taken from a message (message_text).
+CHAT_TIME_PREFIX = re.compile(r"^\[[^\]\n]{1,64}\]\s*")
+# The event time a memory's text, sources and memory_time give it (domain.temporal.event_fields).
+TIME_FIELDS = frozenset({"memory_time", "event_start", "event_end", "time_source"})
 
 
 @dataclass(frozen=True)
@@ -140,6 +146,7 @@ class MemoryService:
             fresh = iter(self._rt.embedder.embed(missing) if missing else [])
         embedded = [entry.vector if entry.vector is not None else next(fresh) for entry in unique.values()]
         now = dt.datetime.now(dt.UTC)
+        zone = self._rt.config.ingest.tzinfo()
         rows = []
         for index, ((digest, entry), vector) in enumerate(zip(unique.items(), embedded, strict=True)):
             rows.append(
@@ -147,7 +154,7 @@ class MemoryService:
                     memory_id=str(uuid.uuid4()),
                     content_hash=digest,
                     memory=entry.text,
-                    metadata=entry.metadata,
+                    metadata=with_event_time(entry.metadata, entry.text, now.astimezone(zone), zone),
                     user_id=actor.user_id,
                     created_at=now + dt.timedelta(microseconds=index),
                     embedding=vector,
@@ -272,9 +279,12 @@ class MemoryService:
             current = self._rt.memories.get(mem_cube_id, memory_id)
             check_updated_metadata(current.metadata, item.metadata, self._rt.config.limits)
             editable = item.metadata.model_fields_set - SERVER_FIELDS - AUTHOR_FIELDS
+            metadata = item.metadata
+            if text != current.memory or "memory_time" in editable or "sources" in editable:
+                metadata, editable = self.retimed(current, item, text), editable | TIME_FIELDS
             change = MemoryChange(
                 memory_id,
-                metadata=item.metadata,
+                metadata=metadata,
                 fields=tuple(sorted(editable)),
                 extra={**current.metadata.extra_fields(), **item.metadata.extra_fields()},
                 updated_by=actor.user_id,
@@ -293,6 +303,23 @@ class MemoryService:
             except StaleVersion:
                 continue
         raise Conflict(f"memory '{memory_id}' kept changing during {UPDATE_ATTEMPTS} attempts; try again")
+
+    def retimed(self, current: TextualMemoryItem, item: TextualMemoryItem, text: str) -> TextualMemoryMetadata:
+        """The item's metadata with the event time read again for the updated memory: from the memory_time
+        and sources it sets, else the current ones; a memory_time that was derived is derived again."""
+        fields = item.metadata.model_fields_set
+        sources = item.metadata.sources if "sources" in fields else current.metadata.sources
+        if "memory_time" in fields:
+            memory_time = item.metadata.memory_time
+        else:
+            memory_time = current.metadata.memory_time if current.metadata.time_source == "caller" else None
+        zone = self._rt.config.ingest.tzinfo()
+        created = parse_moment(current.metadata.created_at or "", zone) or dt.datetime.now(dt.UTC)
+        # The new text is what states the time now; its sources still say when it was said.
+        basis = TextualMemoryMetadata(sources=[s.model_copy(update={"content": None}) for s in sources])
+        basis.memory_time = memory_time
+        timed = with_event_time(basis, CHAT_TIME_PREFIX.sub("", text), created.astimezone(zone), zone)
+        return item.metadata.model_copy(update={name: getattr(timed, name) for name in TIME_FIELDS})
 
     def delete(self, actor: User, mem_cube_id: str, memory_id: str) -> None:
         """Delete one memory and its history."""
@@ -313,6 +340,21 @@ class MemoryService:
         if not cube_ids:
             return 0
         return self._rt.memories.delete_all(cube_ids, self._cubes.write_guard(actor, cube_ids))
+
+
+def with_event_time(
+    metadata: TextualMemoryMetadata, text: str, added_at: dt.datetime, zone: dt.tzinfo
+) -> TextualMemoryMetadata:
+    """The metadata with the memory's event time (memory_time, event_start, event_end, time_source; see
+    domain.temporal.event_fields): read against the latest chat_time of its sources, else the time of the add.
+    A memory taken from one message reads the message's content (its text opens with the chat_time itself);
+    others (facts, documents, texts) read their own text."""
+    said = [moment for s in metadata.sources if s.chat_time and (moment := parse_moment(s.chat_time, zone))]
+    content = text
+    if len(metadata.sources) == 1 and metadata.sources[0].content and metadata.sources[0].type == "chat":
+        content = metadata.sources[0].content
+    fields = event_fields(content, max(said) if said else None, added_at, metadata.memory_time)
+    return metadata.model_copy(update=fields)
 
 
 def message_text(message: dict[str, str | None]) -> str:

@@ -15,6 +15,7 @@ A cube's result is a function of that cube's memories and the query only:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 from collections.abc import Sequence
@@ -26,10 +27,18 @@ from memos_graph.embeddings.base import QueryVector, embed_query
 from memos_graph.errors import IndexUnavailable, InvalidInput
 from memos_graph.graph.memories import CubeCandidates
 from memos_graph.graph.search import SearchIndexes
+from memos_graph.ranking.context import Question, Weights, read_question, rerank
 from memos_graph.ranking.fusion import convex, cosine_relevance, reciprocal_rank
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime
-from memos_graph.services.validation import check_cube_id, check_filter, check_id, check_text, check_top_k
+from memos_graph.services.validation import (
+    check_cube_id,
+    check_filter,
+    check_id,
+    check_reference_time,
+    check_text,
+    check_top_k,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +60,7 @@ class SearchService:
         top_k: int | None = None,
         threshold: float | None = None,
         where: object = None,
+        reference_time: object = None,
     ) -> MemoryResults:
         """Top-k memories per cube: the named cubes (each must be readable), else the caller's loaded cubes.
 
@@ -59,6 +69,8 @@ class SearchService:
         whose relativity is below it are left out (so a cube may return fewer). With a filter (a MemoryFilter
         or a mapping of its fields) each cube ranks only its memories that pass it: the filter applies inside
         both rankings, before their top-k, so a cube holding top_k matching memories returns top_k.
+        `reference_time` (an aware datetime or ISO 8601 text; default now) is when the question is asked: its
+        relative time expressions ("last week", "上个月") are read against it (see ranking/context.py).
         """
         limits = self._rt.config.limits
         user_id = caller if isinstance(caller, str) else caller.user_id
@@ -67,6 +79,7 @@ class SearchService:
         k = check_top_k(top_k, self._rt.config.top_k, limits)
         minimum = check_threshold(threshold)
         condition = check_filter(where, limits)
+        question = read_question(text, check_reference_time(reference_time, self._rt.config.ingest.tzinfo()))
         most = limits.max_cubes_per_search
         cube_ids = None
         if install_cube_ids is not None:
@@ -101,12 +114,10 @@ class SearchService:
             if found is None:  # the statement's access rule and access.cube_access disagree: a bug, never empty
                 raise RuntimeError(f"cube '{cube_id}' is readable but the search statement did not rank it")
             if hybrid:
-                ranked = self.search_hybrid(user_id, cube_id, text, query_vector, k, found, condition)
+                ranked = self.search_hybrid(user_id, cube_id, text, query_vector, k, found, condition, question)
             else:
-                ranked = [
-                    scored(item, relevance(query_vector, item))
-                    for item in self.vector_hits(cube_id, vector, k, found, condition)
-                ]
+                hits = self.vector_hits(cube_id, vector, k, found, condition)
+                ranked = self.boosted([scored(item, relevance(query_vector, item)) for item in hits], question)
             kept = tuple(item for item in ranked if (item.metadata.relativity or 0.0) >= minimum)
             groups.append(CubeMemories(cube_id, kept))
         return MemoryResults(tuple(groups))
@@ -125,12 +136,14 @@ class SearchService:
         top_k: int,
         prefetched: CubeCandidates | None = None,
         where: MemoryFilter = NO_FILTER,
+        question: Question | None = None,
     ) -> list[TextualMemoryItem]:
         """The cube's vector and BM25 rankings fused (see memos_graph.ranking.fusion), then the conversational
-        neighbours of the best hits; relativity is the fused score, in [0, 1]. `query` is the question's vector
-        (a QueryVector from embeddings.embed_query, or a plain one of the English model). `prefetched` is the
-        cube's part of the search's first round trip (SearchIndexes.start), fetched here as user_id when not
-        given (nothing when user_id may not read the cube)."""
+        neighbours of the best hits, then the boosts the question gives (ranking/context.py; `question` is
+        read from the text, asked now, when not given); relativity is the final score, in [0, 1]. `query` is
+        the question's vector (a QueryVector from embeddings.embed_query, or a plain one of the English
+        model). `prefetched` is the cube's part of the search's first round trip (SearchIndexes.start), fetched
+        here as user_id when not given (nothing when user_id may not read the cube)."""
         settings = self._rt.config.search
         query_vector = query if isinstance(query, QueryVector) else QueryVector(list(query))
         vector = query_vector.vector
@@ -156,7 +169,14 @@ class SearchService:
         ranked = [scored(items[memory_id], score) for memory_id, score in fused[:pool]]
         if settings.expand_top and ranked:
             ranked = self.with_neighbours(cube_id, ranked, settings.expand_top, settings.neighbour_weight, where)
-        return ranked[:top_k]
+        return self.boosted(ranked, question or read_question(text, dt.datetime.now(dt.UTC)))[:top_k]
+
+    def boosted(self, ranked: list[TextualMemoryItem], question: Question) -> list[TextualMemoryItem]:
+        """The ranking with the question's boosts applied (ranking/context.py), best first."""
+        settings = self._rt.config.search
+        weights = Weights(settings.time_match_boost, settings.stated_time_boost, settings.speaker_boost)
+        pairs = rerank([(item, item.metadata.relativity or 0.0) for item in ranked], question, weights)
+        return [item if score == item.metadata.relativity else scored(item, score) for item, score in pairs]
 
     def with_neighbours(
         self,

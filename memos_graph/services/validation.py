@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from memos_graph.config import MAX_METADATA_DEPTH, MAX_NAME_CHARS, LimitSettings
 from memos_graph.domain.filters import NO_FILTER, MemoryFilter, VersionKey
 from memos_graph.domain.memory import TextualMemoryMetadata, canonical_uuid, checked_text, is_encodable
+from memos_graph.domain.temporal import parse_moment
 from memos_graph.errors import InvalidInput
 from memos_graph.services.paths import MAX_PATH_BYTES
 
@@ -129,6 +130,21 @@ def check_texts(values: str | Sequence[str], limits: LimitSettings) -> list[str]
     if len(items) > limits.max_items_per_add:
         raise InvalidInput(f"{len(items)} items in one add; the limit is {limits.max_items_per_add}")
     return [check_text(item, f"memory_content[{index}]", limits.max_memory_chars) for index, item in enumerate(items)]
+
+
+def check_reference_time(value: object, zone: dt.tzinfo) -> dt.datetime:
+    """When a question is asked: an aware datetime, ISO 8601 text or another moment domain.temporal reads (one
+    without an offset is in `zone`), or None for now."""
+    if value is None:
+        return dt.datetime.now(dt.UTC)
+    if isinstance(value, dt.datetime):
+        return value if value.utcoffset() is not None else value.replace(tzinfo=zone)
+    if isinstance(value, str):
+        moment = parse_moment(value, zone)
+        if moment is not None:
+            return moment
+        raise InvalidInput(f"reference_time {value[:64]!r} is not a time (ISO 8601 such as 2023-05-08T13:56:00+08:00)")
+    raise InvalidInput(f"reference_time must be a datetime or ISO 8601 text, not {type(value).__name__}")
 
 
 def check_filter(value: object, limits: LimitSettings) -> MemoryFilter:

@@ -426,3 +426,33 @@ def test_root_sees_every_share_and_every_user_node(call: Gql, seeded: dict[str, 
         call("query($i: ID!) { node(id: $i) { ... on User { userId } } }", ROOT_KEY, i=str(GlobalID("User", s["cy"])))
     )
     assert user["node"] == {"userId": s["cy"]}
+
+
+TIMED_SEARCH = """query($q: String!, $c: [ID!], $f: MemoryWhere, $r: DateTime) {
+  search(query: $q, cubeIds: $c, topK: 3, filter: $f, referenceTime: $r) {
+    textMem { memories { memory metadata { memoryTime eventStart eventEnd timeSource relativity } } }
+  }
+}"""
+
+
+def test_search_takes_an_event_time_filter_and_a_reference_time(call: Gql, uid: Callable[[str], str]) -> None:
+    _, key = person(call, uid, "timer")
+    cube, _ = new_cube(call, key, "times")
+    for when in ("2023-03-10T10:00:00Z", "2023-05-08T10:00:00Z", "2023-07-20T10:00:00Z"):
+        messages = [{"role": "user", "content": "Nate: I played in a chess tournament", "chatTime": when}]
+        ok(call(ADD, key, i={"cubeId": cube, "messages": messages}))
+    may = {"eventTime": {"gte": "2023-05-01T00:00:00Z", "lt": "2023-06-01T00:00:00Z"}}
+    found = ok(call(TIMED_SEARCH, key, q="chess", c=[cube], f=may))["search"]["textMem"][0]["memories"]
+    assert [m["metadata"]["memoryTime"] for m in found] == ["2023-05-08"]
+    meta = found[0]["metadata"]
+    assert (meta["eventStart"], meta["eventEnd"], meta["timeSource"]) == (
+        "2023-05-08T00:00:00+00:00",
+        "2023-05-09T00:00:00+00:00",
+        "chat_time",
+    )
+    asked = "Which tournament did Nate play last month?"
+    ranked = ok(call(TIMED_SEARCH, key, q=asked, c=[cube], r="2023-08-15T00:00:00Z"))["search"]["textMem"][0]
+    assert ranked["memories"][0]["metadata"]["memoryTime"] == "2023-07-20"
+    assert codes(call(TIMED_SEARCH, key, q="chess", c=[cube], f={"eventTime": {"gte": "2023-05-01T00:00:00"}})) == [
+        "BAD_USER_INPUT"
+    ]

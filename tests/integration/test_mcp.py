@@ -325,3 +325,32 @@ def test_stdio_acts_as_the_configured_user(
     asyncio.run(asyncio.wait_for(scenario(), 240))
     (group,) = root.get_all(alice.cube_id)["text_mem"]
     assert {m.metadata.user_id for m in group["memories"]} == {alice.user_id}
+
+
+def test_http_search_takes_event_times_and_a_reference_time(http_url: str, tenant: Callable[[str], Tenant]) -> None:
+    nate = tenant("nate")
+
+    async def scenario() -> None:
+        async with over_http(http_url, nate.key) as session:
+            for when in ("2023-03-10T10:00:00Z", "2023-07-20T10:00:00Z"):
+                message = {"role": "user", "content": "Nate: I played in a chess tournament", "chat_time": when}
+                await call(session, "add_messages", messages=[message], cube_id=nate.cube_id)
+            found = await call(
+                session,
+                "search_memories",
+                query="chess",
+                time_from="2023-07-01T00:00:00Z",
+                time_before="2023-08-01T00:00:00Z",
+            )
+            assert [m["metadata"]["memory_time"] for m in found["cubes"][0]["memories"]] == ["2023-07-20"]
+            ranked = await call(
+                session,
+                "search_memories",
+                query="Which tournament did Nate play last month?",
+                reference_time="2023-04-15T00:00:00Z",
+            )
+            assert ranked["cubes"][0]["memories"][0]["metadata"]["memory_time"] == "2023-03-10"
+            error = await refused(session, "search_memories", query="chess", time_from="2023-07-01")
+            assert error["code"] == "BAD_USER_INPUT" and "time_from" in error["message"]
+
+    asyncio.run(scenario())
