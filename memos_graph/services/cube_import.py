@@ -52,10 +52,12 @@ from memos_graph.cube_format.reader import TREE_TEXT, FileShape, TextualMemoryFi
 from memos_graph.domain import User
 from memos_graph.domain.cube_content import EdgeKind, ImportBatch, ImportedCube, ImportedEdge, ImportedMemory
 from memos_graph.domain.memory import TextualMemoryMetadata, canonical_uuid
+from memos_graph.domain.temporal import iso_utc
 from memos_graph.embeddings.names import normalise_model_name
 from memos_graph.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from memos_graph.graph.convert import iso
 from memos_graph.services import access
+from memos_graph.services.memories import CHAT_TIME_PREFIX, with_event_time
 from memos_graph.services.progress import progress
 from memos_graph.services.transfer_paths import TransferWork
 from memos_graph.services.transfer_report import TransferReport
@@ -620,13 +622,29 @@ def _imported_memory(
     return ImportedMemory(
         id=graph_id,
         memory=node.memory,
-        metadata=metadata,
+        metadata=_timed(metadata, node.memory, created),
         created_at=created,
         updated_at=updated,
         version=version if isinstance(version, int) and not isinstance(version, bool) and version > 0 else 1,
         content_hash=content_hash(node.memory),
         **extra,
     )
+
+
+def _timed(metadata: TextualMemoryMetadata, text: str, created: dt.datetime) -> TextualMemoryMetadata:
+    """The metadata with an event time: the file's (a dump of this service's) when it reads as one, else read
+    from the memory's text, sources and memory_time as an add would (a MemOS cube has none), against the
+    memory's creation time."""
+    try:
+        start, end = (
+            dt.datetime.fromisoformat(metadata.event_start or ""),
+            dt.datetime.fromisoformat(metadata.event_end or ""),
+        )
+        if start.utcoffset() is not None and end.utcoffset() is not None and start < end:
+            return metadata.model_copy(update={"event_start": iso_utc(start), "event_end": iso_utc(end)})
+    except ValueError:
+        pass
+    return with_event_time(metadata, CHAT_TIME_PREFIX.sub("", text), created.astimezone(dt.UTC), dt.UTC)
 
 
 def _imported_edge(edge: CubeEdge, alias: dict[str, str]) -> ImportedEdge:

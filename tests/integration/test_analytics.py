@@ -512,3 +512,28 @@ def test_cube_sizes(document_mos: MOS, runtime: Runtime, tmp_path: Path, uid: Ca
         (empty, "empty", owner, True, 0, [], 0, 0, 0, 0),
     ]
     assert [r["cube_id"] for r in run_analytics(runtime, "cube_sizes", owner_id=owner, limit=1)] == [busy]
+
+
+def test_cube_timeline(root: MOS, runtime: Runtime, uid: Callable[[str], str]) -> None:
+    user = root.create_user(uid("timeline"))
+    cube = root.create_cube_for_user("timeline", owner_id=user)
+    said = [
+        ("1:56 pm on 8 May, 2023", "Melanie: I ran a charity race last Saturday"),
+        ("1:56 pm on 8 May, 2023", "Caroline: That's great!"),
+        ("7:55 pm on 9 June, 2023", "Caroline: I went to a pride parade yesterday"),
+        ("10:37 am on 27 June, 2023", "Melanie: We went camping"),
+    ]
+    for chat_time, content in said:
+        root.add(
+            messages=[{"role": "user", "content": content, "chat_time": chat_time}], mem_cube_id=cube, user_id=user
+        )
+    window = {"since": dt.datetime(2023, 5, 1, tzinfo=UTC), "until": dt.datetime(2023, 6, 20, tzinfo=UTC)}
+    rows = run_analytics(runtime, "cube_timeline", cube_id=cube, **window)
+    got = [(r["memory_time"], r["time_source"], r["memory"].split("] ", 1)[1]) for r in rows]
+    assert got == [
+        ("2023-05-06", "text", "user: Melanie: I ran a charity race last Saturday"),
+        ("2023-05-08", "chat_time", "user: Caroline: That's great!"),
+        ("2023-06-08", "text", "user: Caroline: I went to a pride parade yesterday"),
+    ]
+    assert rows[0]["event_start"] == dt.datetime(2023, 5, 6, tzinfo=UTC)
+    assert run_analytics(runtime, "cube_timeline", cube_id=uid("no-such-cube"), **window) == []

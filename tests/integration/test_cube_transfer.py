@@ -146,6 +146,7 @@ def test_dump_then_import_gives_the_same_memories_metadata_and_edges(
 
     before, after = memories_of(mos, original), memories_of(mos, copy)
     assert [comparable(item) for item in after] == [comparable(item) for item in before]
+    assert all(item.metadata.event_start and item.metadata.time_source for item in after)  # event times kept
     assert {item.id for item in after}.isdisjoint({item.id for item in before})  # ids were taken: new ones
     assert edges_of(runtime, copy) == edges_of(runtime, original)
     assert len(edges_of(runtime, copy)) == 6  # document, 2 messages, NEXT, 2 history links

@@ -243,6 +243,12 @@ def test_a_tree_directory_without_config_imports_with_its_sources_decoded(
     assert [s.type for s in works.metadata.sources] == ["chat", "text"]  # twice encoded, then plain text
     assert works.metadata.sources[1].content == "said over coffee"  # kept verbatim, never dropped
     assert works.metadata.memory_type == "UserMemory"
+    # MemOS's memory_time is the event's day: the span follows it (a MemOS cube has no spans of its own)
+    assert (moved.metadata.event_start, moved.metadata.event_end, moved.metadata.time_source) == (
+        "2024-05-02T00:00:00Z",
+        "2024-05-03T00:00:00Z",
+        "caller",
+    )
     # MemOS's other metadata round-trips: stored, returned, and dumped again.
     assert {
         key: moved.metadata.extra_fields().get(key, getattr(moved.metadata, key, None)) for key in MEMOS_METADATA
