@@ -1,9 +1,12 @@
-"""Operator tasks: python -m memos_graph.maintenance rebuild-indexes | re-embed (also `memos-graph maintenance`)."""
+"""Operator tasks: python -m memos_graph.maintenance rebuild-indexes | re-embed | event-times (also `memos-graph
+maintenance`)."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -11,14 +14,23 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import neo4j
 from neo4j import ManagedTransaction
 
 from memos_graph.config import MOSConfig
+from memos_graph.domain import SourceReference, TextualMemoryMetadata
+from memos_graph.domain.temporal import parse_moment
 from memos_graph.embeddings import Embedder, build_embedder
 from memos_graph.graph.cube_index import DedicatedIndexes, drop_dedicated_index
 from memos_graph.graph.schema import VECTOR_INDEX, apply_schema, rebuild_search_indexes, stored_vector_dimension
 from memos_graph.graph.store import GraphStore, run_named
-from memos_graph.services.memories import message_text, with_context
+from memos_graph.services.memories import (
+    CHAT_TIME_PREFIX,
+    TIME_FIELDS,
+    message_text,
+    with_context,
+    with_event_time,
+)
 from memos_graph.services.progress import progress as report_progress
 
 logger = logging.getLogger(__name__)
@@ -138,7 +150,40 @@ def describe(report: ReembedReport) -> str:
     )
 
 
-TASKS = ("re-embed", "rebuild-indexes")
+def backfill_event_times(store: GraphStore, zone: dt.tzinfo, page_size: int = REEMBED_PAGE) -> int:
+    """Give every memory stored before event times existed its event time (memory_time, event_start,
+    event_end, time_source), read as an add reads it (services.memories.with_event_time) against its sources'
+    chat_time or its creation time; a page at a time, one write transaction per page. Safe beside running
+    services and re-runnable: memories that have one are left alone. Returns how many it gave one."""
+    done, after = 0, ""
+    total = int(store.run_statement("MATCH (m:Memory) WHERE m.event_start IS NULL RETURN count(m) AS n")[0]["n"])
+    with report_progress("reading event times", total, "memory") as advance:
+        while True:
+            page = store.read("event_times_page", after=after, limit=page_size)
+            if not page:
+                break
+            rows = [_event_time_row(record.data(), zone) for record in page]
+            written = store.run_write(partial(_write_event_times, rows=rows))
+            done += int(written[0]["written"])
+            after = str(page[-1]["id"])
+            advance(len(rows))
+    logger.info("gave %d memories their event time", done)
+    return done
+
+
+def _write_event_times(tx: ManagedTransaction, rows: list[dict[str, Any]]) -> list[neo4j.Record]:
+    return run_named(tx, "event_times_write", rows=rows)
+
+
+def _event_time_row(record: dict[str, Any], zone: dt.tzinfo) -> dict[str, Any]:
+    sources = [SourceReference.model_validate(s) for s in json.loads(record.get("sources_json") or "[]")]
+    metadata = TextualMemoryMetadata(sources=sources, memory_time=record.get("memory_time"))
+    created = parse_moment(str(record.get("created_at") or ""), zone) or dt.datetime.now(dt.UTC)
+    timed = with_event_time(metadata, CHAT_TIME_PREFIX.sub("", str(record["memory"])), created.astimezone(zone), zone)
+    return {"id": str(record["id"]), **{name: getattr(timed, name) for name in TIME_FIELDS}}
+
+
+TASKS = ("re-embed", "rebuild-indexes", "event-times")
 
 
 def run_task(task: str, config: MOSConfig, page_size: int = REEMBED_PAGE) -> tuple[dict[str, Any], str]:
@@ -148,6 +193,11 @@ def run_task(task: str, config: MOSConfig, page_size: int = REEMBED_PAGE) -> tup
     store = GraphStore(config.neo4j)
     try:
         store.wait_until_ready(timeout_s=config.neo4j.connection_timeout_s * 4)
+        if task == "event-times":
+            started = time.perf_counter()
+            given = backfill_event_times(store, config.ingest.tzinfo(), page_size=page_size)
+            seconds = time.perf_counter() - started
+            return {"memories": given, "seconds": seconds}, f"gave {given} memories their event time in {seconds:.1f} s"
         embedder = build_embedder(config.embedder)
         if task == "re-embed":
             report = reembed_graph(store, embedder, config, page_size=page_size)

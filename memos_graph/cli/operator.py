@@ -135,15 +135,22 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
     maintenance = commands.add_parser(
         "maintenance",
         parents=[common],
-        help="re-embed the graph with the configured embedder, or rebuild the search indexes",
+        help="re-embed the graph with the configured embedder, rebuild the search indexes, or give old "
+        "memories their event time",
         description="re-embed: embed every memory again with the configured embedder (a page per transaction, "
         "progress on stderr), record its model and dimension on every cube, and rebuild the vector indexes "
         "(the shared one and the large cubes' own) for its dimension; stop every server and writer first. "
         "Start-ups refuse a graph of another model until it ran to the end. rebuild-indexes: drop and "
-        "repopulate the vector and fulltext indexes.",
+        "repopulate the vector and fulltext indexes. event-times: give memories stored before event times "
+        "existed their event time (metadata.memory_time, event_start, event_end), read as an add reads it; "
+        "safe beside running servers, and re-runnable.",
     )
-    maintenance.add_argument("task", choices=("re-embed", "rebuild-indexes"))
+    maintenance.add_argument("task", choices=("re-embed", "rebuild-indexes", "event-times"))
     maintenance.add_argument(
-        "--page-size", type=int, default=500, metavar="N", help="memories per transaction (re-embed; default 500)"
+        "--page-size",
+        type=int,
+        default=500,
+        metavar="N",
+        help="memories per transaction (re-embed, event-times; default 500)",
     )
     maintenance.set_defaults(handler=run_maintenance)

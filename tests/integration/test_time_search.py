@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from memos_graph import MOS, InvalidInput
+from memos_graph.maintenance import backfill_event_times
 from memos_graph.services.runtime import Runtime
 
 pytestmark = pytest.mark.neo4j
@@ -227,3 +228,34 @@ def test_another_tenants_memories_of_the_same_time_change_nothing(root: MOS, uid
     seen = root.search(question, user_id=alice, top_k=50, filter=with_time)
     assert {group["cube_id"] for group in seen["text_mem"]} == {mine}
     assert len(texts(seen)) == 1
+
+
+def test_maintenance_gives_old_memories_their_event_time(
+    root: MOS, runtime: Runtime, uid: Callable[[str], str]
+) -> None:
+    """A graph written before event times existed: the maintenance task reads them as an add would."""
+    user = root.create_user(uid("old"))
+    cube = root.create_cube_for_user("old", owner_id=user)
+    root.add(
+        messages=session("1:56 pm on 8 May, 2023", ("Melanie", "I ran a race last Sunday"), ("Caroline", "Nice!")),
+        mem_cube_id=cube,
+        user_id=user,
+    )
+    root.add(memory_content=["Melanie keeps bees"], mem_cube_id=cube, user_id=user)
+    fields = ("memory_time", "event_start", "event_end", "time_source")
+
+    def times() -> dict[str, tuple[Any, ...]]:
+        return {
+            text: tuple(getattr(item.metadata, f) for f in fields)
+            for text, item in by_content(root, cube, user).items()
+        }
+
+    expected = times()
+    runtime.store.run_statement(
+        "MATCH (m:Memory) WHERE m.cube_id = $cube REMOVE m.memory_time, m.event_start, m.event_end, m.time_source",
+        cube=cube,
+    )
+    assert all(value == (None, None, None, None) for value in times().values())
+    assert backfill_event_times(runtime.store, UTC, page_size=2) >= 3
+    assert times() == expected
+    assert backfill_event_times(runtime.store, UTC) == 0  # nothing left to do
