@@ -51,8 +51,15 @@ def _item(item: TextualMemoryItem) -> dict[str, Any]:
 
 def run_search(args: argparse.Namespace, session: Session) -> Outcome:
     """Top-k memories per cube: the --cube ones, else the acting user's loaded cubes."""
+    where = {name: value for name in ("time_from", "time_before") if (value := getattr(args, name)) is not None}
     result = session.mos.search(
-        args.query, user_id=session.user_id, install_cube_ids=args.cube, top_k=args.top_k, threshold=args.threshold
+        args.query,
+        user_id=session.user_id,
+        install_cube_ids=args.cube,
+        top_k=args.top_k,
+        threshold=args.threshold,
+        filter=where or None,
+        reference_time=args.reference_time,
     )
     groups = result["text_mem"]
     data = {
@@ -105,6 +112,13 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
     )
     search.add_argument("--top-k", type=int, help="memories per cube (default: the configured top_k)")
     search.add_argument("--threshold", type=float, help="leave out results with relativity below this (0..1)")
+    search.add_argument(
+        "--time-from", metavar="ISO", help="only memories whose event happened at or after this (ISO 8601 with offset)"
+    )
+    search.add_argument("--time-before", metavar="ISO", help="only memories whose event happened before this")
+    search.add_argument(
+        "--reference-time", metavar="ISO", help="when the question is asked ('last week' is read against it)"
+    )
     search.set_defaults(handler=run_search)
 
     chat = commands.add_parser(

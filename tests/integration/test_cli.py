@@ -6,6 +6,7 @@ the number of invocations small.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -186,6 +187,19 @@ def test_add_texts_messages_documents_then_search(
     assert group["cube_id"] == cube and len(group["memories"]) == 3
     assert "cello" in group["memories"][0]["memory"]
     assert group["memories"][0]["metadata"]["relativity"] > 0
+
+    # Event times: the texts were added today, so a window in 2001 holds none of them; a malformed time is refused
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    assert group["memories"][0]["metadata"]["memory_time"] == today
+    empty = cli.json(
+        "--user", user, "search", "cello", "--cube", cube, "--time-from", "2001-01-01T00:00:00Z",
+        "--time-before", "2001-02-01T00:00:00Z", "--reference-time", "2001-01-15T00:00:00Z",
+    )  # fmt: skip
+    assert empty["text_mem"][0]["memories"] == []
+    refused = cli.json(
+        "--user", user, "search", "cello", "--cube", cube, "--reference-time", "someday", expect=ExitCode.INVALID_INPUT
+    )
+    assert "reference_time" in refused["error"]["message"]
 
 
 def test_chat_with_configured_model(
