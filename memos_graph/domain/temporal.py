@@ -116,6 +116,9 @@ class Mention:
     finish: int
     phrase: str
     span: Span
+    # A calendar date or month named without its year ("in June", "May 8th", "5月8日"): the year is the
+    # reference's guess (the one within six months of it).
+    floating: bool = False
 
 
 # -- moments: chat_time and the like ------------------------------------------------------------------------
@@ -582,6 +585,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Resolver], ...] = (
 )
 
 
+_CALENDAR: frozenset[Resolver] = frozenset({_absolute_day, _before_after, _part_of_month, _bare_month, _zh_full_date})
+_YEAR = re.compile(r"\d{4}")
+
+
 def mentions(text: str, reference: dt.datetime) -> list[Mention]:
     """The time expressions of the text, resolved against `reference` (an aware moment), in text order; where
     two overlap, the one found first (the patterns go from specific to general) wins."""
@@ -596,7 +603,8 @@ def mentions(text: str, reference: dt.datetime) -> list[Mention]:
                 continue
             span = _resolved(resolve, match, reference)
             if span is not None:
-                found.append(Mention(begin, finish, match.group(0), span))
+                floating = resolve in _CALENDAR and _YEAR.search(match.group(0)) is None
+                found.append(Mention(begin, finish, match.group(0), span, floating))
                 taken.append((begin, finish))
     return sorted(found, key=lambda mention: mention.begin)
 
@@ -632,13 +640,49 @@ def asks_when(question: str) -> bool:
     return _WHEN_QUESTION.search(question) is not None
 
 
-def question_span(question: str, reference: dt.datetime) -> Span | None:
-    """The stretch of time a question is about (its time expressions' hull), resolved against `reference`;
-    None when it names no time."""
+def question_spans(question: str, reference: dt.datetime, anchored: bool = True) -> tuple[Span, ...]:
+    """The stretches of time a question is about, resolved against `reference`; empty when it names none.
+
+    Usually one span, the hull of its time expressions. A date or month named without a year takes the year
+    of a dated expression beside it ("between August 11 and August 15 2023"); without one, when the question
+    is `anchored` (the caller said when it is asked) it takes the year near the reference, and otherwise it
+    stands for that date in any year from ten years before the reference to the year after (one span per
+    year): "in the second week of November", asked of a conversation from 2023 without a reference time,
+    still means its Novembers."""
     found = mentions(question, reference)
     if not found:
+        return ()
+    dated = [m for m in found if not m.floating and _YEAR.search(m.phrase)]
+    if any(m.floating for m in found) and dated:
+        found = mentions(question, dated[0].span.start)
+    elif any(m.floating for m in found) and not anchored:
+        fixed = [m.span for m in found if not m.floating]
+        spans = [hull(fixed)] if fixed else []
+        for mention in (m for m in found if m.floating):
+            for years in range(-10, 2):
+                moved = _years_later(mention.span, years)
+                if moved is not None:
+                    spans.append(moved)
+        return tuple(spans)
+    return (hull([m.span for m in found]),)
+
+
+def question_span(question: str, reference: dt.datetime) -> Span | None:
+    """The hull of the question's time expressions (anchored at `reference`), or None when it names none."""
+    spans = question_spans(question, reference)
+    return hull(list(spans)) if spans else None
+
+
+def hull(spans: list[Span]) -> Span:
+    """The smallest span holding all of them (at least one)."""
+    return Span(min(span.start for span in spans), max(span.end for span in spans))
+
+
+def _years_later(span: Span, years: int) -> Span | None:
+    try:
+        return Span(span.start.replace(year=span.start.year + years), span.end.replace(year=span.end.year + years))
+    except ValueError:  # 29 February in a year without one
         return None
-    return Span(min(m.span.start for m in found), max(m.span.end for m in found))
 
 
 def iso_utc(moment: dt.datetime) -> str:

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 
 from memos_graph.domain.memory import TextualMemoryItem
-from memos_graph.domain.temporal import Span, asks_when, question_span
+from memos_graph.domain.temporal import Span, asks_when, question_spans
 
 # "Name: text" at the start of a message: up to three words of letters, then a colon and a space (a
 # full-width colon needs none); in a cased script each word is capitalised ("I love it: ..." names nobody).
@@ -46,16 +46,17 @@ class Weights:
 
 @dataclass(frozen=True)
 class Question:
-    """What ranking needs of a question: its text, the time it names, whether it asks when."""
+    """What ranking needs of a question: its text, the times it names, whether it asks when."""
 
     text: str
-    span: Span | None
+    spans: tuple[Span, ...]
     asks_when: bool
 
 
-def read_question(text: str, reference: dt.datetime) -> Question:
-    """The question's time (resolved against `reference`, an aware moment) and whether it asks when."""
-    return Question(text, question_span(text, reference), asks_when(text))
+def read_question(text: str, reference: dt.datetime, anchored: bool = True) -> Question:
+    """The question's times (resolved against `reference`, an aware moment; see domain.temporal.question_spans
+    for `anchored`, whether the caller said when the question is asked) and whether it asks when."""
+    return Question(text, question_spans(text, reference, anchored), asks_when(text))
 
 
 def speaker(item: TextualMemoryItem) -> str | None:
@@ -102,9 +103,9 @@ def event_span(item: TextualMemoryItem) -> Span | None:
 def boost(item: TextualMemoryItem, question: Question, weights: Weights) -> float:
     """The boosts the memory earns for the question, summed."""
     total = 0.0
-    if weights.time_match > 0 and question.span is not None:
+    if weights.time_match > 0 and question.spans:
         span = event_span(item)
-        if span is not None and span.overlaps(question.span):
+        if span is not None and any(span.overlaps(asked) for asked in question.spans):
             total += weights.time_match
     if weights.stated_time > 0 and question.asks_when and item.metadata.time_source == "text":
         total += weights.stated_time

@@ -79,7 +79,8 @@ class SearchService:
         k = check_top_k(top_k, self._rt.config.top_k, limits)
         minimum = check_threshold(threshold)
         condition = check_filter(where, limits)
-        question = read_question(text, check_reference_time(reference_time, self._rt.config.ingest.tzinfo()))
+        asked = check_reference_time(reference_time, self._rt.config.ingest.tzinfo())
+        question = read_question(text, asked, anchored=reference_time is not None)
         most = limits.max_cubes_per_search
         cube_ids = None
         if install_cube_ids is not None:
@@ -169,7 +170,7 @@ class SearchService:
         ranked = [scored(items[memory_id], score) for memory_id, score in fused[:pool]]
         if settings.expand_top and ranked:
             ranked = self.with_neighbours(cube_id, ranked, settings.expand_top, settings.neighbour_weight, where)
-        return self.boosted(ranked, question or read_question(text, dt.datetime.now(dt.UTC)))[:top_k]
+        return self.boosted(ranked, question or read_question(text, dt.datetime.now(dt.UTC), anchored=False))[:top_k]
 
     def boosted(self, ranked: list[TextualMemoryItem], question: Question) -> list[TextualMemoryItem]:
         """The ranking with the question's boosts applied (ranking/context.py), best first."""

@@ -17,6 +17,7 @@ from memos_graph.domain.temporal import (
     mentions,
     parse_moment,
     question_span,
+    question_spans,
 )
 
 UTC = dt.UTC
@@ -227,3 +228,26 @@ def test_question_span_is_the_hull_of_its_times() -> None:
     assert span == Span(day(2023, 5, 1), day(2023, 8, 1))
     assert question_span("What did I do last week?", asked) == Span(day(2024, 1, 1), day(2024, 1, 10))
     assert question_span("What does Melanie like?", asked) is None
+
+
+def test_a_yearless_date_takes_the_year_of_a_dated_one_beside_it() -> None:
+    asked = dt.datetime(2026, 12, 6, tzinfo=UTC)
+    spans = question_spans("Where was John between August 11 and August 15 2023?", asked, anchored=False)
+    assert spans == (Span(day(2023, 8, 11), day(2023, 8, 16)),)
+
+
+def test_a_yearless_month_stands_for_every_recent_year_unless_the_question_is_anchored() -> None:
+    asked = dt.datetime(2026, 12, 6, tzinfo=UTC)
+    floating = question_spans("Which country was Tim visiting in November?", asked, anchored=False)
+    assert Span(day(2023, 11, 1), day(2023, 12, 1)) in floating
+    assert Span(day(2027, 11, 1), day(2027, 12, 1)) in floating
+    assert len(floating) == 12  # ten years back to the next one
+    anchored = question_spans("Which country was Tim visiting in November?", asked)
+    assert anchored == (Span(day(2026, 11, 1), day(2026, 12, 1)),)
+    # relative times always read against the reference
+    assert question_spans("What did I do last week?", asked, anchored=False) == (
+        Span(day(2026, 11, 23), day(2026, 12, 6)),
+    )
+    assert question_spans("What did Nate win in July 2022?", asked, anchored=False) == (
+        Span(day(2022, 7, 1), day(2022, 8, 1)),
+    )
