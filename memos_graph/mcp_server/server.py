@@ -10,6 +10,7 @@ answered with a masked INTERNAL error.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 from collections.abc import Callable
@@ -165,7 +166,9 @@ def build_server(services: Services, identify: Identify, shared: bool = True) ->
     """The MCP server over the services; `identify` says who each call acts as (see Identify). `shared`: many
     users call it (HTTP), so one caller holds at most limits.max_workers_per_caller of the worker threads;
     otherwise (stdio, one user) its calls may use them all."""
-    server: MCPServer[Any] = MCPServer("memos-graph", instructions=INSTRUCTIONS, version="1", log_level="WARNING")
+    server: MCPServer[Any] = MCPServer(
+        "memos-graph", instructions=INSTRUCTIONS, version=package_version(), log_level="WARNING"
+    )
     limits = services.runtime.config.limits
     per_caller = limits.max_workers_per_caller if shared else limits.max_worker_threads
     calls = Calls(services, identify, WorkerPool(limits.max_worker_threads, per_caller))
@@ -174,6 +177,14 @@ def build_server(services: Services, identify: Identify, shared: bool = True) ->
         _register_chat(server, calls)
     _register_resources(server, calls)
     return server
+
+
+def package_version() -> str:
+    """memos-graph's installed version (what MCP clients are told), or "0+unknown" from a bare checkout."""
+    try:
+        return importlib.metadata.version("memos-graph")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
 
 
 def _register_tools(server: MCPServer[Any], calls: Calls) -> None:

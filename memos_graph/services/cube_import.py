@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
 import threading
 import uuid
@@ -380,6 +381,10 @@ class CubeImportService(TransferWork):
         cube_id = check_cube_id(wanted, "cube id", self._rt.config.limits)
         if not access.may_create_cube(actor, actor):
             raise AccessDenied(f"user '{actor.user_id}' may not create cubes")
+        if mem_cube_id is None and self._taken_by_another(actor, cube_id):
+            # The directory's own id (a MemOS example's "Ki-Seki/mem_cube_2") belongs to someone else: this
+            # user gets a copy of its own, under an id derived from both, which register_mem_cube returns.
+            cube_id = own_copy_id(cube_id, actor.user_id, self._rt.config.limits.max_id_chars)
         existing, stale = self._prepare_target(actor, cube_id)
         if not existing:
             self._cubes.check_quota(actor)  # a new cube counts against limits.max_cubes_per_user
@@ -453,6 +458,15 @@ class CubeImportService(TransferWork):
     def _cube_name(source: CubeSource, directory: Path) -> str:
         return source.cube_id or directory.name
 
+    def _taken_by_another(self, actor: User, cube_id: str) -> bool:
+        """Whether the cube id belongs to (or is being imported by) someone other than the actor."""
+        state = self._repository.state(cube_id)
+        if state is None:
+            return False
+        if state.owner_id is not None:
+            return state.owner_id != actor.user_id
+        return state.import_id is None or (state.lease_live and state.import_by != actor.user_id)
+
     def _prepare_target(self, actor: User, cube_id: str) -> tuple[bool, tuple[str, ...]]:
         """(whether the import goes into an existing cube of the actor, the expired import to take over
         followed by the ones it took over from, or nothing); Conflict for anyone else's cube and while
@@ -486,6 +500,17 @@ class CubeImportService(TransferWork):
         same_model = normalise_model_name(survey.source.embedder_model) == normalise_model_name(embedder.model_name)
         reuse = same_model and survey.all_vectors_stored()
         return ImportPlan.build(survey, cube_id, taken, reuse_vectors=reuse, importer=importer)
+
+
+def own_copy_id(cube_id: str, user_id: str, max_chars: int) -> str:
+    """The id of a user's own copy of a cube whose id another user holds: "<cube id>@<user id>", or with a
+    digest of both in place of the user id when that is too long. The same user and cube always give the same
+    id, so registering the directory again finds the user's copy."""
+    candidate = f"{cube_id}@{user_id}"
+    if len(candidate) <= max_chars:
+        return candidate
+    digest = hashlib.sha256(f"{cube_id}\x1f{user_id}".encode()).hexdigest()[:16]
+    return f"{cube_id[: max(1, max_chars - len(digest) - 1)].rstrip('/')}@{digest}"
 
 
 def prefetched(items: Iterator[T], depth: int = PREFETCH_DEPTH) -> Iterator[T]:

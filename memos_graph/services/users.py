@@ -82,7 +82,7 @@ class UserService:
         name = check_text(user_name, "user_name", MAX_NAME_CHARS) if user_name is not None else user_id
         role = UserRole(role)
         if not access.may_create_user(actor, role):
-            raise AccessDenied(f"a {actor.role.value} may not create a {role.value} user")
+            raise AccessDenied(f"role {actor.role.name} may not create users of role {role.name}")
         return self._rt.users.create(user_id, name, role, api_key_hash)
 
     def create_user_with_key(

@@ -180,6 +180,7 @@ def test_role_rules_over_http(gql: Gql, new_user: NewUser) -> None:
     _, admin_key = new_user("admin", "ADMIN")
     refused = gql('mutation { createUser(input: {id: "x-by-user"}) { apiKey } }', alice_key)
     assert codes(refused) == ["FORBIDDEN"]
+    assert refused["errors"][0]["message"] == "role USER may not create users of role USER"
     assert codes(gql("{ users { userId } }", alice_key)) == ["FORBIDDEN"]
     assert any(u["userId"] == alice for u in gql("{ users { userId } }", admin_key)["data"]["users"])
     assert codes(gql(CREATE_CUBE, guest_key, input={"name": "guest cube"})) == ["FORBIDDEN"]
@@ -264,3 +265,15 @@ def test_search_threshold_over_graphql(gql: Gql, new_user: NewUser) -> None:
     assert [m["memory"] for m in kept["memories"]] == ["Alice plays the cello"]
     bad = gql(query, key, q="cello", t=2.0)
     assert codes(bad) == ["BAD_USER_INPUT"]
+
+
+def test_date_time_names_its_specification_for_code_generators(gql: Gql, new_user: NewUser) -> None:
+    _, key = new_user("codegen")
+    found = gql('{ __type(name: "DateTime") { name specifiedByURL description } }', key)["data"]["__type"]
+    assert found["specifiedByURL"] == "https://scalars.graphql.org/andimarek/date-time"
+    assert "ISO 8601" in found["description"]
+    # values still read as before: text that is not a time is refused with a code, before any work
+    bad = gql(
+        'query($t: DateTime) { search(query: "x", referenceTime: $t) { textMem { cubeId } } }', key, t="not a time"
+    )
+    assert codes(bad) == ["GRAPHQL_VALIDATION_FAILED"], bad

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import json
 import os
 import sys
@@ -352,5 +353,17 @@ def test_http_search_takes_event_times_and_a_reference_time(http_url: str, tenan
             assert ranked["cubes"][0]["memories"][0]["metadata"]["memory_time"] == "2023-03-10"
             error = await refused(session, "search_memories", query="chess", time_from="2023-07-01")
             assert error["code"] == "BAD_USER_INPUT" and "time_from" in error["message"]
+
+    asyncio.run(scenario())
+
+
+def test_the_server_reports_the_package_version(http_url: str, tenant: Callable[[str], Tenant]) -> None:
+    alice = tenant("alice")
+
+    async def scenario() -> None:
+        async with over_http(http_url, alice.key) as session:
+            info = session.server_info
+            assert info is not None and info.name == "memos-graph"
+            assert info.version == importlib.metadata.version("memos-graph") != "1"
 
     asyncio.run(scenario())

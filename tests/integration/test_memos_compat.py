@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from strawberry.relay import GlobalID
 
 from graphql_schema.app import create_app
-from memos_graph import MOS, InvalidInput, MOSConfig
+from memos_graph import MOS, Conflict, InvalidInput, MOSConfig
 from memos_graph.config import Neo4jSettings
 from memos_graph.services.runtime import Runtime
 from testkit.fake_llm import FakeOpenAI
@@ -176,19 +176,35 @@ def test_the_seeds_example_runs_verbatim_on_memos_fixtures(
     monkeypatch.setenv("NEO4J_USER", neo4j_settings.user)
     monkeypatch.setenv("NEO4J_PASSWORD", neo4j_settings.password.get_secret_value())
     (tmp_path / "example.py").write_text(SEED_EXAMPLE, encoding="utf-8")
-    namespace = runpy.run_path(str(tmp_path / "example.py"))
-    memory: MOS = namespace["memory"]
+    # Run twice against one database, as a user re-running the script does: each run makes a new user, and
+    # the directory's cube id is the first run's; the second run gets a copy of its own.
+    runs = [runpy.run_path(str(tmp_path / "example.py")) for _ in range(2)]
+    first, second = runs
     try:
         printed = capsys.readouterr().out
-        assert printed.startswith("text_memories: [")
-        (group,) = namespace["retrieved_memories"]["text_mem"]
-        assert group["cube_id"].startswith("Ki-Seki/mem_cube_2-")
-        texts = [item.memory for item in group["memories"]]
-        assert "user: I like playing football." in texts and "Alice's favourite sport is tennis" in texts
-        assert memory.config.top_k == 4 and memory.config.max_turns_window == 12
-        assert memory.config.llm is not None and memory.config.llm.model == "openai/gpt-4o-mini"
+        assert printed.startswith("text_memories: [") and printed.count("text_memories: [") == 2
+        cube_ids = []
+        for namespace in runs:
+            memory: MOS = namespace["memory"]
+            (group,) = namespace["retrieved_memories"]["text_mem"]
+            cube_ids.append(group["cube_id"])
+            texts = [item.memory for item in group["memories"]]
+            assert "user: I like playing football." in texts and "Alice's favourite sport is tennis" in texts
+            assert memory.config.top_k == 4 and memory.config.max_turns_window == 12
+            assert memory.config.llm is not None and memory.config.llm.model == "openai/gpt-4o-mini"
+        assert cube_ids[0].startswith("Ki-Seki/mem_cube_2-")
+        assert cube_ids[1] == f"{cube_ids[0]}@{second['user_id']}"
+        # each user reads its own copy only
+        mos: MOS = second["memory"]
+        for namespace, own, other in ((first, cube_ids[0], cube_ids[1]), (second, cube_ids[1], cube_ids[0])):
+            readable = {c["cube_id"] for c in mos.get_user_info(namespace["user_id"])["accessible_cubes"]}
+            assert own in readable and other not in readable
+        # the same user registering the directory again finds its copy taken by itself: told, nothing changes
+        with pytest.raises(Conflict, match="already holds memories"):
+            mos.register_mem_cube("examples/data/mem_cube_2", user_id=second["user_id"])
     finally:
-        memory.close()
+        for namespace in runs:
+            namespace["memory"].close()
 
 
 def test_a_cube_id_with_slashes_works_in_mos_graphql_and_dumps(
