@@ -15,6 +15,7 @@ graphql-ws protocol is not offered.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -193,6 +194,26 @@ class AuthenticatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
 
 
+class OriginHint(logging.Filter):
+    """Strawberry's refusal of a WebSocket origin names its own `allowed_origins`; here the setting is
+    http.cors_origins (MEMOS_CORS_ORIGINS), so the line says that instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "allowed_origins" in str(record.msg) and len(record.args or ()) == 2:
+            record.msg = (
+                "refused a WebSocket from origin %r to host %r: to let pages on that origin subscribe, add it to "
+                "http.cors_origins (MEMOS_CORS_ORIGINS)"
+            )
+        return True
+
+
+def hint_origins() -> None:
+    """Put OriginHint on Strawberry's WebSocket logger, once."""
+    strawberry_ws = logging.getLogger("strawberry.ws")
+    if not any(isinstance(existing, OriginHint) for existing in strawberry_ws.filters):
+        strawberry_ws.addFilter(OriginHint())
+
+
 class SubscriptionEndpoint(GraphQL[Context, None]):
     """The WebSocket side of /graphql: graphql-transport-ws, each connection authenticated by its key."""
 
@@ -219,6 +240,7 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
         self._pool_of = pool_of
         self._key_check = key_check
         self._refused = refused
+        hint_origins()
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         address = request.client.host if request.client is not None else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -358,7 +359,7 @@ def test_bad_input_is_refused_before_the_model_is_called(
 
 
 def test_uvicorn_serves_the_subscription_to_same_origin_clients_only(
-    keyed_runtime: Runtime, new_user: NewUser, llm_server: FakeOpenAI
+    keyed_runtime: Runtime, new_user: NewUser, llm_server: FakeOpenAI, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The production path: uvicorn with its WebSocket library on a real port. A page on an origin CORS does
     not allow (none by default) cannot even open the socket."""
@@ -384,9 +385,14 @@ def test_uvicorn_serves_the_subscription_to_same_origin_clients_only(
                 pass
         return refused.value.response.status_code
 
-    with serve_app(app) as origin:
+    with caplog.at_level(logging.INFO), serve_app(app) as origin:
         url = "ws://" + origin.removeprefix("http://") + "/graphql"
         messages = asyncio.run(converse(url))
         assert "".join(e["delta"] for e in events(messages)) == REPLY == events(messages)[-1]["answer"]
         assert asyncio.run(from_elsewhere(url)) == 403
     assert turns(keyed_runtime, user) == [("user", "Hi?"), ("assistant", REPLY)]
+    refusals = [r.getMessage() for r in caplog.records if r.name == "strawberry.ws"]
+    assert refusals and all("MEMOS_CORS_ORIGINS" in m and "allowed_origins" not in m for m in refusals), refusals
+    assert "elsewhere.example" in refusals[0]
+    # litellm's own INFO lines about each call stay out of the log
+    assert not [r for r in caplog.records if r.name.startswith("LiteLLM") and r.levelno < logging.WARNING]
