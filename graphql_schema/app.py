@@ -256,16 +256,25 @@ class GraphQLEndpoint:
             await page(scope, receive, send)
             return
         media_type = response_media_type(request.headers.get("accept"))
-        if request.method == "GET" and _operation_type(request) not in (None, "query"):
-            # GraphQL over HTTP: GET runs queries only; anything else is 405 with the method it needs.
-            await error_response(
-                405,
-                "METHOD_NOT_ALLOWED",
-                "a GET request runs queries only; send mutations by POST",
-                {"Allow": "POST"},
-                media_type,
-            )(scope, receive, send)
-            return
+        if request.method == "GET":
+            operation = _operation_type(
+                request.query_params.get("query", ""), request.query_params.get("operationName")
+            )
+            if operation == "subscription":
+                await error_response(405, "METHOD_NOT_ALLOWED", SUBSCRIPTION_OVER_HTTP, None, media_type)(
+                    scope, receive, send
+                )
+                return
+            if operation not in (None, "query"):
+                # GraphQL over HTTP: GET runs queries only; anything else is 405 with the method it needs.
+                await error_response(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    "a GET request runs queries only; send mutations by POST",
+                    {"Allow": "POST"},
+                    media_type,
+                )(scope, receive, send)
+                return
         body = await self._read_body(request)
         if body is None:
             await error_response(
@@ -290,6 +299,12 @@ class GraphQLEndpoint:
         except RateLimited as exc:
             retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
             await error_response(429, exc.code, exc.message, retry, media_type)(scope, receive, send)
+            return
+        if request.method == "POST" and _posts_subscription(body):
+            # Strawberry would answer a masked internal error: subscriptions stream, and only over WebSocket.
+            await error_response(405, "METHOD_NOT_ALLOWED", SUBSCRIPTION_OVER_HTTP, None, media_type)(
+                scope, receive, send
+            )
             return
         state = scope.setdefault("state", {})
         state["caller"] = caller
@@ -327,15 +342,36 @@ def auth_refusal(error: MemosError, media_type: str | None) -> Response:
     return error_response(status, error.code, error.message, {"WWW-Authenticate": "Bearer"}, media_type)
 
 
-def _operation_type(request: Request) -> str | None:
-    """The type (query, mutation, subscription) of the operation a GET request names; None when it does not
-    parse or names none (GraphQL's own validation answers those)."""
+SUBSCRIPTION_OVER_HTTP = (
+    "subscriptions run over WebSocket (the graphql-transport-ws protocol) at /graphql, the API key in "
+    "connection_init; in GraphiQL, give the subscription a name"
+)
+
+
+def _operation_type(query: object, operation_name: object) -> str | None:
+    """The type (query, mutation, subscription) of the operation a request names; None when it does not parse
+    or names none (GraphQL's own validation answers those)."""
+    if not isinstance(query, str) or (operation_name is not None and not isinstance(operation_name, str)):
+        return None
     try:
-        document = parse(request.query_params.get("query", ""))
+        document = parse(query)
     except GraphQLError:
         return None
-    operation = get_operation_ast(document, request.query_params.get("operationName"))
+    operation = get_operation_ast(document, operation_name)
     return None if operation is None else operation.operation.value
+
+
+def _posts_subscription(body: bytes) -> bool:
+    """Whether a POSTed JSON body's operation is a subscription (parsed only when the word is in it)."""
+    if b"subscription" not in body:
+        return False
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return False
+    if not isinstance(payload, dict):
+        return False
+    return _operation_type(payload.get("query"), payload.get("operationName")) == "subscription"
 
 
 def _replay(body: bytes) -> Receive:

@@ -22,7 +22,7 @@ from mcp.server.mcpserver import Context
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from memos_graph.domain import User
-from memos_graph.errors import BackendUnavailable, MemosError, TooManyAttempts, Unauthenticated
+from memos_graph.errors import BackendUnavailable, MemosError, NotFound, TooManyAttempts, Unauthenticated
 from memos_graph.mcp_server.server import Caller, build_server
 from memos_graph.services.auth_throttle import FailedAuthThrottle, KeyCheck
 from memos_graph.services.bundle import Services
@@ -58,26 +58,44 @@ class ApiKeyGate:
         if scope["type"] != "http":  # lifespan
             await self.app(scope, receive, send)
             return
+        if str(scope.get("path", "")).startswith("/.well-known/"):
+            # OAuth-aware clients look for an authorization server here after a 401; there is none, and a 404
+            # (not another 401) tells them so: the key goes in the Authorization header.
+            await _answer(send, 404, NotFound.code, NO_OAUTH, [])
+            return
         client = scope.get("client")
+        key = bearer_key(scope)
         try:
             # A key looked up within limits.api_key_cache_s is answered without a thread or Neo4j.
-            caller = await self.key_check.authenticate(bearer_key(scope), str(client[0]) if client else None)
+            caller = await self.key_check.authenticate(key, str(client[0]) if client else None)
         except MemosError as exc:
-            await _refuse(send, exc)
+            await _refuse(send, exc, key is not None)
             return
         scope.setdefault("state", {})[_CALLER] = caller
         await self.app(scope, receive, send)
 
 
-async def _refuse(send: Send, error: MemosError) -> None:
-    """429 (Retry-After) for an address out of failed-key budget, 503 when Neo4j could not say, else 401."""
+NO_OAUTH = "this server has no OAuth: send the API key as Authorization: Bearer <key>"
+
+
+async def _refuse(send: Send, error: MemosError, key_given: bool = True) -> None:
+    """429 (Retry-After) for an address out of failed-key budget, 503 when Neo4j could not say, else 401. A 401
+    says which (RFC 6750): invalid_token for a key that did not check out, invalid_request for none."""
     status = 429 if isinstance(error, TooManyAttempts) else 503 if isinstance(error, BackendUnavailable) else 401
-    body = json.dumps({"error": {"code": error.code, "message": error.message}}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers: list[tuple[bytes, bytes]] = []
     if isinstance(error, TooManyAttempts):
-        headers.append((b"retry-after", str(error.retry_after_s).encode()))
-    if status in (401, 429):
-        headers.append((b"www-authenticate", b"Bearer"))
+        headers += [(b"retry-after", str(error.retry_after_s).encode()), (b"www-authenticate", b"Bearer")]
+    elif status == 401:
+        reason = "invalid_token" if key_given else "invalid_request"
+        described = error.message.replace("\\", "").replace('"', "'")
+        challenge = f'Bearer error="{reason}", error_description="{described}"'
+        headers.append((b"www-authenticate", challenge.encode("latin-1", "replace")))
+    await _answer(send, status, error.code, error.message, headers)
+
+
+async def _answer(send: Send, status: int, code: str, message: str, headers: list[tuple[bytes, bytes]]) -> None:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

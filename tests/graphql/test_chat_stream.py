@@ -396,3 +396,27 @@ def test_uvicorn_serves_the_subscription_to_same_origin_clients_only(
     assert "elsewhere.example" in refusals[0]
     # litellm's own INFO lines about each call stay out of the log
     assert not [r for r in caplog.records if r.name.startswith("LiteLLM") and r.levelno < logging.WARNING]
+
+
+def test_a_subscription_sent_over_http_is_told_where_to_go(
+    client: TestClient, new_user: NewUser, llm_server: FakeOpenAI, keyed_runtime: Runtime
+) -> None:
+    """GraphiQL POSTs an anonymous subscription; other clients may too. Neither is an internal error."""
+    user, key = new_user("poster")
+    llm_server.reset(REPLY)
+    headers = {"Authorization": f"Bearer {key}"}
+    anonymous = 'subscription { chatStream(query: "Hi?") { delta } }'
+    for body in ({"query": STREAM, "variables": {"q": "Hi?"}}, {"query": anonymous}):
+        answer = client.post("/graphql", json=body, headers=headers)
+        assert answer.status_code == 405, answer.text
+        (error,) = answer.json()["errors"]
+        assert error["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+        assert "WebSocket" in error["message"] and "graphql-transport-ws" in error["message"]
+    by_get = client.get("/graphql", params={"query": anonymous}, headers=headers)
+    assert by_get.status_code == 405 and "WebSocket" in by_get.json()["errors"][0]["message"]
+    # a query that merely mentions the word still runs
+    fine = client.post(
+        "/graphql", json={"query": '{ search(query: "subscription") { textMem { cubeId } } }'}, headers=headers
+    )
+    assert fine.status_code == 200 and "errors" not in fine.json(), fine.text
+    assert llm_server.requests == [] and turns(keyed_runtime, user) == []

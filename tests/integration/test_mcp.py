@@ -200,9 +200,14 @@ def test_http_refuses_a_missing_or_wrong_key_before_mcp_runs(http_url: str, tena
         sent = {**headers, **({"Authorization": authorization} if authorization else {})}
         answer = httpx.post(http_url, headers=sent, json=INITIALIZE, timeout=30)
         assert answer.status_code == 401, (authorization, answer.text)
-        assert answer.headers["www-authenticate"] == "Bearer"
+        # RFC 6750's challenge, so OAuth-aware clients (MCP Inspector) see a bad token, not an OAuth prompt
+        reason = "invalid_token" if authorization == "Bearer mgk_not-a-key" else "invalid_request"
+        assert answer.headers["www-authenticate"].startswith(f'Bearer error="{reason}", error_description="')
         assert answer.json()["error"]["code"] == "UNAUTHENTICATED"
         assert "jsonrpc" not in answer.text
+    for path in ("/.well-known/oauth-protected-resource", "/.well-known/oauth-authorization-server"):
+        missing = httpx.get(http_url.removesuffix("/mcp") + path, timeout=30)
+        assert missing.status_code == 404 and "Authorization: Bearer" in missing.json()["error"]["message"]
     accepted = httpx.post(
         http_url, headers={**headers, "Authorization": f"Bearer {alice.key}"}, json=INITIALIZE, timeout=30
     )
