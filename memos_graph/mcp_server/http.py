@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from typing import Any
 
 import uvicorn
@@ -133,4 +134,11 @@ def serve_http(services: Services, host: str = DEFAULT_HOST, port: int = DEFAULT
     """Serve streamable HTTP with uvicorn until interrupted. Behind TLS whenever it is not on loopback."""
     if host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("serving MCP on %s: API keys travel in clear unless a TLS proxy sits in front", host)
-    uvicorn.run(create_http_app(services, host), host=host, port=port, log_level="warning")
+    app = create_http_app(services, host)
+    shown = f"[{host}]" if ":" in host else host
+    print(
+        f"MCP (streamable HTTP) on http://{shown}:{port}{MCP_PATH}; send Authorization: Bearer <API key>",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning")

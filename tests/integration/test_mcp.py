@@ -7,6 +7,7 @@ import asyncio
 import importlib.metadata
 import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +27,7 @@ from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
 from testkit.fake_llm import FakeOpenAI
 from testkit.mcp_client import call, over_http, refused, resource
-from testkit.servers import serve_app
+from testkit.servers import free_port, serve_app
 
 pytestmark = pytest.mark.neo4j
 
@@ -372,3 +373,36 @@ def test_the_server_reports_the_package_version(http_url: str, tenant: Callable[
             assert info.version == importlib.metadata.version("memos-graph") != "1"
 
     asyncio.run(scenario())
+
+
+def test_http_transport_says_where_it_listens(neo4j_settings: Neo4jSettings) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MEMOS_", "NEO4J_"))}
+    env.update(
+        NEO4J_URI=neo4j_settings.uri,
+        NEO4J_USER=neo4j_settings.user,
+        NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
+        HF_HUB_OFFLINE="1",
+    )
+    port = free_port()
+    command = [sys.executable, "-m", "memos_graph.cli", "mcp", "--transport", "http", "--port", str(port)]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        assert server.stderr is not None
+        lines = []
+        for line in server.stderr:  # start-up may log before it; the address line comes before serving
+            lines.append(line)
+            if "MCP (streamable HTTP) on" in line:
+                break
+        assert f"on http://127.0.0.1:{port}/mcp" in lines[-1], lines
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server never answered"
+                time.sleep(0.5)
+        assert answer.status_code == 404
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
