@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 UTC = dt.UTC
@@ -667,12 +667,6 @@ def question_spans(question: str, reference: dt.datetime, anchored: bool = True)
     return (hull([m.span for m in found]),)
 
 
-def question_span(question: str, reference: dt.datetime) -> Span | None:
-    """The hull of the question's time expressions (anchored at `reference`), or None when it names none."""
-    spans = question_spans(question, reference)
-    return hull(list(spans)) if spans else None
-
-
 def hull(spans: list[Span]) -> Span:
     """The smallest span holding all of them (at least one)."""
     return Span(min(span.start for span in spans), max(span.end for span in spans))
@@ -689,12 +683,6 @@ def iso_utc(moment: dt.datetime) -> str:
     """The moment in UTC as fixed-width ISO 8601 text ("2023-05-07T00:00:00Z"): the stored form of span ends,
     which compare as text in the order of time."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def spans_text(text: str, reference: dt.datetime) -> Iterator[tuple[str, str]]:
-    """(phrase, "start/end") of every mention, for reading what was found (CLI and debugging)."""
-    for mention in mentions(text, reference):
-        yield mention.phrase, f"{mention.span.start.isoformat()}/{mention.span.end.isoformat()}"
 
 
 def event_fields(

@@ -16,7 +16,6 @@ from memos_graph.domain.temporal import (
     iso_utc,
     mentions,
     parse_moment,
-    question_span,
     question_spans,
 )
 
@@ -224,10 +223,10 @@ def test_asks_when(question: str, expected: bool) -> None:
 
 def test_question_span_is_the_hull_of_its_times() -> None:
     asked = dt.datetime(2024, 1, 10, tzinfo=UTC)
-    span = question_span("What did she do between May 2023 and July 2023?", asked)
-    assert span == Span(day(2023, 5, 1), day(2023, 8, 1))
-    assert question_span("What did I do last week?", asked) == Span(day(2024, 1, 1), day(2024, 1, 10))
-    assert question_span("What does Melanie like?", asked) is None
+    spans = question_spans("What did she do between May 2023 and July 2023?", asked)
+    assert spans == (Span(day(2023, 5, 1), day(2023, 8, 1)),)
+    assert question_spans("What did I do last week?", asked) == (Span(day(2024, 1, 1), day(2024, 1, 10)),)
+    assert question_spans("What does Melanie like?", asked) == ()
 
 
 def test_a_yearless_date_takes_the_year_of_a_dated_one_beside_it() -> None:
