@@ -89,7 +89,7 @@ def names(question: str, who: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(who)}(?!\w)", question) is not None
 
 
-def event_span(item: TextualMemoryItem) -> Span | None:
+def stored_span(item: TextualMemoryItem) -> Span | None:
     """The memory's stored event span, or None when it has none (memories stored before event times)."""
     start, end = item.metadata.event_start, item.metadata.event_end
     if not start or not end:
@@ -104,7 +104,7 @@ def boost(item: TextualMemoryItem, question: Question, weights: Weights) -> floa
     """The boosts the memory earns for the question, summed."""
     total = 0.0
     if weights.time_match > 0 and question.spans:
-        span = event_span(item)
+        span = stored_span(item)
         if span is not None and any(span.overlaps(asked) for asked in question.spans):
             total += weights.time_match
     if weights.stated_time > 0 and question.asks_when and item.metadata.time_source == "text":
