@@ -15,7 +15,10 @@ def import_litellm() -> Any:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
 
-    # litellm logs every call, twice, at INFO ("LiteLLM completion() model= ..."): warnings and errors only.
+    # litellm logs every call, twice, at INFO ("LiteLLM completion() model= ..."): warnings and errors only,
+    # unless the operator set these loggers' level (to debug litellm).
     for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+        quiet = logging.getLogger(name)
+        if quiet.level == logging.NOTSET:
+            quiet.setLevel(logging.WARNING)
     return litellm

@@ -211,6 +211,7 @@ def test_misconfiguration_is_a_configuration_error(llm_server: FakeOpenAI) -> No
 
 def test_the_api_key_never_appears_in_logs_or_errors(llm_server: FakeOpenAI, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="LiteLLM")  # quiet by default: an operator turns its debug log on
     embedder = build_embedder(embedder_settings(llm_server, num_retries=1))
     embedder.embed(["a text"])
     llm_server.reset_embeddings(status=401)  # the fake quotes the key it was sent, as some providers do
