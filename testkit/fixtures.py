@@ -66,6 +66,19 @@ class ForeignDatabase(Exception):
     """The database holds data the suite did not write: it is somebody's, and the suite must not touch it."""
 
 
+def process_environment(settings: Neo4jSettings) -> dict[str, str]:
+    """The environment for a memos-graph command a test starts: this process's, without MEMOS_ and NEO4J_
+    settings, pointed at the tests' Neo4j, offline."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MEMOS_", "NEO4J_"))}
+    env.update(
+        NEO4J_URI=settings.uri,
+        NEO4J_USER=settings.user,
+        NEO4J_PASSWORD=settings.password.get_secret_value(),
+        HF_HUB_OFFLINE="1",
+    )
+    return env
+
+
 def claim_test_database(run: Runner, uri: str) -> None:
     """Make sure the database is the suite's own: marked by an earlier run, or empty (then marked now).
 

@@ -62,16 +62,14 @@ def read_question(text: str, reference: dt.datetime, anchored: bool = True) -> Q
 def speaker(item: TextualMemoryItem) -> str | None:
     """Who said the memory: its first source's `name`, else a "Name: " opening its content (a role such as
     "user" does not count); None for memories not taken from a message."""
-    for source in item.metadata.sources:
-        name = (source.model_extra or {}).get("name")
-        if isinstance(name, str) and name.strip():
-            return name.strip()
-        if source.content:
-            match = _SPEAKER.match(source.content)
-            if match and is_name(match.group(1)):
-                return match.group(1)
+    if not item.metadata.sources:
         return None
-    return None
+    source = item.metadata.sources[0]
+    name = (source.model_extra or {}).get("name")
+    if isinstance(name, str) and name.strip():
+        return name.strip()
+    match = _SPEAKER.match(source.content) if source.content else None
+    return match.group(1) if match and is_name(match.group(1)) else None
 
 
 def is_name(text: str) -> bool:

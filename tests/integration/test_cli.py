@@ -25,7 +25,7 @@ from memos_graph.cli import ExitCode
 from memos_graph.config import Neo4jSettings
 from memos_graph.services.runtime import Runtime
 from testkit.fake_llm import FakeOpenAI
-from testkit.fixtures import count_nodes
+from testkit.fixtures import count_nodes, process_environment
 from testkit.keys import ROOT_KEY
 from testkit.servers import free_port
 
@@ -59,13 +59,7 @@ class Cli:
 
 @pytest.fixture
 def cli(neo4j_settings: Neo4jSettings) -> Cli:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("MEMOS_", "NEO4J_"))}
-    env.update(
-        NEO4J_URI=neo4j_settings.uri,
-        NEO4J_USER=neo4j_settings.user,
-        NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
-        HF_HUB_OFFLINE="1",
-    )
+    env = process_environment(neo4j_settings)
     return Cli(env)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import json
-import os
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from memos_graph.mcp_server import create_http_app
 from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
 from testkit.fake_llm import FakeOpenAI
+from testkit.fixtures import process_environment
 from testkit.mcp_client import call, over_http, refused, resource
 from testkit.servers import free_port, serve_app
 
@@ -296,13 +296,7 @@ def test_stdio_acts_as_the_configured_user(
 ) -> None:
     alice, bob = tenant("alice"), tenant("bob")
     (secret,) = root.add(memory_content=["Bob's safe code is 4711"], mem_cube_id=bob.cube_id, user_id=bob.user_id)
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("MEMOS_", "NEO4J_"))}
-    env.update(
-        NEO4J_URI=neo4j_settings.uri,
-        NEO4J_USER=neo4j_settings.user,
-        NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
-        HF_HUB_OFFLINE="1",
-    )
+    env = process_environment(neo4j_settings)
     command = StdioServerParameters(
         command=sys.executable, args=["-m", "memos_graph.cli", "mcp", "--user", alice.user_id], env=env
     )
@@ -376,13 +370,7 @@ def test_the_server_reports_the_package_version(http_url: str, tenant: Callable[
 
 
 def test_http_transport_says_where_it_listens(neo4j_settings: Neo4jSettings) -> None:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("MEMOS_", "NEO4J_"))}
-    env.update(
-        NEO4J_URI=neo4j_settings.uri,
-        NEO4J_USER=neo4j_settings.user,
-        NEO4J_PASSWORD=neo4j_settings.password.get_secret_value(),
-        HF_HUB_OFFLINE="1",
-    )
+    env = process_environment(neo4j_settings)
     port = free_port()
     command = [sys.executable, "-m", "memos_graph.cli", "mcp", "--transport", "http", "--port", str(port)]
     server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
