@@ -65,7 +65,7 @@ ALONE_REASON = "KEY_FIELD_NOT_ALONE"
 KEY_ISSUING_FIELDS = frozenset({"rotateApiKey", "resetApiKey", "createUser"})
 # The most items a list field without a size argument is counted as returning (a cube's shares, a memory's
 # versions and provenance, a message's memories, a document's chunks, the cubes a user sees). Connections
-# count their `first`; a search's memories its topK per cube, its textMem its cubes.
+# count their `first`; a search's memories its topK per cube, its textMem its cubes, its hits both.
 LIST_BOUNDS = {
     "cubes": 100,
     "accessibleCubes": 100,
@@ -162,6 +162,8 @@ def _size(field: FieldNode, variables: Mapping[str, Any], cubes: int, top_k: int
         return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else DEFAULT_PAGE
     if name == "textMem":
         return cubes
+    if name == "hits":
+        return cubes * top_k  # a search's hits, every cube's together
     if name == "memories":
         children = {
             s.name.value

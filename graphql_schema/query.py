@@ -20,6 +20,7 @@ from graphql_schema.types import (
     MemoryType,
     MemoryVersionConnection,
     MessageType,
+    SearchHit,
     SearchResult,
     UserInfo,
     UserType,
@@ -39,17 +40,20 @@ NODE_TYPES: dict[str, type[UserType | MemCubeType | MemoryType | MessageType | D
 
 def search_result(results: MemoryResults) -> SearchResult:
     """GraphQL form of the MOS result shape (no activation or parametric memories)."""
-    return SearchResult(
-        text_mem=[
-            CubeMemories(
-                cube_id=strawberry.ID(group.cube_id),
-                memories=[MemoryType.of(item, group.cube_id) for item in group.memories],
-            )
-            for group in results.cubes
-        ],
-        act_mem=[],
-        para_mem=[],
-    )
+    groups = [
+        CubeMemories(
+            cube_id=strawberry.ID(group.cube_id),
+            memories=[MemoryType.of(item, group.cube_id) for item in group.memories],
+        )
+        for group in results.cubes
+    ]
+    hits = [
+        SearchHit(cube_id=group.cube_id, rank=rank, relativity=node.metadata.relativity or 0.0, node=node)
+        for group in groups
+        for rank, node in enumerate(group.memories, start=1)
+    ]
+    hits.sort(key=lambda hit: -hit.relativity)  # stable: equal scores keep the cubes' order
+    return SearchResult(text_mem=groups, hits=hits, act_mem=[], para_mem=[])
 
 
 @strawberry.type

@@ -515,9 +515,25 @@ class CubeMemories:
     memories: list[MemoryType]
 
 
+@strawberry.type(
+    description="One memory a search found, with the score this search gave it. The score lives here, beside "
+    "the node, not on the node: a client cache that normalises Memory by id (Apollo, urql) keeps each search's "
+    "scores apart."
+)
+class SearchHit:
+    cube_id: strawberry.ID = strawberry.field(description="The cube it was found in.")
+    rank: int = strawberry.field(description="1 for the best hit of its cube, then 2, 3, ...")
+    relativity: float = strawberry.field(description="Relevance in [0, 1] for this search, higher is better.")
+    node: MemoryType
+
+
 @strawberry.type(description="The MOS search shape: textual memories grouped by cube.")
 class SearchResult:
     text_mem: list[CubeMemories]
+    hits: list[SearchHit] = strawberry.field(
+        description="Every cube's hits, best first (cube by cube for equal scores): the cache-safe place for "
+        "scores; textMem keeps MemOS's shape, with the score in metadata.relativity."
+    )
     act_mem: list[JSON] = strawberry.field(description="Activation memories; empty (no backend).")
     para_mem: list[JSON] = strawberry.field(description="Parametric memories; empty (no backend).")
 

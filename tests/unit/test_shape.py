@@ -155,3 +155,10 @@ def test_a_key_selected_too_often_in_one_selection_is_refused(text: str, repeats
 
 def test_thirty_repeats_pass() -> None:
     assert Shape.of(parse("{ " + "me { user { userId } } " * MAX_REPEATS + "}")).errors() == []
+
+
+def test_search_hits_count_every_cube_s_top_k() -> None:
+    """hits is one list over the search's cubes: cubes x topK items, each with its node."""
+    document = parse('{ search(query: "x", cubeIds: ["c1", "c2"], topK: 3) { hits { relativity node { memory } } } }')
+    # search 1 x (1 + hits 2 x 3 x (1 + relativity 1 + node 1 x (1 + memory 1))) = 1 + 6 x 4 = 25
+    assert node_cost(document, {}, None, CONFIG) == 25
