@@ -19,6 +19,18 @@ if [ "${CI:-}" = "true" ] && command -v apt-get >/dev/null && command -v fc-list
   echo "== installing a CJK font (fonts-wqy-zenhei, apt-get)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null
 fi
+# Third-party JavaScript clients the client tests drive (tests/graphql/test_apollo_client.py): installed once
+# into the cache from npm, pinned; the marker names the set, so a change here installs again.
+client_assets="${MEMOS_GRAPH_CACHE:-$HOME/.cache/memos-graph}/client-assets"
+client_packages="@apollo/client@4.3.8 graphql@16.11.0 rxjs@7.8.2"
+if [ "$(cat "$client_assets/.complete" 2>/dev/null)" != "$client_packages" ] && command -v npm >/dev/null; then
+  echo "== installing the test clients ($client_packages, npm)"
+  mkdir -p "$client_assets"
+  # shellcheck disable=SC2086
+  npm install --prefix "$client_assets" --no-audit --no-fund --silent --save-exact $client_packages >/dev/null
+  echo "$client_packages" > "$client_assets/.complete"
+fi
+export MEMOS_CLIENT_ASSETS="$client_assets"
 echo "== ruff"; ruff check . && ruff format --check .
 echo "== mypy --strict"; mypy
 echo "== pytest"; pytest "$@"
