@@ -57,6 +57,9 @@ FAULT_TIMEOUTS = {
     "max_retry_time_s": 2.0,
     "call_deadline_s": 8.0,
 }
+# The configured defaults of the same settings: for tests that use an instance of their own for what it holds
+# (an index of another dimension, an old graph), not to stop it; a busy machine must not fail their calls.
+PATIENT_TIMEOUTS: dict[str, float] = {name: float(Neo4jSettings.model_fields[name].default) for name in FAULT_TIMEOUTS}
 # The driver's managed-transaction retry: the first back-off is 1 s, each next one doubles, jitter 20%.
 _RETRY_JITTER = 1.2
 

@@ -113,6 +113,15 @@ def _claim(settings: Neo4jSettings) -> Neo4jSettings:
     return settings
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that reaches the suite's Neo4j through a fixture is marked `neo4j`, whether or not its module
+    says so, so `pytest -m "not neo4j"` is the loop that needs no database (runs before -m selects)."""
+    for item in items:
+        if {"neo4j_settings", "own_neo4j"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.neo4j)
+
+
 @pytest.fixture(scope="session")
 def neo4j_settings() -> Iterator[Neo4jSettings]:
     """Connection settings for a running Neo4j the suite may change (see claim_test_database)."""

@@ -57,6 +57,7 @@ def survey_of(path: Path) -> ImportSurvey:
     )
 
 
+@pytest.mark.slow
 def test_the_validating_pass_holds_a_fraction_of_what_parsing_the_whole_file_holds(tmp_path: Path) -> None:
     path = tree_file(tmp_path / "big" / "textual_memory.json", 4_000)
 
@@ -159,6 +160,7 @@ def test_a_directory_without_config_is_imported_in_the_form_its_file_has(
         transfer_mos().register_mem_cube(str(tmp_path / "scalar"), mem_cube_id=uid("scalar"))
 
 
+@pytest.mark.slow
 def test_edges_are_checked_one_by_one_never_collected(tmp_path: Path) -> None:
     # Issue 22, M3: the shape pass kept every edge as a Python object before checking any (a 57 MB file of
     # dangling edges added 565 MB to the server). Now no pass holds more than one edge (or one batch of them).
@@ -182,6 +184,7 @@ def test_edges_are_checked_one_by_one_never_collected(tmp_path: Path) -> None:
     assert peak - baseline < 4 * 2**20, (peak - baseline, size)
 
 
+@pytest.mark.slow
 def test_a_valid_file_of_many_edges_is_surveyed_without_them(tmp_path: Path) -> None:
     path = tree_file(tmp_path / "many" / "textual_memory.json", 300)
     document = json.loads(path.read_text())

@@ -26,7 +26,7 @@ from memos_graph.errors import BackendUnavailable, ConfigurationError
 from memos_graph.graph.store import GraphStore
 from memos_graph.maintenance import reembed_graph
 from testkit.fake_llm import FakeOpenAI, fake_embedding
-from testkit.faults import Neo4jInstance, driver_for
+from testkit.faults import PATIENT_TIMEOUTS, Neo4jInstance, driver_for
 from testkit.servers import free_port
 
 KEY = "sk-test-embedder-key-must-never-be-logged-0123456789"
@@ -49,7 +49,7 @@ def own_neo4j() -> Iterator[Neo4jInstance]:
 @pytest.fixture(scope="module")
 def neo4j_own(own_neo4j: Neo4jInstance) -> Neo4jSettings:
     """Connection settings of the module's Neo4j."""
-    return own_neo4j.settings()
+    return own_neo4j.settings(**PATIENT_TIMEOUTS)
 
 
 @pytest.fixture(scope="module")

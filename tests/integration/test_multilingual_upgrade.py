@@ -18,7 +18,7 @@ from memos_graph.embeddings import build_embedder
 from memos_graph.embeddings.onnx import OnnxEmbedder
 from memos_graph.graph.store import GraphStore
 from memos_graph.maintenance import reembed_graph
-from testkit.faults import Neo4jInstance, driver_for
+from testkit.faults import PATIENT_TIMEOUTS, Neo4jInstance, driver_for
 from testkit.multilingual import ALLERGY, CHINESE_MEMORIES, ENGINEER
 from testkit.servers import free_port
 
@@ -34,7 +34,7 @@ def settings() -> Iterator[Neo4jSettings]:
     instance = Neo4jInstance(bolt_port=free_port(), http_port=free_port())
     instance.start()
     try:
-        yield instance.settings()
+        yield instance.settings(**PATIENT_TIMEOUTS)
     finally:
         instance.stop()
         instance._script("wipe")

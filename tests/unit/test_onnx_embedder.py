@@ -118,12 +118,14 @@ def test_texts_cover_truncation() -> None:
     assert len(TEXTS) >= 50
 
 
+@pytest.mark.slow
 def test_same_identity_as_torch(onnx_embedder: OnnxEmbedder, torch_embedder: SentenceTransformerEmbedder) -> None:
     assert isinstance(onnx_embedder, Embedder)
     assert onnx_embedder.model_name == torch_embedder.model_name == MODEL
     assert onnx_embedder.dimension == torch_embedder.dimension == 384
 
 
+@pytest.mark.slow
 def test_one_at_a_time_matches_torch(onnx_embedder: OnnxEmbedder, torch_embedder: SentenceTransformerEmbedder) -> None:
     onnx_vectors = [onnx_embedder.embed([text])[0] for text in TEXTS]
     torch_vectors = [torch_embedder.embed([text])[0] for text in TEXTS]
@@ -134,6 +136,7 @@ def test_one_at_a_time_matches_torch(onnx_embedder: OnnxEmbedder, torch_embedder
     assert np.allclose(norms, 1.0, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch_size", [4, 64])
 def test_batches_match_torch(onnx_path: Path, torch_embedder: SentenceTransformerEmbedder, batch_size: int) -> None:
     # Both sessions (the query one for small calls, the batch one from 8 texts) and padding within batches.
@@ -163,6 +166,7 @@ def test_factory_picks_onnx_when_the_export_exists(onnx_path: Path) -> None:
     assert embedder.onnx_path == onnx_path
 
 
+@pytest.mark.slow
 def test_the_default_embedder_routes_english_to_onnx_and_other_scripts_to_use(onnx_path: Path) -> None:
     embedder = build_embedder(EmbedderSettings())
     assert isinstance(embedder, RoutedEmbedder)
@@ -212,6 +216,7 @@ def test_explicit_sentence_transformer_backend_is_torch() -> None:
     assert isinstance(english, SentenceTransformerEmbedder)
 
 
+@pytest.mark.slow
 def test_export_is_idempotent_and_atomic(onnx_path: Path, tmp_path: Path) -> None:
     before = onnx_path.stat().st_mtime_ns
     assert export_onnx(MODEL) == onnx_path

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 CHECK = """
 import os, sys
 before = dict(os.environ)
@@ -19,6 +21,7 @@ assert os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
 """
 
 
+@pytest.mark.slow
 def test_import_sets_no_environment_variable_and_litellm_imports_offline() -> None:
     env = {name: value for name, value in os.environ.items() if name != "LITELLM_LOCAL_MODEL_COST_MAP"}
     result = subprocess.run([sys.executable, "-c", CHECK], env=env, capture_output=True, text=True, timeout=120)
