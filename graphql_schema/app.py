@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
@@ -43,11 +43,13 @@ from graphql_schema.schema import schema
 from graphql_schema.websocket import SubscriptionEndpoint
 from memos_graph.config import MOSConfig
 from memos_graph.errors import BackendUnavailable, MemosError, RateLimited, TooManyAttempts
+from memos_graph.request_ids import RequestIds
 from memos_graph.services.auth_throttle import FailedAuthThrottle, KeyCheck
 from memos_graph.services.bundle import Services
 from memos_graph.services.container import Started, start_services
 from memos_graph.services.identity import bearer_token
 from memos_graph.services.runtime import Runtime
+from memos_graph.tracing import instrument_asgi
 from memos_graph.workers import WorkerPool, within_deadline
 
 logger = logging.getLogger(__name__)
@@ -439,10 +441,11 @@ def create_app(
     runtime: Runtime | None = None,
     auth_throttle: FailedAuthThrottle | None = None,
     refused_documents: RefusedDocuments | None = None,
-) -> Starlette:
+) -> ASGIApp:
     """The ASGI application; pass a runtime to share one (tests), or a config (or nothing: file + env), and a
     throttle of failed API keys or a budget of refused documents to drive their clocks (tests; by default
-    made from config.limits)."""
+    made from config.limits). Every answer carries X-Request-ID (memos_graph.request_ids); with traces asked
+    for by the environment, the app is wrapped in OpenTelemetry's ASGI middleware (memos_graph.tracing)."""
     config = runtime.config if runtime is not None else (config or MOSConfig.load())
     holder = ServiceHolder(config, runtime, auth_throttle, refused_documents)
 
@@ -491,7 +494,10 @@ def create_app(
         allow_headers=["Authorization", "Content-Type", "Accept"],
         max_age=config.http.cors_max_age_s,
     )
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[cors, Middleware(SecurityHeaders)])
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[cors, Middleware(SecurityHeaders)])
+    # Outside Starlette, so that its 500 for an unhandled error carries the request id too; the trace's server
+    # span (when traces are on) outside that, covering all of it.
+    return instrument_asgi(RequestIds(app))
 
 
 def graphiql_assets_dir() -> Path | None:

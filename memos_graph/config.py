@@ -58,6 +58,7 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "MEMOS_EMBEDDER_DIMENSIONS": "embedder.dimensions",
     "MEMOS_EMBEDDER_MULTILINGUAL": "embedder.multilingual",
     "MEMOS_CORS_ORIGINS": "http.cors_origins",
+    "MEMOS_LOG_FORMAT": "logs.format",
 }
 
 
@@ -415,6 +416,15 @@ class HTTPSettings(_Section):
         return origins
 
 
+class LogSettings(_Section):
+    """How the servers (GraphQL, MCP over HTTP) write their log lines."""
+
+    # "text": one line of words per record, `time level logger [request id]: message` (the default).
+    # "json": one JSON object a line (time, level, logger, message, request_id; exception when there is one),
+    # for log collectors. memos_graph/logs.py.
+    format: Literal["text", "json"] = "text"
+
+
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?")
 
 
@@ -442,6 +452,7 @@ class MOSConfig(BaseModel):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     transfer: TransferSettings = Field(default_factory=TransferSettings)
     http: HTTPSettings = Field(default_factory=HTTPSettings)
+    logs: LogSettings = Field(default_factory=LogSettings)
 
     @model_validator(mode="before")
     @classmethod

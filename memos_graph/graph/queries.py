@@ -22,6 +22,9 @@ _INCLUDE = re.compile(r"\{\{(?P<fragment>\w+) (?P<variable>\w+)\}\}")
 _PLACEHOLDER = re.compile(r"\{\{(?P<name>\w+)\}\}")
 
 Choices = tuple[tuple[str, str], ...]
+# Each rendered statement's name, so that code handed a statement's text can still name it (in traces).
+_NAMES: dict[str, str] = {}
+UNNAMED = "cypher"
 
 
 @functools.cache
@@ -57,7 +60,14 @@ def query(name: str, choices: Choices = ()) -> str:
         ),
         text,
     )
-    return _PLACEHOLDER.sub(lambda m: picked[m["name"]], text)
+    rendered = _PLACEHOLDER.sub(lambda m: picked[m["name"]], text)
+    _NAMES[rendered] = name
+    return rendered
+
+
+def statement_name(text: str) -> str:
+    """The name of a statement query() rendered, UNNAMED for any other text (schema statements)."""
+    return _NAMES.get(text, UNNAMED)
 
 
 def split_statements(text: str) -> list[str]:

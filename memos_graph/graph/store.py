@@ -7,6 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import neo4j
@@ -31,12 +32,16 @@ from memos_graph.deadlines import (
     phase,
 )
 from memos_graph.errors import BackendUnavailable, Conflict, IndexUnavailable, MemosError
-from memos_graph.graph.queries import Choices, query
+from memos_graph.graph.queries import Choices, query, statement_name
+from memos_graph.tracing import statement_span
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 # Neo4j refuses a transaction timeout of 0; the shortest one a call near its deadline still gets.
 MIN_STATEMENT_TIMEOUT_S = 0.05
+# The access mode and database of the transaction run_read or run_write has open, for the spans of the named
+# statements run_named runs in it.
+_TRANSACTION: ContextVar[tuple[str, str]] = ContextVar("memos_neo4j_transaction", default=("write", ""))
 
 
 def constraint_conflict(message: str | None) -> Conflict:
@@ -161,7 +166,7 @@ class GraphStore:
     def read_chosen(self, name: str, choices: Choices, params: dict[str, Any]) -> list[neo4j.Record]:
         """Run a named query with its choices made (see graph/queries.py) in a read transaction."""
         check_deadline("the next Neo4j read")
-        with translate_errors(), phase(READ_PHASE):
+        with statement_span(name, "read", self.database), translate_errors(), phase(READ_PHASE):
             records, _, _ = self.driver.execute_query(
                 self._query(query(name, choices)), params, database_=self.database, routing_=RoutingControl.READ
             )
@@ -175,8 +180,12 @@ class GraphStore:
         def bounded(tx: ManagedTransaction) -> T:
             return work(tx)
 
-        with translate_errors(), phase(READ_PHASE), self._session() as session:
-            return session.execute_read(bounded)
+        token = _TRANSACTION.set(("read", self.database))
+        try:
+            with translate_errors(), phase(READ_PHASE), self._session() as session:
+                return session.execute_read(bounded)
+        finally:
+            _TRANSACTION.reset(token)
 
     def run_write(self, work: Callable[[ManagedTransaction], T]) -> T:
         """Run a unit of work in one write transaction: all of it commits, or none of it.
@@ -197,6 +206,7 @@ class GraphStore:
             committing = True  # the driver sends COMMIT once this returns
             return result
 
+        token = _TRANSACTION.set(("write", self.database))
         try:
             with translate_errors(), phase(WRITE_PHASE), self._session() as session:
                 result = session.execute_write(bounded)
@@ -210,6 +220,8 @@ class GraphStore:
                 raise
             reason = exc.details.get("reason", exc.message)
             raise BackendUnavailable(f"{reason}; the write reached its commit, which {IN_DOUBT}") from exc
+        finally:
+            _TRANSACTION.reset(token)
         if deadline is not None:
             deadline.committed = True
         return result
@@ -221,7 +233,7 @@ class GraphStore:
     def run_slow_statement(self, text: str, timeout_s: float, params: dict[str, Any]) -> list[neo4j.Record]:
         """Like run_statement, with its own transaction timeout (index population, bulk maintenance)."""
         check_deadline("the next Neo4j statement")
-        with translate_errors(), phase(READ_PHASE):
+        with statement_span(statement_name(text), "write", self.database), translate_errors(), phase(READ_PHASE):
             records, _, _ = self.driver.execute_query(self._query(text, timeout_s), params, database_=self.database)
         return records
 
@@ -232,10 +244,13 @@ class GraphStore:
         than the default.
         """
         check_deadline("the next Neo4j statement")
-        with translate_errors(), phase(WRITE_PHASE), self._session() as session:
+        span = statement_span(statement_name(text), "write", self.database)
+        with span, translate_errors(), phase(WRITE_PHASE), self._session() as session:
             session.run(self._query(text, timeout_s), params).consume()
 
 
 def run_named(tx: ManagedTransaction, name: str, **params: Any) -> list[neo4j.Record]:
     """Run a named query inside a caller's transaction."""
-    return list(tx.run(query(name), params))
+    operation, database = _TRANSACTION.get()
+    with statement_span(name, operation, database):
+        return list(tx.run(query(name), params))

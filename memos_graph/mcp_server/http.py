@@ -24,10 +24,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from memos_graph.domain import User
 from memos_graph.errors import BackendUnavailable, MemosError, NotFound, TooManyAttempts, Unauthenticated
+from memos_graph.logs import configure_logging
 from memos_graph.mcp_server.server import Caller, build_server
+from memos_graph.request_ids import RequestIds
 from memos_graph.services.auth_throttle import FailedAuthThrottle, KeyCheck
 from memos_graph.services.bundle import Services
 from memos_graph.services.identity import bearer_token
+from memos_graph.tracing import instrument_asgi
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +117,8 @@ def request_caller(ctx: Context[Any, Any]) -> User:
 def create_http_app(
     services: Services, host: str = DEFAULT_HOST, auth_throttle: FailedAuthThrottle | None = None
 ) -> ASGIApp:
-    """The ASGI app: streamable HTTP at /mcp, stateless (each request stands alone), behind ApiKeyGate.
+    """The ASGI app: streamable HTTP at /mcp, stateless (each request stands alone), behind ApiKeyGate; every
+    answer carries X-Request-ID, and traces wrap it when the environment asks for them.
 
     `host` is where it will listen: on loopback the SDK also refuses requests whose Host or Origin header
     is not loopback (DNS rebinding). `auth_throttle`: the failed-key budget to use (tests drive its clock;
@@ -127,7 +131,8 @@ def create_http_app(
 
     server = build_server(services, identify, shared=True)
     app = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True, json_response=True, host=host)
-    return ApiKeyGate(app, services, auth_throttle)
+    # The request id outermost but for the trace's server span: refusals of the key gate carry it too.
+    return instrument_asgi(RequestIds(ApiKeyGate(app, services, auth_throttle)))
 
 
 def serve_http(services: Services, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
@@ -141,4 +146,7 @@ def serve_http(services: Services, host: str = DEFAULT_HOST, port: int = DEFAULT
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # The command's level (warnings, or everything under --debug), in the configured format; uvicorn's own
+    # lines go through the same handler (log_config=None), with the request id.
+    configure_logging(services.runtime.config.logs.format, logging.getLogger().level)
+    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)
