@@ -344,6 +344,16 @@ class MemoryRepository:
         )
         return [item_from_node(row["memory"]) for row in rows]
 
+    def working(self, cube_id: str, where: MemoryFilter = NO_FILTER) -> list[TextualMemoryItem]:
+        """The cube's working set in its order (MemOS's WorkingMemory nodes): each entry under its own id, with
+        the text and metadata of the memory it holds and memory_type WorkingMemory; those passing `where`."""
+        rows = self._store.read_chosen(
+            "memory_working",
+            where.choices(),
+            {"cube_id": cube_id, "include_embedding": False, "filter": where.parameters()},
+        )
+        return [item_from_node(row["memory"]) for row in rows]
+
     def page(
         self, cube_id: str, where: MemoryFilter, order: MemoryOrder, limit: int, after: PageKey | None
     ) -> MemoryPage:

@@ -231,7 +231,9 @@ class MemoryService:
         return self._rt.memories.count(mem_cube_id, where)
 
     def get_all(self, actor: User, mem_cube_id: str | None = None, where: object = None) -> MemoryResults:
-        """Every memory (passing the filter, if any) of one cube, or of every cube the actor may read."""
+        """Every memory (passing the filter, if any) of one cube, or of every cube the actor may read; a cube's
+        working set follows its memories, each entry an item of its own (as MemOS returns its WorkingMemory
+        nodes)."""
         where = check_filter(where, self._rt.config.limits)
         if mem_cube_id is not None:
             cube_ids = [entry.cube.cube_id for entry in self._cubes.readable(actor, [mem_cube_id])]
@@ -239,7 +241,11 @@ class MemoryService:
             cube_ids = [entry.cube.cube_id for entry in self._cubes.visible(actor)]
         return MemoryResults(
             tuple(
-                CubeMemories(cube_id, tuple(self._rt.memories.list_page(cube_id, where=where))) for cube_id in cube_ids
+                CubeMemories(
+                    cube_id,
+                    (*self._rt.memories.list_page(cube_id, where=where), *self._rt.memories.working(cube_id, where)),
+                )
+                for cube_id in cube_ids
             )
         )
 
