@@ -140,6 +140,16 @@ def test_deleting_a_memory_drops_its_working_entry(
     assert working_edges(runtime, working_ids) == 1  # no dangling entry for the deleted memory
     root.dump(str(tmp_path / "after"), user_id=user, mem_cube_id=cube)
     assert sorted(dumped_nodes(tmp_path / "after").values()) == [(USER, TEXTS[1]), (WORKING, TEXTS[1])]
+    # get and delete by a working entry's own id, as MemOS does with its WorkingMemory nodes
+    entry_id = next(i for i, (kind, text) in original.items() if kind == WORKING and text == TEXTS[1])
+    entry = root.get(cube, entry_id, user_id=user)
+    assert (entry.id, entry.memory, entry.metadata.memory_type) == (entry_id, TEXTS[1], WORKING)
+    root.delete(cube, entry_id, user_id=user)  # the entry leaves the working set; its memory stays
+    assert sorted(shapes(listed(root, cube, user)).values()) == [(USER, TEXTS[1])]
+    with pytest.raises(NotFound):
+        root.get(cube, entry_id, user_id=user)
+    with pytest.raises(NotFound):
+        root.delete(cube, entry_id, user_id=user)
     root.delete_all(cube, user_id=user)
     assert listed(root, cube, user) == [] and working_edges(runtime, working_ids) == 0
 
@@ -159,8 +169,16 @@ def test_a_second_users_copy_keeps_its_own_working_set(root: MOS, uid: Callable[
     assert sorted(shapes(theirs).values()) == sorted(original.values())
     assert not set(shapes(theirs)) & set(original)
     # each user reads only its own working set
-    with pytest.raises((AccessDenied, NotFound)):
-        root.get_all(hub_id, user_id=second)
+    mine_entry = next(item.id for item in mine if item.metadata.memory_type == WORKING)
+    for call in (
+        lambda: root.get_all(hub_id, user_id=second),
+        lambda: root.get(hub_id, mine_entry, user_id=second),
+        lambda: root.delete(hub_id, mine_entry, user_id=second),
+    ):
+        with pytest.raises((AccessDenied, NotFound)):
+            call()
+    with pytest.raises(NotFound):  # nor through its own cube
+        root.get(copy, mine_entry, user_id=second)
     everything = root.get_all(user_id=second)["text_mem"]
     assert [group["cube_id"] for group in everything if group["memories"]] == [copy]
     # deleting in the copy leaves the first user's working set alone
