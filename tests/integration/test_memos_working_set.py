@@ -15,7 +15,9 @@ import pytest
 
 from memos_graph import MOS, AccessDenied, NotFound
 from memos_graph.domain import TextualMemoryItem
+from memos_graph.services.cube_import import ImportPlan
 from memos_graph.services.runtime import Runtime
+from tests.integration.test_cube_stream import survey_of
 from tests.integration.test_cube_transfer import memos_config
 
 pytestmark = pytest.mark.neo4j
@@ -188,3 +190,37 @@ def test_a_second_users_copy_keeps_its_own_working_set(root: MOS, uid: Callable[
     assert [i for i in listed(root, hub_id, first) if i.metadata.memory_type == WORKING] == [
         i for i in mine if i.metadata.memory_type == WORKING
     ]
+
+
+def test_the_plan_stores_each_text_once_and_keeps_working_copies_as_entries(tmp_path: Path) -> None:
+    ids = [str(uuid.UUID(int=i + 1)) for i in range(6)]
+    rows = [  # (memory_type, text): a working copy before its memory, one alone, one after its memory, a repeat
+        ("WorkingMemory", "a"),
+        ("UserMemory", "a"),
+        ("WorkingMemory", "b"),
+        ("LongTermMemory", "c"),
+        ("WorkingMemory", "c"),
+        ("LongTermMemory", "c"),
+    ]
+    nodes = [
+        {"id": i, "memory": f"text {text}", "metadata": {"memory_type": kind}}
+        for i, (kind, text) in zip(ids, rows, strict=True)
+    ]
+    edges = [{"source": ids[0], "target": ids[3], "type": "RELATE_TO"}]
+    path = tmp_path / "plan" / "textual_memory.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"nodes": nodes, "edges": edges}))
+    plan = ImportPlan.build(survey_of(path), "plan-cube", taken=False, reuse_vectors=False, importer="root")
+
+    # memories: the user memory of "a" (not its earlier working copy), "b" (only a working node holds it), "c"
+    assert plan.kept == [False, True, True, True, False, False]
+    assert [(entry.id, entry.memory_id) for entry in plan.working] == [(ids[0], ids[1]), (ids[4], ids[3])]
+    assert plan.merged == 1  # the second LongTermMemory "c"
+    batches = list(plan.batches(10, 10_000, lambda texts: [[0.1] * 896 for _ in texts]))
+    stored = [(m.id, m.metadata.memory_type) for b in batches for m in b.memories]
+    assert stored == [(ids[1], "UserMemory"), (ids[2], "WorkingMemory"), (ids[3], "LongTermMemory")]
+    working = [(w.id, w.memory_id, w.position) for b in batches for w in b.working]
+    assert working == [(ids[0], ids[1], 0), (ids[4], ids[3], 1)]
+    # an edge of a working copy lands on the memory holding its text, after the working set is written
+    assert [(e.source, e.target) for e in batches[-1].edges] == [(ids[1], ids[3])]
+    assert [bool(b.working) for b in batches] == [False, True, False]
