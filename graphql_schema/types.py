@@ -606,6 +606,10 @@ class CubeTransferPayload:
     edges: int
     reembedded: bool = strawberry.field(description="The import embedded the texts again (other model or none).")
     merged_duplicates: int = strawberry.field(description="Memories of the directory whose text repeated another.")
+    working: int = strawberry.field(
+        default=0,
+        description="Entries of the cube's working set: MemOS WorkingMemory nodes, each a copy of a memory's text.",
+    )
     new_ids: bool = strawberry.field(
         description="The graph held the directory's ids already, so the import gave its nodes new ones."
     )
@@ -626,6 +630,7 @@ class CubeTransferPayload:
             edges=report.edges,
             reembedded=report.reembedded,
             merged_duplicates=report.merged_duplicates,
+            working=report.working,
             new_ids=report.new_ids,
             undecoded_sources=report.undecoded_sources,
         )

@@ -48,10 +48,11 @@ class TreeCounts:
     messages: int = 0
     documents: int = 0
     edges: int = 0
+    working: int = 0  # the working set's entries, each a WorkingMemory node
 
     @property
     def nodes(self) -> int:
-        return self.memories + self.versions + self.messages + self.documents
+        return self.memories + self.working + self.versions + self.messages + self.documents
 
 
 def write_tree(out: IO[str], snapshot: CubeSnapshot) -> TreeCounts:
@@ -68,11 +69,12 @@ def write_tree(out: IO[str], snapshot: CubeSnapshot) -> TreeCounts:
         written[(kind.value, ref)] = node_id
 
     for item in snapshot.memories():
-        metadata = _metadata_out(item, NodeKind.MEMORY)
-        if item.metadata.embedding is not None:
-            metadata["embedding"] = _rounded(item.metadata.embedding)
-        emit(NodeKind.MEMORY, item.id, item.id, item.memory, metadata)
+        emit(NodeKind.MEMORY, item.id, item.id, item.memory, _memory_out(item))
         counts.memories += 1
+    for item in snapshot.working():
+        # A WorkingMemory node of its own, as MemOS writes its working set: another node with the same text.
+        emit(NodeKind.MEMORY, item.id, item.id, item.memory, _memory_out(item))
+        counts.working += 1
     for version in snapshot.versions():
         metadata = _metadata_out(version.item, NodeKind.VERSION)
         metadata.update(
@@ -178,6 +180,14 @@ def provenance_id(kind: str, key: str) -> str:
 def _rounded(vector: Iterable[float]) -> list[float]:
     rounded: list[float] = np.round(np.asarray(list(vector), dtype=np.float64), VECTOR_DECIMALS).tolist()
     return rounded
+
+
+def _memory_out(item: TextualMemoryItem) -> dict[str, Any]:
+    """A memory node's metadata, with its vector when it has one."""
+    metadata = _metadata_out(item, NodeKind.MEMORY)
+    if item.metadata.embedding is not None:
+        metadata["embedding"] = _rounded(item.metadata.embedding)
+    return metadata
 
 
 def _metadata_out(item: TextualMemoryItem, kind: NodeKind) -> dict[str, Any]:

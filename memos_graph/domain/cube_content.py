@@ -73,6 +73,11 @@ class CubeSnapshot(Protocol):
         """Every earlier version of the cube's memories."""
         ...
 
+    def working(self) -> Iterator[TextualMemoryItem]:
+        """The cube's working set (MemOS's WorkingMemory nodes), in its order: each entry under its own id,
+        with the text and metadata of the memory it holds and memory_type WorkingMemory."""
+        ...
+
     def provenance(self) -> Iterator[ProvenanceNode]:
         """The cube's messages and documents."""
         ...
@@ -112,6 +117,18 @@ class ImportedEdge:
     type: str | None = None  # related edges: MemOS's edge type
 
 
+@dataclass(frozen=True)
+class ImportedWorking:
+    """An entry of the cube's working set (a MemOS WorkingMemory node): its own id, the memory holding its text,
+    its place in the set, and its own times."""
+
+    id: str
+    memory_id: str
+    position: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
 @dataclass
 class ImportBatch:
     """What one import transaction writes."""
@@ -121,10 +138,12 @@ class ImportBatch:
     messages: list[dict[str, Any]] = field(default_factory=list)  # properties: key, content, role, ...
     documents: list[dict[str, Any]] = field(default_factory=list)  # properties: key, path, ...
     edges: list[ImportedEdge] = field(default_factory=list)
+    working: list[ImportedWorking] = field(default_factory=list)
 
     def size(self) -> int:
-        """Nodes and edges in the batch (for progress)."""
-        return len(self.memories) + len(self.versions) + len(self.messages) + len(self.documents) + len(self.edges)
+        """Nodes, edges and working entries in the batch (for progress)."""
+        nodes = len(self.memories) + len(self.versions) + len(self.messages) + len(self.documents)
+        return nodes + len(self.edges) + len(self.working)
 
 
 @dataclass(frozen=True)

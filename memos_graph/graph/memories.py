@@ -344,6 +344,25 @@ class MemoryRepository:
         )
         return [item_from_node(row["memory"]) for row in rows]
 
+    def working(self, cube_id: str, where: MemoryFilter = NO_FILTER) -> list[TextualMemoryItem]:
+        """The cube's working set in its order (MemOS's WorkingMemory nodes): each entry under its own id, with
+        the text and metadata of the memory it holds and memory_type WorkingMemory; those passing `where`."""
+        rows = self._store.read_chosen(
+            "memory_working",
+            where.choices(),
+            {"cube_id": cube_id, "include_embedding": False, "filter": where.parameters()},
+        )
+        return [item_from_node(row["memory"]) for row in rows]
+
+    def working_entry(self, cube_id: str, entry_id: str, include_embedding: bool = False) -> TextualMemoryItem:
+        """One entry of the cube's working set by its own id, as `working` gives it; NotFound if there is none."""
+        rows = self._store.read(
+            "memory_working_get", cube_id=cube_id, entry_id=entry_id, include_embedding=include_embedding
+        )
+        if not rows:
+            raise NotFound("memory", entry_id)
+        return item_from_node(rows[0]["memory"])
+
     def page(
         self, cube_id: str, where: MemoryFilter, order: MemoryOrder, limit: int, after: PageKey | None
     ) -> MemoryPage:
@@ -438,13 +457,16 @@ class MemoryRepository:
         return self._store.run_write(work)
 
     def delete(self, cube_id: str, memory_id: str, guard: Guard) -> None:
-        """Delete one memory and its history; NotFound if the cube holds no such memory."""
+        """Delete one memory and its history (and so its working-set entries), or, for the id of a working-set
+        entry, take that entry out of the working set (its memory stays); NotFound if the cube has neither."""
 
         def work(tx: ManagedTransaction) -> None:
             guard(tx)
             records = run_named(tx, "memory_delete", cube_id=cube_id, memory_id=memory_id)
             if not records or not records[0]["deleted"]:
-                raise NotFound("memory", memory_id)
+                records = run_named(tx, "memory_working_delete", cube_id=cube_id, entry_id=memory_id)
+                if not records or not records[0]["deleted"]:
+                    raise NotFound("memory", memory_id)
 
         self._store.run_write(work)
 

@@ -185,6 +185,14 @@ class CubeTransferRepository:
                 )
                 _expect(rows, "messages", len(batch.messages), "messages")
                 _expect(rows, "documents", len(batch.documents), "documents")
+            if batch.working:
+                entries = [dataclasses.asdict(entry) for entry in batch.working]
+                _expect(
+                    run_named(tx, "cube_import_working", rows=entries, **params),
+                    "created",
+                    len(entries),
+                    "working-set entries",
+                )
             if batch.edges:
                 groups: dict[str, list[dict[str, Any]]] = {kind.value: [] for kind in EdgeKind}
                 for edge in batch.edges:
@@ -277,6 +285,14 @@ class CubeExport:
         """The cube's memories (vectors included) in creation order."""
         for record in self._stream("cube_export_memories"):
             yield item_from_node(dict(record["node"]))
+
+    def working(self) -> Iterator[TextualMemoryItem]:
+        """The cube's working set in its order, each entry as the item of its memory (vector included) under
+        the entry's own id and times, memory_type WorkingMemory."""
+        for record in self._tx.run(
+            query("memory_working", (("memory_filter", "off"),)), {"cube_id": self._cube_id, "include_embedding": True}
+        ):
+            yield item_from_node(dict(record["memory"]))
 
     def versions(self) -> Iterator[ExportedVersion]:
         """Every earlier version of the cube's memories."""

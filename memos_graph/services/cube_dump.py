@@ -70,6 +70,7 @@ class CubeDumpService(TransferWork):
             cube.cube_id,
             self._paths.shown(actor, target),
             memories=counts.memories,
+            working=counts.working,
             versions=counts.versions,
             messages=counts.messages,
             documents=counts.documents,

@@ -51,8 +51,15 @@ from memos_graph.cube_format.entries import (
 )
 from memos_graph.cube_format.reader import TREE_TEXT, FileShape, TextualMemoryFile, read_config
 from memos_graph.domain import User
-from memos_graph.domain.cube_content import EdgeKind, ImportBatch, ImportedCube, ImportedEdge, ImportedMemory
-from memos_graph.domain.memory import TextualMemoryMetadata, canonical_uuid
+from memos_graph.domain.cube_content import (
+    EdgeKind,
+    ImportBatch,
+    ImportedCube,
+    ImportedEdge,
+    ImportedMemory,
+    ImportedWorking,
+)
+from memos_graph.domain.memory import MemoryType, TextualMemoryMetadata, canonical_uuid
 from memos_graph.domain.temporal import iso_utc
 from memos_graph.embeddings.names import normalise_model_name
 from memos_graph.errors import AccessDenied, Conflict, InvalidInput, NotFound
@@ -97,6 +104,10 @@ class SurveyedNode:
     key: str | None = None  # messages and documents: their key in the graph
     vector: bool = False  # memories: a stored vector of the configured dimension that search can use
     memory_id: str | None = None  # versions: the file id of the memory they are a version of
+    # memories: a MemOS WorkingMemory node (an entry of the working set), with its own times
+    working: bool = False
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
 
 
 @dataclass
@@ -188,7 +199,12 @@ def _survey_node(where: str, node: CubeNode, dimension: int, limits: LimitSettin
             check_imported_metadata(_metadata(node), limits)
         if node.kind is NodeKind.MEMORY:
             usable = node.vector is not None and len(node.vector) == dimension and is_usable_vector(node.vector)
-            return SurveyedNode(node.kind, node.id, digest=content_hash(node.memory), vector=usable)
+            surveyed = SurveyedNode(node.kind, node.id, digest=content_hash(node.memory), vector=usable)
+            if node.metadata.get("memory_type") == MemoryType.WORKING.value:
+                surveyed.working = True
+                surveyed.created_at = _timestamp(node.metadata.get("created_at"), f"{where}: metadata.created_at")
+                surveyed.updated_at = _timestamp(node.metadata.get("updated_at"), f"{where}: metadata.updated_at")
+            return surveyed
         if node.kind is NodeKind.VERSION:
             _timestamp(node.metadata.get("archived_at"), f"{where}: metadata.archived_at")
             memory_id = str(node.metadata["memory_id"])
@@ -208,9 +224,21 @@ def changed_file() -> InvalidInput:
     return InvalidInput(f"{TEXTUAL_MEMORY_FILE} changed while it was being imported: nothing was kept; import it again")
 
 
+@dataclass(frozen=True)
+class WorkingEntry:
+    """A WorkingMemory node of the file that becomes an entry of the cube's working set: its graph id, the graph
+    id of the memory holding its text, the file's times (None: the import's)."""
+
+    id: str
+    memory_id: str
+    created_at: dt.datetime | None
+    updated_at: dt.datetime | None
+
+
 @dataclass
 class ImportPlan:
-    """Ids settled, duplicates merged; `batches` streams the rows (pass 2), the edges last."""
+    """Ids settled, duplicates merged, WorkingMemory copies made working-set entries; `batches` streams the
+    rows (pass 2), then the working set, the edges last."""
 
     survey: ImportSurvey
     cube_id: str
@@ -218,28 +246,41 @@ class ImportPlan:
     reembedded: bool
     new_ids: bool
     alias: dict[str, str]  # file id -> graph id (memories, versions) or key (messages, documents)
-    kept: list[bool]  # per node: False for a memory whose text an earlier memory of the file has
+    kept: list[bool]  # per node: False for a memory whose text another memory of the file holds (see build)
     counts: dict[NodeKind, int]
     importer: str  # the caller: every memory and version is signed by it
+    working: list[WorkingEntry] = field(default_factory=list)  # in file order, the working set's order
 
     @classmethod
     def build(cls, survey: ImportSurvey, cube_id: str, taken: bool, reuse_vectors: bool, importer: str) -> ImportPlan:
         """The plan for `survey` into `cube_id` by `importer`; `taken`: the graph holds some of its ids (all are
-        renamed)."""
+        renamed).
+
+        Each text is stored once, by the first memory of the file holding it that is not a WorkingMemory node
+        (or, when only WorkingMemory nodes hold it, by the first of them); a WorkingMemory node holding a text
+        stored by another node becomes an entry of the cube's working set pointing at that memory (MemOS keeps
+        its working set as copies of long-term and user memories), and any other repeat is merged into it.
+        """
         rename = _renamer(cube_id) if taken else _same
         alias: dict[str, str] = {}
-        by_hash: dict[str, str] = {}
+        holder: dict[str, str] = {}  # content hash -> file id of the memory that stores the text
+        for node in sorted(survey.nodes, key=lambda node: node.working):  # stable: file order within each group
+            if node.kind is NodeKind.MEMORY:
+                assert node.digest is not None
+                holder.setdefault(node.digest, node.id)
         chained: set[str] = set()  # graph ids of memories given a history
         kept: list[bool] = []
+        working: list[WorkingEntry] = []
         counts = dict.fromkeys(NodeKind, 0)
         for node in survey.nodes:
             keep = True
             if node.kind is NodeKind.MEMORY:
                 assert node.digest is not None
-                if node.digest in by_hash:
-                    alias[node.id], keep = by_hash[node.digest], False
-                else:
-                    alias[node.id] = by_hash[node.digest] = rename(node.id)
+                alias[node.id] = rename(holder[node.digest])
+                if holder[node.digest] != node.id:
+                    keep = False
+                    if node.working:
+                        working.append(WorkingEntry(rename(node.id), alias[node.id], node.created_at, node.updated_at))
                 if node.id in survey.chained:
                     if alias[node.id] in chained:  # two histories would hang off the one memory they merge into
                         raise InvalidInput(
@@ -254,16 +295,18 @@ class ImportPlan:
                 alias[node.id] = node.key
             kept.append(keep)
             counts[node.kind] += keep
-        return cls(survey, cube_id, rename, not reuse_vectors, taken, alias, kept, counts, importer)
+        return cls(survey, cube_id, rename, not reuse_vectors, taken, alias, kept, counts, importer, working)
 
     @property
     def merged(self) -> int:
-        """Memories of the file merged into an earlier one with the same text."""
-        return sum(1 for node in self.survey.nodes if node.kind is NodeKind.MEMORY) - self.counts[NodeKind.MEMORY]
+        """Memories of the file merged into another one with the same text (working-set entries aside)."""
+        memories = sum(1 for node in self.survey.nodes if node.kind is NodeKind.MEMORY)
+        return memories - self.counts[NodeKind.MEMORY] - len(self.working)
 
     def items(self) -> int:
-        """Nodes and edges the import writes, at most (for progress; repeated edges are written once)."""
-        return sum(self.counts.values()) + self.survey.edge_count
+        """Nodes, working entries and edges the import writes, at most (for progress; repeated edges are written
+        once)."""
+        return sum(self.counts.values()) + len(self.working) + self.survey.edge_count
 
     def batches(
         self, size: int, max_memory_chars: int, embed: Callable[[list[str]], list[list[float]]]
@@ -304,7 +347,17 @@ class ImportPlan:
             raise changed_file()
         if pending:
             yield self._embedded(batch, embed)
+        yield from self._working_batches(size * SMALL_ROWS_FACTOR, now)
         yield from self._edge_batches(size * SMALL_ROWS_FACTOR)
+
+    def _working_batches(self, step: int, now: dt.datetime) -> Iterator[ImportBatch]:
+        """The working set, after every memory it points at is written; positions in file order."""
+        for start in range(0, len(self.working), step):
+            rows = []
+            for position, entry in enumerate(self.working[start : start + step], start):
+                created = entry.created_at or now
+                rows.append(ImportedWorking(entry.id, entry.memory_id, position, created, entry.updated_at or created))
+            yield ImportBatch(working=rows)
 
     def _edge_batches(self, step: int) -> Iterator[ImportBatch]:
         batch: list[ImportedEdge] = []
@@ -423,6 +476,7 @@ class CubeImportService(TransferWork):
             cube_id,
             shown,
             memories=plan.counts[NodeKind.MEMORY],
+            working=len(plan.working),
             versions=plan.counts[NodeKind.VERSION],
             messages=plan.counts[NodeKind.MESSAGE],
             documents=plan.counts[NodeKind.DOCUMENT],

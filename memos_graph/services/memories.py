@@ -18,7 +18,7 @@ from memos_graph.domain.filters import PageKey, VersionKey
 from memos_graph.domain.memory import SERVER_FIELDS
 from memos_graph.domain.results import CubeMemories, MemoryResults, VersionPage
 from memos_graph.domain.temporal import event_fields, parse_moment
-from memos_graph.errors import Conflict, InvalidInput
+from memos_graph.errors import Conflict, InvalidInput, NotFound
 from memos_graph.graph.memories import MemoryChange, MemoryPage, NewMemory, StaleVersion
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime
@@ -174,10 +174,14 @@ class MemoryService:
         return [outcome.memory_id for outcome in result.outcomes]
 
     def get(self, actor: User, mem_cube_id: str, memory_id: str, include_embedding: bool = False) -> TextualMemoryItem:
-        """One memory of a cube the actor may read."""
+        """One memory of a cube the actor may read, or an entry of its working set by the entry's id (as MemOS
+        gets its WorkingMemory nodes)."""
         memory_id = check_memory_id(memory_id)
         self._cubes.readable(actor, [mem_cube_id])
-        return self._rt.memories.get(mem_cube_id, memory_id, include_embedding)
+        try:
+            return self._rt.memories.get(mem_cube_id, memory_id, include_embedding)
+        except NotFound:
+            return self._rt.memories.working_entry(mem_cube_id, memory_id, include_embedding)
 
     def history(self, actor: User, mem_cube_id: str, memory_id: str) -> list[TextualMemoryItem]:
         """Earlier versions of a memory, newest first: all it keeps, which is at most limits.max_versions after
@@ -231,7 +235,9 @@ class MemoryService:
         return self._rt.memories.count(mem_cube_id, where)
 
     def get_all(self, actor: User, mem_cube_id: str | None = None, where: object = None) -> MemoryResults:
-        """Every memory (passing the filter, if any) of one cube, or of every cube the actor may read."""
+        """Every memory (passing the filter, if any) of one cube, or of every cube the actor may read; a cube's
+        working set follows its memories, each entry an item of its own (as MemOS returns its WorkingMemory
+        nodes)."""
         where = check_filter(where, self._rt.config.limits)
         if mem_cube_id is not None:
             cube_ids = [entry.cube.cube_id for entry in self._cubes.readable(actor, [mem_cube_id])]
@@ -239,7 +245,11 @@ class MemoryService:
             cube_ids = [entry.cube.cube_id for entry in self._cubes.visible(actor)]
         return MemoryResults(
             tuple(
-                CubeMemories(cube_id, tuple(self._rt.memories.list_page(cube_id, where=where))) for cube_id in cube_ids
+                CubeMemories(
+                    cube_id,
+                    (*self._rt.memories.list_page(cube_id, where=where), *self._rt.memories.working(cube_id, where)),
+                )
+                for cube_id in cube_ids
             )
         )
 
@@ -322,7 +332,8 @@ class MemoryService:
         return item.metadata.model_copy(update={name: getattr(timed, name) for name in TIME_FIELDS})
 
     def delete(self, actor: User, mem_cube_id: str, memory_id: str) -> None:
-        """Delete one memory and its history."""
+        """Delete one memory and its history (its working-set entries go with it); the id of a working-set entry
+        takes that entry out of the working set (MemOS deletes its WorkingMemory node), leaving the memory."""
         memory_id = check_memory_id(memory_id)
         self._cubes.writable(actor, mem_cube_id)
         self._rt.memories.delete(mem_cube_id, memory_id, self._cubes.write_guard(actor, [mem_cube_id]))

@@ -19,5 +19,7 @@ class TransferReport:
     reembedded: bool = False
     merged_duplicates: int = 0
     new_ids: bool = False
+    # Entries of the cube's working set (MemOS's WorkingMemory copies of memories).
+    working: int = 0
     # Sources that were text, not source entries (nor JSON of one): kept verbatim as text sources.
     undecoded_sources: int = 0
