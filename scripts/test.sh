@@ -31,6 +31,9 @@ if [ "$(cat "$client_assets/.complete" 2>/dev/null)" != "$client_packages" ] && 
   echo "$client_packages" > "$client_assets/.complete"
 fi
 export MEMOS_CLIENT_ASSETS="$client_assets"
-echo "== ruff"; ruff check . && ruff format --check .
+# One command per line: under `set -e` a failure on the left of `&&` does not stop the script.
+echo "== ruff"
+ruff check .
+ruff format --check .
 echo "== mypy --strict"; mypy
 echo "== pytest"; pytest "$@"
