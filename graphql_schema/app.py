@@ -41,13 +41,15 @@ from graphql_schema.media import (
 from graphql_schema.refusals import RefusedDocuments
 from graphql_schema.schema import schema
 from graphql_schema.websocket import SubscriptionEndpoint
+from memos_graph import metrics
 from memos_graph.config import MOSConfig
-from memos_graph.errors import BackendUnavailable, MemosError, RateLimited, TooManyAttempts
+from memos_graph.errors import AccessDenied, BackendUnavailable, MemosError, RateLimited, TooManyAttempts
 from memos_graph.request_ids import RequestIds
 from memos_graph.services.auth_throttle import FailedAuthThrottle, KeyCheck
 from memos_graph.services.bundle import Services
 from memos_graph.services.container import Started, start_services
 from memos_graph.services.identity import bearer_token
+from memos_graph.services.metrics_access import authorize_scrape
 from memos_graph.services.runtime import Runtime
 from memos_graph.tracing import instrument_asgi
 from memos_graph.workers import WorkerPool, within_deadline
@@ -471,7 +473,22 @@ def create_app(
             return JSONResponse({"status": "unavailable", "neo4j": exc.message}, status_code=503)
         return JSONResponse({"status": "ok", "neo4j": "up"})
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    async def metrics_page(request: Request) -> Response:
+        # The scrape token or a ROOT/ADMIN key (services/metrics_access.py): the metrics name user ids.
+        try:
+            token = bearer_token(request.headers.get("authorization"))
+            await authorize_scrape(holder.key_check, config.metrics, token, client_address(request.scope))
+        except AccessDenied as exc:
+            return error_response(403, exc.code, exc.message)
+        except MemosError as exc:
+            return auth_refusal(exc, None)
+        body, media_type = metrics.exposition()
+        return Response(body, media_type=media_type, headers={"Cache-Control": "no-store"})
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_page, methods=["GET"]),
+    ]
     assets = graphiql_assets_dir()
     if assets is not None:
         routes.append(Mount(ASSETS_URL, app=StaticFiles(directory=assets), name="graphiql-assets"))

@@ -15,6 +15,7 @@ from graphql_schema.caching import ParseCache
 from graphql_schema.cost import CostLimit
 from graphql_schema.errors import DomainErrors
 from graphql_schema.mutation import Mutation
+from graphql_schema.operation_metrics import OperationMetrics
 from graphql_schema.query import Query
 from graphql_schema.shape import MAX_ALIASES, MAX_DEPTH
 from graphql_schema.subscription import Subscription
@@ -46,6 +47,7 @@ schema = MemosSchema(
     scalar_overrides={dt.datetime: DATE_TIME},
     # Factories, not instances: an extension instance holds per-operation state.
     extensions=[
+        OperationMetrics,  # first, so that it ends last: it reads the codes DomainErrors gave the errors
         ParseCache,  # first: a recent text's document, parsed once (the token limit is a parse option)
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         # Depth (MAX_DEPTH), aliases (MAX_ALIASES), expanded size and fragment cycles, measured once per

@@ -59,6 +59,7 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "MEMOS_EMBEDDER_MULTILINGUAL": "embedder.multilingual",
     "MEMOS_CORS_ORIGINS": "http.cors_origins",
     "MEMOS_LOG_FORMAT": "logs.format",
+    "MEMOS_METRICS_TOKEN": "metrics.scrape_token",
 }
 
 
@@ -425,6 +426,21 @@ class LogSettings(_Section):
     format: Literal["text", "json"] = "text"
 
 
+class MetricsSettings(_Section):
+    """Who may read /metrics (GraphQL and MCP over HTTP): a ROOT or ADMIN API key always; also this token, when set
+    (MEMOS_METRICS_TOKEN), sent as `Authorization: Bearer <token>`, so that a Prometheus scraper needs no user's key.
+    The metrics name user ids (chat-model use per user), so nobody else may read them."""
+
+    scrape_token: SecretStr | None = None
+
+    @field_validator("scrape_token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value()) < 16:
+            raise ValueError("metrics.scrape_token must be at least 16 characters (a random string)")
+        return token
+
+
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?")
 
 
@@ -453,6 +469,7 @@ class MOSConfig(BaseModel):
     transfer: TransferSettings = Field(default_factory=TransferSettings)
     http: HTTPSettings = Field(default_factory=HTTPSettings)
     logs: LogSettings = Field(default_factory=LogSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Generic, TypeVar
 
+from memos_graph import metrics
 from memos_graph.deadlines import CallDeadline, deadline_scope
 from memos_graph.errors import BackendUnavailable
 
@@ -36,6 +38,25 @@ async def within_deadline(work: Callable[[], T], seconds: float) -> T:
         return await asyncio.wait_for(asyncio.to_thread(_under(deadline, work)), seconds)
     except TimeoutError as exc:
         raise BackendUnavailable(deadline.timeout_message()) from exc
+
+
+class _Measured(Generic[T]):
+    """A call as a worker thread runs it: counted as waiting from `queued` (time.perf_counter()) until a thread
+    starts it (its wait observed), then as busy while it runs."""
+
+    def __init__(self, counted: bool, queued: float, work: Callable[[], T]) -> None:
+        self.counted = counted
+        self.queued = queued
+        self.work = work
+        self.started = False
+
+    def __call__(self) -> T:
+        self.started = True
+        metrics.worker_started(self.counted, self.queued)
+        try:
+            return self.work()
+        finally:
+            metrics.worker_finished(self.counted)
 
 
 class _Slots:
@@ -73,11 +94,14 @@ class WorkerPool:
     async def run(self, caller_id: str, work: Callable[[], T], seconds: float) -> T:
         """Run `work` on a worker within `seconds` (waiting for one of the caller's slots counts)."""
         deadline = CallDeadline(seconds)
+        queued = time.perf_counter()
         slots = self._callers.get(caller_id)
         if slots is None:
             slots = self._callers[caller_id] = _Slots(self.per_caller)
         slots.users += 1
         submitted = False
+        # Waiting from here until a thread starts it (_Measured), or until it gives up before being submitted.
+        counted = metrics.worker_queued()
         try:
             try:
                 await asyncio.wait_for(slots.semaphore.acquire(), max(deadline.remaining(), 0.0))
@@ -88,7 +112,8 @@ class WorkerPool:
                 ) from None
             try:
                 context = contextvars.copy_context()
-                future = asyncio.get_running_loop().run_in_executor(self._executor, context.run, _under(deadline, work))
+                job = _Measured(counted, queued, _under(deadline, work))
+                future = asyncio.get_running_loop().run_in_executor(self._executor, context.run, job)
             except BaseException:
                 slots.semaphore.release()
                 raise
@@ -97,6 +122,8 @@ class WorkerPool:
             def finished(done: asyncio.Future[T]) -> None:
                 if not done.cancelled():
                     done.exception()  # retrieved: an answer nobody waits for any more is not an error
+                if not job.started:  # cancelled in the queue (the pool shut down): it waits no longer
+                    metrics.worker_dropped(counted)
                 slots.semaphore.release()
                 self._leave(caller_id, slots)
 
@@ -107,4 +134,5 @@ class WorkerPool:
                 raise BackendUnavailable(deadline.timeout_message()) from None
         finally:
             if not submitted:
+                metrics.worker_dropped(counted)
                 self._leave(caller_id, slots)

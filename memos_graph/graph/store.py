@@ -22,6 +22,7 @@ from neo4j import (
 )
 from neo4j import exceptions as neo4j_errors
 
+from memos_graph import metrics
 from memos_graph.config import Neo4jSettings
 from memos_graph.deadlines import (
     IN_DOUBT,
@@ -166,7 +167,7 @@ class GraphStore:
     def read_chosen(self, name: str, choices: Choices, params: dict[str, Any]) -> list[neo4j.Record]:
         """Run a named query with its choices made (see graph/queries.py) in a read transaction."""
         check_deadline("the next Neo4j read")
-        with statement_span(name, "read", self.database), translate_errors(), phase(READ_PHASE):
+        with statement_span(name, "read", self.database), translate_errors(), phase(READ_PHASE), metrics.neo4j_in_use():
             records, _, _ = self.driver.execute_query(
                 self._query(query(name, choices)), params, database_=self.database, routing_=RoutingControl.READ
             )
@@ -176,13 +177,19 @@ class GraphStore:
         """Run several statements in one read transaction."""
         check_deadline("the next Neo4j read")
 
+        attempts = 0
+
         @unit_of_work(timeout=self._timeout())
         def bounded(tx: ManagedTransaction) -> T:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:  # the driver retries a transient failure by running the function again
+                metrics.count_retry("read")
             return work(tx)
 
         token = _TRANSACTION.set(("read", self.database))
         try:
-            with translate_errors(), phase(READ_PHASE), self._session() as session:
+            with translate_errors(), phase(READ_PHASE), metrics.neo4j_in_use(), self._session() as session:
                 return session.execute_read(bounded)
         finally:
             _TRANSACTION.reset(token)
@@ -196,10 +203,14 @@ class GraphStore:
         check_deadline("opening the write transaction")
         deadline = current_deadline()
         committing = False
+        attempts = 0
 
         @unit_of_work(timeout=self._timeout())
         def bounded(tx: ManagedTransaction) -> T:
-            nonlocal committing
+            nonlocal committing, attempts
+            attempts += 1
+            if attempts > 1:  # the driver retries a transient failure by running the function again
+                metrics.count_retry("write")
             check_deadline("the write transaction's first statement")
             result = work(tx)
             check_deadline("the commit")  # raising here rolls the transaction back
@@ -208,7 +219,7 @@ class GraphStore:
 
         token = _TRANSACTION.set(("write", self.database))
         try:
-            with translate_errors(), phase(WRITE_PHASE), self._session() as session:
+            with translate_errors(), phase(WRITE_PHASE), metrics.neo4j_in_use(), self._session() as session:
                 result = session.execute_write(bounded)
         except BackendUnavailable as exc:
             if not committing:
@@ -233,7 +244,8 @@ class GraphStore:
     def run_slow_statement(self, text: str, timeout_s: float, params: dict[str, Any]) -> list[neo4j.Record]:
         """Like run_statement, with its own transaction timeout (index population, bulk maintenance)."""
         check_deadline("the next Neo4j statement")
-        with statement_span(statement_name(text), "write", self.database), translate_errors(), phase(READ_PHASE):
+        span = statement_span(statement_name(text), "write", self.database)
+        with span, translate_errors(), phase(READ_PHASE), metrics.neo4j_in_use():
             records, _, _ = self.driver.execute_query(self._query(text, timeout_s), params, database_=self.database)
         return records
 
@@ -245,7 +257,7 @@ class GraphStore:
         """
         check_deadline("the next Neo4j statement")
         span = statement_span(statement_name(text), "write", self.database)
-        with span, translate_errors(), phase(WRITE_PHASE), self._session() as session:
+        with span, translate_errors(), phase(WRITE_PHASE), metrics.neo4j_in_use(), self._session() as session:
             session.run(self._query(text, timeout_s), params).consume()
 
 

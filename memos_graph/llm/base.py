@@ -21,6 +21,9 @@ class TokenMeter:
 
     reported: int | None = None
     answer_chars: int = 0
+    # The provider's split of `reported`, where it gives one (OpenAI-style usage: prompt and completion tokens).
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
 
 class ChatModel(Protocol):

@@ -110,9 +110,17 @@ class LiteLLMChat:
 
 def _count_usage(response: Any, meter: TokenMeter) -> None:
     """The provider's token count for the call (prompt and answer), where the response carries one."""
-    total = getattr(getattr(response, "usage", None), "total_tokens", None)
-    if isinstance(total, int) and not isinstance(total, bool) and total > 0:
+    usage = getattr(response, "usage", None)
+    total = _count(getattr(usage, "total_tokens", None))
+    if total:
         meter.reported = total
+        meter.prompt_tokens = _count(getattr(usage, "prompt_tokens", None))
+        meter.completion_tokens = _count(getattr(usage, "completion_tokens", None))
+
+
+def _count(value: object) -> int | None:
+    """A token count the provider reported (a positive int), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def _delta_text(chunk: Any) -> str | None:

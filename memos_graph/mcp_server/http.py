@@ -22,14 +22,23 @@ import uvicorn
 from mcp.server.mcpserver import Context
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from memos_graph import metrics
 from memos_graph.domain import User
-from memos_graph.errors import BackendUnavailable, MemosError, NotFound, TooManyAttempts, Unauthenticated
+from memos_graph.errors import (
+    AccessDenied,
+    BackendUnavailable,
+    MemosError,
+    NotFound,
+    TooManyAttempts,
+    Unauthenticated,
+)
 from memos_graph.logs import configure_logging
 from memos_graph.mcp_server.server import Caller, build_server
 from memos_graph.request_ids import RequestIds
 from memos_graph.services.auth_throttle import FailedAuthThrottle, KeyCheck
 from memos_graph.services.bundle import Services
 from memos_graph.services.identity import bearer_token
+from memos_graph.services.metrics_access import authorize_scrape
 from memos_graph.tracing import instrument_asgi
 
 logger = logging.getLogger(__name__)
@@ -37,6 +46,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 MCP_PATH = "/mcp"
+METRICS_PATH = "/metrics"
 _CALLER = "memos_caller"
 
 
@@ -69,6 +79,9 @@ class ApiKeyGate:
             return
         client = scope.get("client")
         key = bearer_key(scope)
+        if scope.get("path") == METRICS_PATH:
+            await self._metrics(send, key, str(client[0]) if client else None)
+            return
         try:
             # A key looked up within limits.api_key_cache_s is answered without a thread or Neo4j.
             caller = await self.key_check.authenticate(key, str(client[0]) if client else None)
@@ -77,6 +90,25 @@ class ApiKeyGate:
             return
         scope.setdefault("state", {})[_CALLER] = caller
         await self.app(scope, receive, send)
+
+    async def _metrics(self, send: Send, token: str | None, address: str | None) -> None:
+        """The process's metrics for the scrape token or a ROOT/ADMIN key (they name user ids); else 401/403/429."""
+        try:
+            await authorize_scrape(self.key_check, self.services.runtime.config.metrics, token, address)
+        except AccessDenied as exc:
+            await _answer(send, 403, exc.code, exc.message, [])
+            return
+        except MemosError as exc:
+            await _refuse(send, exc, token is not None)
+            return
+        body, media_type = metrics.exposition()
+        headers = [
+            (b"content-type", media_type.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 NO_OAUTH = "this server has no OAuth: send the API key as Authorization: Bearer <key>"

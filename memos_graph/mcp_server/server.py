@@ -22,6 +22,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
+from memos_graph import metrics
 from memos_graph.domain import Direction, MemoryOrder, TextualMemoryItem, TextualMemoryMetadata, User
 from memos_graph.errors import BackendUnavailable, ConfigurationError, InvalidInput, MemosError
 from memos_graph.mcp_server.models import (
@@ -39,6 +40,7 @@ from memos_graph.services.bundle import Services
 from memos_graph.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
+DOOR = "mcp"
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
@@ -133,10 +135,13 @@ class Calls:
             result = await self.run(ctx, work, uses_llm)
         except MemosError as exc:
             logger.info("MCP tool %s refused: %s %r", name, exc.code, exc.message)
+            metrics.count_request(DOOR, name, exc.code)
             return tool_error(exc.code, exc.message)
         except Exception:
             logger.exception("MCP tool %s failed", name)
+            metrics.count_request(DOOR, name, "INTERNAL")
             return tool_error("INTERNAL", "unexpected error (logged on the server)")
+        metrics.count_request(DOOR, name, metrics.OK)
         return answered(result, summary(result))
 
     async def resource(self, ctx: Context[Any, Any], work: Callable[[User], BaseModel]) -> str:

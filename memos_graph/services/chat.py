@@ -7,6 +7,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from memos_graph import metrics
 from memos_graph.domain import User
 from memos_graph.graph.chat import ChatRepository
 from memos_graph.llm.base import ChatMessage, ChatModel
@@ -86,6 +87,7 @@ class ChatService:
         turns = [("user", exchange.query), ("assistant", answer)]
         self._history.append(exchange.actor.user_id, exchange.session_id, turns)
 
+    @metrics.timed("chat")
     def chat(self, actor: User, query: str, session_id: str | None = None) -> str:
         """Answer the query with the actor's memories and history; store the exchange only if answered.
         RateLimited, before any retrieval or model call, when the actor has reached a bound of llm_quota."""
@@ -107,7 +109,7 @@ class ChatService:
         The stream holds one of the actor's llm_quota places until it ends: RateLimited, before any retrieval,
         when the actor has as many running or has reached a budget.
         """
-        with self._rt.llm_quota.slot(actor.user_id) as slot:
+        with metrics.timed_operation("chat_stream"), self._rt.llm_quota.slot(actor.user_id) as slot:
             exchange = await run(lambda: self.prepare(actor, query, session_id))
             pieces: list[str] = []
             with slot.call(exchange.messages) as meter:

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from memos_graph import metrics
 from memos_graph.config import LimitSettings
 from memos_graph.cube_format.entries import (
     KIND_KEY,
@@ -418,6 +419,7 @@ class CubeImportService(TransferWork):
     import of the id is refused until the lease ran out (see CubeTransferRepository).
     """
 
+    @metrics.timed("cube_import")
     def import_directory(self, actor: User, path: str, mem_cube_id: str | None) -> TransferReport:
         """Import a MemOS cube directory (either form) as a cube the actor owns; nothing stays if it fails.
 

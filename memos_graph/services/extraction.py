@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from memos_graph import metrics
 from memos_graph.domain import TextualMemoryMetadata, User
 from memos_graph.embeddings.base import stored_similarity_map
 from memos_graph.errors import BackendUnavailable, InvalidInput
@@ -70,6 +71,7 @@ class FineIngestion:
         self._search = search
         self._model = model
 
+    @metrics.timed("add_fine")
     def add(self, actor: User, messages: object, mem_cube_id: str | None, session_id: str | None = None) -> list[str]:
         """Extract, dedup and store in one transaction; returns the ids of the new or updated memories."""
         settings = self._rt.config.ingest

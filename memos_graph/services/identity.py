@@ -12,6 +12,7 @@ import time
 import weakref
 from collections import OrderedDict
 
+from memos_graph import metrics
 from memos_graph.config import MAX_KEY_CHARS
 from memos_graph.domain import User
 from memos_graph.errors import Unauthenticated
@@ -207,6 +208,7 @@ class IdentityService:
         cached = self._from_cache(digest)
         if cached is not None:
             return cached
+        metrics.count_key_lookup(hit=False)
         generation, stamp = self._cache.generation(), time.monotonic()
         user = self._rt.users.get_by_api_key_hash(digest)
         self._cache.store(digest, user, stamp, generation)
@@ -214,7 +216,10 @@ class IdentityService:
 
     def _from_cache(self, digest: str) -> User | None:
         known, user = self._cache.lookup(digest)
-        return _active(user) if known else None
+        if not known:
+            return None
+        metrics.count_key_lookup(hit=True)
+        return _active(user)
 
     def set_key(self, user_id: str, key: str) -> None:
         """Store the hash of a given key for a user, replacing any earlier key (tests, tools)."""

@@ -6,6 +6,7 @@ server process keeps its own."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
@@ -14,8 +15,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from memos_graph import metrics
 from memos_graph.config import LLMSettings
-from memos_graph.errors import RateLimited
+from memos_graph.errors import MemosError, RateLimited
 from memos_graph.llm.base import ChatMessage, TokenMeter
 
 CALL_WINDOW_S = 60.0
@@ -178,6 +180,16 @@ class LLMQuota:
         with self._lock:
             call.tokens = tokens
 
+    def _record(self, user_id: str, code: str, meter: TokenMeter, prompt: int, seconds: float) -> None:
+        """The call in the metrics: the provider's prompt and completion counts, else the estimates."""
+        model = self._settings.model if self._settings is not None else "(none)"
+        prompt_used = meter.prompt_tokens if meter.prompt_tokens is not None else prompt
+        completion = meter.completion_tokens
+        if completion is None:
+            completion = meter.reported - prompt_used if meter.reported is not None else 0
+            completion = max(completion, 0) or estimate_tokens(meter.answer_chars)
+        metrics.count_llm_call(model, user_id, code, prompt_used, completion, seconds)
+
 
 class QuotaSlot:
     """A user's place for model work (LLMQuota.slot); each model call made in it is counted with `call`."""
@@ -199,11 +211,23 @@ class QuotaSlot:
         prompt = prompt_tokens(messages)
         counted = self._quota._charge(self._user_id, prompt)
         meter = TokenMeter()
+        began = time.perf_counter()
+        code = metrics.OK
         try:
             yield meter
+        except MemosError as exc:
+            code = exc.code
+            raise
+        except (GeneratorExit, asyncio.CancelledError):  # the consumer of a stream left before its end
+            code = "CANCELLED"
+            raise
+        except BaseException:
+            code = "INTERNAL"
+            raise
         finally:
             used = meter.reported if meter.reported is not None else prompt + estimate_tokens(meter.answer_chars)
             self._quota._settle(counted, used)
+            self._quota._record(self._user_id, code, meter, prompt, time.perf_counter() - began)
 
 
 def _retry_in(seconds: float) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from memos_graph import metrics
 from memos_graph.deadlines import phase
 from memos_graph.domain import MemoryOrder, SourceReference, TextualMemoryItem, TextualMemoryMetadata, User
 from memos_graph.domain.filters import PageKey, VersionKey
@@ -71,6 +72,7 @@ class MemoryService:
         self._rt = runtime
         self._cubes = cubes
 
+    @metrics.timed("add")
     def add_texts(
         self,
         actor: User,
@@ -87,6 +89,7 @@ class MemoryService:
         cube_id = self.target_cube(actor, mem_cube_id)
         return self.store(actor, cube_id, session_id, [Entry(text, metadata) for text in texts])
 
+    @metrics.timed("add")
     def add_messages(
         self, actor: User, messages: object, mem_cube_id: str | None, session_id: str | None = None
     ) -> list[str]:

@@ -20,12 +20,13 @@ import logging
 import math
 from collections.abc import Sequence
 
+from memos_graph import metrics
 from memos_graph.deadlines import phase
 from memos_graph.domain import NO_FILTER, MemoryFilter, TextualMemoryItem, User
 from memos_graph.domain.results import CubeMemories, MemoryResults
 from memos_graph.embeddings.base import QueryVector, embed_query
 from memos_graph.errors import IndexUnavailable, InvalidInput
-from memos_graph.graph.memories import CubeCandidates
+from memos_graph.graph.memories import CubeCandidates, SearchStart
 from memos_graph.graph.search import SearchIndexes
 from memos_graph.ranking.context import Question, Weights, read_question, rerank
 from memos_graph.ranking.fusion import convex, cosine_relevance, reciprocal_rank
@@ -91,13 +92,39 @@ class SearchService:
                 check_cube_id(cube_id, "cube id", limits)
         # Embedded before the statement, which needs the vector; on 2 cores, running the BM25 half in Neo4j
         # meanwhile was measured slower (torch and Neo4j compete for the same cores).
-        with phase("embedding"):
-            query_vector = embed_query(self._rt.embedder, text)
+        with metrics.timed_operation("search"):
+            with phase("embedding"), metrics.search_stage("embedding"):
+                query_vector = embed_query(self._rt.embedder, text)
+            hybrid = self._rt.config.search.mode == "hybrid"
+            with metrics.search_stage("neo4j"):
+                start = self._indexes.start(
+                    user_id,
+                    cube_ids,
+                    text if hybrid else None,
+                    query_vector.vector,
+                    self.pool_size(k) if hybrid else k,
+                    condition,
+                )
+            with metrics.search_stage("ranking"):
+                return self._ranked(user_id, cube_ids, text, query_vector, k, minimum, condition, question, start)
+
+    def _ranked(
+        self,
+        user_id: str,
+        cube_ids: list[str] | None,
+        text: str,
+        query_vector: QueryVector,
+        k: int,
+        minimum: float,
+        condition: MemoryFilter,
+        question: Question,
+        start: SearchStart,
+    ) -> MemoryResults:
+        """The search's answer from its first statement: each readable cube ranked (its fusion, neighbours and
+        boosts; a large cube's index rounds), below-threshold memories left out."""
         vector = query_vector.vector
         hybrid = self._rt.config.search.mode == "hybrid"
-        start = self._indexes.start(
-            user_id, cube_ids, text if hybrid else None, vector, self.pool_size(k) if hybrid else k, condition
-        )
+        most = self._rt.config.limits.max_cubes_per_search
         actor = self._cubes.active(user_id, start.caller)
         if cube_ids is not None:
             cubes = self._cubes.readable_among(actor, cube_ids, start.relations)
