@@ -344,7 +344,9 @@ def test_the_explorer_is_readable(server: str, browser: Browser, seeded: SeededC
     assert label(page, "node.hover") == [CONTENT[0][:35] + "…"]
     assert CONTENT[0] in page.evaluate("document.getElementById('graph').title")
     page.evaluate("window.explorer.cy.zoom(1.5), 1")
-    assert all(label(page, 'node[kind = "memory"]'))
+    uncrowded = "window.explorer.cy.nodes('[kind = \"memory\"]').filter((n) => !n.hasClass('crowded'))"
+    assert page.evaluate(f"{uncrowded}.length") > 0
+    assert page.evaluate(f"{uncrowded}.every((n) => n.pstyle('label').strValue !== '')")
 
     # Fit shows everything; the zoom buttons zoom by steps; a resize fits again (after a fit).
     page.evaluate("document.getElementById('fit').click()")
@@ -389,6 +391,49 @@ def test_the_explorer_is_readable(server: str, browser: Browser, seeded: SeededC
     assert "relativity" in page.evaluate("document.getElementById('score-legend').innerText")
     hit_texts = page.evaluate("[...document.querySelectorAll('#hits li button')].map((b) => b.textContent)")
     assert not any(text.startswith(("[", "Alice:", "Coach:")) for text in hit_texts), hit_texts
+    assert page.errors == [], page.errors
+
+
+# Pairs of drawn memory labels (a label Cytoscape draws: a non-empty resolved label) that overlap.
+LABEL_OVERLAPS = """(() => {
+    const boxes = window.explorer.cy.nodes('[kind = "memory"]').filter((n) => n.pstyle('label').strValue)
+        .map((n) => n.boundingBox({includeNodes: false, includeEdges: false, includeLabels: true}));
+    let pairs = 0;
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+        const a = boxes[i], b = boxes[j];
+        if (a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2) pairs += 1;
+    }
+    return pairs;
+})()"""
+
+
+def test_thirty_memories_draw_no_label_over_another(
+    server: str, browser: Browser, gql: Gql, new_user: Callable[..., tuple[str, str]]
+) -> None:
+    """At 30 memories a fitted drawing has no room for every label: those that would overlap one drawn
+    before them are left out (whatever the zoom), and show when hovered."""
+    _, key = new_user("explorer-thirty")
+    cube_id = ok(gql('mutation { createCube(input: {name: "Thirty notes"}) { cubeId } }', key))["createCube"]["cubeId"]
+    add = "mutation($input: AddMemoriesInput!) { addMemories(input: $input) { ids } }"
+    texts = [f"Note {i}: a memory with a label long enough to be cut short" for i in range(30)]
+    ids = ok(gql(add, key, input={"cubeId": cube_id, "content": texts}))["addMemories"]["ids"]
+    page = browser.open(f"{server}/explorer")
+    page.wait_for("window.explorer && window.explorer.cy !== null")
+    connect(page, key)
+    page.wait_for("window.explorer.status === 'connected'")
+    pick_cube(page, cube_id)
+    assert drawn(page, 'node[kind = "memory"]') == 30
+    assert page.evaluate(LABEL_OVERLAPS) == 0
+    assert drawn(page, "node.crowded") > 0  # some were left out...
+    assert label(page, 'node[kind = "cube"]') == ["Thirty notes"]  # ...never the cube's or the users'
+    assert all(label(page, 'node[kind = "user"]'))
+    # A crowded-out memory shows its label under the pointer.
+    crowded = page.evaluate("window.explorer.cy.nodes('.crowded[kind = \"memory\"]')[0].data('record').memoryId")
+    assert crowded in ids
+    hover_memory(page, crowded)
+    page.wait_for("window.explorer.cy.nodes('.hover').length === 1")
+    shown = label(page, "node.hover")
+    assert len(shown) == 1 and shown[0].startswith("Note ") and shown[0].endswith("…")
     assert page.errors == [], page.errors
 
 

@@ -13,9 +13,10 @@
   // Versions drawn per memory (its newest); the detail says when a memory has more.
   const HISTORY_PAGE = 20;
   const FORCE_LAYOUT_MAX_NODES = 400;
-  // Below this zoom, memory, message, document and version labels are drawn only for the node under the
-  // pointer, the selected one and search hits (at 30 memories a fitted drawing is too small for all of
-  // them); cube and user labels are always drawn, on a white ground, above the rest.
+  // Labels that would overlap one drawn before them (cubes and users first, then memories, then the rest)
+  // are not drawn, and below this zoom (text too small to read) memory, message, document and version
+  // labels are not drawn at all; either way the node under the pointer, the selected one and search hits
+  // show theirs. Cube and user labels are always drawn, on a white ground, above the rest.
   const LABEL_ZOOM = 0.9;
   const ZOOM_STEP = 1.25;
   const FIT_PADDING = 30;
@@ -398,9 +399,11 @@
       { selector: "node.hit", style: { "border-width": 5, "border-color": COLORS.hit, "z-index": 10 } },
       { selector: ".faded", style: { "opacity": 0.3 } },
       { selector: "node:selected", style: { "border-width": 4, "border-color": "#e53935" } },
-      // Zoomed out: no label but the hovered, selected and hit nodes' (and cubes' and users', never quiet).
-      { selector: "node.quiet", style: { "label": "" } },
-      { selector: "node.quiet.hover, node.quiet:selected, node.quiet.hit", style: {
+      // Crowded out or zoomed out: no label but the hovered, selected and hit nodes' (cubes and users have
+      // theirs always).
+      { selector: "node.quiet, node.crowded", style: { "label": "" } },
+      { selector: "node.quiet.hover, node.quiet:selected, node.quiet.hit, node.crowded.hover, "
+          + "node.crowded:selected, node.crowded.hit", style: {
         "label": "data(label)", "z-index": 15, "text-background-color": "#fff", "text-background-opacity": 0.9,
         "text-background-padding": 2 } },
     ];
@@ -429,6 +432,7 @@
     running.run();
     await stopped;
     fit();
+    declutter();
     quietLabels(true);
     await new Promise((resolve) => requestAnimationFrame(() => resolve()));
     renderCounts();
@@ -447,6 +451,31 @@
     const cy = explorer.cy;
     cy.zoom({ level: cy.zoom() * factor, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
     explorer.fitted = false;
+  }
+
+  // Mark "crowded" each label that would overlap one kept before it. Cytoscape scales labels with the
+  // drawing, so what overlaps does not depend on the zoom: this runs after a layout and a node drag.
+  function declutter() {
+    const cy = explorer.cy;
+    cy.nodes().removeClass("crowded");
+    // What a label may not cover: the labels kept so far and every node but its own.
+    const kept = [];
+    const bodies = cy.nodes().map((node) => [node.id(), node.boundingBox({ includeLabels: false })]);
+    const overlaps = (a, b) => a.x1 < b.x2 + 2 && b.x1 < a.x2 + 2 && a.y1 < b.y2 + 2 && b.y1 < a.y2 + 2;
+    const crowded = [];
+    const order = [cy.nodes('[kind = "cube"], [kind = "user"]'), cy.nodes('[kind = "memory"]'),
+                   cy.nodes('[kind = "message"], [kind = "document"], [kind = "version"]')];
+    for (const [rank, nodes] of order.entries()) {
+      nodes.forEach((node) => {
+        const box = node.boundingBox({ includeNodes: false, includeEdges: false, includeLabels: true });
+        if (box.w === 0) return;
+        const covers = kept.some((other) => overlaps(box, other))
+          || bodies.some(([id, body]) => id !== node.id() && overlaps(box, body));
+        if (rank > 0 && covers) crowded.push(node);
+        else kept.push(box);
+      });
+    }
+    cy.batch(() => cy.collection(crowded).addClass("crowded"));
   }
 
   // Hide or show the labels LABEL_ZOOM governs, when the zoom crossed it (or always, after a drawing).
@@ -672,6 +701,7 @@
     }).observe(element("graph"));
     explorer.cy.on("dragpan scrollzoom pinchzoom", () => { explorer.fitted = false; });
     explorer.cy.on("zoom", () => quietLabels());
+    explorer.cy.on("free", "node", () => declutter()); // a node dragged somewhere else
     element("fit").addEventListener("click", fit);
     element("zoom-in").addEventListener("click", () => zoomBy(ZOOM_STEP));
     element("zoom-out").addEventListener("click", () => zoomBy(1 / ZOOM_STEP));
