@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import gc
-import hashlib
 import json
 import logging
 import re
@@ -31,6 +29,7 @@ from strawberry.types import ExecutionResult
 from graphql_schema.assets import installed_node_modules
 from graphql_schema.context import Context
 from graphql_schema.explorer import explorer_routes
+from graphql_schema.graphiql import graphiql_page
 from graphql_schema.media import (
     GRAPHQL_RESPONSE_JSON,
     content_type,
@@ -60,13 +59,6 @@ MAX_BODY_BYTES = 1_000_000
 ASSETS_URL = "/graphiql-assets"
 # https://unpkg.com/<package>@<version>/<path>: the package (scoped or not) and the path inside it.
 _UNPKG = re.compile(r"https://unpkg\.com/((?:@[^/@]+/)?[^/@]+)@[^/]+/([^\"']+)")
-UNPKG_ORIGIN = "https://unpkg.com"
-_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
-# GraphiQL keeps its tabs, with the headers typed into them (the API key), in localStorage, which outlives the
-# tab; its query history keeps the headers of every query run whatever shouldPersistHeaders says. So it is told
-# not to persist them and given the tab's sessionStorage for everything it stores, as the explorer keeps its key.
-PERSIST_HEADERS = "shouldPersistHeaders: true,"
-FORGET_HEADERS = "shouldPersistHeaders: false,\n          storage: window.sessionStorage,"
 
 
 MAX_JSON_DEPTH = 64
@@ -215,32 +207,6 @@ class MemosGraphQL(GraphQL[Context, None]):
             if sub_response.status_code is None and isinstance(response_data, dict) and "data" not in response_data:
                 response.status_code = 400
         return response
-
-
-def graphiql_page(html: str, from_unpkg: bool) -> tuple[str, dict[str, str]]:
-    """Strawberry's GraphiQL page with what it stores (the API key in its history) kept for the tab only, and
-    the headers to serve it with: a Content-Security-Policy that runs the page's own inline script by its hash
-    and scripts from this origin (or unpkg, where the assets are not installed) only, and talks to this origin
-    only."""
-    if PERSIST_HEADERS not in html:
-        raise RuntimeError(f"Strawberry's GraphiQL page no longer sets {PERSIST_HEADERS!r}: check what it keeps")
-    html = html.replace(PERSIST_HEADERS, FORGET_HEADERS)
-    hashes = " ".join(
-        f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
-        for script in _INLINE_SCRIPT.findall(html)
-    )
-    assets = f"'self' {UNPKG_ORIGIN}" if from_unpkg else "'self'"
-    policy = (
-        f"default-src 'none'; script-src {assets} {hashes}; style-src {assets} 'unsafe-inline'; "
-        f"font-src {assets} data:; img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
-        "form-action 'none'; frame-ancestors 'none'"
-    )
-    return html, {
-        "Content-Security-Policy": policy,
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "no-store",
-    }
 
 
 class GraphQLEndpoint:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,16 @@ def pick_cube(page: Page, cube_id: str) -> None:
     page.wait_for("window.explorer.status === 'drawn'")
 
 
+def set_merge(page: Page, merge: bool) -> None:
+    """Tick or untick "merge messages with their memories" and wait for the drawing that follows."""
+    if page.evaluate("document.getElementById('merge').checked") == merge:
+        return
+    before = page.evaluate("window.explorer.draws")
+    page.evaluate("document.getElementById('merge').click()")
+    page.wait_for(f"window.explorer.draws > {before}")
+    assert page.evaluate("window.explorer.merge") is merge
+
+
 def test_the_explorer_page_is_locked_down(client: TestClient) -> None:
     page = client.get("/explorer")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -139,6 +150,8 @@ def test_the_explorer_draws_a_seeded_cube(server: str, browser: Browser, seeded:
 
     pick_cube(page, seeded.cube_id)
     assert page.evaluate("window.explorer.cube.cubeId") == seeded.cube_id
+    # Every node of the graph model, messages apart from their memories (merged by default: see below).
+    set_merge(page, False)
 
     # What was seeded, kind by kind.
     assert drawn(page, 'node[kind = "cube"]') == 1
@@ -176,6 +189,7 @@ def test_the_explorer_draws_a_seeded_cube(server: str, browser: Browser, seeded:
     }})()""")
     assert versions == [[UPDATES[0]], [CONTENT[1]]]
 
+    set_merge(page, True)  # as the page starts (and the screenshot shows it)
     # A click on the updated memory shows its text, metadata and history.
     click_memory(page, seeded.content_ids[1])
     detail = page.evaluate("document.getElementById('selection').innerText")
@@ -246,6 +260,181 @@ def test_a_reader_sees_the_shared_cube_and_a_bad_key_is_refused(
     assert f": {memories} memories." in page.evaluate("document.getElementById('status').innerText")  # as loaded
     assert drawn(page, 'node[kind = "memory"]') == len(CONTENT) + len(CONVERSATION)
     assert page.evaluate("window.explorer.cube.canWrite") is False
+
+
+def label(page: Page, selector: str) -> list[str]:
+    """The labels Cytoscape draws for the nodes a selector picks (its resolved style, "" when hidden)."""
+    labels: list[str] = page.evaluate(
+        f"window.explorer.cy.nodes({json.dumps(selector)}).map((n) => n.pstyle('label').strValue)"
+    )
+    return labels
+
+
+def hover_memory(page: Page, memory_id: str) -> None:
+    """Move the pointer over a memory's node on the canvas."""
+    x, y = page.evaluate(f"""(() => {{
+        const node = window.explorer.cy.nodes('[kind = "memory"]')
+            .filter((n) => n.data("record").memoryId === {json.dumps(memory_id)});
+        const box = document.getElementById("graph").getBoundingClientRect();
+        const at = node.renderedPosition();
+        return [box.left + at.x, box.top + at.y];
+    }})()""")
+    page.call("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
+
+
+# Whether every node lies within the visible part of the drawing.
+ALL_IN_VIEW = """(() => {
+    const cy = window.explorer.cy, view = cy.extent(), box = cy.elements().boundingBox();
+    return box.x1 >= view.x1 - 1 && box.x2 <= view.x2 + 1 && box.y1 >= view.y1 - 1 && box.y2 <= view.y2 + 1;
+})()"""
+
+
+def test_the_explorer_is_readable(server: str, browser: Browser, seeded: SeededCube) -> None:
+    """Issue 25, item 8: merged messages, labels by zoom, tooltips, local times, fit/zoom, and search."""
+    page = browser.open(f"{server}/explorer")
+    page.wait_for("window.explorer && window.explorer.cy !== null")
+    connect(page, seeded.owner_key)
+    page.wait_for("window.explorer.status === 'connected'")
+    pick_cube(page, seeded.cube_id)
+
+    # Merged (the default): one node per message, the memory taken from it, chained by NEXT in order.
+    assert page.evaluate("document.getElementById('merge').checked") is True
+    assert drawn(page, 'node[kind = "message"]') == 0
+    merged = page.evaluate(
+        "window.explorer.cy.nodes('[?message]').map((n) => [n.data('record').memoryId, n.data('message').content])"
+    )
+    assert sorted(merged) == sorted([i, m["content"]] for i, m in zip(seeded.message_ids, CONVERSATION, strict=True))
+    for message in CONVERSATION:
+        drawing = page.evaluate(
+            "window.explorer.cy.nodes().filter((n) => (n.data('message') || n.data('record')).content === "
+            f"{json.dumps(message['content'])}).length"
+        )
+        assert drawing == 1, message
+    chain = page.evaluate(
+        "window.explorer.cy.edges('[type = \"NEXT\"]').map((e) => [e.source().data('record').memoryId,"
+        " e.target().data('record').memoryId])"
+    )
+    assert sorted(chain) == sorted([a, b] for a, b in zip(seeded.message_ids, seeded.message_ids[1:], strict=False))
+    assert drawn(page, 'edge[type = "DERIVED_FROM"]') == len(UPDATES)  # the versions' only
+    # A conversation memory is labelled with what was said; who said it is in its tooltip.
+    labels = page.evaluate(
+        "Object.fromEntries(window.explorer.cy.nodes('[?message]').map((n) => [n.data('record').memoryId,"
+        " [n.data('label'), n.data('tooltip')]]))"
+    )
+    for memory_id, message in zip(seeded.message_ids, CONVERSATION, strict=True):
+        text, tooltip = labels[memory_id]
+        assert message["content"].startswith(text.rstrip("…")) and not text.startswith(("[", message["name"]))
+        assert tooltip.startswith(message["name"]) and message["content"] in tooltip
+    # Unmerged: the messages are their own nodes again, labelled by their text too.
+    set_merge(page, False)
+    assert drawn(page, 'node[kind = "message"]') == len(CONVERSATION) and drawn(page, "node[?message]") == 0
+    message_labels = page.evaluate("window.explorer.cy.nodes('[kind = \"message\"]').map((n) => n.data('label'))")
+    clipped = [m["content"] if len(m["content"]) <= 32 else m["content"][:31] + "…" for m in CONVERSATION]
+    assert sorted(message_labels) == sorted(clipped), message_labels
+    set_merge(page, True)
+
+    # Zoomed out, only cube and user labels are drawn (and the hovered node's); zoomed in, all of them.
+    cube_name = page.evaluate("window.explorer.cube.name")
+    page.evaluate("window.explorer.cy.zoom(0.3), 1")
+    assert set(label(page, 'node[kind = "memory"]')) == {""}
+    assert label(page, 'node[kind = "cube"]') == [cube_name] and all(label(page, 'node[kind = "user"]'))
+    page.evaluate("window.explorer.cy.center(), 1")
+    hover_memory(page, seeded.content_ids[0])
+    page.wait_for("window.explorer.cy.nodes('.hover').length === 1")
+    assert label(page, "node.hover") == [CONTENT[0][:35] + "…"]
+    assert CONTENT[0] in page.evaluate("document.getElementById('graph').title")
+    page.evaluate("window.explorer.cy.zoom(1.5), 1")
+    uncrowded = "window.explorer.cy.nodes('[kind = \"memory\"]').filter((n) => !n.hasClass('crowded'))"
+    assert page.evaluate(f"{uncrowded}.length") > 0
+    assert page.evaluate(f"{uncrowded}.every((n) => n.pstyle('label').strValue !== '')")
+
+    # Fit shows everything; the zoom buttons zoom by steps; a resize fits again (after a fit).
+    page.evaluate("document.getElementById('fit').click()")
+    assert page.evaluate(ALL_IN_VIEW) and page.evaluate("window.explorer.fitted")
+    fitted = page.evaluate("window.explorer.cy.zoom()")
+    page.evaluate("document.getElementById('zoom-in').click(); document.getElementById('zoom-in').click()")
+    assert page.evaluate("window.explorer.cy.zoom()") == pytest.approx(fitted * 1.25 * 1.25)
+    page.evaluate("document.getElementById('zoom-out').click()")
+    assert page.evaluate("window.explorer.cy.zoom()") == pytest.approx(fitted * 1.25)
+    page.evaluate("document.getElementById('fit').click()")
+    assert page.evaluate("window.explorer.cy.zoom()") == pytest.approx(fitted) and page.evaluate(ALL_IN_VIEW)
+    width = page.evaluate("window.explorer.cy.width()")
+    page.call("Emulation.setDeviceMetricsOverride", width=800, height=600, deviceScaleFactor=1, mobile=False)
+    try:
+        page.wait_for(f"window.explorer.cy.width() < {width} && window.explorer.cy.zoom() < {fitted}")
+        page.wait_for(ALL_IN_VIEW)
+    finally:
+        page.call("Emulation.clearDeviceMetricsOverride")
+
+    # Times read in the browser's locale and timezone, never as raw ISO.
+    page.wait_for(f"window.explorer.cy.width() >= {width}")
+    page.evaluate("document.getElementById('fit').click()")
+    click_memory(page, seeded.content_ids[1])
+    times = page.evaluate(
+        "[...document.querySelectorAll('#selection time')].map((t) => [t.dateTime, t.textContent,"
+        " new Date(t.dateTime).toLocaleString(undefined, {dateStyle: 'medium', timeStyle: 'short'})])"
+    )
+    assert times and all(shown == local and "T" not in shown for _, shown, local in times), times
+    assert all(iso[:4].isdigit() and "T" in iso for iso, _, _ in times)
+    detail = page.evaluate("document.getElementById('selection').innerText")
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:", detail), detail
+
+    # A search clears the previous selection and says what its scores mean.
+    page.evaluate(
+        "document.getElementById('search').value = 'Which string quartet does Alice play in on Thursdays?';"
+        "document.querySelector('#search-form button[type=submit]').click()"
+    )
+    page.wait_for("window.explorer.hits.length > 0")
+    assert page.evaluate("window.explorer.selected") is None
+    assert page.evaluate("window.explorer.cy.nodes(':selected').length") == 0
+    assert page.evaluate("document.getElementById('selection').innerText") == "Click a node to see its detail."
+    assert "relativity" in page.evaluate("document.getElementById('score-legend').innerText")
+    hit_texts = page.evaluate("[...document.querySelectorAll('#hits li button')].map((b) => b.textContent)")
+    assert not any(text.startswith(("[", "Alice:", "Coach:")) for text in hit_texts), hit_texts
+    assert page.errors == [], page.errors
+
+
+# Pairs of drawn memory labels (a label Cytoscape draws: a non-empty resolved label) that overlap.
+LABEL_OVERLAPS = """(() => {
+    const boxes = window.explorer.cy.nodes('[kind = "memory"]').filter((n) => n.pstyle('label').strValue)
+        .map((n) => n.boundingBox({includeNodes: false, includeEdges: false, includeLabels: true}));
+    let pairs = 0;
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+        const a = boxes[i], b = boxes[j];
+        if (a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2) pairs += 1;
+    }
+    return pairs;
+})()"""
+
+
+def test_thirty_memories_draw_no_label_over_another(
+    server: str, browser: Browser, gql: Gql, new_user: Callable[..., tuple[str, str]]
+) -> None:
+    """At 30 memories a fitted drawing has no room for every label: those that would overlap one drawn
+    before them are left out (whatever the zoom), and show when hovered."""
+    _, key = new_user("explorer-thirty")
+    cube_id = ok(gql('mutation { createCube(input: {name: "Thirty notes"}) { cubeId } }', key))["createCube"]["cubeId"]
+    add = "mutation($input: AddMemoriesInput!) { addMemories(input: $input) { ids } }"
+    texts = [f"Note {i}: a memory with a label long enough to be cut short" for i in range(30)]
+    ids = ok(gql(add, key, input={"cubeId": cube_id, "content": texts}))["addMemories"]["ids"]
+    page = browser.open(f"{server}/explorer")
+    page.wait_for("window.explorer && window.explorer.cy !== null")
+    connect(page, key)
+    page.wait_for("window.explorer.status === 'connected'")
+    pick_cube(page, cube_id)
+    assert drawn(page, 'node[kind = "memory"]') == 30
+    assert page.evaluate(LABEL_OVERLAPS) == 0
+    assert drawn(page, "node.crowded") > 0  # some were left out...
+    assert label(page, 'node[kind = "cube"]') == ["Thirty notes"]  # ...never the cube's or the users'
+    assert all(label(page, 'node[kind = "user"]'))
+    # A crowded-out memory shows its label under the pointer.
+    crowded = page.evaluate("window.explorer.cy.nodes('.crowded[kind = \"memory\"]')[0].data('record').memoryId")
+    assert crowded in ids
+    hover_memory(page, crowded)
+    page.wait_for("window.explorer.cy.nodes('.hover').length === 1")
+    shown = label(page, "node.hover")
+    assert len(shown) == 1 and shown[0].startswith("Note ") and shown[0].endswith("…")
+    assert page.errors == [], page.errors
 
 
 CHINESE = [

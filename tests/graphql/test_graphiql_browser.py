@@ -83,7 +83,8 @@ def test_a_key_typed_into_graphiql_is_not_kept_in_local_storage(
     page.evaluate("[...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Headers').click(), 1")
     editor = "document.querySelector('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror')"
     page.wait_for(f"!!{editor}")
-    page.evaluate(f"{editor}.CodeMirror.focus(), 1")
+    # The editor opens with a template: select it all (Ctrl-A), then type over it.
+    page.evaluate(f"{editor}.CodeMirror.focus(), {editor}.CodeMirror.execCommand('selectAll'), 1")
     page.call("Input.insertText", text=json.dumps({"Authorization": f"Bearer {key}"}))
     page.evaluate("document.querySelector('.graphiql-execute-button').click()")
     shown = page.wait_for(
@@ -109,3 +110,64 @@ def test_without_installed_assets_the_policy_admits_unpkg_for_scripts_only_by_so
     assert policy["script-src"].startswith("'self' https://unpkg.com 'sha256-"), policy
     assert "unsafe-inline" not in policy["script-src"] and policy["connect-src"] == "'self'"
     assert 'src="https://unpkg.com/graphiql@' in page.graphql_ide_html  # SRI-pinned, as Strawberry ships them
+
+
+HEADERS_EDITOR = "document.querySelector('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror')"
+# Requests the page sent to /graphql by fetch (the page itself is a navigation, not counted).
+GRAPHQL_FETCHES = (
+    "performance.getEntriesByType('resource')"
+    ".filter((e) => e.initiatorType === 'fetch' && new URL(e.name).pathname === '/graphql').length"
+)
+# The Docs pane's root types, once the schema is loaded (GraphiQL 3's doc explorer).
+DOCS_TYPES = (
+    "[...document.querySelectorAll('.graphiql-doc-explorer .graphiql-doc-explorer-type-name')]"
+    ".map((a) => a.textContent)"
+)
+
+
+def test_graphiql_starts_with_a_key_template_and_loads_the_schema_once_a_key_is_typed(
+    server: str,
+    browser: Browser,
+    new_user: Callable[..., tuple[str, str]],
+    tmp_path: Path,
+) -> None:
+    user_id, key = new_user("newcomer")
+    page = browser.open(f"{server}/graphql")
+    page.wait_for("document.querySelector('.graphiql-execute-button') !== null")
+    # The first screen says what to do: the query editor explains, the Headers editor holds the template.
+    document = page.evaluate("document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue()")
+    assert "<your API key>" in document and "query Me" in document, document
+    page.wait_for(f"!!{HEADERS_EDITOR}")  # the Headers tab is the one open
+    template = json.loads(page.evaluate(f"{HEADERS_EDITOR}.CodeMirror.getValue()"))
+    assert template == {"Authorization": "Bearer <your API key>"}
+    # Docs open: no schema without a key, and nothing was sent to the server for it (no failed key spent).
+    page.evaluate("document.querySelector('button[aria-label=\"Show Documentation Explorer\"]').click(), 1")
+    page.wait_for("!!document.querySelector('.graphiql-doc-explorer')")
+    page.evaluate("new Promise(resolve => setTimeout(resolve, 1000))", await_promise=True)
+    assert page.evaluate(DOCS_TYPES) == []
+    assert page.evaluate(GRAPHQL_FETCHES) == 0
+    # Running the template as it is answers where the key goes, still without a request.
+    page.evaluate("document.querySelector('.graphiql-execute-button').click()")
+    hint = page.wait_for(
+        "(() => { const pane = document.querySelector('.result-window');"
+        " const text = pane ? pane.innerText : ''; return text.includes('no API key yet') ? text : ''; })()"
+    )
+    assert "Headers tab" in hint and page.evaluate(GRAPHQL_FETCHES) == 0
+
+    # Typing the key over the template: the schema loads by itself (no click on the re-fetch button).
+    page.evaluate(f"{HEADERS_EDITOR}.CodeMirror.focus(), {HEADERS_EDITOR}.CodeMirror.execCommand('selectAll'), 1")
+    page.call("Input.insertText", text=json.dumps({"Authorization": f"Bearer {key}"}))
+    types = page.wait_for(f"(() => {{ const names = {DOCS_TYPES}; return names.includes('Query') ? names : null; }})()")
+    assert "Mutation" in types and "Subscription" in types
+    assert page.evaluate(GRAPHQL_FETCHES) >= 1  # the introspection, sent with the key
+    # And the default document's query runs with it.
+    page.evaluate("document.querySelector('.graphiql-execute-button').click()")
+    shown = page.wait_for(
+        "(() => { const pane = document.querySelector('.result-window');"
+        f" const text = pane ? pane.innerText : ''; return text.includes({json.dumps(user_id)}) ? text : ''; }})()"
+    )
+    assert "Newcomer" in shown and "no API key yet" not in shown
+    page.evaluate("new Promise(resolve => setTimeout(resolve, 1000))", await_promise=True)
+    assert key not in page.evaluate("JSON.stringify({...localStorage})")
+    assert page.errors == [], page.errors
+    page.screenshot(Path(os.environ.get("MEMOS_SCREENSHOT_DIR") or tmp_path) / "graphiql-docs.png")

@@ -13,6 +13,17 @@
   // Versions drawn per memory (its newest); the detail says when a memory has more.
   const HISTORY_PAGE = 20;
   const FORCE_LAYOUT_MAX_NODES = 400;
+  // Labels that would overlap one drawn before them (cubes and users first, then memories, then the rest)
+  // are not drawn, and below this zoom (text too small to read) memory, message, document and version
+  // labels are not drawn at all; either way the node under the pointer, the selected one and search hits
+  // show theirs. Cube and user labels are always drawn, on a white ground, above the rest.
+  const LABEL_ZOOM = 0.9;
+  const ZOOM_STEP = 1.25;
+  const FIT_PADDING = 30;
+  // The "[chat time] " that opens a memory taken from a message (the server's message_text).
+  const CHAT_TIME_PREFIX = /^\[[^\]\n]{1,64}\]\s*/;
+  // An ISO 8601 date-time as the API gives them: shown in the browser's locale and timezone.
+  const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 
   const ME_QUERY = `query ExplorerMe {
     me { user { id userId name role } accessibleCubes { id cubeId name ownerId } }
@@ -79,6 +90,10 @@
     truncated: false,
     hits: [], // memory ids of the last search, best first
     selected: null,
+    merge: true, // a message drawn as one node with the memory taken from it (when it gave just that one)
+    draws: 0, // drawings finished (a redraw after the merge option changes counts too)
+    fitted: false, // the view is as the last fit left it: a resize fits again
+    labelsQuiet: false, // zoomed out below LABEL_ZOOM: most labels hidden
   };
   window.explorer = explorer;
 
@@ -132,6 +147,51 @@
   function clip(text, length) {
     const flat = String(text ?? "").replace(/\s+/g, " ").trim();
     return flat.length > length ? flat.slice(0, length - 1) + "…" : flat;
+  }
+
+  // A time from the API as a <time> element reading in the browser's locale and timezone (the ISO value in
+  // its datetime attribute and tooltip); a time that is no ISO date-time (a chat time may be free text) as is.
+  function moment(value) {
+    if (typeof value !== "string" || !ISO_TIME.test(value) || Number.isNaN(Date.parse(value))) return value;
+    const time = document.createElement("time");
+    time.dateTime = value;
+    time.title = value;
+    time.textContent = localTime(value);
+    return time;
+  }
+
+  function localTime(value) {
+    if (typeof value !== "string" || !ISO_TIME.test(value) || Number.isNaN(Date.parse(value))) return value ?? "";
+    return new Date(value).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  function messagesOf(memory) {
+    return memory.derivedFrom.map((edge) => edge.node).filter((source) => source.__typename === "Message");
+  }
+
+  // The message a memory was taken from, when it was taken from exactly one.
+  function onlyMessage(memory) {
+    const messages = messagesOf(memory);
+    return messages.length === 1 ? messages[0] : null;
+  }
+
+  function speakerOf(message) {
+    return message.name || message.role;
+  }
+
+  // "speaker, time" for a message's tooltip.
+  function spoken(message) {
+    return [speakerOf(message), localTime(message.chatTime || message.createdAt)].filter(Boolean).join(", ");
+  }
+
+  // A memory's text without the "[time] speaker: " it opens with when taken from a message: the label shows
+  // what was said, the tooltip who said it and when.
+  function memoryText(memory, message) {
+    let text = String(memory.memory ?? "");
+    if (!message) return text;
+    text = text.replace(CHAT_TIME_PREFIX, "");
+    const speaker = `${speakerOf(message)}: `;
+    return text.startsWith(speaker) ? text.slice(speaker.length) : text;
   }
 
   // ---- key and cube ------------------------------------------------------------------------------
@@ -216,46 +276,70 @@
 
   // ---- the graph ---------------------------------------------------------------------------------
 
-  function graphElements(cube, memories) {
+  function graphElements(cube, memories, merge) {
     const nodes = new Map();
     const edges = new Map();
-    const addNode = (id, kind, label, record) => {
-      if (!nodes.has(id)) nodes.set(id, { group: "nodes", data: { id, kind, label, record } });
+    const addNode = (id, kind, label, record, extra = {}) => {
+      if (!nodes.has(id)) nodes.set(id, { group: "nodes", data: { id, kind, label, record, ...extra } });
     };
     const addEdge = (source, target, type, label) => {
       const id = `${type}:${source}->${target}`;
       if (!edges.has(id)) edges.set(id, { group: "edges", data: { id, source, target, type, label } });
     };
     const cubeNode = `cube:${cube.id}`;
-    addNode(cubeNode, "cube", cube.name, cube);
+    addNode(cubeNode, "cube", cube.name, cube, { tooltip: `cube ${cube.name} (${cube.cubeId})` });
     if (cube.owner) {
       // A USER sees other users by id alone (name and role null): label them by id then.
       const owner = cube.owner;
-      addNode(`user:${owner.id}`, "user", owner.name ?? owner.userId, { ...owner, relation: "owner" });
+      addNode(`user:${owner.id}`, "user", owner.name ?? owner.userId, { ...owner, relation: "owner" },
+              { tooltip: `owner ${owner.userId}` });
       addEdge(`user:${cube.owner.id}`, cubeNode, "OWNS", "OWNS");
     }
     for (const share of cube.sharedWith) {
       const userNode = `user:${share.node.id}`;
       addNode(userNode, "user", share.node.name ?? share.node.userId, { ...share.node, relation: "shared",
                                                                          permission: share.permission,
-                                                                         since: share.since });
+                                                                         since: share.since },
+              { tooltip: `${share.node.userId}: ${share.permission}` });
       addEdge(cubeNode, userNode, "SHARED_WITH", `SHARED_WITH ${share.permission}`);
     }
+    // How many memories each message gave: only a message that gave one memory, the memory's only message,
+    // is merged with it (otherwise which node would it be?).
+    const given = new Map();
+    for (const memory of memories) {
+      for (const message of messagesOf(memory)) given.set(message.id, (given.get(message.id) || 0) + 1);
+    }
+    const drawnAs = new Map(); // message id -> the node drawing it (its own, or its memory's when merged)
     const messages = new Map();
     for (const memory of memories) {
       const memoryNode = `memory:${memory.id}`;
-      addNode(memoryNode, "memory", clip(memory.memory, 36), memory);
+      const message = onlyMessage(memory);
+      const merged = merge && message !== null && given.get(message.id) === 1 ? message : null;
+      const text = memoryText(memory, message);
+      const said = message ? `${spoken(message)}\n` : "";
+      addNode(memoryNode, "memory", clip(text, 36), memory, { tooltip: `${said}${clip(memory.memory, 300)}`,
+                                                              message: merged });
+      if (merged) {
+        drawnAs.set(merged.id, memoryNode);
+        messages.set(merged.id, merged);
+      }
       addEdge(cubeNode, memoryNode, "HAS_MEMORY", "");
       for (const derivation of memory.derivedFrom) {
         const source = derivation.node;
         const kind = source.__typename === "Message" ? "message"
           : source.__typename === "Document" ? "document" : "version";
         if (kind === "version") continue; // drawn from history below, with the chain between versions
+        if (merged && source.id === merged.id) continue;
         const sourceNode = `${kind}:${source.id}`;
-        const label = kind === "message" ? clip(`${source.name || source.role}: ${source.content}`, 32)
-          : clip(source.name || source.path || source.key, 32);
-        addNode(sourceNode, kind, label, source);
-        if (kind === "message") messages.set(source.id, source);
+        if (kind === "message") {
+          addNode(sourceNode, kind, clip(source.content, 32), source,
+                  { tooltip: `${spoken(source)}\n${clip(source.content, 300)}` });
+          drawnAs.set(source.id, sourceNode);
+          messages.set(source.id, source);
+        } else {
+          addNode(sourceNode, kind, clip(source.name || source.path || source.key, 32), source,
+                  { tooltip: source.path || source.name || source.key });
+        }
         addEdge(memoryNode, sourceNode, "DERIVED_FROM", `DERIVED_FROM ${derivation.kind.toLowerCase()}`);
       }
       // history is newest first: the memory derives from the newest version, each version from the one before.
@@ -263,14 +347,15 @@
       for (const version of memory.history.edges.map((edge) => edge.node)) {
         const versionNode = `version:${version.id}`;
         addNode(versionNode, "version", `v${version.version}: ${clip(version.memory, 24)}`,
-                { ...version, memoryId: memory.id });
+                { ...version, memoryId: memory.id },
+                { tooltip: `v${version.version}, ${localTime(version.updatedAt || version.createdAt)}` });
         addEdge(newer, versionNode, "DERIVED_FROM", "DERIVED_FROM update");
         newer = versionNode;
       }
     }
     for (const message of messages.values()) {
-      if (message.next && messages.has(message.next.id)) {
-        addEdge(`message:${message.id}`, `message:${message.next.id}`, "NEXT", "NEXT");
+      if (message.next && drawnAs.has(message.next.id)) {
+        addEdge(drawnAs.get(message.id), drawnAs.get(message.next.id), "NEXT", "NEXT");
       }
     }
     return [...nodes.values(), ...edges.values()];
@@ -283,14 +368,21 @@
         "text-wrap": "ellipsis", "text-max-width": 140, "width": 26, "height": 26,
         "border-width": 0, "border-color": COLORS.hit,
       } },
+      // Cube and user labels: on a white ground, above every other node and label.
+      { selector: 'node[kind = "cube"], node[kind = "user"]', style: {
+        "text-background-color": "#fff", "text-background-opacity": 0.9, "text-background-padding": 2,
+        "text-background-shape": "round-rectangle", "z-index": 20 } },
       { selector: 'node[kind = "cube"]', style: { "background-color": COLORS.cube, "shape": "hexagon",
                                                   "width": 46, "height": 46, "font-size": 12, "font-weight": 600 } },
-      { selector: 'node[kind = "user"]', style: { "background-color": COLORS.user, "shape": "ellipse" } },
+      { selector: 'node[kind = "user"]', style: { "background-color": COLORS.user, "shape": "ellipse",
+                                                  "font-weight": 600 } },
       { selector: 'node[kind = "memory"]', style: { "background-color": COLORS.memory, "shape": "round-rectangle",
                                                     "width": 34, "height": 22 } },
       { selector: 'node[kind = "message"]', style: { "background-color": COLORS.message, "shape": "ellipse" } },
       { selector: 'node[kind = "document"]', style: { "background-color": COLORS.document, "shape": "rectangle" } },
       { selector: 'node[kind = "version"]', style: { "background-color": COLORS.version, "shape": "diamond" } },
+      // A memory drawn with the message it was taken from: the message's colour as its border.
+      { selector: "node[?message]", style: { "border-width": 4, "border-color": COLORS.message } },
       { selector: "edge", style: {
         "width": 1.5, "line-color": "#b0bec5", "target-arrow-color": "#b0bec5", "target-arrow-shape": "triangle",
         "curve-style": "bezier", "arrow-scale": 0.8,
@@ -304,9 +396,16 @@
       { selector: 'edge[type = "OWNS"], edge[type = "SHARED_WITH"]', style: {
         "line-color": COLORS.user, "target-arrow-color": COLORS.user, "label": "data(label)", "font-size": 8,
         "text-rotation": "autorotate", "color": "#5e35b1" } },
-      { selector: "node.hit", style: { "border-width": 5, "z-index": 10 } },
+      { selector: "node.hit", style: { "border-width": 5, "border-color": COLORS.hit, "z-index": 10 } },
       { selector: ".faded", style: { "opacity": 0.3 } },
       { selector: "node:selected", style: { "border-width": 4, "border-color": "#e53935" } },
+      // Crowded out or zoomed out: no label but the hovered, selected and hit nodes' (cubes and users have
+      // theirs always).
+      { selector: "node.quiet, node.crowded", style: { "label": "" } },
+      { selector: "node.quiet.hover, node.quiet:selected, node.quiet.hit, node.crowded.hover, "
+          + "node.crowded:selected, node.crowded.hit", style: {
+        "label": "data(label)", "z-index": 15, "text-background-color": "#fff", "text-background-opacity": 0.9,
+        "text-background-padding": 2 } },
     ];
   }
 
@@ -318,7 +417,7 @@
     // measure again, or clicks land where the nodes were.
     explorer.cy.resize();
     explorer.cy.elements().remove();
-    explorer.cy.add(graphElements(cube, memories));
+    explorer.cy.add(graphElements(cube, memories, explorer.merge));
     // Force-directed (cose) keeps each memory near its sources and versions; beyond a few hundred nodes it
     // gets slow, and rings by kind (concentric) draw at once.
     const layout = explorer.cy.nodes().length <= FORCE_LAYOUT_MAX_NODES
@@ -332,9 +431,60 @@
     const stopped = running.promiseOn("layoutstop");
     running.run();
     await stopped;
-    explorer.cy.fit(undefined, 30);
+    fit();
+    declutter();
+    quietLabels(true);
     await new Promise((resolve) => requestAnimationFrame(() => resolve()));
     renderCounts();
+    explorer.draws += 1;
+  }
+
+  // ---- the view ----------------------------------------------------------------------------------
+
+  function fit() {
+    explorer.cy.fit(undefined, FIT_PADDING);
+    explorer.fitted = true;
+  }
+
+  // Zoom by a factor about the middle of the drawing (the buttons).
+  function zoomBy(factor) {
+    const cy = explorer.cy;
+    cy.zoom({ level: cy.zoom() * factor, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
+    explorer.fitted = false;
+  }
+
+  // Mark "crowded" each label that would overlap one kept before it. Cytoscape scales labels with the
+  // drawing, so what overlaps does not depend on the zoom: this runs after a layout and a node drag.
+  function declutter() {
+    const cy = explorer.cy;
+    cy.nodes().removeClass("crowded");
+    // What a label may not cover: the labels kept so far and every node but its own.
+    const kept = [];
+    const bodies = cy.nodes().map((node) => [node.id(), node.boundingBox({ includeLabels: false })]);
+    const overlaps = (a, b) => a.x1 < b.x2 + 2 && b.x1 < a.x2 + 2 && a.y1 < b.y2 + 2 && b.y1 < a.y2 + 2;
+    const crowded = [];
+    const order = [cy.nodes('[kind = "cube"], [kind = "user"]'), cy.nodes('[kind = "memory"]'),
+                   cy.nodes('[kind = "message"], [kind = "document"], [kind = "version"]')];
+    for (const [rank, nodes] of order.entries()) {
+      nodes.forEach((node) => {
+        const box = node.boundingBox({ includeNodes: false, includeEdges: false, includeLabels: true });
+        if (box.w === 0) return;
+        const covers = kept.some((other) => overlaps(box, other))
+          || bodies.some(([id, body]) => id !== node.id() && overlaps(box, body));
+        if (rank > 0 && covers) crowded.push(node);
+        else kept.push(box);
+      });
+    }
+    cy.batch(() => cy.collection(crowded).addClass("crowded"));
+  }
+
+  // Hide or show the labels LABEL_ZOOM governs, when the zoom crossed it (or always, after a drawing).
+  function quietLabels(always = false) {
+    const quiet = explorer.cy.zoom() < LABEL_ZOOM;
+    if (quiet === explorer.labelsQuiet && !always) return;
+    explorer.labelsQuiet = quiet;
+    const cy = explorer.cy;
+    cy.batch(() => cy.nodes('[kind != "cube"][kind != "user"]').toggleClass("quiet", quiet));
   }
 
   function renderCounts() {
@@ -346,6 +496,7 @@
     const count = (selector) => explorer.cy.elements(selector).length;
     const rows = [
       ["memories", count('node[kind = "memory"]')], ["messages", count('node[kind = "message"]')],
+      ["memories drawn with their message", count("node[?message]")],
       ["documents", count('node[kind = "document"]')], ["earlier versions", count('node[kind = "version"]')],
       ["users", count('node[kind = "user"]')], ["NEXT edges", count('edge[type = "NEXT"]')],
       ["DERIVED_FROM edges", count('edge[type = "DERIVED_FROM"]')],
@@ -367,7 +518,8 @@
       const term = document.createElement("dt");
       term.textContent = name;
       const description = document.createElement("dd");
-      description.textContent = Array.isArray(value) ? value.join(", ") : String(value);
+      if (value instanceof Node) description.append(value);
+      else description.textContent = Array.isArray(value) ? value.join(", ") : String(value);
       list.append(term, description);
     }
     return list;
@@ -395,7 +547,8 @@
     parts.push(fields([
       ["memory type", meta.memoryType], ["type", meta.type], ["source", meta.source], ["status", meta.status],
       ["session", meta.sessionId], ["tags", meta.tags], ["key", meta.key], ["written by", meta.userId],
-      ["last edit by", meta.updatedBy], ["created", meta.createdAt], ["updated", meta.updatedAt],
+      ["last edit by", meta.updatedBy], ["created", moment(meta.createdAt)],
+      ["updated", moment(meta.updatedAt)],
     ]));
     const derived = memory.derivedFrom.filter((edge) => edge.node.__typename !== "MemoryVersion");
     if (derived.length) {
@@ -404,7 +557,8 @@
         const source = edge.node;
         parts.push(source.__typename === "Message"
           ? fields([["role", source.name ? `${source.role} (${source.name})` : source.role],
-                    ["content", source.content], ["chat time", source.chatTime], ["session", source.sessionId]])
+                    ["content", source.content], ["chat time", moment(source.chatTime)],
+                    ["session", source.sessionId]])
           : fields([["document", source.name || source.key], ["path", source.path], ["checksum", source.checksum]]));
       }
     }
@@ -417,7 +571,8 @@
       for (const version of versions) {
         const item = document.createElement("li");
         item.append(fields([["version", version.version], ["edited by", version.updatedBy],
-                            ["updated", version.updatedAt || version.createdAt]]), block(version.memory));
+                            ["updated", moment(version.updatedAt || version.createdAt)]]),
+                    block(version.memory));
         list.append(item);
       }
       parts.push(list);
@@ -428,25 +583,26 @@
   function otherDetail(kind, record) {
     if (kind === "message") {
       return [heading("h2", "message", ` ${record.role}`), block(record.content),
-              fields([["name", record.name], ["key", record.key], ["chat time", record.chatTime],
-                      ["session", record.sessionId], ["created", record.createdAt]])];
+              fields([["name", record.name], ["key", record.key], ["chat time", moment(record.chatTime)],
+                      ["session", record.sessionId], ["created", moment(record.createdAt)]])];
     }
     if (kind === "document") {
       return [heading("h2", "document", ` ${record.name || record.key}`),
-              fields([["path", record.path], ["checksum", record.checksum], ["created", record.createdAt]])];
+              fields([["path", record.path], ["checksum", record.checksum], ["created", moment(record.createdAt)]])];
     }
     if (kind === "version") {
       return [heading("h2", "version", ` v${record.version}`), block(record.memory),
-              fields([["edited by", record.updatedBy], ["created", record.createdAt], ["updated", record.updatedAt]])];
+              fields([["edited by", record.updatedBy], ["created", moment(record.createdAt)],
+                      ["updated", moment(record.updatedAt)]])];
     }
     if (kind === "user") {
       return [heading("h2", "user", ` ${record.name ?? record.userId}`),
               fields([["user id", record.userId], ["role", record.role],
                       ["access", record.relation === "owner" ? "owner" : record.permission],
-                      ["shared since", record.since]])];
+                      ["shared since", moment(record.since)]])];
     }
     return [heading("h2", "cube", ` ${record.name}`),
-            fields([["cube id", record.cubeId], ["owner", record.ownerId], ["created", record.createdAt],
+            fields([["cube id", record.cubeId], ["owner", record.ownerId], ["created", moment(record.createdAt)],
                     ["memories", explorer.totalMemories], ["you may write", record.canWrite ? "yes" : "no"]])];
   }
 
@@ -468,6 +624,9 @@
   // ---- search ------------------------------------------------------------------------------------
 
   async function search(text) {
+    // The detail of what was selected before is not about this search: clear it while the search runs.
+    explorer.cy.elements(":selected").unselect();
+    renderSelection(null);
     const data = await graphql(SEARCH_QUERY, { query: text, cube: explorer.cube.id, topK: SEARCH_TOP_K });
     const found = data.search.textMem.flatMap((group) => group.memories);
     explorer.hits = found.map((memory) => memory.id);
@@ -487,17 +646,25 @@
     const title = document.createElement("h2");
     title.textContent = found.length ? `Search: ${found.length} best match(es)` : "Search: nothing found";
     const list = document.createElement("ol");
+    const legend = document.createElement("p");
+    legend.className = "hint";
+    legend.id = "score-legend";
+    legend.textContent = "The number after each hit is its relativity, from 0 to 1: how close its meaning "
+      + "(embeddings) and its words (BM25) are to the query, higher is closer; a time or speaker the query "
+      + "names raises it.";
     for (const memory of found) {
       const item = document.createElement("li");
       const button = document.createElement("button");
       button.type = "button";
       const relevance = memory.metadata.relativity;
-      button.textContent = `${clip(memory.memory, 60)}${relevance == null ? "" : ` (${relevance.toFixed(2)})`}`;
+      const drawnMemory = explorer.memories.get(memory.id);
+      const text = drawnMemory ? memoryText(drawnMemory, onlyMessage(drawnMemory)) : memory.memory;
+      button.textContent = `${clip(text, 60)}${relevance == null ? "" : ` (${relevance.toFixed(2)})`}`;
       button.addEventListener("click", () => select(`memory:${memory.id}`));
       item.append(button);
       list.append(item);
     }
-    panel.append(title, list);
+    panel.append(title, ...(found.length ? [legend] : []), list);
   }
 
   function select(nodeId) {
@@ -526,8 +693,32 @@
     });
     explorer.select = select;
     // Cytoscape measures its container once; when the page around it changes (the header's controls appear,
-    // the window is resized), it must measure again, or clicks land where the nodes were.
-    new ResizeObserver(() => explorer.cy.resize()).observe(element("graph"));
+    // the window is resized), it must measure again, or clicks land where the nodes were. A view nobody
+    // zoomed or panned since it was fitted is fitted again to the new size.
+    new ResizeObserver(() => {
+      explorer.cy.resize();
+      if (explorer.fitted && explorer.cy.nodes().length) fit();
+    }).observe(element("graph"));
+    explorer.cy.on("dragpan scrollzoom pinchzoom", () => { explorer.fitted = false; });
+    explorer.cy.on("zoom", () => quietLabels());
+    explorer.cy.on("free", "node", () => declutter()); // a node dragged somewhere else
+    element("fit").addEventListener("click", fit);
+    element("zoom-in").addEventListener("click", () => zoomBy(ZOOM_STEP));
+    element("zoom-out").addEventListener("click", () => zoomBy(1 / ZOOM_STEP));
+    element("merge").checked = explorer.merge;
+    element("merge").addEventListener("change", (event) => {
+      explorer.merge = event.target.checked;
+      if (explorer.cube) run(() => draw(explorer.cube, [...explorer.memories.values()]));
+    });
+    // The tooltip (speaker and time, the whole text) and the label of the node under the pointer.
+    explorer.cy.on("mouseover", "node", (event) => {
+      event.target.addClass("hover");
+      element("graph").title = event.target.data("tooltip") || "";
+    });
+    explorer.cy.on("mouseout", "node", (event) => {
+      event.target.removeClass("hover");
+      element("graph").title = "";
+    });
     explorer.cy.on("tap", "node", (event) => select(event.target.id()));
     explorer.cy.on("tap", (event) => { if (event.target === explorer.cy) renderSelection(null); });
     element("key-form").addEventListener("submit", (event) => {
