@@ -6,8 +6,9 @@
 On a Neo4j of the benchmark's own (started, refused when it holds someone's data, wiped at the end). One USER's
 cube of `--memories` generated sentences; GraphQL `search` (topK 5) over the real ASGI app in process (Starlette's
 TestClient: the worker pool, the key cache, the GraphQL extension, the search stages and the store all record),
-the same `--queries` queries in blocks with recording on and off (memos_graph.metrics.set_recording), alternating
-which goes first each round, for `--rounds` rounds; p50 and p95 of each side. "Off" still calls the metric helpers,
+the same `--queries` queries, each run with recording on and off back to back (memos_graph.metrics.set_recording),
+the first side alternating, for `--rounds` rounds; p50 and p95 of each side, and the median of each query's
+on/off ratio (pairs run back to back see the same machine, which drifts under load). "Off" still calls the metric helpers,
 which return at once: the difference is what recording does (label lookups, locks, observations).
 
 Then `--load-s` seconds of mixed traffic (searches, adds, chats against the tests' fake OpenAI server, a refused
@@ -139,11 +140,17 @@ def run(runtime: Runtime, args: argparse.Namespace) -> dict[str, Any]:
             queries = (queries * (args.queries // len(queries) + 1))[: args.queries]
             timed_searches(api, queries[:20])  # warm-up
             sides: dict[str, list[float]] = {"on": [], "off": []}
+            ratios: list[float] = []  # each query's time on / its time off, the two run back to back
             for round_index in range(args.rounds):
-                order = ("on", "off") if round_index % 2 == 0 else ("off", "on")
-                for side in order:
-                    metrics.set_recording(side == "on")
-                    sides[side].extend(timed_searches(api, queries))
+                for number, text in enumerate(queries):
+                    # query by query, the side that goes first alternating: drift on a busy machine reaches both
+                    order = ("on", "off") if (round_index + number) % 2 == 0 else ("off", "on")
+                    took = {}
+                    for side in order:
+                        metrics.set_recording(side == "on")
+                        (took[side],) = timed_searches(api, [text])
+                        sides[side].append(took[side])
+                    ratios.append(took["on"] / took["off"])
                 metrics.set_recording(True)
                 log(
                     f"round {round_index + 1}/{args.rounds}: on p50 {p(sides['on'], 0.5):.2f} ms, "
@@ -165,6 +172,7 @@ def run(runtime: Runtime, args: argparse.Namespace) -> dict[str, Any]:
         "queries": args.queries,
         "rounds": args.rounds,
         "search": figures,
+        "paired_ratio": statistics.median(ratios),
         "scrapes": len(scrapes),
         "panels": panels(scrapes),
     }
@@ -433,8 +441,8 @@ def report(payload: dict[str, Any]) -> str:
             "",
             f"Run {payload['run']} on {payload['machine']}, 2 cores shared with other work; a Neo4j of the benchmark's "
             f"own. One cube of {payload['memories']} memories; GraphQL `search` (topK 5) through the in-process app, "
-            f"{payload['queries']} queries per block, recording on and off alternately (the first side alternating by "
-            f"round) for {payload['rounds']} rounds. Off: memos_graph.metrics.set_recording(False), the helpers return "
+            f"{payload['queries']} queries a round, each run with recording on and off back to back (the first side "
+            f"alternating) for {payload['rounds']} rounds. Off: memos_graph.metrics.set_recording(False), the helpers return "
             "at once. `bash bench/run.sh metrics_cost --bolt-port 7831 --http-port 7931`.",
             "",
             "| recording | searches | p50 ms | p95 ms | mean ms |",
@@ -444,7 +452,9 @@ def report(payload: dict[str, Any]) -> str:
                 for side, f in (("on", on), ("off", off))
             ),
             "",
-            f"p50 with metrics / without: {on['p50_ms'] / off['p50_ms']:.3f} ({slower:+.1f} %; target: at most +3 %).",
+            f"p50 with metrics / without: {on['p50_ms'] / off['p50_ms']:.3f} ({slower:+.1f} %; target: at most +3 %). "
+            f"Median over the searches of (time on / time off) for the same query run back to back: "
+            f"{payload['paired_ratio']:.3f}.",
             "",
             "The dashboard preview (`docs/grafana-dashboard-preview.png`) was drawn by this run from "
             f"{payload['scrapes']} scrapes of /metrics during its mixed load; it is not a Grafana rendering.",
