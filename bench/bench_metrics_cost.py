@@ -8,8 +8,8 @@ cube of `--memories` generated sentences; GraphQL `search` (topK 5) over the rea
 TestClient: the worker pool, the key cache, the GraphQL extension, the search stages and the store all record),
 the same `--queries` queries, each run with recording on and off back to back (memos_graph.metrics.set_recording),
 the first side alternating, for `--rounds` rounds; p50 and p95 of each side, and the median of each query's
-on/off ratio (pairs run back to back see the same machine, which drifts under load). "Off" still calls the metric helpers,
-which return at once: the difference is what recording does (label lookups, locks, observations).
+on/off ratio (pairs run back to back see the same machine, which drifts under load). "Off" still calls the
+metric helpers, which return at once: the difference is what recording does (label lookups, locks, observations).
 
 Then `--load-s` seconds of mixed traffic (searches, adds, chats against the tests' fake OpenAI server, a refused
 search) with /metrics scraped every `--scrape-s` seconds, and the dashboard's panels computed from those scrapes
@@ -442,8 +442,8 @@ def report(payload: dict[str, Any]) -> str:
             f"Run {payload['run']} on {payload['machine']}, 2 cores shared with other work; a Neo4j of the benchmark's "
             f"own. One cube of {payload['memories']} memories; GraphQL `search` (topK 5) through the in-process app, "
             f"{payload['queries']} queries a round, each run with recording on and off back to back (the first side "
-            f"alternating) for {payload['rounds']} rounds. Off: memos_graph.metrics.set_recording(False), the helpers return "
-            "at once. `bash bench/run.sh metrics_cost --bolt-port 7831 --http-port 7931`.",
+            f"alternating) for {payload['rounds']} rounds. Off: memos_graph.metrics.set_recording(False), the "
+            "helpers return at once. `bash bench/run.sh metrics_cost --bolt-port 7831 --http-port 7931`.",
             "",
             "| recording | searches | p50 ms | p95 ms | mean ms |",
             "|---|---:|---:|---:|---:|",
