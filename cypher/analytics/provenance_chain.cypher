@@ -41,14 +41,18 @@ CALL (m) {
   RETURN node, 2 AS depth, CASE WHEN (source)-[:NEXT]->(node) THEN 'next' ELSE 'previous' END AS kind,
          source AS via
 }
-WITH node, depth, kind, via, labels(node)[0] AS label
-RETURN depth, label, coalesce(node.id, node.key) AS key, kind, coalesce(via.id, via.key) AS via,
-       coalesce(node.memory, node.content, node.path) AS text,
-       coalesce(node.updated_at, node.created_at) AS time,
+// Properties are read from properties(node), a map: a property key no node has ever held ('checksum' and
+// 'path' on a graph without documents) is then a missing map key, not a planner warning (01N52).
+WITH node, depth, kind, via, labels(node)[0] AS label, properties(node) AS p
+RETURN depth, label, coalesce(p.id, p.key) AS key, kind, coalesce(via.id, via.key) AS via,
+       coalesce(p.memory, p.content, p.path) AS text,
+       coalesce(p.updated_at, p.created_at) AS time,
        CASE label
-         WHEN 'Memory' THEN node {.version, .status, .source, .user_id, .session_id}
-         WHEN 'MemoryVersion' THEN node {.version, .archived_at, .user_id}
-         WHEN 'Message' THEN node {.role, .name, .chat_time, .message_id, .session_id}
-         WHEN 'Document' THEN node {.name, .checksum}
+         WHEN 'Memory' THEN {version: p.version, status: p.status, source: p.source, user_id: p.user_id,
+                             session_id: p.session_id}
+         WHEN 'MemoryVersion' THEN {version: p.version, archived_at: p.archived_at, user_id: p.user_id}
+         WHEN 'Message' THEN {role: p.role, name: p.name, chat_time: p.chat_time, message_id: p.message_id,
+                              session_id: p.session_id}
+         WHEN 'Document' THEN {name: p.name, checksum: p.checksum}
        END AS detail
 ORDER BY depth, label, key;

@@ -37,6 +37,7 @@ from memos_graph.mcp_server.server import Caller, build_server
 from memos_graph.request_ids import RequestIds
 from memos_graph.services.auth_throttle import FailedAuthThrottle, KeyCheck
 from memos_graph.services.bundle import Services
+from memos_graph.services.chat import start_chat_warm_up
 from memos_graph.services.identity import bearer_token
 from memos_graph.services.metrics_access import authorize_scrape
 from memos_graph.tracing import instrument_asgi
@@ -172,6 +173,7 @@ def serve_http(services: Services, host: str = DEFAULT_HOST, port: int = DEFAULT
     if host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("serving MCP on %s: API keys travel in clear unless a TLS proxy sits in front", host)
     app = create_http_app(services, host)
+    start_chat_warm_up(services.runtime.config)  # the chat tool's first call would wait for litellm's imports
     shown = f"[{host}]" if ":" in host else host
     print(
         f"MCP (streamable HTTP) on http://{shown}:{port}{MCP_PATH}; send Authorization: Bearer <API key>",

@@ -53,6 +53,7 @@ class Added(BaseModel):
 
     cube_id: str
     memory_ids: list[str]
+    ids: list[str] = Field(description="the same ids under GraphQL's name (addMemories' ids)")
 
 
 class Cube(BaseModel):

@@ -16,15 +16,29 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
+from urllib.parse import quote
 
+from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer, ResourceSecurity
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.shared.exceptions import MCPError
-from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
+from mcp_types import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    CallToolResult,
+    InputRequiredResult,
+    ListResourcesResult,
+    PaginatedRequestParams,
+    Resource,
+    TextContent,
+    ToolAnnotations,
+)
 from pydantic import BaseModel, Field, ValidationError
 
 from memos_graph import metrics
-from memos_graph.domain import Direction, MemoryOrder, TextualMemoryItem, TextualMemoryMetadata, User
+from memos_graph.domain import CubeAccess, Direction, MemoryOrder, TextualMemoryItem, TextualMemoryMetadata, User
 from memos_graph.errors import BackendUnavailable, ConfigurationError, InvalidInput, MemosError
+from memos_graph.mcp_server.arguments import described, normalised
 from memos_graph.mcp_server.models import (
     Added,
     ChatAnswer,
@@ -60,10 +74,13 @@ Identify = Callable[[Context[Any, Any]], Caller]
 
 INSTRUCTIONS = """\
 Long-term memory in memory cubes. search_memories before answering from what the user told you earlier;
-add_memories / add_messages to remember; list_cubes to see where memories can go. Cube resources:
-memos://cubes/{cube_id} (the cube) and memos://cubes/{cube_id}/memories (its newest 100 memories)."""
+add_memories / add_messages to remember; list_cubes to see where memories can go. Cube resources (listed
+by resources/list): memos://cubes/{cube_id} (the cube) and memos://cubes/{cube_id}/memories (its newest 100
+memories)."""
 # The newest memories a cube's memories resource lists.
 RESOURCE_PAGE = 100
+# The cubes one resources/list page holds (the next page: nextCursor).
+CUBE_LIST_PAGE = 100
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
 DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
@@ -149,13 +166,18 @@ class Calls:
         try:
             result = await self.run(ctx, work)
         except MemosError as exc:
-            server_side = isinstance(exc, BackendUnavailable | ConfigurationError)
-            raise MCPError(
-                code=INTERNAL_ERROR if server_side else INVALID_PARAMS,
-                message=f"{exc.code}: {exc.message}",
-                data={"code": exc.code},
-            ) from None
+            raise protocol_error(exc) from None
         return json.dumps(result.model_dump(mode="json"), ensure_ascii=False)
+
+
+def protocol_error(error: MemosError) -> MCPError:
+    """A MemosError as an MCP protocol error (resources, listings): the code in its data."""
+    server_side = isinstance(error, BackendUnavailable | ConfigurationError)
+    return MCPError(
+        code=INTERNAL_ERROR if server_side else INVALID_PARAMS,
+        message=f"{error.code}: {error.message}",
+        data={"code": error.code},
+    )
 
 
 class CubeResource(BaseModel):
@@ -167,16 +189,86 @@ class CubeResource(BaseModel):
     memory_count: int
 
 
+class MemosServer(MCPServer[Any]):
+    """The SDK's server with two changes: a tool's arguments are checked as the other refusals are (unknown
+    names, both spellings of one argument, the SDK's validation failures: BAD_USER_INPUT {code, message}),
+    and resources/list lists the caller's readable cubes."""
+
+    def __init__(self, calls: Calls) -> None:
+        super().__init__("memos-graph", instructions=INSTRUCTIONS, version=package_version(), log_level="WARNING")
+        self.calls = calls
+        self._schemas: dict[str, dict[str, Any]] = {}
+
+    async def _input_schema(self, name: str) -> dict[str, Any] | None:
+        if name not in self._schemas:  # tools are registered before serving; read once each
+            self._schemas = {tool.name: tool.input_schema for tool in await self.list_tools()}
+        return self._schemas.get(name)
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        """The tool's answer; BAD_USER_INPUT when its arguments do not fit its input schema."""
+        schema = await self._input_schema(name)
+        if schema is None:  # an unknown tool: the SDK's answer
+            return await super().call_tool(name, arguments, context)
+        try:
+            checked = normalised(name, arguments, schema)
+            try:
+                return await super().call_tool(name, checked, context)
+            except ToolError as exc:
+                if isinstance(exc, UnexpectedToolError) or not isinstance(exc.__cause__, ValidationError):
+                    raise
+                raise InvalidInput(described(name, exc.__cause__, schema)) from exc
+        except InvalidInput as exc:
+            logger.info("MCP tool %s refused its arguments: %r", name, exc.message)
+            return tool_error(exc.code, exc.message)
+
+    # The SDK lists only resources registered up front; the cubes depend on who asks, and only this handler
+    # (private in the SDK, pinned in requirements.lock) sees the request. Cube templates stay as they are.
+    async def _handle_list_resources(
+        self, ctx: ServerRequestContext[Any, Any], params: PaginatedRequestParams | None
+    ) -> ListResourcesResult:
+        cursor = params.cursor if params is not None else None
+        services = self.calls.services
+        context: Context[Any, Any] = Context(request_context=ctx, mcp_server=self)
+        try:
+            cubes = await self.calls.run(context, services.cubes.visible)
+        except MemosError as exc:
+            raise protocol_error(exc) from None
+        return cube_page(cubes, cursor)
+
+
+def cube_page(cubes: list[CubeAccess], cursor: str | None) -> ListResourcesResult:
+    """One page of cube resources, by cube id, after `cursor` (the last cube id of the page before)."""
+    ordered = sorted((entry for entry in cubes if cursor is None or entry.cube.cube_id > cursor), key=_cube_id)
+    page = ordered[:CUBE_LIST_PAGE]
+    resources = [
+        Resource(
+            uri=f"memos://cubes/{quote(entry.cube.cube_id, safe='')}",
+            name=entry.cube.cube_id,
+            title=entry.cube.cube_name,
+            description=f"cube {entry.cube.cube_name!r}, owner {entry.cube.owner_id}, "
+            + ("writable" if entry.can_write else "read-only"),
+            mime_type="application/json",
+        )
+        for entry in page
+    ]
+    more = len(ordered) > CUBE_LIST_PAGE
+    return ListResourcesResult(resources=resources, next_cursor=page[-1].cube.cube_id if more else None)
+
+
+def _cube_id(entry: CubeAccess) -> str:
+    return entry.cube.cube_id
+
+
 def build_server(services: Services, identify: Identify, shared: bool = True) -> MCPServer[Any]:
     """The MCP server over the services; `identify` says who each call acts as (see Identify). `shared`: many
     users call it (HTTP), so one caller holds at most limits.max_workers_per_caller of the worker threads;
     otherwise (stdio, one user) its calls may use them all."""
-    server: MCPServer[Any] = MCPServer(
-        "memos-graph", instructions=INSTRUCTIONS, version=package_version(), log_level="WARNING"
-    )
     limits = services.runtime.config.limits
     per_caller = limits.max_workers_per_caller if shared else limits.max_worker_threads
     calls = Calls(services, identify, WorkerPool(limits.max_worker_threads, per_caller))
+    server = MemosServer(calls)
     _register_tools(server, calls)
     if services.runtime.config.llm is not None:
         _register_chat(server, calls)
@@ -243,7 +335,9 @@ def _register_tools(server: MCPServer[Any], calls: Calls) -> None:
     @server.tool(annotations=WRITES)
     async def add_memories(
         ctx: Context[Any, Any],
-        texts: Annotated[list[str], Field(description="the texts to remember, one memory each")],
+        texts: Annotated[
+            list[str], Field(description="the texts to remember, one memory each (GraphQL's name 'content' works too)")
+        ],
         cube_id: TargetCube = None,
         session_id: SessionId = None,
     ) -> Annotated[CallToolResult, Added]:
@@ -252,7 +346,7 @@ def _register_tools(server: MCPServer[Any], calls: Calls) -> None:
         def work(caller: User) -> Added:
             target = services.memories.target_cube(caller, cube_id)
             ids = services.add(caller, content=texts, mem_cube_id=target, session_id=session_id)
-            return Added(cube_id=target, memory_ids=ids)
+            return Added(cube_id=target, memory_ids=ids, ids=ids)
 
         return await calls.tool("add_memories", ctx, work, _added, uses_llm=True)
 
@@ -269,7 +363,7 @@ def _register_tools(server: MCPServer[Any], calls: Calls) -> None:
             target = services.memories.target_cube(caller, cube_id)
             plain = [message.model_dump(exclude_none=True) for message in messages]
             ids = services.add(caller, messages=plain, mem_cube_id=target, session_id=session_id)
-            return Added(cube_id=target, memory_ids=ids)
+            return Added(cube_id=target, memory_ids=ids, ids=ids)
 
         return await calls.tool("add_messages", ctx, work, _added, uses_llm=True)
 

@@ -13,6 +13,7 @@ from mcp.server.mcpserver import Context
 
 from memos_graph.mcp_server.server import Caller, build_server
 from memos_graph.services.bundle import Services
+from memos_graph.services.chat import start_chat_warm_up
 
 
 def serve_stdio(services: Services, user_id: str) -> None:
@@ -21,4 +22,5 @@ def serve_stdio(services: Services, user_id: str) -> None:
     def identify(ctx: Context[Any, Any]) -> Caller:
         return Caller(user_id, lambda: services.cubes.actor(user_id))  # resolved on the worker thread
 
+    start_chat_warm_up(services.runtime.config)  # the chat tool's first call would wait for litellm's imports
     anyio.run(build_server(services, identify, shared=False).run_stdio_async)

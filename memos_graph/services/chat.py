@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from memos_graph import metrics
+from memos_graph.config import MOSConfig
 from memos_graph.domain import User
 from memos_graph.graph.chat import ChatRepository
 from memos_graph.llm.base import ChatMessage, ChatModel
 from memos_graph.llm.factory import chat_model_from
 from memos_graph.llm.prompts import chat_messages
+from memos_graph.llm.warmup import WarmUp, start_warm_up
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
 from memos_graph.services.validation import check_text
@@ -44,6 +46,12 @@ class ChatStreamEvent:
 
     delta: str
     answer: str | None = None
+
+
+def start_chat_warm_up(config: MOSConfig) -> WarmUp | None:
+    """Warm the configured chat model's client up on a thread, so a server's first chat does not wait for
+    litellm's imports (memos_graph.llm.warmup); None when no chat model is configured."""
+    return start_warm_up(config.llm)
 
 
 class ChatService:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 import pytest
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 from websockets.asyncio.client import connect
@@ -22,6 +24,8 @@ from websockets.typing import Origin, Subprotocol
 
 from graphql_schema.app import create_app
 from memos_graph.config import LLMSettings
+from memos_graph.llm.warmup import FIRST_CALL_MODULES, WarmUp
+from memos_graph.request_ids import RequestIds
 from memos_graph.services.runtime import Runtime
 from testkit.fake_llm import FakeOpenAI, stream_pieces
 from testkit.fixtures import count_nodes
@@ -420,3 +424,29 @@ def test_a_subscription_sent_over_http_is_told_where_to_go(
     )
     assert fine.status_code == 200 and "errors" not in fine.json(), fine.text
     assert llm_server.requests == [] and turns(keyed_runtime, user) == []
+
+
+def test_the_chat_model_client_warms_up_at_start_without_asking_the_model(
+    keyed_runtime: Runtime, llm_server: FakeOpenAI
+) -> None:
+    """Start-up warms litellm up on a thread (its imports, then a mock_response call litellm answers itself), so
+    the first chatStream does not wait for it; the model hears nothing. No model configured: no warm-up."""
+    config = keyed_runtime.config.model_copy(update={"llm": llm_for(llm_server)})
+    app = create_app(runtime=replace(keyed_runtime, config=config))
+    with TestClient(app):
+        warm_up = starlette_of(app).state.chat_warm_up
+        assert isinstance(warm_up, WarmUp)
+        assert warm_up.done.wait(600), "the warm-up never ended"
+        assert warm_up.error is None
+        assert warm_up.steps == ["litellm", *FIRST_CALL_MODULES, "mock completion"]
+        assert all(module in sys.modules for module in FIRST_CALL_MODULES)
+    assert llm_server.requests == []
+    without_model = create_app(runtime=keyed_runtime)
+    with TestClient(without_model):
+        assert keyed_runtime.config.llm is None and starlette_of(without_model).state.chat_warm_up is None
+
+
+def starlette_of(app: object) -> Starlette:
+    """The Starlette app inside create_app's request-id middleware (traces are off in the tests)."""
+    assert isinstance(app, RequestIds) and isinstance(app.app, Starlette)
+    return app.app

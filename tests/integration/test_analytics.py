@@ -18,6 +18,7 @@ import pytest
 from neo4j.time import Date
 
 from memos_graph import MOS, TextualMemoryItem, UserRole
+from memos_graph.config import Neo4jSettings
 from memos_graph.services.runtime import Runtime
 
 pytestmark = pytest.mark.neo4j
@@ -220,6 +221,77 @@ def test_memories_per_user_over_time(runtime: Runtime, growth: dict[str, str]) -
     ]
 
 
+@pytest.fixture
+def analyst(neo4j_settings: Neo4jSettings) -> Iterator[Callable[..., tuple[list[dict[str, Any]], neo4j.ResultSummary]]]:
+    """Runs an analytics file the way docs/analysts.md does: the plain driver (its default notifications, not
+    the service's), execute_query in read mode; rows as dicts and the summary."""
+    password = neo4j_settings.password.get_secret_value()
+    with neo4j.GraphDatabase.driver(neo4j_settings.uri, auth=(neo4j_settings.user, password)) as driver:
+
+        def run(name: str, text: str | None = None, **params: Any) -> tuple[list[dict[str, Any]], neo4j.ResultSummary]:
+            query = text if text is not None else (ANALYTICS / f"{name}.cypher").read_text()
+            records, summary, _ = driver.execute_query(
+                query, params, database_=neo4j_settings.database, routing_=neo4j.RoutingControl.READ
+            )
+            return [record.data() for record in records], summary
+
+        yield run
+
+
+def test_window_bounds_without_a_zone_are_read_as_utc(runtime: Runtime, growth: dict[str, str]) -> None:
+    mine = {growth["a1"], growth["a2"], growth["b1"]}
+
+    def per_cube(**window: Any) -> list[tuple[Any, str, int]]:
+        rows = run_analytics(runtime, "memories_per_cube_over_time", bucket="day", **window)
+        return [(r["bucket"], r["cube_id"], r["memories"]) for r in rows if r["cube_id"] in mine]
+
+    zoned = per_cube(**WINDOW)
+    assert len(zoned) == 5
+    naive = {"since": dt.datetime(2001, 2, 1), "until": dt.datetime(2001, 4, 1)}
+    assert per_cube(**naive) == zoned  # it matched nothing before
+    assert per_cube(since=dt.date(2001, 2, 1), until=dt.date(2001, 4, 1)) == zoned
+    assert per_cube(since="2001-02-01T00:00:00", until="2001-04-01") == zoned
+    users = run_analytics(runtime, "memories_per_user_over_time", bucket="month", **naive)
+    assert [(r["owner_id"], r["memories"]) for r in users if r["owner_id"] in {growth["alice"], growth["bob"]}] == [
+        (growth["bob"], 1),
+        (growth["alice"], 5),
+    ]
+    # A zoned bound is kept as given: 11:30+02:00 is 09:30 UTC and takes in the 10:00 UTC memory; the same
+    # wall time without a zone is 11:30 UTC and leaves it out.
+    until = dt.datetime(2001, 3, 6, tzinfo=UTC)
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    day = Date(2001, 3, 5)
+    assert per_cube(since=dt.datetime(2001, 3, 5, 11, 30, tzinfo=plus_two), until=until) == [
+        (day, growth["a1"], 2),
+        (day, growth["a2"], 1),
+    ]
+    assert per_cube(since=dt.datetime(2001, 3, 5, 11, 30), until=until) == [
+        (day, growth["a1"], 1),
+        (day, growth["a2"], 1),
+    ]
+
+
+@pytest.mark.parametrize("name", ["memories_per_cube_over_time", "memories_per_user_over_time", "cube_timeline"])
+def test_bad_window_or_bucket_is_a_client_error_saying_so(runtime: Runtime, name: str) -> None:
+    params: dict[str, Any] = {"cube_id": "no-such-cube", **WINDOW}
+    if name != "cube_timeline":
+        params["bucket"] = "day"
+    assert run_analytics(runtime, name, **{**params, "since": WINDOW["until"]}) == []  # valid and empty: no error
+    bad: list[tuple[dict[str, Any], str]] = [
+        ({"since": None}, "$since: give a datetime"),
+        ({"until": 20010401}, "$until: give a datetime"),
+    ]
+    if name != "cube_timeline":
+        bad += [
+            ({"bucket": "fortnight"}, "$bucket: give day, week, month, quarter or year"),
+            ({"bucket": None}, "$bucket"),
+        ]
+    for change, message in bad:
+        with pytest.raises(neo4j.exceptions.ClientError) as caught:
+            run_analytics(runtime, name, **{**params, **change})
+        assert message in str(caught.value.message), (name, change, caught.value.message)
+
+
 # -- sharing ------------------------------------------------------------------------------------------------
 
 
@@ -339,6 +411,32 @@ def test_provenance_chain_of_document_and_plain_memories(
     assert [(r["depth"], r["label"], r["key"], r["text"]) for r in alone] == [
         (0, "Memory", plain, "The reader likes atlases")
     ]
+
+
+def unknown_property_warnings(summary: neo4j.ResultSummary) -> list[str]:
+    return [status.status_description for status in summary.gql_status_objects if status.gql_status == "01N52"]
+
+
+def test_provenance_chain_names_no_property_a_graph_may_lack(
+    root: MOS, uid: Callable[[str], str], analyst: Callable[..., tuple[list[dict[str, Any]], neo4j.ResultSummary]]
+) -> None:
+    user = root.create_user(uid("plain"), UserRole.USER)
+    cube = root.create_cube_for_user("plain notes", owner_id=user)
+    (memory,) = root.add(memory_content=["The plain user likes maps"], mem_cube_id=cube, user_id=user)
+    rows, summary = analyst("provenance_chain", cube_id=cube, memory_id=memory, with_context=True)
+    assert [(r["label"], r["text"]) for r in rows] == [("Memory", "The plain user likes maps")]
+    assert unknown_property_warnings(summary) == []
+    # The suite's graph holds documents, so 'checksum' and 'path' exist here; keys nothing ever held stand in
+    # for them, as on a graph without documents. Read as node.<key> they are warned about (01N52); the
+    # file reads them from properties(node) and is not.
+    fresh = uid("never").replace("-", "_")
+    text = (ANALYTICS / "provenance_chain.cypher").read_text()
+    absent = text.replace("checksum", f"checksum_{fresh}").replace("path", f"path_{fresh}")
+    assert absent != text
+    _, summary = analyst("provenance_chain", text=absent, cube_id=cube, memory_id=memory, with_context=True)
+    assert unknown_property_warnings(summary) == []
+    _, control = analyst("", text=f"MATCH (d:Document) RETURN d.checksum_{fresh} AS checksum LIMIT 1")
+    assert len(unknown_property_warnings(control)) == 1
 
 
 # -- duplicates ---------------------------------------------------------------------------------------------

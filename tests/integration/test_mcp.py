@@ -9,8 +9,8 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -19,8 +19,8 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.shared.exceptions import MCPError
 
-from memos_graph import MOS, UserRole
-from memos_graph.config import LLMSettings, Neo4jSettings
+from memos_graph import MOS
+from memos_graph.config import Neo4jSettings
 from memos_graph.mcp_server import create_http_app
 from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
@@ -28,6 +28,7 @@ from testkit.fake_llm import FakeOpenAI
 from testkit.fixtures import process_environment
 from testkit.mcp_client import call, over_http, refused, resource
 from testkit.servers import free_port, serve_app
+from tests.integration.conftest import Tenant
 
 pytestmark = pytest.mark.neo4j
 
@@ -41,35 +42,6 @@ TOOLS = {
     "delete_memory",
 }
 MISSING_ID = "00000000-0000-4000-8000-000000000000"
-
-
-@dataclass(frozen=True)
-class Tenant:
-    user_id: str
-    key: str
-    cube_id: str
-
-
-@pytest.fixture
-def tenant(root: MOS, keyed_runtime: Runtime, uid: Callable[[str], str]) -> Callable[[str], Tenant]:
-    """A USER with an API key and a cube of its own."""
-    services = Services.over(keyed_runtime)
-
-    def make(name: str) -> Tenant:
-        user, key = services.users.create_user_with_key(root.cubes.actor(root.user_id), uid(name), UserRole.USER, name)
-        cube = root.create_cube_for_user(f"{name}'s notes", owner_id=user.user_id, cube_id=uid(f"{name}-notes"))
-        return Tenant(user.user_id, key, cube)
-
-    return make
-
-
-@pytest.fixture(scope="module")
-def http_url(keyed_runtime: Runtime, llm_server: FakeOpenAI) -> Iterator[str]:
-    """The MCP app (chat model: the fake OpenAI server) under uvicorn on a free loopback port."""
-    llm = LLMSettings(model="openai/test-model", api_base=llm_server.url, api_key="sk-test", num_retries=0)
-    runtime = replace(keyed_runtime, config=keyed_runtime.config.model_copy(update={"llm": llm}))
-    with serve_app(create_http_app(Services.over(runtime))) as origin:
-        yield f"{origin}/mcp"
 
 
 def test_http_tools_have_schemas_and_chat_is_offered_with_a_model(
