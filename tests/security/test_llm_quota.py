@@ -38,7 +38,9 @@ CHAT = "mutation($q: String!) { chat(query: $q) }"
 ADD = "mutation($i: AddMemoriesInput!) { addMemories(input: $i) { ids } }"
 REPLY = "Alice plays the cello."
 # A streamed answer of 20 pieces, 0.5 s apart: about 10 s during which the stream holds its place.
-SLOW = " ".join(f"word{index}" for index in range(20))
+SLOW = " ".join(
+    f"word{index}" for index in range(40)
+)  # 20 s a stream: the checks run while it lasts, on a busy machine too
 SLOW_PIECE_S = 0.5
 
 
