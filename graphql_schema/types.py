@@ -36,7 +36,7 @@ def when(text: str | None) -> dt.datetime | None:
     return None if not text else dt.datetime.fromisoformat(text)
 
 
-@strawberry.enum(description="What a user may do; see the role table in the README.")
+@strawberry.enum(description="What a user may do; see the role table in docs/access.md.")
 class Role(Enum):
     ROOT = "root"
     ADMIN = "admin"

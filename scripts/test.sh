@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: install, start the tests' own Neo4j (unless NEO4J_URI names one), then ruff, mypy --strict and pytest.
+# The test command: install, start the tests' own Neo4j (unless NEO4J_URI names one), then ruff, mypy --strict,
+# the documentation site (mkdocs build --strict) and pytest.
 # Extra arguments go to pytest.
 set -euo pipefail
 # The tests get a Neo4j of their own (port 7697, its own cache directory), never the one run.sh serves from;
@@ -36,4 +37,11 @@ echo "== ruff"
 ruff check .
 ruff format --check .
 echo "== mypy --strict"; mypy
+# The documentation site (mkdocs.yml, docs/): --strict fails on a broken link, anchor or nav entry. Built into a
+# temporary directory, never into the repository.
+echo "== mkdocs build --strict"
+docs_site="$(mktemp -d)"
+trap 'rm -rf "$docs_site"' EXIT
+# (not --quiet: it hides the warnings, and --strict then passes a broken link)
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$docs_site"
 echo "== pytest"; pytest "$@"

@@ -4,7 +4,7 @@ The cube holds memories added from content, memories from a conversation (so Mes
 exist), one memory updated twice (a version chain) and a share with a second user. The test types the key,
 picks the cube, counts what the page drew (window.explorer.cy, the Cytoscape instance), clicks memories on
 the canvas with real mouse events, searches, and saves a screenshot (to MEMOS_SCREENSHOT_DIR when set:
-`MEMOS_SCREENSHOT_DIR=docs` rewrites docs/explorer.png, which the README shows).
+`MEMOS_SCREENSHOT_DIR=docs` rewrites docs/explorer.png, which docs/graphql.md shows).
 """
 
 from __future__ import annotations
