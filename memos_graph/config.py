@@ -191,8 +191,10 @@ class SearchSettings(_Section):
     stated_time_boost: float = Field(default=0.06, ge=0.0, le=1.0)
     speaker_boost: float = Field(default=0.05, ge=0.0, le=1.0)
 
-    # Cubes with at most this many memories are scored exactly (cosine over the cube's own memories).
-    exact_scan_max_memories: int = Field(default=2_000, ge=0)
+    # Cubes with at most this many memories are scored exactly (cosine over the cube's own memories). Reading
+    # a memory's vector costs Neo4j ~50 us, so a 1,000-memory cube's scan took 51-61 ms p50 where its own
+    # HNSW index answered in 13 (bench/results/vector-path.md, stages.md): larger cubes get their own index.
+    exact_scan_max_memories: int = Field(default=999, ge=0)
     # Larger cubes use the vector index, over-fetching by the cube's share of the whole graph times this
     # factor, doubling until top_k memories of the cube survive, then falling back to the exact scan.
     overfetch_factor: float = Field(default=4.0, ge=1.0)
@@ -201,7 +203,9 @@ class SearchSettings(_Section):
     # A cube that grows to this many memories gets a vector index of its own (graph/cube_index.py), which
     # answers its searches at top_k cost; None: never, and existing ones go unused (every large cube searches
     # the shared index).
-    dedicated_index_min_memories: int | None = Field(default=10_000, ge=1)
+    # The default follows exact_scan_max_memories, so that no cube is left to the shared index's over-fetch
+    # once its index is online.
+    dedicated_index_min_memories: int | None = Field(default=1_000, ge=1)
 
 
 class LLMSettings(_Section):

@@ -45,9 +45,11 @@ UNWIND rows AS row
 WITH me, row.c AS c, row.owner AS owner, row.s AS s, row.l AS l, row.may_read AND readable <= $max_cubes AS searched
 WITH *, CASE WHEN searched THEN COUNT { (c)-[:HAS_MEMORY]->() } ELSE 0 END AS cube_memories
 CALL (c, searched, cube_memories) {
-  WITH c, cube_memories WHERE searched AND cube_memories <= $exact_max
+  // The cube's key comes out of an UNWIND so that the planner cannot move the size test below the index seek
+  // (it did: a cube over $exact_max had every memory sought, then each row dropped).
+  UNWIND CASE WHEN searched AND cube_memories <= $exact_max THEN [c.id] ELSE [] END AS scanned
   MATCH (m:Memory)
-  WHERE m.cube_id = c.id AND m.status = 'activated' AND {{memory_filter m}}
+  WHERE m.cube_id = scanned AND m.status = 'activated' AND {{memory_filter m}}
   WITH m, vector.similarity.cosine(m.embedding, $vector) AS score
   ORDER BY score DESC, m.id
   LIMIT $top_k
