@@ -14,15 +14,15 @@ logger = logging.getLogger(__name__)
 
 
 class DomainErrors(MaskErrors):
-    """Map MemosError to a coded error, keep GraphQL's own validation errors, mask the rest."""
+    """Map MemosError to a coded error, keep GraphQL's own validation errors, mask the rest.
+
+    Through MaskErrors' public hooks: every error is handed to `anonymise_error` (should_mask_error says yes
+    to all), which decides what the client sees."""
 
     def __init__(self) -> None:
-        super().__init__(error_message="Unexpected error.")
+        super().__init__(should_mask_error=lambda _: True, error_message="Unexpected error.")
 
-    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [self._convert(error) for error in errors]
-
-    def _convert(self, error: GraphQLError) -> GraphQLError:
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if isinstance(original, RateLimited) and original.retry_after_s is not None:
             retry_after = max(1, math.ceil(original.retry_after_s))
@@ -34,9 +34,7 @@ class DomainErrors(MaskErrors):
             # GraphQLError) and the limiters' refusals are the client's to see.
             return _coded(error, error.message, {"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})})
         logger.error("unexpected error in %s", error.path, exc_info=original)
-        masked = self.anonymise_error(error)
-        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
-        return masked
+        return _coded(error, self.error_message, {"code": "INTERNAL_SERVER_ERROR"})
 
 
 def _coded(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
