@@ -481,6 +481,281 @@ def run_load(
     return asyncio.run(run_load_async(base_url, users, clients, duration, weights, timeout, seed, server_pid))
 
 
+# -- two server configurations side by side ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Side:
+    """One server configuration of a --compare run: extra environment, and uvicorn worker processes (1: the
+    module's own launcher, `python -m graphql_schema`; more: `uvicorn graphql_schema.app:create_app --factory
+    --workers N`)."""
+
+    name: str
+    env: dict[str, str] = field(default_factory=dict)
+    workers: int = 1
+
+    @classmethod
+    def parse(cls, name: str, text: str) -> Side:
+        """'{"env": {"MEMOS_MAX_WORKER_THREADS": "32"}, "workers": 2}' (either key may be left out)."""
+        spec = json.loads(text or "{}")
+        unknown = set(spec) - {"env", "workers", "name"}
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)} in side {text!r} (known: env, workers, name)")
+        env = {str(key): str(value) for key, value in spec.get("env", {}).items()}
+        return cls(str(spec.get("name", name)), env, int(spec.get("workers", 1)))
+
+    def command(self) -> list[str] | None:
+        if self.workers <= 1:
+            return None
+        return [
+            sys.executable, "-m", "uvicorn", "graphql_schema.app:create_app", "--factory",
+            "--workers", str(self.workers),
+        ]  # fmt: skip
+
+    def describe(self) -> str:
+        parts = [f"{key}={value}" for key, value in sorted(self.env.items())]
+        if self.workers > 1:
+            parts.append(f"uvicorn --workers {self.workers}")
+        return ", ".join(parts) or "defaults"
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its children that are alive (uvicorn's workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    total = 0.0
+    for each in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def neo4j_pid(neo4j: Neo4jSettings) -> int | None:
+    """The Java process listening on Neo4j's Bolt port (the local scripts/neo4j.sh server), if found."""
+    port = neo4j.uri.rsplit(":", 1)[-1]
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            if argv and argv[0].endswith(b"java") and any(f"neo4j-home-{port}".encode() in arg for arg in argv):
+                return int(entry.name)
+    return None
+
+
+async def run_compare_async(
+    servers: Sequence[tuple[Side, str, int]],
+    users: Sequence[LoadUser],
+    clients: int,
+    window: float,
+    rounds: int,
+    weights: Mapping[str, float],
+    timeout: float,
+    seed: int,
+    neo4j_process: int | None,
+) -> dict[str, Any]:
+    """`rounds` rounds; in each, every side in turn gets the `clients` clients alone for `window` seconds (the
+    order reversed every other round), so both see the same drift of a shared machine. Then the write check
+    through the first server (both share one graph)."""
+    token = uuid.uuid4().hex[:8]
+    mix = {name: float(weights.get(name, 0.0)) for name in OPERATIONS}
+    stats = {side.name: {name: OperationStats() for name in OPERATIONS} for side, _, _ in servers}
+    elapsed = dict.fromkeys(stats, 0.0)
+    cpu = {name: {"server_s": 0.0, "neo4j_s": 0.0} for name in stats}
+    per_round: list[dict[str, float]] = []
+    limits = httpx.Limits(max_connections=clients + 4, max_keepalive_connections=clients + 4)
+    https = {side.name: httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits) for side, url, _ in servers}
+    try:
+        workers = [
+            Client(index, users[index % len(users)], https[servers[0][0].name], token, seed) for index in range(clients)
+        ]
+        loop = asyncio.get_running_loop()
+        for number in range(rounds):
+            order = list(servers) if number % 2 == 0 else list(reversed(servers))
+            this_round: dict[str, float] = {}
+            for side, _, pid in order:
+                for worker in workers:
+                    worker.http = https[side.name]
+                server_before = process_tree_cpu_s(pid)
+                neo4j_before = process_tree_cpu_s(neo4j_process) if neo4j_process else 0.0
+                start = loop.time()
+                counted = sum(each.count for each in stats[side.name].values())
+                await asyncio.gather(*(worker.run(start + window, mix, stats[side.name]) for worker in workers))
+                spent = loop.time() - start
+                elapsed[side.name] += spent
+                cpu[side.name]["server_s"] += process_tree_cpu_s(pid) - server_before
+                if neo4j_process:
+                    cpu[side.name]["neo4j_s"] += process_tree_cpu_s(neo4j_process) - neo4j_before
+                done = sum(each.count for each in stats[side.name].values()) - counted
+                this_round[side.name] = round(done / spent, 2)
+                log(f"round {number + 1} {side.name}: {this_round[side.name]} ops/s")
+            per_round.append(this_round)
+        writes = await check_writes(https[servers[0][0].name], users, workers)
+    finally:
+        for http in https.values():
+            await http.aclose()
+    sides: dict[str, Any] = {}
+    for side, _, _ in servers:
+        result = LoadResult(clients, window * rounds, elapsed[side.name], mix, stats[side.name], WriteCheck())
+        summary = result.summary()
+        summary.pop("writes")
+        summary.pop("ok")
+        total = summary["total_operations"] or 1
+        summary["cpu_ms_per_operation"] = {
+            key.removesuffix("_s"): round(1000 * value / total, 1) for key, value in cpu[side.name].items()
+        }
+        summary["side"] = {"env": side.env, "workers": side.workers, "described": side.describe()}
+        sides[side.name] = summary
+    return {
+        "sides": sides,
+        "per_round_ops_per_s": per_round,
+        "writes": writes.summary(),
+        "errors": sum(figures["errors"] for figures in sides.values()),
+        "lost": writes.lost,
+        "ok": all(figures["errors"] == 0 for figures in sides.values())
+        and writes.lost == 0
+        and not writes.wrong_text_ids
+        and not writes.repeated_ids
+        and not writes.check_errors,
+    }
+
+
+def write_compare_results(payload: dict[str, Any], name: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    config, run = payload["config"], payload["result"]
+    base_name, other_name = list(run["sides"])
+    base, other = run["sides"][base_name], run["sides"][other_name]
+
+    def ratio(a: float | None, b: float | None) -> str:
+        return f"{a / b:.2f}" if a is not None and b else "-"
+
+    lines = [
+        f"# load benchmark: two server configurations side by side ({payload['started']})",
+        "",
+        f"{payload['machine']}. {config['clients']} clients over {config['users']} users (one cube each, seeded "
+        f"with {config['seed_memories']} memories), mix {config['mix']}, chat against the local test LLM; client, "
+        f"servers and Neo4j on one machine (other work may run at the same time). Both servers run against one "
+        f"Neo4j; in each of {config['rounds']} rounds each side gets all clients alone for {config['window_s']:g} s, "
+        "the order reversed every other round. Ratios are the second side over the first.",
+        "",
+        f"- **{base_name}**: {base['side']['described']}",
+        f"- **{other_name}**: {other['side']['described']}",
+        "",
+        f"| operation | {base_name} n | {other_name} n | {base_name} p50 ms | {other_name} p50 ms | p50 ratio | "
+        f"{base_name} p95 ms | {other_name} p95 ms | p95 ratio | {base_name} ops/s | {other_name} ops/s | "
+        "ops/s ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for operation in OPERATIONS:
+        a, b = base["operations"][operation], other["operations"][operation]
+        lines.append(
+            f"| {operation} | {a['count']} | {b['count']} | {a['p50_ms']} | {b['p50_ms']} | "
+            f"{ratio(b['p50_ms'], a['p50_ms'])} | {a['p95_ms']} | {b['p95_ms']} | {ratio(b['p95_ms'], a['p95_ms'])} | "
+            f"{a['ops_per_s']} | {b['ops_per_s']} | {ratio(b['ops_per_s'], a['ops_per_s'])} |"
+        )
+    lines.append(
+        f"| all | {base['total_operations']} | {other['total_operations']} | | | | | | | {base['total_ops_per_s']} | "
+        f"{other['total_ops_per_s']} | {ratio(other['total_ops_per_s'], base['total_ops_per_s'])} |"
+    )
+    rounds = run["per_round_ops_per_s"]
+    lines += [
+        "",
+        "ops/s per round ("
+        + base_name
+        + " / "
+        + other_name
+        + "; ratio): "
+        + "; ".join(
+            f"{each[base_name]} / {each[other_name]} ({ratio(each[other_name], each[base_name])})" for each in rounds
+        )
+        + ".",
+        "",
+        f"CPU per operation (ms, server process tree / Neo4j): {base_name} {base['cpu_ms_per_operation']['server']} / "
+        f"{base['cpu_ms_per_operation']['neo4j']}; {other_name} {other['cpu_ms_per_operation']['server']} / "
+        f"{other['cpu_ms_per_operation']['neo4j']}.",
+        "",
+        f"Errors: {base_name} {base['errors']}, {other_name} {other['errors']}. Writes: "
+        f"{run['writes']['acknowledged']} adds acknowledged, {run['writes']['found']} found afterwards, "
+        f"**{run['writes']['lost']} lost**; graph count per cube equals seeded + acknowledged: "
+        f"{'yes' if not payload['graph_count_mismatches'] else 'NO'}. Result: {'PASS' if payload['ok'] else 'FAIL'}.",
+    ]
+    errors = {
+        side: {name: f["errors_by_code"] for name, f in figures["operations"].items() if f["errors"]}
+        for side, figures in run["sides"].items()
+    }
+    if any(errors.values()):
+        lines += ["", f"Errors by code: `{json.dumps(errors)}`"]
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
+
+
+def compare_main(args: argparse.Namespace, weights: dict[str, float]) -> int:
+    from testkit.fake_llm import serve_fake_openai
+
+    sides = [Side.parse("base", args.base), Side.parse("candidate", args.compare)]
+    if sides[0].name == sides[1].name:
+        sides[1] = Side(sides[1].name + "-2", sides[1].env, sides[1].workers)
+    neo4j = MOSConfig.load().neo4j
+    token = uuid.uuid4().hex[:8]
+    root_key = f"mgk_load_root_{secrets.token_hex(16)}"
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    users: list[LoadUser] = []
+    apply_root_key(neo4j, root_key, MOSConfig.load().user_id)
+    with contextlib.ExitStack() as stack:
+        llm = stack.enter_context(serve_fake_openai())
+        servers = []
+        for side in sides:
+            log_path = Path(tempfile.gettempdir()) / f"memos-load-{side.name}-{token}.log"
+            env = {**server_env(neo4j, root_key, llm.url), **side.env}
+            server = stack.enter_context(serve(env, log_path, command=side.command()))
+            log(f"{side.name} ({side.describe()}): {server.base_url} (pid {server.pid}), log {log_path}")
+            servers.append((side, server.base_url, server.pid))
+        try:
+            users = asyncio.run(setup_users(servers[0][1], root_key, args.users, args.seed_memories, token))
+            log(f"{len(users)} users seeded; {args.clients} clients, {args.rounds} rounds of {args.window:g} s a side")
+            result = asyncio.run(
+                run_compare_async(
+                    servers, users, args.clients, args.window, args.rounds, weights, args.timeout, args.seed,
+                    neo4j_pid(neo4j),
+                )
+            )  # fmt: skip
+            counts = graph_counts(neo4j, users)
+            mismatches = count_mismatches(counts, result["writes"]["expected_per_cube"])
+        finally:
+            if users and not args.keep:
+                cleanup(neo4j, users)
+    payload = {
+        "started": started,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "config": {
+            "clients": args.clients,
+            "window_s": args.window,
+            "rounds": args.rounds,
+            "users": args.users,
+            "seed_memories": args.seed_memories,
+            "mix": args.mix,
+            "timeout_s": args.timeout,
+            "seed": args.seed,
+        },
+        "result": result,
+        "graph_counts": counts,
+        "graph_count_mismatches": mismatches,
+        "ok": result["ok"] and not mismatches,
+    }
+    write_compare_results(payload, args.output if args.output != "load-hostile" else "load-compare")
+    for name, figures in result["sides"].items():
+        for operation, each in figures["operations"].items():
+            log(f"{name:10} {operation:6} n={each['count']:5} errors={each['errors']} p50={each['p50_ms']} ms "
+                f"p95={each['p95_ms']} ms {each['ops_per_s']} ops/s")  # fmt: skip
+        log(f"{name:10} all {figures['total_ops_per_s']} ops/s; CPU ms/op {figures['cpu_ms_per_operation']}")
+    log(f"writes: {result['writes']['acknowledged']} acknowledged, {result['writes']['lost']} lost; "
+        f"{'PASS' if payload['ok'] else 'FAIL'}")  # fmt: skip
+    return 0 if payload["ok"] else 1
+
+
 # -- the graph's side ------------------------------------------------------------------------------------
 
 
@@ -837,6 +1112,16 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request before it counts as failed")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the clients' choices")
     parser.add_argument("--keep", action="store_true", help="keep the run's users, cubes and memories")
+    parser.add_argument(
+        "--compare",
+        metavar="SIDE",
+        help="instead of one server: this server configuration against --base, in alternating windows; a side "
+        'is JSON, {"name": "...", "env": {"MEMOS_MAX_WORKER_THREADS": "32"}, "workers": 2} (uvicorn processes); '
+        "writes bench/results/<--output, default load-compare>.md",
+    )
+    parser.add_argument("--base", default='{"name": "base"}', metavar="SIDE", help="--compare: the first side")
+    parser.add_argument("--window", type=float, default=15.0, help="--compare: seconds a side gets per round")
+    parser.add_argument("--rounds", type=int, default=4, help="--compare: rounds (each side once per round)")
     args = parser.parse_args()
     if args.hostile:
         return hostile_main(args)
@@ -844,6 +1129,8 @@ def main() -> int:
     if args.users < 1 or args.clients < 1 or (weights["get"] > 0 and args.seed_memories < 1):
         parser.error("need at least one user and one client, and seeded memories when the mix has get")
 
+    if args.compare is not None:
+        return compare_main(args, weights)
     from testkit.fake_llm import serve_fake_openai
 
     neo4j = MOSConfig.load().neo4j

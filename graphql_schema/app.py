@@ -392,7 +392,9 @@ class ServiceHolder:
         """Connect, apply the schema, load the embedder, make sure the root user and its key exist."""
         started = start_services(self._config or MOSConfig.load(), self._runtime, served=True)
         limits = started.runtime.config.limits
-        self._pool = WorkerPool(limits.max_worker_threads, limits.max_workers_per_caller)
+        self._pool = WorkerPool(
+            limits.max_worker_threads, limits.max_workers_per_caller, limits.max_light_worker_threads
+        )
         self._started = started
 
     def stop(self) -> None:

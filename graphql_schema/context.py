@@ -113,14 +113,17 @@ class Context:
 
         return DataLoader(load_fn=load)
 
-    async def run(self, work: Callable[[], T], uses_llm: bool = False, seconds: float | None = None) -> T:
+    async def run(
+        self, work: Callable[[], T], uses_llm: bool = False, seconds: float | None = None, light: bool = False
+    ) -> T:
         """Run a blocking service call on the worker pool, within the configured deadline (or `seconds`, for
-        calls that may take long on purpose, such as dumps and imports: transfer.timeout_s)."""
+        calls that may take long on purpose, such as dumps and imports: transfer.timeout_s); `light` for one
+        indexed point read (the pool's light lane, memos_graph.workers.WorkerPool)."""
         if seconds is None:
             seconds = self.services.runtime.config.call_deadline_s(uses_llm)
         if self.pool is None:
             return await within_deadline(work, seconds)
-        return await self.pool.run(self.caller.user_id, work, seconds)
+        return await self.pool.run(self.caller.user_id, work, seconds, light=light)
 
 
 Info = strawberry.Info[Context, None]

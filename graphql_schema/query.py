@@ -61,7 +61,7 @@ class Query:
     @strawberry.field(description="The caller and every cube it may read.")
     async def me(self, info: Info) -> UserInfo:
         ctx = info.context
-        found = await ctx.run(lambda: ctx.services.users.user_info(ctx.caller))
+        found = await ctx.run(lambda: ctx.services.users.user_info(ctx.caller), light=True)
         cubes = [MemCubeType.of(entry) for entry in found.accessible_cubes]
         return UserInfo(user=UserType.of(found.user), accessible_cubes=cubes)
 
@@ -86,7 +86,7 @@ class Query:
     @strawberry.field(description="One cube the caller may read.")
     async def cube(self, info: Info, id: strawberry.ID) -> MemCubeType:
         ctx = info.context
-        (access,) = await ctx.run(lambda: ctx.services.cubes.readable(ctx.caller, [cube_of(id)]))
+        (access,) = await ctx.run(lambda: ctx.services.cubes.readable(ctx.caller, [cube_of(id)]), light=True)
         return MemCubeType.of(access)
 
     @strawberry.field(description="Every cube the caller may read, with isLoaded.")
@@ -98,7 +98,7 @@ class Query:
     async def memory(self, info: Info, cube_id: strawberry.ID, id: strawberry.ID) -> MemoryType:
         ctx = info.context
         cube = cube_of(cube_id)
-        item = await ctx.run(lambda: ctx.services.memories.get(ctx.caller, cube, memory_of(id)))
+        item = await ctx.run(lambda: ctx.services.memories.get(ctx.caller, cube, memory_of(id)), light=True)
         return MemoryType.of(item, cube)
 
     @strawberry.field(

@@ -36,6 +36,9 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "MEMOS_TRANSFER_MAX_USER_BYTES": "transfer.max_user_bytes",
     "MEMOS_CALL_DEADLINE_S": "neo4j.call_deadline_s",
     "MEMOS_API_KEY_CACHE_S": "limits.api_key_cache_s",
+    "MEMOS_MAX_WORKER_THREADS": "limits.max_worker_threads",
+    "MEMOS_MAX_WORKERS_PER_CALLER": "limits.max_workers_per_caller",
+    "MEMOS_MAX_LIGHT_WORKER_THREADS": "limits.max_light_worker_threads",
     "MEMOS_AUTH_FAILURES_PER_S": "limits.auth_failures_per_s",
     "MEMOS_AUTH_FAILURE_BURST": "limits.auth_failure_burst",
     "MEMOS_REFUSED_DOCUMENT_BYTES_PER_S": "limits.refused_document_bytes_per_s",
@@ -314,6 +317,10 @@ class LimitSettings(_Section):
     # max_workers_per_caller of them at a time (its other calls wait, within their deadline).
     max_worker_threads: int = Field(default=8, ge=1)
     max_workers_per_caller: int = Field(default=2, ge=1)
+    # GraphQL: threads of the pool's light lane, apart from the others, for one-row point reads (`memory`,
+    # `cube`, `me`), so they do not queue behind the same caller's searches and adds; each caller holds at most
+    # max_workers_per_caller of them too. 0: no lane (they share the pool).
+    max_light_worker_threads: int = Field(default=4, ge=0)
     # API-key lookups are cached this long per process (by the key's SHA-256, 10,000 keys at most; 0: off).
     # A key rotated, reset, deactivated or deleted elsewhere (another replica, the CLI) keeps working here for
     # at most this long; in the process that revoked it, it is refused at once.

@@ -74,30 +74,48 @@ class WorkerPool:
     (without a thread) within their deadline, so one caller, however many fields or requests it sends,
     leaves the other threads to everyone else. A call keeps its slot until its thread has finished, also
     when the client was already answered UNAVAILABLE at the deadline.
+
+    Light calls (`light=True`: one indexed point read, no embedding, no model, no scan) run in a lane of their
+    own: `light_workers` more threads, and per caller `per_caller` light slots apart from its others, so a
+    `memory(id)` does not queue behind the same caller's searches and adds (under load it waited for them
+    most of its 0.8-1.0 s p50; with the lane 0.45x, bench/results/load-light.md). The lane has the same
+    fairness; 0 turns it off (light calls then share the pool).
     """
 
-    def __init__(self, workers: int, per_caller: int) -> None:
+    def __init__(self, workers: int, per_caller: int, light_workers: int = 0) -> None:
         self.workers = workers
         self.per_caller = per_caller
+        self.light_workers = light_workers
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="memos-worker")
+        self._light_executor = (
+            ThreadPoolExecutor(max_workers=light_workers, thread_name_prefix="memos-light") if light_workers else None
+        )
         self._callers: dict[str, _Slots] = {}
+        self._light_callers: dict[str, _Slots] = {}
 
     def shutdown(self) -> None:
         """Stop taking work; running calls finish on their own."""
         self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._light_executor is not None:
+            self._light_executor.shutdown(wait=False, cancel_futures=True)
 
-    def _leave(self, caller_id: str, slots: _Slots) -> None:
+    @staticmethod
+    def _leave(callers: dict[str, _Slots], caller_id: str, slots: _Slots) -> None:
         slots.users -= 1
-        if slots.users == 0 and self._callers.get(caller_id) is slots:
-            del self._callers[caller_id]
+        if slots.users == 0 and callers.get(caller_id) is slots:
+            del callers[caller_id]
 
-    async def run(self, caller_id: str, work: Callable[[], T], seconds: float) -> T:
-        """Run `work` on a worker within `seconds` (waiting for one of the caller's slots counts)."""
+    async def run(self, caller_id: str, work: Callable[[], T], seconds: float, light: bool = False) -> T:
+        """Run `work` on a worker within `seconds` (waiting for one of the caller's slots counts); `light`:
+        in the light lane, when the pool has one."""
         deadline = CallDeadline(seconds)
         queued = time.perf_counter()
-        slots = self._callers.get(caller_id)
+        executor, callers = self._executor, self._callers
+        if light and self._light_executor is not None:
+            executor, callers = self._light_executor, self._light_callers
+        slots = callers.get(caller_id)
         if slots is None:
-            slots = self._callers[caller_id] = _Slots(self.per_caller)
+            slots = callers[caller_id] = _Slots(self.per_caller)
         slots.users += 1
         submitted = False
         # Waiting from here until a thread starts it (_Measured), or until it gives up before being submitted.
@@ -113,7 +131,7 @@ class WorkerPool:
             try:
                 context = contextvars.copy_context()
                 job = _Measured(counted, queued, _under(deadline, work))
-                future = asyncio.get_running_loop().run_in_executor(self._executor, context.run, job)
+                future = asyncio.get_running_loop().run_in_executor(executor, context.run, job)
             except BaseException:
                 slots.semaphore.release()
                 raise
@@ -125,7 +143,7 @@ class WorkerPool:
                 if not job.started:  # cancelled in the queue (the pool shut down): it waits no longer
                     metrics.worker_dropped(counted)
                 slots.semaphore.release()
-                self._leave(caller_id, slots)
+                self._leave(callers, caller_id, slots)
 
             future.add_done_callback(finished)
             try:
@@ -135,4 +153,4 @@ class WorkerPool:
         finally:
             if not submitted:
                 metrics.worker_dropped(counted)
-                self._leave(caller_id, slots)
+                self._leave(callers, caller_id, slots)

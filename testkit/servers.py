@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,15 +35,21 @@ class Server:
 
 @contextlib.contextmanager
 def serve(
-    env: Mapping[str, str], log_path: Path, start_timeout: float = 180.0, cwd: Path | None = None
+    env: Mapping[str, str],
+    log_path: Path,
+    start_timeout: float = 180.0,
+    cwd: Path | None = None,
+    command: Sequence[str] | None = None,
 ) -> Iterator[Server]:
-    """Run `python -m graphql_schema` on a free loopback port until the block ends; its output goes to
-    log_path. `python -m` puts its working directory first on sys.path, so `cwd` (default: this process's)
-    decides which checkout's code the server runs, whatever PYTHONPATH says after it."""
+    """Run `python -m graphql_schema` (or `command`, to which --host and --port are appended) on a free
+    loopback port until the block ends; its output goes to log_path. `python -m` puts its working directory
+    first on sys.path, so `cwd` (default: this process's) decides which checkout's code the server runs,
+    whatever PYTHONPATH says after it."""
     port = free_port()
+    argv = list(command) if command is not None else [sys.executable, "-m", "graphql_schema"]
     with open(log_path, "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "graphql_schema", "--host", "127.0.0.1", "--port", str(port)],
+            [*argv, "--host", "127.0.0.1", "--port", str(port)],
             env=dict(env),
             cwd=cwd,
             stdout=output,

@@ -64,3 +64,16 @@ def test_concurrent_mix_has_no_errors_and_loses_no_writes(
     assert sum(c["stored"] for c in counts.values()) == 4 * 10 + writes.acknowledged
     assert result.ok
     assert any(request["model"] == "load-test" for request in llm_server.requests)
+
+
+def test_compare_sides_parse_and_name_their_launcher() -> None:
+    from bench.bench_load import Side
+
+    base = Side.parse("base", "")
+    assert (base.name, base.env, base.workers, base.command(), base.describe()) == ("base", {}, 1, None, "defaults")
+    two = Side.parse("candidate", '{"name": "two", "env": {"MEMOS_MAX_LIGHT_WORKER_THREADS": 0}, "workers": 2}')
+    assert two.name == "two" and two.env == {"MEMOS_MAX_LIGHT_WORKER_THREADS": "0"}
+    command = two.command()
+    assert command is not None and command[-2:] == ["--workers", "2"] and "--factory" in command
+    with pytest.raises(ValueError, match="unknown keys"):
+        Side.parse("x", '{"threads": 3}')
