@@ -251,6 +251,12 @@ class SearchService:
         if found.cube_size <= self._rt.config.search.exact_scan_max_memories or found.total == 0:
             return found.by_vector[:top_k]
         own = found.own_index if self._rt.config.search.dedicated_index_min_memories is not None else None
+        if (
+            own is not None
+            and found.by_own_index is not None
+            and len(found.by_own_index) >= min(top_k, found.cube_size)
+        ):
+            return found.by_own_index[:top_k]  # its own index's first request, answered by the first statement
         return self.search_large_cube(cube_id, vector, top_k, found.cube_size, found.total, own, where)
 
     def search_large_cube(

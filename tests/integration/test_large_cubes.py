@@ -97,7 +97,13 @@ def test_a_cube_past_the_size_gets_its_own_index_and_its_searches_use_it(
     used = record_index_use(monkeypatch, runtime)
     (vector,) = runtime.embedder.embed(["the tomato story told last"])
     found = mos.searcher.search_cube(owner, cube, vector, 5)
-    assert used == [index]  # one request to the cube's own index: every answer is the cube's
+    assert used == []  # its own index answered inside the search statement: no round trip of its own
+    start = runtime.memories.search_cubes_hybrid(owner, [cube], [], vector, 5, 10, 1.0, 1.0, 20, own_candidates=8)
+    in_statement = start.candidates[cube].by_own_index
+    assert in_statement is not None  # the statement asked the cube's own index, as search_index does
+    separate = runtime.memories.search_index(index, cube, vector, 5, 8)
+    assert [(m.id, m.metadata.relativity) for m in in_statement] == [(m.id, m.metadata.relativity) for m in separate]
+    assert used == [index]  # (that one noted) every answer is the cube's
     exact = runtime.memories.search_exact(cube, vector, 5)
     assert [m.id for m in found] == [m.id for m in exact]
     assert found[0].id == later[0]
