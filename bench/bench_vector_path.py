@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--add-batches", type=int, default=12)
     parser.add_argument("--add-batch", type=int, default=32)
+    parser.add_argument("--request-sizes", default="", help="e.g. 30,60,120: the own index's first request")
     parser.add_argument("--name", default="vector-path-fold")
     args = parser.parse_args()
     mos = MOS(MOSConfig.load(), apply_schema=True)
@@ -58,7 +59,8 @@ def main() -> None:
     owner = mos.create_user("bench-vector-path", UserRole.USER)
     try:
         sizes = [int(s) for s in args.sizes.split(",")]
-        result = run(mos, owner, sizes, args.queries, args.add_batches, args.add_batch)
+        requests = [int(s) for s in args.request_sizes.split(",") if s]
+        result = run(mos, owner, sizes, args.queries, args.add_batches, args.add_batch, requests)
     finally:
         mos.delete_user(owner)
         mos.close()
@@ -76,7 +78,9 @@ class TwoRoundTrips(SearchIndexes):
         return 0
 
 
-def run(mos: MOS, owner: str, sizes: list[int], count: int, add_batches: int, add_batch: int) -> dict[str, Any]:
+def run(
+    mos: MOS, owner: str, sizes: list[int], count: int, add_batches: int, add_batch: int, request_sizes: list[int]
+) -> dict[str, Any]:
     rt = mos.runtime
     settings = rt.config.search
     texts = sentences(sum(sizes), seed=23)
@@ -204,7 +208,44 @@ def run(mos: MOS, owner: str, sizes: list[int], count: int, add_batches: int, ad
         "stages": rows,
         "ratios_p50": ratios,
         "checks": checks,
+        "request_sizes": bench_request_sizes(mos, cubes, own, queries, pool, request_sizes),
         "add": bench_add(mos, owner, cubes[small], add_batches, add_batch),
+    }
+
+
+def bench_request_sizes(
+    mos: MOS,
+    cubes: dict[int, str],
+    own: dict[int, str | None],
+    queries: list[tuple[str, str]],
+    pool: int,
+    sizes: list[int],
+) -> dict[str, Any]:
+    """The own index's first request at each size (neighbours asked): its round trip p50/p95 (interleaved)
+    and the recall of its top 10 and top `pool` against the exact scan's."""
+    memories = mos.runtime.memories
+    samples: dict[str, list[float]] = {}
+    recall: dict[str, list[float]] = {}
+    for number, (_, question) in enumerate(queries):
+        (vector,) = mos.runtime.embedder.embed([question])
+        arms = [(size, cube, asked) for size, cube in cubes.items() for asked in sizes]
+        shift = number % len(arms)
+        for size, cube, asked in arms[shift:] + arms[:shift]:
+            name = f"{size:,}: own index, {asked} asked"
+            samples.setdefault(name, []).append(
+                timed(partial(memories.search_index, own[size] or "", cube, vector, pool, asked))
+            )
+        for size, cube in cubes.items():
+            exact = [m.id for m in memories.search_exact(cube, vector, pool)]
+            for asked in sizes:
+                found = [m.id for m in memories.search_index(own[size] or "", cube, vector, pool, asked)]
+                for k in (10, pool):
+                    key = f"{size:,}: own index, {asked} asked, recall@{k}"
+                    recall.setdefault(key, []).append(len(set(found[:k]) & set(exact[:k])) / k)
+    return {
+        "latency": {name: summary(values) for name, values in samples.items()},
+        "recall": {key: round(sum(v) / len(v), 4) for key, v in recall.items()},
+        "recall_min": {key: min(v) for key, v in recall.items()},
     }
 
 
@@ -273,6 +314,25 @@ def report(result: dict[str, Any]) -> list[str]:
     ]
     for name, rate in add["texts_per_s"].items():
         lines.append(f"| {name} | {rate} | {add['ratio to the raw embedder'].get(name, 1.0)} |")
+    requests = result.get("request_sizes") or {}
+    if requests.get("latency"):
+        lines += [
+            "",
+            "## The own index's first request: neighbours asked (`--request-sizes`), round trip and recall",
+            "",
+            f"Same queries, the arms interleaved; recall of its top 10 and top {result['pool']} against the exact "
+            "scan's, mean (min).",
+            "",
+            "| arm | p50 ms | p95 ms | recall@10 | recall@pool |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for name, s in requests["latency"].items():
+            mean, least = requests["recall"], requests["recall_min"]
+            at10, atpool = f"{name}, recall@10", f"{name}, recall@{result['pool']}"
+            lines.append(
+                f"| {name} | {s['p50_ms']} | {s['p95_ms']} | {mean[at10]} ({least[at10]}) "
+                f"| {mean[atpool]} ({least[atpool]}) |"
+            )
     return lines
 
 
