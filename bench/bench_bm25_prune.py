@@ -177,8 +177,9 @@ def report(result: dict[str, Any]) -> list[str]:
         "long posting list to skip: a cap that prunes anything drops terms that decide rankings, and the exact "
         "split's lookups cost what its skipped postings save. Conversation text usually has a few words in a "
         "large share of the messages (not measured here: LoCoMo was not run), where the exact split is the "
-        "candidate, since it never changes a result. To tune its share on LoCoMo dev: run this simulation over each conversation's "
-        "stored texts and questions for shares 0.02-0.3, take the share with the least work (results are "
+        "candidate, since it never changes a result. To tune its share on LoCoMo dev: run this simulation over "
+        "each conversation's stored texts and questions for shares 0.02-0.3, take the share with the least "
+        "work (results are "
         "identical at every share, so only the work decides), then measure the statement's db hits and p50 at "
         "that share against the current one in one run; a plain df cap would instead need R@10 on the dev "
         "conversations within 0.99 of the current ranking's.",
