@@ -69,6 +69,8 @@ class CubeCandidates:
     ceiling: float
     by_text: list[tuple[TextualMemoryItem, float]]  # (memory with its cosine as relativity, BM25 score)
     own_index: str | None = None  # the cube's own vector index (graph/cube_index.py), if it has one
+    # That index's first request, answered in the same round trip (None: not asked there; the caller asks).
+    by_own_index: list[TextualMemoryItem] | None = None
 
 
 @dataclass(frozen=True)
@@ -517,12 +519,15 @@ class MemoryRepository:
         b: float,
         max_cubes: int,
         where: MemoryFilter = NO_FILTER,
+        own_candidates: int = 0,
     ) -> SearchStart:
         """One round trip for a whole search as user_id (search_cubes_hybrid.cypher): the caller, its relation
         to the named cubes (None: the cubes loaded for it), and for each cube it may read, while there are at
         most max_cubes of them: the cube's size, the graph's, its exact vector top-`limit` (only when it holds
         at most exact_max memories) and its BM25 top-`limit` with the ceiling; both rankings only of memories
-        that pass `where`, restricted before their limit."""
+        that pass `where`, restricted before their limit. With own_candidates > 0, a cube above exact_max whose
+        own vector index is online also gets that index's top-`limit` among own_candidates neighbours (as
+        search_index), in by_own_index."""
         rows = self._store.read_chosen(
             "search_cubes_hybrid",
             where.choices(),
@@ -537,6 +542,7 @@ class MemoryRepository:
                 "b": b,
                 "max_cubes": max_cubes,
                 "filter": where.parameters(),
+                "own_candidates": own_candidates,
             },
         )
         if not rows:
@@ -550,6 +556,8 @@ class MemoryRepository:
             cube_id = relation.cube.cube_id
             relations[cube_id] = relation
             if row["searched"]:
+                own_index = row["cube"].get("vector_index")
+                asked = own_candidates > 0 and own_index is not None and int(row["cube_memories"]) > exact_max
                 candidates[cube_id] = CubeCandidates(
                     cube_size=int(row["cube_memories"]),
                     total=int(row["total_memories"]),
@@ -559,7 +567,12 @@ class MemoryRepository:
                         (item_from_node(hit["memory"], float(hit["similarity"])), float(hit["score"]))
                         for hit in row["text_hits"]
                     ],
-                    own_index=row["cube"].get("vector_index"),
+                    own_index=own_index,
+                    by_own_index=(
+                        [item_from_node(hit["memory"], float(hit["score"])) for hit in row["index_hits"]]
+                        if asked
+                        else None
+                    ),
                 )
         return SearchStart(to_user_from_map(rows[0]["user"]), relations, candidates)
 

@@ -246,11 +246,20 @@ class SearchService:
         found: CubeCandidates,
         where: MemoryFilter = NO_FILTER,
     ) -> list[TextualMemoryItem]:
-        """The cube's vector top-k (of memories passing `where`): the exact hits of the first statement, or the
-        index path for a large cube."""
+        """The cube's vector top-k (of memories passing `where`): the exact hits of the first statement, the
+        first request of a large cube's own index when the statement made it and enough passed, or the index
+        path."""
         if found.cube_size <= self._rt.config.search.exact_scan_max_memories or found.total == 0:
             return found.by_vector[:top_k]
         own = found.own_index if self._rt.config.search.dedicated_index_min_memories is not None else None
+        if (
+            own is not None
+            and found.by_own_index is not None
+            and len(found.by_own_index) >= min(top_k, found.cube_size)
+        ):
+            return found.by_own_index[:top_k]  # its own index's first request, answered by the first statement
+        if found.by_own_index is not None and not where.is_empty():
+            own = None  # with a filter the own index is asked once, and that was it: on to the shared index
         return self.search_large_cube(cube_id, vector, top_k, found.cube_size, found.total, own, where)
 
     def search_large_cube(

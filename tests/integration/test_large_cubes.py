@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from memos_graph import MOS
+from memos_graph.domain import MemoryFilter
 from memos_graph.graph.cube_index import dedicated_names
 from memos_graph.services.runtime import Runtime
 
@@ -97,7 +98,13 @@ def test_a_cube_past_the_size_gets_its_own_index_and_its_searches_use_it(
     used = record_index_use(monkeypatch, runtime)
     (vector,) = runtime.embedder.embed(["the tomato story told last"])
     found = mos.searcher.search_cube(owner, cube, vector, 5)
-    assert used == [index]  # one request to the cube's own index: every answer is the cube's
+    assert used == []  # its own index answered inside the search statement: no round trip of its own
+    start = runtime.memories.search_cubes_hybrid(owner, [cube], [], vector, 5, 10, 1.0, 1.0, 20, own_candidates=8)
+    in_statement = start.candidates[cube].by_own_index
+    assert in_statement is not None  # the statement asked the cube's own index, as search_index does
+    separate = runtime.memories.search_index(index, cube, vector, 5, 8)
+    assert [(m.id, m.metadata.relativity) for m in in_statement] == [(m.id, m.metadata.relativity) for m in separate]
+    assert used == [index]  # (that one noted) every answer is the cube's
     exact = runtime.memories.search_exact(cube, vector, 5)
     assert [m.id for m in found] == [m.id for m in exact]
     assert found[0].id == later[0]
@@ -130,3 +137,22 @@ def test_a_cube_whose_own_index_is_gone_is_still_searched_completely(
     runtime.store.run_statement("CALL db.awaitIndex($name, 60)", name=index)
     assert index_exists(runtime, index)
     mos.delete_cube(cube)
+
+
+def test_a_filter_that_thins_the_own_index_hits_still_gets_the_exact_answer(
+    small_threshold: MOS, runtime: Runtime, uid: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mos = small_threshold
+    owner = mos.create_user(uid("thin"))
+    cube = mos.create_cube_for_user("thin", owner_id=owner)
+    mos.add(memory_content=sentences(THRESHOLD + 40, "thin"), mem_cube_id=cube, user_id=owner)
+    index = own_index_of(runtime, cube)
+    (vector,) = runtime.embedder.embed(["the glacier story"])
+    where = MemoryFilter(text_contains="tomato")  # 1 memory in 8; the 12 nearest to glacier hold few of them
+    start = runtime.memories.search_cubes_hybrid(owner, [cube], [], vector, 3, 10, 1.0, 1.0, 20, where, 12)
+    found = start.candidates[cube]
+    assert found.by_own_index is not None and len(found.by_own_index) < 3  # asked in the statement: too few
+    used = record_index_use(monkeypatch, runtime)
+    hits = mos.searcher.vector_hits(cube, vector, 3, found, where)
+    assert index not in used  # a filter asks the own index once, and the statement did
+    assert [m.id for m in hits] == [m.id for m in runtime.memories.search_exact(cube, vector, 3, where)]
