@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import ParamSpec, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
@@ -116,8 +116,8 @@ def count_request(door: str, operation: str, code: str) -> None:
 
 
 @contextmanager
-def timed_operation(operation: str) -> Iterator[None]:
-    """Observe the block's time in memos_operation_seconds, also when it raises."""
+def _observed(histogram: Histogram, label: str) -> Iterator[None]:
+    """Observe the block's time in the histogram under the label, also when it raises."""
     if not _recording:
         yield
         return
@@ -125,7 +125,12 @@ def timed_operation(operation: str) -> Iterator[None]:
     try:
         yield
     finally:
-        OPERATION_SECONDS.labels(operation).observe(time.perf_counter() - began)
+        histogram.labels(label).observe(time.perf_counter() - began)
+
+
+def timed_operation(operation: str) -> AbstractContextManager[None]:
+    """Observe the block's time in memos_operation_seconds, also when it raises."""
+    return _observed(OPERATION_SECONDS, operation)
 
 
 def timed(operation: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -142,17 +147,9 @@ def timed(operation: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return decorate
 
 
-@contextmanager
-def search_stage(stage: str) -> Iterator[None]:
+def search_stage(stage: str) -> AbstractContextManager[None]:
     """Observe the block's time as a stage of a search, also when it raises."""
-    if not _recording:
-        yield
-        return
-    began = time.perf_counter()
-    try:
-        yield
-    finally:
-        SEARCH_STAGE_SECONDS.labels(stage).observe(time.perf_counter() - began)
+    return _observed(SEARCH_STAGE_SECONDS, stage)
 
 
 @contextmanager
