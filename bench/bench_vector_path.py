@@ -34,6 +34,7 @@ from typing import Any
 from bench.bench_stages import CACHE, load_cube, log, sized_queries, summary, timed
 from bench.corpus import pool_vectors, sentences
 from memos_graph import MOS, MOSConfig, UserRole
+from memos_graph.graph.memories import SearchStart
 from memos_graph.graph.search import SearchIndexes
 from memos_graph.ranking.analyzer import query_terms
 from memos_graph.services.runtime import Runtime
@@ -107,8 +108,8 @@ def run(
     pool = folded.pool_size(10)
     first_request = math.ceil(pool * settings.overfetch_factor)
 
-    def statement(cube: str, terms: list[str], vector: list[float], own_candidates: int) -> None:
-        rt.memories.search_cubes_hybrid(
+    def statement(cube: str, terms: list[str], vector: list[float], own_candidates: int) -> SearchStart:
+        return rt.memories.search_cubes_hybrid(
             owner,
             [cube],
             terms,
@@ -161,22 +162,7 @@ def run(
             b = [(m.id, m.metadata.relativity) for m in folded.search(owner, question, [cube]).cubes[0].memories]
             identical[size] += a == b
             separate = rt.memories.search_index(own[size] or "", cube, vector, pool, first_request)
-            found = (
-                rt.memories.search_cubes_hybrid(
-                    owner,
-                    [cube],
-                    terms,
-                    vector,
-                    pool,
-                    small - 1,
-                    settings.bm25_k1,
-                    settings.bm25_b,
-                    20,
-                    own_candidates=first_request,
-                )
-                .candidates[cube]
-                .by_own_index
-            )
+            found = statement(cube, terms, vector, first_request).candidates[cube].by_own_index
             index_identical[size] += found is not None and [(m.id, m.metadata.relativity) for m in found] == [
                 (m.id, m.metadata.relativity) for m in separate
             ]
