@@ -193,6 +193,10 @@ class SearchSettings(_Section):
     time_match_boost: float = Field(default=0.05, ge=0.0, le=1.0)
     stated_time_boost: float = Field(default=0.06, ge=0.0, le=1.0)
     speaker_boost: float = Field(default=0.05, ge=0.0, le=1.0)
+    # Maximal marginal relevance after the boosts (memos_graph/ranking/diversity.py): a result loses this much
+    # times its highest cosine with a better result, so near-copies of what is already listed move down; 0
+    # turns it off. Costs one statement per cube (the pairwise cosines of the first 2 * top_k + 20 results).
+    mmr_penalty: float = Field(default=0.0, ge=0.0, le=1.0)
 
     # Cubes with at most this many memories are scored exactly (cosine over the cube's own memories). Reading
     # a memory's vector costs Neo4j ~50 us, so a 1,000-memory cube's scan took 51-61 ms p50 where its own

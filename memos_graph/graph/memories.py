@@ -640,6 +640,14 @@ class MemoryRepository:
         )
         return {row["memory_id"]: [item_from_node(node) for node in row["neighbours"]] for row in rows}
 
+    def similarities(self, cube_id: str, memory_ids: Sequence[str]) -> dict[tuple[int, int], float]:
+        """Cosine similarity of each pair of the cube's given memories, keyed (i, j) with i < j by position in
+        `memory_ids`; pairs with a memory of another cube (or none) are absent."""
+        if len(memory_ids) < 2:
+            return {}
+        rows = self._store.read("memory_similarities", cube_id=cube_id, memory_ids=list(memory_ids))
+        return {(int(row["i"]), int(j)): float(cos) for row in rows for j, cos in row["similar"]}
+
 
 def posting_fields(text: str) -> dict[str, Any]:
     """The BM25 fields of a memory row: its length in terms and its postings ({term, tf} rows)."""

@@ -72,6 +72,12 @@ def speaker(item: TextualMemoryItem) -> str | None:
     return match.group(1) if match and is_name(match.group(1)) else None
 
 
+def without_speaker(text: str) -> str:
+    """The text without a "Name: " speaker opening it (a role such as "user" is kept)."""
+    match = _SPEAKER.match(text)
+    return text[match.end() :] if match and is_name(match.group(1)) else text
+
+
 def is_name(text: str) -> bool:
     """Whether a speaker prefix reads as a name: not a role, each word capitalised where the script has case."""
     if text.lower() in _ROLES:

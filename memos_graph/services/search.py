@@ -29,6 +29,7 @@ from memos_graph.errors import IndexUnavailable, InvalidInput
 from memos_graph.graph.memories import CubeCandidates, SearchStart
 from memos_graph.graph.search import SearchIndexes
 from memos_graph.ranking.context import Question, Weights, read_question, rerank
+from memos_graph.ranking.diversity import diversified
 from memos_graph.ranking.fusion import convex, cosine_relevance, reciprocal_rank
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime
@@ -145,7 +146,8 @@ class SearchService:
                 ranked = self.search_hybrid(user_id, cube_id, text, query_vector, k, found, condition, question)
             else:
                 hits = self.vector_hits(cube_id, vector, k, found, condition)
-                ranked = self.boosted([scored(item, relevance(query_vector, item)) for item in hits], question)
+                raised = self.boosted([scored(item, relevance(query_vector, item)) for item in hits], question)
+                ranked = self.diversified(cube_id, raised, k)
             kept = tuple(item for item in ranked if (item.metadata.relativity or 0.0) >= minimum)
             groups.append(CubeMemories(cube_id, kept))
         return MemoryResults(tuple(groups))
@@ -197,13 +199,26 @@ class SearchService:
         ranked = [scored(items[memory_id], score) for memory_id, score in fused[:pool]]
         if settings.expand_top and ranked:
             ranked = self.with_neighbours(cube_id, ranked, settings.expand_top, settings.neighbour_weight, where)
-        return self.boosted(ranked, question or read_question(text, dt.datetime.now(dt.UTC), anchored=False))[:top_k]
+        asked = question or read_question(text, dt.datetime.now(dt.UTC), anchored=False)
+        return self.diversified(cube_id, self.boosted(ranked, asked), top_k)
 
     def boosted(self, ranked: list[TextualMemoryItem], question: Question) -> list[TextualMemoryItem]:
         """The ranking with the question's boosts applied (ranking/context.py), best first."""
         settings = self._rt.config.search
         weights = Weights(settings.time_match_boost, settings.stated_time_boost, settings.speaker_boost)
         pairs = rerank([(item, item.metadata.relativity or 0.0) for item in ranked], question, weights)
+        return [item if score == item.metadata.relativity else scored(item, score) for item, score in pairs]
+
+    def diversified(self, cube_id: str, ranked: list[TextualMemoryItem], top_k: int) -> list[TextualMemoryItem]:
+        """The first top_k of the ranking in maximal-marginal-relevance order (ranking/diversity.py), with the
+        penalised relativity; the ranking's first top_k as they are when search.mmr_penalty is 0."""
+        penalty = self._rt.config.search.mmr_penalty
+        if penalty <= 0 or len(ranked) < 2:
+            return ranked[:top_k]
+        candidates = ranked[: 2 * top_k + 20]
+        similarity = self._rt.memories.similarities(cube_id, [item.id for item in candidates])
+        relativities = [(item, item.metadata.relativity or 0.0) for item in candidates]
+        pairs = diversified(relativities, similarity, penalty, top_k)
         return [item if score == item.metadata.relativity else scored(item, score) for item, score in pairs]
 
     def with_neighbours(

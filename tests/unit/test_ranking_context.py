@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from memos_graph.domain import SourceReference, TextualMemoryItem, TextualMemoryMetadata
-from memos_graph.ranking.context import Weights, boost, names, read_question, rerank, speaker
+from memos_graph.ranking.context import Weights, boost, names, read_question, rerank, speaker, without_speaker
 
 ASKED = dt.datetime(2024, 1, 10, tzinfo=dt.UTC)
 WEIGHTS = Weights(time_match=0.05, stated_time=0.06, speaker=0.1)
@@ -86,3 +86,10 @@ def test_rerank_moves_the_boosted_memory_up_and_stays_in_the_unit_interval() -> 
     # no weights: the ranking is returned as it came
     unchanged = [(to_her, 0.40), (hers, 0.35)]
     assert rerank(unchanged, question, Weights()) == unchanged
+
+
+def test_without_speaker_removes_a_name_but_not_a_role() -> None:
+    assert without_speaker("Melanie: I ran a race") == "I ran a race"
+    assert without_speaker("小明：我昨天去了北京") == "我昨天去了北京"
+    assert without_speaker("user: hello") == "user: hello"
+    assert without_speaker("I love it: really") == "I love it: really"

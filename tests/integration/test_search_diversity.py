@@ -1,0 +1,62 @@
+"""Maximal marginal relevance in search on the real Neo4j: a near-copy of a better result moves below a memory
+that says something else, only with search.mmr_penalty > 0, and the cosines are read inside the cube only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+
+from memos_graph import MOS
+from memos_graph.services.runtime import Runtime
+
+pytestmark = pytest.mark.neo4j
+
+FACTS = [
+    "Melanie signed up for a pottery class",
+    "Melanie signed up for a pottery class last week",
+    "Melanie goes camping with her kids in the mountains",
+]
+
+
+def with_penalty(runtime: Runtime, penalty: float) -> MOS:
+    search = runtime.config.search.model_copy(update={"mmr_penalty": penalty})
+    return MOS(runtime=replace(runtime, config=runtime.config.model_copy(update={"search": search})))
+
+
+def test_a_near_copy_moves_below_a_different_memory(root: MOS, runtime: Runtime, uid: Callable[[str], str]) -> None:
+    user = root.create_user(uid("mmr"))
+    cube = root.create_cube_for_user("mmr", owner_id=user)
+    root.add(memory_content=FACTS, mem_cube_id=cube, user_id=user)
+    question = "What does Melanie do in her free time, a pottery class?"
+
+    def ranked(mos: MOS) -> list[tuple[str, str, float]]:
+        found = mos.search(question, user_id=user, install_cube_ids=[cube], top_k=3)["text_mem"][0]["memories"]
+        return [(item.id, item.memory, item.metadata.relativity or 0.0) for item in found]
+
+    plain = ranked(with_penalty(runtime, 0.0))
+    (best, _, top), (copy, copy_text, second), (other, other_text, third) = plain
+    assert other_text == FACTS[2]  # both pottery memories outrank camping without MMR
+    cosine = runtime.memories.similarities(cube, [best, copy, other])
+    # the penalty that takes the near-copy just below camping (the copy is much closer to the best result)
+    assert cosine[(0, 1)] > cosine[(0, 2)] + 0.3
+    penalty = (second - third) / (cosine[(0, 1)] - cosine[(0, 2)]) + 0.02
+    assert penalty < third / max(cosine[(0, 2)], 1e-9)  # camping's value stays above 0
+    diverse = ranked(with_penalty(runtime, penalty))
+    assert [memory_id for memory_id, _, _ in diverse] == [best, other, copy]
+    assert [value for _, _, value in diverse] == pytest.approx(
+        [top, third - penalty * max(0.0, cosine[(0, 2)]), second - penalty * max(cosine[(0, 1)], cosine[(1, 2)])]
+    )
+    assert copy_text != other_text
+
+
+def test_similarities_are_read_within_the_cube_only(root: MOS, runtime: Runtime, uid: Callable[[str], str]) -> None:
+    alice, bob = root.create_user(uid("alice")), root.create_user(uid("bob"))
+    mine = root.create_cube_for_user("alice", owner_id=alice)
+    theirs = root.create_cube_for_user("bob", owner_id=bob)
+    my_ids = root.add(memory_content=FACTS[:2], mem_cube_id=mine, user_id=alice)
+    their_ids = root.add(memory_content=FACTS[:2], mem_cube_id=theirs, user_id=bob)
+    pairs = runtime.memories.similarities(mine, [*my_ids, *their_ids])
+    assert set(pairs) == {(0, 1)} and pairs[(0, 1)] > 0.9
+    assert runtime.memories.similarities(theirs, my_ids) == {}
