@@ -479,7 +479,9 @@ def create_app(
         CORSMiddleware,
         allow_origins=list(config.http.cors_origins),
         allow_methods=["GET", "POST"],
-        allow_headers=["Authorization", "Content-Type", "Accept"],
+        # X-Request-ID both ways: a page may send its own id and read the one the answer carries (request_ids.py).
+        allow_headers=["Authorization", "Content-Type", "Accept", "X-Request-ID"],
+        expose_headers=["X-Request-ID"],
         max_age=config.http.cors_max_age_s,
     )
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[cors, Middleware(SecurityHeaders)])

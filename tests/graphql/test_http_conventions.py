@@ -61,12 +61,16 @@ def test_a_configured_origin_gets_its_preflight_and_reads_answers(cors_client: T
     assert headers["access-control-allow-origin"] == ALLOWED
     assert "POST" in headers["access-control-allow-methods"]
     assert "authorization" in headers["access-control-allow-headers"].lower()
+    assert "x-request-id" in headers["access-control-allow-headers"].lower()
     assert headers["access-control-max-age"] == "600"
     posted = cors_client.post(
         "/graphql", json={"query": WHOAMI}, headers={"Origin": ALLOWED, "Authorization": f"Bearer {ROOT_KEY}"}
     )
     assert posted.json()["data"]["me"]["user"]["role"] == "ROOT"
     assert posted.headers["access-control-allow-origin"] == ALLOWED
+    # the page may read the answer's request id (a header a browser hides unless exposed)
+    assert "x-request-id" in posted.headers["access-control-expose-headers"].lower()
+    assert posted.headers["x-request-id"]
     refused = cors_client.post("/graphql", json={"query": WHOAMI}, headers={"Origin": ALLOWED})
     assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == ALLOWED
     # Any other origin: preflight refused, answers without the allow header.
