@@ -616,27 +616,46 @@ def _resolved(resolve: Resolver, match: re.Match[str], reference: dt.datetime) -
         return None
 
 
+# How long something has lasted ("for three years", "for just under a year", "两年了", "三个多月了"): the text
+# states a time, but not when the event began or will end (tense decides, and "for two weeks" may lie ahead).
+_DURATION = re.compile(
+    r"\bfor\s+(?:about\s+|around\s+|almost\s+|nearly\s+|over\s+|more\s+than\s+|less\s+than\s+|"
+    r"just\s+(?:under|over)\s+|the\s+(?:past|last)\s+)?"
+    rf"(?:\d+|{_NUMBER})\s+(?:day|week|month|year|decade)s?\b"
+    rf"|\b(?:\d+|{_NUMBER})\s+(?:week|month|year|decade)s?\s+now\b"
+    "|" + _ZH_NUMBER.replace("?P<zh_amount>", "?:") + r"(?:个)?(?:多)?(?:天|周|星期|礼拜|月|年)(?:多)?(?:了|之久)",
+    re.IGNORECASE,
+)
+
+
+def states_duration(text: str) -> bool:
+    """Whether the text says how long something has lasted ("I've had them for 3 years now", "学了两年了")."""
+    return _DURATION.search(text) is not None
+
+
 def event_span(text: str, said_at: dt.datetime | None) -> tuple[Span | None, bool]:
     """When the text's event happened: its first time expression resolved against `said_at`, else the day it
-    was said; and whether the text itself states a time. (None, False) with neither."""
+    was said; and whether the text itself states a time (a time expression, or a duration: then the span
+    stays the day it was said). (None, False) with neither."""
     if said_at is None:
         return None, False
     found = mentions(text, said_at)
     if found:
         return found[0].span, True
-    return day_span(said_at), False
+    return day_span(said_at), states_duration(text)
 
 
 _WHEN_QUESTION = re.compile(
-    r"^\s*(?:when|what\s+(?:date|day|time|year|month|week)|which\s+(?:date|day|year|month|week)|how\s+long\s+ago)\b"
+    r"^\s*(?:when|what\s+(?:date|day|time|year|month|week)|which\s+(?:date|day|year|month|week)|how\s+long)\b"
     r"|\bwhen\s+(?:did|does|do|is|was|were|will|has|have|had)\b"
-    r"|什么时候|何时|哪天|哪一天|哪年|哪一年|几月|几号|哪个月|多久以前|多长时间以前|啥时候",
+    r"|什么时候|何时|哪天|哪一天|哪年|哪一年|几月|几号|哪个月|多久|多长时间|啥时候",
     re.IGNORECASE,
 )
 
 
 def asks_when(question: str) -> bool:
-    """Whether the question asks for a time ("When did ...", "What year ...", "什么时候", "哪天")."""
+    """Whether the question asks for a time or how long ("When did ...", "What year ...", "How long has ...",
+    "什么时候", "哪天", "多久")."""
     return _WHEN_QUESTION.search(question) is not None
 
 

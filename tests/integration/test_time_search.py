@@ -182,6 +182,40 @@ def test_when_questions_favour_memories_that_state_a_time(
     assert scores(root, "Does Melanie go camping?") == scores(plain, "Does Melanie go camping?")
 
 
+def test_how_long_questions_favour_memories_that_state_a_duration(
+    root: MOS, runtime: Runtime, uid: Callable[[str], str]
+) -> None:
+    user = root.create_user(uid("duration"))
+    cube = root.create_cube_for_user("duration", owner_id=user)
+    root.add(
+        messages=session(
+            "2:01 pm on 23 January, 2022",
+            ("Nate", "My turtles love lettuce and slow walks"),
+            ("Nate", "I've had my turtles for 3 years now"),
+        ),
+        mem_cube_id=cube,
+        user_id=user,
+    )
+    stored = by_content(root, cube, user)
+    duration = stored["Nate: I've had my turtles for 3 years now"].metadata
+    # a duration states a time, but the event stays the day it was said
+    assert (duration.time_source, duration.memory_time) == ("text", "2022-01-23")
+    assert stored["Nate: My turtles love lettuce and slow walks"].metadata.time_source == "chat_time"
+    search = runtime.config.search.model_copy(update={"stated_time_boost": 0.0})
+    plain = MOS(runtime=replace(runtime, config=runtime.config.model_copy(update={"search": search})))
+
+    def scores(mos: MOS, query: str) -> dict[str, float]:
+        found = mos.search(query, user_id=user, install_cube_ids=[cube], top_k=2)["text_mem"][0]["memories"]
+        return {item.metadata.sources[0].content: item.metadata.relativity for item in found}
+
+    question = "How long has Nate had his turtles?"
+    with_boost, without = scores(root, question), scores(plain, question)
+    stated = "Nate: I've had my turtles for 3 years now"
+    assert with_boost[stated] == pytest.approx(min(1.0, without[stated] + runtime.config.search.stated_time_boost))
+    unstated = "Nate: My turtles love lettuce and slow walks"
+    assert with_boost[unstated] == pytest.approx(without[unstated])
+
+
 def test_the_speaker_named_in_the_question_comes_first(root: MOS, uid: Callable[[str], str]) -> None:
     user = root.create_user(uid("speaker"))
     cube = root.create_cube_for_user("speaker", owner_id=user)

@@ -183,6 +183,30 @@ def test_event_span_prefers_what_the_text_states() -> None:
     assert event_span("I love running", None) == (None, False)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've had them for 3 years now and they bring me tons of joy!",
+        "I've been playing professionally for just under a year now.",
+        "We have been friends for the past two decades",
+        "Four years now, and still going",
+        "我养这两只乌龟三年了",
+        "钢琴我学了两个多月了",
+        "这只猫陪了我半年之久",
+    ],
+)
+def test_a_duration_states_a_time_but_keeps_the_day_it_was_said(text: str) -> None:
+    assert event_span(text, SAID) == (Span(day(2023, 5, 8), day(2023, 5, 9)), True)
+    assert event_fields(text, SAID, SAID)["time_source"] == "text"
+
+
+@pytest.mark.parametrize(
+    "text", ["Thanks for the two books!", "I have four cats", "for a while now", "他三天两头来找我", "我有三只猫"]
+)
+def test_numbers_and_counts_are_not_durations(text: str) -> None:
+    assert event_span(text, SAID) == (Span(day(2023, 5, 8), day(2023, 5, 9)), False)
+
+
 def test_event_fields_of_a_new_memory() -> None:
     added = dt.datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
     stated = event_fields("I went there yesterday", SAID, added)
@@ -215,6 +239,9 @@ def test_event_fields_of_a_new_memory() -> None:
         ("小明什么时候去的北京?", True),
         ("她哪天搬的家", True),
         ("小明喜欢什么?", False),
+        ("How long has Nate had his first two turtles?", True),
+        ("他学钢琴多久了？", True),
+        ("How many turtles does Nate have?", False),
     ],
 )
 def test_asks_when(question: str, expected: bool) -> None:
