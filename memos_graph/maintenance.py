@@ -22,6 +22,7 @@ from memos_graph.domain import SourceReference, TextualMemoryMetadata
 from memos_graph.domain.temporal import parse_moment
 from memos_graph.embeddings import Embedder, build_embedder
 from memos_graph.graph.cube_index import DedicatedIndexes, drop_dedicated_index
+from memos_graph.graph.queries import query
 from memos_graph.graph.schema import VECTOR_INDEX, apply_schema, rebuild_search_indexes, stored_vector_dimension
 from memos_graph.graph.store import GraphStore, run_named
 from memos_graph.services.memories import (
@@ -72,18 +73,14 @@ def reembed_graph(
     started = time.perf_counter()
     model, dimension = embedder.model_name, embedder.dimension
     previous = stored_vector_dimension(store)
-    store.run_statement(
-        "MERGE (s:MemosGraphSchema {id: 'memos-graph'}) SET s.reembed_model = $model, s.reembed_dim = $dimension",
-        model=model,
-        dimension=dimension,
-    )
+    store.run_statement(query("reembed_begin"), model=model, dimension=dimension)
     store.run_write(lambda tx: run_named(tx, "reembed_forget_cube_indexes"))
-    own = store.run_statement("SHOW VECTOR INDEXES YIELD name RETURN name")
+    own = store.run_statement(query("schema_vector_index_names"))
     for name in (str(row["name"]) for row in own):
         if name.startswith(CUBE_INDEX_PREFIX):
             drop_dedicated_index(store, name)
     store.run_statement(f"DROP INDEX {VECTOR_INDEX} IF EXISTS")  # a constant name, not user input
-    total = int(store.run_statement("MATCH (m:Memory) RETURN count(m) AS n")[0]["n"])
+    total = int(store.run_statement(query("reembed_memory_count"))[0]["n"])
     window = config.ingest.context_messages
     done, after = 0, ""
     shown = 1 if progress else total + 1  # a re-embed always shows its progress, unless asked not to
@@ -101,7 +98,7 @@ def reembed_graph(
             after = str(page[-1]["id"])
             advance(len(rows))
     cubes = store.run_write(lambda tx: run_named(tx, "reembed_cubes", model=model, dimension=dimension))[0]
-    store.run_statement("MATCH (s:MemosGraphSchema {id: 'memos-graph'}) REMOVE s.reembed_model, s.reembed_dim")
+    store.run_statement(query("reembed_finish"))
     apply_schema(store, dimension, fulltext_analyzer=config.search.fulltext_analyzer, model=model)
     indexes = DedicatedIndexes(store, VECTOR_INDEX, config.search.dedicated_index_min_memories)
     labelled = cubes["labelled"] if config.search.dedicated_index_min_memories is not None else []  # unused: off
@@ -156,7 +153,7 @@ def backfill_event_times(store: GraphStore, zone: dt.tzinfo, page_size: int = RE
     chat_time or its creation time; a page at a time, one write transaction per page. Safe beside running
     services and re-runnable: memories that have one are left alone. Returns how many it gave one."""
     done, after = 0, ""
-    total = int(store.run_statement("MATCH (m:Memory) WHERE m.event_start IS NULL RETURN count(m) AS n")[0]["n"])
+    total = int(store.run_statement(query("event_times_pending"))[0]["n"])
     with report_progress("reading event times", total, "memory") as advance:
         while True:
             page = store.read("event_times_page", after=after, limit=page_size)

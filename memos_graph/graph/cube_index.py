@@ -90,9 +90,7 @@ class DedicatedIndexes:
         if not _LABEL.fullmatch(names.label) or not _INDEX.fullmatch(names.index):  # pragma: no cover - digest
             raise ValueError("dedicated index names must be digests")
         self._store.run_autocommit(query("cube_vector_sweep"), SWEEP_TIMEOUT_S, cube_id=cube_id, label=names.label)
-        shared = self._store.run_statement(
-            "SHOW VECTOR INDEXES YIELD name, options WHERE name = $name RETURN options", name=self._shared_index
-        )
+        shared = self._store.run_statement(query("schema_vector_index"), name=self._shared_index)
         if not shared:
             raise IndexUnavailable(f"the shared vector index {self._shared_index} is missing; promote later")
         statement = (  # the label is a digest checked above: no text of the caller reaches the statement
@@ -107,7 +105,7 @@ class DedicatedIndexes:
         # Searches start using the index only once it is online: Neo4j makes a query of a populating vector
         # index wait, then fail ("Expected index to come online within a reasonable time").
         self._store.run_slow_statement(
-            "CALL db.awaitIndex($name, $seconds)",
+            query("cube_vector_await"),
             POPULATE_TIMEOUT_S + 30,
             {"name": names.index, "seconds": POPULATE_TIMEOUT_S},
         )
@@ -147,4 +145,5 @@ class DedicatedIndexes:
 
 def drop_dedicated_index(store: GraphStore, index_name: str) -> None:
     """Drop a deleted cube's own index (IF EXISTS: re-runnable)."""
+    # An index name cannot be a parameter: checked_index_name refuses any but a digest name dedicated_names gives.
     store.run_statement(f"DROP INDEX {checked_index_name(index_name)} IF EXISTS")

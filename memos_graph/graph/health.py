@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from memos_graph.graph.queries import query
 from memos_graph.graph.store import GraphStore
 
 
@@ -13,4 +14,4 @@ class HealthRepository:
 
     def ping(self) -> None:
         """Return once Neo4j has run a statement; the store's errors (BackendUnavailable, ...) otherwise."""
-        self._store.run_statement("RETURN 1 AS ok")
+        self._store.run_statement(query("health_ping"))

@@ -37,16 +37,10 @@ def apply_schema(
     A fulltext index built with another analyzer is dropped and rebuilt with the configured one.
     """
     check_no_reembed_pending(store)
-    analyzers = {
-        row["analyzer"]
-        for row in store.run_statement("CALL db.index.fulltext.listAvailableAnalyzers() YIELD analyzer RETURN analyzer")
-    }
+    analyzers = {row["analyzer"] for row in store.run_statement(query("schema_fulltext_analyzers"))}
     if fulltext_analyzer not in analyzers:
         raise ConfigurationError(f"unknown fulltext analyzer {fulltext_analyzer!r}; Neo4j offers {sorted(analyzers)}")
-    existing = store.run_statement(
-        "SHOW FULLTEXT INDEXES YIELD name, options, properties WHERE name = $name RETURN options, properties",
-        name=FULLTEXT_INDEX,
-    )
+    existing = store.run_statement(query("schema_fulltext_index"), name=FULLTEXT_INDEX)
     if existing and (
         existing[0]["options"]["indexConfig"].get("fulltext.analyzer") != fulltext_analyzer
         or list(existing[0]["properties"]) != list(FULLTEXT_PROPERTIES)
@@ -54,7 +48,7 @@ def apply_schema(
         logger.warning("rebuilding fulltext index %s (analyzer %s)", FULLTEXT_INDEX, fulltext_analyzer)
         store.run_statement(f"DROP INDEX {FULLTEXT_INDEX}")  # a constant name, not user input
     stored = stored_vector_dimension(store)
-    if stored is not None and stored != dimension and not store.run_statement("MATCH (m:Memory) RETURN m LIMIT 1"):
+    if stored is not None and stored != dimension and not store.run_statement(query("schema_any_memory")):
         # No memory holds a vector yet: the index is remade for this embedder, nothing to re-embed.
         logger.warning("vector index %s: dimension %d, was %d (no memories yet)", VECTOR_INDEX, dimension, stored)
         store.run_statement(f"DROP INDEX {VECTOR_INDEX}")  # a constant name, not user input
@@ -80,11 +74,9 @@ def apply_schema(
         reindex_terms(store)
     backfill_user_uids(store)  # every start: a replica of an older version may have created users since
     if version < DATA_VERSION:
-        store.run_statement(
-            "MATCH (s:MemosGraphSchema {id: 'memos-graph'}) SET s.data_version = $version", version=DATA_VERSION
-        )
+        store.run_statement(query("schema_data_version_set"), version=DATA_VERSION)
     # Populating indexes over a large graph takes minutes; the wait must outlive the usual statement timeout.
-    store.run_slow_statement("CALL db.awaitIndexes($seconds)", AWAIT_INDEXES_S + 30, {"seconds": AWAIT_INDEXES_S})
+    store.run_slow_statement(query("schema_await_indexes"), AWAIT_INDEXES_S + 30, {"seconds": AWAIT_INDEXES_S})
     logger.info("schema applied (vector dimension %d)", dimension)
 
 
@@ -105,18 +97,13 @@ REEMBED_COMMAND = "memos-graph maintenance re-embed"
 
 def stored_vector_dimension(store: GraphStore) -> int | None:
     """The dimension the shared vector index was built for, None when there is none yet."""
-    records = store.run_statement(
-        "SHOW VECTOR INDEXES YIELD name, options WHERE name = $name RETURN options", name=VECTOR_INDEX
-    )
+    records = store.run_statement(query("schema_vector_index"), name=VECTOR_INDEX)
     return int(records[0]["options"]["indexConfig"]["vector.dimensions"]) if records else None
 
 
 def embedding_models(store: GraphStore) -> list[tuple[str, int]]:
     """(model, cubes) recorded by the cubes holding memories, the most used first."""
-    records = store.run_statement(
-        "MATCH (c:MemCube) WHERE EXISTS { (c)-[:HAS_MEMORY]->(:Memory) } "
-        "RETURN c.embedding_model AS model, count(c) AS cubes ORDER BY cubes DESC"
-    )
+    records = store.run_statement(query("schema_embedding_models"))
     return [(str(row["model"]), int(row["cubes"])) for row in records]
 
 
@@ -135,10 +122,7 @@ def check_embedding_model(store: GraphStore, model: str) -> None:
 
 def check_no_reembed_pending(store: GraphStore) -> None:
     """Raise ConfigurationError while a re-embed has begun and not finished: the graph's vectors are mixed."""
-    records = store.run_statement(
-        "MATCH (s:MemosGraphSchema {id: 'memos-graph'}) WHERE s.reembed_model IS NOT NULL "
-        "RETURN s.reembed_model AS model"
-    )
+    records = store.run_statement(query("schema_reembed_pending"))
     if records:
         raise ConfigurationError(
             f"a re-embed of the graph with {records[0]['model']} began and did not finish, so its memories hold "
@@ -155,21 +139,16 @@ BACKFILL_BATCH = 1_000
 
 def data_version(store: GraphStore) -> int:
     """The graph's data version, from the marker node (created at version 1 on a graph that has none)."""
-    marker = store.run_statement(
-        "MERGE (s:MemosGraphSchema {id: 'memos-graph'}) RETURN coalesce(s.data_version, 1) AS version"
-    )
+    marker = store.run_statement(query("schema_data_version"))
     return int(marker[0]["version"])
 
 
 def backfill_cube_keys(store: GraphStore) -> None:
     """Give memories written before cube_key existed their key: a one-off migration."""
-    rows = store.run_statement(
-        "MATCH (m:Memory) WHERE m.cube_key IS NULL RETURN DISTINCT m.cube_id AS cube_id LIMIT 100000"
-    )
+    rows = store.run_statement(query("memory_cube_key_pending"))
     for row in rows:
         store.run_autocommit(
-            "MATCH (m:Memory {cube_id: $cube_id}) WHERE m.cube_key IS NULL "
-            "CALL (m) { SET m.cube_key = $key } IN TRANSACTIONS OF 10000 ROWS",
+            query("memory_cube_key_backfill"),
             timeout_s=AWAIT_INDEXES_S,
             cube_id=row["cube_id"],
             key=cube_key(row["cube_id"]),
@@ -178,20 +157,19 @@ def backfill_cube_keys(store: GraphStore) -> None:
 
 def backfill_user_uids(store: GraphStore) -> None:
     """Give users created before uids existed their immutable uid (what a dump's manifest names)."""
-    store.run_statement("MATCH (u:User) WHERE u.uid IS NULL SET u.uid = randomUUID()")
+    store.run_statement(query("user_uid_backfill"))
 
 
 def backfill_terms(store: GraphStore) -> None:
     """Index memories written before the per-cube BM25 index existed: a one-off migration, a cube at a time,
     in batches of BACKFILL_BATCH memories per transaction."""
-    cubes = store.run_statement("MATCH (m:Memory) WHERE m.term_count IS NULL RETURN DISTINCT m.cube_id AS cube_id")
+    cubes = store.run_statement(query("memory_terms_backfill_pending"))
     for row in cubes:
         cube_id = str(row["cube_id"])
         indexed = 0
         while True:
             batch = store.run_statement(
-                "MATCH (m:Memory {cube_id: $cube_id}) WHERE m.term_count IS NULL "
-                "RETURN m.id AS id, m.memory AS memory LIMIT $limit",
+                query("memory_terms_backfill_page"),
                 cube_id=cube_id,
                 limit=BACKFILL_BATCH,
             )

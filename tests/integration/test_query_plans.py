@@ -32,6 +32,19 @@ WHOLE_GRAPH = {
     "reembed_cubes": "maintenance re-embed walks every cube",
     "reembed_forget_cube_indexes": "maintenance re-embed drops every per-cube index record",
     "cube_terms_reindex_pending": "the analyzer migration finds, once at start, the cubes holding CJK text",
+    "schema_any_memory": "start-up asks whether the graph holds any memory: the first one found ends the scan",
+    "schema_embedding_models": "start-up checks the embedding model every cube holding memories records",
+    "schema_data_version": "the graph's one marker node (MemosGraphSchema has no index: one node)",
+    "schema_data_version_set": "the graph's one marker node (MemosGraphSchema has no index: one node)",
+    "schema_reembed_pending": "the graph's one marker node (MemosGraphSchema has no index: one node)",
+    "reembed_begin": "the graph's one marker node (MemosGraphSchema has no index: one node)",
+    "reembed_finish": "the graph's one marker node (MemosGraphSchema has no index: one node)",
+    "user_uid_backfill": "every start gives the users created before uids existed theirs",
+    "memory_cube_key_pending": "the cube_key migration (data version 2) finds, once, the memories without one",
+    "memory_cube_key_backfill": "the cube_key migration (data version 2), a cube at a time, once",
+    "memory_terms_backfill_pending": "the BM25 migration (data version 3) finds, once, the memories without postings",
+    "memory_terms_backfill_page": "the BM25 migration (data version 3), a cube at a time, once",
+    "event_times_pending": "maintenance event-times counts every memory without an event time",
 }
 
 
