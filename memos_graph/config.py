@@ -197,6 +197,10 @@ class SearchSettings(_Section):
     # times its highest cosine with a better result, so near-copies of what is already listed move down; 0
     # turns it off. Costs one statement per cube (the pairwise cosines of the first 2 * top_k + 20 results).
     mmr_penalty: float = Field(default=0.0, ge=0.0, le=1.0)
+    # Pseudo-relevance feedback before MMR (memos_graph/ranking/feedback.py): the top 3 results' other words
+    # re-score the first 2 * top_k + 20 candidates by BM25, adding this weight times the share of the best
+    # score; 0 turns it off. Costs one statement per cube (the terms' document frequencies).
+    feedback_weight: float = Field(default=0.0, ge=0.0, le=1.0)
 
     # Cubes with at most this many memories are scored exactly (cosine over the cube's own memories). Reading
     # a memory's vector costs Neo4j ~50 us, so a 1,000-memory cube's scan took 51-61 ms p50 where its own

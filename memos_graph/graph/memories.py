@@ -648,6 +648,13 @@ class MemoryRepository:
         rows = self._store.read("memory_similarities", cube_id=cube_id, memory_ids=list(memory_ids))
         return {(int(row["i"]), int(j)): float(cos) for row in rows for j, cos in row["similar"]}
 
+    def term_frequencies(self, cube_id: str, terms: Sequence[str]) -> dict[str, int]:
+        """How many of the cube's memories hold each term (BM25's document frequency); absent terms left out."""
+        if not terms:
+            return {}
+        rows = self._store.read("cube_term_statistics", cube_id=cube_id, terms=list(terms))
+        return {str(row["term"]): int(row["df"]) for row in rows}
+
 
 def posting_fields(text: str) -> dict[str, Any]:
     """The BM25 fields of a memory row: its length in terms and its postings ({term, tf} rows)."""

@@ -72,6 +72,15 @@ def speaker(item: TextualMemoryItem) -> str | None:
     return match.group(1) if match and is_name(match.group(1)) else None
 
 
+def said(item: TextualMemoryItem) -> str:
+    """What the memory says: its message's content without a "Name: " speaker, else its text (without the
+    "[time] speaker: " a message's memory text opens with)."""
+    sources = item.metadata.sources
+    if sources and sources[0].content:
+        return without_speaker(sources[0].content)
+    return item.memory
+
+
 def without_speaker(text: str) -> str:
     """The text without a "Name: " speaker opening it (a role such as "user" is kept)."""
     match = _SPEAKER.match(text)

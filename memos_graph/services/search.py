@@ -28,8 +28,10 @@ from memos_graph.embeddings.base import QueryVector, embed_query
 from memos_graph.errors import IndexUnavailable, InvalidInput
 from memos_graph.graph.memories import CubeCandidates, SearchStart
 from memos_graph.graph.search import SearchIndexes
-from memos_graph.ranking.context import Question, Weights, read_question, rerank
+from memos_graph.ranking.analyzer import analyze
+from memos_graph.ranking.context import Question, Weights, read_question, rerank, said
 from memos_graph.ranking.diversity import diversified
+from memos_graph.ranking.feedback import Candidate, fed_back, feedback_terms
 from memos_graph.ranking.fusion import convex, cosine_relevance, reciprocal_rank
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime
@@ -200,7 +202,8 @@ class SearchService:
         if settings.expand_top and ranked:
             ranked = self.with_neighbours(cube_id, ranked, settings.expand_top, settings.neighbour_weight, where)
         asked = question or read_question(text, dt.datetime.now(dt.UTC), anchored=False)
-        return self.diversified(cube_id, self.boosted(ranked, asked), top_k)
+        raised = self.fed_back(cube_id, self.boosted(ranked, asked), text, top_k, found.cube_size)
+        return self.diversified(cube_id, raised, top_k)
 
     def boosted(self, ranked: list[TextualMemoryItem], question: Question) -> list[TextualMemoryItem]:
         """The ranking with the question's boosts applied (ranking/context.py), best first."""
@@ -208,6 +211,25 @@ class SearchService:
         weights = Weights(settings.time_match_boost, settings.stated_time_boost, settings.speaker_boost)
         pairs = rerank([(item, item.metadata.relativity or 0.0) for item in ranked], question, weights)
         return [item if score == item.metadata.relativity else scored(item, score) for item, score in pairs]
+
+    def fed_back(
+        self, cube_id: str, ranked: list[TextualMemoryItem], question: str, top_k: int, documents: int
+    ) -> list[TextualMemoryItem]:
+        """The ranking after pseudo-relevance feedback (ranking/feedback.py) on its first 2 * top_k + 20
+        candidates; as it is when search.feedback_weight is 0."""
+        weight = self._rt.config.search.feedback_weight
+        if weight <= 0 or len(ranked) < 2:
+            return ranked
+        window, rest = ranked[: 2 * top_k + 20], ranked[2 * top_k + 20 :]
+        candidates = [Candidate(item.metadata.relativity or 0.0, analyze(said(item))) for item in window]
+        asked = set(analyze(question))
+        frequencies = self._rt.memories.term_frequencies(cube_id, sorted(feedback_terms(candidates, asked)))
+        values = fed_back(candidates, asked, frequencies, max(documents, 1), weight)
+        order = sorted(range(len(window)), key=lambda i: -values[i])
+        rescored = [
+            window[i] if values[i] == window[i].metadata.relativity else scored(window[i], values[i]) for i in order
+        ]
+        return rescored + rest
 
     def diversified(self, cube_id: str, ranked: list[TextualMemoryItem], top_k: int) -> list[TextualMemoryItem]:
         """The first top_k of the ranking in maximal-marginal-relevance order (ranking/diversity.py), with the

@@ -1,5 +1,7 @@
-"""Maximal marginal relevance in search on the real Neo4j: a near-copy of a better result moves below a memory
-that says something else, only with search.mmr_penalty > 0, and the cosines are read inside the cube only."""
+"""Re-ranking after the boosts on the real Neo4j. Maximal marginal relevance: a near-copy of a better result
+moves below a memory that says something else, only with search.mmr_penalty > 0, and the cosines are read
+inside the cube only. Pseudo-relevance feedback: a memory sharing the best results' words (not the question's)
+rises, only with search.feedback_weight > 0, and another cube's memories change nothing."""
 
 from __future__ import annotations
 
@@ -20,9 +22,13 @@ FACTS = [
 ]
 
 
-def with_penalty(runtime: Runtime, penalty: float) -> MOS:
-    search = runtime.config.search.model_copy(update={"mmr_penalty": penalty})
+def with_settings(runtime: Runtime, **overrides: float) -> MOS:
+    search = runtime.config.search.model_copy(update=overrides)
     return MOS(runtime=replace(runtime, config=runtime.config.model_copy(update={"search": search})))
+
+
+def with_penalty(runtime: Runtime, penalty: float) -> MOS:
+    return with_settings(runtime, mmr_penalty=penalty)
 
 
 def test_a_near_copy_moves_below_a_different_memory(root: MOS, runtime: Runtime, uid: Callable[[str], str]) -> None:
@@ -60,3 +66,39 @@ def test_similarities_are_read_within_the_cube_only(root: MOS, runtime: Runtime,
     pairs = runtime.memories.similarities(mine, [*my_ids, *their_ids])
     assert set(pairs) == {(0, 1)} and pairs[(0, 1)] > 0.9
     assert runtime.memories.similarities(theirs, my_ids) == {}
+
+
+WRITING = [
+    "Joanna: Writing my screenplay",
+    "Joanna: Writing the screenplay again",
+    "Joanna: Writing a screenplay is my life",
+    "Joanna: I started a new screenplay about loss last month",
+    "Joanna: Her cat knocked the plant over last month",
+]
+
+
+def test_feedback_lifts_a_memory_that_shares_the_best_results_words(
+    root: MOS, runtime: Runtime, uid: Callable[[str], str]
+) -> None:
+    alice, bob = root.create_user(uid("alice")), root.create_user(uid("bob"))
+    mine = root.create_cube_for_user("writing", owner_id=alice)
+    theirs = root.create_cube_for_user("noise", owner_id=bob)
+    root.add(memory_content=WRITING, mem_cube_id=mine, user_id=alice)
+    question = "What kind of writing does Joanna do?"
+
+    def scores(mos: MOS) -> dict[str, float]:
+        found = mos.search(question, user_id=alice, install_cube_ids=[mine], top_k=5)["text_mem"][0]["memories"]
+        return {item.memory: item.metadata.relativity or 0.0 for item in found}
+
+    plain = scores(with_settings(runtime, feedback_weight=0.0))
+    fed = scores(with_settings(runtime, feedback_weight=0.3))
+    new_screenplay, cat = WRITING[3], WRITING[4]
+    assert fed[new_screenplay] > plain[new_screenplay]  # "screenplay" is the best results' word, not the question's
+    assert fed[new_screenplay] - plain[new_screenplay] > fed[cat] - plain[cat]
+    assert all(fed[text] >= plain[text] and fed[text] <= 1.0 for text in WRITING)
+    assert list(fed.values()) == sorted(fed.values(), reverse=True)
+    # another tenant's memories full of the same words change neither the statistics nor the scores
+    frequencies = runtime.memories.term_frequencies(mine, ["screenplay", "cat"])
+    root.add(memory_content=[f"screenplay cat screenplay {n}" for n in range(30)], mem_cube_id=theirs, user_id=bob)
+    assert runtime.memories.term_frequencies(mine, ["screenplay", "cat"]) == frequencies == {"screenplay": 4, "cat": 1}
+    assert scores(with_settings(runtime, feedback_weight=0.3)) == fed
