@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -648,12 +648,30 @@ class MemoryRepository:
         rows = self._store.read("memory_similarities", cube_id=cube_id, memory_ids=list(memory_ids))
         return {(int(row["i"]), int(j)): float(cos) for row in rows for j, cos in row["similar"]}
 
-    def term_frequencies(self, cube_id: str, terms: Sequence[str]) -> dict[str, int]:
-        """How many of the cube's memories hold each term (BM25's document frequency); absent terms left out."""
-        if not terms:
+    def feedback_scores(
+        self,
+        cube_id: str,
+        memory_ids: Sequence[str],
+        terms: Mapping[str, float],
+        expansion_terms: int,
+        k1: float,
+        b: float,
+    ) -> dict[str, float]:
+        """BM25 scores of the cube's given memories for pseudo-relevance feedback's second query (the
+        `expansion_terms` weightiest of `terms`, weights before idf; memory_feedback.cypher); memories holding
+        none of its terms are left out."""
+        if not terms or not memory_ids:
             return {}
-        rows = self._store.read("cube_term_statistics", cube_id=cube_id, terms=list(terms))
-        return {str(row["term"]): int(row["df"]) for row in rows}
+        rows = self._store.read(
+            "memory_feedback",
+            cube_id=cube_id,
+            memory_ids=list(memory_ids),
+            terms=[{"term": term, "weight": weight} for term, weight in terms.items()],
+            expansion_terms=expansion_terms,
+            k1=k1,
+            b=b,
+        )
+        return {str(row["id"]): float(row["score"]) for row in rows}
 
 
 def posting_fields(text: str) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from memos_graph.graph.search import SearchIndexes
 from memos_graph.ranking.analyzer import analyze
 from memos_graph.ranking.context import Question, Weights, read_question, rerank, said
 from memos_graph.ranking.diversity import diversified
-from memos_graph.ranking.feedback import Candidate, fed_back, feedback_terms
+from memos_graph.ranking.feedback import EXPANSION_TERMS, FEEDBACK_DOCS, fed_back, feedback_terms
 from memos_graph.ranking.fusion import convex, cosine_relevance, reciprocal_rank
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime
@@ -202,7 +202,7 @@ class SearchService:
         if settings.expand_top and ranked:
             ranked = self.with_neighbours(cube_id, ranked, settings.expand_top, settings.neighbour_weight, where)
         asked = question or read_question(text, dt.datetime.now(dt.UTC), anchored=False)
-        raised = self.fed_back(cube_id, self.boosted(ranked, asked), text, top_k, found.cube_size)
+        raised = self.fed_back(cube_id, self.boosted(ranked, asked), text, top_k, query_vector.multilingual)
         return self.diversified(cube_id, raised, top_k)
 
     def boosted(self, ranked: list[TextualMemoryItem], question: Question) -> list[TextualMemoryItem]:
@@ -213,23 +213,26 @@ class SearchService:
         return [item if score == item.metadata.relativity else scored(item, score) for item, score in pairs]
 
     def fed_back(
-        self, cube_id: str, ranked: list[TextualMemoryItem], question: str, top_k: int, documents: int
+        self, cube_id: str, ranked: list[TextualMemoryItem], question: str, top_k: int, multilingual: bool
     ) -> list[TextualMemoryItem]:
         """The ranking after pseudo-relevance feedback (ranking/feedback.py) on its first 2 * top_k + 20
-        candidates; as it is when search.feedback_weight is 0."""
-        weight = self._rt.config.search.feedback_weight
+        candidates; as it is when the question's feedback weight is 0."""
+        settings = self._rt.config.search
+        weight = settings.multilingual_feedback_weight if multilingual else settings.feedback_weight
         if weight <= 0 or len(ranked) < 2:
             return ranked
         window, rest = ranked[: 2 * top_k + 20], ranked[2 * top_k + 20 :]
-        candidates = [Candidate(item.metadata.relativity or 0.0, analyze(said(item))) for item in window]
-        asked = set(analyze(question))
-        frequencies = self._rt.memories.term_frequencies(cube_id, sorted(feedback_terms(candidates, asked)))
-        values = fed_back(candidates, asked, frequencies, max(documents, 1), weight)
+        relativities = [item.metadata.relativity or 0.0 for item in window]
+        said_terms = [analyze(said(item)) for item in window[:FEEDBACK_DOCS]]
+        terms = feedback_terms(relativities, said_terms, set(analyze(question)))
+        found = self._rt.memories.feedback_scores(
+            cube_id, [item.id for item in window], terms, EXPANSION_TERMS, settings.bm25_k1, settings.bm25_b
+        )
+        values = fed_back(
+            relativities, {i: found[item.id] for i, item in enumerate(window) if item.id in found}, weight
+        )
         order = sorted(range(len(window)), key=lambda i: -values[i])
-        rescored = [
-            window[i] if values[i] == window[i].metadata.relativity else scored(window[i], values[i]) for i in order
-        ]
-        return rescored + rest
+        return [window[i] if values[i] == relativities[i] else scored(window[i], values[i]) for i in order] + rest
 
     def diversified(self, cube_id: str, ranked: list[TextualMemoryItem], top_k: int) -> list[TextualMemoryItem]:
         """The first top_k of the ranking in maximal-marginal-relevance order (ranking/diversity.py), with the

@@ -97,8 +97,10 @@ def test_feedback_lifts_a_memory_that_shares_the_best_results_words(
     assert fed[new_screenplay] - plain[new_screenplay] > fed[cat] - plain[cat]
     assert all(fed[text] >= plain[text] and fed[text] <= 1.0 for text in WRITING)
     assert list(fed.values()) == sorted(fed.values(), reverse=True)
-    # another tenant's memories full of the same words change neither the statistics nor the scores
-    frequencies = runtime.memories.term_frequencies(mine, ["screenplay", "cat"])
+    # another tenant's memories full of the same words change neither the second query's scores nor the result
+    ids = [item.id for item in root.get_all(mem_cube_id=mine, user_id=alice)["text_mem"][0]["memories"]]
+    second = runtime.memories.feedback_scores(mine, ids, {"screenplay": 1.0, "cat": 0.5}, 10, 0.9, 0.4)
+    assert len(second) == 5 and min(second.values()) > 0  # the four screenplay memories and the cat
     root.add(memory_content=[f"screenplay cat screenplay {n}" for n in range(30)], mem_cube_id=theirs, user_id=bob)
-    assert runtime.memories.term_frequencies(mine, ["screenplay", "cat"]) == frequencies == {"screenplay": 4, "cat": 1}
+    assert runtime.memories.feedback_scores(mine, ids, {"screenplay": 1.0, "cat": 0.5}, 10, 0.9, 0.4) == second
     assert scores(with_settings(runtime, feedback_weight=0.3)) == fed

@@ -1,61 +1,48 @@
-"""Pseudo-relevance feedback (ranking/feedback.py) on hand-made candidates and cube statistics."""
+"""Pseudo-relevance feedback (ranking/feedback.py): the expansion's candidate terms and the raised scores."""
 
 from __future__ import annotations
 
 import pytest
 
 from memos_graph.ranking.analyzer import analyze
-from memos_graph.ranking.feedback import Candidate, expansion, fed_back, feedback_terms, idf
+from memos_graph.ranking.feedback import MAX_FEEDBACK_TERMS, fed_back, feedback_terms
 
-
-def candidate(relativity: float, text: str) -> Candidate:
-    return Candidate(relativity, analyze(text))
-
-
-CANDIDATES = [
-    candidate(0.6, "I finished writing my screenplay, a drama"),
-    candidate(0.5, "Writing my screenplay was hard work"),
-    candidate(0.4, "Writing poems on the train"),
-    candidate(0.3, "I started on a new screenplay about loss"),  # the answer the question's words miss
-    candidate(0.3, "The bus was late again"),
+SAID = [
+    analyze("I finished my screenplay, a drama"),
+    analyze("My screenplay was hard work"),
+    analyze("Writing poems on the train"),
+    analyze("I started on a new screenplay about loss"),  # not feedback: the fourth result
 ]
+RELATIVITIES = [0.6, 0.5, 0.4, 0.3]
 QUESTION = set(analyze("What kind of writing does Joanna do?"))
-FREQUENCIES = {term: 2 for c in CANDIDATES for term in c.terms}
-FREQUENCIES.update({"screenplay": 3, "my": 40, "i": 45})  # common words are in most of a cube's memories
 
 
 def test_the_expansion_takes_the_top_results_words_the_question_lacks() -> None:
-    terms = feedback_terms(CANDIDATES, QUESTION)
-    assert "screenplay" in terms and "write" not in terms  # "writing" is the question's own word
-    assert "loss" not in terms  # the fourth result is not feedback
-    query = expansion(CANDIDATES, QUESTION, FREQUENCIES, documents=50)
-    assert max(query, key=lambda term: query[term]) == "screenplay"  # in two of the three top results
-    assert sum(query.values()) == pytest.approx(1.0) and len(query) <= 10
+    terms = feedback_terms(RELATIVITIES, SAID, QUESTION)
+    assert "write" not in terms  # "writing" is the question's own word
+    assert "loss" not in terms and "start" not in terms  # only the top three results give feedback
+    # the words of two of them weigh most before idf ("my" loses to "screenplay" on the cube's idf, in Neo4j)
+    assert sorted(terms, key=lambda term: -terms[term])[:2] == ["my", "screenplay"]
+    assert terms["screenplay"] == pytest.approx(0.6 * 1 / 5 + 0.5 * 1 / 4)  # relativity x share of length
+    assert terms["poem"] == pytest.approx(0.4 / 3)
 
 
-def test_feedback_lifts_a_result_that_shares_the_top_results_words() -> None:
-    values = fed_back(CANDIDATES, QUESTION, FREQUENCIES, documents=50, weight=0.2)
-    assert values[3] > values[4]  # the new screenplay now beats the late bus, which tied it
-    assert values[3] > CANDIDATES[3].relativity and values[4] == pytest.approx(CANDIDATES[4].relativity)
-    assert all(0.0 <= value <= 1.0 for value in values)
-    assert max(v - c.relativity for v, c in zip(values, CANDIDATES, strict=True)) == pytest.approx(0.2)
+def test_a_long_result_sends_at_most_the_weightiest_terms() -> None:
+    long_text = [analyze(" ".join(f"word{n}" for n in range(400)))]
+    assert len(feedback_terms([0.9], long_text, set())) == MAX_FEEDBACK_TERMS
 
 
-def test_no_weight_or_no_expansion_changes_nothing() -> None:
-    before = [c.relativity for c in CANDIDATES]
-    assert fed_back(CANDIDATES, QUESTION, FREQUENCIES, documents=50, weight=0.0) == before
-    assert fed_back(CANDIDATES, QUESTION, {}, documents=50, weight=0.3) == before  # the cube holds none
+def test_chinese_results_give_bigrams() -> None:
+    said = [analyze("我在学弹钢琴"), analyze("钢琴老师很好")]
+    terms = feedback_terms([0.6, 0.5], said, set(analyze("小明在学什么乐器?")))
+    assert max(terms, key=lambda term: terms[term]) == "钢琴"
 
 
-def test_chinese_feedback_uses_the_analyzers_bigrams() -> None:
-    found = [candidate(0.6, "我在学弹钢琴"), candidate(0.5, "钢琴老师很好"), candidate(0.2, "周末去钢琴课")]
-    asked = set(analyze("小明在学什么乐器?"))
-    frequencies = {term: 1 for c in found for term in c.terms}
-    assert "钢琴" in expansion(found, asked, frequencies, documents=20)
-    values = fed_back(found, asked, frequencies, documents=20, weight=0.1)
-    assert values[2] > found[2].relativity
+def test_feedback_adds_the_share_of_the_best_score() -> None:
+    raised = fed_back([0.6, 0.5, 0.3, 0.95], {0: 2.0, 2: 4.0, 3: 1.0}, weight=0.2)
+    assert raised == pytest.approx([0.7, 0.5, 0.5, 1.0])  # capped at 1; a candidate without a score keeps its own
 
 
-def test_idf_matches_lucene() -> None:
-    assert idf(10, 1) == pytest.approx(1.9924301646902063)  # ln(1 + (10 - 1 + 0.5) / (1 + 0.5))
-    assert idf(10, 10) < idf(10, 5) < idf(10, 1)
+def test_no_weight_or_no_score_changes_nothing() -> None:
+    assert fed_back([0.6, 0.5], {0: 2.0}, weight=0.0) == [0.6, 0.5]
+    assert fed_back([0.6, 0.5], {}, weight=0.3) == [0.6, 0.5]
