@@ -5,9 +5,9 @@ A question names one thing ("What kind of writings does Joanna do?"); the memori
 another ("my first full screenplay", "started on a book"). The best results of the first ranking share those
 words, so (RM3's recipe) the words of the top `FEEDBACK_DOCS` results that the question lacks, each weighted by
 the result's relativity and its share of the result's length (what it said, the speaker left out), then by
-its idf in the cube, make a second query of the `EXPANSION_TERMS` weightiest terms. Each candidate's BM25
-score for that query, divided by the best candidate's, times the weight, is added to its relativity (capped
-at 1). Only the candidates of the first ranking are re-scored, with the cube's own statistics and postings
+its idf in the cube, make a second query of the `EXPANSION_TERMS` weightiest terms. Each other candidate's
+BM25 score for that query, divided by the best candidate's, times the weight, is added to its relativity
+(capped at 1); the top results themselves keep theirs. Only the candidates of the first ranking are re-scored, with the cube's own statistics and postings
 (memory_feedback.cypher): nothing new enters, and a cube's result depends on its own memories only. Words are
 the analyzer's (ranking/analyzer.py), so other scripts get theirs.
 
@@ -44,8 +44,13 @@ def feedback_terms(
 
 def fed_back(relativities: Sequence[float], scores: Mapping[int, float], weight: float) -> list[float]:
     """Each candidate's relativity plus weight x its share of the best feedback score (`scores` by position;
-    a candidate missing there scored 0), capped at 1; unchanged when nothing scored."""
+    a candidate missing there scored 0), capped at 1; unchanged when nothing scored. The top FEEDBACK_DOCS
+    keep theirs: each holds its own words, so it would lift itself (a short one the most: "What a day!" gave
+    "day" all its weight and overtook the result above it)."""
     best = max(scores.values(), default=0.0)
     if weight <= 0 or best <= 0:
         return list(relativities)
-    return [min(1.0, value + weight * scores.get(i, 0.0) / best) for i, value in enumerate(relativities)]
+    return [
+        value if i < FEEDBACK_DOCS else min(1.0, value + weight * scores.get(i, 0.0) / best)
+        for i, value in enumerate(relativities)
+    ]

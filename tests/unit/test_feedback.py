@@ -38,9 +38,10 @@ def test_chinese_results_give_bigrams() -> None:
     assert max(terms, key=lambda term: terms[term]) == "钢琴"
 
 
-def test_feedback_adds_the_share_of_the_best_score() -> None:
-    raised = fed_back([0.6, 0.5, 0.3, 0.95], {0: 2.0, 2: 4.0, 3: 1.0}, weight=0.2)
-    assert raised == pytest.approx([0.7, 0.5, 0.5, 1.0])  # capped at 1; a candidate without a score keeps its own
+def test_feedback_adds_the_share_of_the_best_score_below_the_top_results() -> None:
+    raised = fed_back([0.9, 0.8, 0.7, 0.6, 0.5, 0.3, 0.95], {0: 4.0, 3: 2.0, 5: 4.0, 6: 1.0}, weight=0.2)
+    # the top three keep theirs (the first scored best: its own words); capped at 1; no score, no change
+    assert raised == pytest.approx([0.9, 0.8, 0.7, 0.7, 0.5, 0.5, 1.0])
 
 
 def test_no_weight_or_no_score_changes_nothing() -> None:
