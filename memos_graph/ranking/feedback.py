@@ -7,12 +7,14 @@ words, so (RM3's recipe) the words of the top `FEEDBACK_DOCS` results that the q
 the result's relativity and its share of the result's length (what it said, the speaker left out), then by
 its idf in the cube, make a second query of the `EXPANSION_TERMS` weightiest terms. Each other candidate's
 BM25 score for that query, divided by the best candidate's, times the weight, is added to its relativity
-(capped at 1); the top results themselves keep theirs. Only the candidates of the first ranking are re-scored, with the cube's own statistics and postings
-(memory_feedback.cypher): nothing new enters, and a cube's result depends on its own memories only. Words are
-the analyzer's (ranking/analyzer.py), so other scripts get theirs.
+(capped at 1); the top results themselves keep theirs. Only the candidates of the first ranking are
+re-scored, with the cube's own statistics and postings (memory_feedback.cypher): nothing new enters, and a
+cube's result depends on its own memories only. Words are the analyzer's (ranking/analyzer.py), so other
+scripts get theirs.
 
-Chosen by leave-one-conversation-out cross-validation on LoCoMo (bench/results/locomo-prf-*.md); on Chinese
-paragraphs (CMRC) it lowered Hit@1, so questions the multilingual model embeds have a weight of their own.
+Chosen by leave-one-conversation-out cross-validation on LoCoMo (bench/results/locomo-feedback-*.md); on
+Chinese paragraphs (CMRC) it lowered Hit@1, so questions the multilingual model embeds have a weight of their
+own.
 """
 
 from __future__ import annotations
