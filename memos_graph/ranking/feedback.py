@@ -7,7 +7,7 @@ words, so (RM3's recipe) the words of the top `FEEDBACK_DOCS` results that the q
 the result's relativity and its share of the result's length (what it said, the speaker left out), then by
 its idf in the cube, make a second query of the `EXPANSION_TERMS` weightiest terms. Each other candidate's
 BM25 score for that query, divided by the best candidate's, times the weight, is added to its relativity
-(capped at 1); the top results themselves keep theirs. Only the candidates of the first ranking are
+(at most the last top result's); the top results themselves keep theirs. Only the candidates of the first ranking are
 re-scored, with the cube's own statistics and postings (memory_feedback.cypher): nothing new enters, and a
 cube's result depends on its own memories only. Words are the analyzer's (ranking/analyzer.py), so other
 scripts get theirs.
@@ -45,14 +45,19 @@ def feedback_terms(
 
 
 def fed_back(relativities: Sequence[float], scores: Mapping[int, float], weight: float) -> list[float]:
-    """Each candidate's relativity plus weight x its share of the best feedback score (`scores` by position;
-    a candidate missing there scored 0), capped at 1; unchanged when nothing scored. The top FEEDBACK_DOCS
-    keep theirs: each holds its own words, so it would lift itself (a short one the most: "What a day!" gave
-    "day" all its weight and overtook the result above it)."""
+    """Each candidate below the top FEEDBACK_DOCS (`relativities` best first) plus weight x its share of the
+    best feedback score (`scores` by position; a candidate missing there scored 0), at most the relativity of
+    the last of the top results; unchanged when nothing scored.
+
+    The top results keep theirs: each holds its own words and would lift itself (a short one most: "What a
+    day!" gave "day" all its weight). And none passes them: a memory repeating the top results' words earns
+    the whole weight, which would put it above a result a time named in the question chose. So feedback
+    decides which memories come next, up to the top-k cut, and never the order of the first results."""
     best = max(scores.values(), default=0.0)
-    if weight <= 0 or best <= 0:
+    if weight <= 0 or best <= 0 or len(relativities) <= FEEDBACK_DOCS:
         return list(relativities)
+    ceiling = relativities[FEEDBACK_DOCS - 1]
     return [
-        value if i < FEEDBACK_DOCS else min(1.0, value + weight * scores.get(i, 0.0) / best)
+        value if i < FEEDBACK_DOCS else max(value, min(ceiling, value + weight * scores.get(i, 0.0) / best))
         for i, value in enumerate(relativities)
     ]

@@ -39,9 +39,15 @@ def test_chinese_results_give_bigrams() -> None:
 
 
 def test_feedback_adds_the_share_of_the_best_score_below_the_top_results() -> None:
-    raised = fed_back([0.9, 0.8, 0.7, 0.6, 0.5, 0.3, 0.95], {0: 4.0, 3: 2.0, 5: 4.0, 6: 1.0}, weight=0.2)
-    # the top three keep theirs (the first scored best: its own words); capped at 1; no score, no change
-    assert raised == pytest.approx([0.9, 0.8, 0.7, 0.7, 0.5, 0.5, 1.0])
+    raised = fed_back([0.9, 0.8, 0.7, 0.6, 0.5, 0.3, 0.2], {0: 4.0, 3: 2.0, 5: 4.0, 6: 1.0}, weight=0.2)
+    # the top three keep theirs (the first scored best: its own words); no score, no change
+    assert raised == pytest.approx([0.9, 0.8, 0.7, 0.7, 0.5, 0.5, 0.25])
+
+
+def test_no_candidate_passes_the_top_results() -> None:
+    raised = fed_back([0.55, 0.5, 0.45, 0.44, 0.2], {3: 1.0, 4: 1.0}, weight=0.1)
+    assert raised == pytest.approx([0.55, 0.5, 0.45, 0.45, 0.3])  # the fourth stops at the third's relativity
+    assert fed_back([0.5, 0.4], {1: 1.0}, weight=0.1) == [0.5, 0.4]  # nothing below the top results
 
 
 def test_no_weight_or_no_score_changes_nothing() -> None:
