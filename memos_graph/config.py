@@ -198,10 +198,11 @@ class SearchSettings(_Section):
     # turns it off. Costs one statement per cube (the pairwise cosines of the first 2 * top_k + 20 results).
     mmr_penalty: float = Field(default=0.0, ge=0.0, le=1.0)
     # Pseudo-relevance feedback before MMR (memos_graph/ranking/feedback.py): the top 3 results' other words
-    # re-score the first 2 * top_k + 20 candidates by BM25, adding this weight times the share of the best
-    # score; 0 turns it off. Costs one statement per cube. The second weight is for questions the
-    # multilingual model embeds: on Chinese paragraphs (CMRC) feedback lowered Hit@1.
-    feedback_weight: float = Field(default=0.0, ge=0.0, le=1.0)
+    # re-score the first 2 * top_k + 20 candidates by BM25, adding up to this weight (never past the third
+    # result); 0 turns it off. One statement per cube. Chosen by leave-one-conversation-out CV on LoCoMo
+    # (bench/results/locomo-feedback-*.md: R@10 0.774 -> 0.780). The second weight is for questions the
+    # multilingual model embeds: on Chinese paragraphs (CMRC) feedback lowered Hit@1 (cmrc-prf.md).
+    feedback_weight: float = Field(default=0.1, ge=0.0, le=1.0)
     multilingual_feedback_weight: float = Field(default=0.0, ge=0.0, le=1.0)
 
     # Cubes with at most this many memories are scored exactly (cosine over the cube's own memories). Reading
