@@ -151,67 +151,72 @@ def test_a_time_named_in_the_question_favours_memories_of_that_time(root: MOS, u
             root.search("tournament", user_id=user, install_cube_ids=[cube], reference_time=bad)  # type: ignore[arg-type]
 
 
-def test_when_questions_favour_memories_that_state_a_time(
-    root: MOS, runtime: Runtime, uid: Callable[[str], str]
-) -> None:
-    user = root.create_user(uid("stated"))
-    cube = root.create_cube_for_user("stated", owner_id=user)
-    root.add(
-        messages=session(
-            "2023-06-27",
-            ("Melanie", "We love going camping as a family"),
-            ("Melanie", "We went camping last weekend"),
-        ),
-        mem_cube_id=cube,
-        user_id=user,
-    )
-    boost = runtime.config.search.stated_time_boost
-    assert boost > 0
+def conversation_cube(
+    root: MOS, uid: Callable[[str], str], name: str, chat_time: str, *lines: tuple[str, str]
+) -> tuple[str, str]:
+    """A new user and cube holding one session of the given lines; (user, cube)."""
+    user = root.create_user(uid(name))
+    cube = root.create_cube_for_user(name, owner_id=user)
+    root.add(messages=session(chat_time, *lines), mem_cube_id=cube, user_id=user)
+    return user, cube
+
+
+def stated_time_effect(
+    root: MOS, runtime: Runtime, user: str, cube: str, question: str
+) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    """Each memory's relativity for the question (top 2, by content) with the stated-time boost and without."""
     search = runtime.config.search.model_copy(update={"stated_time_boost": 0.0})
     plain = MOS(runtime=replace(runtime, config=runtime.config.model_copy(update={"search": search})))
 
-    def scores(mos: MOS, query: str) -> dict[str, float]:
-        found = mos.search(query, user_id=user, install_cube_ids=[cube], top_k=2)["text_mem"][0]["memories"]
+    def scores(mos: MOS) -> dict[str, float | None]:
+        found = mos.search(question, user_id=user, install_cube_ids=[cube], top_k=2)["text_mem"][0]["memories"]
         return {item.metadata.sources[0].content: item.metadata.relativity for item in found}
 
+    return scores(root), scores(plain)
+
+
+def test_when_questions_favour_memories_that_state_a_time(
+    root: MOS, runtime: Runtime, uid: Callable[[str], str]
+) -> None:
+    user, cube = conversation_cube(
+        root,
+        uid,
+        "stated",
+        "2023-06-27",
+        ("Melanie", "We love going camping as a family"),
+        ("Melanie", "We went camping last weekend"),
+    )
+    boost = runtime.config.search.stated_time_boost
+    assert boost > 0
     stated, unstated = "Melanie: We went camping last weekend", "Melanie: We love going camping as a family"
-    with_boost, without = scores(root, "When did Melanie go camping?"), scores(plain, "When did Melanie go camping?")
-    assert with_boost[stated] == pytest.approx(min(1.0, without[stated] + boost))
+    with_boost, without = stated_time_effect(root, runtime, user, cube, "When did Melanie go camping?")
+    assert with_boost[stated] == pytest.approx(min(1.0, (without[stated] or 0.0) + boost))
     assert with_boost[unstated] == pytest.approx(without[unstated])
     # not a "when" question: nothing changes
-    assert scores(root, "Does Melanie go camping?") == scores(plain, "Does Melanie go camping?")
+    with_boost, without = stated_time_effect(root, runtime, user, cube, "Does Melanie go camping?")
+    assert with_boost == without
 
 
 def test_how_long_questions_favour_memories_that_state_a_duration(
     root: MOS, runtime: Runtime, uid: Callable[[str], str]
 ) -> None:
-    user = root.create_user(uid("duration"))
-    cube = root.create_cube_for_user("duration", owner_id=user)
-    root.add(
-        messages=session(
-            "2:01 pm on 23 January, 2022",
-            ("Nate", "My turtles love lettuce and slow walks"),
-            ("Nate", "I've had my turtles for 3 years now"),
-        ),
-        mem_cube_id=cube,
-        user_id=user,
+    user, cube = conversation_cube(
+        root,
+        uid,
+        "duration",
+        "2:01 pm on 23 January, 2022",
+        ("Nate", "My turtles love lettuce and slow walks"),
+        ("Nate", "I've had my turtles for 3 years now"),
     )
     stored = by_content(root, cube, user)
     duration = stored["Nate: I've had my turtles for 3 years now"].metadata
     # a duration states a time, but the event stays the day it was said
     assert (duration.time_source, duration.memory_time) == ("text", "2022-01-23")
     assert stored["Nate: My turtles love lettuce and slow walks"].metadata.time_source == "chat_time"
-    search = runtime.config.search.model_copy(update={"stated_time_boost": 0.0})
-    plain = MOS(runtime=replace(runtime, config=runtime.config.model_copy(update={"search": search})))
-
-    def scores(mos: MOS, query: str) -> dict[str, float]:
-        found = mos.search(query, user_id=user, install_cube_ids=[cube], top_k=2)["text_mem"][0]["memories"]
-        return {item.metadata.sources[0].content: item.metadata.relativity for item in found}
-
-    question = "How long has Nate had his turtles?"
-    with_boost, without = scores(root, question), scores(plain, question)
+    with_boost, without = stated_time_effect(root, runtime, user, cube, "How long has Nate had his turtles?")
     stated = "Nate: I've had my turtles for 3 years now"
-    assert with_boost[stated] == pytest.approx(min(1.0, without[stated] + runtime.config.search.stated_time_boost))
+    boost = runtime.config.search.stated_time_boost
+    assert with_boost[stated] == pytest.approx(min(1.0, (without[stated] or 0.0) + boost))
     unstated = "Nate: My turtles love lettuce and slow walks"
     assert with_boost[unstated] == pytest.approx(without[unstated])
 
