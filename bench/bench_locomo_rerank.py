@@ -43,7 +43,7 @@ from bench.bench_locomo import (
     ranked_memories,
     score,
 )
-from bench.locomo_cv import CATEGORIES, SCORED, Row, aggregate, cross_validate, turns_in_order
+from bench.locomo_cv import CATEGORIES, SCORED, Row, aggregate, cross_validate, scored_mean, turns_in_order
 from bench.locomo_run import Conversation, delete_everything, ingest
 from memos_graph import MOS, UserRole
 from memos_graph.ranking.analyzer import analyze
@@ -220,16 +220,9 @@ def run(runtime: Runtime, samples: Sequence[Mapping[str, Any]], protocol: str) -
             "folds": [
                 {"held_out": f.held_out, "chosen": f.chosen, "held_out_mean": round(f.held_out_mean, 4)} for f in folds
             ],
-            "folds_off": {
-                conv: round(statistics_mean([s["R@10"] for c, s in table[names[0]][conv] if c in SCORED]), 4)
-                for conv in conversations
-            },
+            "folds_off": {conv: round(scored_mean(table[names[0]][conv]), 4) for conv in conversations},
         }
     return {"conversations": conversations, "ideas": ideas}
-
-
-def statistics_mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values) if values else math.nan
 
 
 def report(payload: Mapping[str, Any]) -> str:

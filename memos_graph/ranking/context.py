@@ -73,8 +73,8 @@ def speaker(item: TextualMemoryItem) -> str | None:
 
 
 def said(item: TextualMemoryItem) -> str:
-    """What the memory says: its message's content without a "Name: " speaker, else its text (without the
-    "[time] speaker: " a message's memory text opens with)."""
+    """What the memory says: its message's content without a "Name: " speaker (a message's memory text opens
+    with "[time] speaker: ", which says who and when, not what), else its text."""
     sources = item.metadata.sources
     if sources and sources[0].content:
         return without_speaker(sources[0].content)

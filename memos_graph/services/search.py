@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from memos_graph import metrics
 from memos_graph.deadlines import phase
@@ -209,19 +209,18 @@ class SearchService:
         """The ranking with the question's boosts applied (ranking/context.py), best first."""
         settings = self._rt.config.search
         weights = Weights(settings.time_match_boost, settings.stated_time_boost, settings.speaker_boost)
-        pairs = rerank([(item, item.metadata.relativity or 0.0) for item in ranked], question, weights)
-        return [item if score == item.metadata.relativity else scored(item, score) for item, score in pairs]
+        return rescored(rerank([(item, item.metadata.relativity or 0.0) for item in ranked], question, weights))
 
     def fed_back(
         self, cube_id: str, ranked: list[TextualMemoryItem], question: str, top_k: int, multilingual: bool
     ) -> list[TextualMemoryItem]:
-        """The ranking after pseudo-relevance feedback (ranking/feedback.py) on its first 2 * top_k + 20
-        candidates; as it is when the question's feedback weight is 0."""
+        """The ranking after pseudo-relevance feedback (ranking/feedback.py) on its first rerank_window(top_k)
+        candidates; as it is when the question's feedback weight is 0 or nothing lies below the top results."""
         settings = self._rt.config.search
         weight = settings.multilingual_feedback_weight if multilingual else settings.feedback_weight
-        if weight <= 0 or len(ranked) < 2:
+        if weight <= 0 or len(ranked) <= FEEDBACK_DOCS:  # feedback only lifts candidates below the top results
             return ranked
-        window, rest = ranked[: 2 * top_k + 20], ranked[2 * top_k + 20 :]
+        window, rest = ranked[: rerank_window(top_k)], ranked[rerank_window(top_k) :]
         relativities = [item.metadata.relativity or 0.0 for item in window]
         said_terms = [analyze(said(item)) for item in window[:FEEDBACK_DOCS]]
         terms = feedback_terms(relativities, said_terms, set(analyze(question)))
@@ -232,7 +231,7 @@ class SearchService:
             relativities, {i: found[item.id] for i, item in enumerate(window) if item.id in found}, weight
         )
         order = sorted(range(len(window)), key=lambda i: -values[i])
-        return [window[i] if values[i] == relativities[i] else scored(window[i], values[i]) for i in order] + rest
+        return rescored((window[i], values[i]) for i in order) + rest
 
     def diversified(self, cube_id: str, ranked: list[TextualMemoryItem], top_k: int) -> list[TextualMemoryItem]:
         """The first top_k of the ranking in maximal-marginal-relevance order (ranking/diversity.py), with the
@@ -240,11 +239,10 @@ class SearchService:
         penalty = self._rt.config.search.mmr_penalty
         if penalty <= 0 or len(ranked) < 2:
             return ranked[:top_k]
-        candidates = ranked[: 2 * top_k + 20]
+        candidates = ranked[: rerank_window(top_k)]
         similarity = self._rt.memories.similarities(cube_id, [item.id for item in candidates])
         relativities = [(item, item.metadata.relativity or 0.0) for item in candidates]
-        pairs = diversified(relativities, similarity, penalty, top_k)
-        return [item if score == item.metadata.relativity else scored(item, score) for item, score in pairs]
+        return rescored(diversified(relativities, similarity, penalty, top_k))
 
     def with_neighbours(
         self,
@@ -381,3 +379,13 @@ def relevance(query: QueryVector, item: TextualMemoryItem) -> float:
 def scored(item: TextualMemoryItem, score: float) -> TextualMemoryItem:
     """The item with `metadata.relativity` set to the score."""
     return item.model_copy(update={"metadata": item.metadata.model_copy(update={"relativity": score})})
+
+
+def rescored(pairs: Iterable[tuple[TextualMemoryItem, float]]) -> list[TextualMemoryItem]:
+    """The items of (item, score) pairs in their order, each carrying its score (copied only where it changed)."""
+    return [item if score == item.metadata.relativity else scored(item, score) for item, score in pairs]
+
+
+def rerank_window(top_k: int) -> int:
+    """How many of a cube's first results feedback re-scores and MMR chooses among."""
+    return 2 * top_k + 20
