@@ -30,6 +30,7 @@ from typing import Any
 
 from bench.bench_stages import sized_queries
 from bench.corpus import sentences
+from bench.locomo_report import table
 from memos_graph.config import SearchSettings
 from memos_graph.ranking.analyzer import postings, query_terms
 
@@ -150,28 +151,27 @@ def report(result: dict[str, Any]) -> list[str]:
         "",
         "## df cap: terms held by more than `share` of the cube dropped",
         "",
-        f"| share | recall@10 mean | recall@10 min | recall@{pool} mean | postings read / full |",
-        "|---:|---:|---:|---:|---:|",
-    ]
-    for share, row in result["df cap"].items():
-        lines.append(
-            f"| {share} | {row['recall@10 mean']} | {row['recall@10 min']} | {row[f'recall@{pool} mean']} | "
-            f"{row['postings read / full, mean']} |"
-        )
-    lines += [
+        *table(
+            ["share", "recall@10 mean", "recall@10 min", f"recall@{pool} mean", "postings read / full"],
+            [
+                [share, row["recall@10 mean"], row["recall@10 min"], row[f"recall@{pool} mean"]]
+                + [row["postings read / full, mean"]]
+                for share, row in result["df cap"].items()
+            ],
+            text_columns=0,
+        ),
         "",
         f"## Exact split: frequent terms looked up only for the other terms' memories, kept when the {pool}th "
         "score beats their bound",
         "",
-        "| share | bound holds | identical | work / full, mean | median |",
-        "|---:|---:|---:|---:|---:|",
-    ]
-    for share, row in result["exact split"].items():
-        lines.append(
-            f"| {share} | {row['bound holds']} | {row['identical']} | {row['work / full, mean']} | "
-            f"{row['work / full, median']} |"
-        )
-    lines += [
+        *table(
+            ["share", "bound holds", "identical", "work / full, mean", "median"],
+            [
+                [share, row["bound holds"], row["identical"], row["work / full, mean"], row["work / full, median"]]
+                for share, row in result["exact split"].items()
+            ],
+            text_columns=0,
+        ),
         "",
         "Reading: this corpus's vocabulary is flat (no term in more than a fifth of the cube), so there is no "
         "long posting list to skip: a cap that prunes anything drops terms that decide rankings, and the exact "
