@@ -44,6 +44,7 @@ from bench.bench_locomo import (
     score,
 )
 from bench.locomo_cv import CATEGORIES, SCORED, Row, aggregate, cross_validate, scored_mean, turns_in_order
+from bench.locomo_report import table
 from bench.locomo_run import Conversation, delete_everything, ingest
 from memos_graph import MOS, UserRole
 from memos_graph.ranking.analyzer import analyze
@@ -210,17 +211,19 @@ def run(runtime: Runtime, samples: Sequence[Mapping[str, Any]], protocol: str) -
                     rows.append((pool.question.category, score(turns, pool.question.gold)))
         print(f"[rerank] {conv}: {len(cube.pools)} questions, {time.perf_counter() - started:.0f} s", flush=True)
     ideas = {}
-    for idea, table in tables.items():
-        names = list(table)
-        folds, held_out = cross_validate(table, names, conversations)
+    for idea, by_setting in tables.items():
+        names = list(by_setting)
+        folds, held_out = cross_validate(by_setting, names, conversations)
         ideas[idea] = {
             "held_out": aggregate(held_out),
-            "off": aggregate([row for conv in conversations for row in table[names[0]][conv]]),
-            "fixed": {name: aggregate([row for conv in conversations for row in table[name][conv]]) for name in names},
+            "off": aggregate([row for conv in conversations for row in by_setting[names[0]][conv]]),
+            "fixed": {
+                name: aggregate([row for conv in conversations for row in by_setting[name][conv]]) for name in names
+            },
             "folds": [
                 {"held_out": f.held_out, "chosen": f.chosen, "held_out_mean": round(f.held_out_mean, 4)} for f in folds
             ],
-            "folds_off": {conv: round(scored_mean(table[names[0]][conv]), 4) for conv in conversations},
+            "folds_off": {conv: round(scored_mean(by_setting[names[0]][conv]), 4) for conv in conversations},
         }
     return {"conversations": conversations, "ideas": ideas}
 
@@ -233,17 +236,18 @@ def report(payload: Mapping[str, Any]) -> str:
         f"Run {payload['started']}; protocol `{payload['protocol']}`; each question's pool: the service's top "
         f"{POOL} with the project defaults, re-ordered offline, first {DEPTH} scored. R@10, categories 1-4.",
         "",
-        "| idea | held out: " + " | ".join(heads) + " | overall | off: overall | folds (held out / off) |",
-        "|---|" + "---:|" * (len(heads) + 3),
     ]
+    rows = []
     for idea, figures in payload["ideas"].items():
         held, off = figures["held_out"], figures["off"]
         folds = ", ".join(
             f"{f['held_out']} {f['chosen']} {f['held_out_mean']:.3f}/{figures['folds_off'][f['held_out']]:.3f}"
             for f in figures["folds"]
         )
-        cells = " | ".join(f"{held[h]['R@10']:.3f}" for h in heads)
-        lines.append(f"| {idea} | {cells} | {held['overall']['R@10']:.3f} | {off['overall']['R@10']:.3f} | {folds} |")
+        scores = [held[h]["R@10"] for h in heads] + [held["overall"]["R@10"], off["overall"]["R@10"]]
+        rows.append([idea, *(f"{value:.3f}" for value in scores), folds])
+    header = ["idea", f"held out: {heads[0]}", *heads[1:], "overall", "off: overall", "folds (held out / off)"]
+    lines += table(header, rows)
     lines += ["", "Fixed strengths, pooled over every conversation (R@10 overall):", ""]
     for idea, figures in payload["ideas"].items():
         cells = ", ".join(f"{name} {fig['overall']['R@10']:.3f}" for name, fig in figures["fixed"].items())
