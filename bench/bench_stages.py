@@ -18,8 +18,11 @@ search.dedicated_index_min_memories gets its own vector index, as an add past th
 search statement split into its parts, each the same statement with the other parts switched off by its
 parameters: neither ranking (caller, access, counts), the vector part alone (exact scan, for a cube within
 search.exact_scan_max_memories), the BM25 part alone, both (the statement a search runs); for a larger cube
-the vector-index round trip the search adds and the exact scan for reference; the fusion and the question's
-boosts in Python on the statement's candidates; SearchService.search and MOS.search end to end. Queries
+the vector-index round trip the search adds and the exact scan for reference; the statement's candidates made
+items in Python (part of each statement row); the fusion, the question's boosts and pseudo-relevance feedback
+on the statement's candidates, and feedback's own statement alone, beside the version before issue 26 read
+postings from the candidates' side (FEEDBACK_BEFORE, read from git); SearchService.search and MOS.search end
+to end. Queries
 alternate between a short question ("What did Alice do last summer?") and a long one ("Tell me about when
 <a generated sentence>"); every stage runs on the same query in the same loop, the sizes interleaved. Each
 part is also run once under PROFILE per query form: its db hits and rows. Results: bench/results/stages.md
@@ -32,9 +35,11 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import math
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -42,17 +47,30 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from bench.corpus import SUBJECTS, pool_vectors, sentences
 from memos_graph import MOS, MOSConfig, UserRole
 from memos_graph.domain import TextualMemoryMetadata
-from memos_graph.graph.memories import NewMemory
+from memos_graph.graph.memories import NewMemory, item_from_node
 from memos_graph.graph.queries import query as cypher
 from memos_graph.ranking.analyzer import query_terms
 from memos_graph.services.validation import content_hash
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CACHE = Path(__file__).resolve().parent / "cache"
+# The feedback statement before it read postings from the candidates' side (issue 26), timed beside it.
+FEEDBACK_BEFORE = "bbd25e6"
+
+
+def statement_at(commit: str, name: str) -> str | None:
+    """cypher/queries/<name>.cypher as it was at the commit (None outside a git checkout that has it)."""
+    done = subprocess.run(
+        ["git", "-C", str(RESULTS.parent.parent), "show", f"{commit}:cypher/queries/{name}.cypher"],
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout if done.returncode == 0 else None
 
 
 def summary(samples: list[float]) -> dict[str, float]:
@@ -284,6 +302,32 @@ def run_sized(mos: MOS, owner: str, sizes: Sequence[int], count: int) -> dict[st
     def hybrid(cube: str, terms: list[str], vector: list[float], exact: int) -> Any:
         return rt.memories.search_cubes_hybrid(owner, [cube], terms, vector, pool, exact, k1, b, 20)
 
+    def raw_rows(cube: str, terms: list[str], vector: list[float]) -> list[Any]:
+        params = {
+            "user_id": owner,
+            "cube_ids": [cube],
+            "terms": terms,
+            "vector": vector,
+            "top_k": pool,
+            "exact_max": exact_max,
+            "k1": k1,
+            "b": b,
+            "max_cubes": 20,
+            "filter": None,
+            "own_candidates": math.ceil(pool * settings.overfetch_factor),
+        }
+        return rt.store.read_chosen("search_cubes_hybrid", (("memory_filter", "off"),), params)
+
+    def converted(rows: list[Any]) -> int:
+        hits = [hit for row in rows for key in ("hits", "index_hits") for hit in row[key]]
+        return len([item_from_node(hit["memory"], float(hit["score"])) for hit in hits]) + len(
+            [item_from_node(hit["memory"], float(hit["similarity"])) for row in rows for hit in row["text_hits"]]
+        )
+
+    before = statement_at(FEEDBACK_BEFORE, "memory_feedback")
+    if before is None:
+        log(f"no git history with {FEEDBACK_BEFORE}: the feedback statement's reference row is left out")
+
     for _, warm in queries[:10]:
         for cube in cubes.values():
             mos.search(warm, user_id=owner, install_cube_ids=[cube])
@@ -308,10 +352,34 @@ def run_sized(mos: MOS, owner: str, sizes: Sequence[int], count: int) -> dict[st
             )
             found = dataclasses.replace(found, by_vector=service.vector_hits(cube_id, vector, pool, found), total=0)
         given = found
+        statement_rows = raw_rows(cube_id, terms, vector)
         record(
-            "fusion and boosts in Python (candidates given)",
-            lambda: service.search_hybrid(owner, cube_id, query, vector, 10, given),
+            "the statement's candidates made items in Python (inside the rows above)", lambda: converted(statement_rows)
         )
+        with mock.patch.object(rt.memories, "feedback_scores", wraps=rt.memories.feedback_scores) as spy:
+            record(
+                "fusion, boosts and feedback (candidates given; feedback's statement included)",
+                lambda: service.search_hybrid(owner, cube_id, query, vector, 10, given),
+            )
+        if spy.call_args is not None:
+            args = spy.call_args.args
+            record(
+                "feedback's statement (memory_feedback: candidates' postings)",
+                lambda: rt.memories.feedback_scores(*args),
+            )
+            if before is not None:
+                params = {
+                    "cube_id": args[0],
+                    "memory_ids": list(args[1]),
+                    "terms": [{"term": term, "weight": weight} for term, weight in args[2].items()],
+                    "expansion_terms": args[3],
+                    "k1": args[4],
+                    "b": args[5],
+                }
+                record(
+                    f"feedback's statement as of {FEEDBACK_BEFORE} (terms' postings; reference)",
+                    lambda: rt.store.driver.execute_query(before, params, database_=rt.store.database),
+                )
         record("SearchService.search end to end", lambda: service.search(owner, query, [cube_id]))
         record("MOS.search end to end", lambda: mos.search(query, user_id=owner, install_cube_ids=[cube_id]))
 
@@ -341,6 +409,7 @@ def run_sized(mos: MOS, owner: str, sizes: Sequence[int], count: int) -> dict[st
                 "b": b,
                 "max_cubes": 20,
                 "filter": None,
+                "own_candidates": math.ceil(pool * settings.overfetch_factor),
             }
             terms = query_terms(query)
             parts = {"no ranking": ([], -1), "BM25 part alone": (terms, -1), "both parts": (terms, exact_max)}
