@@ -239,6 +239,23 @@ def item_from_node(node: dict[str, Any], score: float | None = None) -> TextualM
     return TextualMemoryItem(id=node["id"], memory=node["memory"], metadata=metadata)
 
 
+class ItemsOnce:
+    """item_from_node for one statement's rows, each memory built once: a memory both rankings returned (its
+    cosine is the same in both) is the same item, another score gets a copy (building an item is ~55 us, a
+    copy ~9 us): 48 builds instead of 60 per search on the 1,000-memory cube of bench/bench_stages.py."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, TextualMemoryItem] = {}
+
+    def __call__(self, node: dict[str, Any], score: float) -> TextualMemoryItem:
+        known = self._built.get(node["id"])
+        if known is None:
+            known = self._built[node["id"]] = item_from_node(node, score)
+        if known.metadata.relativity == score:
+            return known
+        return known.model_copy(update={"metadata": known.metadata.model_copy(update={"relativity": score})})
+
+
 class MemoryRepository:
     """Reads and writes of Memory nodes; every write is one transaction that starts with the caller's guard."""
 
@@ -549,6 +566,7 @@ class MemoryRepository:
             return SearchStart(None, {}, {})
         relations: dict[str, CubeRelation] = {}
         candidates: dict[str, CubeCandidates] = {}
+        item = ItemsOnce()
         for row in rows:
             if row["cube"] is None:
                 continue
@@ -561,17 +579,14 @@ class MemoryRepository:
                 candidates[cube_id] = CubeCandidates(
                     cube_size=int(row["cube_memories"]),
                     total=int(row["total_memories"]),
-                    by_vector=[item_from_node(hit["memory"], float(hit["score"])) for hit in row["hits"]],
+                    by_vector=[item(hit["memory"], float(hit["score"])) for hit in row["hits"]],
                     ceiling=float(row["ceiling"]),
                     by_text=[
-                        (item_from_node(hit["memory"], float(hit["similarity"])), float(hit["score"]))
-                        for hit in row["text_hits"]
+                        (item(hit["memory"], float(hit["similarity"])), float(hit["score"])) for hit in row["text_hits"]
                     ],
                     own_index=own_index,
                     by_own_index=(
-                        [item_from_node(hit["memory"], float(hit["score"])) for hit in row["index_hits"]]
-                        if asked
-                        else None
+                        [item(hit["memory"], float(hit["score"])) for hit in row["index_hits"]] if asked else None
                     ),
                 )
         return SearchStart(to_user_from_map(rows[0]["user"]), relations, candidates)
