@@ -33,7 +33,7 @@ from bench.stats import summary_ms, timed
 from memos_graph import MOS, MOSConfig, UserRole
 from memos_graph.config import SearchSettings
 from memos_graph.domain import TextualMemoryMetadata
-from memos_graph.graph.memories import NewMemory
+from memos_graph.graph.memory_nodes import NewMemory
 from memos_graph.graph.schema import rebuild_search_indexes
 from memos_graph.ranking.analyzer import query_terms
 from memos_graph.services.runtime import Runtime
@@ -215,13 +215,13 @@ def bench_search_at(
     exact_by_query: list[list[str]] = []
     for query, vector in zip(queries, vectors, strict=True):
         # One round per query, the variants side by side so drift in machine speed hits all alike.
-        t_exact, exact = timed(partial(rt.memories.search_exact, target, vector, top_k))
+        t_exact, exact = timed(partial(rt.search.search_exact, target, vector, top_k))
         t_index, via_index = timed(partial(index_service.search_cube, owner, target, vector, top_k))
         t_service, via_service = timed(partial(default_service.search_cube, owner, target, vector, top_k))
         t_shared, via_shared = timed(partial(shared_service.search_cube, owner, target, vector, top_k))
         t_bm25, _ = timed(
             partial(
-                rt.memories.search_terms, owner, target, query_terms(query), vector, pool, search.bm25_k1, search.bm25_b
+                rt.search.search_terms, owner, target, query_terms(query), vector, pool, search.bm25_k1, search.bm25_b
             )
         )
         t_hybrid, _ = timed(partial(default_service.search_hybrid, owner, target, query, vector, top_k))
@@ -351,7 +351,7 @@ def bench_against_baseline(mos: MOS, owner: str, args: argparse.Namespace) -> di
     load_cube(rt, target, owner, texts[:size], vectors[:size], 0)
     settle_target(rt, target, size)
     queries = search_queries(args.queries)
-    exact = [[m.id for m in rt.memories.search_exact(target, v, args.top_k)] for v in rt.embedder.embed(queries)]
+    exact = [[m.id for m in rt.search.search_exact(target, v, args.top_k)] for v in rt.embedder.embed(queries)]
     add_texts = sentences(args.add_texts + 100, seed=11)
     answers: dict[str, list[list[list[str]]]] = {"this": [], "baseline": []}
     imported: dict[str, dict[str, str]] = {}

@@ -106,7 +106,7 @@ def collect(runtime: Runtime, sample: Mapping[str, Any], protocol: str) -> Cube:
     for question in questions:
         found = ranked_memories(mos.search(question.text, user_id=user, install_cube_ids=[cube], top_k=POOL))
         ids = [item.id for item in found]
-        cosine = runtime.memories.similarities(cube, ids)
+        cosine = runtime.search.similarities(cube, ids)
         ranked = [(index[item.id], item.metadata.relativity or 0.0) for item in found]
         stored.pools.append(Pool(question, ranked, cosine))
     mos.close()

@@ -152,11 +152,11 @@ def measure_stage(
         t_mos, _ = timed(partial(mos.search, query, user_id=owner, install_cube_ids=[cube], top_k=TOP_K))
         t_default, via_default = timed(partial(mos.searcher.search_cube, owner, cube, vector, TOP_K))
         t_index, via_index = timed(partial(forced.search_cube, owner, cube, vector, TOP_K))
-        t_exact, exact = timed(partial(rt.memories.search_exact, cube, vector, TOP_K))
+        t_exact, exact = timed(partial(rt.search.search_exact, cube, vector, TOP_K))
         t_http, _ = timed(partial(server.call, owner_key, SEARCH, q=query, c=[cube]))
         t_bm25, _ = timed(
             partial(
-                rt.memories.search_terms,
+                rt.search.search_terms,
                 owner,
                 cube,
                 query_terms(query),

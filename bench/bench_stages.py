@@ -52,8 +52,9 @@ from unittest import mock
 from bench.corpus import SUBJECTS, pool_vectors, sentences
 from memos_graph import MOS, MOSConfig, UserRole
 from memos_graph.domain import TextualMemoryMetadata
-from memos_graph.graph.memories import NewMemory, item_from_node
+from memos_graph.graph.memory_nodes import NewMemory, item_from_node
 from memos_graph.graph.queries import query as cypher
+from memos_graph.graph.search import CubeSearch
 from memos_graph.ranking.analyzer import query_terms
 from memos_graph.services.validation import content_hash
 
@@ -169,20 +170,20 @@ def run_small(mos: MOS, owner: str, args: argparse.Namespace) -> dict[str, Any]:
 
         def two_statements(names: list[str]) -> None:
             for name in names:
-                rt.memories.search_small_cube(owner, name, vector, pool, exact_max)
-                rt.memories.search_terms(owner, name, terms, vector, pool, settings.bm25_k1, settings.bm25_b)
+                rt.search.search_small_cube(owner, name, vector, pool, exact_max)
+                rt.search.search_terms(owner, name, terms, vector, pool, settings.bm25_k1, settings.bm25_b)
 
         def folded(names: list[str]) -> None:
-            rt.memories.search_cubes_hybrid(
-                owner, names, terms, vector, pool, exact_max, settings.bm25_k1, settings.bm25_b, 20
+            rt.search.search_cubes_hybrid(
+                CubeSearch(owner, names, terms, vector, pool, exact_max, settings.bm25_k1, settings.bm25_b, 20)
             )
 
         record("vector + BM25, 1 cube: two round trips (as before)", lambda: two_statements([cube]))
         record("vector + BM25, 1 cube: one round trip (now)", lambda: folded([cube]))
         record("vector + BM25, 5 cubes: ten round trips (as before)", lambda: two_statements(five))
         record("vector + BM25, 5 cubes: one round trip (now)", lambda: folded(five))
-        found = rt.memories.search_cubes_hybrid(
-            owner, [cube], terms, vector, pool, exact_max, settings.bm25_k1, settings.bm25_b, 20
+        found = rt.search.search_cubes_hybrid(
+            CubeSearch(owner, [cube], terms, vector, pool, exact_max, settings.bm25_k1, settings.bm25_b, 20)
         ).candidates
         record(
             "fusion and shaping in Python", lambda: service.search_hybrid(owner, cube, query, vector, 10, found[cube])
@@ -300,7 +301,7 @@ def run_sized(mos: MOS, owner: str, sizes: Sequence[int], count: int) -> dict[st
     embedding: list[float] = []
 
     def hybrid(cube: str, terms: list[str], vector: list[float], exact: int) -> Any:
-        return rt.memories.search_cubes_hybrid(owner, [cube], terms, vector, pool, exact, k1, b, 20)
+        return rt.search.search_cubes_hybrid(CubeSearch(owner, [cube], terms, vector, pool, exact, k1, b, 20))
 
     def raw_rows(cube: str, terms: list[str], vector: list[float]) -> list[Any]:
         params = {
@@ -345,7 +346,7 @@ def run_sized(mos: MOS, owner: str, sizes: Sequence[int], count: int) -> dict[st
         record("statement, both parts (as searched)", lambda: hybrid(cube_id, terms, vector, exact_max))
         found = hybrid(cube_id, terms, vector, exact_max).candidates[cube_id]
         if size > exact_max:
-            record("exact scan, search_exact (reference)", lambda: rt.memories.search_exact(cube_id, vector, pool))
+            record("exact scan, search_exact (reference)", lambda: rt.search.search_exact(cube_id, vector, pool))
             record(
                 "vector index round trip(s) (search_large_cube)",
                 lambda: service.vector_hits(cube_id, vector, pool, found),
@@ -356,7 +357,7 @@ def run_sized(mos: MOS, owner: str, sizes: Sequence[int], count: int) -> dict[st
         record(
             "the statement's candidates made items in Python (inside the rows above)", lambda: converted(statement_rows)
         )
-        with mock.patch.object(rt.memories, "feedback_scores", wraps=rt.memories.feedback_scores) as spy:
+        with mock.patch.object(rt.search, "feedback_scores", wraps=rt.search.feedback_scores) as spy:
             record(
                 "fusion, boosts and feedback (candidates given; feedback's statement included)",
                 lambda: service.search_hybrid(owner, cube_id, query, vector, 10, given),
@@ -365,7 +366,7 @@ def run_sized(mos: MOS, owner: str, sizes: Sequence[int], count: int) -> dict[st
             args = spy.call_args.args
             record(
                 "feedback's statement (memory_feedback: candidates' postings)",
-                lambda: rt.memories.feedback_scores(*args),
+                lambda: rt.search.feedback_scores(*args),
             )
             if before is not None:
                 params = {

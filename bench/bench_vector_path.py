@@ -10,7 +10,7 @@ exact scan up to one memory below the smallest size.
   (this) and in a round trip of its own after it (main): p50/p95 and the ratio of p50s; the statement with
   and without the index part, and the index round trip alone.
 - Same results: the final top 10 (ids and scores, in order) of both paths, and the statement's index hits
-  against search_index's, query by query.
+  against nearest's, query by query.
 - MOS.add of batches of new texts into the smallest cube (it has its own index: each add updates two HNSW
   graphs) and into a small cube, against the raw embedder on the same texts, interleaved batch by batch.
 
@@ -34,8 +34,7 @@ from typing import Any
 from bench.bench_stages import CACHE, load_cube, log, sized_queries, summary, timed
 from bench.corpus import pool_vectors, sentences
 from memos_graph import MOS, MOSConfig, UserRole
-from memos_graph.graph.memories import SearchStart
-from memos_graph.graph.search import SearchIndexes
+from memos_graph.graph.search import CubeSearch, SearchIndexes, SearchStart
 from memos_graph.ranking.analyzer import query_terms
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
@@ -103,23 +102,24 @@ def run(
     config = rt.config.model_copy(update={"search": index_settings})
     runtime = Runtime(config, rt.store, rt.embedder, rt.users, rt.cubes, rt.memories)
     folded, two_trips = SearchService(runtime, mos.cubes), SearchService(runtime, mos.cubes)
-    max_cubes = config.limits.max_cubes_per_search
-    two_trips._indexes = TwoRoundTrips(rt.memories, index_settings, max_cubes)  # noqa: SLF001
+    two_trips._indexes = TwoRoundTrips(rt.store, config)  # noqa: SLF001
     pool = folded.pool_size(10)
     first_request = math.ceil(pool * settings.overfetch_factor)
 
     def statement(cube: str, terms: list[str], vector: list[float], own_candidates: int) -> SearchStart:
-        return rt.memories.search_cubes_hybrid(
-            owner,
-            [cube],
-            terms,
-            vector,
-            pool,
-            small - 1,
-            settings.bm25_k1,
-            settings.bm25_b,
-            20,
-            own_candidates=own_candidates,
+        return rt.search.search_cubes_hybrid(
+            CubeSearch(
+                owner,
+                [cube],
+                terms,
+                vector,
+                pool,
+                small - 1,
+                settings.bm25_k1,
+                settings.bm25_b,
+                20,
+                own_candidates=own_candidates,
+            )
         )
 
     queries = sized_queries(count)
@@ -151,7 +151,7 @@ def run(
                 ),
                 (
                     f"{size:,}: own index round trip alone (top {first_request} asked)",
-                    partial(rt.memories.search_index, own[size] or "", cube, vector, pool, first_request),
+                    partial(rt.search.nearest, cube, vector, pool, first_request, own[size] or ""),
                 ),
             ]
         shift = number % len(arms)
@@ -161,7 +161,7 @@ def run(
             a = [(m.id, m.metadata.relativity) for m in two_trips.search(owner, question, [cube]).cubes[0].memories]
             b = [(m.id, m.metadata.relativity) for m in folded.search(owner, question, [cube]).cubes[0].memories]
             identical[size] += a == b
-            separate = rt.memories.search_index(own[size] or "", cube, vector, pool, first_request)
+            separate = rt.search.nearest(cube, vector, pool, first_request, own[size] or "")
             found = statement(cube, terms, vector, first_request).candidates[cube].by_own_index
             index_identical[size] += found is not None and [(m.id, m.metadata.relativity) for m in found] == [
                 (m.id, m.metadata.relativity) for m in separate
@@ -184,7 +184,7 @@ def run(
         checks[f"{size:,}: final results identical, ids and scores in order (folded vs two round trips)"] = (
             f"{identical[size]}/{count}"
         )
-        checks[f"{size:,}: the statement's index hits identical to search_index's"] = f"{index_identical[size]}/{count}"
+        checks[f"{size:,}: the statement's index hits identical to nearest's"] = f"{index_identical[size]}/{count}"
     return {
         "run": time.strftime("%Y-%m-%d %H:%M:%S"),
         "sizes": sizes,
@@ -209,7 +209,7 @@ def bench_request_sizes(
 ) -> dict[str, Any]:
     """The own index's first request at each size (neighbours asked): its round trip p50/p95 (interleaved)
     and the recall of its top 10 and top `pool` against the exact scan's."""
-    memories = mos.runtime.memories
+    reads = mos.runtime.search
     samples: dict[str, list[float]] = {}
     recall: dict[str, list[float]] = {}
     for number, (_, question) in enumerate(queries):
@@ -219,12 +219,12 @@ def bench_request_sizes(
         for size, cube, asked in arms[shift:] + arms[:shift]:
             name = f"{size:,}: own index, {asked} asked"
             samples.setdefault(name, []).append(
-                timed(partial(memories.search_index, own[size] or "", cube, vector, pool, asked))
+                timed(partial(reads.nearest, cube, vector, pool, asked, own[size] or ""))
             )
         for size, cube in cubes.items():
-            exact = [m.id for m in memories.search_exact(cube, vector, pool)]
+            exact = [m.id for m in reads.search_exact(cube, vector, pool)]
             for asked in sizes:
-                found = [m.id for m in memories.search_index(own[size] or "", cube, vector, pool, asked)]
+                found = [m.id for m in reads.nearest(cube, vector, pool, asked, own[size] or "")]
                 for k in (10, pool):
                     key = f"{size:,}: own index, {asked} asked, recall@{k}"
                     recall.setdefault(key, []).append(len(set(found[:k]) & set(exact[:k])) / k)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,71 +14,22 @@ from memos_graph.domain import (
     Direction,
     MemoryFilter,
     MemoryOrder,
-    SourceReference,
     TextualMemoryItem,
-    TextualMemoryMetadata,
-    User,
 )
 from memos_graph.domain.filters import PageKey, VersionKey
-from memos_graph.domain.memory import MemoryStatus
 from memos_graph.domain.results import VersionPage
 from memos_graph.errors import Conflict, NotFound
-from memos_graph.graph.convert import iso
-from memos_graph.graph.cubes import CubeRelation, relation_from_record
+from memos_graph.graph.memory_nodes import (
+    MemoryChange,
+    NewMemory,
+    change_properties,
+    item_from_node,
+    new_memory_properties,
+)
 from memos_graph.graph.store import GraphStore, run_named
-from memos_graph.graph.users import to_user_from_map
 from memos_graph.ranking.analyzer import postings
 
 Guard = Callable[[ManagedTransaction], None]
-
-# Metadata fields stored as their own node properties (filterable in Cypher); the rest of the metadata
-# lives in extra_json, and sources in sources_json (Neo4j properties cannot hold lists of maps).
-SCALAR_FIELDS = (
-    "user_id",
-    "session_id",
-    "status",
-    "type",
-    "memory_type",
-    "key",
-    "tags",
-    "confidence",
-    "source",
-    "background",
-    "updated_by",
-    "memory_time",
-    "event_start",
-    "event_end",
-    "time_source",
-)
-
-
-def cube_key(cube_id: str) -> str:
-    """The cube id as one Lucene token (hex of its UTF-8 bytes): lets a fulltext query keep to one cube."""
-    return "cube" + cube_id.encode("utf-8").hex()
-
-
-@dataclass(frozen=True)
-class CubeCandidates:
-    """What the first round trip of a hybrid search found in one cube (see search_cubes_hybrid)."""
-
-    cube_size: int
-    total: int
-    by_vector: list[TextualMemoryItem]  # exact top-k; empty when the cube is larger than the exact-scan size
-    ceiling: float
-    by_text: list[tuple[TextualMemoryItem, float]]  # (memory with its cosine as relativity, BM25 score)
-    own_index: str | None = None  # the cube's own vector index (graph/cube_index.py), if it has one
-    # That index's first request, answered in the same round trip (None: not asked there; the caller asks).
-    by_own_index: list[TextualMemoryItem] | None = None
-
-
-@dataclass(frozen=True)
-class SearchStart:
-    """What a search's first round trip found (see search_cubes_hybrid): the caller as stored now (None: no
-    such user), its relation to each cube considered, and the candidates of each cube it may read."""
-
-    caller: User | None
-    relations: dict[str, CubeRelation]
-    candidates: dict[str, CubeCandidates]
 
 
 @dataclass(frozen=True)
@@ -113,74 +62,6 @@ class StaleVersion(Conflict):
 
 
 @dataclass(frozen=True)
-class NewMemory:
-    """One memory of a batched add: its text and metadata, who adds it and when, its vector, the messages (by
-    key) and document it comes from."""
-
-    memory_id: str
-    content_hash: str
-    memory: str
-    metadata: TextualMemoryMetadata
-    user_id: str
-    created_at: dt.datetime
-    embedding: list[float]
-    session_id: str | None = None
-    message_keys: tuple[str, ...] = ()
-    document: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class MemoryChange:
-    """A rewrite of a stored memory (an update, or fine-mode dedup during an add): a new text with its hash and
-    vector, the named metadata `fields` taken from `metadata`, the memory's extra fields whole, who changed
-    it, and messages (by key) it now also derives from. Whatever is left out stays as stored."""
-
-    memory_id: str
-    memory: str | None = None
-    content_hash: str | None = None
-    embedding: list[float] | None = None
-    metadata: TextualMemoryMetadata | None = None
-    fields: tuple[str, ...] = ()
-    extra: dict[str, Any] | None = None
-    updated_by: str | None = None
-    message_keys: tuple[str, ...] = ()
-
-
-def change_properties(change: MemoryChange) -> dict[str, Any]:
-    """The node properties a change writes (none for a change that only links provenance)."""
-    properties = metadata_properties(change.metadata, change.fields) if change.metadata is not None else {}
-    if change.extra is not None:
-        properties["extra_json"] = json.dumps(change.extra, allow_nan=False)
-    if change.updated_by is not None:
-        properties["updated_by"] = change.updated_by
-    if change.memory is not None:
-        properties.update(memory=change.memory, content_hash=change.content_hash)
-    return properties
-
-
-def memory_node_properties(metadata: TextualMemoryMetadata, cube_id: str, **fields: Any) -> dict[str, Any]:
-    """The properties of a new Memory (or MemoryVersion) node of the cube: its metadata, then `fields`."""
-    properties = metadata_properties(metadata)
-    properties.update(fields, cube_id=cube_id, cube_key=cube_key(cube_id))
-    return properties
-
-
-def new_memory_properties(row: NewMemory, cube_id: str) -> dict[str, Any]:
-    """The node properties of a memory an add stores."""
-    session = {} if row.session_id is None else {"session_id": row.session_id}
-    return memory_node_properties(
-        row.metadata,
-        cube_id,
-        id=row.memory_id,
-        memory=row.memory,
-        user_id=row.user_id,
-        status=MemoryStatus.ACTIVATED.value,
-        created_at=row.created_at,
-        **session,
-    )
-
-
-@dataclass(frozen=True)
 class CubeGrowth:
     """A cube as an add that stored new memories left it: its size, and its own vector index's label and state."""
 
@@ -204,56 +85,6 @@ class AddOutcome:
     requested_id: str
     memory_id: str
     created: bool
-
-
-def metadata_properties(metadata: TextualMemoryMetadata, fields: Sequence[str] | None = None) -> dict[str, Any]:
-    """Node properties for the metadata (all of it, or only the named fields)."""
-    dumped = metadata.model_dump(mode="json")
-    wanted = set(dumped) if fields is None else set(fields)
-    properties: dict[str, Any] = {
-        name: dumped[name] for name in SCALAR_FIELDS if name in wanted and dumped.get(name) is not None
-    }
-    if "sources" in wanted:
-        properties["sources_json"] = json.dumps(dumped.get("sources") or [], allow_nan=False)
-    extra = {k: v for k, v in metadata.extra_fields().items() if k in wanted}
-    if fields is None or extra:
-        properties["extra_json"] = json.dumps(extra, allow_nan=False)
-    return properties
-
-
-def item_from_node(node: dict[str, Any], score: float | None = None) -> TextualMemoryItem:
-    """TextualMemoryItem from a Memory (or MemoryVersion) node's properties."""
-    extra = json.loads(node.get("extra_json") or "{}")
-    sources = [SourceReference.model_validate(s) for s in json.loads(node.get("sources_json") or "[]")]
-    fields: dict[str, Any] = {name: node[name] for name in SCALAR_FIELDS if node.get(name) is not None}
-    metadata = TextualMemoryMetadata(
-        **extra,
-        **fields,
-        sources=sources,
-        created_at=iso(node.get("created_at")),
-        updated_at=iso(node.get("updated_at")),
-        version=node.get("version"),
-        relativity=score,
-        embedding=node.get("embedding"),
-    )
-    return TextualMemoryItem(id=node["id"], memory=node["memory"], metadata=metadata)
-
-
-class ItemsOnce:
-    """item_from_node for one statement's rows, each memory built once: a memory both rankings returned (its
-    cosine is the same in both) is the same item, another score gets a copy (building an item is ~55 us, a
-    copy ~9 us): 48 builds instead of 60 per search on the 1,000-memory cube of bench/bench_stages.py."""
-
-    def __init__(self) -> None:
-        self._built: dict[str, TextualMemoryItem] = {}
-
-    def __call__(self, node: dict[str, Any], score: float) -> TextualMemoryItem:
-        known = self._built.get(node["id"])
-        if known is None:
-            known = self._built[node["id"]] = item_from_node(node, score)
-        if known.metadata.relativity == score:
-            return known
-        return known.model_copy(update={"metadata": known.metadata.model_copy(update={"relativity": score})})
 
 
 class MemoryRepository:
@@ -499,194 +330,10 @@ class MemoryRepository:
 
         return self._store.run_write(work)
 
-    def search_exact(
-        self, cube_id: str, vector: Sequence[float], top_k: int, where: MemoryFilter = NO_FILTER
-    ) -> list[TextualMemoryItem]:
-        """Exact cosine top-k over the cube's active memories that pass `where`."""
-        rows = self._store.read_chosen(
-            "search_exact",
-            where.choices(),
-            {
-                "cube_id": cube_id,
-                "vector": list(vector),
-                "top_k": top_k,
-                "filter": where.parameters(),
-            },
-        )
-        return [item_from_node(row["memory"], float(row["score"])) for row in rows]
-
-    def search_small_cube(
-        self, user_id: str, cube_id: str, vector: Sequence[float], top_k: int, exact_max: int
-    ) -> tuple[int, int, list[TextualMemoryItem]]:
-        """(memories in the cube, memories in the graph, exact top-k if the cube holds at most exact_max), as
-        user_id: search_cubes_hybrid for one cube and no query terms (zeros when the user may not read it)."""
-        found = self.search_cubes_hybrid(user_id, [cube_id], [], vector, top_k, exact_max, 1.0, 1.0, 1)
-        cube = found.candidates.get(cube_id)
-        return (0, 0, []) if cube is None else (cube.cube_size, cube.total, cube.by_vector)
-
-    def search_cubes_hybrid(
-        self,
-        user_id: str,
-        cube_ids: Sequence[str] | None,
-        terms: Sequence[str],
-        vector: Sequence[float],
-        limit: int,
-        exact_max: int,
-        k1: float,
-        b: float,
-        max_cubes: int,
-        where: MemoryFilter = NO_FILTER,
-        own_candidates: int = 0,
-    ) -> SearchStart:
-        """One round trip for a whole search as user_id (search_cubes_hybrid.cypher): the caller, its relation
-        to the named cubes (None: the cubes loaded for it), and for each cube it may read, while there are at
-        most max_cubes of them: the cube's size, the graph's, its exact vector top-`limit` (only when it holds
-        at most exact_max memories) and its BM25 top-`limit` with the ceiling; both rankings only of memories
-        that pass `where`, restricted before their limit. With own_candidates > 0, a cube above exact_max whose
-        own vector index is online also gets that index's top-`limit` among own_candidates neighbours (as
-        search_index), in by_own_index."""
-        rows = self._store.read_chosen(
-            "search_cubes_hybrid",
-            where.choices(),
-            {
-                "user_id": user_id,
-                "cube_ids": None if cube_ids is None else list(cube_ids),
-                "terms": list(terms),
-                "vector": list(vector),
-                "top_k": limit,
-                "exact_max": exact_max,
-                "k1": k1,
-                "b": b,
-                "max_cubes": max_cubes,
-                "filter": where.parameters(),
-                "own_candidates": own_candidates,
-            },
-        )
-        if not rows:
-            return SearchStart(None, {}, {})
-        relations: dict[str, CubeRelation] = {}
-        candidates: dict[str, CubeCandidates] = {}
-        item = ItemsOnce()
-        for row in rows:
-            if row["cube"] is None:
-                continue
-            relation = relation_from_record(row)
-            cube_id = relation.cube.cube_id
-            relations[cube_id] = relation
-            if row["searched"]:
-                own_index = row["cube"].get("vector_index")
-                asked = own_candidates > 0 and own_index is not None and int(row["cube_memories"]) > exact_max
-                candidates[cube_id] = CubeCandidates(
-                    cube_size=int(row["cube_memories"]),
-                    total=int(row["total_memories"]),
-                    by_vector=[item(hit["memory"], float(hit["score"])) for hit in row["hits"]],
-                    ceiling=float(row["ceiling"]),
-                    by_text=[
-                        (item(hit["memory"], float(hit["similarity"])), float(hit["score"])) for hit in row["text_hits"]
-                    ],
-                    own_index=own_index,
-                    by_own_index=(
-                        [item(hit["memory"], float(hit["score"])) for hit in row["index_hits"]] if asked else None
-                    ),
-                )
-        return SearchStart(to_user_from_map(rows[0]["user"]), relations, candidates)
-
-    def search_index(
-        self,
-        index_name: str,
-        cube_id: str,
-        vector: Sequence[float],
-        top_k: int,
-        candidates: int,
-        where: MemoryFilter = NO_FILTER,
-    ) -> list[TextualMemoryItem]:
-        """Approximate top-k from the vector index, keeping only this cube's memories that pass `where`."""
-        rows = self._store.read_chosen(
-            "search_index",
-            where.choices(),
-            {
-                "index_name": index_name,
-                "cube_id": cube_id,
-                "vector": list(vector),
-                "top_k": top_k,
-                "candidates": candidates,
-                "filter": where.parameters(),
-            },
-        )
-        return [item_from_node(row["memory"], float(row["score"])) for row in rows]
-
-    def search_terms(
-        self,
-        user_id: str,
-        cube_id: str,
-        terms: Sequence[str],
-        vector: Sequence[float],
-        limit: int,
-        k1: float,
-        b: float,
-    ) -> tuple[float, list[tuple[TextualMemoryItem, float]]]:
-        """The cube's best `limit` BM25 matches (per-cube statistics) with the score's ceiling; each item's
-        relativity is its cosine to `vector` (0..1 as Neo4j gives it), paired with its BM25 score:
-        search_cubes_hybrid as user_id for one cube without its vector scan (nothing when it may not read it)."""
-        if not terms:
-            return 0.0, []
-        found = self.search_cubes_hybrid(user_id, [cube_id], terms, vector, limit, -1, k1, b, 1)
-        cube = found.candidates.get(cube_id)
-        return (0.0, []) if cube is None else (cube.ceiling, cube.by_text)
-
     def document_checksums(self, cube_id: str, keys: Sequence[str]) -> dict[str, str]:
         """Stored checksums of the cube's documents with these keys (paths)."""
         rows = self._store.read("document_checksums", cube_id=cube_id, keys=list(keys))
         return {row["key"]: row["checksum"] for row in rows}
-
-    def neighbours(
-        self, cube_id: str, memory_ids: Sequence[str], where: MemoryFilter = NO_FILTER
-    ) -> dict[str, list[TextualMemoryItem]]:
-        """For each memory, the memories of its messages' conversational neighbours (NEXT either way) that pass
-        `where`."""
-        rows = self._store.read_chosen(
-            "memory_neighbours",
-            where.choices(),
-            {
-                "cube_id": cube_id,
-                "memory_ids": list(memory_ids),
-                "filter": where.parameters(),
-            },
-        )
-        return {row["memory_id"]: [item_from_node(node) for node in row["neighbours"]] for row in rows}
-
-    def similarities(self, cube_id: str, memory_ids: Sequence[str]) -> dict[tuple[int, int], float]:
-        """Cosine similarity of each pair of the cube's given memories, keyed (i, j) with i < j by position in
-        `memory_ids`; pairs with a memory of another cube (or none) are absent."""
-        if len(memory_ids) < 2:
-            return {}
-        rows = self._store.read("memory_similarities", cube_id=cube_id, memory_ids=list(memory_ids))
-        return {(int(row["i"]), int(j)): float(cos) for row in rows for j, cos in row["similar"]}
-
-    def feedback_scores(
-        self,
-        cube_id: str,
-        memory_ids: Sequence[str],
-        terms: Mapping[str, float],
-        expansion_terms: int,
-        k1: float,
-        b: float,
-    ) -> dict[str, float]:
-        """BM25 scores of the cube's given memories for pseudo-relevance feedback's second query (the
-        `expansion_terms` weightiest of `terms`, weights before idf; memory_feedback.cypher); memories holding
-        none of its terms are left out."""
-        if not terms or not memory_ids:
-            return {}
-        rows = self._store.read(
-            "memory_feedback",
-            cube_id=cube_id,
-            memory_ids=list(memory_ids),
-            terms=[{"term": term, "weight": weight} for term, weight in terms.items()],
-            expansion_terms=expansion_terms,
-            k1=k1,
-            b=b,
-        )
-        return {str(row["id"]): float(row["score"]) for row in rows}
 
 
 def posting_fields(text: str) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from neo4j.exceptions import ClientError
 
 from memos_graph.embeddings.factory import same_model
 from memos_graph.errors import ConfigurationError
-from memos_graph.graph.memories import cube_key, index_postings, posting_fields
+from memos_graph.graph.memories import index_postings, posting_fields
+from memos_graph.graph.memory_nodes import cube_key
 from memos_graph.graph.queries import CYPHER_DIR, query, split_statements
 from memos_graph.graph.store import GraphStore, run_named
 from memos_graph.ranking.analyzer import ANALYZER_VERSION, EAST_ASIAN_TEXT_JAVA

@@ -23,7 +23,8 @@ from memos_graph.domain.cube_content import (
 from memos_graph.domain.memory import MemoryStatus, TextualMemoryItem
 from memos_graph.errors import Conflict
 from memos_graph.graph.convert import iso
-from memos_graph.graph.memories import item_from_node, memory_node_properties, posting_fields
+from memos_graph.graph.memories import posting_fields
+from memos_graph.graph.memory_nodes import item_from_node, memory_node_properties
 from memos_graph.graph.queries import query
 from memos_graph.graph.store import GraphStore, run_named
 

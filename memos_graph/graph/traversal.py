@@ -14,7 +14,8 @@ from memos_graph.domain.filters import HistoryRequest, VersionKey
 from memos_graph.domain.results import VersionPage
 from memos_graph.domain.traversal import Derivation, ProvenanceLabel, ProvenanceNode, Share
 from memos_graph.graph.convert import iso
-from memos_graph.graph.memories import history_position, item_from_node
+from memos_graph.graph.memories import history_position
+from memos_graph.graph.memory_nodes import item_from_node
 from memos_graph.graph.store import GraphStore
 
 

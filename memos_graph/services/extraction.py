@@ -15,7 +15,7 @@ from memos_graph import metrics
 from memos_graph.domain import TextualMemoryMetadata, User
 from memos_graph.embeddings.base import stored_similarity_map
 from memos_graph.errors import BackendUnavailable, InvalidInput
-from memos_graph.graph.memories import MemoryChange
+from memos_graph.graph.memory_nodes import MemoryChange
 from memos_graph.llm.base import ChatModel
 from memos_graph.llm.factory import chat_model_from
 from memos_graph.llm.prompts import extraction_messages

@@ -20,7 +20,8 @@ from memos_graph.domain.memory import SERVER_FIELDS
 from memos_graph.domain.results import CubeMemories, MemoryResults, VersionPage
 from memos_graph.domain.temporal import event_fields, parse_moment
 from memos_graph.errors import Conflict, InvalidInput, NotFound
-from memos_graph.graph.memories import MemoryChange, MemoryPage, NewMemory, StaleVersion
+from memos_graph.graph.memories import MemoryPage, StaleVersion
+from memos_graph.graph.memory_nodes import MemoryChange, NewMemory
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import (

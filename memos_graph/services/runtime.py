@@ -13,6 +13,7 @@ from memos_graph.graph import schema
 from memos_graph.graph.cube_index import DedicatedIndexes
 from memos_graph.graph.cubes import CubeRepository
 from memos_graph.graph.memories import MemoryRepository
+from memos_graph.graph.search import SearchIndexes
 from memos_graph.graph.store import GraphStore
 from memos_graph.graph.traversal import TraversalRepository
 from memos_graph.graph.users import UserRepository
@@ -37,6 +38,8 @@ class Runtime:
     memories: MemoryRepository
     # Large cubes' own vector indexes (graph/cube_index.py), over this store and this config's size.
     cube_indexes: DedicatedIndexes = field(init=False)
+    # Every read a search runs (graph/search.py), the search service's one way to the graph.
+    search: SearchIndexes = field(init=False)
     # The batched reads of the GraphQL traversal fields.
     traversal: TraversalRepository = field(init=False)
     # Each user's use of the chat model, counted across every door over this runtime (services/llm_quota.py).
@@ -44,6 +47,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.traversal = TraversalRepository(self.store)
+        self.search = SearchIndexes(self.store, self.config)
         self.llm_quota = LLMQuota(self.config.llm)
         self.cube_indexes = DedicatedIndexes(
             self.store, schema.VECTOR_INDEX, self.config.search.dedicated_index_min_memories

@@ -26,8 +26,7 @@ from memos_graph.domain import NO_FILTER, MemoryFilter, TextualMemoryItem, User
 from memos_graph.domain.results import CubeMemories, MemoryResults
 from memos_graph.embeddings.base import QueryVector, embed_query
 from memos_graph.errors import IndexUnavailable, InvalidInput
-from memos_graph.graph.memories import CubeCandidates, SearchStart
-from memos_graph.graph.search import SearchIndexes
+from memos_graph.graph.search import CubeCandidates, SearchStart
 from memos_graph.ranking.analyzer import analyze
 from memos_graph.ranking.context import Question, Weights, read_question, rerank, said
 from memos_graph.ranking.diversity import diversified
@@ -53,8 +52,7 @@ class SearchService:
     def __init__(self, runtime: Runtime, cubes: CubeService) -> None:
         self._rt = runtime
         self._cubes = cubes
-        config = runtime.config
-        self._indexes = SearchIndexes(runtime.memories, config.search, config.limits.max_cubes_per_search)
+        self._indexes = runtime.search  # every read a search runs goes this one way (graph/search.py)
 
     def search(
         self,
@@ -224,7 +222,7 @@ class SearchService:
         relativities = [item.metadata.relativity or 0.0 for item in window]
         said_terms = [analyze(said(item)) for item in window[:FEEDBACK_DOCS]]
         terms = feedback_terms(relativities, said_terms, set(analyze(question)))
-        found = self._rt.memories.feedback_scores(
+        found = self._indexes.feedback_scores(
             cube_id, [item.id for item in window], terms, EXPANSION_TERMS, settings.bm25_k1, settings.bm25_b
         )
         values = fed_back(
@@ -240,7 +238,7 @@ class SearchService:
         if penalty <= 0 or len(ranked) < 2:
             return ranked[:top_k]
         candidates = ranked[: rerank_window(top_k)]
-        similarity = self._rt.memories.similarities(cube_id, [item.id for item in candidates])
+        similarity = self._indexes.similarities(cube_id, [item.id for item in candidates])
         relativities = [(item, item.metadata.relativity or 0.0) for item in candidates]
         return rescored(diversified(relativities, similarity, penalty, top_k))
 
@@ -260,7 +258,7 @@ class SearchService:
             return ranked
         scores = {item.id: item.metadata.relativity or 0.0 for item in ranked}
         items = {item.id: item for item in ranked}
-        found = self._rt.memories.neighbours(cube_id, parents, where)
+        found = self._indexes.neighbours(cube_id, parents, where)
         for parent in ranked[:expand_top]:
             for neighbour in found.get(parent.id, []):
                 score = scores[parent.id] * weight
@@ -336,7 +334,7 @@ class SearchService:
                 return found
         except IndexUnavailable:
             logger.warning("vector index unavailable (rebuilding?); scanning cube %s exactly", cube_id)
-        return self._rt.memories.search_exact(cube_id, vector, top_k, where)
+        return self._indexes.search_exact(cube_id, vector, top_k, where)
 
     def index_rounds(
         self,

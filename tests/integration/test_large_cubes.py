@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from memos_graph import MOS
-from memos_graph.domain import MemoryFilter
+from memos_graph.domain import NO_FILTER, MemoryFilter
 from memos_graph.graph.cube_index import dedicated_names
+from memos_graph.graph.schema import VECTOR_INDEX
+from memos_graph.graph.search import CubeSearch
 from memos_graph.services.runtime import Runtime
 
 pytestmark = pytest.mark.neo4j
@@ -57,13 +59,15 @@ def index_exists(runtime: Runtime, index: str) -> bool:
 def record_index_use(monkeypatch: pytest.MonkeyPatch, runtime: Runtime) -> list[str]:
     """The names of the vector indexes searches ask (the real query runs; this only notes the name)."""
     used: list[str] = []
-    real = runtime.memories.search_index
+    real = runtime.search.nearest
 
-    def noting(index_name: str, *args: Any) -> Any:
-        used.append(index_name)
-        return real(index_name, *args)
+    def noting(
+        cube_id: str, vector: Any, top_k: int, candidates: int, own_index: str | None = None, where: Any = NO_FILTER
+    ) -> Any:
+        used.append(VECTOR_INDEX if own_index is None else own_index)
+        return real(cube_id, vector, top_k, candidates, own_index, where)
 
-    monkeypatch.setattr(runtime.memories, "search_index", noting)
+    monkeypatch.setattr(runtime.search, "nearest", noting)
     return used
 
 
@@ -95,17 +99,19 @@ def test_a_cube_past_the_size_gets_its_own_index_and_its_searches_use_it(
         THRESHOLD + 1
     )  # no memory of another cube
     # Searches of the cube go to its own index, and find what the exact scan finds.
-    used = record_index_use(monkeypatch, runtime)
+    used = record_index_use(monkeypatch, mos.runtime)
     (vector,) = runtime.embedder.embed(["the tomato story told last"])
     found = mos.searcher.search_cube(owner, cube, vector, 5)
     assert used == []  # its own index answered inside the search statement: no round trip of its own
-    start = runtime.memories.search_cubes_hybrid(owner, [cube], [], vector, 5, 10, 1.0, 1.0, 20, own_candidates=8)
+    start = runtime.search.search_cubes_hybrid(
+        CubeSearch(owner, [cube], [], vector, 5, 10, 1.0, 1.0, 20, own_candidates=8)
+    )
     in_statement = start.candidates[cube].by_own_index
-    assert in_statement is not None  # the statement asked the cube's own index, as search_index does
-    separate = runtime.memories.search_index(index, cube, vector, 5, 8)
+    assert in_statement is not None  # the statement asked the cube's own index, as nearest does
+    separate = mos.runtime.search.nearest(cube, vector, 5, 8, index)
     assert [(m.id, m.metadata.relativity) for m in in_statement] == [(m.id, m.metadata.relativity) for m in separate]
     assert used == [index]  # (that one noted) every answer is the cube's
-    exact = runtime.memories.search_exact(cube, vector, 5)
+    exact = runtime.search.search_exact(cube, vector, 5)
     assert [m.id for m in found] == [m.id for m in exact]
     assert found[0].id == later[0]
     result = mos.search("the tomato story told last", user_id=owner, install_cube_ids=[cube], top_k=5)
@@ -131,7 +137,7 @@ def test_a_cube_whose_own_index_is_gone_is_still_searched_completely(
     runtime.store.run_statement(f"DROP INDEX {index}")  # a digest name (checked by dedicated_names' form)
     (vector,) = runtime.embedder.embed(["the glacier story"])
     found = mos.searcher.search_cube(owner, cube, vector, 5)
-    assert [m.id for m in found] == [m.id for m in runtime.memories.search_exact(cube, vector, 5)]
+    assert [m.id for m in found] == [m.id for m in runtime.search.search_exact(cube, vector, 5)]
     # Promoting again (as the next add past the size would) recreates it.
     assert runtime.cube_indexes.promote(cube) == index
     runtime.store.run_statement("CALL db.awaitIndex($name, 60)", name=index)
@@ -149,10 +155,10 @@ def test_a_filter_that_thins_the_own_index_hits_still_gets_the_exact_answer(
     index = own_index_of(runtime, cube)
     (vector,) = runtime.embedder.embed(["the glacier story"])
     where = MemoryFilter(text_contains="tomato")  # 1 memory in 8; the 12 nearest to glacier hold few of them
-    start = runtime.memories.search_cubes_hybrid(owner, [cube], [], vector, 3, 10, 1.0, 1.0, 20, where, 12)
+    start = runtime.search.search_cubes_hybrid(CubeSearch(owner, [cube], [], vector, 3, 10, 1.0, 1.0, 20, where, 12))
     found = start.candidates[cube]
     assert found.by_own_index is not None and len(found.by_own_index) < 3  # asked in the statement: too few
-    used = record_index_use(monkeypatch, runtime)
+    used = record_index_use(monkeypatch, mos.runtime)
     hits = mos.searcher.vector_hits(cube, vector, 3, found, where)
     assert index not in used  # a filter asks the own index once, and the statement did
-    assert [m.id for m in hits] == [m.id for m in runtime.memories.search_exact(cube, vector, 3, where)]
+    assert [m.id for m in hits] == [m.id for m in runtime.search.search_exact(cube, vector, 3, where)]

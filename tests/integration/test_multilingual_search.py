@@ -189,5 +189,5 @@ def test_an_old_graph_is_reindexed_at_start_and_resumes_after_an_interruption(
 def _bm25_first(runtime: Runtime, root: MOS, user: str, cube: str, question: str) -> str | None:
     """The first memory of the cube's BM25 ranking of the question (None: no memory shares a term with it)."""
     vector = embed_query(runtime.embedder, question).vector
-    _, by_text = runtime.memories.search_terms(user, cube, query_terms(question), vector, 5, 0.9, 0.4)
+    _, by_text = runtime.search.search_terms(user, cube, query_terms(question), vector, 5, 0.9, 0.4)
     return by_text[0][0].memory if by_text else None

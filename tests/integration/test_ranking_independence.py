@@ -49,7 +49,7 @@ def snapshot(runtime: Runtime, root: MOS, cube: str) -> Snapshot:
         by_vector = convex.search_cube(root.user_id, cube, vector, 30)
         found[f"vector {query}"] = [(m.id, m.metadata.relativity or 0.0) for m in by_vector]
         terms = query_terms(query)
-        _, by_text = runtime.memories.search_terms(root.user_id, cube, terms, vector, 30, 1.2, 0.75)
+        _, by_text = runtime.search.search_terms(root.user_id, cube, terms, vector, 30, 1.2, 0.75)
         found[f"bm25 {query}"] = [(m.id, score) for m, score in by_text]
         for name, service in (("convex", convex), ("rrf", rrf)):
             ranked = service.search_hybrid(root.user_id, cube, query, vector, 10)
@@ -130,7 +130,7 @@ def test_bm25_statistics_stay_exact_through_every_write(
     frequencies = bm25.document_frequencies(docs)
     query = "tomato plants in the frost"
     (vector,) = runtime.embedder.embed([query])
-    ceiling, hits = runtime.memories.search_terms(owner, cube, query_terms(query), vector, 50, 1.2, 0.75)
+    ceiling, hits = runtime.search.search_terms(owner, cube, query_terms(query), vector, 50, 1.2, 0.75)
     expected = dict(zip(texts, bm25.score_corpus(query_terms(query), docs, 1.2, 0.75), strict=True))
     assert {item.memory: score for item, score in hits} == pytest.approx({t: s for t, s in expected.items() if s > 0})
     assert ceiling == pytest.approx(

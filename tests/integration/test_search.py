@@ -9,6 +9,7 @@ import pytest
 from memos_graph import MOS, CubeNotAccessible, InvalidInput, UserRole
 from memos_graph.config import SearchSettings
 from memos_graph.graph.schema import rebuild_search_indexes
+from memos_graph.graph.search import CubeSearch
 from memos_graph.ranking.analyzer import query_terms
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
@@ -120,7 +121,7 @@ def test_tenant_results_are_complete_through_the_vector_index(
     (vector,) = runtime.embedder.embed(["who scored the goal in the football match?"])
     found = service.search_cube(owner, target, vector, 10)
     assert sorted(m.memory for m in found) == sorted(texts)
-    exact = runtime.memories.search_exact(target, vector, 10)
+    exact = runtime.search.search_exact(target, vector, 10)
     assert [m.id for m in found] == [m.id for m in exact]
     for approximate, scanned in zip(found, exact, strict=True):
         assert approximate.metadata.relativity == pytest.approx(scanned.metadata.relativity, abs=1e-3)
@@ -137,7 +138,7 @@ def test_bm25_side_keeps_to_the_cube(root: MOS, runtime: Runtime, uid: Callable[
         user_id=other,
     )
     (vector,) = runtime.embedder.embed(["zeppelin"])
-    ceiling, found = runtime.memories.search_terms(owner, target, ["zeppelin"], vector, 5, 1.2, 0.75)
+    ceiling, found = runtime.search.search_terms(owner, target, ["zeppelin"], vector, 5, 1.2, 0.75)
     assert [item.memory for item, _ in found] == ["The zeppelin museum opens on Sundays"]
     assert 0 < found[0][1] < ceiling
     hybrid = root.search("zeppelin", user_id=owner, install_cube_ids=[target], top_k=3)
@@ -154,7 +155,7 @@ def test_search_survives_an_index_rebuild(root: MOS, runtime: Runtime, uid: Call
         root.cubes,
     )
     (vector,) = runtime.embedder.embed(["when do I plant bulbs?"])
-    expected = [m.id for m in runtime.memories.search_exact(cube, vector, 3)]
+    expected = [m.id for m in runtime.search.search_exact(cube, vector, 3)]
     runtime.store.run_statement("DROP INDEX memory_embedding")
     runtime.store.run_statement("DROP INDEX memory_text")
     try:
@@ -184,15 +185,15 @@ def test_one_round_trip_finds_what_the_separate_queries_find(
     terms = query_terms(query)
     (vector,) = runtime.embedder.embed([query])
     for exact_max in (100, 5):  # every cube scanned exactly; then `other` too large for the exact scan
-        start = runtime.memories.search_cubes_hybrid(
-            owner, [small, other, empty, uid("ghost")], terms, vector, 8, exact_max, 0.9, 0.4, 20
+        start = runtime.search.search_cubes_hybrid(
+            CubeSearch(owner, [small, other, empty, uid("ghost")], terms, vector, 8, exact_max, 0.9, 0.4, 20)
         )
         assert start.caller is not None and start.caller.user_id == owner
         found = start.candidates
         assert set(found) == set(start.relations) == {small, other, empty}
         for cube in (small, other, empty):
-            size, total, hits = runtime.memories.search_small_cube(owner, cube, vector, 8, exact_max)
-            ceiling, by_text = runtime.memories.search_terms(owner, cube, terms, vector, 8, 0.9, 0.4)
+            size, total, hits = runtime.search.search_small_cube(owner, cube, vector, 8, exact_max)
+            ceiling, by_text = runtime.search.search_terms(owner, cube, terms, vector, 8, 0.9, 0.4)
             got = found[cube]
             assert (got.cube_size, got.total) == (size, total)
             assert [(m.id, m.metadata.relativity) for m in got.by_vector] == [
@@ -236,7 +237,9 @@ def test_the_search_statement_reads_exactly_what_the_access_rule_allows(
     checked = 0
     for caller in callers.values():
         for name, cube in cubes.items():
-            start = runtime.memories.search_cubes_hybrid(caller, [cube], ["roses"], vector, 5, 100, 1.2, 0.75, 20)
+            start = runtime.search.search_cubes_hybrid(
+                CubeSearch(caller, [cube], ["roses"], vector, 5, 100, 1.2, 0.75, 20)
+            )
             assert start.caller is not None
             relation = start.relations[cube]
             allowed = cube_access(start.caller, relation.cube, relation.shared_permission, relation.is_loaded)
@@ -247,9 +250,13 @@ def test_the_search_statement_reads_exactly_what_the_access_rule_allows(
     assert 0 < checked < len(callers) * len(cubes)  # both outcomes occur
     guest = callers[UserRole.GUEST]
     root.deactivate_user(guest)
-    start = runtime.memories.search_cubes_hybrid(guest, [cubes["guest read"]], [], vector, 5, 100, 1.2, 0.75, 20)
+    start = runtime.search.search_cubes_hybrid(
+        CubeSearch(guest, [cubes["guest read"]], [], vector, 5, 100, 1.2, 0.75, 20)
+    )
     assert start.caller is not None and not start.caller.is_active and not start.candidates
-    nobody = runtime.memories.search_cubes_hybrid(uid("nobody"), [cubes["unrelated"]], [], vector, 5, 100, 1, 1, 20)
+    nobody = runtime.search.search_cubes_hybrid(
+        CubeSearch(uid("nobody"), [cubes["unrelated"]], [], vector, 5, 100, 1, 1, 20)
+    )
     assert nobody.caller is None and not nobody.candidates
 
 
@@ -259,9 +266,9 @@ def test_loaded_cubes_past_the_limit_are_refused_before_any_ranking(
     owner = root.create_user(uid("many"))
     made = [root.create_cube_for_user(f"many {i}", owner_id=owner) for i in range(3)]
     (vector,) = runtime.embedder.embed(["roses"])
-    start = runtime.memories.search_cubes_hybrid(owner, None, ["roses"], vector, 5, 100, 1.2, 0.75, 2)
+    start = runtime.search.search_cubes_hybrid(CubeSearch(owner, None, ["roses"], vector, 5, 100, 1.2, 0.75, 2))
     assert set(start.relations) == set(made) and not start.candidates
-    start = runtime.memories.search_cubes_hybrid(owner, None, ["roses"], vector, 5, 100, 1.2, 0.75, 3)
+    start = runtime.search.search_cubes_hybrid(CubeSearch(owner, None, ["roses"], vector, 5, 100, 1.2, 0.75, 3))
     assert set(start.candidates) == set(made)
 
 

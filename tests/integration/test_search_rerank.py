@@ -44,7 +44,7 @@ def test_a_near_copy_moves_below_a_different_memory(root: MOS, runtime: Runtime,
     plain = ranked(with_penalty(runtime, 0.0))
     (best, _, top), (copy, copy_text, second), (other, other_text, third) = plain
     assert other_text == FACTS[2]  # both pottery memories outrank camping without MMR
-    cosine = runtime.memories.similarities(cube, [best, copy, other])
+    cosine = runtime.search.similarities(cube, [best, copy, other])
     # the penalty that takes the near-copy just below camping (the copy is much closer to the best result)
     assert cosine[(0, 1)] > cosine[(0, 2)] + 0.3
     penalty = (second - third) / (cosine[(0, 1)] - cosine[(0, 2)]) + 0.02
@@ -63,9 +63,9 @@ def test_similarities_are_read_within_the_cube_only(root: MOS, runtime: Runtime,
     theirs = root.create_cube_for_user("bob", owner_id=bob)
     my_ids = root.add(memory_content=FACTS[:2], mem_cube_id=mine, user_id=alice)
     their_ids = root.add(memory_content=FACTS[:2], mem_cube_id=theirs, user_id=bob)
-    pairs = runtime.memories.similarities(mine, [*my_ids, *their_ids])
+    pairs = runtime.search.similarities(mine, [*my_ids, *their_ids])
     assert set(pairs) == {(0, 1)} and pairs[(0, 1)] > 0.9
-    assert runtime.memories.similarities(theirs, my_ids) == {}
+    assert runtime.search.similarities(theirs, my_ids) == {}
 
 
 WRITING = [
@@ -99,8 +99,8 @@ def test_feedback_lifts_a_memory_that_shares_the_best_results_words(
     assert list(fed.values()) == sorted(fed.values(), reverse=True)
     # another tenant's memories full of the same words change neither the second query's scores nor the result
     ids = [item.id for item in root.get_all(mem_cube_id=mine, user_id=alice)["text_mem"][0]["memories"]]
-    second = runtime.memories.feedback_scores(mine, ids, {"screenplay": 1.0, "cat": 0.5}, 10, 0.9, 0.4)
+    second = runtime.search.feedback_scores(mine, ids, {"screenplay": 1.0, "cat": 0.5}, 10, 0.9, 0.4)
     assert len(second) == 5 and min(second.values()) > 0  # the four screenplay memories and the cat
     root.add(memory_content=[f"screenplay cat screenplay {n}" for n in range(30)], mem_cube_id=theirs, user_id=bob)
-    assert runtime.memories.feedback_scores(mine, ids, {"screenplay": 1.0, "cat": 0.5}, 10, 0.9, 0.4) == second
+    assert runtime.search.feedback_scores(mine, ids, {"screenplay": 1.0, "cat": 0.5}, 10, 0.9, 0.4) == second
     assert scores(with_settings(runtime, feedback_weight=0.3)) == fed
