@@ -56,9 +56,9 @@ class SearchService:
 
     def search(
         self,
-        caller: User | str,
+        actor: User | str,
         query: str,
-        install_cube_ids: Sequence[str] | None = None,
+        cube_ids: Sequence[str] | None = None,
         top_k: int | None = None,
         threshold: float | None = None,
         where: object = None,
@@ -66,8 +66,9 @@ class SearchService:
     ) -> MemoryResults:
         """Top-k memories per cube: the named cubes (each must be readable), else the caller's loaded cubes.
 
-        The caller is a user or a user id; either way it is read afresh, with the cubes, in the search's first
-        statement (an inactive user is refused even if the caller's User is older). With a threshold, memories
+        The actor is a user or a user id (MOS.search passes the id and saves a lookup): either way it is read
+        afresh, with the cubes, in the search's first statement (an inactive user is refused even if the given
+        User is older). With a threshold, memories
         whose relativity is below it are left out (so a cube may return fewer). With a filter (a MemoryFilter
         or a mapping of its fields) each cube ranks only its memories that pass it: the filter applies inside
         both rankings, before their top-k, so a cube holding top_k matching memories returns top_k.
@@ -75,7 +76,7 @@ class SearchService:
         relative time expressions ("last week", "上个月") are read against it (see ranking/context.py).
         """
         limits = self._rt.config.limits
-        user_id = caller if isinstance(caller, str) else caller.user_id
+        user_id = actor if isinstance(actor, str) else actor.user_id
         check_id(user_id, "user_id", limits)
         text = check_text(query, "query", limits.max_query_chars)
         k = check_top_k(top_k, self._rt.config.top_k, limits)
@@ -84,12 +85,12 @@ class SearchService:
         asked = check_reference_time(reference_time, self._rt.config.ingest.tzinfo())
         question = read_question(text, asked, anchored=reference_time is not None)
         most = limits.max_cubes_per_search
-        cube_ids = None
-        if install_cube_ids is not None:
-            cube_ids = list(dict.fromkeys(install_cube_ids))
-            if len(cube_ids) > most:  # refused before any lookup
-                raise InvalidInput(f"{len(cube_ids)} cubes in one search; the limit is {most}")
-            for cube_id in cube_ids:
+        named = None
+        if cube_ids is not None:
+            named = list(dict.fromkeys(cube_ids))
+            if len(named) > most:  # refused before any lookup
+                raise InvalidInput(f"{len(named)} cubes in one search; the limit is {most}")
+            for cube_id in named:
                 check_cube_id(cube_id, "cube id", limits)
         # Embedded before the statement, which needs the vector; on 2 cores, running the BM25 half in Neo4j
         # meanwhile was measured slower (torch and Neo4j compete for the same cores).
@@ -100,14 +101,14 @@ class SearchService:
             with metrics.search_stage("neo4j"):
                 start = self._indexes.start(
                     user_id,
-                    cube_ids,
+                    named,
                     text if hybrid else None,
                     query_vector.vector,
                     self.pool_size(k) if hybrid else k,
                     condition,
                 )
             with metrics.search_stage("ranking"):
-                return self._ranked(user_id, cube_ids, text, query_vector, k, minimum, condition, question, start)
+                return self._ranked(user_id, named, text, query_vector, k, minimum, condition, question, start)
 
     def _ranked(
         self,
