@@ -44,4 +44,5 @@ docs_site="$(mktemp -d)"
 trap 'rm -rf "$docs_site"' EXIT
 # (not --quiet: it hides the warnings, and --strict then passes a broken link)
 NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$docs_site"
-echo "== pytest"; pytest "$@"
+# --run-slow: the tests marked slow too (a bare `pytest` skips them; see CONTRIBUTING.md).
+echo "== pytest"; pytest --run-slow "$@"

@@ -113,13 +113,27 @@ def _claim(settings: Neo4jSettings) -> Neo4jSettings:
     return settings
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        help="also run the tests marked slow (scripts/test.sh, and so CI, passes it; so does -m naming slow)",
+    )
+
+
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test that reaches the suite's Neo4j through a fixture is marked `neo4j`, whether or not its module
-    says so, so `pytest -m "not neo4j"` is the loop that needs no database (runs before -m selects)."""
+    says so, so `pytest -m "not neo4j"` is the loop that needs no database (runs before -m selects). Tests
+    marked `slow` (torch beside ONNX, memory of large files: about two minutes together) are skipped unless
+    --run-slow is given or the -m expression names them, so that loop stays under a minute."""
+    run_slow = bool(config.getoption("--run-slow")) or "slow" in (config.getoption("markexpr") or "")
+    skip_slow = pytest.mark.skip(reason="slow: pass --run-slow (scripts/test.sh does) or -m slow")
     for item in items:
         if {"neo4j_settings", "own_neo4j"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.neo4j)
+        if not run_slow and item.get_closest_marker("slow") is not None:
+            item.add_marker(skip_slow)
 
 
 @pytest.fixture(scope="session")
