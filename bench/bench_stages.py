@@ -32,7 +32,6 @@ and .json.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import json
 import math
@@ -300,8 +299,11 @@ def run_sized(mos: MOS, owner: str, sizes: Sequence[int], count: int) -> dict[st
     stages: dict[int, dict[str, list[float]]] = {size: {} for size in sizes}
     embedding: list[float] = []
 
-    def hybrid(cube: str, terms: list[str], vector: list[float], exact: int) -> Any:
-        return rt.search.search_cubes_hybrid(CubeSearch(owner, [cube], terms, vector, pool, exact, k1, b, 20))
+    own = math.ceil(pool * settings.overfetch_factor)  # a large cube's own index's first request
+
+    def hybrid(cube: str, terms: list[str], vector: list[float], exact: int, own_candidates: int = 0) -> Any:
+        request = CubeSearch(owner, [cube], terms, vector, pool, exact, k1, b, 20, own_candidates=own_candidates)
+        return rt.search.search_cubes_hybrid(request)
 
     def raw_rows(cube: str, terms: list[str], vector: list[float]) -> list[Any]:
         params = {
@@ -315,7 +317,7 @@ def run_sized(mos: MOS, owner: str, sizes: Sequence[int], count: int) -> dict[st
             "b": b,
             "max_cubes": 20,
             "filter": None,
-            "own_candidates": math.ceil(pool * settings.overfetch_factor),
+            "own_candidates": own,
         }
         return rt.store.read_chosen("search_cubes_hybrid", (("memory_filter", "off"),), params)
 
@@ -343,15 +345,17 @@ def run_sized(mos: MOS, owner: str, sizes: Sequence[int], count: int) -> dict[st
         if size <= exact_max:
             record("statement, vector part alone (exact scan)", lambda: hybrid(cube_id, [], vector, exact_max))
         record("statement, BM25 part alone", lambda: hybrid(cube_id, terms, vector, -1))
-        record("statement, both parts (as searched)", lambda: hybrid(cube_id, terms, vector, exact_max))
-        found = hybrid(cube_id, terms, vector, exact_max).candidates[cube_id]
+        record(
+            "statement, both parts (as searched; a large cube's own index asked inside)",
+            lambda: hybrid(cube_id, terms, vector, exact_max, own),
+        )
+        found = hybrid(cube_id, terms, vector, exact_max, own).candidates[cube_id]
         if size > exact_max:
             record("exact scan, search_exact (reference)", lambda: rt.search.search_exact(cube_id, vector, pool))
             record(
-                "vector index round trip(s) (search_large_cube)",
-                lambda: service.vector_hits(cube_id, vector, pool, found),
+                "own vector index alone, in a round trip of its own (reference)",
+                lambda: rt.search.nearest(cube_id, vector, pool, own, found.own_index),
             )
-            found = dataclasses.replace(found, by_vector=service.vector_hits(cube_id, vector, pool, found), total=0)
         given = found
         statement_rows = raw_rows(cube_id, terms, vector)
         record(
@@ -410,15 +414,19 @@ def run_sized(mos: MOS, owner: str, sizes: Sequence[int], count: int) -> dict[st
                 "b": b,
                 "max_cubes": 20,
                 "filter": None,
-                "own_candidates": math.ceil(pool * settings.overfetch_factor),
             }
             terms = query_terms(query)
-            parts = {"no ranking": ([], -1), "BM25 part alone": (terms, -1), "both parts": (terms, exact_max)}
+            # As the timed rows: only "both parts" (the statement as searched) asks a large cube's own index.
+            parts = {
+                "no ranking": ([], -1, 0),
+                "BM25 part alone": (terms, -1, 0),
+                "both parts": (terms, exact_max, own),
+            }
             if size <= exact_max:
-                parts["vector part alone"] = ([], exact_max)
+                parts["vector part alone"] = ([], exact_max, 0)
             profiles[size][form] = {
-                name: {"query": query, **profiled(mos, {**base, "terms": t, "exact_max": e})}
-                for name, (t, e) in parts.items()
+                name: {"query": query, **profiled(mos, {**base, "terms": t, "exact_max": e, "own_candidates": o})}
+                for name, (t, e, o) in parts.items()
             }
     return {
         "sizes": list(sizes),
