@@ -19,7 +19,7 @@ from neo4j import ManagedTransaction
 
 from memos_graph.config import MOSConfig
 from memos_graph.domain import SourceReference, TextualMemoryMetadata
-from memos_graph.domain.temporal import parse_moment
+from memos_graph.domain.time_spans import parse_moment
 from memos_graph.embeddings import Embedder, build_embedder
 from memos_graph.graph.cube_index import DedicatedIndexes, drop_dedicated_index
 from memos_graph.graph.queries import query

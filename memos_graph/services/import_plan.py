@@ -25,7 +25,7 @@ from memos_graph.cube_format.entries import (
 )
 from memos_graph.domain.cube_content import EdgeKind, ImportBatch, ImportedEdge, ImportedMemory, ImportedWorking
 from memos_graph.domain.memory import TextualMemoryMetadata, canonical_uuid
-from memos_graph.domain.temporal import iso_utc
+from memos_graph.domain.time_spans import iso_utc
 from memos_graph.errors import InvalidInput
 from memos_graph.services.import_survey import SERVER_KEYS, ImportSurvey, changed_file, plain_properties, timestamp
 from memos_graph.services.memories import CHAT_TIME_PREFIX, with_event_time

@@ -18,7 +18,8 @@ from memos_graph.domain import MemoryOrder, SourceReference, TextualMemoryItem, 
 from memos_graph.domain.filters import PageKey, VersionKey
 from memos_graph.domain.memory import SERVER_FIELDS
 from memos_graph.domain.results import CubeMemories, MemoryResults, VersionPage
-from memos_graph.domain.temporal import event_fields, parse_moment
+from memos_graph.domain.temporal import event_fields
+from memos_graph.domain.time_spans import parse_moment
 from memos_graph.errors import Conflict, InvalidInput, NotFound
 from memos_graph.graph.memories import MemoryChange, MemoryPage, NewMemory, StaleVersion
 from memos_graph.services.cubes import CubeService

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from memos_graph.config import MAX_METADATA_DEPTH, MAX_NAME_CHARS, LimitSettings
 from memos_graph.domain.filters import NO_FILTER, MemoryFilter, VersionKey
 from memos_graph.domain.memory import TextualMemoryMetadata, canonical_uuid, checked_text, is_encodable
-from memos_graph.domain.temporal import parse_moment
+from memos_graph.domain.time_spans import parse_moment
 from memos_graph.errors import InvalidInput
 from memos_graph.services.paths import MAX_PATH_BYTES
 
@@ -133,7 +133,7 @@ def check_texts(values: str | Sequence[str], limits: LimitSettings) -> list[str]
 
 
 def check_reference_time(value: object, zone: dt.tzinfo) -> dt.datetime:
-    """When a question is asked: an aware datetime, ISO 8601 text or another moment domain.temporal reads (one
+    """When a question is asked: an aware datetime, ISO 8601 text or another moment parse_moment reads (one
     without an offset is in `zone`), or None for now."""
     if value is None:
         return dt.datetime.now(dt.UTC)
