@@ -15,7 +15,7 @@ from graphql_schema.payloads import AddMemoriesPayload, CreateUserPayload, CubeT
 from graphql_schema.types import MemCubeType, MemoryType, UserType
 from memos_graph.domain import Permission, TextualMemoryItem, TextualMemoryMetadata, UserRole
 from memos_graph.errors import InvalidInput
-from memos_graph.services.validation import check_strings
+from memos_graph.services.metadata_checks import check_strings
 
 
 def _update_item(data: UpdateMemoryInput, max_chars: int) -> TextualMemoryItem:

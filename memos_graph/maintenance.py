@@ -25,7 +25,7 @@ from memos_graph.graph.cube_index import DedicatedIndexes, drop_dedicated_index
 from memos_graph.graph.queries import query
 from memos_graph.graph.schema import VECTOR_INDEX, apply_schema, rebuild_search_indexes, stored_vector_dimension
 from memos_graph.graph.store import GraphStore, run_named
-from memos_graph.services.memories import (
+from memos_graph.services.memory_parts import (
     CHAT_TIME_PREFIX,
     TIME_FIELDS,
     message_text,
@@ -149,7 +149,7 @@ def describe(report: ReembedReport) -> str:
 
 def backfill_event_times(store: GraphStore, zone: dt.tzinfo, page_size: int = REEMBED_PAGE) -> int:
     """Give every memory stored before event times existed its event time (memory_time, event_start,
-    event_end, time_source), read as an add reads it (services.memories.with_event_time) against its sources'
+    event_end, time_source), read as an add reads it (services.memory_parts.with_event_time) against its sources'
     chat_time or its creation time; a page at a time, one write transaction per page. Safe beside running
     services and re-runnable: memories that have one are left alone. Returns how many it gave one."""
     done, after = 0, ""

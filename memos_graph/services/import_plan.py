@@ -28,7 +28,7 @@ from memos_graph.domain.memory import TextualMemoryMetadata, canonical_uuid
 from memos_graph.domain.time_spans import iso_utc
 from memos_graph.errors import InvalidInput
 from memos_graph.services.import_survey import SERVER_KEYS, ImportSurvey, changed_file, plain_properties, timestamp
-from memos_graph.services.memories import CHAT_TIME_PREFIX, with_event_time
+from memos_graph.services.memory_parts import CHAT_TIME_PREFIX, with_event_time
 from memos_graph.services.validation import content_hash
 
 # Message and document rows are small: this many times the batch size of them go in one transaction.

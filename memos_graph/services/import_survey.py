@@ -27,12 +27,8 @@ from memos_graph.cube_format.reader import TREE_TEXT, FileShape, TextualMemoryFi
 from memos_graph.domain.cube_content import EdgeKind
 from memos_graph.domain.memory import MemoryType, TextualMemoryMetadata, canonical_uuid
 from memos_graph.errors import InvalidInput
-from memos_graph.services.validation import (
-    check_imported_metadata,
-    check_provenance_node,
-    content_hash,
-    is_usable_vector,
-)
+from memos_graph.services.metadata_checks import check_imported_metadata, check_provenance_node
+from memos_graph.services.validation import content_hash, is_usable_vector
 from memos_graph.services.version_chains import VersionChains
 
 # A metadata key of the file that the graph keeps for itself (the import sets them).
