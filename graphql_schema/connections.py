@@ -1,5 +1,6 @@
-"""Relay connections of memories and of a memory's versions: keyset cursors over a cube's listing in the order
-asked for, and over a memory's history (newest first)."""
+"""Relay connections: keyset cursors over a cube's listing in the order asked for and over a memory's history
+(newest first), PageInfo, and the connection of a memory's versions. The listing's own connection is built
+beside the Memory type it pages (graphql_schema/types.py: memory_connection)."""
 
 from __future__ import annotations
 
@@ -7,22 +8,33 @@ import base64
 import json
 from typing import Any
 
-from graphql_schema.context import Info
-from graphql_schema.inputs import MemoryOrderInput, MemoryWhere, filter_of
-from graphql_schema.types import (
-    MemoryConnection,
-    MemoryEdge,
-    MemoryType,
-    MemoryVersion,
-    MemoryVersionConnection,
-    MemoryVersionEdge,
-    PageInfo,
-)
+import strawberry
+
+from graphql_schema.memory_values import MemoryVersion
 from memos_graph.domain import MemoryOrder
 from memos_graph.domain.filters import PageKey, VersionKey
 from memos_graph.domain.results import VersionPage
 from memos_graph.errors import InvalidInput
-from memos_graph.services.validation import MAX_PAGE
+
+
+@strawberry.type(description="Where a page lies in its listing (Relay).")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class MemoryVersionEdge:
+    cursor: str
+    node: MemoryVersion
+
+
+@strawberry.type(description="A page of a memory's earlier versions, newest first.")
+class MemoryVersionConnection:
+    edges: list[MemoryVersionEdge]
+    page_info: PageInfo
 
 
 def encode_cursor(order: MemoryOrder, key: PageKey) -> str:
@@ -50,32 +62,6 @@ def decode_cursor(cursor: str | None, order: MemoryOrder) -> PageKey | None:
     if value[0] != f"{order.field}:{order.direction}":
         raise InvalidInput("this cursor belongs to a listing in another order")
     return PageKey(value[1], value[2])
-
-
-async def memory_connection(
-    info: Info,
-    cube_id: str,
-    where: MemoryWhere | None,
-    order_by: MemoryOrderInput | None,
-    first: int,
-    after: str | None,
-) -> MemoryConnection:
-    """A page of the cube's memories: `first` of them after the cursor, with the cursors and pageInfo."""
-    if not 1 <= first <= MAX_PAGE:
-        raise InvalidInput(f"first must be from 1 to {MAX_PAGE}")
-    order = MemoryOrder() if order_by is None else order_by.to_order()
-    position = decode_cursor(after, order)
-    condition = filter_of(where)
-    ctx = info.context
-    page = await ctx.run(lambda: ctx.services.memories.page(ctx.caller, cube_id, condition, order, first, position))
-    rows = list(zip(page.items, page.keys, strict=True))[:first]
-    edges = [MemoryEdge(cursor=encode_cursor(order, key), node=MemoryType.of(item, cube_id)) for item, key in rows]
-    return MemoryConnection(
-        edges=edges,
-        page_info=page_info([edge.cursor for edge in edges], len(page.items) > first, page.has_previous),
-        cube_id=cube_id,
-        where=condition,
-    )
 
 
 # A history cursor's first element: says what the cursor is a position in (a listing's cursor starts with its order).

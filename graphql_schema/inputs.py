@@ -8,7 +8,7 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
-from graphql_schema.types import MemoryStatusEnum, Role, SharePermission
+from graphql_schema.enums import MemoryStatusEnum, Role, SharePermission
 from memos_graph.domain import Direction, MemoryFilter, MemoryOrder, OrderField
 
 

@@ -8,20 +8,14 @@ import strawberry
 from pydantic import ValidationError
 
 from graphql_schema.context import Context, Info
+from graphql_schema.enums import SharePermission
 from graphql_schema.ids import cube_of, memory_of, user_of
 from graphql_schema.inputs import AddMemoriesInput, CreateCubeInput, CreateUserInput, UpdateMemoryInput
-from graphql_schema.types import (
-    AddMemoriesPayload,
-    CreateUserPayload,
-    CubeTransferPayload,
-    MemCubeType,
-    MemoryType,
-    SharePermission,
-    UserType,
-)
+from graphql_schema.payloads import AddMemoriesPayload, CreateUserPayload, CubeTransferPayload
+from graphql_schema.types import MemCubeType, MemoryType, UserType
 from memos_graph.domain import Permission, TextualMemoryItem, TextualMemoryMetadata, UserRole
 from memos_graph.errors import InvalidInput
-from memos_graph.services.validation import check_strings
+from memos_graph.services.metadata_checks import check_strings
 
 
 def _update_item(data: UpdateMemoryInput, max_chars: int) -> TextualMemoryItem:

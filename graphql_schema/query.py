@@ -8,22 +8,19 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from graphql_schema.connections import decode_version_cursor, memory_connection, version_connection
+from graphql_schema.connections import MemoryVersionConnection, decode_version_cursor, version_connection
 from graphql_schema.context import Info
 from graphql_schema.ids import cube_of, memory_of, parse_global
 from graphql_schema.inputs import MemoryOrderInput, MemoryWhere, filter_of
+from graphql_schema.payloads import CubeMemories, SearchHit, SearchResult, UserInfo
 from graphql_schema.types import (
-    CubeMemories,
     DocumentType,
     MemCubeType,
     MemoryConnection,
     MemoryType,
-    MemoryVersionConnection,
     MessageType,
-    SearchHit,
-    SearchResult,
-    UserInfo,
     UserType,
+    memory_connection,
 )
 from memos_graph.domain.results import MemoryResults
 from memos_graph.services.memories import HISTORY_PAGE

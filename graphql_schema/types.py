@@ -11,76 +11,30 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry import relay
-from strawberry.scalars import JSON
 
+from graphql_schema.connections import (
+    MemoryVersionConnection,
+    PageInfo,
+    decode_cursor,
+    decode_version_cursor,
+    encode_cursor,
+    page_info,
+    version_connection,
+)
 from graphql_schema.context import Info
+from graphql_schema.enums import DerivationKind, Role, SharePermission
 from graphql_schema.ids import pair_key, pair_of
-from memos_graph.domain import CubeAccess, TextualMemoryItem, User
+from graphql_schema.inputs import MemoryOrderInput, MemoryWhere, filter_of
+from graphql_schema.memory_values import MemoryMetadata, MemoryVersion, when
+from memos_graph.domain import CubeAccess, MemoryOrder, TextualMemoryItem, User
 from memos_graph.domain.traversal import ProvenanceNode, Share
 from memos_graph.errors import InvalidInput
 from memos_graph.services.memories import HISTORY_PAGE
-from memos_graph.services.transfer import TransferReport
 from memos_graph.services.validation import MAX_PAGE
-
-if TYPE_CHECKING:
-    from graphql_schema.inputs import MemoryOrderInput, MemoryWhere
-
-
-def when(text: str | None) -> dt.datetime | None:
-    """A DateTime from the ISO text the domain carries."""
-    return None if not text else dt.datetime.fromisoformat(text)
-
-
-@strawberry.enum(description="What a user may do; see the role table in docs/access.md.")
-class Role(Enum):
-    ROOT = "root"
-    ADMIN = "admin"
-    USER = "user"
-    GUEST = "guest"
-
-
-@strawberry.enum(description="What a share grants.")
-class SharePermission(Enum):
-    READ = "read"
-    WRITE = "write"
-
-
-@strawberry.enum(name="MemoryStatus", description="A memory's lifecycle state.")
-class MemoryStatusEnum(Enum):
-    ACTIVATED = "activated"
-    ARCHIVED = "archived"
-    DELETED = "deleted"
-
-
-@strawberry.enum(description="Where a memory came from, as MemOS names it (metadata.source); OTHER for any other text.")
-class MemorySourceKind(Enum):
-    CONVERSATION = "conversation"
-    RETRIEVED = "retrieved"
-    WEB = "web"
-    FILE = "file"
-    SYSTEM = "system"
-    OTHER = "other"
-
-
-def source_kind(source: str | None) -> MemorySourceKind | None:
-    if source is None:
-        return None
-    try:
-        return MemorySourceKind(source)
-    except ValueError:
-        return MemorySourceKind.OTHER
-
-
-@strawberry.enum(description="What a DERIVED_FROM edge records.")
-class DerivationKind(Enum):
-    MESSAGE = "message"
-    DOCUMENT = "document"
-    UPDATE = "update"
 
 
 @strawberry.type(
@@ -187,13 +141,11 @@ class MemCubeType(relay.Node):
     async def memories(
         self,
         info: Info,
-        where: Annotated[MemoryWhere, strawberry.lazy("graphql_schema.inputs")] | None = None,
-        order_by: Annotated[MemoryOrderInput, strawberry.lazy("graphql_schema.inputs")] | None = None,
+        where: MemoryWhere | None = None,
+        order_by: MemoryOrderInput | None = None,
         first: int = 20,
         after: str | None = None,
     ) -> MemoryConnection:
-        from graphql_schema.connections import memory_connection
-
         return await memory_connection(info, str(self.cube_id), where, order_by, first, after)
 
     @classmethod
@@ -220,114 +172,6 @@ class MemCubeType(relay.Node):
         """node(id:) for cubes: null for one the caller may not read, as for one that does not exist."""
         found = await info.context.cube_loader.load_many(list(node_ids))
         return [None if entry is None else MemCubeType.of(entry) for entry in found]
-
-
-@strawberry.type(description="Where a memory came from.")
-class MemorySource:
-    type: str
-    role: str | None
-    chat_time: str | None
-    message_id: str | None
-    content: str | None
-    doc_path: str | None
-
-
-@strawberry.type(description="A memory's metadata (TextualMemoryItem.metadata).")
-class MemoryMetadata:
-    user_id: str | None
-    session_id: str | None
-    status: MemoryStatusEnum
-    type: str | None
-    memory_type: str
-    key: str | None
-    tags: list[str]
-    confidence: float | None
-    source: str | None
-    source_kind: MemorySourceKind | None = strawberry.field(description="metadata.source as an enum.")
-    sources: list[MemorySource]
-    created_at: dt.datetime | None
-    updated_at: dt.datetime | None
-    updated_by: str | None = strawberry.field(
-        description="Who made the latest edit of this state (null: unedited since userId wrote it)."
-    )
-    background: str | None
-    memory_time: str | None = strawberry.field(
-        description="When the memory's event happened, YYYY-MM-DD (set on add from the text and chat_time, or given)."
-    )
-    event_start: dt.datetime | None = strawberry.field(description="The event's span starts (included).")
-    event_end: dt.datetime | None = strawberry.field(description="The event's span ends (excluded).")
-    time_source: str | None = strawberry.field(
-        description="Where the event time came from: text, chat_time, added or caller."
-    )
-    version: int | None
-    relativity: float | None = strawberry.field(
-        description="Search relevance in [0, 1], higher is better (search results only)."
-    )
-    extra: JSON = strawberry.field(description="Keys the caller added beyond the schema.")
-
-    @classmethod
-    def of(cls, item: TextualMemoryItem) -> MemoryMetadata:
-        meta = item.metadata
-        return cls(
-            user_id=meta.user_id,
-            session_id=meta.session_id,
-            status=MemoryStatusEnum(str(meta.status)),
-            type=meta.type,
-            memory_type=str(meta.memory_type),
-            key=meta.key,
-            tags=list(meta.tags),
-            confidence=meta.confidence,
-            source=meta.source,
-            source_kind=source_kind(meta.source),
-            sources=[
-                MemorySource(
-                    type=s.type,
-                    role=s.role,
-                    chat_time=s.chat_time,
-                    message_id=s.message_id,
-                    content=s.content,
-                    doc_path=s.doc_path,
-                )
-                for s in meta.sources
-            ],
-            created_at=when(meta.created_at),
-            updated_at=when(meta.updated_at),
-            updated_by=meta.updated_by,
-            background=meta.background,
-            memory_time=meta.memory_time,
-            event_start=when(meta.event_start),
-            event_end=when(meta.event_end),
-            time_source=meta.time_source,
-            version=meta.version,
-            relativity=meta.relativity,
-            extra=cast(JSON, meta.extra_fields()),
-        )
-
-
-@strawberry.type(description="An earlier state of a memory, kept when it was updated.")
-class MemoryVersion:
-    id: strawberry.ID = strawberry.field(description="The version's own id.")
-    memory_id: strawberry.ID = strawberry.field(description="The memory it is a version of.")
-    version: int | None
-    memory: str
-    updated_by: str | None = strawberry.field(description="Who made this state (null: its author, userId).")
-    created_at: dt.datetime | None
-    updated_at: dt.datetime | None
-    metadata: MemoryMetadata
-
-    @classmethod
-    def of(cls, item: TextualMemoryItem, memory_id: str) -> MemoryVersion:
-        """From a MemoryVersion node's item, a version of the memory `memory_id`."""
-        return cls(
-            id=strawberry.ID(item.id),
-            memory_id=strawberry.ID(memory_id),
-            version=item.metadata.version,
-            memory=item.memory,
-            updated_by=item.metadata.updated_by,
-            created_at=when(item.metadata.created_at),
-            updated_at=when(item.metadata.updated_at),
-            metadata=MemoryMetadata.of(item),
-        )
 
 
 def _text(properties: dict[str, Any], name: str) -> str | None:
@@ -465,8 +309,6 @@ class MemoryType(relay.Node):
         "its newest limits.max_versions versions)."
     )
     async def history(self, info: Info, first: int = HISTORY_PAGE, after: str | None = None) -> MemoryVersionConnection:
-        from graphql_schema.connections import decode_version_cursor, version_connection
-
         position = decode_version_cursor(after)
         if not 1 <= first <= MAX_PAGE:
             raise InvalidInput(f"first must be from 1 to {MAX_PAGE}")
@@ -509,49 +351,6 @@ class MemoryType(relay.Node):
         return [None if pair is None else MemoryType.of(pair[1], pair[0]) for pair in found]
 
 
-@strawberry.type(description="One cube's memories in a search or listing.")
-class CubeMemories:
-    cube_id: strawberry.ID
-    memories: list[MemoryType]
-
-
-@strawberry.type(
-    description="One memory a search found, with the score this search gave it. The score lives here, beside "
-    "the node, not on the node: a client cache that normalises Memory by id (Apollo, urql) keeps each search's "
-    "scores apart."
-)
-class SearchHit:
-    cube_id: strawberry.ID = strawberry.field(description="The cube it was found in.")
-    rank: int = strawberry.field(description="1 for the best hit of its cube, then 2, 3, ...")
-    relativity: float = strawberry.field(description="Relevance in [0, 1] for this search, higher is better.")
-    node: MemoryType
-
-
-@strawberry.type(description="The MOS search shape: textual memories grouped by cube.")
-class SearchResult:
-    text_mem: list[CubeMemories]
-    hits: list[SearchHit] = strawberry.field(
-        description="Every cube's hits, best first (cube by cube for equal scores): the cache-safe place for "
-        "scores; textMem keeps MemOS's shape, with the score in metadata.relativity."
-    )
-    act_mem: list[JSON] = strawberry.field(description="Activation memories; empty (no backend).")
-    para_mem: list[JSON] = strawberry.field(description="Parametric memories; empty (no backend).")
-
-
-@strawberry.type(description="The caller and the cubes it may read.")
-class UserInfo:
-    user: UserType
-    accessible_cubes: list[MemCubeType]
-
-
-@strawberry.type(description="Where a page lies in its listing (Relay).")
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
-
-
 @strawberry.type
 class MemoryEdge:
     cursor: str
@@ -571,66 +370,27 @@ class MemoryConnection:
         return await ctx.run(lambda: ctx.services.memories.count(ctx.caller, self.cube_id, self.where))
 
 
-@strawberry.type
-class MemoryVersionEdge:
-    cursor: str
-    node: MemoryVersion
-
-
-@strawberry.type(description="A page of a memory's earlier versions, newest first.")
-class MemoryVersionConnection:
-    edges: list[MemoryVersionEdge]
-    page_info: PageInfo
-
-
-@strawberry.type(description="A new user and its API key. The key is shown only here; only its hash is kept.")
-class CreateUserPayload:
-    user: UserType
-    api_key: str
-
-
-@strawberry.type(description="The ids of the memories holding the added content, in input order.")
-class AddMemoriesPayload:
-    cube_id: strawberry.ID
-    ids: list[strawberry.ID]
-
-
-@strawberry.type(description="What a cube dump wrote or a cube import stored (paths are on the server).")
-class CubeTransferPayload:
-    cube_id: strawberry.ID
-    path: str
-    memories: int
-    versions: int = strawberry.field(description="Earlier versions of memories (update history).")
-    messages: int
-    documents: int
-    edges: int
-    reembedded: bool = strawberry.field(description="The import embedded the texts again (other model or none).")
-    merged_duplicates: int = strawberry.field(description="Memories of the directory whose text repeated another.")
-    working: int = strawberry.field(
-        default=0,
-        description="Entries of the cube's working set: MemOS WorkingMemory nodes, each a copy of a memory's text.",
+async def memory_connection(
+    info: Info,
+    cube_id: str,
+    where: MemoryWhere | None,
+    order_by: MemoryOrderInput | None,
+    first: int,
+    after: str | None,
+) -> MemoryConnection:
+    """A page of the cube's memories: `first` of them after the cursor, with the cursors and pageInfo."""
+    if not 1 <= first <= MAX_PAGE:
+        raise InvalidInput(f"first must be from 1 to {MAX_PAGE}")
+    order = MemoryOrder() if order_by is None else order_by.to_order()
+    position = decode_cursor(after, order)
+    condition = filter_of(where)
+    ctx = info.context
+    page = await ctx.run(lambda: ctx.services.memories.page(ctx.caller, cube_id, condition, order, first, position))
+    rows = list(zip(page.items, page.keys, strict=True))[:first]
+    edges = [MemoryEdge(cursor=encode_cursor(order, key), node=MemoryType.of(item, cube_id)) for item, key in rows]
+    return MemoryConnection(
+        edges=edges,
+        page_info=page_info([edge.cursor for edge in edges], len(page.items) > first, page.has_previous),
+        cube_id=cube_id,
+        where=condition,
     )
-    new_ids: bool = strawberry.field(
-        description="The graph held the directory's ids already, so the import gave its nodes new ones."
-    )
-    undecoded_sources: int = strawberry.field(
-        description="Sources that were text, not source entries (nor JSON of one): kept verbatim as text sources."
-    )
-
-    @classmethod
-    def of(cls, report: TransferReport) -> CubeTransferPayload:
-        """The payload for a service report."""
-        return cls(
-            cube_id=strawberry.ID(report.cube_id),
-            path=report.path,
-            memories=report.memories,
-            versions=report.versions,
-            messages=report.messages,
-            documents=report.documents,
-            edges=report.edges,
-            reembedded=report.reembedded,
-            merged_duplicates=report.merged_duplicates,
-            working=report.working,
-            new_ids=report.new_ids,
-            undecoded_sources=report.undecoded_sources,
-        )

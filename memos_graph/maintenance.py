@@ -6,38 +6,26 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import json
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
-import neo4j
-from neo4j import ManagedTransaction
-
 from memos_graph.config import MOSConfig
-from memos_graph.domain import SourceReference, TextualMemoryMetadata
-from memos_graph.domain.temporal import parse_moment
+from memos_graph.domain import TextualMemoryMetadata
+from memos_graph.domain.time_spans import parse_moment
 from memos_graph.embeddings import Embedder, build_embedder
-from memos_graph.graph.cube_index import DedicatedIndexes, drop_dedicated_index
-from memos_graph.graph.queries import query
+from memos_graph.graph import maintenance as statements
+from memos_graph.graph.cube_index import DedicatedIndexes
 from memos_graph.graph.schema import VECTOR_INDEX, apply_schema, rebuild_search_indexes, stored_vector_dimension
-from memos_graph.graph.store import GraphStore, run_named
-from memos_graph.services.memories import (
-    CHAT_TIME_PREFIX,
-    TIME_FIELDS,
-    message_text,
-    with_context,
-    with_event_time,
-)
+from memos_graph.graph.store import GraphStore
+from memos_graph.services.memory_parts import CHAT_TIME_PREFIX, TIME_FIELDS, message_text, with_context, with_event_time
 from memos_graph.services.progress import progress as report_progress
 
 logger = logging.getLogger(__name__)
 
 REEMBED_PAGE = 500
-CUBE_INDEX_PREFIX = "cube_vector_"
 
 
 @dataclass(frozen=True)
@@ -73,45 +61,33 @@ def reembed_graph(
     started = time.perf_counter()
     model, dimension = embedder.model_name, embedder.dimension
     previous = stored_vector_dimension(store)
-    store.run_statement(query("reembed_begin"), model=model, dimension=dimension)
-    store.run_write(lambda tx: run_named(tx, "reembed_forget_cube_indexes"))
-    own = store.run_statement(query("schema_vector_index_names"))
-    for name in (str(row["name"]) for row in own):
-        if name.startswith(CUBE_INDEX_PREFIX):
-            drop_dedicated_index(store, name)
-    store.run_statement(f"DROP INDEX {VECTOR_INDEX} IF EXISTS")  # a constant name, not user input
-    total = int(store.run_statement(query("reembed_memory_count"))[0]["n"])
+    statements.begin_reembed(store, model, dimension)
+    total = statements.memory_count(store)
     window = config.ingest.context_messages
     done, after = 0, ""
     shown = 1 if progress else total + 1  # a re-embed always shows its progress, unless asked not to
     with report_progress(f"re-embedding with {model}", total, "memory", minimum=shown) as advance:
         while True:
-            page = store.read("reembed_page", after=after, limit=page_size, window=window)
+            page = statements.reembed_page(store, after, page_size, window)
             if not page:
                 break
-            texts = [embedding_text(record.data()) for record in page]
+            texts = [embedding_text(record) for record in page]
             vectors = embedder.embed(texts)
             pairs = zip(page, vectors, strict=True)
             rows = [{"id": str(record["id"]), "embedding": vector} for record, vector in pairs]
-            store.run_write(partial(_write_vectors, rows=rows))
+            statements.write_vectors(store, rows)
             done += len(rows)
             after = str(page[-1]["id"])
             advance(len(rows))
-    cubes = store.run_write(lambda tx: run_named(tx, "reembed_cubes", model=model, dimension=dimension))[0]
-    store.run_statement(query("reembed_finish"))
+    cubes = statements.record_model(store, model, dimension)
+    statements.finish_reembed(store)
     apply_schema(store, dimension, fulltext_analyzer=config.search.fulltext_analyzer, model=model)
     indexes = DedicatedIndexes(store, VECTOR_INDEX, config.search.dedicated_index_min_memories)
-    labelled = cubes["labelled"] if config.search.dedicated_index_min_memories is not None else []  # unused: off
-    rebuilt = sum(1 for cube_id in labelled if indexes.promote(str(cube_id)) is not None)
-    report = ReembedReport(
-        model, dimension, previous, done, int(cubes["cubes"]), rebuilt, time.perf_counter() - started
-    )
+    labelled = cubes.labelled if config.search.dedicated_index_min_memories is not None else []  # unused: off
+    rebuilt = sum(1 for cube_id in labelled if indexes.promote(cube_id) is not None)
+    report = ReembedReport(model, dimension, previous, done, cubes.cubes, rebuilt, time.perf_counter() - started)
     logger.info("re-embedded %d memories of %d cubes with %s (dimension %d)", done, report.cubes, model, dimension)
     return report
-
-
-def _write_vectors(tx: ManagedTransaction, rows: list[dict[str, Any]]) -> None:
-    run_named(tx, "reembed_write", rows=rows)
 
 
 def embedding_text(record: dict[str, Any]) -> str:
@@ -149,35 +125,29 @@ def describe(report: ReembedReport) -> str:
 
 def backfill_event_times(store: GraphStore, zone: dt.tzinfo, page_size: int = REEMBED_PAGE) -> int:
     """Give every memory stored before event times existed its event time (memory_time, event_start,
-    event_end, time_source), read as an add reads it (services.memories.with_event_time) against its sources'
+    event_end, time_source), read as an add reads it (services.memory_parts.with_event_time) against its sources'
     chat_time or its creation time; a page at a time, one write transaction per page. Safe beside running
     services and re-runnable: memories that have one are left alone. Returns how many it gave one."""
     done, after = 0, ""
-    total = int(store.run_statement(query("event_times_pending"))[0]["n"])
+    total = statements.untimed_count(store)
     with report_progress("reading event times", total, "memory") as advance:
         while True:
-            page = store.read("event_times_page", after=after, limit=page_size)
+            page = statements.untimed_page(store, after, page_size)
             if not page:
                 break
-            rows = [_event_time_row(record.data(), zone) for record in page]
-            written = store.run_write(partial(_write_event_times, rows=rows))
-            done += int(written[0]["written"])
-            after = str(page[-1]["id"])
+            rows = [_event_time_row(memory, zone) for memory in page]
+            done += statements.write_event_times(store, rows)
+            after = page[-1].id
             advance(len(rows))
     logger.info("gave %d memories their event time", done)
     return done
 
 
-def _write_event_times(tx: ManagedTransaction, rows: list[dict[str, Any]]) -> list[neo4j.Record]:
-    return run_named(tx, "event_times_write", rows=rows)
-
-
-def _event_time_row(record: dict[str, Any], zone: dt.tzinfo) -> dict[str, Any]:
-    sources = [SourceReference.model_validate(s) for s in json.loads(record.get("sources_json") or "[]")]
-    metadata = TextualMemoryMetadata(sources=sources, memory_time=record.get("memory_time"))
-    created = parse_moment(str(record.get("created_at") or ""), zone) or dt.datetime.now(dt.UTC)
-    timed = with_event_time(metadata, CHAT_TIME_PREFIX.sub("", str(record["memory"])), created.astimezone(zone), zone)
-    return {"id": str(record["id"]), **{name: getattr(timed, name) for name in TIME_FIELDS}}
+def _event_time_row(memory: statements.UntimedMemory, zone: dt.tzinfo) -> dict[str, Any]:
+    metadata = TextualMemoryMetadata(sources=memory.sources, memory_time=memory.memory_time)
+    created = parse_moment(str(memory.created_at or ""), zone) or dt.datetime.now(dt.UTC)
+    timed = with_event_time(metadata, CHAT_TIME_PREFIX.sub("", memory.memory), created.astimezone(zone), zone)
+    return {"id": memory.id, **{name: getattr(timed, name) for name in TIME_FIELDS}}
 
 
 TASKS = ("re-embed", "rebuild-indexes", "event-times")

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from memos_graph.domain.memory import MemoryStatus, MemoryType
-from memos_graph.domain.temporal import iso_utc
+from memos_graph.domain.time_spans import iso_utc
 
 # MemOS-style singular keys (an exact value) accepted for the list fields (any of the values).
 SINGULAR_KEYS = {
@@ -96,7 +96,7 @@ class MemoryFilter(BaseModel):
         for name in ("memory_types", "statuses"):
             if values[name] is not None:
                 values[name] = [str(value) for value in values[name]]
-        for name in ("time_from", "time_before"):  # event spans are stored as UTC text (domain.temporal.iso_utc)
+        for name in ("time_from", "time_before"):  # event spans are stored as UTC text (domain.time_spans.iso_utc)
             if values[name] is not None:
                 values[name] = iso_utc(values[name])
         if self.text_contains is not None:

@@ -33,7 +33,8 @@ from memos_graph.errors import (
     Unauthenticated,
 )
 from memos_graph.logs import configure_logging
-from memos_graph.mcp_server.server import Caller, build_server
+from memos_graph.mcp_server.calls import Caller
+from memos_graph.mcp_server.server import build_server
 from memos_graph.request_ids import RequestIds
 from memos_graph.services.auth_throttle import FailedAuthThrottle, KeyCheck
 from memos_graph.services.bundle import Services

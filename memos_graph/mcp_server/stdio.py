@@ -11,7 +11,8 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver import Context
 
-from memos_graph.mcp_server.server import Caller, build_server
+from memos_graph.mcp_server.calls import Caller
+from memos_graph.mcp_server.server import build_server
 from memos_graph.services.bundle import Services
 from memos_graph.services.chat import start_chat_warm_up
 

@@ -21,7 +21,8 @@ from memos_graph.llm.factory import chat_model_from
 from memos_graph.llm.prompts import extraction_messages
 from memos_graph.ranking.fusion import cosine_relevance
 from memos_graph.services.llm_quota import QuotaSlot
-from memos_graph.services.memories import Entry, MemoryService, message_nodes, message_source
+from memos_graph.services.memories import Entry, MemoryService
+from memos_graph.services.memory_parts import message_nodes, message_source
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
 from memos_graph.services.validation import check_messages, content_hash

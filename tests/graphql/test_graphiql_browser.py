@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from graphql_schema.app import MemosGraphQL
+from graphql_schema.endpoint import MemosGraphQL
 from tests.browser import Browser
 from tests.graphql.conftest import Gql
 

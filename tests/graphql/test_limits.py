@@ -10,7 +10,8 @@ from dataclasses import replace
 import pytest
 from starlette.testclient import TestClient
 
-from graphql_schema.app import MAX_JSON_DEPTH, create_app
+from graphql_schema.app import create_app
+from graphql_schema.request_checks import MAX_JSON_DEPTH
 from memos_graph.config import LimitSettings
 from memos_graph.services.runtime import Runtime
 from testkit.keys import ROOT_KEY

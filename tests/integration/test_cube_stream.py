@@ -18,7 +18,8 @@ from memos_graph.cube_format.entries import CubeFormatError, unknown_source
 from memos_graph.cube_format.reader import MAX_DEPTH, TextualMemoryFile
 from memos_graph.errors import InvalidInput
 from memos_graph.graph.transfer import CubeTransferRepository
-from memos_graph.services.cube_import import ImportPlan, ImportSurvey
+from memos_graph.services.import_plan import ImportPlan
+from memos_graph.services.import_survey import ImportSurvey
 from memos_graph.services.runtime import Runtime
 from testkit.fixtures import count_nodes
 from tests.integration.test_cube_transfer import memos_config, transfer_mos, write_cube

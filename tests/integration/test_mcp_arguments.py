@@ -14,7 +14,7 @@ from mcp.client.session import ClientSession
 from mcp_types import CallToolResult, PaginatedRequestParams
 
 from memos_graph import MOS, UserRole
-from memos_graph.mcp_server import create_http_app, server
+from memos_graph.mcp_server import create_http_app, resources
 from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
 from testkit.mcp_client import call, over_http, refused, resource
@@ -109,7 +109,7 @@ def test_resources_list_shows_only_the_callers_cubes_in_pages(
     uid: Callable[[str], str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(server, "CUBE_LIST_PAGE", 2)
+    monkeypatch.setattr(resources, "CUBE_LIST_PAGE", 2)
     alice, bob = tenant("alice"), tenant("bob")
     odd = root.create_cube_for_user("alice/slashed", owner_id=alice.user_id, cube_id=uid("alice/slashed"))
     third = root.create_cube_for_user("alice three", owner_id=alice.user_id, cube_id=uid("alice-three"))

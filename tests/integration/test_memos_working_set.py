@@ -15,7 +15,7 @@ import pytest
 
 from memos_graph import MOS, AccessDenied, NotFound
 from memos_graph.domain import TextualMemoryItem
-from memos_graph.services.cube_import import ImportPlan
+from memos_graph.services.import_plan import ImportPlan
 from memos_graph.services.runtime import Runtime
 from tests.integration.test_cube_stream import survey_of
 from tests.integration.test_cube_transfer import memos_config

@@ -15,7 +15,8 @@ import pytest
 from memos_graph import BackendUnavailable
 from memos_graph.deadlines import call_within
 from memos_graph.domain import TextualMemoryMetadata
-from memos_graph.services.memories import Entry, message_nodes
+from memos_graph.services.memories import Entry
+from memos_graph.services.memory_parts import message_nodes
 from testkit.security import SecurityEnv, body_problems, codes
 
 pytestmark = pytest.mark.neo4j

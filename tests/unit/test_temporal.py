@@ -8,16 +8,9 @@ import zoneinfo
 
 import pytest
 
-from memos_graph.domain.temporal import (
-    Span,
-    asks_when,
-    event_fields,
-    event_span,
-    iso_utc,
-    mentions,
-    parse_moment,
-    question_spans,
-)
+from memos_graph.domain.temporal import asks_when, event_fields, event_span, question_spans
+from memos_graph.domain.time_expressions import mentions
+from memos_graph.domain.time_spans import Span, iso_utc, parse_moment
 
 UTC = dt.UTC
 # A Monday: 8 May 2023, 1:56 pm (LoCoMo's first session).

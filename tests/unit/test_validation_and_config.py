@@ -125,7 +125,7 @@ def test_every_schema_and_query_file_parses_to_parameterised_statements() -> Non
 
 
 def test_message_context_for_embedding() -> None:
-    from memos_graph.services.memories import with_context
+    from memos_graph.services.memory_parts import with_context
 
     before: list[dict[str, str | None]] = [
         {"role": "user", "name": "Caroline", "content": "I went to the support group."},
