@@ -38,7 +38,7 @@ def rss_mb():
 
 from memos_graph.cube_format.entries import CubeFormatError, unknown_source
 from memos_graph.cube_format.reader import TextualMemoryFile
-from memos_graph.services.cube_import import ImportSurvey
+from memos_graph.services.import_survey import ImportSurvey
 from memos_graph.config import LimitSettings
 from memos_graph.errors import InvalidInput
 

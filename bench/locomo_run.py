@@ -37,7 +37,7 @@ from bench.locomo_cv import (
 from bench.stats import summary_ms, timed
 from memos_graph import MOS, UserRole
 from memos_graph.graph.store import GraphStore
-from memos_graph.services.memories import message_text
+from memos_graph.services.memory_parts import message_text
 from memos_graph.services.runtime import Runtime
 
 FILLER_MEMORIES = 6_000

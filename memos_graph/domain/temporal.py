@@ -16,10 +16,6 @@ import re
 from memos_graph.domain.time_expressions import NUMBER_PATTERN, YEAR_PATTERN, ZH_AMOUNT, mentions
 from memos_graph.domain.time_spans import UTC, Span, day_span, hull, iso_utc, parse_moment
 
-# Span is named here too: ranking/context.py takes it from this module.
-__all__ = ["Span", "asks_when", "event_fields", "event_span", "question_spans", "states_duration"]
-
-
 # How long something has lasted ("for three years", "for just under a year", "两年了", "三个多月了"): the text
 # states a time, but not when the event began or will end (tense decides, and "for two weeks" may lie ahead).
 _DURATION = re.compile(

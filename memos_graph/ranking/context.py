@@ -23,7 +23,8 @@ import re
 from dataclasses import dataclass
 
 from memos_graph.domain.memory import TextualMemoryItem
-from memos_graph.domain.temporal import Span, asks_when, question_spans
+from memos_graph.domain.temporal import asks_when, question_spans
+from memos_graph.domain.time_spans import Span
 
 # "Name: text" at the start of a message: up to three words of letters, then a colon and a space (a
 # full-width colon needs none); in a cased script each word is capitalised ("I love it: ..." names nobody).

@@ -43,9 +43,6 @@ from memos_graph.services.transfer_paths import TransferWork
 from memos_graph.services.transfer_report import TransferReport
 from memos_graph.services.validation import check_cube_id
 
-# ImportSurvey is named here too: bench/bench_transfer_edges.py surveys a file through this module.
-__all__ = ["CubeImportService", "ImportSurvey", "own_copy_id", "prefetched"]
-
 logger = logging.getLogger(__name__)
 # Batches read (and embedded) ahead of the one being written.
 PREFETCH_DEPTH = 2

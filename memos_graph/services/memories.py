@@ -46,9 +46,6 @@ from memos_graph.services.validation import (
     is_page_key,
 )
 
-# The message helpers are named here too: bench/locomo_run.py takes message_text from this module.
-__all__ = ["HISTORY_PAGE", "Entry", "MemoryService", "message_text"]
-
 # The versions a page of history holds when the caller does not say (GraphQL's `first` default).
 HISTORY_PAGE = 20
 DEFAULT_ORDER = MemoryOrder()
