@@ -268,7 +268,7 @@ class MOS:
             messages=messages,
             content=memory_content,
             doc_path=doc_path,
-            mem_cube_id=mem_cube_id,
+            cube_id=mem_cube_id,
             session_id=session_id,
         )
 

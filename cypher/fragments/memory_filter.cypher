@@ -1,6 +1,6 @@
 // The search and listing filter (memos_graph.domain.filters.MemoryFilter.parameters(), passed as $filter) on
 // the memory bound to `__m__`: each condition holds when its key is null. Included in a query by
-// `{{filter <variable>}}` (memos_graph/graph/queries.py); lists match any of their values, except tags_all.
+// `{{memory_filter <variable>}}` (memos_graph/graph/queries.py); lists match any of their values, except tags_all.
 ($filter.memory_types IS NULL OR __m__.memory_type IN $filter.memory_types)
 AND ($filter.types IS NULL OR __m__.type IN $filter.types)
 AND ($filter.sources IS NULL OR __m__.source IN $filter.sources)

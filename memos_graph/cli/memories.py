@@ -35,7 +35,7 @@ def run_add(args: argparse.Namespace, session: Session) -> Outcome:
         messages=messages,
         content=args.text,
         doc_path=args.doc,
-        mem_cube_id=cube_id,
+        cube_id=cube_id,
         session_id=args.session,
     )
     lines = [f"added {len(ids)} memories to cube '{cube_id}'", *ids]

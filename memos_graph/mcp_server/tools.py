@@ -113,7 +113,7 @@ def register_tools(server: MCPServer[Any], calls: Calls) -> None:
 
         def work(caller: User) -> Added:
             target = services.memories.target_cube(caller, cube_id)
-            ids = services.add(caller, content=texts, mem_cube_id=target, session_id=session_id)
+            ids = services.add(caller, content=texts, cube_id=target, session_id=session_id)
             return Added(cube_id=target, memory_ids=ids, ids=ids)
 
         return await calls.tool("add_memories", ctx, work, _added, uses_llm=True)
@@ -130,7 +130,7 @@ def register_tools(server: MCPServer[Any], calls: Calls) -> None:
         def work(caller: User) -> Added:
             target = services.memories.target_cube(caller, cube_id)
             plain = [message.model_dump(exclude_none=True) for message in messages]
-            ids = services.add(caller, messages=plain, mem_cube_id=target, session_id=session_id)
+            ids = services.add(caller, messages=plain, cube_id=target, session_id=session_id)
             return Added(cube_id=target, memory_ids=ids, ids=ids)
 
         return await calls.tool("add_messages", ctx, work, _added, uses_llm=True)

@@ -85,11 +85,11 @@ class Services:
         (granted,) = self.cubes.readable(actor, [cube_id])
         return granted
 
-    def add_to(self, actor: User, mem_cube_id: str | None, **given: Unpack[AddInput]) -> tuple[str, list[str]]:
+    def add_to(self, actor: User, cube_id: str | None, **given: Unpack[AddInput]) -> tuple[str, list[str]]:
         """add() that says where it wrote: the named cube, else the actor's default cube; returns the cube id
         and the memory ids."""
-        target = mem_cube_id or self.cubes.default_cube(actor).cube.cube_id
-        return target, self.add(actor, mem_cube_id=target, **given)
+        target = cube_id or self.cubes.default_cube(actor).cube.cube_id
+        return target, self.add(actor, cube_id=target, **given)
 
     def add(
         self,
@@ -98,22 +98,22 @@ class Services:
         messages: object = None,
         content: str | Sequence[str] | None = None,
         doc_path: str | None = None,
-        mem_cube_id: str | None = None,
+        cube_id: str | None = None,
         session_id: str | None = None,
     ) -> list[str]:
         """Add from exactly one kind of input: chat messages, text content, or a document path."""
         if sum(value is not None for value in (messages, content, doc_path)) != 1:
             raise InvalidInput("pass exactly one kind of input: messages, content (memory_content) or a document path")
         if messages is not None:
-            return self.add_messages(actor, messages, mem_cube_id, session_id)
+            return self.add_messages(actor, messages, cube_id, session_id)
         if doc_path is not None:
-            return self.documents.add(actor, doc_path, mem_cube_id, session_id)
-        return self.memories.add_texts(actor, content or [], mem_cube_id, session_id)
+            return self.documents.add(actor, doc_path, cube_id, session_id)
+        return self.memories.add_texts(actor, content or [], cube_id, session_id)
 
     def add_messages(
-        self, actor: User, messages: object, mem_cube_id: str | None, session_id: str | None = None
+        self, actor: User, messages: object, cube_id: str | None, session_id: str | None = None
     ) -> list[str]:
         """add(messages=...) in the configured mode: fast (a memory per message) or fine (LLM facts)."""
         if self.runtime.config.ingest.mode == "fine":
-            return self.extraction.add(actor, messages, mem_cube_id, session_id)
-        return self.memories.add_messages(actor, messages, mem_cube_id, session_id)
+            return self.extraction.add(actor, messages, cube_id, session_id)
+        return self.memories.add_messages(actor, messages, cube_id, session_id)

@@ -41,13 +41,13 @@ _AREAS_LOCK = threading.Lock()
 class CubeDumpService(TransferWork):
     """Dump a cube the caller may read."""
 
-    def dump(self, actor: User, dump_dir: str, mem_cube_id: str | None) -> TransferReport:
+    def dump(self, actor: User, dump_dir: str, cube_id: str | None) -> TransferReport:
         """Write the cube as config.json + textual_memory.json (tree_text) into dump_dir, all or nothing."""
         target = self._paths.dump_target(actor, dump_dir)
-        if mem_cube_id is None:
+        if cube_id is None:
             granted = self._cubes.default_cube(actor)
         else:
-            (granted,) = self._cubes.readable(actor, [mem_cube_id])
+            (granted,) = self._cubes.readable(actor, [cube_id])
         cube = granted.cube
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
             raise Conflict(f"dump_dir '{dump_dir}' exists and is not an empty directory; dumps never overwrite")

@@ -59,7 +59,7 @@ class CubeImportService(TransferWork):
     """
 
     @metrics.timed("cube_import")
-    def import_directory(self, actor: User, path: str, mem_cube_id: str | None) -> TransferReport:
+    def import_directory(self, actor: User, path: str, cube_id: str | None) -> TransferReport:
         """Import a MemOS cube directory (either form) as a cube the actor owns; nothing stays if it fails.
 
         Which directories the actor may import: see TransferPaths.importable (with transfer roots, one in its own area
@@ -71,50 +71,50 @@ class CubeImportService(TransferWork):
         directory = self._paths.importable(actor, path)
         shown = self._paths.shown(actor, directory)  # answers and the cube's path never name a server path
         survey = self._survey(directory)
-        wanted = mem_cube_id or survey.source.cube_id or str(uuid.uuid4())
-        cube_id = check_cube_id(wanted, "cube id", self._rt.config.limits)
+        wanted = cube_id or survey.source.cube_id or str(uuid.uuid4())
+        target = check_cube_id(wanted, "cube id", self._rt.config.limits)
         if not access.may_create_cube(actor, actor):
             raise AccessDenied(f"user '{actor.user_id}' may not create cubes")
-        if mem_cube_id is None and self._taken_by_another(actor, cube_id):
+        if cube_id is None and self._taken_by_another(actor, target):
             # The directory's own id (a MemOS example's "Ki-Seki/mem_cube_2") belongs to someone else: this
             # user gets a copy of its own, under an id derived from both, which register_mem_cube returns.
-            cube_id = own_copy_id(cube_id, actor.user_id, self._rt.config.limits.max_id_chars)
-        existing, stale = self._prepare_target(actor, cube_id)
+            target = own_copy_id(target, actor.user_id, self._rt.config.limits.max_id_chars)
+        existing, stale = self._prepare_target(actor, target)
         if not existing:
             self._cubes.check_quota(actor)  # a new cube counts against limits.max_cubes_per_user
-        plan = self._plan(survey, cube_id, actor.user_id, stale)
+        plan = self._plan(survey, target, actor.user_id, stale)
         import_id = str(uuid.uuid4())
         embedder = self._rt.embedder
         cube = ImportedCube(self._cube_name(survey.source, directory), shown, embedder.model_name, embedder.dimension)
         leftovers: list[str] = []
         edges = 0  # edges written (a repeated edge of the file is one edge in the graph)
         if not stale:
-            self._repository.begin(cube_id, import_id, cube, existing, actor.user_id)
+            self._repository.begin(target, import_id, cube, existing, actor.user_id)
         else:
-            leftovers = self._repository.take_over(cube_id, stale[0], import_id, cube, actor.user_id)
-            logger.warning("import into cube %s takes over from the expired import %s", cube_id, stale[0])
+            leftovers = self._repository.take_over(target, stale[0], import_id, cube, actor.user_id)
+            logger.warning("import into cube %s takes over from the expired import %s", target, stale[0])
         try:
             if leftovers:
                 for crashed in leftovers:
-                    self._repository.discard_nodes(cube_id, crashed, self._settings.timeout_s)
-                self._repository.leftovers_done(cube_id, import_id)
+                    self._repository.discard_nodes(target, crashed, self._settings.timeout_s)
+                self._repository.leftovers_done(target, import_id)
                 leftovers = []
-            with progress(f"importing {cube_id}", plan.items()) as advance:
+            with progress(f"importing {target}", plan.items()) as advance:
                 max_chars = self._rt.config.limits.max_memory_chars
                 for batch in prefetched(plan.batches(self._settings.batch_size, max_chars, embedder.embed)):
-                    edges += self._repository.write(cube_id, import_id, batch)
+                    edges += self._repository.write(target, import_id, batch)
                     advance(batch.size())
-            self._repository.finish(cube_id, import_id, actor.user_id)
+            self._repository.finish(target, import_id, actor.user_id)
         except BaseException:
-            logger.warning("import into cube %s failed; deleting what it wrote", cube_id)
+            logger.warning("import into cube %s failed; deleting what it wrote", target)
             try:
-                self._repository.discard(cube_id, import_id, self._settings.timeout_s, leftovers)
+                self._repository.discard(target, import_id, self._settings.timeout_s, leftovers)
             except Exception:  # the original error matters more; the next import of this id cleans up
-                logger.exception("could not discard the failed import %s of cube %s", import_id, cube_id)
+                logger.exception("could not discard the failed import %s of cube %s", import_id, target)
             raise
-        self._rt.cube_indexes.promote_if_large(cube_id, plan.counts[NodeKind.MEMORY])  # see graph/cube_index.py
+        self._rt.cube_indexes.promote_if_large(target, plan.counts[NodeKind.MEMORY])  # see graph/cube_index.py
         return TransferReport(
-            cube_id,
+            target,
             shown,
             memories=plan.counts[NodeKind.MEMORY],
             working=len(plan.working),

@@ -151,12 +151,12 @@ class DocumentService:
         relative = real.relative_to(base.path).as_posix()
         return DocumentFile(real, relative, base.key_prefix + relative)
 
-    def add(self, actor: User, doc_path: str, mem_cube_id: str | None, session_id: str | None = None) -> list[str]:
+    def add(self, actor: User, doc_path: str, cube_id: str | None, session_id: str | None = None) -> list[str]:
         """Add the documents at doc_path; returns the ids of the memories holding their new chunks."""
         files = self.files(*self.locate(actor, doc_path))
         if not files:
             raise InvalidInput(f"no {', '.join(self._rt.config.documents.extensions)} files at doc_path")
-        cube = self._memories.target_cube(actor, mem_cube_id)
+        cube = self._memories.target_cube(actor, cube_id)
         known = self._rt.memories.document_checksums(cube, [file.key for file in files])
         entries: list[Entry] = []
         documents: list[dict[str, str]] = []

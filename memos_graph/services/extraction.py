@@ -73,7 +73,7 @@ class FineIngestion:
         self._model = model
 
     @metrics.timed("add_fine")
-    def add(self, actor: User, messages: object, mem_cube_id: str | None, session_id: str | None = None) -> list[str]:
+    def add(self, actor: User, messages: object, cube_id: str | None, session_id: str | None = None) -> list[str]:
         """Extract, dedup and store in one transaction; returns the ids of the new or updated memories."""
         settings = self._rt.config.ingest
         checked = check_messages(messages, self._rt.config.limits)
@@ -83,7 +83,7 @@ class FineIngestion:
             raise InvalidInput(
                 f"{len(checked)} messages need {len(windows)} extraction calls; the limit is {settings.max_llm_calls}"
             )
-        cube_id = self._memories.target_cube(actor, mem_cube_id)
+        target = self._memories.target_cube(actor, cube_id)
         model = self._model or chat_model_from(self._rt.config.llm, "fine-mode ingestion")
         nodes = message_nodes(checked, session_id)
         by_key = {str(node["key"]): message for node, message in zip(nodes, checked, strict=True)}
@@ -109,7 +109,7 @@ class FineIngestion:
                 confidence=fact.confidence,
                 sources=[message_source(by_key[key]) for key in fact.message_ids],
             )
-            nearest = self._search.search_cube(actor.user_id, cube_id, vector, 1)
+            nearest = self._search.search_cube(actor.user_id, target, vector, 1)
             score = nearest[0].metadata.relativity if nearest else None
             if nearest and score is not None and self._duplicate(fact.text, score):
                 stored = nearest[0]
@@ -130,9 +130,7 @@ class FineIngestion:
                 )
                 continue
             entries.append(Entry(fact.text, metadata, tuple(fact.message_ids), vector=vector))
-        added = self._memories.store(
-            actor, cube_id, session_id, entries, messages=nodes, updates=list(updates.values())
-        )
+        added = self._memories.store(actor, target, session_id, entries, messages=nodes, updates=list(updates.values()))
         return list(dict.fromkeys([*added, *updates]))
 
     def _duplicate(self, text: str, score: float) -> bool:

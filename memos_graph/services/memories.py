@@ -80,22 +80,22 @@ class MemoryService:
     def add_texts(
         self,
         actor: User,
-        memory_content: str | Sequence[str],
-        mem_cube_id: str | None,
+        content: str | Sequence[str],
+        cube_id: str | None,
         session_id: str | None = None,
     ) -> list[str]:
         """Store texts as memories in one transaction; a text the cube holds already is not copied.
 
         Returns one id per distinct text, in input order: the new memory's, or the stored one's.
         """
-        texts = check_texts(memory_content, self._rt.config.limits)
+        texts = check_texts(content, self._rt.config.limits)
         metadata = TextualMemoryMetadata(source="system")
-        cube_id = self.target_cube(actor, mem_cube_id)
-        return self.store(actor, cube_id, session_id, [Entry(text, metadata) for text in texts])
+        target = self.target_cube(actor, cube_id)
+        return self.store(actor, target, session_id, [Entry(text, metadata) for text in texts])
 
     @metrics.timed("add")
     def add_messages(
-        self, actor: User, messages: object, mem_cube_id: str | None, session_id: str | None = None
+        self, actor: User, messages: object, cube_id: str | None, session_id: str | None = None
     ) -> list[str]:
         """Fast mode: each message becomes a memory ("[time] speaker: text") derived from a :Message node.
 
@@ -113,11 +113,11 @@ class MemoryService:
             text = message_text(message)
             embedding_text = with_context(text, checked[max(0, index - window) : index]) if window else None
             entries.append(Entry(text, metadata, (str(node["key"]),), embedding_text=embedding_text))
-        return self.store(actor, self.target_cube(actor, mem_cube_id), session_id, entries, messages=nodes)
+        return self.store(actor, self.target_cube(actor, cube_id), session_id, entries, messages=nodes)
 
-    def target_cube(self, actor: User, mem_cube_id: str | None) -> str:
+    def target_cube(self, actor: User, cube_id: str | None) -> str:
         """The cube an add writes to: the named one (which the actor must be able to write), or its default."""
-        cube = self._cubes.writable(actor, mem_cube_id) if mem_cube_id else self._cubes.default_cube(actor)
+        cube = self._cubes.writable(actor, cube_id) if cube_id else self._cubes.default_cube(actor)
         return cube.cube.cube_id
 
     def store(
@@ -180,26 +180,26 @@ class MemoryService:
             self._rt.cube_indexes.promote_if_large(cube_id, result.cube.cube_size, result.cube.has_own_index)
         return [outcome.memory_id for outcome in result.outcomes]
 
-    def get(self, actor: User, mem_cube_id: str, memory_id: str, include_embedding: bool = False) -> TextualMemoryItem:
+    def get(self, actor: User, cube_id: str, memory_id: str, include_embedding: bool = False) -> TextualMemoryItem:
         """One memory of a cube the actor may read, or an entry of its working set by the entry's id (as MemOS
         gets its WorkingMemory nodes)."""
         memory_id = check_memory_id(memory_id)
-        self._cubes.readable(actor, [mem_cube_id])
+        self._cubes.readable(actor, [cube_id])
         try:
-            return self._rt.memories.get(mem_cube_id, memory_id, include_embedding)
+            return self._rt.memories.get(cube_id, memory_id, include_embedding)
         except NotFound:
-            return self._rt.memories.working_entry(mem_cube_id, memory_id, include_embedding)
+            return self._rt.memories.working_entry(cube_id, memory_id, include_embedding)
 
-    def history(self, actor: User, mem_cube_id: str, memory_id: str) -> list[TextualMemoryItem]:
+    def history(self, actor: User, cube_id: str, memory_id: str) -> list[TextualMemoryItem]:
         """Earlier versions of a memory, newest first: all it keeps, which is at most limits.max_versions after
         any update (an import may bring more; then the newest limits.max_versions of them)."""
-        page = self.history_page(actor, mem_cube_id, memory_id, self._rt.config.limits.max_versions, unbounded=True)
+        page = self.history_page(actor, cube_id, memory_id, self._rt.config.limits.max_versions, unbounded=True)
         return page.items[: self._rt.config.limits.max_versions]
 
     def history_page(
         self,
         actor: User,
-        mem_cube_id: str,
+        cube_id: str,
         memory_id: str,
         first: int = HISTORY_PAGE,
         after: VersionKey | None = None,
@@ -213,13 +213,13 @@ class MemoryService:
         check_page_size(first, None if unbounded else MAX_PAGE)
         if after is not None:
             check_version_key(after)
-        self._cubes.readable(actor, [mem_cube_id])
-        return self._rt.memories.history(mem_cube_id, memory_id, first + 1, after)
+        self._cubes.readable(actor, [cube_id])
+        return self._rt.memories.history(cube_id, memory_id, first + 1, after)
 
     def page(
         self,
         actor: User,
-        mem_cube_id: str,
+        cube_id: str,
         where: object = None,
         order: MemoryOrder = DEFAULT_ORDER,
         first: int = 20,
@@ -232,22 +232,22 @@ class MemoryService:
         check_page_size(first, MAX_PAGE)
         if after is not None and not is_page_key(after.order_key, after.memory_id):
             raise InvalidInput("malformed cursor")
-        self._cubes.readable(actor, [mem_cube_id])
-        return self._rt.memories.page(mem_cube_id, where, order, first + 1, after)
+        self._cubes.readable(actor, [cube_id])
+        return self._rt.memories.page(cube_id, where, order, first + 1, after)
 
-    def count(self, actor: User, mem_cube_id: str, where: object = None) -> int:
+    def count(self, actor: User, cube_id: str, where: object = None) -> int:
         """How many of a readable cube's memories pass the filter."""
         where = check_filter(where, self._rt.config.limits)
-        self._cubes.readable(actor, [mem_cube_id])
-        return self._rt.memories.count(mem_cube_id, where)
+        self._cubes.readable(actor, [cube_id])
+        return self._rt.memories.count(cube_id, where)
 
-    def get_all(self, actor: User, mem_cube_id: str | None = None, where: object = None) -> MemoryResults:
+    def get_all(self, actor: User, cube_id: str | None = None, where: object = None) -> MemoryResults:
         """Every memory (passing the filter, if any) of one cube, or of every cube the actor may read; a cube's
         working set follows its memories, each entry an item of its own (as MemOS returns its WorkingMemory
         nodes)."""
         where = check_filter(where, self._rt.config.limits)
-        if mem_cube_id is not None:
-            cube_ids = [entry.cube.cube_id for entry in self._cubes.readable(actor, [mem_cube_id])]
+        if cube_id is not None:
+            cube_ids = [entry.cube.cube_id for entry in self._cubes.readable(actor, [cube_id])]
         else:
             cube_ids = [entry.cube.cube_id for entry in self._cubes.visible(actor)]
         return MemoryResults(
@@ -261,7 +261,7 @@ class MemoryService:
         )
 
     def update(
-        self, actor: User, mem_cube_id: str, memory_id: str, item: TextualMemoryItem | dict[str, Any]
+        self, actor: User, cube_id: str, memory_id: str, item: TextualMemoryItem | dict[str, Any]
     ) -> TextualMemoryItem:
         """Replace text and the metadata fields the item sets; the old state becomes a MemoryVersion.
 
@@ -289,11 +289,11 @@ class MemoryService:
             raise InvalidInput("text_memory_item must be a TextualMemoryItem or a dict of one")
         text = check_text(item.memory, "memory", self._rt.config.limits.max_memory_chars)
         check_metadata(item.metadata, self._rt.config.limits)
-        self._cubes.writable(actor, mem_cube_id)
-        guard = self._cubes.write_guard(actor, [mem_cube_id])
+        self._cubes.writable(actor, cube_id)
+        guard = self._cubes.write_guard(actor, [cube_id])
         vector: list[float] | None = None
         for _ in range(UPDATE_ATTEMPTS):
-            current = self._rt.memories.get(mem_cube_id, memory_id)
+            current = self._rt.memories.get(cube_id, memory_id)
             check_updated_metadata(current.metadata, item.metadata, self._rt.config.limits)
             editable = item.metadata.model_fields_set - SERVER_FIELDS - AUTHOR_FIELDS
             metadata = item.metadata
@@ -311,7 +311,7 @@ class MemoryService:
                 change = dataclasses.replace(change, memory=text, content_hash=content_hash(text), embedding=vector)
             try:
                 return self._rt.memories.update(
-                    mem_cube_id,
+                    cube_id,
                     change,
                     guard,
                     expected_version=current.metadata.version or 1,
@@ -338,21 +338,21 @@ class MemoryService:
         timed = with_event_time(basis, CHAT_TIME_PREFIX.sub("", text), created.astimezone(zone), zone)
         return item.metadata.model_copy(update={name: getattr(timed, name) for name in TIME_FIELDS})
 
-    def delete(self, actor: User, mem_cube_id: str, memory_id: str) -> None:
+    def delete(self, actor: User, cube_id: str, memory_id: str) -> None:
         """Delete one memory and its history (its working-set entries go with it); the id of a working-set entry
         takes that entry out of the working set (MemOS deletes its WorkingMemory node), leaving the memory."""
         memory_id = check_memory_id(memory_id)
-        self._cubes.writable(actor, mem_cube_id)
-        self._rt.memories.delete(mem_cube_id, memory_id, self._cubes.write_guard(actor, [mem_cube_id]))
+        self._cubes.writable(actor, cube_id)
+        self._rt.memories.delete(cube_id, memory_id, self._cubes.write_guard(actor, [cube_id]))
 
-    def delete_all(self, actor: User, mem_cube_id: str | None = None) -> int:
+    def delete_all(self, actor: User, cube_id: str | None = None) -> int:
         """Delete every memory of one cube (which the actor may write), or of every cube the actor owns.
 
         Without a cube id only the actor's own cubes are emptied: a cube shared for writing, or any cube for
         ROOT, must be named.
         """
-        if mem_cube_id is not None:
-            cube_ids = [self._cubes.writable(actor, mem_cube_id).cube.cube_id]
+        if cube_id is not None:
+            cube_ids = [self._cubes.writable(actor, cube_id).cube.cube_id]
         else:
             cube_ids = [entry.cube.cube_id for entry in self._cubes.visible(actor) if entry.is_owner]
         if not cube_ids:

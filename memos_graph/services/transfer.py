@@ -31,10 +31,10 @@ class CubeTransferService:
         self._dumps = CubeDumpService(runtime, cubes, paths)
         self._imports = CubeImportService(runtime, cubes, paths)
 
-    def dump(self, actor: User, dump_dir: str, mem_cube_id: str | None) -> TransferReport:
+    def dump(self, actor: User, dump_dir: str, cube_id: str | None) -> TransferReport:
         """Write the cube as a MemOS tree_text directory into dump_dir, all or nothing (CubeDumpService)."""
-        return self._dumps.dump(actor, dump_dir, mem_cube_id)
+        return self._dumps.dump(actor, dump_dir, cube_id)
 
-    def import_directory(self, actor: User, path: str, mem_cube_id: str | None) -> TransferReport:
+    def import_directory(self, actor: User, path: str, cube_id: str | None) -> TransferReport:
         """Import a MemOS cube directory as a cube the actor owns (CubeImportService.import_directory)."""
-        return self._imports.import_directory(actor, path, mem_cube_id)
+        return self._imports.import_directory(actor, path, cube_id)
