@@ -12,7 +12,7 @@ from graphql_schema.enums import SharePermission
 from graphql_schema.ids import cube_of, memory_of, user_of
 from graphql_schema.inputs import AddMemoriesInput, CreateCubeInput, CreateUserInput, UpdateMemoryInput
 from graphql_schema.payloads import AddMemoriesPayload, CreateUserPayload, CubeTransferPayload
-from graphql_schema.types import MemCubeType, MemoryType, UserType
+from graphql_schema.types import MemCubeNode, MemoryNode, UserNode
 from memos_graph.domain import Permission, TextualMemoryItem, TextualMemoryMetadata, UserRole
 from memos_graph.errors import InvalidInput
 from memos_graph.services.metadata_checks import check_strings
@@ -57,7 +57,7 @@ class Mutation:
                 ctx.caller, str(input.id), UserRole(input.role.value), input.name
             )
         )
-        return CreateUserPayload(user=UserType.of(user), api_key=key)
+        return CreateUserPayload(user=UserNode.of(user), api_key=key)
 
     @strawberry.mutation(description="Replace the caller's API key; the old one stops working at once.")
     async def rotate_api_key(self, info: Info) -> str:
@@ -65,18 +65,18 @@ class Mutation:
         return await ctx.run(lambda: ctx.services.identity.rotate(ctx.caller))
 
     @strawberry.mutation(description="Create a cube (loaded for its owner).")
-    async def create_cube(self, info: Info, input: CreateCubeInput) -> MemCubeType:
+    async def create_cube(self, info: Info, input: CreateCubeInput) -> MemCubeNode:
         ctx = info.context
         owner = user_of(input.owner_id) if input.owner_id is not None else ctx.caller.user_id
         cube_id = None if input.id is None else str(input.id)
 
         created = await ctx.run(lambda: ctx.services.create_cube(ctx.caller, input.name, owner, input.path, cube_id))
-        return MemCubeType.of(created)
+        return MemCubeNode.of(created)
 
     @strawberry.mutation(description="Load a cube the caller may read into its loaded cubes.")
-    async def register_cube(self, info: Info, cube_id: strawberry.ID) -> MemCubeType:
+    async def register_cube(self, info: Info, cube_id: strawberry.ID) -> MemCubeNode:
         ctx = info.context
-        return MemCubeType.of(await ctx.run(lambda: ctx.services.register_cube(ctx.caller, cube_of(cube_id))))
+        return MemCubeNode.of(await ctx.run(lambda: ctx.services.register_cube(ctx.caller, cube_of(cube_id))))
 
     @strawberry.mutation(description="Remove a cube from the caller's loaded cubes; its data stays.")
     async def unregister_cube(self, info: Info, cube_id: strawberry.ID) -> bool:
@@ -123,14 +123,14 @@ class Mutation:
         return await ctx.run(lambda: ctx.services.users.reset_api_key(ctx.caller, user_of(user_id)))
 
     @strawberry.mutation(description="Refuse every call and key of a user (ROOT; ADMIN for USER and GUEST).")
-    async def deactivate_user(self, info: Info, user_id: strawberry.ID) -> UserType:
+    async def deactivate_user(self, info: Info, user_id: strawberry.ID) -> UserNode:
         ctx = info.context
-        return UserType.of(await ctx.run(lambda: ctx.services.users.deactivate_user(ctx.caller, user_of(user_id))))
+        return UserNode.of(await ctx.run(lambda: ctx.services.users.deactivate_user(ctx.caller, user_of(user_id))))
 
     @strawberry.mutation(description="Undo deactivateUser (ROOT; ADMIN for USER and GUEST).")
-    async def reactivate_user(self, info: Info, user_id: strawberry.ID) -> UserType:
+    async def reactivate_user(self, info: Info, user_id: strawberry.ID) -> UserNode:
         ctx = info.context
-        return UserType.of(await ctx.run(lambda: ctx.services.users.reactivate_user(ctx.caller, user_of(user_id))))
+        return UserNode.of(await ctx.run(lambda: ctx.services.users.reactivate_user(ctx.caller, user_of(user_id))))
 
     @strawberry.mutation(
         description="ROOT only: delete a user with its own cubes, their memories and provenance, its chat "
@@ -176,13 +176,13 @@ class Mutation:
         return AddMemoriesPayload(cube_id=strawberry.ID(target), ids=[strawberry.ID(i) for i in ids])
 
     @strawberry.mutation(description="Replace a memory's text and the given metadata; the old version is kept.")
-    async def update_memory(self, info: Info, input: UpdateMemoryInput) -> MemoryType:
+    async def update_memory(self, info: Info, input: UpdateMemoryInput) -> MemoryNode:
         ctx = info.context
         item = _update_item(input, ctx.services.runtime.config.limits.max_memory_chars)
         updated = await ctx.run(
             lambda: ctx.services.memories.update(ctx.caller, cube_of(input.cube_id), memory_of(input.id), item)
         )
-        return MemoryType.of(updated, cube_of(input.cube_id))
+        return MemoryNode.of(updated, cube_of(input.cube_id))
 
     @strawberry.mutation(description="Delete one memory and its history.")
     async def delete_memory(self, info: Info, cube_id: strawberry.ID, id: strawberry.ID) -> bool:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import strawberry
 from strawberry.scalars import JSON
 
-from graphql_schema.types import MemCubeType, MemoryType, UserType
+from graphql_schema.types import MemCubeNode, MemoryNode, UserNode
 from memos_graph.services.transfer import TransferReport
 
 
 @strawberry.type(description="One cube's memories in a search or listing.")
 class CubeMemories:
     cube_id: strawberry.ID
-    memories: list[MemoryType]
+    memories: list[MemoryNode]
 
 
 @strawberry.type(
@@ -24,7 +24,7 @@ class SearchHit:
     cube_id: strawberry.ID = strawberry.field(description="The cube it was found in.")
     rank: int = strawberry.field(description="1 for the best hit of its cube, then 2, 3, ...")
     relativity: float = strawberry.field(description="Relevance in [0, 1] for this search, higher is better.")
-    node: MemoryType
+    node: MemoryNode
 
 
 @strawberry.type(description="The MOS search shape: textual memories grouped by cube.")
@@ -40,13 +40,13 @@ class SearchResult:
 
 @strawberry.type(description="The caller and the cubes it may read.")
 class UserInfo:
-    user: UserType
-    accessible_cubes: list[MemCubeType]
+    user: UserNode
+    accessible_cubes: list[MemCubeNode]
 
 
 @strawberry.type(description="A new user and its API key. The key is shown only here; only its hash is kept.")
 class CreateUserPayload:
-    user: UserType
+    user: UserNode
     api_key: str
 
 

@@ -14,24 +14,24 @@ from graphql_schema.ids import cube_of, memory_of, parse_global
 from graphql_schema.inputs import MemoryOrderInput, MemoryWhere, filter_of
 from graphql_schema.payloads import CubeMemories, SearchHit, SearchResult, UserInfo
 from graphql_schema.types import (
-    DocumentType,
-    MemCubeType,
+    DocumentNode,
+    MemCubeNode,
     MemoryConnection,
-    MemoryType,
-    MessageType,
-    UserType,
+    MemoryNode,
+    MessageNode,
+    UserNode,
     memory_connection,
 )
 from memos_graph.domain.results import MemoryResults
 from memos_graph.services.memories import HISTORY_PAGE
 from memos_graph.services.validation import MAX_PAGE
 
-NODE_TYPES: dict[str, type[UserType | MemCubeType | MemoryType | MessageType | DocumentType]] = {
-    "User": UserType,
-    "MemCube": MemCubeType,
-    "Memory": MemoryType,
-    "Message": MessageType,
-    "Document": DocumentType,
+NODE_TYPES: dict[str, type[UserNode | MemCubeNode | MemoryNode | MessageNode | DocumentNode]] = {
+    "User": UserNode,
+    "MemCube": MemCubeNode,
+    "Memory": MemoryNode,
+    "Message": MessageNode,
+    "Document": DocumentNode,
 }
 
 
@@ -40,7 +40,7 @@ def search_result(results: MemoryResults) -> SearchResult:
     groups = [
         CubeMemories(
             cube_id=strawberry.ID(group.cube_id),
-            memories=[MemoryType.of(item, group.cube_id) for item in group.memories],
+            memories=[MemoryNode.of(item, group.cube_id) for item in group.memories],
         )
         for group in results.cubes
     ]
@@ -59,14 +59,14 @@ class Query:
     async def me(self, info: Info) -> UserInfo:
         ctx = info.context
         found = await ctx.run(lambda: ctx.services.users.user_info(ctx.caller), light=True)
-        cubes = [MemCubeType.of(entry) for entry in found.accessible_cubes]
-        return UserInfo(user=UserType.of(found.user), accessible_cubes=cubes)
+        cubes = [MemCubeNode.of(entry) for entry in found.accessible_cubes]
+        return UserInfo(user=UserNode.of(found.user), accessible_cubes=cubes)
 
     @strawberry.field(description="Active users (ROOT and ADMIN only).")
-    async def users(self, info: Info) -> list[UserType]:
+    async def users(self, info: Info) -> list[UserNode]:
         ctx = info.context
         users = await ctx.run(lambda: ctx.services.users.list_users(ctx.caller))
-        return [UserType.of(user) for user in users]
+        return [UserNode.of(user) for user in users]
 
     @strawberry.field(
         description="Any User, MemCube, Memory, Message or Document by its global id (its `id`); null when it "
@@ -81,22 +81,22 @@ class Query:
         return resolved
 
     @strawberry.field(description="One cube the caller may read.")
-    async def cube(self, info: Info, id: strawberry.ID) -> MemCubeType:
+    async def cube(self, info: Info, id: strawberry.ID) -> MemCubeNode:
         ctx = info.context
         (access,) = await ctx.run(lambda: ctx.services.cubes.readable(ctx.caller, [cube_of(id)]), light=True)
-        return MemCubeType.of(access)
+        return MemCubeNode.of(access)
 
     @strawberry.field(description="Every cube the caller may read, with isLoaded.")
-    async def cubes(self, info: Info) -> list[MemCubeType]:
+    async def cubes(self, info: Info) -> list[MemCubeNode]:
         ctx = info.context
-        return [MemCubeType.of(c) for c in await ctx.run(lambda: ctx.services.cubes.visible(ctx.caller))]
+        return [MemCubeNode.of(c) for c in await ctx.run(lambda: ctx.services.cubes.visible(ctx.caller))]
 
     @strawberry.field(description="One memory.")
-    async def memory(self, info: Info, cube_id: strawberry.ID, id: strawberry.ID) -> MemoryType:
+    async def memory(self, info: Info, cube_id: strawberry.ID, id: strawberry.ID) -> MemoryNode:
         ctx = info.context
         cube = cube_of(cube_id)
         item = await ctx.run(lambda: ctx.services.memories.get(ctx.caller, cube, memory_of(id)), light=True)
-        return MemoryType.of(item, cube)
+        return MemoryNode.of(item, cube)
 
     @strawberry.field(
         description=f"A page of a memory's earlier versions, newest first (as Memory.history); first <= {MAX_PAGE}."

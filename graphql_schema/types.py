@@ -43,7 +43,7 @@ from memos_graph.services.validation import MAX_PAGE
     "itself and to ROOT and ADMIN; anyone else (a cube's owner or a share's user, seen by a USER or GUEST) "
     "sees the user id alone, and null for those.",
 )
-class UserType(relay.Node):
+class UserNode(relay.Node):
     user_key: relay.NodeID[str]
     user_id: strawberry.ID = strawberry.field(description="The plain user id.")
     profile: strawberry.Private[User]
@@ -68,25 +68,25 @@ class UserType(relay.Node):
         return self.profile.is_active if self._shown(info) else None
 
     @strawberry.field(description="The active cubes this user owns that the caller may read, oldest first.")
-    async def cubes(self, info: Info) -> list[MemCubeType]:
-        return [MemCubeType.of(entry) for entry in await info.context.owned_cubes_loader.load(str(self.user_id))]
+    async def cubes(self, info: Info) -> list[MemCubeNode]:
+        return [MemCubeNode.of(entry) for entry in await info.context.owned_cubes_loader.load(str(self.user_id))]
 
     @classmethod
-    def of(cls, user: User) -> UserType:
+    def of(cls, user: User) -> UserNode:
         """From the domain user."""
         return cls(user_key=user.user_id, user_id=strawberry.ID(user.user_id), profile=user)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[UserType | None]:
+    ) -> list[UserNode | None]:
         """node(id:) for users: the caller itself, or (ROOT, ADMIN) any user; others' are null, as if unknown."""
         ctx = info.context
         ids = list(node_ids)
         visible = [i for i in ids if ctx.services.traversal.sees_user(ctx.caller, i)]
         found = await info.context.user_loader.load_many(visible)
         users = dict(zip(visible, found, strict=True))
-        return [None if users.get(i) is None else UserType.of(cast(User, users[i])) for i in ids]
+        return [None if users.get(i) is None else UserNode.of(cast(User, users[i])) for i in ids]
 
 
 @strawberry.type(description="A share of a cube: with whom, what it grants, since when.")
@@ -96,9 +96,9 @@ class ShareEdge:
     user_id: strawberry.ID
 
     @strawberry.field(description="The user the cube is shared with.")
-    async def node(self, info: Info) -> UserType | None:
+    async def node(self, info: Info) -> UserNode | None:
         user = await info.context.user_loader.load(str(self.user_id))
-        return None if user is None else UserType.of(user)
+        return None if user is None else UserNode.of(user)
 
     @classmethod
     def of(cls, share: Share) -> ShareEdge:
@@ -110,7 +110,7 @@ class ShareEdge:
 
 
 @strawberry.type(name="MemCube", description="A memory cube, as the caller sees it.")
-class MemCubeType(relay.Node):
+class MemCubeNode(relay.Node):
     cube_key: relay.NodeID[str]
     cube_id: strawberry.ID = strawberry.field(description="The plain cube id.")
     name: str
@@ -123,9 +123,9 @@ class MemCubeType(relay.Node):
     can_write: bool = strawberry.field(description="The caller may add, update and delete here.")
 
     @strawberry.field(description="The cube's owner.")
-    async def owner(self, info: Info) -> UserType | None:
+    async def owner(self, info: Info) -> UserNode | None:
         user = await info.context.user_loader.load(str(self.owner_id))
-        return None if user is None else UserType.of(user)
+        return None if user is None else UserNode.of(user)
 
     @strawberry.field(
         description="Whom the cube is shared with: every share for its owner, ROOT and ADMIN; for anyone else, "
@@ -149,7 +149,7 @@ class MemCubeType(relay.Node):
         return await memory_connection(info, str(self.cube_id), where, order_by, first, after)
 
     @classmethod
-    def of(cls, access: CubeAccess) -> MemCubeType:
+    def of(cls, access: CubeAccess) -> MemCubeNode:
         """From the caller's access record for a cube."""
         cube = access.cube
         return cls(
@@ -168,10 +168,10 @@ class MemCubeType(relay.Node):
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[MemCubeType | None]:
+    ) -> list[MemCubeNode | None]:
         """node(id:) for cubes: null for one the caller may not read, as for one that does not exist."""
         found = await info.context.cube_loader.load_many(list(node_ids))
-        return [None if entry is None else MemCubeType.of(entry) for entry in found]
+        return [None if entry is None else MemCubeNode.of(entry) for entry in found]
 
 
 def _text(properties: dict[str, Any], name: str) -> str | None:
@@ -180,7 +180,7 @@ def _text(properties: dict[str, Any], name: str) -> str | None:
 
 
 @strawberry.type(name="Message", description="A chat message a memory was taken from (a :Message of the cube).")
-class MessageType(relay.Node):
+class MessageNode(relay.Node):
     message_key: relay.NodeID[str]
     cube_id: strawberry.ID
     key: str = strawberry.field(description="The message's key within its cube (its messageId, else a hash).")
@@ -195,20 +195,20 @@ class MessageType(relay.Node):
     previous_key: strawberry.Private[str | None]
 
     @strawberry.field(description="The message after this one in its conversation (NEXT).")
-    async def next(self, info: Info) -> MessageType | None:
+    async def next(self, info: Info) -> MessageNode | None:
         return await _message(info, str(self.cube_id), self.next_key)
 
     @strawberry.field(description="The message before this one in its conversation.")
-    async def previous(self, info: Info) -> MessageType | None:
+    async def previous(self, info: Info) -> MessageNode | None:
         return await _message(info, str(self.cube_id), self.previous_key)
 
     @strawberry.field(description="The memories taken from this message, oldest first.")
-    async def memories(self, info: Info) -> list[MemoryType]:
+    async def memories(self, info: Info) -> list[MemoryNode]:
         items = await info.context.message_memories_loader.load((str(self.cube_id), self.key))
-        return [MemoryType.of(item, str(self.cube_id)) for item in items]
+        return [MemoryNode.of(item, str(self.cube_id)) for item in items]
 
     @classmethod
-    def of(cls, node: ProvenanceNode) -> MessageType:
+    def of(cls, node: ProvenanceNode) -> MessageNode:
         p = node.properties
         return cls(
             message_key=pair_key(node.cube_id, node.key),
@@ -228,20 +228,20 @@ class MessageType(relay.Node):
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[MessageType | None]:
+    ) -> list[MessageNode | None]:
         """node(id:) for messages; null where the caller may not read the cube."""
         return [await _message(info, *pair) if pair else None for pair in map(pair_of, node_ids)]
 
 
-async def _message(info: Info, cube_id: str, key: str | None) -> MessageType | None:
+async def _message(info: Info, cube_id: str, key: str | None) -> MessageNode | None:
     if key is None:
         return None
     node = await info.context.message_loader.load((cube_id, key))
-    return None if node is None else MessageType.of(node)
+    return None if node is None else MessageNode.of(node)
 
 
 @strawberry.type(name="Document", description="A document file whose chunks are memories (a :Document of the cube).")
-class DocumentType(relay.Node):
+class DocumentNode(relay.Node):
     document_key: relay.NodeID[str]
     cube_id: strawberry.ID
     key: str
@@ -252,12 +252,12 @@ class DocumentType(relay.Node):
     updated_at: dt.datetime | None
 
     @strawberry.field(description="The memories chunked from this document, in order.")
-    async def chunks(self, info: Info) -> list[MemoryType]:
+    async def chunks(self, info: Info) -> list[MemoryNode]:
         items = await info.context.document_chunks_loader.load((str(self.cube_id), self.key))
-        return [MemoryType.of(item, str(self.cube_id)) for item in items]
+        return [MemoryNode.of(item, str(self.cube_id)) for item in items]
 
     @classmethod
-    def of(cls, node: ProvenanceNode) -> DocumentType:
+    def of(cls, node: ProvenanceNode) -> DocumentNode:
         p = node.properties
         return cls(
             document_key=pair_key(node.cube_id, node.key),
@@ -273,16 +273,16 @@ class DocumentType(relay.Node):
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[DocumentType | None]:
+    ) -> list[DocumentNode | None]:
         """node(id:) for documents; null where the caller may not read the cube."""
-        found: list[DocumentType | None] = []
+        found: list[DocumentNode | None] = []
         for pair in map(pair_of, node_ids):
             node = None if pair is None else await info.context.document_loader.load(pair)
-            found.append(None if node is None else DocumentType.of(node))
+            found.append(None if node is None else DocumentNode.of(node))
         return found
 
 
-Provenance = Annotated[MessageType | DocumentType | MemoryVersion, strawberry.union("Provenance")]
+Provenance = Annotated[MessageNode | DocumentNode | MemoryVersion, strawberry.union("Provenance")]
 
 
 @strawberry.type(description="A DERIVED_FROM edge: what kind of derivation, and its target.")
@@ -292,7 +292,7 @@ class DerivationEdge:
 
 
 @strawberry.type(name="Memory", description="One textual memory.")
-class MemoryType(relay.Node):
+class MemoryNode(relay.Node):
     memory_key: relay.NodeID[str]
     memory_id: strawberry.ID = strawberry.field(description="The plain memory id (what addMemories returns).")
     cube_id: strawberry.ID
@@ -300,9 +300,9 @@ class MemoryType(relay.Node):
     metadata: MemoryMetadata
 
     @strawberry.field(description="The cube holding this memory.")
-    async def cube(self, info: Info) -> MemCubeType | None:
+    async def cube(self, info: Info) -> MemCubeNode | None:
         access = await info.context.cube_loader.load(str(self.cube_id))
-        return None if access is None else MemCubeType.of(access)
+        return None if access is None else MemCubeNode.of(access)
 
     @strawberry.field(
         description=f"A page of this memory's earlier versions, newest first; first <= {MAX_PAGE} (a memory keeps "
@@ -321,18 +321,18 @@ class MemoryType(relay.Node):
         edges = []
         for derivation in found:
             source = derivation.source
-            node: MessageType | DocumentType | MemoryVersion
+            node: MessageNode | DocumentNode | MemoryVersion
             if isinstance(source, TextualMemoryItem):
                 node = MemoryVersion.of(source, str(self.memory_id))
             elif source.label == "Message":
-                node = MessageType.of(source)
+                node = MessageNode.of(source)
             else:
-                node = DocumentType.of(source)
+                node = DocumentNode.of(source)
             edges.append(DerivationEdge(kind=DerivationKind(derivation.kind), node=node))
         return edges
 
     @classmethod
-    def of(cls, item: TextualMemoryItem, cube_id: str) -> MemoryType:
+    def of(cls, item: TextualMemoryItem, cube_id: str) -> MemoryNode:
         """From a domain memory item."""
         return cls(
             memory_key=item.id,
@@ -345,16 +345,16 @@ class MemoryType(relay.Node):
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[MemoryType | None]:
+    ) -> list[MemoryNode | None]:
         """node(id:) for memories: null for one in a cube the caller may not read, as for one that is gone."""
         found = await info.context.memory_node_loader.load_many(list(node_ids))
-        return [None if pair is None else MemoryType.of(pair[1], pair[0]) for pair in found]
+        return [None if pair is None else MemoryNode.of(pair[1], pair[0]) for pair in found]
 
 
 @strawberry.type
 class MemoryEdge:
     cursor: str
-    node: MemoryType
+    node: MemoryNode
 
 
 @strawberry.type(description="A page of a cube's memories in the order asked for.")
@@ -387,7 +387,7 @@ async def memory_connection(
     ctx = info.context
     page = await ctx.run(lambda: ctx.services.memories.page(ctx.caller, cube_id, condition, order, first, position))
     rows = list(zip(page.items, page.keys, strict=True))[:first]
-    edges = [MemoryEdge(cursor=encode_cursor(order, key), node=MemoryType.of(item, cube_id)) for item, key in rows]
+    edges = [MemoryEdge(cursor=encode_cursor(order, key), node=MemoryNode.of(item, cube_id)) for item, key in rows]
     return MemoryConnection(
         edges=edges,
         page_info=page_info([edge.cursor for edge in edges], len(page.items) > first, page.has_previous),
