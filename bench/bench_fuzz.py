@@ -41,8 +41,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bench.bench_core import RESULTS, log
 from graphql_schema.app import MAX_BODY_BYTES, create_app
 from memos_graph import MOSConfig
-from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import Services
 from testkit.fake_llm import serve_fake_openai
 from testkit.security import (
     RAW_STATUSES,

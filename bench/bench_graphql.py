@@ -47,8 +47,8 @@ from graphql_schema.context import Context
 from graphql_schema.schema import schema
 from memos_graph import MOS, MOSConfig, UserRole
 from memos_graph.domain import User
-from memos_graph.services.bundle import Services
 from memos_graph.services.identity import hash_api_key
+from memos_graph.services.wiring import Services
 from memos_graph.workers import WorkerPool, within_deadline
 from testkit.servers import serve
 

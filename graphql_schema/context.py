@@ -14,8 +14,8 @@ from memos_graph.domain import CubeAccess, TextualMemoryItem, User
 from memos_graph.domain.filters import HistoryRequest
 from memos_graph.domain.results import VersionPage
 from memos_graph.domain.traversal import Derivation, ProvenanceNode, Share
-from memos_graph.services.bundle import Services
 from memos_graph.services.traversal import TraversalService
+from memos_graph.services.wiring import Services
 from memos_graph.workers import WorkerPool, within_deadline
 
 T = TypeVar("T")

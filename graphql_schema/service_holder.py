@@ -6,9 +6,8 @@ from graphql_schema.refusals import RefusedDocuments
 from memos_graph.config import MOSConfig
 from memos_graph.errors import BackendUnavailable
 from memos_graph.services.auth_throttle import FailedAuthThrottle, KeyCheck
-from memos_graph.services.bundle import Services
-from memos_graph.services.container import Started, start_services
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import Services, Started, start_services
 from memos_graph.workers import WorkerPool
 
 

@@ -36,8 +36,8 @@ from graphql_schema.schema import MAX_TOKENS, schema
 from memos_graph.domain import User
 from memos_graph.errors import BackendUnavailable, RateLimited, TooManyAttempts, Unauthenticated
 from memos_graph.services.auth_throttle import KeyCheck
-from memos_graph.services.bundle import Services
 from memos_graph.services.identity import bearer_token
+from memos_graph.services.wiring import Services
 from memos_graph.workers import WorkerPool
 
 # A socket that has not sent connection_init by then is closed (4408): an unauthenticated socket costs memory.

@@ -19,8 +19,8 @@ from memos_graph.domain import MemoryFilter, Permission, TextualMemoryItem, User
 from memos_graph.domain.results import MemoryResults, UserInfo
 from memos_graph.embeddings import Embedder
 from memos_graph.errors import InvalidInput
-from memos_graph.services.container import start_services
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import start_services
 
 logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=type)

@@ -26,8 +26,8 @@ from memos_graph.embeddings import Embedder
 from memos_graph.embeddings.onnx import OnnxEmbedder
 from memos_graph.embeddings.routed import RoutedEmbedder
 from memos_graph.embeddings.use import UseEmbedder
-from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import Services
 from testkit.fake_llm import FakeOpenAI, serve_fake_openai
 from testkit.keys import ROOT_KEY
 

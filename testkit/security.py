@@ -30,9 +30,9 @@ from starlette.testclient import TestClient
 from memos_graph.config import DocumentSettings, LLMSettings, TransferSettings
 from memos_graph.domain import UserRole
 from memos_graph.errors import NotFound
-from memos_graph.services.bundle import Services
 from memos_graph.services.identity import KEY_PREFIX, hash_api_key, new_api_key
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import Services
 from testkit.fake_llm import FakeOpenAI
 
 

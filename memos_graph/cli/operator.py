@@ -13,7 +13,7 @@ from typing import Any
 import memos_graph
 from memos_graph.cli.session import Outcome, Session
 from memos_graph.errors import BackendUnavailable, ConfigurationError, FeatureNotAvailable
-from memos_graph.services.container import apply_schema
+from memos_graph.services.wiring import apply_schema
 
 NEO4J_ACTIONS = ("start", "stop", "status")
 

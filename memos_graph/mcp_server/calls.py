@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from memos_graph import metrics
 from memos_graph.domain import User
 from memos_graph.errors import BackendUnavailable, ConfigurationError, MemosError
-from memos_graph.services.bundle import Services
+from memos_graph.services.wiring import Services
 from memos_graph.workers import WorkerPool
 
 # Logged under the server's logger name, as when this lived in server.py (log filters and tests name it).

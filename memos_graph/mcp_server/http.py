@@ -37,10 +37,10 @@ from memos_graph.mcp_server.calls import Caller
 from memos_graph.mcp_server.server import build_server
 from memos_graph.request_ids import RequestIds
 from memos_graph.services.auth_throttle import FailedAuthThrottle, KeyCheck
-from memos_graph.services.bundle import Services
 from memos_graph.services.chat import start_chat_warm_up
 from memos_graph.services.identity import bearer_token
 from memos_graph.services.metrics_access import authorize_scrape
+from memos_graph.services.wiring import Services
 from memos_graph.tracing import instrument_asgi
 
 logger = logging.getLogger(__name__)

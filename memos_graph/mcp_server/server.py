@@ -25,7 +25,7 @@ from memos_graph.mcp_server.arguments import described, normalised
 from memos_graph.mcp_server.calls import Calls, Identify, protocol_error, tool_error
 from memos_graph.mcp_server.resources import cube_page, register_resources
 from memos_graph.mcp_server.tools import register_chat, register_tools
-from memos_graph.services.bundle import Services
+from memos_graph.services.wiring import Services
 from memos_graph.workers import WorkerPool
 
 logger = logging.getLogger(__name__)

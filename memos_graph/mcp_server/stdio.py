@@ -13,8 +13,8 @@ from mcp.server.mcpserver import Context
 
 from memos_graph.mcp_server.calls import Caller
 from memos_graph.mcp_server.server import build_server
-from memos_graph.services.bundle import Services
 from memos_graph.services.chat import start_chat_warm_up
+from memos_graph.services.wiring import Services
 
 
 def serve_stdio(services: Services, user_id: str) -> None:

@@ -26,8 +26,8 @@ from collections.abc import Callable
 from memos_graph.config import LimitSettings
 from memos_graph.domain import User
 from memos_graph.errors import TooManyAttempts, Unauthenticated
-from memos_graph.services.bundle import Services
 from memos_graph.services.token_buckets import Clock, TokenBuckets
+from memos_graph.services.wiring import Services
 from memos_graph.workers import within_deadline
 
 

@@ -20,8 +20,8 @@ from graphql_schema.app import create_app
 from memos_graph import MOS, UserRole
 from memos_graph.config import Neo4jSettings
 from memos_graph.mcp_server import create_http_app
-from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import Services
 from testkit.fixtures import process_environment
 from testkit.servers import serve_app
 from tests.graphql.test_apollo_client import node_modules

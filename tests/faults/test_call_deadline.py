@@ -21,8 +21,8 @@ from memos_graph.config import Neo4jSettings
 from memos_graph.deadlines import CallDeadline, deadline_scope
 from memos_graph.errors import BackendUnavailable, InvalidInput
 from memos_graph.mcp_server import create_http_app
-from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import Services
 from testkit.fixtures import count_nodes
 from testkit.keys import ROOT_KEY
 from testkit.mcp_client import over_http, refused

@@ -20,9 +20,9 @@ from graphql_schema.app import create_app
 from memos_graph import MOS, BackendUnavailable, UserRole
 from memos_graph.config import IngestSettings, LLMSettings
 from memos_graph.llm.litellm_chat import LiteLLMChat
-from memos_graph.services.bundle import Services
 from memos_graph.services.identity import new_api_key
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import Services
 from testkit.conversations import SUPPORT_GROUP_CHAT
 from testkit.fake_llm import FakeOpenAI
 from testkit.fixtures import count_nodes

@@ -15,9 +15,9 @@ from graphql_schema.app import create_app
 from memos_graph.domain import User, UserRole
 from memos_graph.graph.store import GraphStore
 from memos_graph.graph.users import UserRepository
-from memos_graph.services.bundle import Services
 from memos_graph.services.identity import ApiKeyCache, hash_api_key, key_cache, new_api_key
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import Services
 from testkit.keys import ROOT_KEY
 from tests.graphql.conftest import Gql, caller_of
 

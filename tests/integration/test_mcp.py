@@ -22,8 +22,8 @@ from mcp.shared.exceptions import MCPError
 from memos_graph import MOS
 from memos_graph.config import Neo4jSettings
 from memos_graph.mcp_server import create_http_app
-from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import Services
 from testkit.fake_llm import FakeOpenAI
 from testkit.fixtures import process_environment
 from testkit.mcp_client import call, over_http, refused, resource

@@ -15,8 +15,8 @@ from mcp_types import CallToolResult, PaginatedRequestParams
 
 from memos_graph import MOS, UserRole
 from memos_graph.mcp_server import create_http_app, resources
-from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import Services
 from testkit.mcp_client import call, over_http, refused, resource
 from testkit.servers import serve_app
 from tests.integration.conftest import Tenant

@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from memos_graph import MOS, UserRole
 from memos_graph.config import MetricsSettings
 from memos_graph.mcp_server import create_http_app
-from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import Services
 from testkit.keys import ROOT_KEY
 from testkit.mcp_client import call, over_http, refused
 from testkit.metrics import value

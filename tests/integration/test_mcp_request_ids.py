@@ -15,8 +15,8 @@ import pytest
 from memos_graph import MOS, UserRole
 from memos_graph.logs import RequestIdFilter
 from memos_graph.mcp_server import create_http_app
-from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import Services
 from testkit.servers import serve_app
 
 pytestmark = pytest.mark.neo4j

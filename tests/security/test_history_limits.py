@@ -23,8 +23,8 @@ from starlette.testclient import TestClient
 
 from graphql_schema.app import create_app
 from memos_graph.graph.queries import CYPHER_DIR, query
-from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import Services
 from testkit.security import Api, Caller, SecurityEnv, codes
 
 pytestmark = pytest.mark.neo4j

@@ -22,9 +22,9 @@ from memos_graph import MOS, RateLimited
 from memos_graph.cli.exit_codes import ExitCode, exit_code_for
 from memos_graph.config import IngestSettings, LLMSettings
 from memos_graph.mcp_server.http import create_http_app
-from memos_graph.services.bundle import Services
 from memos_graph.services.llm_quota import LLMQuota
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import Services
 from testkit.fake_llm import FakeOpenAI
 from testkit.fixtures import count_nodes
 from testkit.mcp_client import over_http, refused

@@ -24,8 +24,8 @@ import httpx
 import pytest
 
 from memos_graph.config import Neo4jSettings
-from memos_graph.services.bundle import Services
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import Services
 from testkit.faults import ServerProcess
 from testkit.keys import ROOT_KEY
 from testkit.security import Caller, aliased_search, create_caller, purge_user

@@ -17,9 +17,9 @@ from starlette.testclient import TestClient
 from graphql_schema.app import create_app
 from memos_graph import MOS, AccessDenied, InvalidInput, NotFound, TextualMemoryItem, Unauthenticated, UserRole
 from memos_graph.errors import CubeNotAccessible
-from memos_graph.services.bundle import Services
 from memos_graph.services.identity import new_api_key
 from memos_graph.services.runtime import Runtime
+from memos_graph.services.wiring import Services
 from testkit.fixtures import ForeignDatabase, apply_root_key, claim_test_database
 from testkit.keys import ROOT_KEY
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from memos_graph.graph.transfer import CubeTransferRepository
-from memos_graph.services.bundle import Services
+from memos_graph.services.wiring import Services
 from testkit.keys import ROOT_KEY
 from testkit.security import Caller, SecurityEnv, codes
 

@@ -26,8 +26,8 @@ from graphql_schema.app import create_app
 from memos_graph.config import DocumentSettings
 from memos_graph.domain import UserRole
 from memos_graph.graph.transfer import CubeTransferRepository
-from memos_graph.services.bundle import Services
 from memos_graph.services.transfer_report import TransferReport
+from memos_graph.services.wiring import Services
 from testkit.keys import ROOT_KEY
 from testkit.security import Api, Caller, SecurityEnv, codes
 

@@ -1,4 +1,6 @@
-"""All services over one runtime: what both the MOS class and the GraphQL resolvers call."""
+"""The wiring: every service built over one runtime (Services.over), what the MOS class, the GraphQL app, the
+MCP server and the CLI call; and the start-up they share (start_services: a runtime, the services over it,
+the root user), with the operator's schema step (apply_schema)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypedDict, Unpack
 
+from memos_graph.config import MOSConfig
 from memos_graph.domain import CubeAccess, User
+from memos_graph.embeddings import Embedder
 from memos_graph.errors import InvalidInput
 from memos_graph.services.chat import ChatService
 from memos_graph.services.cubes import CubeService
@@ -117,3 +121,62 @@ class Services:
         if self.runtime.config.ingest.mode == "fine":
             return self.extraction.add(actor, messages, cube_id, session_id)
         return self.memories.add_messages(actor, messages, cube_id, session_id)
+
+
+@dataclass(frozen=True)
+class Started:
+    """The services and whether their runtime was started here (and so is closed here)."""
+
+    services: Services
+    owns_runtime: bool
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.services.runtime
+
+    def close(self) -> None:
+        """Release the Neo4j driver, when this start-up opened it."""
+        if self.owns_runtime:
+            self.runtime.close()
+
+
+def start_services(
+    config: MOSConfig,
+    runtime: Runtime | None = None,
+    embedder: Embedder | None = None,
+    apply_schema: bool | None = None,
+    served: bool = False,
+) -> Started:
+    """Connect (unless given a runtime; applying the schema as `apply_schema` says, None: as the config says),
+    build every service (`served`: with the network's policy, see Services.over) and make sure the root user
+    and its key exist; a runtime started here is closed again when that fails."""
+    owned = runtime is None
+    running = runtime or Runtime.start(config, embedder, apply_schema=apply_schema)
+    try:
+        started = Started(Services.over(running, served), owned)
+        started.services.users.bootstrap(config.user_id, config.user_name, config.root_api_key)
+    except BaseException:
+        if owned:
+            running.close()
+        raise
+    return started
+
+
+@dataclass(frozen=True)
+class SchemaApplied:
+    """The vector index's model and dimension, as the schema now holds them."""
+
+    embedding_model: str
+    embedding_dim: int
+
+
+def apply_schema(config: MOSConfig) -> SchemaApplied:
+    """Create missing constraints and indexes and check the vector index against the embedder's dimension.
+
+    The dimension is the embedder's, known only once the model is loaded, so this connects and loads it; no
+    services are built and no user is bootstrapped (an operator's step before anything serves)."""
+    runtime = Runtime.start(config, apply_schema=True)
+    try:
+        return SchemaApplied(runtime.embedder.model_name, runtime.embedder.dimension)
+    finally:
+        runtime.close()
