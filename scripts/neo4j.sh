@@ -8,7 +8,7 @@
 #   scripts/neo4j.sh install   resolve the jars (idempotent)
 #   scripts/neo4j.sh start     install, set the password on first start, start, wait until Bolt answers
 #   scripts/neo4j.sh stop      stop the server this script started
-#   scripts/neo4j.sh status    running or not, and where
+#   scripts/neo4j.sh status    running or not, and where; the store's size and the page cache it needs
 #   scripts/neo4j.sh env       print NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD exports for eval
 #   scripts/neo4j.sh wipe      stop and delete the local database (the jars stay)
 #
@@ -145,9 +145,23 @@ stop() {
   rm -f "$pid_file"
 }
 
+# The store against the page cache: searches read vectors and postings through the page cache, and a store
+# larger than it is read from disk (bench/results/scale.md: 1M memories, a 9.9 GB store, 2 GB of cache).
+# Suggests NEO4J_PAGECACHE as the store plus a fifth for growth, in whole GB (at least 1g).
+sizing() {
+  local store_dir="$home/data/databases/neo4j" configured bytes suggested
+  configured="$(sed -n 's/^server.memory.pagecache.size=//p' "$home/conf/neo4j.conf" 2>/dev/null || true)"
+  bytes="$(du -sb "$store_dir" 2>/dev/null | cut -f1 || true)"
+  [ -n "$bytes" ] || return 0
+  suggested=$(( (bytes * 6 / 5 + 1073741823) / 1073741824 ))
+  [ "$suggested" -ge 1 ] || suggested=1
+  echo "store $(( bytes / 1048576 )) MB ($store_dir); page cache ${configured:-?}; NEO4J_PAGECACHE=${suggested}g holds it with a fifth to grow (set it before start; heap is NEO4J_HEAP)"
+}
+
 status() {
   if pid="$(running_pid)"; then
     echo "running pid=$pid bolt://127.0.0.1:$bolt_port http://127.0.0.1:$http_port version=$version home=$home"
+    sizing
   else
     echo "stopped (home=$home)"
     return 3

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -238,6 +239,11 @@ def test_neo4j_status(cli: Cli) -> None:
     where = {name: os.environ[name] for name in LOCAL_SERVER_VARIABLES if name in os.environ}
     status = cli.json("neo4j", "status", env=where)
     assert status["action"] == "status" and status["output"].startswith("running")
+    # The store's size on disk and the page cache that would hold it (scripts/neo4j.sh sizing).
+    sizing = status["output"].splitlines()[1]
+    store_mb = int(re.match(r"store (\d+) MB", sizing)[1])  # type: ignore[index]
+    suggested_gb = int(re.search(r"NEO4J_PAGECACHE=(\d+)g", sizing)[1])  # type: ignore[index]
+    assert store_mb > 0 and suggested_gb * 1024 >= store_mb * 1.2
 
 
 def test_schema_apply(cli: Cli) -> None:
