@@ -35,6 +35,7 @@ from memos_graph.config import SearchSettings
 from memos_graph.domain import TextualMemoryMetadata
 from memos_graph.graph.memory_nodes import NewMemory
 from memos_graph.graph.schema import rebuild_search_indexes
+from memos_graph.graph.search import SearchIndexes
 from memos_graph.ranking.analyzer import query_terms
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
@@ -146,17 +147,8 @@ def index_sweep(
     rows = []
     for floor in floors:
         settings = SearchSettings(exact_scan_max_memories=0, min_candidates=floor, dedicated_index_min_memories=None)
-        service = SearchService(
-            Runtime(
-                rt.config.model_copy(update={"search": settings}),
-                rt.store,
-                rt.embedder,
-                rt.users,
-                rt.cubes,
-                rt.memories,
-            ),
-            mos.cubes,
-        )
+        config = rt.config.model_copy(update={"search": settings})
+        service = SearchService(config, rt.embedder, SearchIndexes(rt.store, config), mos.cubes)
         times, recalls = [], []
         for vector, exact in zip(vectors, exact_ids, strict=True):
             elapsed, found = timed(partial(service.search_cube, mos.user_id, target, vector, top_k))
@@ -180,17 +172,8 @@ def bench_search_at(
     default_service = mos.searcher  # the target's own vector index once it has one (graph/cube_index.py)
 
     def service_with(settings: SearchSettings) -> SearchService:
-        return SearchService(
-            Runtime(
-                rt.config.model_copy(update={"search": settings}),
-                rt.store,
-                rt.embedder,
-                rt.users,
-                rt.cubes,
-                rt.memories,
-            ),
-            mos.cubes,
-        )
+        config = rt.config.model_copy(update={"search": settings})
+        return SearchService(config, rt.embedder, SearchIndexes(rt.store, config), mos.cubes)
 
     index_service = service_with(index_settings)
     shared_service = service_with(rt.config.search.model_copy(update={"dedicated_index_min_memories": None}))

@@ -42,8 +42,8 @@ from bench.corpus import noisy_vectors, pool_vectors, sentences
 from bench.stats import summary_ms, timed
 from memos_graph import MOS, MOSConfig
 from memos_graph.config import SearchSettings
+from memos_graph.graph.search import SearchIndexes
 from memos_graph.ranking.analyzer import query_terms
-from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
 from testkit.servers import rss_mb, serve
 
@@ -124,17 +124,8 @@ def measure_stage(
     rng: random.Random,
 ) -> dict[str, Any]:
     rt = mos.runtime
-    forced = SearchService(
-        Runtime(
-            rt.config.model_copy(update={"search": SearchSettings(exact_scan_max_memories=0)}),
-            rt.store,
-            rt.embedder,
-            rt.users,
-            rt.cubes,
-            rt.memories,
-        ),
-        mos.cubes,
-    )
+    config = rt.config.model_copy(update={"search": SearchSettings(exact_scan_max_memories=0)})
+    forced = SearchService(config, rt.embedder, SearchIndexes(rt.store, config), mos.cubes)
     timings: dict[str, list[float]] = {
         "embed": [],
         "mos_search": [],

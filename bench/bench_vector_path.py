@@ -36,7 +36,6 @@ from bench.corpus import pool_vectors, sentences
 from memos_graph import MOS, MOSConfig, UserRole
 from memos_graph.graph.search import CubeSearch, SearchIndexes, SearchStart
 from memos_graph.ranking.analyzer import query_terms
-from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -100,9 +99,8 @@ def run(
         update={"exact_scan_max_memories": small - 1, "dedicated_index_min_memories": small}
     )
     config = rt.config.model_copy(update={"search": index_settings})
-    runtime = Runtime(config, rt.store, rt.embedder, rt.users, rt.cubes, rt.memories)
-    folded, two_trips = SearchService(runtime, mos.cubes), SearchService(runtime, mos.cubes)
-    two_trips._indexes = TwoRoundTrips(rt.store, config)  # noqa: SLF001
+    folded = SearchService(config, rt.embedder, SearchIndexes(rt.store, config), mos.cubes)
+    two_trips = SearchService(config, rt.embedder, TwoRoundTrips(rt.store, config), mos.cubes)
     pool = folded.pool_size(10)
     first_request = math.ceil(pool * settings.overfetch_factor)
 

@@ -15,7 +15,7 @@ from memos_graph.llm.base import ChatMessage, ChatModel
 from memos_graph.llm.factory import chat_model_from
 from memos_graph.llm.prompts import chat_messages
 from memos_graph.llm.warmup import WarmUp, start_warm_up
-from memos_graph.services.runtime import Runtime
+from memos_graph.services.llm_quota import LLMQuota
 from memos_graph.services.search import SearchService
 from memos_graph.services.validation import check_text
 
@@ -57,20 +57,28 @@ def start_chat_warm_up(config: MOSConfig) -> WarmUp | None:
 class ChatService:
     """Memory-augmented chat with per-user, per-session history."""
 
-    def __init__(self, runtime: Runtime, search: SearchService, model: ChatModel | None = None) -> None:
-        self._rt = runtime
+    def __init__(
+        self,
+        config: MOSConfig,
+        history: ChatRepository,
+        quota: LLMQuota,
+        search: SearchService,
+        model: ChatModel | None = None,
+    ) -> None:
+        self._config = config
+        self._history = history
+        self._llm_quota = quota
         self._search = search
         self._model = model
-        self._history = ChatRepository(runtime.store)
 
     def _chat_model(self) -> ChatModel:
         if self._model is None:
-            self._model = chat_model_from(self._rt.config.llm, "chat")
+            self._model = chat_model_from(self._config.llm, "chat")
         return self._model
 
     def history(self, actor: User, session_id: str | None = None) -> list[ChatMessage]:
         """The last max_turns_window turns of the actor's session, oldest first."""
-        limit = self._rt.config.max_turns_window
+        limit = self._config.max_turns_window
         if limit == 0:
             return []
         turns = self._history.history(actor.user_id, session_id or DEFAULT_SESSION, limit)
@@ -79,7 +87,7 @@ class ChatService:
     def prepare(self, actor: User, query: str, session_id: str | None = None) -> ChatExchange:
         """Check the input and that a model is configured, retrieve the actor's memories (the same search,
         with the same access rules, as search()) and build the prompt with the session's history."""
-        limits = self._rt.config.limits
+        limits = self._config.limits
         text = check_text(query, "query", limits.max_query_chars)
         session = check_text(session_id, "session_id", limits.max_id_chars) if session_id else DEFAULT_SESSION
         self._chat_model()
@@ -87,7 +95,7 @@ class ChatService:
         memories = sorted(
             found.items(),
             key=lambda item: -(item.metadata.relativity or 0.0),
-        )[: self._rt.config.top_k]
+        )[: self._config.top_k]
         return ChatExchange(actor, session, text, chat_messages(memories, self.history(actor, session), text))
 
     def record(self, exchange: ChatExchange, answer: str) -> None:
@@ -99,7 +107,7 @@ class ChatService:
     def chat(self, actor: User, query: str, session_id: str | None = None) -> str:
         """Answer the query with the actor's memories and history; store the exchange only if answered.
         RateLimited, before any retrieval or model call, when the actor has reached a bound of llm_quota."""
-        with self._rt.llm_quota.slot(actor.user_id) as slot:
+        with self._llm_quota.slot(actor.user_id) as slot:
             exchange = self.prepare(actor, query, session_id)
             with slot.call(exchange.messages) as meter:
                 answer = self._chat_model().complete(exchange.messages, meter)
@@ -117,7 +125,7 @@ class ChatService:
         The stream holds one of the actor's llm_quota places until it ends: RateLimited, before any retrieval,
         when the actor has as many running or has reached a budget.
         """
-        with metrics.timed_operation("chat_stream"), self._rt.llm_quota.slot(actor.user_id) as slot:
+        with metrics.timed_operation("chat_stream"), self._llm_quota.slot(actor.user_id) as slot:
             exchange = await run(lambda: self.prepare(actor, query, session_id))
             pieces: list[str] = []
             with slot.call(exchange.messages) as meter:

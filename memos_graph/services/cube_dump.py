@@ -80,7 +80,7 @@ class CubeDumpService(TransferWork):
     def _write(self, actor: User, cube: MemCube, staging: Path) -> TreeCounts:
         """The dump's three files, written into the staging directory within the actor's quota."""
         counts = TreeCounts()
-        config = json.dumps(config_document(cube, self._rt.config.neo4j.database), indent=2).encode()
+        config = json.dumps(config_document(cube, self._config.neo4j.database), indent=2).encode()
         manifest = json.dumps(manifest_document(actor.user_id, actor.uid, cube.cube_id), indent=2).encode()
         budget = self._budget(actor, staging, len(config) + len(manifest))
 

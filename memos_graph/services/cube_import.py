@@ -72,19 +72,19 @@ class CubeImportService(TransferWork):
         shown = self._paths.shown(actor, directory)  # answers and the cube's path never name a server path
         survey = self._survey(directory)
         wanted = cube_id or survey.source.cube_id or str(uuid.uuid4())
-        target = check_cube_id(wanted, "cube id", self._rt.config.limits)
+        target = check_cube_id(wanted, "cube id", self._config.limits)
         if not access.may_create_cube(actor, actor):
             raise AccessDenied(f"user '{actor.user_id}' may not create cubes")
         if cube_id is None and self._taken_by_another(actor, target):
             # The directory's own id (a MemOS example's "Ki-Seki/mem_cube_2") belongs to someone else: this
             # user gets a copy of its own, under an id derived from both, which register_mem_cube returns.
-            target = own_copy_id(target, actor.user_id, self._rt.config.limits.max_id_chars)
+            target = own_copy_id(target, actor.user_id, self._config.limits.max_id_chars)
         existing, stale = self._prepare_target(actor, target)
         if not existing:
             self._cubes.check_quota(actor)  # a new cube counts against limits.max_cubes_per_user
         plan = self._plan(survey, target, actor.user_id, stale)
         import_id = str(uuid.uuid4())
-        embedder = self._rt.embedder
+        embedder = self._embedder
         cube = ImportedCube(self._cube_name(survey.source, directory), shown, embedder.model_name, embedder.dimension)
         leftovers: list[str] = []
         edges = 0  # edges written (a repeated edge of the file is one edge in the graph)
@@ -100,7 +100,7 @@ class CubeImportService(TransferWork):
                 self._repository.leftovers_done(target, import_id)
                 leftovers = []
             with progress(f"importing {target}", plan.items()) as advance:
-                max_chars = self._rt.config.limits.max_memory_chars
+                max_chars = self._config.limits.max_memory_chars
                 for batch in prefetched(plan.batches(self._settings.batch_size, max_chars, embedder.embed)):
                     edges += self._repository.write(target, import_id, batch)
                     advance(batch.size())
@@ -112,7 +112,7 @@ class CubeImportService(TransferWork):
             except Exception:  # the original error matters more; the next import of this id cleans up
                 logger.exception("could not discard the failed import %s of cube %s", import_id, target)
             raise
-        self._rt.cube_indexes.promote_if_large(target, plan.counts[NodeKind.MEMORY])  # see graph/cube_index.py
+        self._cube_indexes.promote_if_large(target, plan.counts[NodeKind.MEMORY])  # see graph/cube_index.py
         return TransferReport(
             target,
             shown,
@@ -138,7 +138,7 @@ class CubeImportService(TransferWork):
             config = read_config(directory)
             shape = file.shape(config.backend if config else None)
             source = config or unknown_source(shape.backend)
-            survey = ImportSurvey.take(source, file, shape, self._rt.config.limits, self._rt.embedder.dimension)
+            survey = ImportSurvey.take(source, file, shape, self._config.limits, self._embedder.dimension)
         except CubeFormatError as exc:
             raise InvalidInput(str(exc)) from exc
         if survey.undecoded_sources:
@@ -191,7 +191,7 @@ class CubeImportService(TransferWork):
         ids = survey.memory_ids()
         step = TAKEN_IDS_STEP
         taken = any(self._repository.taken_ids(ids[i : i + step], cube_id, leftovers) for i in range(0, len(ids), step))
-        embedder = self._rt.embedder
+        embedder = self._embedder
         same_model = normalise_model_name(survey.source.embedder_model) == normalise_model_name(embedder.model_name)
         reuse = same_model and survey.all_vectors_stored()
         return ImportPlan.build(survey, cube_id, taken, reuse_vectors=reuse, importer=importer)

@@ -5,29 +5,32 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
-from memos_graph.config import MAX_NAME_CHARS, MAX_PATH_CHARS
+from memos_graph.config import MAX_NAME_CHARS, MAX_PATH_CHARS, LimitSettings
 from memos_graph.deadlines import check_deadline
 from memos_graph.domain import CubeAccess, MemCube, Permission, User, UserRole
+from memos_graph.embeddings import Embedder
 from memos_graph.errors import AccessDenied, CubeNotAccessible, InvalidInput, NotFound, Unauthenticated
-from memos_graph.graph.cubes import CubeGuard, CubeRelation
+from memos_graph.graph.cubes import CubeGuard, CubeRelation, CubeRepository
+from memos_graph.graph.users import UserRepository
 from memos_graph.services import access
-from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import check_cube_id, check_id, check_text, is_valid_cube_id
 
 
 class CubeService:
     """Cube access checks and cube management for one runtime."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._rt = runtime
-        self._limits = runtime.config.limits
+    def __init__(self, users: UserRepository, cubes: CubeRepository, embedder: Embedder, limits: LimitSettings) -> None:
+        self._user_repo = users
+        self._cube_repo = cubes
+        self._embedder = embedder
+        self._limits = limits
 
     # -- identity -------------------------------------------------------------------------------
 
     def actor(self, user_id: str) -> User:
         """The active user making a call; Unauthenticated otherwise (unknown and inactive look alike)."""
         check_id(user_id, "user_id", self._limits)
-        return self.active(user_id, self._rt.users.get(user_id))
+        return self.active(user_id, self._user_repo.get(user_id))
 
     @staticmethod
     def active(user_id: str, user: User | None) -> User:
@@ -39,7 +42,7 @@ class CubeService:
     def target_user(self, user_id: str) -> User:
         """A user named as the object of a call (share target, cube owner)."""
         check_id(user_id, "user_id", self._limits)
-        user = self._rt.users.get(user_id)
+        user = self._user_repo.get(user_id)
         if user is None or not user.is_active:
             raise NotFound("user", user_id)
         return user
@@ -55,7 +58,7 @@ class CubeService:
         """Access records for cubes the actor may read; CubeNotAccessible names the first that is not."""
         for cube_id in cube_ids:
             check_cube_id(cube_id, "cube id", self._limits)
-        return self.readable_among(actor, cube_ids, self._rt.cubes.relations(actor.user_id, cube_ids))
+        return self.readable_among(actor, cube_ids, self._cube_repo.relations(actor.user_id, cube_ids))
 
     def readable_subset(
         self, actor: User, cube_ids: Sequence[str], known: dict[str, CubeAccess | None] | None = None
@@ -68,7 +71,7 @@ class CubeService:
         valid = list(dict.fromkeys(cube_id for cube_id in cube_ids if is_valid_cube_id(cube_id, self._limits)))
         missing = [cube_id for cube_id in valid if cube_id not in known]
         if missing:
-            relations = self._rt.cubes.relations(actor.user_id, missing)
+            relations = self._cube_repo.relations(actor.user_id, missing)
             for cube_id in missing:
                 relation = relations.get(cube_id)
                 entry = None if relation is None else self.access_of(actor, relation)
@@ -99,7 +102,7 @@ class CubeService:
     def writable(self, actor: User, cube_id: str) -> CubeAccess:
         """The actor's access to a cube it may write; CubeNotAccessible or AccessDenied otherwise."""
         check_cube_id(cube_id, "cube id", self._limits)
-        relation = self._rt.cubes.relations(actor.user_id, [cube_id]).get(cube_id)
+        relation = self._cube_repo.relations(actor.user_id, [cube_id]).get(cube_id)
         return self._require_write(actor, cube_id, relation)
 
     def write_guard(self, actor: User, cube_ids: Sequence[str]) -> CubeGuard:
@@ -114,13 +117,13 @@ class CubeService:
 
     def visible(self, actor: User) -> list[CubeAccess]:
         """Every cube the actor may read, with what it may do there."""
-        relations = self._rt.cubes.visible(actor.user_id, access.sees_every_cube(actor))
+        relations = self._cube_repo.visible(actor.user_id, access.sees_every_cube(actor))
         granted = [self.access_of(actor, relation) for relation in relations]
         return [entry for entry in granted if entry.can_read]
 
     def loaded_readable(self, actor: User) -> list[CubeAccess]:
         """Cubes registered for the actor that it may still read, in the order they were loaded."""
-        return self.loaded_among(actor, self._rt.cubes.visible(actor.user_id, access.sees_every_cube(actor)))
+        return self.loaded_among(actor, self._cube_repo.visible(actor.user_id, access.sees_every_cube(actor)))
 
     def loaded_among(self, actor: User, relations: Iterable[CubeRelation]) -> list[CubeAccess]:
         """loaded_readable, given the actor's stored relations to cubes (any superset of those it loaded)."""
@@ -160,8 +163,8 @@ class CubeService:
             raise AccessDenied(f"user '{actor.user_id}' may not create a cube for '{owner_id}'")
         self.check_quota(owner)
         check_deadline("creating the cube")
-        embedder = self._rt.embedder
-        return self._rt.cubes.create(owner.user_id, new_id, name, cube_path, embedder.model_name, embedder.dimension)
+        embedder = self._embedder
+        return self._cube_repo.create(owner.user_id, new_id, name, cube_path, embedder.model_name, embedder.dimension)
 
     def check_quota(self, owner: User) -> None:
         """InvalidInput when the owner holds limits.max_cubes_per_user cubes already (ROOT is not capped).
@@ -170,7 +173,7 @@ class CubeService:
         """
         if owner.role is UserRole.ROOT:  # the operator
             return
-        owned = len(self._rt.cubes.owned_by(owner.user_id))
+        owned = len(self._cube_repo.owned_by(owner.user_id))
         if owned >= self._limits.max_cubes_per_user:
             raise InvalidInput(
                 f"user '{owner.user_id}' owns {owned} cubes, the most a user may own "
@@ -194,7 +197,7 @@ class CubeService:
             raise InvalidInput(f"user '{target_user_id}' owns cube '{cube_id}' already")
         if target.role is UserRole.GUEST and permission is Permission.WRITE:
             raise InvalidInput("a GUEST never writes; share with permission 'read'")
-        self._rt.cubes.share(cube_id, target.user_id, permission)
+        self._cube_repo.share(cube_id, target.user_id, permission)
         return True
 
     def revoke_share(self, actor: User, cube_id: str, target_user_id: str) -> Permission:
@@ -205,7 +208,7 @@ class CubeService:
         if target_user_id != actor.user_id and not access.may_share(actor, granted.cube, Permission.READ):
             # Refused before the share is looked up: a reader learns nothing about others' shares.
             raise AccessDenied(f"only the owner, ROOT or ADMIN may revoke shares of cube '{cube_id}'", cube_id=cube_id)
-        current = self._rt.cubes.relations(target_user_id, [cube_id]).get(cube_id)
+        current = self._cube_repo.relations(target_user_id, [cube_id]).get(cube_id)
         permission = None if current is None else current.shared_permission
         if permission is None:
             raise NotFound("share of cube with user", f"{cube_id} -> {target_user_id}")
@@ -213,9 +216,9 @@ class CubeService:
             raise AccessDenied(
                 f"only the owner or ROOT may revoke a {permission.value} share of cube '{cube_id}'", cube_id=cube_id
             )
-        target = self._rt.users.get(target_user_id)
+        target = self._user_repo.get(target_user_id)
         keeps_reading = target is not None and access.sees_every_cube(target)
-        removed = self._rt.cubes.unshare(cube_id, target_user_id, drop_loaded=not keeps_reading)
+        removed = self._cube_repo.unshare(cube_id, target_user_id, drop_loaded=not keeps_reading)
         if removed is None:  # revoked by someone else in between
             raise NotFound("share of cube with user", f"{cube_id} -> {target_user_id}")
         return removed
@@ -224,7 +227,7 @@ class CubeService:
         """Delete a cube and everything in it (owner or ROOT). Other users lose it at once; the data goes in
         batches (see CubeRepository.delete); a deletion interrupted part-way is finished by calling again."""
         check_cube_id(cube_id, "cube id", self._limits)
-        found = self._rt.cubes.owner_of(cube_id)
+        found = self._cube_repo.owner_of(cube_id)
         if found is None:
             raise CubeNotAccessible(cube_id)
         owner_id, is_active = found
@@ -234,16 +237,16 @@ class CubeService:
                 raise AccessDenied(f"only the owner or ROOT may delete cube '{cube_id}'", cube_id=cube_id)
         elif owner_id != actor.user_id and actor.role is not UserRole.ROOT:
             raise CubeNotAccessible(cube_id)  # half-deleted: nobody else sees it
-        self._rt.cubes.delete(cube_id)
+        self._cube_repo.delete(cube_id)
 
     def register(self, actor: User, cube_id: str) -> str:
         """Load an existing cube the actor may read."""
         self.readable(actor, [cube_id])
-        self._rt.cubes.load(actor.user_id, cube_id)
+        self._cube_repo.load(actor.user_id, cube_id)
         return cube_id
 
     def unregister(self, actor: User, cube_id: str) -> None:
         """Unload a cube from the actor's loaded cubes; its data stays."""
         check_cube_id(cube_id, "cube id", self._limits)
-        if not self._rt.cubes.unload(actor.user_id, cube_id):
+        if not self._cube_repo.unload(actor.user_id, cube_id):
             raise NotFound("loaded cube", cube_id)

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from memos_graph.chunking import DocumentChunker
+from memos_graph.config import MOSConfig
 from memos_graph.domain import SourceReference, TextualMemoryMetadata, User, UserRole
 from memos_graph.errors import AccessDenied, FeatureNotAvailable, InvalidInput
+from memos_graph.graph.memories import MemoryRepository
 from memos_graph.services.memories import Entry, MemoryService
 from memos_graph.services.paths import check_path, real_roots
 from memos_graph.services.progress import progress
-from memos_graph.services.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 MARKDOWN = (".md", ".markdown")
@@ -57,17 +58,20 @@ class DocumentFile:
 class DocumentService:
     """Reads documents from inside the configured roots and stores their chunks as memories."""
 
-    def __init__(self, runtime: Runtime, memories: MemoryService, per_user: bool = False) -> None:
+    def __init__(
+        self, config: MOSConfig, repository: MemoryRepository, memories: MemoryService, per_user: bool = False
+    ) -> None:
         """`per_user`: each user reads only its own area of the roots and the shared roots (a server's policy)."""
-        self._rt = runtime
+        self._config = config
+        self._memory_repo = repository
         self._memories = memories
         self._per_user = per_user
-        settings = runtime.config.documents
+        settings = config.documents
         self._chunker = DocumentChunker(settings.chunk_size, settings.chunk_overlap)
 
     def roots(self) -> list[Path]:
         """The configured roots, symlinks resolved."""
-        settings = self._rt.config.documents
+        settings = self._config.documents
         roots = real_roots(settings.roots)
         if not roots and not settings.shared_roots:
             raise FeatureNotAvailable(
@@ -79,7 +83,7 @@ class DocumentService:
     def bases(self, actor: User) -> list[DocumentBase]:
         """Where the actor may read documents, in the order a relative doc_path is looked up."""
         roots = self.roots()
-        shared = real_roots(self._rt.config.documents.shared_roots)
+        shared = real_roots(self._config.documents.shared_roots)
         if not self._per_user:
             return [DocumentBase(root, "") for root in [*roots, *shared]]
         bases = []
@@ -95,7 +99,7 @@ class DocumentService:
 
     def _refused(self) -> AccessDenied:
         """The one answer for a path that is missing, forbidden, hidden, of another kind, or outside the areas."""
-        extensions = ", ".join(self._rt.config.documents.extensions)
+        extensions = ", ".join(self._config.documents.extensions)
         where = (
             "your area <document root>/<user id>/ or a shared document root"
             if self._per_user
@@ -125,7 +129,7 @@ class DocumentService:
         raise self._refused()
 
     def _readable_file(self, real: Path) -> bool:
-        return real.is_file() and real.suffix.lower() in self._rt.config.documents.extensions
+        return real.is_file() and real.suffix.lower() in self._config.documents.extensions
 
     @staticmethod
     def _hidden(base: DocumentBase, real: Path) -> bool:
@@ -155,12 +159,12 @@ class DocumentService:
         """Add the documents at doc_path; returns the ids of the memories holding their new chunks."""
         files = self.files(*self.locate(actor, doc_path))
         if not files:
-            raise InvalidInput(f"no {', '.join(self._rt.config.documents.extensions)} files at doc_path")
+            raise InvalidInput(f"no {', '.join(self._config.documents.extensions)} files at doc_path")
         cube = self._memories.target_cube(actor, cube_id)
-        known = self._rt.memories.document_checksums(cube, [file.key for file in files])
+        known = self._memory_repo.document_checksums(cube, [file.key for file in files])
         entries: list[Entry] = []
         documents: list[dict[str, str]] = []
-        limit_bytes = self._rt.config.limits.max_document_bytes
+        limit_bytes = self._config.limits.max_document_bytes
         with progress("reading documents", len(files), "file", minimum=DOCUMENTS_PROGRESS_MIN) as advance:
             for file in files:
                 advance(1)
@@ -187,7 +191,7 @@ class DocumentService:
                     entries.append(Entry(chunk.text, metadata, document=document))
         if not documents:
             return []
-        limit = self._rt.config.limits.max_items_per_add
+        limit = self._config.limits.max_items_per_add
         if len(entries) > limit:
             raise InvalidInput(f"{len(entries)} chunks; the limit per add is {limit}")
         return self._memories.store(actor, cube, session_id, entries, documents)

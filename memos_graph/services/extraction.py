@@ -12,18 +12,18 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from memos_graph import metrics
+from memos_graph.config import MOSConfig
 from memos_graph.domain import TextualMemoryMetadata, User
-from memos_graph.embeddings.base import stored_similarity_map
+from memos_graph.embeddings.base import Embedder, stored_similarity_map
 from memos_graph.errors import BackendUnavailable, InvalidInput
 from memos_graph.graph.memory_nodes import MemoryChange
 from memos_graph.llm.base import ChatModel
 from memos_graph.llm.factory import chat_model_from
 from memos_graph.llm.prompts import extraction_messages
 from memos_graph.ranking.fusion import cosine_relevance
-from memos_graph.services.llm_quota import QuotaSlot
+from memos_graph.services.llm_quota import LLMQuota, QuotaSlot
 from memos_graph.services.memories import Entry, MemoryService
 from memos_graph.services.memory_parts import message_nodes, message_source
-from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
 from memos_graph.services.validation import check_messages, content_hash
 
@@ -65,9 +65,17 @@ class FineIngestion:
     """LLM fact extraction with dedup against the cube's stored memories."""
 
     def __init__(
-        self, runtime: Runtime, memories: MemoryService, search: SearchService, model: ChatModel | None = None
+        self,
+        config: MOSConfig,
+        embedder: Embedder,
+        quota: LLMQuota,
+        memories: MemoryService,
+        search: SearchService,
+        model: ChatModel | None = None,
     ) -> None:
-        self._rt = runtime
+        self._config = config
+        self._embedder = embedder
+        self._llm_quota = quota
         self._memories = memories
         self._search = search
         self._model = model
@@ -75,8 +83,8 @@ class FineIngestion:
     @metrics.timed("add_fine")
     def add(self, actor: User, messages: object, cube_id: str | None, session_id: str | None = None) -> list[str]:
         """Extract, dedup and store in one transaction; returns the ids of the new or updated memories."""
-        settings = self._rt.config.ingest
-        checked = check_messages(messages, self._rt.config.limits)
+        settings = self._config.ingest
+        checked = check_messages(messages, self._config.limits)
         step = settings.messages_per_call
         windows = [checked[i : i + step] for i in range(0, len(checked), step)]
         if len(windows) > settings.max_llm_calls:
@@ -84,14 +92,14 @@ class FineIngestion:
                 f"{len(checked)} messages need {len(windows)} extraction calls; the limit is {settings.max_llm_calls}"
             )
         target = self._memories.target_cube(actor, cube_id)
-        model = self._model or chat_model_from(self._rt.config.llm, "fine-mode ingestion")
+        model = self._model or chat_model_from(self._config.llm, "fine-mode ingestion")
         nodes = message_nodes(checked, session_id)
         by_key = {str(node["key"]): message for node, message in zip(nodes, checked, strict=True)}
         facts: list[ExtractedFact] = []
         offset = 0
         # One place in the actor's llm_quota for the whole extraction, every call counted; refused before the
         # first call when the actor's minute has no room for one call per window.
-        with self._rt.llm_quota.slot(actor.user_id) as slot:
+        with self._llm_quota.slot(actor.user_id) as slot:
             slot.require_calls(len(windows))
             for window in windows:
                 keys = [str(node["key"]) for node in nodes[offset : offset + len(window)]]
@@ -99,7 +107,7 @@ class FineIngestion:
                 facts.extend(self._extract(model, slot, window, keys))
         if not facts:
             return []
-        vectors = self._rt.embedder.embed([fact.text for fact in facts])
+        vectors = self._embedder.embed([fact.text for fact in facts])
         entries: list[Entry] = []
         updates: dict[str, MemoryChange] = {}
         for fact, vector in zip(facts, vectors, strict=True):
@@ -136,8 +144,8 @@ class FineIngestion:
     def _duplicate(self, text: str, score: float) -> bool:
         """Whether a fact is a duplicate of its nearest stored memory (`score`: Neo4j's cosine score): the
         cosine, read on the English model's scale for the fact's model, reaches ingest.dedup_threshold's."""
-        scale, offset = stored_similarity_map(self._rt.embedder, text)
-        return cosine_relevance(score, scale, offset) >= 2.0 * self._rt.config.ingest.dedup_threshold - 1.0
+        scale, offset = stored_similarity_map(self._embedder, text)
+        return cosine_relevance(score, scale, offset) >= 2.0 * self._config.ingest.dedup_threshold - 1.0
 
     def _extract(
         self, model: ChatModel, slot: QuotaSlot, window: Sequence[dict[str, str | None]], keys: list[str]
@@ -152,7 +160,7 @@ class FineIngestion:
             for key, message in zip(keys, window, strict=True)
         ]
         prompt = extraction_messages(triples)
-        attempts = self._rt.config.ingest.max_attempts
+        attempts = self._config.ingest.max_attempts
         problem = ""
         for attempt in range(1, attempts + 1):
             with slot.call(prompt) as meter:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from memos_graph.graph.health import HealthRepository
-from memos_graph.services.runtime import Runtime
 
 
 class HealthService:
     """Checks the backend without any caller (health probes carry no API key)."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._graph = HealthRepository(runtime.store)
+    def __init__(self, graph: HealthRepository) -> None:
+        self._graph = graph
 
     def check(self) -> None:
         """Return when Neo4j answers; BackendUnavailable (a MemosError) when it does not."""

@@ -11,14 +11,15 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from memos_graph import metrics
 from memos_graph.config import MAX_KEY_CHARS
 from memos_graph.domain import User
 from memos_graph.errors import Unauthenticated
 from memos_graph.graph.store import GraphStore
+from memos_graph.graph.users import UserRepository
 from memos_graph.services.audit import audit
-from memos_graph.services.runtime import Runtime
 
 KEY_PREFIX = "mgk_"
 # Keys the cache remembers (least recently used first out): enough for every active key of a deployment.
@@ -142,21 +143,20 @@ _caches: weakref.WeakKeyDictionary[GraphStore, dict[float, ApiKeyCache]] = weakr
 _caches_lock = threading.Lock()
 
 
-def key_cache(runtime: Runtime) -> ApiKeyCache:
-    """The key cache of the runtime's store and limits.api_key_cache_s (made on first use)."""
-    ttl_s = runtime.config.limits.api_key_cache_s
+def key_cache(store: GraphStore, ttl_s: float) -> ApiKeyCache:
+    """The key cache of the store for entries of ttl_s (limits.api_key_cache_s), made on first use."""
     with _caches_lock:
-        by_ttl = _caches.setdefault(runtime.store, {})
+        by_ttl = _caches.setdefault(store, {})
         cache = by_ttl.get(ttl_s)
         if cache is None:
             cache = by_ttl[ttl_s] = ApiKeyCache(ttl_s)
         return cache
 
 
-def forget_user(runtime: Runtime, user_id: str) -> None:
+def forget_user(store: GraphStore, user_id: str) -> None:
     """Call right after a write that revokes or changes a user's key or status: refused at once here."""
     with _caches_lock:
-        caches = list(_caches.get(runtime.store, {}).values())
+        caches = list(_caches.get(store, {}).values())
     for cache in caches:
         cache.forget_user(user_id)
 
@@ -175,27 +175,38 @@ def _active(user: User | None) -> User:
     return user
 
 
-def store_key(runtime: Runtime, user_id: str, key: str | None, actor_id: str, action: str) -> None:
-    """Store the hash of a key for a user (None: leave it without a key), replacing any earlier key, and audit
-    it: by whom, how, when, on the User node and on the memos_graph.audit log. Refused at once here."""
-    at = runtime.users.replace_api_key_hash(user_id, None if key is None else hash_api_key(key), actor_id, action)
-    forget_user(runtime, user_id)
-    audit(f"api_key_{action}", actor_id, user_id, at or None)
+@dataclass(frozen=True)
+class ApiKeys:
+    """Users' API keys over one store: stored as hashes on the User node, audited, and forgotten by every key
+    cache of that store the moment they change."""
 
+    users: UserRepository
+    store: GraphStore
 
-def issue_key(runtime: Runtime, user_id: str, actor_id: str, action: str) -> str:
-    """A new key for the user, stored as its only key; returned once, never stored itself."""
-    key = new_api_key()
-    store_key(runtime, user_id, key, actor_id, action)
-    return key
+    def store_key(self, user_id: str, key: str | None, actor_id: str, action: str) -> None:
+        """Store the hash of a key for a user (None: leave it without a key), replacing any earlier key, and
+        audit it: by whom, how, when, on the User node and on the memos_graph.audit log. Refused at once here."""
+        at = self.users.replace_api_key_hash(user_id, None if key is None else hash_api_key(key), actor_id, action)
+        self.forget_user(user_id)
+        audit(f"api_key_{action}", actor_id, user_id, at or None)
+
+    def issue_key(self, user_id: str, actor_id: str, action: str) -> str:
+        """A new key for the user, stored as its only key; returned once, never stored itself."""
+        key = new_api_key()
+        self.store_key(user_id, key, actor_id, action)
+        return key
+
+    def forget_user(self, user_id: str) -> None:
+        """After a change of the user's key or status: every key cache of the store forgets the user."""
+        forget_user(self.store, user_id)
 
 
 class IdentityService:
     """Turns an API key into the active user it belongs to."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._rt = runtime
-        self._cache = key_cache(runtime)
+    def __init__(self, keys: ApiKeys, cache_s: float) -> None:
+        self._keys = keys
+        self._cache = key_cache(keys.store, cache_s)
 
     def authenticate_cached(self, key: str | None) -> User | None:
         """The key's active user from the cache alone (no Neo4j, no blocking: callable on an event loop), or
@@ -210,7 +221,7 @@ class IdentityService:
             return cached
         metrics.count_key_lookup(hit=False)
         generation, stamp = self._cache.generation(), time.monotonic()
-        user = self._rt.users.get_by_api_key_hash(digest)
+        user = self._keys.users.get_by_api_key_hash(digest)
         self._cache.store(digest, user, stamp, generation)
         return _active(user)
 
@@ -223,9 +234,9 @@ class IdentityService:
 
     def set_key(self, user_id: str, key: str) -> None:
         """Store the hash of a given key for a user, replacing any earlier key (tests, tools)."""
-        store_key(self._rt, user_id, key, user_id, "set")
+        self._keys.store_key(user_id, key, user_id, "set")
 
     def rotate(self, user: User) -> str:
         """Issue a new key for the user; the old one stops working at once (here; elsewhere within the cache's
         limits.api_key_cache_s)."""
-        return issue_key(self._rt, user.user_id, user.user_id, "rotate")
+        return self._keys.issue_key(user.user_id, user.user_id, "rotate")

@@ -12,14 +12,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from memos_graph import metrics
+from memos_graph.config import MOSConfig
 from memos_graph.deadlines import phase
 from memos_graph.domain import MemoryOrder, TextualMemoryItem, TextualMemoryMetadata, User
 from memos_graph.domain.filters import PageKey, VersionKey
 from memos_graph.domain.memory import SERVER_FIELDS
 from memos_graph.domain.results import CubeMemories, MemoryResults, VersionPage
 from memos_graph.domain.time_spans import parse_moment
+from memos_graph.embeddings import Embedder
 from memos_graph.errors import Conflict, InvalidInput, NotFound
-from memos_graph.graph.memories import MemoryPage, StaleVersion
+from memos_graph.graph.cube_index import DedicatedIndexes
+from memos_graph.graph.memories import MemoryPage, MemoryRepository, StaleVersion
 from memos_graph.graph.memory_nodes import MemoryChange, NewMemory
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.memory_parts import (
@@ -32,7 +35,6 @@ from memos_graph.services.memory_parts import (
     with_event_time,
 )
 from memos_graph.services.metadata_checks import check_metadata, check_updated_metadata
-from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import (
     MAX_PAGE,
     check_filter,
@@ -72,8 +74,18 @@ class Entry:
 class MemoryService:
     """The memory operations of the MOS API for one runtime."""
 
-    def __init__(self, runtime: Runtime, cubes: CubeService) -> None:
-        self._rt = runtime
+    def __init__(
+        self,
+        config: MOSConfig,
+        embedder: Embedder,
+        repository: MemoryRepository,
+        cube_indexes: DedicatedIndexes,
+        cubes: CubeService,
+    ) -> None:
+        self._config = config
+        self._embedder = embedder
+        self._memory_repo = repository
+        self._cube_indexes = cube_indexes
         self._cubes = cubes
 
     @metrics.timed("add")
@@ -88,7 +100,7 @@ class MemoryService:
 
         Returns one id per distinct text, in input order: the new memory's, or the stored one's.
         """
-        texts = check_texts(content, self._rt.config.limits)
+        texts = check_texts(content, self._config.limits)
         metadata = TextualMemoryMetadata(source="system")
         target = self.target_cube(actor, cube_id)
         return self.store(actor, target, session_id, [Entry(text, metadata) for text in texts])
@@ -102,11 +114,11 @@ class MemoryService:
         Consecutive messages are linked with NEXT. message_id and chat_time survive into `sources`; a
         message_id names a message within its cube, so re-adding a conversation adds nothing.
         """
-        checked = check_messages(messages, self._rt.config.limits)
+        checked = check_messages(messages, self._config.limits)
         if session_id is not None:  # trimmed here too: it is part of the message keys
-            session_id = check_text(session_id, "session_id", self._rt.config.limits.max_id_chars)
+            session_id = check_text(session_id, "session_id", self._config.limits.max_id_chars)
         nodes = message_nodes(checked, session_id)
-        window = self._rt.config.ingest.context_messages
+        window = self._config.ingest.context_messages
         entries = []
         for index, (message, node) in enumerate(zip(checked, nodes, strict=True)):
             metadata = TextualMemoryMetadata(source="conversation", type="event", sources=[message_source(message)])
@@ -137,23 +149,23 @@ class MemoryService:
         transaction. Entries without a vector are embedded here, in one batch.
         """
         if session_id is not None:
-            session_id = check_text(session_id, "session_id", self._rt.config.limits.max_id_chars)
+            session_id = check_text(session_id, "session_id", self._config.limits.max_id_chars)
         unique: dict[str, Entry] = {}
         for entry in entries:
             unique.setdefault(content_hash(entry.text), entry)
         missing = [entry.embedding_text or entry.text for entry in unique.values() if entry.vector is None]
         # What bounds the embedding's time, so that a legal add fits the call deadline (see LimitSettings).
-        size, most = sum(len(text) for text in missing), self._rt.config.limits.max_chars_per_add
+        size, most = sum(len(text) for text in missing), self._config.limits.max_chars_per_add
         if size > most:
             raise InvalidInput(
                 f"{size} characters to embed in one add (texts with their conversational context); the limit "
                 f"is {most}: split the add"
             )
         with phase("embedding"):
-            fresh = iter(self._rt.embedder.embed(missing) if missing else [])
+            fresh = iter(self._embedder.embed(missing) if missing else [])
         embedded = [entry.vector if entry.vector is not None else next(fresh) for entry in unique.values()]
         now = dt.datetime.now(dt.UTC)
-        zone = self._rt.config.ingest.tzinfo()
+        zone = self._config.ingest.tzinfo()
         rows = []
         for index, ((digest, entry), vector) in enumerate(zip(unique.items(), embedded, strict=True)):
             rows.append(
@@ -171,13 +183,13 @@ class MemoryService:
                 )
             )
         guard = self._cubes.write_guard(actor, [cube_id])
-        result = self._rt.memories.add(
-            cube_id, rows, guard, messages, documents, updates, max_versions=self._rt.config.limits.max_versions
+        result = self._memory_repo.add(
+            cube_id, rows, guard, messages, documents, updates, max_versions=self._config.limits.max_versions
         )
         if len(result.outcomes) != len(rows):
             raise RuntimeError(f"stored {len(result.outcomes)} of {len(rows)} rows")  # the UNWIND lost rows: a bug
         if result.cube is not None:
-            self._rt.cube_indexes.promote_if_large(cube_id, result.cube.cube_size, result.cube.has_own_index)
+            self._cube_indexes.promote_if_large(cube_id, result.cube.cube_size, result.cube.has_own_index)
         return [outcome.memory_id for outcome in result.outcomes]
 
     def get(self, actor: User, cube_id: str, memory_id: str, include_embedding: bool = False) -> TextualMemoryItem:
@@ -186,15 +198,15 @@ class MemoryService:
         memory_id = check_memory_id(memory_id)
         self._cubes.readable(actor, [cube_id])
         try:
-            return self._rt.memories.get(cube_id, memory_id, include_embedding)
+            return self._memory_repo.get(cube_id, memory_id, include_embedding)
         except NotFound:
-            return self._rt.memories.working_entry(cube_id, memory_id, include_embedding)
+            return self._memory_repo.working_entry(cube_id, memory_id, include_embedding)
 
     def history(self, actor: User, cube_id: str, memory_id: str) -> list[TextualMemoryItem]:
         """Earlier versions of a memory, newest first: all it keeps, which is at most limits.max_versions after
         any update (an import may bring more; then the newest limits.max_versions of them)."""
-        page = self.history_page(actor, cube_id, memory_id, self._rt.config.limits.max_versions, unbounded=True)
-        return page.items[: self._rt.config.limits.max_versions]
+        page = self.history_page(actor, cube_id, memory_id, self._config.limits.max_versions, unbounded=True)
+        return page.items[: self._config.limits.max_versions]
 
     def history_page(
         self,
@@ -214,7 +226,7 @@ class MemoryService:
         if after is not None:
             check_version_key(after)
         self._cubes.readable(actor, [cube_id])
-        return self._rt.memories.history(cube_id, memory_id, first + 1, after)
+        return self._memory_repo.history(cube_id, memory_id, first + 1, after)
 
     def page(
         self,
@@ -228,24 +240,24 @@ class MemoryService:
         """Up to `first` (1..MAX_PAGE) of a readable cube's memories that pass the filter, in `order`, after
         the position `after` (keyset pagination: what is added or deleted meanwhile never shifts a page). The
         page holds one row more than `first` when another page follows."""
-        where = check_filter(where, self._rt.config.limits)
+        where = check_filter(where, self._config.limits)
         check_page_size(first, MAX_PAGE)
         if after is not None and not is_page_key(after.order_key, after.memory_id):
             raise InvalidInput("malformed cursor")
         self._cubes.readable(actor, [cube_id])
-        return self._rt.memories.page(cube_id, where, order, first + 1, after)
+        return self._memory_repo.page(cube_id, where, order, first + 1, after)
 
     def count(self, actor: User, cube_id: str, where: object = None) -> int:
         """How many of a readable cube's memories pass the filter."""
-        where = check_filter(where, self._rt.config.limits)
+        where = check_filter(where, self._config.limits)
         self._cubes.readable(actor, [cube_id])
-        return self._rt.memories.count(cube_id, where)
+        return self._memory_repo.count(cube_id, where)
 
     def get_all(self, actor: User, cube_id: str | None = None, where: object = None) -> MemoryResults:
         """Every memory (passing the filter, if any) of one cube, or of every cube the actor may read; a cube's
         working set follows its memories, each entry an item of its own (as MemOS returns its WorkingMemory
         nodes)."""
-        where = check_filter(where, self._rt.config.limits)
+        where = check_filter(where, self._config.limits)
         if cube_id is not None:
             cube_ids = [entry.cube.cube_id for entry in self._cubes.readable(actor, [cube_id])]
         else:
@@ -254,7 +266,7 @@ class MemoryService:
             tuple(
                 CubeMemories(
                     cube_id,
-                    (*self._rt.memories.list_page(cube_id, where=where), *self._rt.memories.working(cube_id, where)),
+                    (*self._memory_repo.list_page(cube_id, where=where), *self._memory_repo.working(cube_id, where)),
                 )
                 for cube_id in cube_ids
             )
@@ -287,14 +299,14 @@ class MemoryService:
                 raise InvalidInput(f"text_memory_item {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
         if not isinstance(item, TextualMemoryItem):
             raise InvalidInput("text_memory_item must be a TextualMemoryItem or a dict of one")
-        text = check_text(item.memory, "memory", self._rt.config.limits.max_memory_chars)
-        check_metadata(item.metadata, self._rt.config.limits)
+        text = check_text(item.memory, "memory", self._config.limits.max_memory_chars)
+        check_metadata(item.metadata, self._config.limits)
         self._cubes.writable(actor, cube_id)
         guard = self._cubes.write_guard(actor, [cube_id])
         vector: list[float] | None = None
         for _ in range(UPDATE_ATTEMPTS):
-            current = self._rt.memories.get(cube_id, memory_id)
-            check_updated_metadata(current.metadata, item.metadata, self._rt.config.limits)
+            current = self._memory_repo.get(cube_id, memory_id)
+            check_updated_metadata(current.metadata, item.metadata, self._config.limits)
             editable = item.metadata.model_fields_set - SERVER_FIELDS - AUTHOR_FIELDS
             metadata = item.metadata
             if text != current.memory or "memory_time" in editable or "sources" in editable:
@@ -307,15 +319,15 @@ class MemoryService:
                 updated_by=actor.user_id,
             )
             if text != current.memory:
-                vector = vector or self._rt.embedder.embed([text])[0]
+                vector = vector or self._embedder.embed([text])[0]
                 change = dataclasses.replace(change, memory=text, content_hash=content_hash(text), embedding=vector)
             try:
-                return self._rt.memories.update(
+                return self._memory_repo.update(
                     cube_id,
                     change,
                     guard,
                     expected_version=current.metadata.version or 1,
-                    max_versions=self._rt.config.limits.max_versions,
+                    max_versions=self._config.limits.max_versions,
                 )
             except StaleVersion:
                 continue
@@ -330,7 +342,7 @@ class MemoryService:
             memory_time = item.metadata.memory_time
         else:
             memory_time = current.metadata.memory_time if current.metadata.time_source == "caller" else None
-        zone = self._rt.config.ingest.tzinfo()
+        zone = self._config.ingest.tzinfo()
         created = parse_moment(current.metadata.created_at or "", zone) or dt.datetime.now(dt.UTC)
         # The new text is what states the time now; its sources still say when it was said.
         basis = TextualMemoryMetadata(sources=[s.model_copy(update={"content": None}) for s in sources])
@@ -343,7 +355,7 @@ class MemoryService:
         takes that entry out of the working set (MemOS deletes its WorkingMemory node), leaving the memory."""
         memory_id = check_memory_id(memory_id)
         self._cubes.writable(actor, cube_id)
-        self._rt.memories.delete(cube_id, memory_id, self._cubes.write_guard(actor, [cube_id]))
+        self._memory_repo.delete(cube_id, memory_id, self._cubes.write_guard(actor, [cube_id]))
 
     def delete_all(self, actor: User, cube_id: str | None = None) -> int:
         """Delete every memory of one cube (which the actor may write), or of every cube the actor owns.
@@ -357,4 +369,4 @@ class MemoryService:
             cube_ids = [entry.cube.cube_id for entry in self._cubes.visible(actor) if entry.is_owner]
         if not cube_ids:
             return 0
-        return self._rt.memories.delete_all(cube_ids, self._cubes.write_guard(actor, cube_ids))
+        return self._memory_repo.delete_all(cube_ids, self._cubes.write_guard(actor, cube_ids))

@@ -21,19 +21,19 @@ import math
 from collections.abc import Iterable, Sequence
 
 from memos_graph import metrics
+from memos_graph.config import MOSConfig
 from memos_graph.deadlines import phase
 from memos_graph.domain import NO_FILTER, MemoryFilter, TextualMemoryItem, User
 from memos_graph.domain.results import CubeMemories, MemoryResults
-from memos_graph.embeddings.base import QueryVector, embed_query
+from memos_graph.embeddings.base import Embedder, QueryVector, embed_query
 from memos_graph.errors import IndexUnavailable, InvalidInput
-from memos_graph.graph.search import CubeCandidates, SearchStart
+from memos_graph.graph.search import CubeCandidates, SearchIndexes, SearchStart
 from memos_graph.ranking.analyzer import analyze
 from memos_graph.ranking.context import Question, Weights, read_question, rerank, said
 from memos_graph.ranking.diversity import diversified
 from memos_graph.ranking.feedback import EXPANSION_TERMS, FEEDBACK_DOCS, fed_back, feedback_terms
 from memos_graph.ranking.fusion import convex, cosine_relevance, reciprocal_rank
 from memos_graph.services.cubes import CubeService
-from memos_graph.services.runtime import Runtime
 from memos_graph.services.validation import (
     check_cube_id,
     check_filter,
@@ -49,10 +49,11 @@ logger = logging.getLogger(__name__)
 class SearchService:
     """Search over the cubes a user may read."""
 
-    def __init__(self, runtime: Runtime, cubes: CubeService) -> None:
-        self._rt = runtime
+    def __init__(self, config: MOSConfig, embedder: Embedder, reads: SearchIndexes, cubes: CubeService) -> None:
+        self._config = config
+        self._embedder = embedder
+        self._indexes = reads  # every read a search runs goes this one way (graph/search.py)
         self._cubes = cubes
-        self._indexes = runtime.search  # every read a search runs goes this one way (graph/search.py)
 
     def search(
         self,
@@ -75,14 +76,14 @@ class SearchService:
         `reference_time` (an aware datetime or ISO 8601 text; default now) is when the question is asked: its
         relative time expressions ("last week", "上个月") are read against it (see ranking/context.py).
         """
-        limits = self._rt.config.limits
+        limits = self._config.limits
         user_id = actor if isinstance(actor, str) else actor.user_id
         check_id(user_id, "user_id", limits)
         text = check_text(query, "query", limits.max_query_chars)
-        k = check_top_k(top_k, self._rt.config.top_k, limits)
+        k = check_top_k(top_k, self._config.top_k, limits)
         minimum = check_threshold(threshold)
         condition = check_filter(where, limits)
-        asked = check_reference_time(reference_time, self._rt.config.ingest.tzinfo())
+        asked = check_reference_time(reference_time, self._config.ingest.tzinfo())
         question = read_question(text, asked, anchored=reference_time is not None)
         most = limits.max_cubes_per_search
         named = None
@@ -96,8 +97,8 @@ class SearchService:
         # meanwhile was measured slower (torch and Neo4j compete for the same cores).
         with metrics.timed_operation("search"):
             with phase("embedding"), metrics.search_stage("embedding"):
-                query_vector = embed_query(self._rt.embedder, text)
-            hybrid = self._rt.config.search.mode == "hybrid"
+                query_vector = embed_query(self._embedder, text)
+            hybrid = self._config.search.mode == "hybrid"
             with metrics.search_stage("neo4j"):
                 start = self._indexes.start(
                     user_id,
@@ -125,8 +126,8 @@ class SearchService:
         """The search's answer from its first statement: each readable cube ranked (its fusion, neighbours and
         boosts; a large cube's index rounds), below-threshold memories left out."""
         vector = query_vector.vector
-        hybrid = self._rt.config.search.mode == "hybrid"
-        most = self._rt.config.limits.max_cubes_per_search
+        hybrid = self._config.search.mode == "hybrid"
+        most = self._config.limits.max_cubes_per_search
         actor = self._cubes.active(user_id, start.caller)
         if cube_ids is not None:
             cubes = self._cubes.readable_among(actor, cube_ids, start.relations)
@@ -155,7 +156,7 @@ class SearchService:
 
     def pool_size(self, top_k: int) -> int:
         """How many candidates each ranking contributes to the fusion."""
-        settings = self._rt.config.search
+        settings = self._config.search
         return max(top_k * settings.pool_factor, settings.min_pool)
 
     def search_hybrid(
@@ -175,7 +176,7 @@ class SearchService:
         the question's vector (a QueryVector from embeddings.embed_query, or a plain one of the English
         model). `prefetched` is the cube's part of the search's first round trip (SearchIndexes.start), fetched
         here as user_id when not given (nothing when user_id may not read the cube)."""
-        settings = self._rt.config.search
+        settings = self._config.search
         query_vector = query if isinstance(query, QueryVector) else QueryVector(list(query))
         vector = query_vector.vector
         weight = settings.multilingual_vector_weight if query_vector.multilingual else settings.vector_weight
@@ -206,7 +207,7 @@ class SearchService:
 
     def boosted(self, ranked: list[TextualMemoryItem], question: Question) -> list[TextualMemoryItem]:
         """The ranking with the question's boosts applied (ranking/context.py), best first."""
-        settings = self._rt.config.search
+        settings = self._config.search
         weights = Weights(settings.time_match_boost, settings.stated_time_boost, settings.speaker_boost)
         return rescored(rerank([(item, item.metadata.relativity or 0.0) for item in ranked], question, weights))
 
@@ -215,7 +216,7 @@ class SearchService:
     ) -> list[TextualMemoryItem]:
         """The ranking after pseudo-relevance feedback (ranking/feedback.py) on its first rerank_window(top_k)
         candidates; as it is when the question's feedback weight is 0 or nothing lies below the top results."""
-        settings = self._rt.config.search
+        settings = self._config.search
         weight = settings.multilingual_feedback_weight if multilingual else settings.feedback_weight
         if weight <= 0 or len(ranked) <= FEEDBACK_DOCS:  # feedback only lifts candidates below the top results
             return ranked
@@ -235,7 +236,7 @@ class SearchService:
     def diversified(self, cube_id: str, ranked: list[TextualMemoryItem], top_k: int) -> list[TextualMemoryItem]:
         """The first top_k of the ranking in maximal-marginal-relevance order (ranking/diversity.py), with the
         penalised relativity; the ranking's first top_k as they are when search.mmr_penalty is 0."""
-        penalty = self._rt.config.search.mmr_penalty
+        penalty = self._config.search.mmr_penalty
         if penalty <= 0 or len(ranked) < 2:
             return ranked[:top_k]
         candidates = ranked[: rerank_window(top_k)]
@@ -286,9 +287,9 @@ class SearchService:
         """The cube's vector top-k (of memories passing `where`): the exact hits of the first statement, the
         first request of a large cube's own index when the statement made it and enough passed, or the index
         path."""
-        if found.cube_size <= self._rt.config.search.exact_scan_max_memories or found.total == 0:
+        if found.cube_size <= self._config.search.exact_scan_max_memories or found.total == 0:
             return found.by_vector[:top_k]
-        own = found.own_index if self._rt.config.search.dedicated_index_min_memories is not None else None
+        own = found.own_index if self._config.search.dedicated_index_min_memories is not None else None
         if (
             own is not None
             and found.by_own_index is not None
@@ -317,7 +318,7 @@ class SearchService:
         filter would double the request up to max_candidates for nothing; the exact scan over the cube, filtered,
         answers when that one request yields too few (so a filter never leaves fewer than top_k results where
         the cube holds that many matching memories)."""
-        settings = self._rt.config.search
+        settings = self._config.search
         wanted = min(top_k, cube_size)
         if own_index is not None:  # the shared path's request with the cube's share 1, without its floor
             try:
@@ -350,7 +351,7 @@ class SearchService:
         """Ask the cube's own index (None: the shared one) for `candidates`, doubling until `wanted` of the cube's
         memories (passing `where`) survive; None past max_candidates, or after the first request when there is a
         filter."""
-        while candidates <= self._rt.config.search.max_candidates:
+        while candidates <= self._config.search.max_candidates:
             found = self._indexes.nearest(cube_id, vector, top_k, candidates, own_index, where)
             if len(found) >= wanted:
                 return found

@@ -14,9 +14,6 @@ from __future__ import annotations
 from memos_graph.domain import User
 from memos_graph.services.cube_dump import CubeDumpService
 from memos_graph.services.cube_import import CubeImportService
-from memos_graph.services.cubes import CubeService
-from memos_graph.services.runtime import Runtime
-from memos_graph.services.transfer_paths import TransferPaths
 from memos_graph.services.transfer_report import TransferReport
 
 __all__ = ["CubeTransferService", "TransferReport"]
@@ -25,11 +22,9 @@ __all__ = ["CubeTransferService", "TransferReport"]
 class CubeTransferService:
     """Dump a cube the caller may read; import a cube directory as a cube the caller owns."""
 
-    def __init__(self, runtime: Runtime, cubes: CubeService, require_roots: bool = False) -> None:
-        """`require_roots`: dumps and imports only inside configured transfer roots (what a server needs)."""
-        paths = TransferPaths(runtime.config.transfer, require_roots)
-        self._dumps = CubeDumpService(runtime, cubes, paths)
-        self._imports = CubeImportService(runtime, cubes, paths)
+    def __init__(self, dumps: CubeDumpService, imports: CubeImportService) -> None:
+        self._dumps = dumps
+        self._imports = imports
 
     def dump(self, actor: User, dump_dir: str, cube_id: str | None) -> TransferReport:
         """Write the cube as a MemOS tree_text directory into dump_dir, all or nothing (CubeDumpService)."""

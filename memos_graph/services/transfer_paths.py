@@ -14,27 +14,39 @@ import os
 import shutil
 from pathlib import Path
 
-from memos_graph.config import TransferSettings
+from memos_graph.config import MOSConfig, TransferSettings
 from memos_graph.cube_format.writer import DumpWriter, dump_writer, has_manifest
 from memos_graph.domain import User, UserRole
+from memos_graph.embeddings import Embedder
 from memos_graph.errors import AccessDenied, FeatureNotAvailable, NotFound
+from memos_graph.graph.cube_index import DedicatedIndexes
 from memos_graph.graph.transfer import CubeTransferRepository
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.paths import confine, real_roots
-from memos_graph.services.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
 
 class TransferWork:
-    """What dump and import both stand on: the runtime, the cube rules, the paths, the repository."""
+    """What dump and import both stand on: the configuration, the embedder (an import embeds what its file
+    lacks), large cubes' own indexes, the cube rules, the paths and the transfer repository."""
 
-    def __init__(self, runtime: Runtime, cubes: CubeService, paths: TransferPaths) -> None:
-        self._rt = runtime
+    def __init__(
+        self,
+        config: MOSConfig,
+        embedder: Embedder,
+        cube_indexes: DedicatedIndexes,
+        repository: CubeTransferRepository,
+        cubes: CubeService,
+        paths: TransferPaths,
+    ) -> None:
+        self._config = config
+        self._embedder = embedder
+        self._cube_indexes = cube_indexes
+        self._repository = repository
         self._cubes = cubes
         self._paths = paths
-        self._settings = runtime.config.transfer
-        self._repository = CubeTransferRepository(runtime.store, self._settings.import_lease_s)
+        self._settings = config.transfer
 
 
 class TransferPaths:

@@ -7,17 +7,17 @@ import logging
 
 from pydantic import SecretStr
 
-from memos_graph.config import MAX_KEY_CHARS, MAX_NAME_CHARS
+from memos_graph.config import MAX_KEY_CHARS, MAX_NAME_CHARS, MOSConfig
 from memos_graph.domain import User, UserRole
 from memos_graph.domain.results import UserInfo
 from memos_graph.errors import AccessDenied, Conflict, InvalidInput, NotFound, Unauthenticated
-from memos_graph.graph.cubes import PURGE_TIMEOUT_S
+from memos_graph.graph.cubes import PURGE_TIMEOUT_S, CubeRepository
+from memos_graph.graph.users import UserRepository
 from memos_graph.services import access
 from memos_graph.services.audit import audit
 from memos_graph.services.cubes import CubeService
-from memos_graph.services.identity import forget_user, hash_api_key, issue_key, new_api_key, store_key
+from memos_graph.services.identity import ApiKeys, hash_api_key, new_api_key
 from memos_graph.services.paths import real_roots
-from memos_graph.services.runtime import Runtime
 from memos_graph.services.transfer_paths import TransferPaths
 from memos_graph.services.validation import check_id, check_text
 
@@ -27,9 +27,14 @@ logger = logging.getLogger(__name__)
 class UserService:
     """User management with the role rules of mos-api.md section 2."""
 
-    def __init__(self, runtime: Runtime, cubes: CubeService) -> None:
-        self._rt = runtime
-        self._cubes = cubes
+    def __init__(
+        self, config: MOSConfig, users: UserRepository, cubes: CubeRepository, keys: ApiKeys, cube_service: CubeService
+    ) -> None:
+        self._config = config
+        self._user_repo = users
+        self._cube_repo = cubes
+        self._keys = keys
+        self._cubes = cube_service
 
     def bootstrap(self, root_id: str, root_name: str, root_api_key: SecretStr | None = None) -> User:
         """Make sure exactly one ROOT exists (the configured user, on a fresh graph).
@@ -38,23 +43,23 @@ class UserService:
         replaces a key, so a `rotateApiKey` or `reset_api_key` stays in force across restarts and no
         configuration file can take ROOT over. `apply_root_key` replaces it on an operator's explicit request.
         """
-        check_id(root_id, "user_id", self._rt.config.limits)
-        user = self._rt.users.get(root_id)
+        check_id(root_id, "user_id", self._config.limits)
+        user = self._user_repo.get(root_id)
         if user is None:
-            if self._rt.users.any_with_role(UserRole.ROOT):
+            if self._user_repo.any_with_role(UserRole.ROOT):
                 raise Unauthenticated(f"user '{root_id}' does not exist; ask an ADMIN or ROOT to create it")
             try:
-                user = self._rt.users.create(root_id, root_name, UserRole.ROOT)
+                user = self._user_repo.create(root_id, root_name, UserRole.ROOT)
                 logger.info("created root user '%s'", root_id)
             except Conflict:  # another process bootstrapped at the same moment
-                user = self._rt.users.get(root_id)
+                user = self._user_repo.get(root_id)
                 if user is None:
                     raise
         if root_api_key is not None and user.role is UserRole.ROOT:
             digest = hash_api_key(root_api_key.get_secret_value())
-            if self._rt.users.claim_api_key_hash(user.user_id, digest):
+            if self._user_repo.claim_api_key_hash(user.user_id, digest):
                 logger.info("stored the configured API key for root user '%s'", user.user_id)
-            elif self._rt.users.get_by_api_key_hash(digest) is None:
+            elif self._user_repo.get_by_api_key_hash(digest) is None:
                 logger.warning(
                     "root user '%s' already has an API key; the configured one was not applied "
                     "(run `memos-graph root-key apply` to replace it)",
@@ -64,13 +69,13 @@ class UserService:
 
     def apply_root_key(self, root_id: str, root_api_key: SecretStr) -> User:
         """Replace ROOT's key with the configured one: the operator's explicit action, never a start-up's."""
-        user = self._rt.users.get(check_id(root_id, "user_id", self._rt.config.limits))
+        user = self._user_repo.get(check_id(root_id, "user_id", self._config.limits))
         if user is None or user.role is not UserRole.ROOT:
             raise InvalidInput(f"'{root_id}' is not the root user")
         key = root_api_key.get_secret_value()
         if not key.strip() or len(key) > MAX_KEY_CHARS:
             raise InvalidInput(f"the root API key must be 1 to {MAX_KEY_CHARS} characters")
-        store_key(self._rt, user.user_id, key, user.user_id, "root_key_apply")
+        self._keys.store_key(user.user_id, key, user.user_id, "root_key_apply")
         logger.warning("root user '%s' API key replaced by operator request", user.user_id)
         return user
 
@@ -78,12 +83,12 @@ class UserService:
         self, actor: User, user_id: str, role: UserRole, user_name: str | None, api_key_hash: str | None = None
     ) -> User:
         """Create a user; ROOT and ADMIN may, within their limits."""
-        check_id(user_id, "user_id", self._rt.config.limits)
+        check_id(user_id, "user_id", self._config.limits)
         name = check_text(user_name, "user_name", MAX_NAME_CHARS) if user_name is not None else user_id
         role = UserRole(role)
         if not access.may_create_user(actor, role):
             raise AccessDenied(f"role {actor.role.name} may not create users of role {role.name}")
-        return self._rt.users.create(user_id, name, role, api_key_hash)
+        return self._user_repo.create(user_id, name, role, api_key_hash)
 
     def create_user_with_key(
         self, actor: User, user_id: str, role: UserRole, user_name: str | None
@@ -99,8 +104,8 @@ class UserService:
         if not access.is_privileged(actor):
             # Refused before any lookup: the answer says nothing about whether the user exists.
             raise AccessDenied(f"only ROOT and ADMIN may {what} users")
-        check_id(user_id, "user_id", self._rt.config.limits)
-        target = self._rt.users.get(user_id)
+        check_id(user_id, "user_id", self._config.limits)
+        target = self._user_repo.get(user_id)
         if target is None:
             raise NotFound("user", user_id)
         if not access.may_manage_user(actor, target):
@@ -110,16 +115,16 @@ class UserService:
     def deactivate_user(self, actor: User, user_id: str) -> User:
         """Stop a user: its key and every call as it are refused at once; its data and shares stay."""
         target = self._managed(actor, user_id, "deactivate")
-        self._rt.users.set_active(target.user_id, False)
-        forget_user(self._rt, target.user_id)
+        self._user_repo.set_active(target.user_id, False)
+        self._keys.forget_user(target.user_id)
         audit("user_deactivate", actor.user_id, target.user_id)
         return dataclasses.replace(target, is_active=False)
 
     def reactivate_user(self, actor: User, user_id: str) -> User:
         """Undo deactivate_user (the user's old key works again; reset it if it leaked)."""
         target = self._managed(actor, user_id, "reactivate")
-        self._rt.users.set_active(target.user_id, True)
-        forget_user(self._rt, target.user_id)
+        self._user_repo.set_active(target.user_id, True)
+        self._keys.forget_user(target.user_id)
         audit("user_reactivate", actor.user_id, target.user_id)
         return dataclasses.replace(target, is_active=True)
 
@@ -132,10 +137,10 @@ class UserService:
         if not access.may_reset_key(actor, target):
             raise AccessDenied(f"a {actor.role.value} may not reset the key of '{user_id}'")
         if target.user_id == actor.user_id:
-            return issue_key(self._rt, target.user_id, actor.user_id, "rotate")
+            return self._keys.issue_key(target.user_id, actor.user_id, "rotate")
         if access.receives_reset_key(actor, target):
-            return issue_key(self._rt, target.user_id, actor.user_id, "reset")
-        store_key(self._rt, target.user_id, None, actor.user_id, "revoke")
+            return self._keys.issue_key(target.user_id, actor.user_id, "reset")
+        self._keys.store_key(target.user_id, None, actor.user_id, "revoke")
         return None
 
     def delete_user(self, actor: User, user_id: str) -> list[str]:
@@ -153,15 +158,15 @@ class UserService:
             # It destroys cubes the actor does not own, so it is ROOT's alone (refused before any lookup).
             raise AccessDenied("only ROOT may delete users")
         target = self._managed(actor, user_id, "delete")
-        self._rt.users.begin_delete(target.user_id)
-        forget_user(self._rt, target.user_id)
-        cube_ids = self._rt.cubes.owned_by(target.user_id)
+        self._user_repo.begin_delete(target.user_id)
+        self._keys.forget_user(target.user_id)
+        cube_ids = self._cube_repo.owned_by(target.user_id)
         for cube_id in cube_ids:
-            self._rt.cubes.delete(cube_id)
+            self._cube_repo.delete(cube_id)
             logger.info("deleted cube '%s' of user '%s'", cube_id, target.user_id)
-        for area in TransferPaths(self._rt.config.transfer, require_roots=False).remove_areas(target.user_id):
+        for area in TransferPaths(self._config.transfer, require_roots=False).remove_areas(target.user_id):
             logger.info("removed the transfer area %s of user '%s'", area, target.user_id)
-        for root in real_roots(self._rt.config.documents.roots):
+        for root in real_roots(self._config.documents.roots):
             if (root / target.user_id).exists():
                 logger.warning(
                     "document area %s of deleted user '%s' left in place (the operator's files): remove it "
@@ -169,7 +174,7 @@ class UserService:
                     root / target.user_id,
                     target.user_id,
                 )
-        self._rt.users.finish_delete(target.user_id, PURGE_TIMEOUT_S)
+        self._user_repo.finish_delete(target.user_id, PURGE_TIMEOUT_S)
         logger.warning("user '%s' and %d cubes deleted by '%s'", target.user_id, len(cube_ids), actor.user_id)
         return cube_ids
 
@@ -177,7 +182,7 @@ class UserService:
         """Active users (MOS.list_users gives them MemOS's dict shape); ROOT and ADMIN only."""
         if not access.may_list_users(actor):
             raise AccessDenied("only ROOT and ADMIN may list users")
-        return self._rt.users.list_active()
+        return self._user_repo.list_active()
 
     def user_info(self, actor: User) -> UserInfo:
         """The actor and every cube it may read."""

@@ -12,16 +12,22 @@ from memos_graph.config import MOSConfig
 from memos_graph.domain import CubeAccess, User
 from memos_graph.embeddings import Embedder
 from memos_graph.errors import InvalidInput
+from memos_graph.graph.chat import ChatRepository
+from memos_graph.graph.health import HealthRepository
+from memos_graph.graph.transfer import CubeTransferRepository
 from memos_graph.services.chat import ChatService
+from memos_graph.services.cube_dump import CubeDumpService
+from memos_graph.services.cube_import import CubeImportService
 from memos_graph.services.cubes import CubeService
 from memos_graph.services.documents import DocumentService
 from memos_graph.services.extraction import FineIngestion
 from memos_graph.services.health import HealthService
-from memos_graph.services.identity import IdentityService
+from memos_graph.services.identity import ApiKeys, IdentityService
 from memos_graph.services.memories import MemoryService
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
 from memos_graph.services.transfer import CubeTransferService
+from memos_graph.services.transfer_paths import TransferPaths
 from memos_graph.services.traversal import TraversalService
 from memos_graph.services.users import UserService
 
@@ -57,22 +63,28 @@ class Services:
         """Build every service on one runtime; `served`: for callers over the network (the GraphQL app), whose
         policy is stricter (dumps and imports only inside configured transfer roots; documents only from the
         caller's own area of the document roots and the shared roots)."""
-        cubes = CubeService(runtime)
-        search = SearchService(runtime, cubes)
-        memories = MemoryService(runtime, cubes)
+        config, store, embedder = runtime.config, runtime.store, runtime.embedder
+        cubes = CubeService(runtime.users, runtime.cubes, embedder, config.limits)
+        search = SearchService(config, embedder, runtime.search, cubes)
+        memories = MemoryService(config, embedder, runtime.memories, runtime.cube_indexes, cubes)
+        keys = ApiKeys(runtime.users, store)
+        # Dumps and imports: over the network, only inside configured transfer roots.
+        paths = TransferPaths(config.transfer, require_roots=served)
+        transfers = CubeTransferRepository(store, config.transfer.import_lease_s)
+        work = (config, embedder, runtime.cube_indexes, transfers, cubes, paths)
         return cls(
             runtime=runtime,
             cubes=cubes,
-            users=UserService(runtime, cubes),
+            users=UserService(config, runtime.users, runtime.cubes, keys, cubes),
             memories=memories,
             search=search,
-            identity=IdentityService(runtime),
-            chat=ChatService(runtime, search),
-            documents=DocumentService(runtime, memories, per_user=served),
-            extraction=FineIngestion(runtime, memories, search),
-            transfer=CubeTransferService(runtime, cubes, require_roots=served),
-            traversal=TraversalService(runtime, cubes),
-            health=HealthService(runtime),
+            identity=IdentityService(keys, config.limits.api_key_cache_s),
+            chat=ChatService(config, ChatRepository(store), runtime.llm_quota, search),
+            documents=DocumentService(config, runtime.memories, memories, per_user=served),
+            extraction=FineIngestion(config, embedder, runtime.llm_quota, memories, search),
+            transfer=CubeTransferService(CubeDumpService(*work), CubeImportService(*work)),
+            traversal=TraversalService(runtime.users, runtime.traversal, cubes),
+            health=HealthService(HealthRepository(store)),
         )
 
     def create_cube(

@@ -115,7 +115,7 @@ def test_a_key_is_served_from_the_cache_as_a_digest(
     assert [status(key) for _ in range(5)] == [200] * 5
     if time.monotonic() - start < TINY_TTL_S:  # all five within one TTL: one Bolt lookup
         assert lookups == [hash_api_key(key)]
-    cache = key_cache(tiny_runtime)
+    cache = key_cache(tiny_runtime.store, tiny_runtime.config.limits.api_key_cache_s)
     assert hash_api_key(key) in cache.digests()
     assert key not in repr(cache.__dict__) and key not in cache.digests()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from memos_graph import MOS, InvalidInput, TextualMemoryItem, TextualMemoryMetadata
+from memos_graph.graph.search import SearchIndexes
 from memos_graph.ranking import bm25
 from memos_graph.ranking.analyzer import analyze, query_terms
 from memos_graph.services.memories import Entry
@@ -35,9 +36,7 @@ Snapshot = dict[str, list[tuple[str, float]]]
 
 def services(runtime: Runtime, root: MOS, **search: object) -> SearchService:
     config = runtime.config.model_copy(update={"search": runtime.config.search.model_copy(update=search)})
-    return SearchService(
-        Runtime(config, runtime.store, runtime.embedder, runtime.users, runtime.cubes, runtime.memories), root.cubes
-    )
+    return SearchService(config, runtime.embedder, SearchIndexes(runtime.store, config), root.cubes)
 
 
 def snapshot(runtime: Runtime, root: MOS, cube: str) -> Snapshot:

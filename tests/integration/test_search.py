@@ -9,7 +9,7 @@ import pytest
 from memos_graph import MOS, CubeNotAccessible, InvalidInput, UserRole
 from memos_graph.config import SearchSettings
 from memos_graph.graph.schema import rebuild_search_indexes
-from memos_graph.graph.search import CubeSearch
+from memos_graph.graph.search import CubeSearch, SearchIndexes
 from memos_graph.ranking.analyzer import query_terms
 from memos_graph.services.runtime import Runtime
 from memos_graph.services.search import SearchService
@@ -114,10 +114,7 @@ def test_tenant_results_are_complete_through_the_vector_index(
     index_only = runtime.config.model_copy(
         update={"search": SearchSettings(exact_scan_max_memories=0, min_candidates=10, max_candidates=1_000_000)}
     )
-    service = SearchService(
-        Runtime(index_only, runtime.store, runtime.embedder, runtime.users, runtime.cubes, runtime.memories),
-        root.cubes,
-    )
+    service = SearchService(index_only, runtime.embedder, SearchIndexes(runtime.store, index_only), root.cubes)
     (vector,) = runtime.embedder.embed(["who scored the goal in the football match?"])
     found = service.search_cube(owner, target, vector, 10)
     assert sorted(m.memory for m in found) == sorted(texts)
@@ -150,10 +147,7 @@ def test_search_survives_an_index_rebuild(root: MOS, runtime: Runtime, uid: Call
     cube = root.create_cube_for_user("rebuild", owner_id=owner)
     root.add(memory_content=GARDEN, mem_cube_id=cube, user_id=owner)
     index_only = runtime.config.model_copy(update={"search": SearchSettings(exact_scan_max_memories=0)})
-    service = SearchService(
-        Runtime(index_only, runtime.store, runtime.embedder, runtime.users, runtime.cubes, runtime.memories),
-        root.cubes,
-    )
+    service = SearchService(index_only, runtime.embedder, SearchIndexes(runtime.store, index_only), root.cubes)
     (vector,) = runtime.embedder.embed(["when do I plant bulbs?"])
     expected = [m.id for m in runtime.search.search_exact(cube, vector, 3)]
     runtime.store.run_statement("DROP INDEX memory_embedding")
