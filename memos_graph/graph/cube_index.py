@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from neo4j.exceptions import ClientError
 
 from memos_graph.errors import IndexUnavailable
-from memos_graph.graph.queries import query
+from memos_graph.graph.queries import command, query
 from memos_graph.graph.store import GraphStore, run_named
 
 logger = logging.getLogger(__name__)
@@ -93,10 +93,8 @@ class DedicatedIndexes:
         shared = self._store.run_statement(query("schema_vector_index"), name=self._shared_index)
         if not shared:
             raise IndexUnavailable(f"the shared vector index {self._shared_index} is missing; promote later")
-        statement = (  # the label is a digest checked above: no text of the caller reaches the statement
-            f"CREATE VECTOR INDEX {names.index} IF NOT EXISTS FOR (m:{names.label}) ON m.embedding "
-            "OPTIONS {indexConfig: $config}"
-        )
+        # The label and index name are digests checked above: no text of the caller reaches the statement.
+        statement = command("cube_vector_index_create", index=names.index, label=names.label)
         try:
             self._store.run_statement(statement, config=dict(shared[0]["options"]["indexConfig"]))
         except ClientError as exc:
@@ -146,4 +144,4 @@ class DedicatedIndexes:
 def drop_dedicated_index(store: GraphStore, index_name: str) -> None:
     """Drop a deleted cube's own index (IF EXISTS: re-runnable)."""
     # An index name cannot be a parameter: checked_index_name refuses any but a digest name dedicated_names gives.
-    store.run_statement(f"DROP INDEX {checked_index_name(index_name)} IF EXISTS")
+    store.run_statement(command("drop_index", index=checked_index_name(index_name)))

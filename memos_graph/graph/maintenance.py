@@ -9,7 +9,7 @@ from typing import Any
 
 from memos_graph.domain import SourceReference
 from memos_graph.graph.cube_index import drop_dedicated_index
-from memos_graph.graph.queries import query
+from memos_graph.graph.queries import command, query
 from memos_graph.graph.schema import VECTOR_INDEX
 from memos_graph.graph.store import GraphStore, run_named
 
@@ -44,7 +44,7 @@ def begin_reembed(store: GraphStore, model: str, dimension: int) -> None:
     for name in (str(row["name"]) for row in own):
         if name.startswith(CUBE_INDEX_PREFIX):
             drop_dedicated_index(store, name)
-    store.run_statement(f"DROP INDEX {VECTOR_INDEX} IF EXISTS")  # a constant name, not user input
+    store.run_statement(command("drop_index", index=VECTOR_INDEX))
 
 
 def memory_count(store: GraphStore) -> int:

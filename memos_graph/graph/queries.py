@@ -6,6 +6,10 @@ nothing to filter pays nothing for it), and may declare choices, each a closed l
 `// choice <name>: <alternative> | <alternative>`; `{{<name>}}` in the text becomes the alternative the caller
 picks (query(name, choices)). Both are fixed text of this repository: no value from a caller ever enters a
 statement's text, only its parameters.
+
+Schema commands (cypher/commands/) name an index or a label, which Cypher does not take as a parameter:
+`// identifier <name>` declares a placeholder `{{<name>}}`, and command() fills it only with an identifier
+(a letter, then letters, digits or underscores), so no other text can enter the statement.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ CYPHER_DIR = Path(__file__).resolve().parents[1] / "cypher"
 _CHOICE = re.compile(r"^// choice (?P<name>\w+): (?P<alternatives>.+)$", re.MULTILINE)
 _INCLUDE = re.compile(r"\{\{(?P<fragment>\w+) (?P<variable>\w+)\}\}")
 _PLACEHOLDER = re.compile(r"\{\{(?P<name>\w+)\}\}")
+_IDENTIFIER_DECLARED = re.compile(r"^// identifier (?P<name>\w+)$", re.MULTILINE)
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,127}")
 
 Choices = tuple[tuple[str, str], ...]
 # Each rendered statement's name, so that code handed a statement's text can still name it (in traces).
@@ -61,6 +67,22 @@ def query(name: str, choices: Choices = ()) -> str:
         text,
     )
     rendered = _PLACEHOLDER.sub(lambda m: picked[m["name"]], text)
+    _NAMES[rendered] = name
+    return rendered
+
+
+def command(name: str, **identifiers: str) -> str:
+    """The schema command in cypher/commands/<name>.cypher with its declared identifiers filled in;
+    ValueError for an undeclared or missing identifier, or a value that is not an identifier."""
+    text = (CYPHER_DIR / "commands" / f"{name}.cypher").read_text(encoding="utf-8")
+    declared = set(_IDENTIFIER_DECLARED.findall(text))
+    if set(identifiers) != declared:
+        raise ValueError(f"{name}.cypher takes the identifiers {sorted(declared)}, not {sorted(identifiers)}")
+    for key, value in identifiers.items():
+        if not _IDENTIFIER.fullmatch(value):
+            raise ValueError(f"{name}.cypher: {key} must be an identifier, not {value!r}")
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+    rendered = _PLACEHOLDER.sub(lambda m: identifiers[m["name"]], body).strip()
     _NAMES[rendered] = name
     return rendered
 

@@ -12,7 +12,7 @@ from memos_graph.embeddings.factory import same_model
 from memos_graph.errors import ConfigurationError
 from memos_graph.graph.memories import index_postings, posting_fields
 from memos_graph.graph.memory_nodes import cube_key
-from memos_graph.graph.queries import CYPHER_DIR, query, split_statements
+from memos_graph.graph.queries import CYPHER_DIR, command, query, split_statements
 from memos_graph.graph.store import GraphStore, run_named
 from memos_graph.ranking.analyzer import ANALYZER_VERSION, EAST_ASIAN_TEXT_JAVA
 
@@ -47,12 +47,12 @@ def apply_schema(
         or list(existing[0]["properties"]) != list(FULLTEXT_PROPERTIES)
     ):
         logger.warning("rebuilding fulltext index %s (analyzer %s)", FULLTEXT_INDEX, fulltext_analyzer)
-        store.run_statement(f"DROP INDEX {FULLTEXT_INDEX}")  # a constant name, not user input
+        store.run_statement(command("drop_index", index=FULLTEXT_INDEX))
     stored = stored_vector_dimension(store)
     if stored is not None and stored != dimension and not store.run_statement(query("schema_any_memory")):
         # No memory holds a vector yet: the index is remade for this embedder, nothing to re-embed.
         logger.warning("vector index %s: dimension %d, was %d (no memories yet)", VECTOR_INDEX, dimension, stored)
-        store.run_statement(f"DROP INDEX {VECTOR_INDEX}")  # a constant name, not user input
+        store.run_statement(command("drop_index", index=VECTOR_INDEX))
     version = data_version(store)
     if version < 2:
         backfill_cube_keys(store)
@@ -235,5 +235,5 @@ def rebuild_search_indexes(store: GraphStore, dimension: int, fulltext_analyzer:
     paths while the indexes repopulate.
     """
     for name in (VECTOR_INDEX, FULLTEXT_INDEX):
-        store.run_statement(f"DROP INDEX {name} IF EXISTS")  # constant names, not user input
+        store.run_statement(command("drop_index", index=name))
     apply_schema(store, dimension, fulltext_analyzer=fulltext_analyzer)

@@ -133,7 +133,7 @@ class GraphStore:
             try:
                 with translate_errors():
                     self.driver.verify_connectivity()
-                    self.driver.execute_query("RETURN 1", database_=self.database)
+                    self.driver.execute_query(query("health_ping"), database_=self.database)
                 return
             except BackendUnavailable:
                 if time.monotonic() >= deadline:

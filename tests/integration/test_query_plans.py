@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from memos_graph.graph.queries import declared_choices, query
+from memos_graph.graph.queries import command, declared_choices, query
 from memos_graph.services.runtime import Runtime
 
 QUERIES = Path(__file__).resolve().parents[2] / "cypher" / "queries"
@@ -78,3 +78,23 @@ def test_the_whole_graph_list_names_real_statements_that_do_scan(runtime: Runtim
         with runtime.store.driver.session(database=runtime.store.database) as session:
             summary = session.run("EXPLAIN " + query(name, _combinations(name)[0])).consume()
         assert summary.plan is not None and SCANS.intersection(_operators(summary.plan)), name
+
+
+def test_every_schema_command_runs_on_neo4j(runtime: Runtime) -> None:
+    """cypher/commands/ (statements naming an index or a label): each runs, and running it again is harmless."""
+    store = runtime.store
+    shared = store.run_statement(query("schema_vector_index"), name="memory_embedding")
+    config = dict(shared[0]["options"]["indexConfig"])
+    names = {"index": "plan_test_vector_index", "label": "PlanTestLabel"}
+    for _ in range(2):
+        store.run_statement(command("cube_vector_index_create", **names), config=config)
+    listed = {row["name"] for row in store.run_statement(query("schema_vector_index_names"))}
+    assert names["index"] in listed
+    for _ in range(2):
+        store.run_statement(command("drop_index", index=names["index"]))
+    listed = {row["name"] for row in store.run_statement(query("schema_vector_index_names"))}
+    assert names["index"] not in listed
+    assert {path.stem for path in (QUERIES.parent / "commands").glob("*.cypher")} == {
+        "cube_vector_index_create",
+        "drop_index",
+    }

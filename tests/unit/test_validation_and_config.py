@@ -11,7 +11,7 @@ import pytest
 
 from memos_graph import ConfigurationError, InvalidInput, MOSConfig
 from memos_graph.config import LimitSettings
-from memos_graph.graph.queries import CYPHER_DIR, declared_choices, query, split_statements
+from memos_graph.graph.queries import CYPHER_DIR, command, declared_choices, query, split_statements, statement_name
 from memos_graph.services import validation
 
 LIMITS = LimitSettings(max_memory_chars=50, max_items_per_add=3)
@@ -122,6 +122,23 @@ def test_every_schema_and_query_file_parses_to_parameterised_statements() -> Non
         query("memory_page")
     with pytest.raises(ValueError, match="offers no direction"):
         query("memory_page", (("order_key", "created_at"), ("direction", "SIDEWAYS"), ("after", ">")))
+
+
+def test_schema_commands_take_only_declared_identifiers() -> None:
+    assert command("drop_index", index="memory_text") == "DROP INDEX memory_text IF EXISTS"
+    assert statement_name(command("drop_index", index="memory_text")) == "drop_index"
+    created = command("cube_vector_index_create", index="cube_vector_ab12", label="CubeMem_ab12")
+    assert "CREATE VECTOR INDEX cube_vector_ab12 IF NOT EXISTS FOR (m:CubeMem_ab12)" in created
+    assert "$config" in created and "{{" not in created
+    for bad in ("memory_text IF EXISTS; MATCH (n) DETACH DELETE n //", "a-b", "`x`", "1abc", "", "a" * 200):
+        with pytest.raises(ValueError, match="must be an identifier"):
+            command("drop_index", index=bad)
+    with pytest.raises(ValueError, match="takes the identifiers"):
+        command("drop_index", index="x", label="y")
+    with pytest.raises(ValueError, match="takes the identifiers"):
+        command("cube_vector_index_create", index="x")
+    for path in sorted((CYPHER_DIR / "commands").glob("*.cypher")):
+        assert "// identifier " in path.read_text(), f"{path.name} declares no identifier: make it a query"
 
 
 def test_message_context_for_embedding() -> None:
