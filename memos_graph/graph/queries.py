@@ -33,11 +33,14 @@ _NAMES: dict[str, str] = {}
 UNNAMED = "cypher"
 
 
+def _without_comments(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+
+
 @functools.cache
 def fragment(name: str) -> str:
     """cypher/fragments/<name>.cypher without its comment lines."""
-    text = (CYPHER_DIR / "fragments" / f"{name}.cypher").read_text(encoding="utf-8")
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+    return _without_comments((CYPHER_DIR / "fragments" / f"{name}.cypher").read_text(encoding="utf-8"))
 
 
 def declared_choices(name: str) -> dict[str, list[str]]:
@@ -81,10 +84,8 @@ def command(name: str, **identifiers: str) -> str:
     for key, value in identifiers.items():
         if not _IDENTIFIER.fullmatch(value):
             raise ValueError(f"{name}.cypher: {key} must be an identifier, not {value!r}")
-    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
-    rendered = _PLACEHOLDER.sub(lambda m: identifiers[m["name"]], body).strip()
-    _NAMES[rendered] = name
-    return rendered
+    # Not recorded for statement_name: each cube's index name would add an entry that is never dropped.
+    return _PLACEHOLDER.sub(lambda m: identifiers[m["name"]], _without_comments(text)).strip()
 
 
 def statement_name(text: str) -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from memos_graph import ConfigurationError, InvalidInput, MOSConfig
 from memos_graph.config import LimitSettings
-from memos_graph.graph.queries import CYPHER_DIR, command, declared_choices, query, split_statements, statement_name
+from memos_graph.graph.queries import CYPHER_DIR, command, declared_choices, query, split_statements
 from memos_graph.services import validation
 
 LIMITS = LimitSettings(max_memory_chars=50, max_items_per_add=3)
@@ -126,7 +126,6 @@ def test_every_schema_and_query_file_parses_to_parameterised_statements() -> Non
 
 def test_schema_commands_take_only_declared_identifiers() -> None:
     assert command("drop_index", index="memory_text") == "DROP INDEX memory_text IF EXISTS"
-    assert statement_name(command("drop_index", index="memory_text")) == "drop_index"
     created = command("cube_vector_index_create", index="cube_vector_ab12", label="CubeMem_ab12")
     assert "CREATE VECTOR INDEX cube_vector_ab12 IF NOT EXISTS FOR (m:CubeMem_ab12)" in created
     assert "$config" in created and "{{" not in created
